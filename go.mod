@@ -1,0 +1,3 @@
+module github.com/forgetkit/forget
+
+go 1.26.8

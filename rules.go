@@ -1,0 +1,151 @@
+package forget
+
+import (
+	"encoding/base32"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Value is what an erased field or column becomes: a string, or SQL NULL.
+// The zero Value is the empty string.
+type Value struct {
+	String string
+	Null   bool
+}
+
+// Rule decides what an erased field becomes. Build one with [Empty],
+// [Null], [Fixed], [Pseudonym], [Random] or [Func]; the zero Rule is
+// "unset" and a catalogue holding one fails validation.
+type Rule struct {
+	kind  ruleKind
+	fixed string
+	fn    RuleFunc
+}
+
+type ruleKind uint8
+
+const (
+	ruleUnset ruleKind = iota
+	ruleEmpty
+	ruleNull
+	ruleFixed
+	rulePseudonym
+	ruleRandom
+	ruleFunc
+)
+
+// RuleFunc computes the new value of a field. It never sees the old value,
+// so it cannot leak it. Rand is the Forgetter's randomness source.
+type RuleFunc func(in RuleInput) (Value, error)
+
+// RuleInput is what a RuleFunc may base a new value on.
+type RuleInput struct {
+	Field string    // the field or "table.column" being erased
+	Rand  io.Reader // the Forgetter's randomness source
+	Now   time.Time // the Forgetter's clock, read once per forget
+}
+
+// Empty overwrites the field with the empty string.
+func Empty() Rule { return Rule{kind: ruleEmpty} }
+
+// Null overwrites the field with SQL NULL.
+func Null() Rule { return Rule{kind: ruleNull} }
+
+// Fixed overwrites the field with v.
+func Fixed(v string) Rule { return Rule{kind: ruleFixed, fixed: v} }
+
+// Pseudonym overwrites the field with a fresh, unpredictable name of
+// [PseudonymLen] characters that holds nothing of the old value: "forgot-"
+// followed by 125 random bits. It suits unique columns such as usernames:
+// nobody can register the pseudonym first and so make a later forget fail.
+func Pseudonym() Rule { return Rule{kind: rulePseudonym} }
+
+// Random overwrites the field with [RandomLen] characters carrying 160
+// random bits, so that no password, hash, token or session, empty ones
+// included, can match the forgotten customer again.
+func Random() Rule { return Rule{kind: ruleRandom} }
+
+// Func overwrites the field with what fn returns. A nil fn leaves the rule
+// unset, which validation rejects.
+func Func(fn RuleFunc) Rule {
+	if fn == nil {
+		return Rule{}
+	}
+	return Rule{kind: ruleFunc, fn: fn}
+}
+
+// String names the kind of rule. It never shows a fixed value.
+func (r Rule) String() string {
+	switch r.kind {
+	case ruleEmpty:
+		return "empty"
+	case ruleNull:
+		return "null"
+	case ruleFixed:
+		return "fixed"
+	case rulePseudonym:
+		return "pseudonym"
+	case ruleRandom:
+		return "random"
+	case ruleFunc:
+		return "func"
+	}
+	return "unset"
+}
+
+const (
+	pseudonymPrefix = "forgot-"
+	// PseudonymLen is the length of every value the Pseudonym rule makes;
+	// it fits a 32-character column.
+	PseudonymLen = len(pseudonymPrefix) + 25
+	// RandomLen is the length of every value the Random rule makes.
+	RandomLen = 32
+)
+
+// lowerBase32 spells random bytes with letters and digits only, so the
+// values survive any collation, URL or shell unquoted.
+var lowerBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// apply computes the rule's value. name is used only in error messages.
+func (r Rule) apply(name string, rnd io.Reader, now time.Time) (Value, error) {
+	switch r.kind {
+	case ruleEmpty:
+		return Value{}, nil
+	case ruleNull:
+		return Value{Null: true}, nil
+	case ruleFixed:
+		return Value{String: r.fixed}, nil
+	case rulePseudonym:
+		s, err := randomString(rnd, 25)
+		if err != nil {
+			return Value{}, fmt.Errorf("forget: pseudonym for %s: %w", name, err)
+		}
+		return Value{String: pseudonymPrefix + s}, nil
+	case ruleRandom:
+		s, err := randomString(rnd, RandomLen)
+		if err != nil {
+			return Value{}, fmt.Errorf("forget: random value for %s: %w", name, err)
+		}
+		return Value{String: s}, nil
+	case ruleFunc:
+		v, err := r.fn(RuleInput{Field: name, Rand: rnd, Now: now})
+		if err != nil {
+			return Value{}, fmt.Errorf("forget: rule for %s: %w", name, err)
+		}
+		return v, nil
+	}
+	return Value{}, fmt.Errorf("forget: field %s has no rule", name)
+}
+
+// randomString returns n base32 characters, 5 random bits each.
+func randomString(rnd io.Reader, n int) (string, error) {
+	var buf [40]byte // enough for 64 characters
+	raw := buf[:(n*5+7)/8]
+	if _, err := io.ReadFull(rnd, raw); err != nil {
+		return "", err
+	}
+	var out [64]byte
+	lowerBase32.Encode(out[:], raw)
+	return string(out[:n]), nil
+}

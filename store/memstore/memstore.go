@@ -1,0 +1,333 @@
+// Package memstore is a forget.Store in memory, for hosts' tests and demos.
+// It behaves as the SQL store does: a forget is atomic, unique fields stay
+// unique, lookups resolve through subscriptions and orders, and dry runs
+// change nothing.
+//
+// Seed it with [Store.Add] and [Store.AddRow]; read it back with
+// [Store.Customer] and [Store.Rows].
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/forgetkit/forget"
+)
+
+// Customer is one customer as the store holds it.
+type Customer struct {
+	ID string
+	// Fields maps field names to values. A field set to NULL is absent.
+	Fields        map[forget.Field]string
+	Subscriptions []string // subscription ids
+	Orders        []string // transaction event ids (orderid)
+}
+
+// Row is one row of a customer's related table, column → value. A column
+// set to NULL is absent.
+type Row map[string]string
+
+// Store holds customers and their related rows. The zero value is not
+// usable; call New. It is safe for concurrent use.
+type Store struct {
+	mu        sync.Mutex
+	textKeys  bool
+	unique    []forget.Field
+	customers map[string]*Customer               // by id
+	subs      map[string]string                  // subscription id → customer id
+	orders    map[string]string                  // orderid → customer id
+	rows      map[forget.Table]map[string][]Row  // table → customer id → rows
+	holders   map[forget.Field]map[string]string // unique field → value → customer id
+}
+
+var _ forget.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithTextKeys accepts any non-empty string as a customer, subscription or
+// order id. By default ids are integers, as in the default SQL schema, and
+// a value such as "abc" is refused as invalid.
+func WithTextKeys() Option { return func(s *Store) { s.textKeys = true } }
+
+// WithUnique sets the fields whose values must be unique among customers,
+// as a unique index would. The default is username.
+func WithUnique(fields ...forget.Field) Option {
+	return func(s *Store) { s.unique = slices.Clone(fields) }
+}
+
+// New returns an empty Store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		unique:    []forget.Field{forget.Username},
+		customers: make(map[string]*Customer),
+		subs:      make(map[string]string),
+		orders:    make(map[string]string),
+		rows:      make(map[forget.Table]map[string][]Row),
+		holders:   make(map[forget.Field]map[string]string),
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	for _, f := range s.unique {
+		s.holders[f] = make(map[string]string)
+	}
+	return s
+}
+
+// ErrUnique is returned when a write would give two customers the same
+// value of a unique field.
+var ErrUnique = errors.New("memstore: unique field already taken")
+
+// Add stores a new customer. It fails, changing nothing, when an id is
+// malformed or already used, or a unique field's value is taken.
+func (s *Store) Add(c Customer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, err := s.key(forget.KeyCustomerID, c.ID)
+	if err != nil {
+		return err
+	}
+	if _, dup := s.customers[id]; dup {
+		return fmt.Errorf("memstore: customer_id %s already exists", id)
+	}
+	subs, err := s.newKeys(forget.KeySubscriptionID, c.Subscriptions, s.subs)
+	if err != nil {
+		return err
+	}
+	orders, err := s.newKeys(forget.KeyOrderID, c.Orders, s.orders)
+	if err != nil {
+		return err
+	}
+	for _, f := range s.unique {
+		if v, ok := c.Fields[f]; ok {
+			if _, taken := s.holders[f][v]; taken {
+				return fmt.Errorf("%w: %s", ErrUnique, f)
+			}
+		}
+	}
+	stored := &Customer{ID: id, Fields: maps.Clone(c.Fields), Subscriptions: subs, Orders: orders}
+	if stored.Fields == nil {
+		stored.Fields = make(map[forget.Field]string)
+	}
+	s.customers[id] = stored
+	for _, k := range subs {
+		s.subs[k] = id
+	}
+	for _, k := range orders {
+		s.orders[k] = id
+	}
+	for _, f := range s.unique {
+		if v, ok := stored.Fields[f]; ok {
+			s.holders[f][v] = id
+		}
+	}
+	return nil
+}
+
+func (s *Store) newKeys(name string, given []string, index map[string]string) ([]string, error) {
+	out := make([]string, 0, len(given))
+	for _, g := range given {
+		k, err := s.key(name, g)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := index[k]; dup || slices.Contains(out, k) {
+			return nil, fmt.Errorf("memstore: %s %s already exists", name, k)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// AddRow adds a row to a customer's related table.
+func (s *Store) AddRow(table forget.Table, customerID string, row Row) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, err := s.key(forget.KeyCustomerID, customerID)
+	if err != nil {
+		return err
+	}
+	if _, ok := s.customers[id]; !ok {
+		return fmt.Errorf("memstore: customer_id %s: %w", id, forget.ErrNotFound)
+	}
+	byCustomer := s.rows[table]
+	if byCustomer == nil {
+		byCustomer = make(map[string][]Row)
+		s.rows[table] = byCustomer
+	}
+	byCustomer[id] = append(byCustomer[id], maps.Clone(row))
+	return nil
+}
+
+// Customer returns a copy of the customer with that id.
+func (s *Store) Customer(id string) (Customer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, err := s.key(forget.KeyCustomerID, id); err == nil {
+		id = k
+	}
+	c, ok := s.customers[id]
+	if !ok {
+		return Customer{}, false
+	}
+	return Customer{
+		ID:            c.ID,
+		Fields:        maps.Clone(c.Fields),
+		Subscriptions: slices.Clone(c.Subscriptions),
+		Orders:        slices.Clone(c.Orders),
+	}, true
+}
+
+// CustomerIDs returns every customer id, sorted.
+func (s *Store) CustomerIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := slices.Collect(maps.Keys(s.customers))
+	slices.Sort(ids)
+	return ids
+}
+
+// Rows returns copies of the customer's rows in table.
+func (s *Store) Rows(table forget.Table, customerID string) []Row {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, err := s.key(forget.KeyCustomerID, customerID); err == nil {
+		customerID = k
+	}
+	var out []Row
+	for _, r := range s.rows[table][customerID] {
+		out = append(out, maps.Clone(r))
+	}
+	return out
+}
+
+// key checks and canonicalises an id: integers lose leading zeros, as they
+// would in an integer column.
+func (s *Store) key(name, v string) (string, error) {
+	if s.textKeys {
+		if v == "" {
+			return "", &forget.KeyError{Key: name, Reason: "must not be empty"}
+		}
+		return v, nil
+	}
+	n, err := forget.ParseIntKey(name, v)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+// Forget implements forget.Store. It works on copies and swaps them in
+// only when every step has succeeded.
+func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (forget.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return forget.Result{}, err
+	}
+	id, err := s.resolve(l)
+	if err != nil {
+		return forget.Result{}, err
+	}
+	c := s.customers[id]
+	res := forget.Result{CustomerID: id, Rows: make(map[forget.Table]int64, len(p.Tables))}
+
+	fields := maps.Clone(c.Fields)
+	for _, a := range p.Fields {
+		if a.Value.Null {
+			delete(fields, a.Field)
+		} else {
+			fields[a.Field] = a.Value.String
+		}
+	}
+	for _, f := range s.unique {
+		v, ok := fields[f]
+		if !ok {
+			continue
+		}
+		if holder, taken := s.holders[f][v]; taken && holder != id {
+			return forget.Result{}, fmt.Errorf("%w: %s", ErrUnique, f)
+		}
+	}
+	newRows := make(map[forget.Table][]Row, len(p.Tables))
+	for _, t := range p.Tables {
+		rows := s.rows[t.Table][id]
+		res.Rows[t.Table] = int64(len(rows))
+		if len(t.Scrub) == 0 || len(rows) == 0 {
+			newRows[t.Table] = nil
+			continue
+		}
+		scrubbed := make([]Row, len(rows))
+		for i, r := range rows {
+			r = maps.Clone(r)
+			for _, col := range t.Scrub {
+				if col.Value.Null {
+					delete(r, col.Column)
+				} else {
+					r[col.Column] = col.Value.String
+				}
+			}
+			scrubbed[i] = r
+		}
+		newRows[t.Table] = scrubbed
+	}
+	if p.DryRun {
+		return res, nil
+	}
+
+	// Every step has succeeded: swap the copies in.
+	for _, f := range s.unique {
+		if v, ok := c.Fields[f]; ok && s.holders[f][v] == id {
+			delete(s.holders[f], v)
+		}
+		if v, ok := fields[f]; ok {
+			s.holders[f][v] = id
+		}
+	}
+	c.Fields = fields
+	for t, rows := range newRows {
+		if rows == nil {
+			delete(s.rows[t], id)
+		} else {
+			s.rows[t][id] = rows
+		}
+	}
+	return res, nil
+}
+
+// resolve finds the one customer every given key names.
+func (s *Store) resolve(l forget.Lookup) (string, error) {
+	var found string
+	err := l.Keys(func(name, v string) error {
+		k, err := s.key(name, v)
+		if err != nil {
+			return err
+		}
+		var id string
+		var ok bool
+		switch name {
+		case forget.KeyCustomerID:
+			_, ok = s.customers[k]
+			id = k
+		case forget.KeySubscriptionID:
+			id, ok = s.subs[k]
+		case forget.KeyOrderID:
+			id, ok = s.orders[k]
+		}
+		if !ok {
+			return fmt.Errorf("memstore: %s: %w", name, forget.ErrNotFound)
+		}
+		if found != "" && found != id {
+			return fmt.Errorf("memstore: %s: %w", name, forget.ErrConflict)
+		}
+		found = id
+		return nil
+	})
+	return found, err
+}

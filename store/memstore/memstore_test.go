@@ -1,0 +1,53 @@
+package memstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/memstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+// backend adapts a memstore.Store to the conformance suite.
+type backend struct{ *memstore.Store }
+
+func (b backend) Seed(_ context.Context, cs []storetest.Customer) error {
+	for _, c := range cs {
+		err := b.Add(memstore.Customer{ID: c.ID, Fields: c.Fields, Subscriptions: c.Subscriptions, Orders: c.Orders})
+		if err != nil {
+			return err
+		}
+		for table, n := range c.Rows {
+			for i := range n {
+				if err := b.AddRow(table, c.ID, memstore.Row{"note": fmt.Sprint("row ", i)}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (b backend) Snapshot(context.Context) (storetest.Snapshot, error) {
+	snap := make(storetest.Snapshot)
+	cat := forget.DefaultCatalogue()
+	for _, id := range b.CustomerIDs() {
+		c, _ := b.Customer(id)
+		st := storetest.State{Fields: map[forget.Field]forget.Value{}, Rows: map[forget.Table]int{}}
+		for _, f := range cat.Fields {
+			v, ok := c.Fields[f.Name]
+			st.Fields[f.Name] = forget.Value{String: v, Null: !ok}
+		}
+		for _, t := range cat.Tables {
+			st.Rows[t.Name] = len(b.Rows(t.Name, id))
+		}
+		snap[id] = st
+	}
+	return snap, nil
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Backend { return backend{memstore.New()} })
+}

@@ -1,0 +1,477 @@
+// Package storetest is the conformance suite every forget.Store must pass.
+//
+// A store's own test adapts it to [Backend] (seeding and snapshotting are
+// store-specific) and calls [Run]:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Backend { return newBackend(t) })
+//	}
+//
+// The suite seeds the customers of [Fixtures] into a fresh Backend for
+// every case, and checks the default catalogue's semantics: every lookup
+// path, keep sets, invalid input, not found, conflict, idempotence,
+// distinct pseudonyms, dry runs, atomicity under a real constraint
+// failure, and concurrent forgets (run it with -race).
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/forgetkit/forget"
+)
+
+// Backend is a Store under test, with the means to seed and inspect it.
+type Backend interface {
+	forget.Store
+	// Seed stores the customers, with Rows[t] rows of each table t.
+	Seed(ctx context.Context, customers []Customer) error
+	// Snapshot returns every customer's catalogue fields and row counts.
+	Snapshot(ctx context.Context) (Snapshot, error)
+}
+
+// Customer is a customer to seed.
+type Customer struct {
+	ID            string
+	Fields        map[forget.Field]string
+	Subscriptions []string
+	Orders        []string
+	Rows          map[forget.Table]int
+}
+
+// Snapshot is a store's state by customer id.
+type Snapshot map[string]State
+
+// State is one customer's catalogue fields (NULL as Value.Null) and how
+// many rows it has in each catalogue table.
+type State struct {
+	Fields map[forget.Field]forget.Value
+	Rows   map[forget.Table]int
+}
+
+// Equal reports whether two states are the same.
+func (s State) Equal(o State) bool {
+	return maps.Equal(s.Fields, o.Fields) && maps.Equal(s.Rows, o.Rows)
+}
+
+// Fixtures returns the three customers every case starts from: ids 101,
+// 102 and 103, each with two subscriptions (id*10+1, id*10+2), three
+// orders (id*100+1 …), two member_auth rows and three member_note rows,
+// and a distinctive value in every field of the default catalogue.
+func Fixtures() []Customer {
+	var cs []Customer
+	for _, id := range []int{101, 102, 103} {
+		c := Customer{
+			ID:            fmt.Sprint(id),
+			Fields:        make(map[forget.Field]string),
+			Subscriptions: []string{fmt.Sprint(id*10 + 1), fmt.Sprint(id*10 + 2)},
+			Orders:        []string{fmt.Sprint(id*100 + 1), fmt.Sprint(id*100 + 2), fmt.Sprint(id*100 + 3)},
+			Rows:          map[forget.Table]int{forget.MemberAuth: 2, forget.MemberNote: 3},
+		}
+		for _, f := range forget.DefaultCatalogue().Fields {
+			c.Fields[f.Name] = fmt.Sprintf("%s-of-%d-qzx", f.Name, id)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// Run runs the suite. newBackend must return an empty Backend of its own
+// for every call: cases seed and change it.
+func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
+	t.Helper()
+	ctx := context.Background()
+	fix := Fixtures()
+	byID := make(map[string]Customer)
+	for _, c := range fix {
+		byID[c.ID] = c
+	}
+
+	setup := func(t *testing.T, opts ...forget.Option) (Backend, *forget.Forgetter, Snapshot) {
+		t.Helper()
+		b := newBackend(t)
+		if err := b.Seed(ctx, fix); err != nil {
+			t.Fatalf("Seed: %v", err)
+		}
+		f, err := forget.New(b, append([]forget.Option{forget.WithLogger(discard())}, opts...)...)
+		if err != nil {
+			t.Fatalf("forget.New: %v", err)
+		}
+		return b, f, snapshot(t, b)
+	}
+
+	lookups := []struct {
+		name   string
+		lookup forget.Lookup
+	}{
+		{"CustomerID", forget.Lookup{CustomerID: "101"}},
+		{"SubscriptionID", forget.Lookup{SubscriptionID: "1012"}},
+		{"OrderID", forget.Lookup{OrderID: "10103"}},
+		{"AllKeysAgree", forget.Lookup{CustomerID: "101", SubscriptionID: "1011", OrderID: "10102"}},
+		{"SpacesTrimmed", forget.Lookup{CustomerID: " 101 ", SubscriptionID: "\t"}},
+	}
+	for _, tc := range lookups {
+		t.Run("Lookup"+tc.name, func(t *testing.T) {
+			b, f, before := setup(t)
+			rc, err := f.Forget(ctx, forget.Request{Lookup: tc.lookup})
+			if err != nil {
+				t.Fatalf("Forget: %v", err)
+			}
+			if rc.CustomerID != "101" {
+				t.Errorf("receipt customer_id = %q, want 101", rc.CustomerID)
+			}
+			wantRows := map[forget.Table]int64{forget.MemberAuth: 2, forget.MemberNote: 3}
+			if !maps.Equal(rc.RowsDeleted, wantRows) {
+				t.Errorf("rows deleted = %v, want %v", rc.RowsDeleted, wantRows)
+			}
+			after := snapshot(t, b)
+			checkForgotten(t, byID["101"], before["101"], after["101"], nil)
+			checkUntouched(t, before, after, "101")
+		})
+	}
+
+	keeps := []struct {
+		name string
+		keep []string
+		want []string // kept names, catalogue order
+	}{
+		{"Fields", []string{"firstname,lastname"}, []string{"firstname", "lastname"}},
+		{"Tables", []string{"member_note"}, []string{"member_note"}},
+		{"Mixed", []string{" Firstname , ,MEMBER_AUTH,firstname,", "phone"}, []string{"firstname", "phone", "member_auth"}},
+		{"Everything", []string{allNames()}, strings.Split(allNames(), ",")},
+		{"EmptyItems", []string{" , ,", ""}, nil},
+	}
+	for _, tc := range keeps {
+		t.Run("Keep"+tc.name, func(t *testing.T) {
+			b, f, before := setup(t)
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: tc.keep})
+			if err != nil {
+				t.Fatalf("Forget: %v", err)
+			}
+			kept := make(map[string]bool)
+			for _, n := range tc.want {
+				kept[n] = true
+			}
+			var gotKept []string
+			for _, f := range rc.FieldsKept {
+				gotKept = append(gotKept, string(f))
+			}
+			for _, tb := range rc.TablesKept {
+				gotKept = append(gotKept, string(tb))
+			}
+			if !slices.Equal(gotKept, tc.want) {
+				t.Errorf("receipt kept %v, want %v", gotKept, tc.want)
+			}
+			after := snapshot(t, b)
+			checkForgotten(t, byID["101"], before["101"], after["101"], kept)
+			checkUntouched(t, before, after, "101")
+		})
+	}
+
+	refusals := []struct {
+		name string
+		req  forget.Request
+		want error
+	}{
+		{"NoKey", forget.Request{}, forget.ErrInvalid},
+		{"BlankKeys", forget.Request{Lookup: forget.Lookup{CustomerID: " ", OrderID: "\t"}}, forget.ErrInvalid},
+		{"MalformedCustomerID", forget.Request{Lookup: forget.Lookup{CustomerID: "abc"}}, forget.ErrInvalid},
+		{"MalformedSubscriptionID", forget.Request{Lookup: forget.Lookup{SubscriptionID: "1; DROP TABLE customers"}}, forget.ErrInvalid},
+		{"MalformedOrderID", forget.Request{Lookup: forget.Lookup{OrderID: "1.5"}}, forget.ErrInvalid},
+		{"OutOfRangeID", forget.Request{Lookup: forget.Lookup{CustomerID: "99999999999999999999999"}}, forget.ErrInvalid},
+		{"UnknownKeep", forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstnme,member_notes,phone"}}, forget.ErrInvalid},
+		{"CustomerNotFound", forget.Request{Lookup: forget.Lookup{CustomerID: "999"}}, forget.ErrNotFound},
+		{"SubscriptionNotFound", forget.Request{Lookup: forget.Lookup{SubscriptionID: "999"}}, forget.ErrNotFound},
+		{"OrderNotFound", forget.Request{Lookup: forget.Lookup{OrderID: "999"}}, forget.ErrNotFound},
+		{"OneKeyNotFound", forget.Request{Lookup: forget.Lookup{CustomerID: "101", OrderID: "999"}}, forget.ErrNotFound},
+		{"ConflictCustomerOrder", forget.Request{Lookup: forget.Lookup{CustomerID: "101", OrderID: "10201"}}, forget.ErrConflict},
+		{"ConflictSubscriptionOrder", forget.Request{Lookup: forget.Lookup{SubscriptionID: "1031", OrderID: "10201"}}, forget.ErrConflict},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			b, f, before := setup(t)
+			for _, dry := range []bool{false, true} {
+				req := tc.req
+				req.DryRun = dry
+				rc, err := f.Forget(ctx, req)
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("Forget(dry run %v) = %v, %v; want %v", dry, rc, err, tc.want)
+				}
+				for _, other := range []error{forget.ErrInvalid, forget.ErrNotFound, forget.ErrConflict} {
+					if other != tc.want && errors.Is(err, other) {
+						t.Errorf("error %v is also %v", err, other)
+					}
+				}
+			}
+			checkUntouched(t, before, snapshot(t, b), "")
+		})
+	}
+
+	t.Run("UnknownKeepListsEveryName", func(t *testing.T) {
+		_, f, _ := setup(t)
+		_, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstnme, Phone ,member_notes", "bogus"}})
+		var un *forget.UnknownNamesError
+		if !errors.As(err, &un) {
+			t.Fatalf("error = %v, want *UnknownNamesError", err)
+		}
+		if want := []string{"firstnme", "member_notes", "bogus"}; !slices.Equal(un.Names, want) {
+			t.Errorf("unknown names = %q, want %q", un.Names, want)
+		}
+	})
+
+	t.Run("IdempotentSecondForget", func(t *testing.T) {
+		b, f, before := setup(t)
+		req := forget.Request{Lookup: forget.Lookup{OrderID: "10101"}}
+		if _, err := f.Forget(ctx, req); err != nil {
+			t.Fatalf("first Forget: %v", err)
+		}
+		rc, err := f.Forget(ctx, req)
+		if err != nil {
+			t.Fatalf("second Forget: %v", err)
+		}
+		if rc.CustomerID != "101" || rc.RowsDeleted[forget.MemberNote] != 0 || rc.RowsDeleted[forget.MemberAuth] != 0 {
+			t.Errorf("second receipt = %+v, want customer 101 with no rows left to delete", rc)
+		}
+		after := snapshot(t, b)
+		checkForgotten(t, byID["101"], before["101"], after["101"], nil)
+		checkUntouched(t, before, after, "101")
+	})
+
+	t.Run("PseudonymsDistinct", func(t *testing.T) {
+		b, f, _ := setup(t)
+		for _, id := range []string{"101", "102", "103"} {
+			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: id}}); err != nil {
+				t.Fatalf("Forget %s: %v", id, err)
+			}
+		}
+		after := snapshot(t, b)
+		seen := make(map[string]string)
+		for id, st := range after {
+			for _, field := range []forget.Field{forget.Username, forget.OriginalUsername, forget.Password, forget.Session} {
+				v := st.Fields[field].String
+				if prev, dup := seen[v]; dup {
+					t.Errorf("%s of %s repeats a value of %s", field, id, prev)
+				}
+				seen[v] = id + "." + string(field)
+			}
+		}
+	})
+
+	t.Run("DryRunChangesNothing", func(t *testing.T) {
+		b, f, before := setup(t)
+		rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{SubscriptionID: "1021"}, Keep: []string{"member_auth"}, DryRun: true})
+		if err != nil {
+			t.Fatalf("Forget: %v", err)
+		}
+		if !rc.DryRun || rc.CustomerID != "102" {
+			t.Errorf("receipt = %+v, want a dry run for 102", rc)
+		}
+		if want := map[forget.Table]int64{forget.MemberNote: 3}; !maps.Equal(rc.RowsDeleted, want) {
+			t.Errorf("rows that would be deleted = %v, want %v", rc.RowsDeleted, want)
+		}
+		if len(rc.FieldsErased) != len(forget.DefaultCatalogue().Fields) {
+			t.Errorf("fields that would be erased = %d, want %d", len(rc.FieldsErased), len(forget.DefaultCatalogue().Fields))
+		}
+		checkUntouched(t, before, snapshot(t, b), "")
+	})
+
+	t.Run("NullAndFixedRules", func(t *testing.T) {
+		cat := forget.DefaultCatalogue()
+		must(t, cat.SetRule(forget.Phone, forget.Null()))
+		must(t, cat.SetRule(forget.Country, forget.Fixed("XX")))
+		b, f, before := setup(t, forget.WithCatalogue(cat))
+		if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "103"}}); err != nil {
+			t.Fatalf("Forget: %v", err)
+		}
+		after := snapshot(t, b)
+		if got := after["103"].Fields[forget.Phone]; !got.Null {
+			t.Errorf("phone = %+v, want NULL", got)
+		}
+		if got := after["103"].Fields[forget.Country]; got != (forget.Value{String: "XX"}) {
+			t.Errorf("country = %+v, want XX", got)
+		}
+		checkUntouched(t, before, after, "103")
+	})
+
+	t.Run("AtomicOnConstraintFailure", func(t *testing.T) {
+		// Giving 101 the username 102 holds breaks the unique index in the
+		// middle of the transaction, after the lookup and lock: nothing
+		// of 101 may change, its rows included.
+		taken := byID["102"].Fields[forget.Username]
+		cat := forget.DefaultCatalogue()
+		must(t, cat.SetRule(forget.Username, forget.Fixed(taken)))
+		b, f, before := setup(t, forget.WithCatalogue(cat))
+		_, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}})
+		if err == nil {
+			t.Fatal("Forget succeeded though the new username is taken")
+		}
+		for _, sentinel := range []error{forget.ErrInvalid, forget.ErrNotFound, forget.ErrConflict} {
+			if errors.Is(err, sentinel) {
+				t.Errorf("error %v is %v; a store failure is internal", err, sentinel)
+			}
+		}
+		if strings.Contains(err.Error(), taken) {
+			t.Errorf("error message %q holds the new value", err)
+		}
+		checkUntouched(t, before, snapshot(t, b), "")
+	})
+
+	t.Run("AtomicOnRuleFailure", func(t *testing.T) {
+		cat := forget.DefaultCatalogue()
+		must(t, cat.SetRule(forget.Phone, forget.Func(func(forget.RuleInput) (forget.Value, error) {
+			return forget.Value{}, errors.New("rule broke")
+		})))
+		b, f, before := setup(t, forget.WithCatalogue(cat))
+		if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); err == nil {
+			t.Fatal("Forget succeeded though a rule failed")
+		}
+		checkUntouched(t, before, snapshot(t, b), "")
+	})
+
+	t.Run("ConcurrentForgets", func(t *testing.T) {
+		b, f, before := setup(t)
+		reqs := []forget.Request{
+			{Lookup: forget.Lookup{CustomerID: "101"}},
+			{Lookup: forget.Lookup{SubscriptionID: "1011"}},
+			{Lookup: forget.Lookup{OrderID: "10102"}},
+			{Lookup: forget.Lookup{CustomerID: "101"}, DryRun: true},
+			{Lookup: forget.Lookup{CustomerID: "102"}},
+			{Lookup: forget.Lookup{OrderID: "10203"}},
+			{Lookup: forget.Lookup{CustomerID: "102"}, DryRun: true},
+			{Lookup: forget.Lookup{CustomerID: "101", OrderID: "10201"}}, // conflict
+		}
+		const rounds = 3
+		var wg sync.WaitGroup
+		errs := make(chan error, len(reqs)*rounds)
+		for range rounds {
+			for _, req := range reqs {
+				wg.Go(func() {
+					_, err := f.Forget(ctx, req)
+					if req.Lookup.CustomerID == "101" && req.Lookup.OrderID == "10201" {
+						if !errors.Is(err, forget.ErrConflict) {
+							errs <- fmt.Errorf("conflicting lookup: %v, want ErrConflict", err)
+						}
+						return
+					}
+					if err != nil {
+						errs <- fmt.Errorf("Forget(%+v): %w", req.Lookup, err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		after := snapshot(t, b)
+		checkForgotten(t, byID["101"], before["101"], after["101"], nil)
+		checkForgotten(t, byID["102"], before["102"], after["102"], nil)
+		if !before["103"].Equal(after["103"]) {
+			t.Error("customer 103 changed")
+		}
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func snapshot(t *testing.T, b Backend) Snapshot {
+	t.Helper()
+	s, err := b.Snapshot(context.Background())
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	return s
+}
+
+func allNames() string {
+	var names []string
+	c := forget.DefaultCatalogue()
+	for _, f := range c.Fields {
+		names = append(names, string(f.Name))
+	}
+	for _, t := range c.Tables {
+		names = append(names, string(t.Name))
+	}
+	return strings.Join(names, ",")
+}
+
+// checkForgotten checks one customer's state after a forget that kept the
+// names in kept: kept entries unchanged, the rest erased by the default
+// rules.
+func checkForgotten(t *testing.T, seeded Customer, before, after State, kept map[string]bool) {
+	t.Helper()
+	for _, fs := range forget.DefaultCatalogue().Fields {
+		name := fs.Name
+		old, now := before.Fields[name], after.Fields[name]
+		if kept[string(name)] {
+			if now != old {
+				t.Errorf("kept field %s changed", name)
+			}
+			continue
+		}
+		if now.Null {
+			t.Errorf("%s is NULL; the default rule never writes NULL", name)
+			continue
+		}
+		switch fs.Rule.String() {
+		case "empty":
+			if now.String != "" {
+				t.Errorf("%s = %d characters, want empty", name, len(now.String))
+			}
+		case "pseudonym":
+			if len(now.String) == 0 || len(now.String) > 32 {
+				t.Errorf("%s pseudonym has %d characters, want 1..32", name, len(now.String))
+			}
+			if strings.Contains(now.String, seeded.Fields[name]) {
+				t.Errorf("%s pseudonym holds something of the old value", name)
+			}
+		case "random":
+			if len(now.String) < 22 {
+				t.Errorf("%s random value has %d characters, too short for 128 bits", name, len(now.String))
+			}
+		}
+		if now.String == seeded.Fields[name] && seeded.Fields[name] != "" {
+			t.Errorf("%s still holds its old value", name)
+		}
+	}
+	for _, ts := range forget.DefaultCatalogue().Tables {
+		if kept[string(ts.Name)] {
+			if after.Rows[ts.Name] != before.Rows[ts.Name] {
+				t.Errorf("kept table %s went from %d to %d rows", ts.Name, before.Rows[ts.Name], after.Rows[ts.Name])
+			}
+		} else if after.Rows[ts.Name] != 0 {
+			t.Errorf("table %s still has %d rows", ts.Name, after.Rows[ts.Name])
+		}
+	}
+}
+
+// checkUntouched checks that every customer but except is as it was.
+func checkUntouched(t *testing.T, before, after Snapshot, except string) {
+	t.Helper()
+	if len(before) != len(after) {
+		t.Errorf("store had %d customers, now %d", len(before), len(after))
+	}
+	for id, st := range before {
+		if id == except {
+			continue
+		}
+		if !st.Equal(after[id]) {
+			t.Errorf("customer %s changed", id)
+		}
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
