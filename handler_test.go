@@ -1,0 +1,409 @@
+package forget_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/memstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+const (
+	testUser = "offerit_admin"
+	testKey  = "k3y-for-tests-only-0123456789"
+)
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testServer struct {
+	*httptest.Server
+	logs *syncBuffer
+}
+
+func newServer(t testing.TB, store forget.Store) testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f, err := forget.New(store, forget.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey, "other": "another-key-for-tests"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := forget.NewHandler(f, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/customer/forget", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return testServer{srv, logs}
+}
+
+type call struct {
+	method, query, contentType, body string
+	headers                          map[string]string // replaces the default auth headers when set
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (s testServer) do(t testing.TB, c call) response {
+	t.Helper()
+	method := c.method
+	if method == "" {
+		method = http.MethodPatch
+	}
+	req, err := http.NewRequest(method, s.URL+"/api/customer/forget"+c.query, strings.NewReader(c.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.contentType != "" {
+		req.Header.Set("Content-Type", c.contentType)
+	}
+	headers := c.headers
+	if headers == nil {
+		headers = map[string]string{"api-key": testKey, "api-username": testUser}
+	}
+	for k, v := range headers {
+		req.Header[k] = []string{v} // as sent, to prove names are matched case-insensitively
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{res.StatusCode, res.Header, string(body)}
+}
+
+const form = "application/x-www-form-urlencoded"
+
+func multipartBody(t testing.TB, fields ...[2]string) (contentType, body string) {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for _, f := range fields {
+		if err := w.WriteField(f[0], f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.FormDataContentType(), b.String()
+}
+
+type handlerCase struct {
+	name   string
+	call   call
+	status int
+	code   string // error code; "" for success
+	data   string // part of the error message
+}
+
+func handlerCases(t testing.TB) []handlerCase {
+	mpType, mpBody := multipartBody(t, [2]string{"customer_id", "102"}, [2]string{"keep", "firstname"})
+	return []handlerCase{
+		{"OffiritFormExample", call{contentType: form, body: "customer_id=191"}, 200, "", ""},
+		{"FormWithKeep", call{contentType: form + "; charset=utf-8", body: "subscription_id=1011&keep=firstname%2Cmember_note"}, 200, "", ""},
+		{"JSONNumber", call{contentType: "application/json", body: `{"customer_id": 102, "keep": ["firstname", "member_note"]}`}, 200, "", ""},
+		{"JSONString", call{contentType: "application/json", body: `{"orderid": "10301", "keep": "firstname,member_note", "dry_run": null}`}, 200, "", ""},
+		{"Multipart", call{contentType: mpType, body: mpBody}, 200, "", ""},
+		{"HeaderNamesAnyCase", call{contentType: form, body: "customer_id=101", headers: map[string]string{"API-KEY": testKey, "Api-Username": testUser}}, 200, "", ""},
+		{"DryRun", call{contentType: form, body: "customer_id=101&dry_run=1"}, 200, "", ""},
+		{"DryRunJSON", call{contentType: "application/json", body: `{"customer_id":"101","dry_run":true}`}, 200, "", ""},
+
+		{"MethodGet", call{method: http.MethodGet}, 405, "method_not_allowed", "PATCH"},
+		{"MethodPost", call{method: http.MethodPost, contentType: form, body: "customer_id=101"}, 405, "method_not_allowed", "PATCH"},
+		{"NoAuthHeaders", call{contentType: form, body: "customer_id=101", headers: map[string]string{}}, 401, "unauthorized", "api-key"},
+		{"WrongKey", call{contentType: form, body: "customer_id=101", headers: map[string]string{"api-key": "nope", "api-username": testUser}}, 401, "unauthorized", ""},
+		{"OtherUsersKey", call{contentType: form, body: "customer_id=101", headers: map[string]string{"api-key": testKey, "api-username": "other"}}, 401, "unauthorized", ""},
+		{"UnknownUser", call{contentType: form, body: "customer_id=101", headers: map[string]string{"api-key": testKey, "api-username": "mallory"}}, 401, "unauthorized", ""},
+		{"NoLookup", call{contentType: form, body: "keep=firstname"}, 400, "invalid", "customer_id"},
+		{"BlankLookup", call{contentType: form, body: "customer_id=+++"}, 400, "invalid", "customer_id"},
+		{"EmptyBody", call{}, 400, "invalid", "empty"},
+		{"LookupInQueryOnly", call{query: "?customer_id=101"}, 400, "invalid", "belongs in the request body"},
+		{"KeepInQuery", call{query: "?keep=firstname", contentType: form, body: "customer_id=101"}, 400, "invalid", "keep belongs in the request body"},
+		{"UnknownKeep", call{contentType: form, body: "customer_id=101&keep=firstnme,member_notes"}, 400, "invalid", `"firstnme", "member_notes"`},
+		{"MalformedID", call{contentType: form, body: "customer_id=abc"}, 400, "invalid", "customer_id must be an integer"},
+		{"UnknownParameter", call{contentType: form, body: "customer_id=101&kep=firstname"}, 400, "invalid", `unknown parameter "kep"`},
+		{"RepeatedID", call{contentType: form, body: "customer_id=101&customer_id=102"}, 400, "invalid", "more than once"},
+		{"BadDryRun", call{contentType: form, body: "customer_id=101&dry_run=maybe"}, 400, "invalid", "dry_run"},
+		{"BadJSON", call{contentType: "application/json", body: `{"customer_id": 101`}, 400, "invalid", "malformed"},
+		{"JSONArray", call{contentType: "application/json", body: `[101]`}, 400, "invalid", "object"},
+		{"JSONTrailing", call{contentType: "application/json", body: `{"customer_id": 101} {}`}, 400, "invalid", "after"},
+		{"JSONDuplicateKey", call{contentType: "application/json", body: `{"customer_id": 101, "customer_id": 102}`}, 400, "invalid", "more than once"},
+		{"JSONKeepNumber", call{contentType: "application/json", body: `{"customer_id": 101, "keep": 5}`}, 400, "invalid", "keep"},
+		{"JSONIDObject", call{contentType: "application/json", body: `{"customer_id": {"x":1}}`}, 400, "invalid", "customer_id"},
+		{"MultipartNoBoundary", call{contentType: "multipart/form-data", body: "x"}, 400, "invalid", "boundary"},
+		{"NotFound", call{contentType: form, body: "customer_id=999"}, 404, "not_found", ""},
+		{"OrderNotFound", call{contentType: form, body: "orderid=999"}, 404, "not_found", ""},
+		{"Conflict", call{contentType: form, body: "customer_id=101&orderid=10201"}, 409, "conflict", ""},
+		{"TooLarge", call{contentType: form, body: "customer_id=101&keep=" + strings.Repeat("a", forget.MaxBodyBytes)}, 413, "too_large", "1048576"},
+		{"TextPlain", call{contentType: "text/plain", body: "customer_id=101"}, 415, "unsupported_media_type", "application/json"},
+		{"NoContentType", call{body: "customer_id=101"}, 415, "unsupported_media_type", ""},
+		{"BadContentType", call{contentType: "%%%", body: "customer_id=101"}, 415, "unsupported_media_type", ""},
+	}
+}
+
+func TestHandler(t *testing.T) {
+	for _, tc := range handlerCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			store := seeded(t)
+			srv := newServer(t, store)
+			before := snapshotOf(store)
+			res := srv.do(t, tc.call)
+			if res.status != tc.status {
+				t.Fatalf("status = %d, want %d; body %s", res.status, tc.status, res.body)
+			}
+			if ct := res.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", ct)
+			}
+			if res.header.Get(forget.HeaderRequestID) == "" {
+				t.Error("no X-Request-Id in the response")
+			}
+			if tc.status == 405 && res.header.Get("Allow") != "PATCH" {
+				t.Errorf("Allow = %q, want PATCH", res.header.Get("Allow"))
+			}
+			if tc.code != "" {
+				var e struct{ Result, Code, Data string }
+				if err := json.Unmarshal([]byte(res.body), &e); err != nil {
+					t.Fatalf("error body %q is not JSON: %v", res.body, err)
+				}
+				if e.Result != "error" || e.Code != tc.code || !strings.Contains(e.Data, tc.data) {
+					t.Errorf("error body = %+v, want code %q and data containing %q", e, tc.code, tc.data)
+				}
+				if after := snapshotOf(store); !equalSnapshots(before, after) {
+					t.Error("a refused request changed the store")
+				}
+				return
+			}
+			dry := strings.Contains(tc.name, "DryRun")
+			if !dry {
+				if res.body != "true" {
+					t.Errorf("body = %q, want true", res.body)
+				}
+				if equalSnapshots(before, snapshotOf(store)) {
+					t.Error("a successful forget changed nothing")
+				}
+				return
+			}
+			var rc forget.Receipt
+			if err := json.Unmarshal([]byte(res.body), &rc); err != nil {
+				t.Fatalf("dry run body %q is not a receipt: %v", res.body, err)
+			}
+			if !rc.DryRun || rc.CustomerID != "101" || rc.RowsDeleted[forget.MemberNote] != 3 || rc.Principal != testUser {
+				t.Errorf("receipt = %+v", rc)
+			}
+			if !equalSnapshots(before, snapshotOf(store)) {
+				t.Error("a dry run changed the store")
+			}
+		})
+	}
+}
+
+func TestHandlerForgetsWhatItSays(t *testing.T) {
+	store := seeded(t)
+	srv := newServer(t, store)
+	res := srv.do(t, call{contentType: "application/json", body: `{"subscription_id": 1021, "keep": ["Firstname", " member_note "]}`})
+	if res.status != 200 {
+		t.Fatalf("status %d: %s", res.status, res.body)
+	}
+	c, _ := store.Customer("102")
+	if c.Fields[forget.Firstname] != "firstname-of-102-qzx" || c.Fields[forget.Lastname] != "" {
+		t.Errorf("firstname kept = %v, lastname erased = %v", c.Fields[forget.Firstname] == "firstname-of-102-qzx", c.Fields[forget.Lastname] == "")
+	}
+	if len(store.Rows(forget.MemberNote, "102")) != 3 || len(store.Rows(forget.MemberAuth, "102")) != 0 {
+		t.Error("member_note should be kept and member_auth purged")
+	}
+}
+
+func TestHandlerRequestID(t *testing.T) {
+	srv := newServer(t, seeded(t))
+	res := srv.do(t, call{contentType: form, body: "customer_id=101&dry_run=true", headers: map[string]string{"api-key": testKey, "api-username": testUser, "X-Request-Id": "abc-123"}})
+	if got := res.header.Get(forget.HeaderRequestID); got != "abc-123" {
+		t.Errorf("X-Request-Id = %q, want the caller's", got)
+	}
+	if !strings.Contains(res.body, `"request_id":"abc-123"`) {
+		t.Errorf("receipt %s does not carry the request id", res.body)
+	}
+	res = srv.do(t, call{contentType: form, body: "customer_id=101", headers: map[string]string{"api-key": testKey, "api-username": testUser, "X-Request-Id": "bad id\twith spaces"}})
+	if got := res.header.Get(forget.HeaderRequestID); got == "" || strings.ContainsAny(got, " \t") {
+		t.Errorf("X-Request-Id = %q, want a fresh one in place of a malformed one", got)
+	}
+}
+
+// failingStore fails every forget the way a driver might: quoting the new
+// value that broke a constraint.
+type failingStore struct{}
+
+func (failingStore) Forget(_ context.Context, _ forget.Lookup, p forget.Plan) (forget.Result, error) {
+	return forget.Result{}, fmt.Errorf("Error 1062: Duplicate entry '%s' for key 'username'", p.Fields[0].Value.String)
+}
+
+func TestHandlerInternalError(t *testing.T) {
+	srv := newServer(t, failingStore{})
+	res := srv.do(t, call{contentType: form, body: "customer_id=101"})
+	if res.status != 500 {
+		t.Fatalf("status = %d, want 500", res.status)
+	}
+	var e struct{ Result, Code, Data string }
+	if err := json.Unmarshal([]byte(res.body), &e); err != nil || e.Code != "internal" {
+		t.Fatalf("body %q, want code internal", res.body)
+	}
+	if strings.Contains(res.body, "1062") || strings.Contains(res.body, "Duplicate") {
+		t.Errorf("500 body %q tells the client about internals", res.body)
+	}
+	logs := srv.logs.String()
+	if !strings.Contains(logs, "Duplicate entry '[redacted]'") {
+		t.Errorf("the cause did not reach the log, redacted: %s", logs)
+	}
+	if strings.Contains(logs, "forgot-") {
+		t.Errorf("the log holds the new username: %s", logs)
+	}
+}
+
+func TestNewHandlerNeedsAuthenticator(t *testing.T) {
+	f, err := forget.New(memstore.New(), forget.WithLogger(quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forget.NewHandler(f, nil); err == nil {
+		t.Error("NewHandler accepted a nil Authenticator")
+	}
+	if _, err := forget.NewHandler(nil, forget.HostAuthenticated()); err == nil {
+		t.Error("NewHandler accepted a nil Forgetter")
+	}
+	h, err := forget.NewHandler(f, forget.HostAuthenticated())
+	if err != nil {
+		t.Fatalf("explicit opt-out refused: %v", err)
+	}
+	// Behind host middleware the principal comes from the context.
+	store := seeded(t)
+	f, _ = forget.New(store, forget.WithLogger(quiet()))
+	h, _ = forget.NewHandler(f, forget.HostAuthenticated())
+	req := httptest.NewRequest(http.MethodPatch, "/", strings.NewReader("customer_id=101&dry_run=1"))
+	req.Header.Set("Content-Type", form)
+	req = req.WithContext(forget.WithPrincipal(req.Context(), "sso:jane"))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"principal":"sso:jane"`) {
+		t.Errorf("got %d %s, want a receipt for sso:jane", rec.Code, rec.Body)
+	}
+}
+
+func TestNewKeyTable(t *testing.T) {
+	for _, keys := range []map[string]string{nil, {"": "k"}, {"u": ""}, {" u": "k"}, {"u": "k "}} {
+		if _, err := forget.NewKeyTable(keys); err == nil {
+			t.Errorf("NewKeyTable(%q) succeeded", keys)
+		}
+	}
+}
+
+// TestNoValuesLeak runs every handler case, plus failures, and checks that
+// no catalogue value, old or new, reaches a log line or a response.
+func TestNoValuesLeak(t *testing.T) {
+	store := seeded(t)
+	srv := newServer(t, store)
+	var seen strings.Builder
+	for _, tc := range handlerCases(t) {
+		res := srv.do(t, tc.call)
+		fmt.Fprintf(&seen, "%v\n%s\n", res.header, res.body)
+	}
+	failing := newServer(t, failingStore{})
+	res := failing.do(t, call{contentType: form, body: "customer_id=101"})
+	fmt.Fprintf(&seen, "%v\n%s\n", res.header, res.body)
+
+	var after []memstore.Customer
+	for _, id := range store.CustomerIDs() {
+		c, _ := store.Customer(id)
+		after = append(after, c)
+	}
+	fix := storetest.Fixtures()
+	assertNoValues(t, "responses", seen.String(), fix, after...)
+	assertNoValues(t, "logs", srv.logs.String(), fix, after...)
+	assertNoValues(t, "logs", failing.logs.String(), fix, after...)
+	if !strings.Contains(srv.logs.String(), "customer_id") {
+		t.Error("nothing was logged; the leak check would prove nothing")
+	}
+}
+
+// assertNoValues fails when text holds a seeded value or a current value
+// of a customer (the new pseudonyms and random values after a forget).
+func assertNoValues(t *testing.T, where, text string, seeded []storetest.Customer, current ...memstore.Customer) {
+	t.Helper()
+	for _, c := range seeded {
+		for f, v := range c.Fields {
+			if strings.Contains(text, v) {
+				t.Errorf("%s hold the old %s of %s", where, f, c.ID)
+			}
+		}
+	}
+	if strings.Contains(text, "-of-191-qzx") {
+		t.Errorf("%s hold an old value of 191", where)
+	}
+	for _, c := range current {
+		for f, v := range c.Fields {
+			if len(v) >= 4 && strings.Contains(text, v) {
+				t.Errorf("%s hold the current %s of %s", where, f, c.ID)
+			}
+		}
+	}
+}
+
+func snapshotOf(s *memstore.Store) map[string]string {
+	out := make(map[string]string)
+	for _, id := range s.CustomerIDs() {
+		c, _ := s.Customer(id)
+		out[id] = fmt.Sprint(c.Fields, len(s.Rows(forget.MemberAuth, id)), len(s.Rows(forget.MemberNote, id)))
+	}
+	return out
+}
+
+func equalSnapshots(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
