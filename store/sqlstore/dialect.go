@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/go-sql-driver/mysql"
+)
+
+// Dialect is the SQL flavour of a database: its placeholders, identifier
+// quoting, and how a forget locks its customer.
+type Dialect int
+
+// The supported dialects.
+const (
+	// SQLite (modernc.org/sqlite, or any database/sql SQLite driver). A
+	// forget runs in a BEGIN IMMEDIATE transaction on one connection, so
+	// two writers queue for the lock instead of failing on upgrade.
+	SQLite Dialect = iota + 1
+	// Postgres (pgx's database/sql driver, or lib/pq). The customer row is
+	// locked with SELECT ... FOR UPDATE.
+	Postgres
+	// MySQL and MariaDB (go-sql-driver/mysql). The customer row is locked
+	// with SELECT ... FOR UPDATE.
+	MySQL
+)
+
+// ParseDialect returns the dialect named sqlite, postgres or mysql
+// (also: postgresql, pg, mariadb).
+func ParseDialect(name string) (Dialect, error) {
+	switch strings.ToLower(name) {
+	case "sqlite", "sqlite3":
+		return SQLite, nil
+	case "postgres", "postgresql", "pg":
+		return Postgres, nil
+	case "mysql", "mariadb":
+		return MySQL, nil
+	}
+	return 0, fmt.Errorf("sqlstore: unknown dialect %q (want sqlite, postgres or mysql)", name)
+}
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	case MySQL:
+		return "mysql"
+	}
+	return fmt.Sprintf("Dialect(%d)", int(d))
+}
+
+func (d Dialect) valid() bool { return d >= SQLite && d <= MySQL }
+
+func (d Dialect) placeholder() sq.PlaceholderFormat {
+	if d == Postgres {
+		return sq.Dollar
+	}
+	return sq.Question
+}
+
+// quote quotes a checked identifier, each part of a qualified one apart.
+// Identifiers are checked by validIdent before they reach here, so they
+// hold no quote characters.
+func (d Dialect) quote(ident string) string {
+	q := `"`
+	if d == MySQL {
+		q = "`"
+	}
+	parts := strings.Split(ident, ".")
+	for i, p := range parts {
+		parts[i] = q + p + q
+	}
+	return strings.Join(parts, ".")
+}
+
+// lockSuffix is appended to the statement that locks the customer row.
+func (d Dialect) lockSuffix() string {
+	if d == SQLite {
+		return "" // the whole database is locked by BEGIN IMMEDIATE
+	}
+	return "FOR UPDATE"
+}
+
+// retryable reports whether err means the database gave up on the
+// transaction for a reason that retrying may cure: a deadlock, a
+// serialisation failure, or a lock that stayed busy.
+func (d Dialect) retryable(err error) bool {
+	var state interface{ SQLState() string } // pgconn.PgError
+	var my *mysql.MySQLError
+	var lite interface{ Code() int } // modernc.org/sqlite.Error
+	switch {
+	case errors.As(err, &state):
+		s := state.SQLState()
+		return s == "40001" || s == "40P01" || s == "55P03"
+	case errors.As(err, &my):
+		return my.Number == 1213 || my.Number == 1205
+	case errors.As(err, &lite):
+		code := lite.Code() & 0xff    // primary result code
+		return code == 5 || code == 6 // SQLITE_BUSY, SQLITE_LOCKED
+	}
+	return false
+}
+
+// validIdent reports whether s is a plain identifier, optionally qualified
+// by a schema: [A-Za-z_][A-Za-z0-9_]*, at most 63 characters a part.
+func validIdent(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) > 2 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 63 {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+			if !letter && (i == 0 || c < '0' || c > '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// safeError hides a MySQL error's message, which may quote the value that
+// broke a constraint, and keeps its number for the operator.
+func safeError(err error) error {
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s)", my.Number, string(my.SQLState[:])), err: err}
+	}
+	return err
+}
+
+type redactedDBError struct {
+	msg string
+	err error
+}
+
+func (e *redactedDBError) Error() string { return e.msg }
+func (e *redactedDBError) Unwrap() error { return e.err }

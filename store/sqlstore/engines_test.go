@@ -1,0 +1,264 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+// engine opens a fresh, empty database of its own for every call, so that
+// tests and runs never collide.
+type engine struct {
+	name    string
+	dialect sqlstore.Dialect
+	open    func(t testing.TB) *sql.DB
+}
+
+const (
+	envPostgres = "FORGET_TEST_POSTGRES"
+	envMySQL    = "FORGET_TEST_MYSQL"
+)
+
+// engines returns SQLite always, and PostgreSQL and MariaDB/MySQL when
+// their DSNs are set. Under CI a missing DSN fails the test: CI must run
+// every engine.
+func engines(t testing.TB) []engine {
+	es := []engine{{name: "sqlite", dialect: sqlstore.SQLite, open: openSQLite}}
+	for _, e := range []struct {
+		env     string
+		name    string
+		dialect sqlstore.Dialect
+		open    func(testing.TB, string) *sql.DB
+	}{
+		{envPostgres, "postgres", sqlstore.Postgres, openPostgres},
+		{envMySQL, "mysql", sqlstore.MySQL, openMySQL},
+	} {
+		dsn := os.Getenv(e.env)
+		if dsn == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not set; under CI every engine must run", e.env)
+			}
+			t.Logf("%s is not set: skipping %s", e.env, e.name)
+			continue
+		}
+		es = append(es, engine{name: e.name, dialect: e.dialect, open: func(t testing.TB) *sql.DB { return e.open(t, dsn) }})
+	}
+	return es
+}
+
+func randomName(prefix string) string {
+	return prefix + strings.ToLower(rand.Text()[:12])
+}
+
+func openSQLite(t testing.TB) *sql.DB {
+	path := filepath.Join(t.TempDir(), "forget.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openPostgres creates a schema of its own and points search_path at it.
+func openPostgres(t testing.TB, dsn string) *sql.DB {
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	schema := randomName("forget_t_")
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s must be a URL: %v", envPostgres, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(20)
+	t.Cleanup(func() {
+		db.Close()
+		if admin, err := sql.Open("pgx", dsn); err == nil {
+			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+			admin.Close()
+		}
+	})
+	return db
+}
+
+// openMySQL creates a database of its own.
+func openMySQL(t testing.TB, dsn string) *sql.DB {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", envMySQL, err)
+	}
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := randomName("forget_t_")
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("mysql: %v", err)
+	}
+	cfg.DBName = name
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(20)
+	t.Cleanup(func() {
+		db.Close()
+		cfg.DBName = ""
+		if admin, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
+			admin.Exec("DROP DATABASE " + name)
+			admin.Close()
+		}
+	})
+	return db
+}
+
+// defaultBackend is a sqlstore.Store on the default schema, adapted to
+// the conformance suite.
+type defaultBackend struct {
+	*sqlstore.Store
+	db *sql.DB
+	sb sq.StatementBuilderType
+}
+
+func newDefaultBackend(t testing.TB, e engine, opts ...sqlstore.Option) defaultBackend {
+	db := e.open(t)
+	if err := sqlstore.CreateSchema(context.Background(), db, e.dialect); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlstore.New(db, e.dialect, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defaultBackend{Store: s, db: db, sb: statementBuilder(e.dialect)}
+}
+
+func statementBuilder(d sqlstore.Dialect) sq.StatementBuilderType {
+	if d == sqlstore.Postgres {
+		return sq.StatementBuilder.PlaceholderFormat(sq.Dollar)
+	}
+	return sq.StatementBuilder.PlaceholderFormat(sq.Question)
+}
+
+func (b defaultBackend) Seed(ctx context.Context, cs []storetest.Customer) error {
+	fields := forget.DefaultCatalogue().Fields
+	for _, c := range cs {
+		cols := []string{"customer_id"}
+		vals := []any{c.ID}
+		for _, f := range fields {
+			cols = append(cols, string(f.Name))
+			vals = append(vals, c.Fields[f.Name])
+		}
+		if _, err := b.sb.Insert("customers").Columns(cols...).Values(vals...).RunWith(b.db).ExecContext(ctx); err != nil {
+			return err
+		}
+		for _, s := range c.Subscriptions {
+			if _, err := b.sb.Insert("subscriptions").Columns("subscription_id", "customer_id", "status").Values(s, c.ID, "active").RunWith(b.db).ExecContext(ctx); err != nil {
+				return err
+			}
+		}
+		for _, o := range c.Orders {
+			if _, err := b.sb.Insert("transactions").Columns("orderid", "customer_id", "amount_cents").Values(o, c.ID, 995).RunWith(b.db).ExecContext(ctx); err != nil {
+				return err
+			}
+		}
+		for i := range c.Rows[forget.MemberAuth] {
+			if _, err := b.sb.Insert("member_auth").Columns("customer_id", "kind", "secret").Values(c.ID, "totp", fmt.Sprintf("secret-%s-%d", c.ID, i)).RunWith(b.db).ExecContext(ctx); err != nil {
+				return err
+			}
+		}
+		for i := range c.Rows[forget.MemberNote] {
+			if _, err := b.sb.Insert("member_note").Columns("customer_id", "note").Values(c.ID, fmt.Sprintf("note %d of %s", i, c.ID)).RunWith(b.db).ExecContext(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b defaultBackend) Snapshot(ctx context.Context) (storetest.Snapshot, error) {
+	fields := forget.DefaultCatalogue().Fields
+	cols := []string{"customer_id"}
+	for _, f := range fields {
+		cols = append(cols, string(f.Name))
+	}
+	rows, err := b.sb.Select(cols...).From("customers").RunWith(b.db).QueryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	snap := make(storetest.Snapshot)
+	for rows.Next() {
+		var id string
+		vals := make([]sql.NullString, len(fields))
+		dest := []any{&id}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		st := storetest.State{Fields: map[forget.Field]forget.Value{}, Rows: map[forget.Table]int{}}
+		for i, f := range fields {
+			st.Fields[f.Name] = forget.Value{String: vals[i].String, Null: !vals[i].Valid}
+		}
+		snap[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, table := range []forget.Table{forget.MemberAuth, forget.MemberNote} {
+		rows, err := b.sb.Select("customer_id", "COUNT(*)").From(string(table)).GroupBy("customer_id").RunWith(b.db).QueryContext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if st, ok := snap[id]; ok {
+				st.Rows[table] = n
+			}
+		}
+		rows.Close()
+	}
+	return snap, nil
+}
+
+func TestConformance(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) storetest.Backend { return newDefaultBackend(t, e) })
+		})
+	}
+}

@@ -1,0 +1,254 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/forgetkit/forget"
+)
+
+// KeyType is the type of a key column.
+type KeyType string
+
+// Key types. The empty KeyType means KeyInt.
+const (
+	KeyInt  KeyType = "int"  // a decimal integer; "abc" is refused as invalid before it reaches the database
+	KeyText KeyType = "text" // any non-empty string
+)
+
+// Schema maps the catalogue onto a database: where customers, lookup keys,
+// fields and related rows live. Every identifier must be a plain name,
+// optionally schema-qualified ("crm.customers"); the store quotes them for
+// its dialect. It marshals to JSON for configuration files.
+type Schema struct {
+	// Customers is the table with one row per customer.
+	Customers KeyTable `json:"customers"`
+	// Subscriptions and Orders resolve subscription_id and orderid. Nil
+	// means the database has none, and requests using that key are
+	// refused as invalid.
+	Subscriptions *LookupTable `json:"subscriptions,omitempty"`
+	Orders        *LookupTable `json:"orders,omitempty"`
+	// Joined lists further tables that hold fields, one row per customer,
+	// each with the column that holds the customer key.
+	Joined map[string]string `json:"joined,omitempty"`
+	// Fields says where each catalogue field lives.
+	Fields map[forget.Field]Column `json:"fields"`
+	// Tables says where each catalogue table lives.
+	Tables map[forget.Table]RelatedTable `json:"tables"`
+	// Absent lists catalogue fields and tables this database does not
+	// have; a forget skips them. Anything neither mapped nor absent makes
+	// the catalogue unusable with this store.
+	Absent []string `json:"absent,omitempty"`
+}
+
+// KeyTable is a table keyed by one column.
+type KeyTable struct {
+	Table   string  `json:"table"`
+	Key     string  `json:"key"`
+	KeyType KeyType `json:"key_type,omitempty"`
+}
+
+// LookupTable resolves a lookup key to a customer.
+type LookupTable struct {
+	Table       string  `json:"table"`
+	Key         string  `json:"key"`
+	KeyType     KeyType `json:"key_type,omitempty"`
+	CustomerKey string  `json:"customer_key"`
+}
+
+// Column locates a field. An empty Table means the customers table.
+type Column struct {
+	Table  string `json:"table,omitempty"`
+	Column string `json:"column"`
+}
+
+// RelatedTable locates a catalogue table: its rows whose CustomerKey column
+// holds the customer's id belong to the customer.
+type RelatedTable struct {
+	Table       string `json:"table"`
+	CustomerKey string `json:"customer_key"`
+}
+
+// DefaultSchema returns the mapping of the schema in DESIGN.md, the one
+// [DDL] creates: every field a column of customers, integer keys,
+// subscriptions and transactions for lookups, member_auth and member_note
+// keyed by customer_id.
+func DefaultSchema() Schema {
+	s := Schema{
+		Customers:     KeyTable{Table: "customers", Key: "customer_id", KeyType: KeyInt},
+		Subscriptions: &LookupTable{Table: "subscriptions", Key: "subscription_id", KeyType: KeyInt, CustomerKey: "customer_id"},
+		Orders:        &LookupTable{Table: "transactions", Key: "orderid", KeyType: KeyInt, CustomerKey: "customer_id"},
+		Fields:        make(map[forget.Field]Column),
+		Tables:        make(map[forget.Table]RelatedTable),
+	}
+	cat := forget.DefaultCatalogue()
+	for _, f := range cat.Fields {
+		s.Fields[f.Name] = Column{Column: string(f.Name)}
+	}
+	for _, t := range cat.Tables {
+		s.Tables[t.Name] = RelatedTable{Table: string(t.Name), CustomerKey: "customer_id"}
+	}
+	return s
+}
+
+// Validate reports every malformed identifier or reference in the schema.
+// It does not compare the schema with a catalogue; the store does that
+// when a Forgetter is built on it.
+func (s Schema) Validate() error {
+	var errs []error
+	ident := func(what, v string) {
+		if !validIdent(v) {
+			errs = append(errs, fmt.Errorf("%s %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*, optionally schema.qualified)", what, v))
+		}
+	}
+	keyType := func(what string, k KeyType) {
+		if k != "" && k != KeyInt && k != KeyText {
+			errs = append(errs, fmt.Errorf("%s key_type %q must be int or text", what, k))
+		}
+	}
+	ident("customers table", s.Customers.Table)
+	ident("customers key", s.Customers.Key)
+	keyType("customers", s.Customers.KeyType)
+	for _, lt := range []struct {
+		name string
+		t    *LookupTable
+	}{{"subscriptions", s.Subscriptions}, {"orders", s.Orders}} {
+		if lt.t == nil {
+			continue
+		}
+		ident(lt.name+" table", lt.t.Table)
+		ident(lt.name+" key", lt.t.Key)
+		ident(lt.name+" customer_key", lt.t.CustomerKey)
+		keyType(lt.name, lt.t.KeyType)
+	}
+	for _, table := range sortedKeys(s.Joined) {
+		ident("joined table", table)
+		ident("customer key of joined table "+table, s.Joined[table])
+		if table == s.Customers.Table {
+			errs = append(errs, fmt.Errorf("joined table %q is the customers table", table))
+		}
+	}
+	for _, f := range sortedKeys(s.Fields) {
+		c := s.Fields[f]
+		ident("column of field "+string(f), c.Column)
+		if c.Table != "" && c.Table != s.Customers.Table {
+			if _, ok := s.Joined[c.Table]; !ok {
+				errs = append(errs, fmt.Errorf("field %s lives in table %q, which is neither the customers table nor joined", f, c.Table))
+			}
+		}
+	}
+	for _, t := range sortedKeys(s.Tables) {
+		rt := s.Tables[t]
+		ident("table of "+string(t), rt.Table)
+		ident("customer_key of "+string(t), rt.CustomerKey)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("sqlstore: invalid schema: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// check compares the schema with a catalogue: every entry mapped or
+// absent, nothing mapped that the catalogue lacks (a typo), and scrubbed
+// columns that are plain identifiers.
+func (s Schema) check(cat forget.Catalogue) error {
+	var errs []error
+	known := make(map[string]bool)
+	absent := make(map[string]bool)
+	for _, a := range s.Absent {
+		absent[a] = true
+	}
+	for _, f := range cat.Fields {
+		known[string(f.Name)] = true
+		_, mapped := s.Fields[f.Name]
+		switch {
+		case mapped && absent[string(f.Name)]:
+			errs = append(errs, fmt.Errorf("field %s is both mapped and absent", f.Name))
+		case !mapped && !absent[string(f.Name)]:
+			errs = append(errs, fmt.Errorf("field %s is not mapped; map it or list it as absent", f.Name))
+		}
+	}
+	for _, t := range cat.Tables {
+		known[string(t.Name)] = true
+		_, mapped := s.Tables[t.Name]
+		switch {
+		case mapped && absent[string(t.Name)]:
+			errs = append(errs, fmt.Errorf("table %s is both mapped and absent", t.Name))
+		case !mapped && !absent[string(t.Name)]:
+			errs = append(errs, fmt.Errorf("table %s is not mapped; map it or list it as absent", t.Name))
+		}
+		for _, c := range t.Scrub {
+			if !validIdent(c.Column) || strings.Contains(c.Column, ".") {
+				errs = append(errs, fmt.Errorf("table %s scrubs column %q, which is not a plain identifier", t.Name, c.Column))
+			}
+		}
+	}
+	for _, f := range sortedKeys(s.Fields) {
+		if !known[string(f)] {
+			errs = append(errs, fmt.Errorf("the schema maps field %s, which the catalogue does not have", f))
+		}
+	}
+	for _, t := range sortedKeys(s.Tables) {
+		if !known[string(t)] {
+			errs = append(errs, fmt.Errorf("the schema maps table %s, which the catalogue does not have", t))
+		}
+	}
+	for _, a := range s.Absent {
+		if !known[a] {
+			errs = append(errs, fmt.Errorf("the schema lists %s as absent, but the catalogue does not have it", a))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("sqlstore: schema does not fit the catalogue: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (s Schema) clone() Schema {
+	c := s
+	if s.Subscriptions != nil {
+		v := *s.Subscriptions
+		c.Subscriptions = &v
+	}
+	if s.Orders != nil {
+		v := *s.Orders
+		c.Orders = &v
+	}
+	c.Joined = make(map[string]string, len(s.Joined))
+	for k, v := range s.Joined {
+		c.Joined[k] = v
+	}
+	c.Fields = make(map[forget.Field]Column, len(s.Fields))
+	for k, v := range s.Fields {
+		if v.Table == "" {
+			v.Table = s.Customers.Table
+		}
+		c.Fields[k] = v
+	}
+	c.Tables = make(map[forget.Table]RelatedTable, len(s.Tables))
+	for k, v := range s.Tables {
+		c.Tables[k] = v
+	}
+	c.Absent = slices.Clone(s.Absent)
+	if c.Customers.KeyType == "" {
+		c.Customers.KeyType = KeyInt
+	}
+	for _, lt := range []*LookupTable{c.Subscriptions, c.Orders} {
+		if lt != nil && lt.KeyType == "" {
+			lt.KeyType = KeyInt
+		}
+	}
+	return c
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
