@@ -310,14 +310,13 @@ func TestNewHandlerNeedsAuthenticator(t *testing.T) {
 	if _, err := forget.NewHandler(nil, forget.HostAuthenticated()); err == nil {
 		t.Error("NewHandler accepted a nil Forgetter")
 	}
+	// The explicit opt-out: behind host middleware the principal comes
+	// from the context.
+	f, _ = forget.New(seeded(t), forget.WithLogger(quiet()))
 	h, err := forget.NewHandler(f, forget.HostAuthenticated())
 	if err != nil {
 		t.Fatalf("explicit opt-out refused: %v", err)
 	}
-	// Behind host middleware the principal comes from the context.
-	store := seeded(t)
-	f, _ = forget.New(store, forget.WithLogger(quiet()))
-	h, _ = forget.NewHandler(f, forget.HostAuthenticated())
 	req := httptest.NewRequest(http.MethodPatch, "/", strings.NewReader("customer_id=101&dry_run=1"))
 	req.Header.Set("Content-Type", form)
 	req = req.WithContext(forget.WithPrincipal(req.Context(), "sso:jane"))
