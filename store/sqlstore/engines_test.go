@@ -26,7 +26,9 @@ import (
 type engine struct {
 	name    string
 	dialect sqlstore.Dialect
-	open    func(t testing.TB) *sql.DB
+	// open returns a fresh database and the name that qualifies its
+	// tables (main, a PostgreSQL schema, a MySQL database).
+	open func(t testing.TB) (*sql.DB, string)
 }
 
 const (
@@ -43,7 +45,7 @@ func engines(t testing.TB) []engine {
 		env     string
 		name    string
 		dialect sqlstore.Dialect
-		open    func(testing.TB, string) *sql.DB
+		open    func(testing.TB, string) (*sql.DB, string)
 	}{
 		{envPostgres, "postgres", sqlstore.Postgres, openPostgres},
 		{envMySQL, "mysql", sqlstore.MySQL, openMySQL},
@@ -56,7 +58,7 @@ func engines(t testing.TB) []engine {
 			t.Logf("%s is not set: skipping %s", e.env, e.name)
 			continue
 		}
-		es = append(es, engine{name: e.name, dialect: e.dialect, open: func(t testing.TB) *sql.DB { return e.open(t, dsn) }})
+		es = append(es, engine{name: e.name, dialect: e.dialect, open: func(t testing.TB) (*sql.DB, string) { return e.open(t, dsn) }})
 	}
 	return es
 }
@@ -65,18 +67,18 @@ func randomName(prefix string) string {
 	return prefix + strings.ToLower(rand.Text()[:12])
 }
 
-func openSQLite(t testing.TB) *sql.DB {
+func openSQLite(t testing.TB) (*sql.DB, string) {
 	path := filepath.Join(t.TempDir(), "forget.db")
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	return db, "main"
 }
 
 // openPostgres creates a schema of its own and points search_path at it.
-func openPostgres(t testing.TB, dsn string) *sql.DB {
+func openPostgres(t testing.TB, dsn string) (*sql.DB, string) {
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -105,11 +107,11 @@ func openPostgres(t testing.TB, dsn string) *sql.DB {
 			admin.Close()
 		}
 	})
-	return db
+	return db, schema
 }
 
 // openMySQL creates a database of its own.
-func openMySQL(t testing.TB, dsn string) *sql.DB {
+func openMySQL(t testing.TB, dsn string) (*sql.DB, string) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatalf("%s: %v", envMySQL, err)
@@ -137,7 +139,7 @@ func openMySQL(t testing.TB, dsn string) *sql.DB {
 			admin.Close()
 		}
 	})
-	return db
+	return db, name
 }
 
 // defaultBackend is a sqlstore.Store on the default schema, adapted to
@@ -149,7 +151,7 @@ type defaultBackend struct {
 }
 
 func newDefaultBackend(t testing.TB, e engine, opts ...sqlstore.Option) defaultBackend {
-	db := e.open(t)
+	db, _ := e.open(t)
 	if err := sqlstore.CreateSchema(context.Background(), db, e.dialect); err != nil {
 		t.Fatal(err)
 	}
