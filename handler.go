@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -248,13 +249,7 @@ func DecodeRequest(r *http.Request) (Request, error) {
 		if err != nil {
 			return Request{}, invalid("the form body is malformed")
 		}
-		for name, vs := range vals {
-			for _, v := range vs {
-				if err := p.set(name, v); err != nil {
-					return Request{}, err
-				}
-			}
-		}
+		return RequestFromValues(vals)
 	case "multipart/form-data":
 		if err := p.readMultipart(body, mparams["boundary"]); err != nil {
 			return Request{}, err
@@ -265,6 +260,37 @@ func DecodeRequest(r *http.Request) (Request, error) {
 		}
 	default:
 		return Request{}, errMediaType
+	}
+	return p.req, nil
+}
+
+// RequestFromValues builds a Request from form-style parameters with the
+// handler's rules: only customer_id, subscription_id, orderid, keep and
+// dry_run; each key at most once; dry_run 1/true/0/false. Operator tools
+// use it so that a batch row means what the same HTTP request would.
+func RequestFromValues(vals url.Values) (Request, error) {
+	var p params
+	names := make([]string, 0, len(vals))
+	for name := range vals {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same bad request always gets the same message
+	for _, name := range names {
+		for _, v := range vals[name] {
+			if err := p.set(name, v); err != nil {
+				return Request{}, err
+			}
+		}
+	}
+	return p.req, nil
+}
+
+// RequestFromJSON builds a Request from a JSON object with the handler's
+// rules: ids as strings or numbers, keep as a string or an array.
+func RequestFromJSON(data []byte) (Request, error) {
+	var p params
+	if err := p.readJSON(data); err != nil {
+		return Request{}, err
 	}
 	return p.req, nil
 }

@@ -1,0 +1,115 @@
+// Command forget serves Offerit's PATCH /api/customer/forget over a
+// database, and performs erasures from the command line.
+//
+//	forget serve                      demo server on an embedded SQLite database
+//	forget serve -db app.db -keys K   serve an existing SQLite database
+//	forget init -db app.db -demo 100  create the default schema (and demo data)
+//	forget run -db app.db -customer-id 191 -keep firstname
+//	forget run -db app.db -batch requests.csv -report out.jsonl
+//	forget schema -dialect postgres   print the default schema's DDL
+//
+// Exit status: 0 on success, 1 when a forget (or the server) fails, 2 on
+// bad usage.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// cli is one invocation: its streams, so tests can run it in-process too.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+const mainUsage = `forget erases customers' identifying details (Offerit's PATCH /api/customer/forget).
+
+Usage:
+  forget serve  [flags]   serve the HTTP API (no flags: a demo on embedded SQLite)
+  forget init   [flags]   create the default schema in a SQLite file
+  forget run    [flags]   forget one customer, or a batch from a file
+  forget schema [flags]   print the default schema's DDL
+
+Run 'forget COMMAND -h' for a command's flags and examples.
+`
+
+// Main runs the command line args and returns the exit status.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, mainUsage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return c.serve(rest)
+	case "init":
+		return c.init(rest)
+	case "run":
+		return c.run(rest)
+	case "schema":
+		return c.schema(rest)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, mainUsage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "forget: unknown command %q\n\n%s", cmd, mainUsage)
+	return exitUsage
+}
+
+// flags returns a FlagSet whose -h prints usage text, examples and every
+// flag (to stderr, as Go's own tools do).
+func (c *cli) flags(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("forget "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), strings.TrimLeft(usage, "\n"))
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args; it returns an exit status and false when the command
+// should stop (help was asked for, or the flags were wrong).
+func (c *cli) parse(fs *flag.FlagSet, args []string) (int, bool) {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK, false // the flag package has printed the usage
+	}
+	if err != nil {
+		return exitUsage, false // the flag package has printed the error and usage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+func (c *cli) usageError(format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "forget: "+format+"\n", args...)
+	return exitUsage
+}
+
+func (c *cli) failure(format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "forget: "+format+"\n", args...)
+	return exitFailed
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// dbFlags are the flags that name a database and its mapping.
+type dbFlags struct {
+	db, dsn, schema string
+}
+
+func (d *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.db, "db", "", "an existing SQLite database `FILE` (e.g. -db /var/lib/app/app.db)")
+	fs.StringVar(&d.dsn, "dsn", "", "a PostgreSQL or MySQL/MariaDB `URL` instead of -db\n(e.g. -dsn postgres://app@127.0.0.1:5432/app or -dsn mysql://root@127.0.0.1:3306/app)")
+	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
+}
+
+// given reports whether -db or -dsn was set; both at once is an error.
+func (d *dbFlags) given() (bool, error) {
+	if d.db != "" && d.dsn != "" {
+		return false, errors.New("give -db or -dsn, not both")
+	}
+	return d.db != "" || d.dsn != "", nil
+}
+
+// open opens the named database and builds a store on it.
+func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
+	var (
+		db      *sql.DB
+		dialect sqlstore.Dialect
+		err     error
+	)
+	if d.db != "" {
+		if _, err := os.Stat(d.db); err != nil {
+			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, err, d.db)
+		}
+		db, err = openSQLite(d.db)
+		dialect = sqlstore.SQLite
+	} else {
+		db, dialect, err = openDSN(d.dsn)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	var opts []sqlstore.Option
+	if d.schema != "" {
+		s, err := readSchema(d.schema)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		opts = append(opts, sqlstore.WithSchema(s))
+	}
+	store, err := sqlstore.New(db, dialect, opts...)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, store, nil
+}
+
+// openSQLite opens path with the settings a forget wants: WAL so readers
+// never block the writer, and a busy timeout so writers queue.
+func openSQLite(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+}
+
+// openDSN opens a postgres:// or mysql:// URL.
+func openDSN(dsn string) (*sql.DB, sqlstore.Dialect, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, 0, fmt.Errorf("-dsn: not a URL")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		db, err := sql.Open("pgx", dsn)
+		return db, sqlstore.Postgres, err
+	case "mysql", "mariadb":
+		cfg := mysql.NewConfig()
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		cfg.Net = "tcp"
+		cfg.Addr = u.Host
+		if u.Port() == "" {
+			cfg.Addr = u.Hostname() + ":3306"
+		}
+		cfg.DBName = strings.TrimPrefix(u.Path, "/")
+		for k, vs := range u.Query() {
+			if len(vs) > 0 {
+				if cfg.Params == nil {
+					cfg.Params = map[string]string{}
+				}
+				cfg.Params[k] = vs[0]
+			}
+		}
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		return db, sqlstore.MySQL, err
+	}
+	return nil, 0, fmt.Errorf("-dsn: scheme %q is neither postgres nor mysql", u.Scheme)
+}
+
+// readSchema reads a JSON mapping, refusing unknown keys so that a typo is
+// an error rather than a silently ignored mapping.
+func readSchema(path string) (sqlstore.Schema, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return sqlstore.Schema{}, fmt.Errorf("-schema: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var s sqlstore.Schema
+	if err := dec.Decode(&s); err != nil {
+		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
+	}
+	if err := s.Validate(); err != nil {
+		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/forgetkit/forget"
+)
+
+const runUsage = `
+Usage: forget run (-db FILE | -dsn URL) [-schema FILE] LOOKUP [-keep NAMES] [-dry-run]
+       forget run (-db FILE | -dsn URL) [-schema FILE] -batch FILE [-report FILE] [-dry-run]
+
+Forgets one customer, named by any of -customer-id, -subscription-id and
+-orderid (all given must name the same customer), and prints the receipt
+as JSON. Or forgets every request of a batch file, each in its own
+transaction, reporting bad rows and missing customers and going on.
+
+A batch file is CSV with a header naming any of customer_id,
+subscription_id, orderid and keep (keep lists are quoted: "firstname,phone"),
+or JSON lines with the same names ({"orderid": 19301, "keep": ["phone"]}).
+Forgetting is idempotent: re-running a batch is safe.
+
+Exit status: 0 when every forget succeeded, 1 when any failed (or was
+refused, or found no customer), 2 on bad usage.
+
+Examples:
+  forget run -db app.db -customer-id 191
+  forget run -db app.db -orderid 19301 -keep firstname,member_note -dry-run
+  forget run -dsn postgres://app@db/app -batch requests.csv -report report.jsonl
+`
+
+func (c *cli) run(args []string) int {
+	fs := c.flags("run", runUsage)
+	var dbf dbFlags
+	dbf.register(fs)
+	var (
+		customerID     = fs.String("customer-id", "", "the customer's `ID` (e.g. -customer-id 191)")
+		subscriptionID = fs.String("subscription-id", "", "the `ID` of one of the customer's subscriptions (e.g. -subscription-id 1911)")
+		orderID        = fs.String("orderid", "", "the event `ID` of one of the customer's transactions (e.g. -orderid 19101)")
+		keep           = fs.String("keep", "", "comma-separated fields and tables to keep (e.g. -keep firstname,member_note)")
+		dryRun         = fs.Bool("dry-run", false, "report what would be erased, change nothing (e.g. -dry-run)")
+		batch          = fs.String("batch", "", "a CSV or JSON-lines `FILE` of requests, one forget each (e.g. -batch requests.csv)")
+		report         = fs.String("report", "", "with -batch: write one JSON line per request, its outcome, to `FILE` (e.g. -report out.jsonl)")
+		progress       = fs.String("progress", "auto", "with -batch: progress `MODE`: auto (a bar on a terminal, else lines), bar, lines or none")
+		principal      = fs.String("principal", "cli", "who asks, recorded in receipts (e.g. -principal ops:jane)")
+	)
+	if code, ok := c.parse(fs, args); !ok {
+		return code
+	}
+	if given, err := dbf.given(); err != nil || !given {
+		if err == nil {
+			err = errors.New("run needs -db FILE or -dsn URL")
+		}
+		return c.usageError("%v", err)
+	}
+	lookupGiven := *customerID != "" || *subscriptionID != "" || *orderID != ""
+	switch {
+	case *batch != "" && (lookupGiven || *keep != ""):
+		return c.usageError("-batch takes its lookups and keep lists from the file; drop -customer-id, -subscription-id, -orderid and -keep")
+	case *batch == "" && !lookupGiven:
+		return c.usageError("give -customer-id, -subscription-id or -orderid (or -batch FILE)")
+	case *batch == "" && *report != "":
+		return c.usageError("-report goes with -batch")
+	}
+	mode := *progress
+	if mode != "auto" && mode != "bar" && mode != "lines" && mode != "none" {
+		return c.usageError("-progress must be auto, bar, lines or none")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx = forget.WithPrincipal(ctx, *principal)
+
+	var items []batchItem
+	if *batch != "" {
+		var err error
+		if items, err = readBatchFile(*batch); err != nil {
+			return c.usageError("%v", err)
+		}
+	}
+	db, store, err := dbf.open(ctx)
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	defer db.Close()
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	f, err := forget.New(store, forget.WithLogger(logger))
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	if *batch != "" {
+		return c.runBatch(ctx, f, items, batchOptions{dryRun: *dryRun, report: *report, progress: mode})
+	}
+
+	vals := url.Values{}
+	for name, v := range map[string]string{forget.KeyCustomerID: *customerID, forget.KeySubscriptionID: *subscriptionID, forget.KeyOrderID: *orderID, forget.ParamKeep: *keep} {
+		if v != "" {
+			vals.Set(name, v)
+		}
+	}
+	req, err := forget.RequestFromValues(vals)
+	if err != nil {
+		return c.failure("%s", forget.PublicMessage(err))
+	}
+	req.DryRun = *dryRun
+	rc, err := f.Forget(ctx, req)
+	if err != nil {
+		return c.failure("%s", describe(err))
+	}
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rc); err != nil {
+		return c.failure("%v", err)
+	}
+	return exitOK
+}
+
+// describe is what the operator is told of a failed forget: the public
+// message of a refusal, or the (value-free) cause of an internal error.
+func describe(err error) string {
+	if status, _ := forget.ErrorStatus(err); status < 500 {
+		return forget.PublicMessage(err)
+	}
+	return err.Error()
+}
