@@ -80,14 +80,14 @@ func readCSV(data []byte) ([]batchItem, error) {
 		line, _ := r.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			items = append(items, batchItem{line: pe.StartLine, err: fmt.Errorf("%w: malformed CSV", forget.ErrInvalid)})
+			items = append(items, batchItem{line: pe.StartLine, err: rowError("malformed CSV")})
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		if len(rec) != len(header) {
-			items = append(items, batchItem{line: line, err: fmt.Errorf("%w: the row has %d fields, the header %d", forget.ErrInvalid, len(rec), len(header))})
+			items = append(items, batchItem{line: line, err: rowError(fmt.Sprintf("the row has %d fields, the header %d", len(rec), len(header)))})
 			continue
 		}
 		vals := url.Values{}
@@ -114,9 +114,25 @@ func readJSONLines(data []byte) []batchItem {
 		items = append(items, batchItem{line: n, req: req, err: err})
 	}
 	if err := sc.Err(); err != nil {
-		items = append(items, batchItem{line: len(items) + 1, err: fmt.Errorf("%w: %v", forget.ErrInvalid, err)})
+		items = append(items, batchItem{line: len(items) + 1, err: rowError(err.Error())})
 	}
 	return items
+}
+
+// rowError is a batch row that is not a request. It is ErrInvalid, and
+// its message is shown as it is.
+type rowError string
+
+func (e rowError) Error() string        { return string(e) }
+func (e rowError) Is(target error) bool { return target == forget.ErrInvalid }
+
+// publicMessage is what a report says of a failed request.
+func publicMessage(err error) string {
+	var re rowError
+	if errors.As(err, &re) {
+		return string(re)
+	}
+	return forget.PublicMessage(err)
 }
 
 type batchOptions struct {
@@ -195,7 +211,7 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, items []batchIt
 			line.CustomerID, line.DryRun, line.RowsDeleted = rc.CustomerID, rc.DryRun, rc.RowsDeleted
 		}
 		if err != nil {
-			line.Error = forget.PublicMessage(err)
+			line.Error = publicMessage(err)
 			if out == outFailed {
 				prog.clear()
 				fmt.Fprintf(c.stderr, "forget: line %d: %v\n", it.line, err)

@@ -22,6 +22,7 @@ import (
 // dbFlags are the flags that name a database and its mapping.
 type dbFlags struct {
 	db, dsn, schema string
+	mapping         *sqlstore.Schema // read from -schema by check
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
@@ -30,10 +31,18 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 }
 
-// given reports whether -db or -dsn was set; both at once is an error.
-func (d *dbFlags) given() (bool, error) {
+// check reports whether -db or -dsn was set, and reads -schema: both
+// databases at once, or a bad mapping file, is a usage error.
+func (d *dbFlags) check() (given bool, err error) {
 	if d.db != "" && d.dsn != "" {
 		return false, errors.New("give -db or -dsn, not both")
+	}
+	if d.schema != "" {
+		s, err := readSchema(d.schema)
+		if err != nil {
+			return false, err
+		}
+		d.mapping = &s
 	}
 	return d.db != "" || d.dsn != "", nil
 }
@@ -62,13 +71,8 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		return nil, nil, fmt.Errorf("connect: %w", err)
 	}
 	var opts []sqlstore.Option
-	if d.schema != "" {
-		s, err := readSchema(d.schema)
-		if err != nil {
-			db.Close()
-			return nil, nil, err
-		}
-		opts = append(opts, sqlstore.WithSchema(s))
+	if d.mapping != nil {
+		opts = append(opts, sqlstore.WithSchema(*d.mapping))
 	}
 	store, err := sqlstore.New(db, dialect, opts...)
 	if err != nil {

@@ -54,7 +54,7 @@ func (c *cli) run(args []string) int {
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
-	if given, err := dbf.given(); err != nil || !given {
+	if given, err := dbf.check(); err != nil || !given {
 		if err == nil {
 			err = errors.New("run needs -db FILE or -dsn URL")
 		}
@@ -93,7 +93,7 @@ func (c *cli) run(args []string) int {
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f, err := forget.New(store, forget.WithLogger(logger))
 	if err != nil {
-		return c.failure("%v", err)
+		return c.usageError("%v", err) // the mapping does not fit the catalogue
 	}
 	if *batch != "" {
 		return c.runBatch(ctx, f, items, batchOptions{dryRun: *dryRun, report: *report, progress: mode})

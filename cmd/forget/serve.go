@@ -68,7 +68,7 @@ func (c *cli) serve(args []string) int {
 	if *demo < 200 {
 		return c.usageError("-demo must be at least 200: the printed examples use customers 191 to 193")
 	}
-	given, err := dbf.given()
+	given, err := dbf.check()
 	if err != nil {
 		return c.usageError("%v", err)
 	}
@@ -112,7 +112,7 @@ func (c *cli) serve(args []string) int {
 	defer db.Close()
 	f, err := forget.New(store, forget.WithLogger(logger))
 	if err != nil {
-		return c.failure("%v", err)
+		return c.usageError("%v", err) // the mapping does not fit the catalogue
 	}
 	kt, err := forget.NewKeyTable(keys)
 	if err != nil {
