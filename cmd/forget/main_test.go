@@ -41,7 +41,7 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-func freePort(t testscript.T) int {
+func freePort(t interface{ Fatal(...any) }) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

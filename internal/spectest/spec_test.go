@@ -1,0 +1,181 @@
+// Package spectest checks openapi.yaml against the real handler, so the
+// published API description cannot drift from the code.
+package spectest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/memstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+const base = "https://example.com/api/customer/forget"
+
+func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile("../../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.yaml is not valid OpenAPI: %v", err)
+	}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, router
+}
+
+func handler(t *testing.T) http.Handler {
+	t.Helper()
+	s := memstore.New()
+	for _, c := range storetest.Fixtures() {
+		if err := s.Add(memstore.Customer{ID: c.ID, Fields: c.Fields, Subscriptions: c.Subscriptions, Orders: c.Orders}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddRow(forget.MemberNote, c.ID, memstore.Row{"note": "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt, err := forget.NewKeyTable(map[string]string{"offerit_admin": "key-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := forget.NewHandler(f, kt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+type specCase struct {
+	name        string
+	method      string
+	contentType string
+	body        string
+	noAuth      bool
+	status      int
+	validReq    bool // the request itself conforms to the spec
+}
+
+func cases(t *testing.T) []specCase {
+	var mp bytes.Buffer
+	w := multipart.NewWriter(&mp)
+	w.WriteField("orderid", "10201")
+	w.WriteField("keep", "phone")
+	w.Close()
+	form := "application/x-www-form-urlencoded"
+	return []specCase{
+		{"Form", "PATCH", form, "customer_id=101", false, 200, true},
+		{"FormKeepDryRun", "PATCH", form, "subscription_id=1031&keep=firstname,member_note&dry_run=1", false, 200, true},
+		{"JSON", "PATCH", "application/json", `{"customer_id": 102, "keep": ["firstname"], "dry_run": false}`, false, 200, true},
+		{"JSONDryRun", "PATCH", "application/json", `{"orderid": "10301", "dry_run": true}`, false, 200, true},
+		{"Multipart", "PATCH", w.FormDataContentType(), mp.String(), false, 200, true},
+		{"UnknownKeep", "PATCH", form, "customer_id=101&keep=firstnme", false, 400, true},
+		{"MalformedID", "PATCH", "application/json", `{"customer_id": "abc"}`, false, 400, true},
+		{"UnknownParameter", "PATCH", form, "customer_id=101&kep=phone", false, 400, false},
+		{"NoAuth", "PATCH", form, "customer_id=101", true, 401, false},
+		{"NotFound", "PATCH", form, "customer_id=999", false, 404, true},
+		{"Conflict", "PATCH", form, "customer_id=101&orderid=10201", false, 409, true},
+		{"TooLarge", "PATCH", form, "customer_id=101&keep=" + strings.Repeat("x", forget.MaxBodyBytes), false, 413, true},
+		{"TextPlain", "PATCH", "text/plain", "customer_id=101", false, 415, false},
+	}
+}
+
+// TestHandlerMatchesSpec sends real requests through the handler and
+// validates each request that should conform, and every response,
+// against openapi.yaml.
+func TestHandlerMatchesSpec(t *testing.T) {
+	_, router := loadSpec(t)
+	h := handler(t)
+	opts := &openapi3filter.Options{
+		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+		IncludeResponseStatus: true,
+	}
+	seen := map[int]bool{}
+	for _, tc := range cases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, base, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.contentType)
+			if !tc.noAuth {
+				req.Header.Set("api-key", "key-1")
+				req.Header.Set("api-username", "offerit_admin")
+			}
+			route, pathParams, err := router.FindRoute(req)
+			if err != nil {
+				t.Fatalf("the spec has no route for %s %s: %v", tc.method, base, err)
+			}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: opts}
+			if tc.validReq {
+				if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+					t.Fatalf("request does not match the spec: %v", err)
+				}
+				req.Body = io.NopCloser(strings.NewReader(tc.body)) // validation read it
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			seen[rec.Code] = true
+			out := &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: in,
+				Status:                 rec.Code,
+				Header:                 rec.Header(),
+				Body:                   io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
+				Options:                opts,
+			}
+			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+				t.Errorf("response %d %s does not match the spec: %v", rec.Code, rec.Body, err)
+			}
+		})
+	}
+	for _, status := range []int{200, 400, 401, 404, 409, 413, 415} {
+		if !seen[status] {
+			t.Errorf("no case produced status %d", status)
+		}
+	}
+}
+
+// TestSpecErrorCodes: the codes the spec lists are the handler's.
+func TestSpecErrorCodes(t *testing.T) {
+	doc, _ := loadSpec(t)
+	var inSpec []string
+	for _, v := range doc.Components.Schemas["Error"].Value.Properties["code"].Value.Enum {
+		inSpec = append(inSpec, v.(string))
+	}
+	inCode := []string{forget.CodeInvalid, forget.CodeUnauthorized, forget.CodeNotFound, forget.CodeMethodNotAllowed,
+		forget.CodeConflict, forget.CodeTooLarge, forget.CodeUnsupportedMediaType, forget.CodeInternal}
+	slices.Sort(inSpec)
+	slices.Sort(inCode)
+	if !slices.Equal(inSpec, inCode) {
+		t.Errorf("spec codes %v, handler codes %v", inSpec, inCode)
+	}
+	op := doc.Paths.Find("/api/customer/forget").Patch
+	for _, status := range []string{"200", "400", "401", "404", "405", "409", "413", "415", "500"} {
+		if op.Responses.Value(status) == nil {
+			t.Errorf("the spec does not document %s", status)
+		}
+	}
+}
