@@ -192,4 +192,3 @@ func shellWords(line string) []string {
 	}
 	return words
 }
-
