@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -41,7 +42,16 @@ type Store struct {
 	schema   Schema
 	sb       sq.StatementBuilderType
 	attempts int
+	absent   map[string]bool
+	lookups  map[string]lookupSQL // by lookup key name
+
+	mu      sync.RWMutex
+	scripts map[string]*script // by plan shape: squirrel builds each once
 }
+
+// maxScripts bounds the cache of plan shapes; a shape beyond it is built
+// every time, correct but slower.
+const maxScripts = 256
 
 var (
 	_ forget.Store            = (*Store)(nil)
@@ -80,6 +90,14 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	}
 	s.schema = s.schema.clone()
 	s.sb = sq.StatementBuilder.PlaceholderFormat(d.placeholder())
+	s.absent = make(map[string]bool, len(s.schema.Absent))
+	for _, a := range s.schema.Absent {
+		s.absent[a] = true
+	}
+	s.scripts = make(map[string]*script)
+	if err := s.buildLookups(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -97,12 +115,12 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	if err != nil {
 		return forget.Result{}, err
 	}
-	stmts, err := s.statements(p)
+	sc, err := s.script(p)
 	if err != nil {
 		return forget.Result{}, err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := s.forgetOnce(ctx, keys, stmts, p.DryRun)
+		res, err := s.forgetOnce(ctx, keys, sc, p)
 		if err == nil || attempt >= s.attempts || !s.dialect.retryable(err) {
 			return res, err
 		}
@@ -117,38 +135,60 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	}
 }
 
-// lookupKey is one checked lookup key and the statement that resolves it.
+// lookupSQL resolves one kind of lookup key to a customer key.
+type lookupSQL struct {
+	keyType KeyType
+	query   string // SELECT customer key ... WHERE key = ?
+	locked  string // the same, locking the row (customer_id only)
+}
+
+// lookupKey is one checked lookup key.
 type lookupKey struct {
 	name  string
 	value any // int64 or string, bound as a parameter
-	table string
-	key   string
-	cust  string // the column holding the customer key
+	sql   lookupSQL
+}
+
+// buildLookups renders the lookup statements once: they depend only on
+// the schema.
+func (s *Store) buildLookups() error {
+	s.lookups = make(map[string]lookupSQL, 3)
+	c := s.schema.Customers
+	tables := map[string]*LookupTable{
+		forget.KeyCustomerID:     {Table: c.Table, Key: c.Key, KeyType: c.KeyType, CustomerKey: c.Key},
+		forget.KeySubscriptionID: s.schema.Subscriptions,
+		forget.KeyOrderID:        s.schema.Orders,
+	}
+	for name, lt := range tables {
+		if lt == nil {
+			continue
+		}
+		b := s.sb.Select(s.dialect.quote(lt.CustomerKey)).From(s.dialect.quote(lt.Table)).Where(sq.Eq{s.dialect.quote(lt.Key): keyPlaceholder{}})
+		plain, _, err := b.ToSql()
+		if err != nil {
+			return fmt.Errorf("sqlstore: build lookup: %w", err)
+		}
+		ls := lookupSQL{keyType: lt.KeyType, query: plain, locked: plain}
+		if suffix := s.dialect.lockSuffix(); suffix != "" {
+			ls.locked = plain + " " + suffix
+		}
+		s.lookups[name] = ls
+	}
+	return nil
 }
 
 func (s *Store) lookupKeys(l forget.Lookup) ([]lookupKey, error) {
 	var keys []lookupKey
 	err := l.Keys(func(name, v string) error {
-		var lt LookupTable
-		switch name {
-		case forget.KeyCustomerID:
-			c := s.schema.Customers
-			lt = LookupTable{Table: c.Table, Key: c.Key, KeyType: c.KeyType, CustomerKey: c.Key}
-		case forget.KeySubscriptionID, forget.KeyOrderID:
-			t := s.schema.Subscriptions
-			if name == forget.KeyOrderID {
-				t = s.schema.Orders
-			}
-			if t == nil {
-				return &forget.KeyError{Key: name, Reason: "lookups are not supported by this database"}
-			}
-			lt = *t
+		ls, ok := s.lookups[name]
+		if !ok {
+			return &forget.KeyError{Key: name, Reason: "lookups are not supported by this database"}
 		}
-		val, err := parseKey(name, v, lt.KeyType)
+		val, err := parseKey(name, v, ls.keyType)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, lookupKey{name: name, value: val, table: lt.Table, key: lt.Key, cust: lt.CustomerKey})
+		keys = append(keys, lookupKey{name: name, value: val, sql: ls})
 		return nil
 	})
 	return keys, err
@@ -161,30 +201,86 @@ func parseKey(name, v string, t KeyType) (any, error) {
 	return forget.ParseIntKey(name, v)
 }
 
-// statement is one keyed write (or, in a dry run, count) of a plan.
-type statement struct {
-	table  forget.Table // the catalogue table whose rows it counts; "" for field updates
-	sql    string       // with the customer key as its last parameter
-	args   []any
-	isDel  bool
-	counts bool // whether its rows affected go in the result
+// script is the SQL of one plan shape: which fields, which tables, dry
+// run or not. Values are not part of it, so one script serves every
+// forget of that shape.
+type script struct {
+	stmts []scriptStmt
 }
 
-// statements builds the plan's writes, the customer key left as a final
-// placeholder. Fields are grouped by table in catalogue order, so a plan
-// always yields the same statements in the same order.
-func (s *Store) statements(p forget.Plan) ([]statement, error) {
-	var out []statement
-	var tables []string
-	sets := make(map[string][]forget.Assignment)
-	absent := make(map[string]bool, len(s.schema.Absent))
-	for _, a := range s.schema.Absent {
-		absent[a] = true
+// scriptStmt is one statement: its SQL, where each parameter comes from
+// (the customer key is always the last), and the table it counts rows of.
+type scriptStmt struct {
+	sql     string
+	from    []valueRef
+	table   forget.Table // "" for a field update, whose rows are not counted
+	counted bool
+}
+
+// valueRef names a value of the plan: Fields[index] when table is -1,
+// else Tables[table].Scrub[index].
+type valueRef struct{ table, index int }
+
+func (r valueRef) value(p forget.Plan) any {
+	if r.table < 0 {
+		return sqlValue(p.Fields[r.index].Value)
+	}
+	return sqlValue(p.Tables[r.table].Scrub[r.index].Value)
+}
+
+// script returns the cached script of p's shape, building it once.
+func (s *Store) script(p forget.Plan) (*script, error) {
+	key := shapeKey(p)
+	s.mu.RLock()
+	sc, ok := s.scripts[key]
+	s.mu.RUnlock()
+	if ok {
+		return sc, nil
+	}
+	sc, err := s.buildScript(p)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.scripts) < maxScripts {
+		s.scripts[key] = sc
+	}
+	s.mu.Unlock()
+	return sc, nil
+}
+
+func shapeKey(p forget.Plan) string {
+	var b strings.Builder
+	if p.DryRun {
+		b.WriteString("dry;")
 	}
 	for _, a := range p.Fields {
+		b.WriteString(string(a.Field))
+		b.WriteByte(',')
+	}
+	b.WriteByte(';')
+	for _, t := range p.Tables {
+		b.WriteString(string(t.Table))
+		for _, c := range t.Scrub {
+			b.WriteByte(':')
+			b.WriteString(c.Column)
+		}
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// buildScript renders the plan's statements with squirrel. Parameters are
+// valueRefs while building, so the order squirrel binds them in is the
+// order recorded. Fields are grouped by table in catalogue order.
+func (s *Store) buildScript(p forget.Plan) (*script, error) {
+	sc := &script{}
+	var tables []string
+	sets := make(map[string][]int) // table -> indexes into p.Fields
+	for i, a := range p.Fields {
 		col, ok := s.schema.Fields[a.Field]
 		if !ok {
-			if absent[string(a.Field)] {
+			if s.absent[string(a.Field)] {
 				continue
 			}
 			return nil, fmt.Errorf("sqlstore: field %s is not mapped", a.Field)
@@ -192,30 +288,29 @@ func (s *Store) statements(p forget.Plan) ([]statement, error) {
 		if _, seen := sets[col.Table]; !seen {
 			tables = append(tables, col.Table)
 		}
-		sets[col.Table] = append(sets[col.Table], a)
+		sets[col.Table] = append(sets[col.Table], i)
 	}
-	for _, table := range tables {
-		if p.DryRun {
-			break // a dry run only counts rows
+	if !p.DryRun { // a dry run only counts rows
+		for _, table := range tables {
+			key := s.schema.Customers.Key
+			if table != s.schema.Customers.Table {
+				key = s.schema.Joined[table]
+			}
+			u := s.sb.Update(s.dialect.quote(table))
+			for _, i := range sets[table] {
+				u = u.Set(s.dialect.quote(s.schema.Fields[p.Fields[i].Field].Column), valueRef{table: -1, index: i})
+			}
+			st, err := s.keyed(u.Where(sq.Eq{s.dialect.quote(key): keyPlaceholder{}}))
+			if err != nil {
+				return nil, err
+			}
+			sc.stmts = append(sc.stmts, st)
 		}
-		key := s.schema.Customers.Key
-		if table != s.schema.Customers.Table {
-			key = s.schema.Joined[table]
-		}
-		u := s.sb.Update(s.dialect.quote(table))
-		for _, a := range sets[table] {
-			u = u.Set(s.dialect.quote(s.schema.Fields[a.Field].Column), sqlValue(a.Value))
-		}
-		st, err := s.keyed(u.Where(sq.Eq{s.dialect.quote(key): keyPlaceholder{}}))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
 	}
-	for _, t := range p.Tables {
+	for ti, t := range p.Tables {
 		rt, ok := s.schema.Tables[t.Table]
 		if !ok {
-			if absent[string(t.Table)] {
+			if s.absent[string(t.Table)] {
 				continue
 			}
 			return nil, fmt.Errorf("sqlstore: table %s is not mapped", t.Table)
@@ -227,8 +322,8 @@ func (s *Store) statements(p forget.Plan) ([]statement, error) {
 			b = s.sb.Select("COUNT(*)").From(s.dialect.quote(rt.Table)).Where(where)
 		case len(t.Scrub) > 0:
 			u := s.sb.Update(s.dialect.quote(rt.Table))
-			for _, c := range t.Scrub {
-				u = u.Set(s.dialect.quote(c.Column), sqlValue(c.Value))
+			for ci, c := range t.Scrub {
+				u = u.Set(s.dialect.quote(c.Column), valueRef{table: ti, index: ci})
 			}
 			b = u.Where(where)
 		default:
@@ -238,10 +333,10 @@ func (s *Store) statements(p forget.Plan) ([]statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.table, st.counts, st.isDel = t.Table, true, !p.DryRun && len(t.Scrub) == 0
-		out = append(out, st)
+		st.table, st.counted = t.Table, true
+		sc.stmts = append(sc.stmts, st)
 	}
-	return out, nil
+	return sc, nil
 }
 
 // keyPlaceholder marks where the customer key is bound once it is known.
@@ -250,15 +345,23 @@ type keyPlaceholder struct{}
 // keyed renders a statement and refuses it unless it is restricted by the
 // customer key: squirrel renders an empty Eq as (1=1), and a DELETE with
 // no WHERE is valid SQL that would empty the table.
-func (s *Store) keyed(b sq.Sqlizer) (statement, error) {
+func (s *Store) keyed(b sq.Sqlizer) (scriptStmt, error) {
 	query, args, err := b.ToSql()
 	if err != nil {
-		return statement{}, fmt.Errorf("sqlstore: build statement: %w", err)
+		return scriptStmt{}, fmt.Errorf("sqlstore: build statement: %w", err)
 	}
 	if len(args) == 0 || args[len(args)-1] != (keyPlaceholder{}) || !strings.Contains(query, " WHERE ") || strings.Contains(query, "(1=1)") {
-		return statement{}, errors.New("sqlstore: refusing a statement without a customer key predicate")
+		return scriptStmt{}, errors.New("sqlstore: refusing a statement without a customer key predicate")
 	}
-	return statement{sql: query, args: args}, nil
+	st := scriptStmt{sql: query, from: make([]valueRef, len(args)-1)}
+	for i, a := range args[:len(args)-1] {
+		ref, ok := a.(valueRef)
+		if !ok {
+			return scriptStmt{}, fmt.Errorf("sqlstore: statement parameter %d is not a plan value", i+1)
+		}
+		st.from[i] = ref
+	}
+	return st, nil
 }
 
 func sqlValue(v forget.Value) any {
@@ -269,42 +372,47 @@ func sqlValue(v forget.Value) any {
 }
 
 // forgetOnce is one attempt: one transaction, committed or rolled back.
-func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, stmts []statement, dryRun bool) (res forget.Result, err error) {
-	tx, err := s.begin(ctx, dryRun)
+func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p forget.Plan) (res forget.Result, err error) {
+	tx, err := s.begin(ctx, p.DryRun)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
-		if err != nil || dryRun {
+		if err != nil || p.DryRun {
 			tx.rollback(ctx)
 		}
 		tx.close()
 	}()
-	id, err := s.resolve(ctx, tx, keys, !dryRun)
+	id, idText, err := s.resolve(ctx, tx, keys, !p.DryRun)
 	if err != nil {
 		return res, err
 	}
-	res = forget.Result{CustomerID: fmt.Sprint(id), Rows: make(map[forget.Table]int64)}
-	for _, st := range stmts {
-		args := append(st.args[:len(st.args)-1:len(st.args)-1], id)
+	res = forget.Result{CustomerID: idText, Rows: make(map[forget.Table]int64, len(p.Tables))}
+	var args []any
+	for _, st := range sc.stmts {
+		args = args[:0]
+		for _, ref := range st.from {
+			args = append(args, ref.value(p))
+		}
+		args = append(args, id)
 		var n int64
-		if dryRun && st.counts {
+		if p.DryRun {
 			err = tx.q.QueryRowContext(ctx, st.sql, args...).Scan(&n)
 		} else {
 			var r sql.Result
 			r, err = tx.q.ExecContext(ctx, st.sql, args...)
-			if err == nil && st.counts {
+			if err == nil && st.counted {
 				n, err = r.RowsAffected()
 			}
 		}
 		if err != nil {
-			return forget.Result{}, fmt.Errorf("sqlstore: %s: %w", verb(st), safeError(err))
+			return forget.Result{}, fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
 		}
-		if st.counts {
+		if st.counted {
 			res.Rows[st.table] = n
 		}
 	}
-	if dryRun {
+	if p.DryRun {
 		return res, nil
 	}
 	if err = tx.commit(ctx); err != nil {
@@ -313,75 +421,74 @@ func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, stmts []statem
 	return res, nil
 }
 
-func verb(st statement) string {
-	if i := strings.IndexByte(st.sql, ' '); i > 0 {
-		return strings.ToLower(st.sql[:i])
+func verb(query string) string {
+	if i := strings.IndexByte(query, ' '); i > 0 {
+		return strings.ToLower(query[:i])
 	}
 	return "statement"
 }
 
-// resolve finds the one customer every key names, and locks its row.
-// It returns the key in the form the customers table holds it.
-func (s *Store) resolve(ctx context.Context, tx *txn, keys []lookupKey, lock bool) (any, error) {
+// resolve finds the one customer every key names, and locks its row. It
+// returns the key as bound to later statements and as text.
+func (s *Store) resolve(ctx context.Context, tx *txn, keys []lookupKey, lock bool) (any, string, error) {
 	var id any
 	var idText string
 	locked := false
 	for _, k := range keys {
 		isCustomer := k.name == forget.KeyCustomerID
-		got, err := s.queryKey(ctx, tx, k.table, k.cust, k.key, k.value, lock && isCustomer)
+		query := k.sql.query
+		if lock && isCustomer {
+			query = k.sql.locked
+		}
+		got, found, err := queryKey(ctx, tx, query, k.value)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: resolve %s: %w", k.name, safeError(err))
+			return nil, "", fmt.Errorf("sqlstore: resolve %s: %w", k.name, safeError(err))
 		}
-		if got == nil {
-			return nil, fmt.Errorf("sqlstore: %s: %w", k.name, forget.ErrNotFound)
+		if !found {
+			return nil, "", fmt.Errorf("sqlstore: %s: %w", k.name, forget.ErrNotFound)
 		}
-		if id != nil && *got != idText {
-			return nil, fmt.Errorf("sqlstore: %s: %w", k.name, forget.ErrConflict)
+		if id != nil && got != idText {
+			return nil, "", fmt.Errorf("sqlstore: %s: %w", k.name, forget.ErrConflict)
 		}
 		locked = locked || isCustomer
-		idText = *got
+		idText = got
 		if id == nil {
-			if id, err = parseKey(forget.KeyCustomerID, idText, s.schema.Customers.KeyType); err != nil {
-				return nil, fmt.Errorf("sqlstore: %s names a malformed customer key", k.name)
+			if isCustomer {
+				id = k.value
+			} else if id, err = parseKey(forget.KeyCustomerID, idText, s.schema.Customers.KeyType); err != nil {
+				return nil, "", fmt.Errorf("sqlstore: %s names a malformed customer key", k.name)
 			}
 		}
 	}
 	if !locked {
 		// The lookup tables named the customer; lock its row, which also
 		// proves it exists.
-		c := s.schema.Customers
-		got, err := s.queryKey(ctx, tx, c.Table, c.Key, c.Key, id, lock)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: lock customer: %w", safeError(err))
+		ls := s.lookups[forget.KeyCustomerID]
+		query := ls.query
+		if lock {
+			query = ls.locked
 		}
-		if got == nil {
-			return nil, fmt.Errorf("sqlstore: customer of %s: %w", keys[0].name, forget.ErrNotFound)
+		_, found, err := queryKey(ctx, tx, query, id)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlstore: lock customer: %w", safeError(err))
+		}
+		if !found {
+			return nil, "", fmt.Errorf("sqlstore: customer of %s: %w", keys[0].name, forget.ErrNotFound)
 		}
 	}
-	return id, nil
+	return id, idText, nil
 }
 
-// queryKey selects column cust from table where key = value, or nil when
-// no row matches.
-func (s *Store) queryKey(ctx context.Context, tx *txn, table, cust, key string, value any, lock bool) (*string, error) {
-	b := s.sb.Select(s.dialect.quote(cust)).From(s.dialect.quote(table)).Where(sq.Eq{s.dialect.quote(key): value})
-	if lock && s.dialect.lockSuffix() != "" {
-		b = b.Suffix(s.dialect.lockSuffix())
-	}
-	query, args, err := b.ToSql()
-	if err != nil {
-		return nil, err
-	}
+// queryKey runs a lookup and returns the customer key it selects.
+func queryKey(ctx context.Context, tx *txn, query string, value any) (string, bool, error) {
 	var got sql.NullString
-	switch err := tx.q.QueryRowContext(ctx, query, args...).Scan(&got); {
+	switch err := tx.q.QueryRowContext(ctx, query, value).Scan(&got); {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
+		return "", false, nil
 	case err != nil:
-		return nil, err
-	case !got.Valid:
-		return nil, nil
+		return "", false, err
 	}
-	return &got.String, nil
+	return got.String, got.Valid, nil
 }
 
 type querier interface {

@@ -1,0 +1,335 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// Benchmarks compare a forget through the package with the floor: the same
+// minimal statements, hand-written on database/sql, in one transaction,
+// with no squirrel, no plan and no receipt (baseline*). Both run in the
+// same process on copies of the same database, drawing customers from one
+// sequence, so every forget finds rows to delete.
+//
+// The SQLite databases (1,000 and 1,000,000 customers, each with 3
+// subscriptions, 5 transactions, 2 member_auth and 3 member_note rows) are
+// built once into $FORGET_BENCH_DIR (default: bench/ at the repository
+// root, ignored by git) and copied for each run. scripts/bench runs
+// everything.
+
+func benchDir(b *testing.B) string {
+	dir := os.Getenv("FORGET_BENCH_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "bench")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// sqliteTemplate returns the path of the cached n-customer database,
+// building it if needed. It is built with SQL that generates its rows, so
+// even the million-customer one takes about a minute.
+func sqliteTemplate(b *testing.B, n int) string {
+	path := filepath.Join(benchDir(b), fmt.Sprintf("sqlite-%d.db", n))
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	b.Logf("building %s (once)", path)
+	tmp := path + ".building"
+	os.Remove(tmp)
+	db, err := sql.Open("sqlite", "file:"+tmp+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range templateSQL(sqlstore.SQLite, n) {
+		if _, err := db.ExecContext(ctx, st); err != nil {
+			b.Fatalf("%s: %v", st, err)
+		}
+	}
+	if _, err := db.Exec("PRAGMA journal_mode=WAL"); err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// templateSQL fills the default schema with n customers and their rows.
+func templateSQL(d sqlstore.Dialect, n int) []string {
+	series := fmt.Sprintf("WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM seq WHERE i < %d) ", n)
+	cat := func(parts ...string) string { return strings.Join(parts, " || ") }
+	if d == sqlstore.Postgres {
+		series = ""
+	}
+	from := "FROM seq"
+	if d == sqlstore.Postgres {
+		from = fmt.Sprintf("FROM generate_series(1, %d) AS seq(i)", n)
+	}
+	if d == sqlstore.MySQL {
+		cat = func(parts ...string) string { return "CONCAT(" + strings.Join(parts, ", ") + ")" }
+	}
+	hexOf := map[sqlstore.Dialect]func(int) string{
+		sqlstore.SQLite: func(k int) string { return fmt.Sprintf("hex(randomblob(%d))", k) },
+		sqlstore.Postgres: func(k int) string {
+			return fmt.Sprintf("substr(md5(random()::text) || md5(random()::text), 1, %d)", 2*k)
+		},
+		sqlstore.MySQL: func(k int) string { return fmt.Sprintf("substr(concat(md5(rand()), md5(rand())), 1, %d)", 2*k) },
+	}[d]
+	i := "i"
+	if d == sqlstore.Postgres {
+		i = "i::text"
+	}
+	customers := "INSERT INTO customers (customer_id, username, original_username, token_hash, password, cryptpass, session, " +
+		"firstname, lastname, address1, city, state, zip, country, shipping_firstname, shipping_lastname, " +
+		"shipping_address1, shipping_city, shipping_state, shipping_zip, shipping_country, phone) " +
+		fmt.Sprintf("SELECT i, %s, %s, %s, '', %s, %s, %s, %s, %s, 'Springfield', 'IL', '62701', 'US', %s, %s, %s, 'Springfield', 'IL', '62701', 'US', %s ",
+			cat("'user'", i), cat("'user'", i), hexOf(32), cat("'$2y$10$'", hexOf(26)), hexOf(16),
+			cat("'First'", i), cat("'Last'", i), cat(i, "' Main St'"), cat("'First'", i), cat("'Last'", i), cat(i, "' Main St'"), cat("'+1-555-'", i)) +
+		from
+	if d == sqlstore.MySQL {
+		// MariaDB takes WITH inside INSERT ... SELECT, not before it.
+		customers = strings.Replace(customers, "SELECT i,", series+"SELECT i,", 1)
+		series = ""
+	}
+	times := func(k int) string {
+		var parts []string
+		for j := 1; j <= k; j++ {
+			parts = append(parts, fmt.Sprintf("SELECT %d AS k", j))
+		}
+		return "(" + strings.Join(parts, " UNION ALL ") + ") AS ks"
+	}
+	return []string{
+		series + customers,
+		"INSERT INTO subscriptions (subscription_id, customer_id, status) SELECT customer_id*10+k, customer_id, 'active' FROM customers, " + times(3),
+		"INSERT INTO transactions (orderid, customer_id, amount_cents) SELECT customer_id*10+k, customer_id, 995 FROM customers, " + times(5),
+		"INSERT INTO member_auth (customer_id, kind, secret) SELECT customer_id, 'totp', 'secret' FROM customers, " + times(2),
+		"INSERT INTO member_note (customer_id, note) SELECT customer_id, 'a note' FROM customers, " + times(3),
+	}
+}
+
+// benchDB is a working copy of a template and the next customer to forget.
+type benchDB struct {
+	db   *sql.DB
+	n    int
+	next int
+}
+
+var (
+	benchMu  sync.Mutex
+	benchDBs = map[string]*benchDB{}
+)
+
+// sqliteBench returns a working copy of the n-customer template with at
+// least want customers not yet forgotten, copying the template afresh when
+// the copy runs out. sync is the synchronous pragma (NORMAL or FULL).
+func sqliteBench(b *testing.B, n, want int, sync string) *benchDB {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if want > n {
+		b.Fatalf("b.N = %d but the database has %d customers: use -benchtime=%dx or less", want, n, n)
+	}
+	key := fmt.Sprintf("sqlite-%d-%s", n, sync)
+	if bd, ok := benchDBs[key]; ok && bd.next+want <= n+1 {
+		return bd
+	} else if ok {
+		bd.db.Close()
+	}
+	src := sqliteTemplate(b, n)
+	dst := filepath.Join(os.TempDir(), fmt.Sprintf("forget-bench-%d-%s-%d.db", n, sync, os.Getpid()))
+	if err := copyFile(src, dst); err != nil {
+		b.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+dst+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bd := &benchDB{db: db, n: n, next: 1}
+	benchDBs[key] = bd
+	return bd
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(dst + suffix)
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// take reserves k customers and returns the first id.
+func (bd *benchDB) take(k int) int {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	first := bd.next
+	bd.next += k
+	return first
+}
+
+// baseline is the floor: the statements a forget needs, written by hand.
+type baseline struct {
+	d      sqlstore.Dialect
+	update string
+	vals   []any
+}
+
+func newBaseline(d sqlstore.Dialect) *baseline {
+	q, ph := `"`, func(int) string { return "?" }
+	if d == sqlstore.MySQL {
+		q = "`"
+	}
+	if d == sqlstore.Postgres {
+		ph = func(i int) string { return "$" + strconv.Itoa(i) }
+	}
+	bl := &baseline{d: d}
+	var sets []string
+	for i, f := range forget.DefaultCatalogue().Fields {
+		sets = append(sets, q+string(f.Name)+q+" = "+ph(i+1))
+		switch f.Rule.String() {
+		case "pseudonym":
+			bl.vals = append(bl.vals, "forgot-aaaaaaaaaaaaaaaaaaaaaaaaa")
+		case "random":
+			bl.vals = append(bl.vals, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+		default:
+			bl.vals = append(bl.vals, "")
+		}
+	}
+	bl.update = "UPDATE " + q + "customers" + q + " SET " + strings.Join(sets, ", ") + " WHERE " + q + "customer_id" + q + " = " + ph(len(sets)+1)
+	return bl
+}
+
+// forget runs one forget of customer id; the pseudonyms differ per
+// customer, as the unique index requires.
+func (bl *baseline) forget(ctx context.Context, db *sql.DB, id int64) error {
+	ph := "?"
+	if bl.d == sqlstore.Postgres {
+		ph = "$1"
+	}
+	vals := append(bl.vals[:0:0], bl.vals...)
+	vals[0] = fmt.Sprintf("forgot-%025d", id)
+	vals[2] = fmt.Sprintf("forgot-%025d", -id)
+	vals = append(vals, id)
+	type execer interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}
+	var q execer
+	var done func() error
+	if bl.d == sqlstore.SQLite {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
+		q = conn
+		done = func() error { _, err := conn.ExecContext(ctx, "COMMIT"); return err }
+		defer conn.ExecContext(ctx, "ROLLBACK")
+	} else {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		q, done = tx, tx.Commit
+	}
+	lock := "SELECT customer_id FROM customers WHERE customer_id = " + ph
+	if bl.d != sqlstore.SQLite {
+		lock += " FOR UPDATE"
+	}
+	var got int64
+	if err := q.QueryRowContext(ctx, lock, id).Scan(&got); err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, bl.update, vals...); err != nil {
+		return err
+	}
+	for _, t := range []string{"member_auth", "member_note"} {
+		if _, err := q.ExecContext(ctx, "DELETE FROM "+t+" WHERE customer_id = "+ph, id); err != nil {
+			return err
+		}
+	}
+	return done()
+}
+
+func benchForgetter(b *testing.B, db *sql.DB, d sqlstore.Dialect) *forget.Forgetter {
+	s, err := sqlstore.New(db, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// BenchmarkForgetSQLite: one forget by customer_id, package vs baseline,
+// at 1,000 and 1,000,000 customers (WAL, synchronous=NORMAL). Run with
+// -benchtime=1000x or less: every iteration forgets a fresh customer.
+func BenchmarkForgetSQLite(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1000, 1000000} {
+		if n > 1000 && os.Getenv("FORGET_BENCH_LARGE") == "" {
+			continue
+		}
+		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {
+			b.Run("forgetter", func(b *testing.B) {
+				bd := sqliteBench(b, n, b.N, "NORMAL")
+				f := benchForgetter(b, bd.db, sqlstore.SQLite)
+				first := bd.take(b.N)
+				b.ResetTimer()
+				for i := range b.N {
+					if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(first + i)}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("baseline", func(b *testing.B) {
+				bd := sqliteBench(b, n, b.N, "NORMAL")
+				bl := newBaseline(sqlstore.SQLite)
+				first := bd.take(b.N)
+				b.ResetTimer()
+				for i := range b.N {
+					if err := bl.forget(ctx, bd.db, int64(first+i)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
