@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -271,25 +272,51 @@ func isRequestError(err error) bool {
 }
 
 func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error) {
+	// One read of the randomness source serves every pseudonym and
+	// random value of the plan: reads are system calls.
+	need := 0
+	for i, fs := range f.cat.Fields {
+		if !keep.hasPos(i) {
+			need += fs.Rule.entropyBytes()
+		}
+	}
+	base := len(f.cat.Fields)
+	for i, ts := range f.cat.Tables {
+		if !keep.hasPos(base + i) {
+			for _, cr := range ts.Scrub {
+				need += cr.Rule.entropyBytes()
+			}
+		}
+	}
+	var stack [256]byte
+	entropy := stack[:0]
+	if need > len(stack) {
+		entropy = make([]byte, need)
+	} else {
+		entropy = stack[:need]
+	}
+	if _, err := io.ReadFull(f.rand, entropy); err != nil {
+		return Plan{}, fmt.Errorf("forget: read randomness: %w", err)
+	}
+
 	p := Plan{DryRun: dryRun, Fields: make([]Assignment, 0, len(f.cat.Fields))}
 	for i, fs := range f.cat.Fields {
 		if keep.hasPos(i) {
 			continue
 		}
-		v, err := fs.Rule.apply(string(fs.Name), f.rand, now)
+		v, err := fs.Rule.apply(string(fs.Name), &entropy, f.rand, now)
 		if err != nil {
 			return Plan{}, err
 		}
 		p.Fields = append(p.Fields, Assignment{Field: fs.Name, Value: v})
 	}
-	base := len(f.cat.Fields)
 	for i, ts := range f.cat.Tables {
 		if keep.hasPos(base + i) {
 			continue
 		}
 		a := TableAction{Table: ts.Name}
 		for _, cr := range ts.Scrub {
-			v, err := cr.Rule.apply(string(ts.Name)+"."+cr.Column, f.rand, now)
+			v, err := cr.Rule.apply(string(ts.Name)+"."+cr.Column, &entropy, f.rand, now)
 			if err != nil {
 				return Plan{}, err
 			}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // MaxBodyBytes is the largest request body the handler reads.
@@ -49,6 +50,10 @@ type Handler struct {
 	f    *Forgetter
 	auth Authenticator
 	log  *slog.Logger
+	// Request ids are a random prefix, fixed per handler, and a counter:
+	// unique without a read of the randomness source per request.
+	idPrefix string
+	idSeq    atomic.Uint64
 }
 
 // NewHandler returns the HTTP handler for f. auth is required: pass a
@@ -61,12 +66,16 @@ func NewHandler(f *Forgetter, auth Authenticator) (*Handler, error) {
 	if auth == nil {
 		return nil, errors.New("forget: NewHandler needs an Authenticator (use forget.HostAuthenticated() if your middleware authenticates)")
 	}
-	return &Handler{f: f, auth: auth, log: f.log}, nil
+	var raw [10]byte
+	if _, err := io.ReadFull(f.rand, raw[:]); err != nil {
+		return nil, fmt.Errorf("forget: read randomness: %w", err)
+	}
+	return &Handler{f: f, auth: auth, log: f.log, idPrefix: lowerBase32.EncodeToString(raw[:])[:12]}, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := requestID(r.Header.Get(HeaderRequestID), h.f.rand)
+	reqID := h.requestID(r.Header.Get(HeaderRequestID))
 	w.Header().Set(HeaderRequestID, reqID)
 	ctx := r.Context()
 	if r.Method != http.MethodPatch {
@@ -214,9 +223,12 @@ func PublicMessage(err error) string {
 // erase what the caller meant to keep. Unknown parameters are refused for
 // the same reason (a misspelt "kep"). The body is limited to MaxBodyBytes.
 func DecodeRequest(r *http.Request) (Request, error) {
-	for _, name := range [...]string{KeyCustomerID, KeySubscriptionID, KeyOrderID, ParamKeep, ParamDryRun} {
-		if r.URL != nil && r.URL.Query().Has(name) {
-			return Request{}, invalid(name + " belongs in the request body, not the query string")
+	if r.URL != nil && r.URL.RawQuery != "" {
+		query := r.URL.Query()
+		for _, name := range [...]string{KeyCustomerID, KeySubscriptionID, KeyOrderID, ParamKeep, ParamDryRun} {
+			if query.Has(name) {
+				return Request{}, invalid(name + " belongs in the request body, not the query string")
+			}
 		}
 	}
 	var body []byte
@@ -453,8 +465,8 @@ func (p *params) setJSON(name string, raw json.RawMessage) error {
 }
 
 // requestID returns the caller's id when it is short printable ASCII (so it
-// is safe to log and echo), else a fresh random one.
-func requestID(given string, rnd io.Reader) string {
+// is safe to log and echo), else a fresh one.
+func (h *Handler) requestID(given string) string {
 	if n := len(given); n > 0 && n <= 128 {
 		ok := true
 		for i := 0; i < n; i++ {
@@ -467,9 +479,9 @@ func requestID(given string, rnd io.Reader) string {
 			return given
 		}
 	}
-	id, err := randomString(rnd, 20)
-	if err != nil {
-		return "unknown"
-	}
-	return id
+	var buf [32]byte
+	b := append(buf[:0], h.idPrefix...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, h.idSeq.Add(1), 36)
+	return string(b)
 }

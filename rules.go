@@ -107,8 +107,26 @@ const (
 // values survive any collation, URL or shell unquoted.
 var lowerBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// apply computes the rule's value. name is used only in error messages.
-func (r Rule) apply(name string, rnd io.Reader, now time.Time) (Value, error) {
+// entropyBytes is how many random bytes the rule consumes.
+func (r Rule) entropyBytes() int {
+	switch r.kind {
+	case rulePseudonym:
+		return pseudonymBytes
+	case ruleRandom:
+		return randomBytes
+	}
+	return 0
+}
+
+const (
+	pseudonymBytes = 16 // 128 bits, of which the 25 characters keep 125
+	randomBytes    = 20 // 160 bits: exactly 32 base32 characters
+)
+
+// apply computes the rule's value. Pseudonym and Random take their bytes
+// from entropy, which the Forgetter fills with one read per forget; Func
+// rules read rnd themselves. name is used only in error messages.
+func (r Rule) apply(name string, entropy *[]byte, rnd io.Reader, now time.Time) (Value, error) {
 	switch r.kind {
 	case ruleEmpty:
 		return Value{}, nil
@@ -116,18 +134,21 @@ func (r Rule) apply(name string, rnd io.Reader, now time.Time) (Value, error) {
 		return Value{Null: true}, nil
 	case ruleFixed:
 		return Value{String: r.fixed}, nil
-	case rulePseudonym:
-		s, err := randomString(rnd, 25)
-		if err != nil {
-			return Value{}, fmt.Errorf("forget: pseudonym for %s: %w", name, err)
+	case rulePseudonym, ruleRandom:
+		n := r.entropyBytes()
+		if len(*entropy) < n {
+			return Value{}, fmt.Errorf("forget: %s value for %s: not enough randomness", r, name)
 		}
-		return Value{String: pseudonymPrefix + s}, nil
-	case ruleRandom:
-		s, err := randomString(rnd, RandomLen)
-		if err != nil {
-			return Value{}, fmt.Errorf("forget: random value for %s: %w", name, err)
+		raw := (*entropy)[:n]
+		*entropy = (*entropy)[n:]
+		var out [64]byte
+		if r.kind == ruleRandom {
+			lowerBase32.Encode(out[:], raw)
+			return Value{String: string(out[:RandomLen])}, nil
 		}
-		return Value{String: s}, nil
+		copy(out[:], pseudonymPrefix)
+		lowerBase32.Encode(out[len(pseudonymPrefix):], raw)
+		return Value{String: string(out[:PseudonymLen])}, nil
 	case ruleFunc:
 		v, err := r.fn(RuleInput{Field: name, Rand: rnd, Now: now})
 		if err != nil {
@@ -136,16 +157,4 @@ func (r Rule) apply(name string, rnd io.Reader, now time.Time) (Value, error) {
 		return v, nil
 	}
 	return Value{}, fmt.Errorf("forget: field %s has no rule", name)
-}
-
-// randomString returns n base32 characters, 5 random bits each.
-func randomString(rnd io.Reader, n int) (string, error) {
-	var buf [40]byte // enough for 64 characters
-	raw := buf[:(n*5+7)/8]
-	if _, err := io.ReadFull(rnd, raw); err != nil {
-		return "", err
-	}
-	var out [64]byte
-	lowerBase32.Encode(out[:], raw)
-	return string(out[:n]), nil
 }

@@ -308,7 +308,7 @@ func BenchmarkForgetSQLite(b *testing.B) {
 			continue
 		}
 		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {
-			b.Run("forgetter", func(b *testing.B) {
+			b.Run("impl=forgetter", func(b *testing.B) {
 				bd := sqliteBench(b, n, b.N, "NORMAL")
 				f := benchForgetter(b, bd.db, sqlstore.SQLite)
 				first := bd.take(b.N)
@@ -319,7 +319,7 @@ func BenchmarkForgetSQLite(b *testing.B) {
 					}
 				}
 			})
-			b.Run("baseline", func(b *testing.B) {
+			b.Run("impl=baseline", func(b *testing.B) {
 				bd := sqliteBench(b, n, b.N, "NORMAL")
 				bl := newBaseline(sqlstore.SQLite)
 				first := bd.take(b.N)
