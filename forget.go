@@ -53,6 +53,32 @@ type CatalogueChecker interface {
 	CheckCatalogue(Catalogue) error
 }
 
+// BatchStore is implemented by stores that can forget many customers with
+// fewer commits. Each item must still be all or nothing on its own: a
+// failed item leaves its customer as it was and does not affect the
+// others. [Forgetter.ForgetBatch] uses it when the store has it.
+type BatchStore interface {
+	Store
+	// ForgetBatch applies each item's plan to the customer its lookup
+	// names and returns one outcome per item, in order, with the errors
+	// Forget documents. Items are applied in order; every plan of one
+	// call has the same DryRun. An outcome is final only when
+	// ForgetBatch returns: until then nothing need be committed.
+	ForgetBatch(ctx context.Context, items []BatchItem) []BatchOutcome
+}
+
+// BatchItem is one forget of a batch.
+type BatchItem struct {
+	Lookup Lookup
+	Plan   Plan
+}
+
+// BatchOutcome is the result of one BatchItem.
+type BatchOutcome struct {
+	Result Result
+	Err    error
+}
+
 // Plan is what a Store must do to one customer. Fields and tables are in
 // catalogue order, so the same request always yields the same plan.
 type Plan struct {
@@ -231,40 +257,124 @@ func (f *Forgetter) Catalogue() Catalogue {
 // when the request cannot be honoured; nothing was changed then. Any other
 // error is internal; its message holds no field value.
 func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
-	lookup, err := req.Lookup.Normalize()
+	pr, err := f.prepare(req)
 	if err != nil {
 		return nil, err
 	}
-	keep, err := f.cat.parseKeep(req.Keep)
-	if err != nil {
-		return nil, err
-	}
-	now := f.now()
-	plan, err := f.plan(keep, req.DryRun, now)
-	if err != nil {
-		return nil, err
-	}
-	res, err := f.store.Forget(ctx, lookup, plan)
+	res, err := f.store.Forget(ctx, pr.lookup, pr.plan)
 	if err != nil {
 		if isRequestError(err) {
 			return nil, err
 		}
-		return nil, redact(err, plan)
+		return nil, redact(err, pr.plan)
 	}
+	return f.finish(ctx, req, pr, res), nil
+}
+
+// prepared is a checked request and its plan.
+type prepared struct {
+	lookup Lookup
+	keep   keepSet
+	plan   Plan
+	now    time.Time
+}
+
+func (f *Forgetter) prepare(req Request) (prepared, error) {
+	lookup, err := req.Lookup.Normalize()
+	if err != nil {
+		return prepared{}, err
+	}
+	keep, err := f.cat.parseKeep(req.Keep)
+	if err != nil {
+		return prepared{}, err
+	}
+	now := f.now()
+	plan, err := f.plan(keep, req.DryRun, now)
+	if err != nil {
+		return prepared{}, err
+	}
+	return prepared{lookup: lookup, keep: keep, plan: plan, now: now}, nil
+}
+
+// finish makes the receipt of a forget the store has done, and logs it.
+func (f *Forgetter) finish(ctx context.Context, req Request, pr prepared, res Result) *Receipt {
 	principal := req.Principal
 	if principal == "" {
 		principal = PrincipalFrom(ctx)
 	}
-	rc := f.receipt(keep, res, req.DryRun, now, principal, req.RequestID)
+	rc := f.receipt(pr.keep, res, req.DryRun, pr.now, principal, req.RequestID)
 	f.log.LogAttrs(ctx, slog.LevelInfo, "forget",
 		slog.String("customer_id", rc.CustomerID),
 		slog.Int("fields_erased", len(rc.FieldsErased)),
-		slog.Int("tables_purged", len(plan.Tables)),
+		slog.Int("tables_purged", len(pr.plan.Tables)),
 		slog.Bool("dry_run", rc.DryRun),
 		slog.String("principal", rc.Principal),
 		slog.String("request_id", rc.RequestID),
 	)
-	return rc, nil
+	return rc
+}
+
+// Outcome is the result of one request of a batch: a receipt, or the
+// error Forget would have returned.
+type Outcome struct {
+	Receipt *Receipt
+	Err     error
+}
+
+// ForgetBatch forgets every request, each all or nothing on its own, and
+// returns one outcome per request, in order. With a [BatchStore] (the SQL
+// store is one) requests share transactions, a savepoint each, so a batch
+// pays for far fewer commits; a crash loses only requests whose outcomes
+// were not yet returned, and forgetting is idempotent, so re-running the
+// batch is safe. Other stores get one Forget per request.
+func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
+	out := make([]Outcome, len(reqs))
+	bs, ok := f.store.(BatchStore)
+	if !ok {
+		for i, req := range reqs {
+			out[i].Receipt, out[i].Err = f.Forget(ctx, req)
+		}
+		return out
+	}
+	type pending struct {
+		at   int
+		keep keepSet
+		now  time.Time
+	}
+	// A store's batch has one DryRun for all its items.
+	for _, dry := range []bool{false, true} {
+		var items []BatchItem
+		var at []int
+		var preps []prepared
+		for i, req := range reqs {
+			if req.DryRun != dry {
+				continue
+			}
+			pr, err := f.prepare(req)
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			items = append(items, BatchItem{Lookup: pr.lookup, Plan: pr.plan})
+			at = append(at, i)
+			preps = append(preps, pr)
+		}
+		if len(items) == 0 {
+			continue
+		}
+		for j, o := range bs.ForgetBatch(ctx, items) {
+			i := at[j]
+			switch {
+			case o.Err == nil:
+				out[i].Receipt = f.finish(ctx, reqs[i], preps[j], o.Result)
+			case isRequestError(o.Err):
+				out[i].Err = o.Err
+			default:
+				out[i].Err = redact(o.Err, preps[j].plan)
+			}
+		}
+	}
+	return out
 }
 
 func isRequestError(err error) bool {

@@ -42,6 +42,7 @@ type Store struct {
 	schema   Schema
 	sb       sq.StatementBuilderType
 	attempts int
+	batch    int
 	absent   map[string]bool
 	lookups  map[string]lookupSQL // by lookup key name
 
@@ -55,6 +56,7 @@ const maxScripts = 256
 
 var (
 	_ forget.Store            = (*Store)(nil)
+	_ forget.BatchStore       = (*Store)(nil)
 	_ forget.CatalogueChecker = (*Store)(nil)
 )
 
@@ -69,6 +71,11 @@ func WithSchema(s Schema) Option { return func(st *Store) { st.schema = s } }
 // default is 5. Each try is a whole new transaction, so retrying is safe.
 func WithAttempts(n int) Option { return func(st *Store) { st.attempts = n } }
 
+// WithBatchSize sets how many forgets of a batch share one transaction,
+// each in a savepoint of its own; the default is 100. Larger groups pay
+// for fewer commits but hold their row locks longer.
+func WithBatchSize(n int) Option { return func(st *Store) { st.batch = n } }
+
 // New returns a Store over db, which the host keeps owning (New never
 // closes it). It fails when the dialect is unknown or the schema invalid.
 func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
@@ -78,12 +85,15 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if !d.valid() {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", d)
 	}
-	s := &Store{db: db, dialect: d, schema: DefaultSchema(), attempts: 5}
+	s := &Store{db: db, dialect: d, schema: DefaultSchema(), attempts: 5, batch: 100}
 	for _, opt := range opts {
 		opt(s)
 	}
 	if s.attempts < 1 {
 		return nil, fmt.Errorf("sqlstore: attempts must be at least 1, not %d", s.attempts)
+	}
+	if s.batch < 1 {
+		return nil, fmt.Errorf("sqlstore: batch size must be at least 1, not %d", s.batch)
 	}
 	if err := s.schema.Validate(); err != nil {
 		return nil, err
@@ -119,20 +129,130 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	if err != nil {
 		return forget.Result{}, err
 	}
+	var res forget.Result
+	err = s.retry(ctx, func() error {
+		var err error
+		res, err = s.forgetOnce(ctx, keys, sc, p)
+		return err
+	})
+	return res, err
+}
+
+// retry runs one transaction, again when the database aborted it for a
+// reason that retrying may cure.
+func (s *Store) retry(ctx context.Context, txn func() error) error {
 	for attempt := 1; ; attempt++ {
-		res, err := s.forgetOnce(ctx, keys, sc, p)
+		err := txn()
 		if err == nil || attempt >= s.attempts || !s.dialect.retryable(err) {
-			return res, err
+			return err
 		}
 		// Back off with jitter so that the transactions that collided
 		// do not collide again.
 		wait := time.Duration(1<<attempt)*5*time.Millisecond + rand.N(10*time.Millisecond)
 		select {
 		case <-ctx.Done():
-			return forget.Result{}, err
+			return err
 		case <-time.After(wait):
 		}
 	}
+}
+
+// ForgetBatch implements forget.BatchStore: items share transactions of
+// up to the batch size, each in a savepoint, so one item's failure rolls
+// back that item alone. A group that fails as a whole (its commit, say)
+// fails every item of it that had not failed on its own.
+func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchOutcome {
+	out := make([]forget.BatchOutcome, len(items))
+	type ready struct {
+		at   int
+		keys []lookupKey
+		sc   *script
+	}
+	var group []ready
+	flush := func() {
+		if len(group) == 0 {
+			return
+		}
+		results := make([]forget.BatchOutcome, len(group))
+		err := s.retry(ctx, func() error {
+			clear(results)
+			tx, err := s.begin(ctx, items[group[0].at].Plan.DryRun)
+			if err != nil {
+				return err
+			}
+			return s.groupOnce(ctx, tx, len(group), func(j int) (forget.Result, error) {
+				r := group[j]
+				return s.apply(ctx, tx, r.keys, r.sc, items[r.at].Plan)
+			}, results)
+		})
+		for j, r := range group {
+			out[r.at] = results[j]
+			if err != nil && (results[j].Err == nil || !isRequestError(results[j].Err)) {
+				out[r.at] = forget.BatchOutcome{Err: err}
+			}
+		}
+		group = group[:0]
+	}
+	for i, it := range items {
+		keys, err := s.lookupKeys(it.Lookup)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		sc, err := s.script(it.Plan)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		group = append(group, ready{at: i, keys: keys, sc: sc})
+		if len(group) == s.batch {
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+// groupOnce applies n items in tx, each inside a savepoint, and commits
+// (or, for a dry run, rolls back). An item's own failure is rolled back to
+// its savepoint and recorded in results; a failure of the transaction
+// itself is returned.
+func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (forget.Result, error), results []forget.BatchOutcome) (err error) {
+	defer func() {
+		if err != nil || tx.dryRun {
+			tx.rollback(ctx)
+		}
+		tx.close()
+	}()
+	for j := range n {
+		if _, err := tx.q.ExecContext(ctx, "SAVEPOINT forget_item"); err != nil {
+			return fmt.Errorf("sqlstore: savepoint: %w", safeError(err))
+		}
+		res, err := item(j)
+		if err != nil && s.dialect.retryable(err) {
+			return err // the transaction is gone: retry the group
+		}
+		if err != nil {
+			if _, rerr := tx.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forget_item"); rerr != nil {
+				return fmt.Errorf("sqlstore: rollback to savepoint: %w", safeError(rerr))
+			}
+		}
+		if _, rerr := tx.q.ExecContext(ctx, "RELEASE SAVEPOINT forget_item"); rerr != nil {
+			return fmt.Errorf("sqlstore: release savepoint: %w", safeError(rerr))
+		}
+		results[j] = forget.BatchOutcome{Result: res, Err: err}
+	}
+	if tx.dryRun {
+		return nil
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", safeError(err))
+	}
+	return nil
+}
+
+func isRequestError(err error) bool {
+	return errors.Is(err, forget.ErrInvalid) || errors.Is(err, forget.ErrNotFound) || errors.Is(err, forget.ErrConflict)
 }
 
 // lookupSQL resolves one kind of lookup key to a customer key.
@@ -383,12 +503,23 @@ func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p 
 		}
 		tx.close()
 	}()
-	id, idText, err := s.resolve(ctx, tx, keys, !p.DryRun)
-	if err != nil {
+	if res, err = s.apply(ctx, tx, keys, sc, p); err != nil || p.DryRun {
 		return res, err
 	}
-	res = forget.Result{CustomerID: idText, Rows: make(map[forget.Table]int64, len(p.Tables))}
-	var args []any
+	if err = tx.commit(ctx); err != nil {
+		return forget.Result{}, fmt.Errorf("sqlstore: commit: %w", safeError(err))
+	}
+	return res, nil
+}
+
+// apply resolves and locks the customer and runs the script in tx.
+func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script, p forget.Plan) (forget.Result, error) {
+	id, idText, err := s.resolve(ctx, tx, keys, !p.DryRun)
+	if err != nil {
+		return forget.Result{}, err
+	}
+	res := forget.Result{CustomerID: idText, Rows: make(map[forget.Table]int64, len(p.Tables))}
+	args := make([]any, 0, len(p.Fields)+1)
 	for _, st := range sc.stmts {
 		args = args[:0]
 		for _, ref := range st.from {
@@ -411,12 +542,6 @@ func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p 
 		if st.counted {
 			res.Rows[st.table] = n
 		}
-	}
-	if p.DryRun {
-		return res, nil
-	}
-	if err = tx.commit(ctx); err != nil {
-		return forget.Result{}, fmt.Errorf("sqlstore: commit: %w", safeError(err))
 	}
 	return res, nil
 }
@@ -501,10 +626,11 @@ type querier interface {
 // an immediate transaction and a deferred one fails, rather than waits,
 // when two writers both upgrade their locks.
 type txn struct {
-	q    querier
-	tx   *sql.Tx
-	conn *sql.Conn
-	done bool
+	q      querier
+	tx     *sql.Tx
+	conn   *sql.Conn
+	dryRun bool
+	done   bool
 }
 
 func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
@@ -513,7 +639,7 @@ func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: begin: %w", safeError(err))
 		}
-		return &txn{q: tx, tx: tx}, nil
+		return &txn{q: tx, tx: tx, dryRun: dryRun}, nil
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -527,7 +653,7 @@ func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	return &txn{q: conn, conn: conn}, nil
+	return &txn{q: conn, conn: conn, dryRun: dryRun}, nil
 }
 
 func (t *txn) commit(ctx context.Context) error {

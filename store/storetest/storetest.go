@@ -351,6 +351,47 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		checkUntouched(t, before, snapshot(t, b), "")
 	})
 
+	t.Run("Batch", func(t *testing.T) {
+		b, f, before := setup(t)
+		reqs := []forget.Request{
+			{Lookup: forget.Lookup{CustomerID: "101"}},
+			{Lookup: forget.Lookup{CustomerID: "999"}},                               // not found
+			{Lookup: forget.Lookup{CustomerID: "102"}, Keep: []string{"firstnme"}},   // invalid
+			{Lookup: forget.Lookup{CustomerID: "102", OrderID: "10301"}},             // conflict
+			{Lookup: forget.Lookup{OrderID: "10203"}, Keep: []string{"member_note"}}, // 102
+			{Lookup: forget.Lookup{SubscriptionID: "1011"}},                          // 101 again
+			{Lookup: forget.Lookup{CustomerID: "103"}, DryRun: true},                 // changes nothing
+			{Lookup: forget.Lookup{CustomerID: "abc"}},                               // malformed
+		}
+		out := f.ForgetBatch(ctx, reqs)
+		if len(out) != len(reqs) {
+			t.Fatalf("%d outcomes for %d requests", len(out), len(reqs))
+		}
+		wantErr := []error{nil, forget.ErrNotFound, forget.ErrInvalid, forget.ErrConflict, nil, nil, nil, forget.ErrInvalid}
+		wantID := []string{"101", "", "", "", "102", "101", "103", ""}
+		for i, o := range out {
+			switch {
+			case wantErr[i] != nil && !errors.Is(o.Err, wantErr[i]):
+				t.Errorf("request %d: error %v, want %v", i, o.Err, wantErr[i])
+			case wantErr[i] == nil && o.Err != nil:
+				t.Errorf("request %d: %v", i, o.Err)
+			case wantErr[i] == nil && (o.Receipt == nil || o.Receipt.CustomerID != wantID[i]):
+				t.Errorf("request %d: receipt %+v, want customer %s", i, o.Receipt, wantID[i])
+			case wantErr[i] != nil && o.Receipt != nil:
+				t.Errorf("request %d: a receipt and an error", i)
+			}
+		}
+		if rc := out[6].Receipt; rc == nil || !rc.DryRun || rc.RowsDeleted[forget.MemberNote] != 3 {
+			t.Errorf("dry run receipt = %+v", rc)
+		}
+		after := snapshot(t, b)
+		checkForgotten(t, byID["101"], before["101"], after["101"], nil)
+		checkForgotten(t, byID["102"], before["102"], after["102"], map[string]bool{"member_note": true})
+		if !before["103"].Equal(after["103"]) {
+			t.Error("customer 103 changed in a dry run")
+		}
+	})
+
 	t.Run("ConcurrentForgets", func(t *testing.T) {
 		b, f, before := setup(t)
 		reqs := []forget.Request{

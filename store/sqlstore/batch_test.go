@@ -1,0 +1,102 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/DATA-DOG/go-sqlmock"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+// TestBatchIsolatesFailures: in a batch whose transactions hold several
+// customers, the database refusing one customer's last DELETE rolls back
+// that customer alone, on every engine.
+func TestBatchIsolatesFailures(t *testing.T) {
+	triggers := map[sqlstore.Dialect][]string{
+		sqlstore.SQLite: {`CREATE TRIGGER refuse_102 BEFORE DELETE ON member_note WHEN OLD.customer_id = 102 BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`},
+		sqlstore.Postgres: {
+			`CREATE FUNCTION refuse_102() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF OLD.customer_id = 102 THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
+			`CREATE TRIGGER refuse_102 BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse_102()`,
+		},
+		sqlstore.MySQL: {`CREATE TRIGGER refuse_102 BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF OLD.customer_id = 102 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
+	}
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			b := newDefaultBackend(t, e, sqlstore.WithBatchSize(2))
+			if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range triggers[e.dialect] {
+				if _, err := b.db.Exec(st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, err := b.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := quietForgetter(t, b)
+			out := f.ForgetBatch(ctx, []forget.Request{
+				{Lookup: forget.Lookup{CustomerID: "101"}},
+				{Lookup: forget.Lookup{CustomerID: "102"}},
+				{Lookup: forget.Lookup{CustomerID: "103"}},
+			})
+			if out[0].Err != nil || out[2].Err != nil {
+				t.Fatalf("101: %v, 103: %v; want both forgotten", out[0].Err, out[2].Err)
+			}
+			if out[1].Err == nil || errors.Is(out[1].Err, forget.ErrInvalid) {
+				t.Fatalf("102: %v, want the trigger's internal error", out[1].Err)
+			}
+			after, err := b.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !before["102"].Equal(after["102"]) {
+				t.Error("customer 102 changed although its forget failed")
+			}
+			for _, id := range []string{"101", "103"} {
+				if after[id].Rows[forget.MemberNote] != 0 || after[id].Fields[forget.Firstname].String != "" {
+					t.Errorf("customer %s not forgotten", id)
+				}
+			}
+		})
+	}
+}
+
+// TestBatchStatements pins a batch's transaction: one BEGIN, a savepoint
+// per item, a rollback to the savepoint for the item that fails, one
+// COMMIT.
+func TestBatchStatements(t *testing.T) {
+	ds := dialects[0]
+	f, mock := newMockForgetter(t, ds.d)
+	exec := func(q string) { mock.ExpectExec(q).WithoutArgs().WillReturnResult(sqlmock.NewResult(0, 0)) }
+	exec("BEGIN IMMEDIATE")
+	exec("SAVEPOINT forget_item")
+	expect(mock, ds, []step{
+		ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"),
+		ds.update(101),
+		ds.del("member_auth", 101, 2),
+		ds.del("member_note", 101, 3),
+	}, -1, nil)
+	exec("RELEASE SAVEPOINT forget_item")
+	exec("SAVEPOINT forget_item")
+	expect(mock, ds, []step{ds.lookup("customer_id", "customers", "customer_id", 999, true, "")}, -1, nil)
+	exec("ROLLBACK TO SAVEPOINT forget_item")
+	exec("RELEASE SAVEPOINT forget_item")
+	exec("COMMIT")
+	out := f.ForgetBatch(context.Background(), []forget.Request{
+		{Lookup: forget.Lookup{CustomerID: "101"}},
+		{Lookup: forget.Lookup{CustomerID: "999"}},
+	})
+	if out[0].Err != nil || !errors.Is(out[1].Err, forget.ErrNotFound) {
+		t.Errorf("outcomes: %v, %v", out[0].Err, out[1].Err)
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Error(err)
+	}
+}
