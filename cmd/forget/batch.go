@@ -189,39 +189,58 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, items []batchIt
 	counts := map[string]int{}
 	start := time.Now()
 	done := 0
-	for _, it := range items {
-		if ctx.Err() != nil {
-			break
-		}
-		var rc *forget.Receipt
-		err := it.err
-		if err == nil {
-			req := it.req
-			req.DryRun = opt.dryRun
-			rc, err = f.Forget(ctx, req)
-		}
-		out := outcomeOf(err)
-		if out == outFailed && ctx.Err() != nil {
-			break // interrupted: this request was rolled back, not failed
-		}
-		counts[out]++
-		done++
-		line := reportLine{Line: it.line, Outcome: out}
-		if rc != nil {
-			line.CustomerID, line.DryRun, line.RowsDeleted = rc.CustomerID, rc.DryRun, rc.RowsDeleted
-		}
-		if err != nil {
-			line.Error = publicMessage(err)
-			if out == outFailed {
-				prog.clear()
-				fmt.Fprintf(c.stderr, "forget: line %d: %v\n", it.line, err)
+	// Requests go to the store a chunk at a time, which the SQL store
+	// forgets in one transaction with a savepoint each; the report is
+	// written only once a chunk's outcomes are final.
+	const chunk = 100
+	outcomes := make([]forget.Outcome, chunk)
+	reqs := make([]forget.Request, 0, chunk)
+	at := make([]int, 0, chunk)
+chunks:
+	for first := 0; first < len(items) && ctx.Err() == nil; first += chunk {
+		last := min(first+chunk, len(items))
+		reqs, at = reqs[:0], at[:0]
+		clear(outcomes)
+		for i := first; i < last; i++ {
+			if items[i].err == nil {
+				req := items[i].req
+				req.DryRun = opt.dryRun
+				reqs = append(reqs, req)
+				at = append(at, i-first)
 			}
 		}
-		if report != nil {
-			b, _ := json.Marshal(line)
-			report.Write(append(b, '\n'))
+		for k, o := range f.ForgetBatch(ctx, reqs) {
+			outcomes[at[k]] = o
 		}
-		prog.update(done)
+		for i := first; i < last; i++ {
+			it, o := items[i], outcomes[i-first]
+			err := it.err
+			if err == nil {
+				err = o.Err
+			}
+			out := outcomeOf(err)
+			if out == outFailed && ctx.Err() != nil {
+				break chunks // interrupted: rolled back, not failed
+			}
+			counts[out]++
+			done++
+			line := reportLine{Line: it.line, Outcome: out}
+			if rc := o.Receipt; rc != nil && err == nil {
+				line.CustomerID, line.DryRun, line.RowsDeleted = rc.CustomerID, rc.DryRun, rc.RowsDeleted
+			}
+			if err != nil {
+				line.Error = publicMessage(err)
+				if out == outFailed {
+					prog.clear()
+					fmt.Fprintf(c.stderr, "forget: line %d: %v\n", it.line, err)
+				}
+			}
+			if report != nil {
+				b, _ := json.Marshal(line)
+				report.Write(append(b, '\n'))
+			}
+			prog.update(done)
+		}
 	}
 	prog.finish(done)
 	verb := "forgotten"
