@@ -69,23 +69,39 @@ func TestBatchIsolatesFailures(t *testing.T) {
 }
 
 // TestBatchStatements pins a batch's transaction: one BEGIN, a savepoint
-// per item, a rollback to the savepoint for the item that fails, one
-// COMMIT.
+// per item, each statement prepared once, a rollback to the savepoint for
+// the item that fails, one COMMIT.
 func TestBatchStatements(t *testing.T) {
 	ds := dialects[0]
 	f, mock := newMockForgetter(t, ds.d)
 	exec := func(q string) { mock.ExpectExec(q).WithoutArgs().WillReturnResult(sqlmock.NewResult(0, 0)) }
 	exec("BEGIN IMMEDIATE")
 	exec("SAVEPOINT forget_item")
-	expect(mock, ds, []step{
-		ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"),
-		ds.update(101),
-		ds.del("member_auth", 101, 2),
-		ds.del("member_note", 101, 3),
-	}, -1, nil)
+	// Each statement is prepared once for the transaction and reused.
+	prepared := map[string]*sqlmock.ExpectedPrepare{}
+	run := func(st step) {
+		p, ok := prepared[st.sql]
+		if !ok {
+			p = mock.ExpectPrepare(st.sql)
+			prepared[st.sql] = p
+		}
+		if st.kind == "query" {
+			rows := sqlmock.NewRows([]string{"c"})
+			for _, r := range st.rows {
+				rows.AddRow(r)
+			}
+			p.ExpectQuery().WithArgs(st.args...).WillReturnRows(rows)
+		} else {
+			p.ExpectExec().WithArgs(st.args...).WillReturnResult(sqlmock.NewResult(0, st.n))
+		}
+	}
+	run(ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"))
+	run(ds.update(101))
+	run(ds.del("member_auth", 101, 2))
+	run(ds.del("member_note", 101, 3))
 	exec("RELEASE SAVEPOINT forget_item")
 	exec("SAVEPOINT forget_item")
-	expect(mock, ds, []step{ds.lookup("customer_id", "customers", "customer_id", 999, true, "")}, -1, nil)
+	run(ds.lookup("customer_id", "customers", "customer_id", 999, true, ""))
 	exec("ROLLBACK TO SAVEPOINT forget_item")
 	exec("RELEASE SAVEPOINT forget_item")
 	exec("COMMIT")

@@ -333,3 +333,54 @@ func BenchmarkForgetSQLite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBatchSQLite: forgetting many customers, per customer. forgetbatch
+// is Forgetter.ForgetBatch (a transaction per 100 customers, a savepoint
+// each); forget-loop calls Forget per customer (a transaction each);
+// baseline is the hand-written loop, a transaction each. Run with
+// -benchtime=Nx for N customers, up to 100,000.
+func BenchmarkBatchSQLite(b *testing.B) {
+	ctx := context.Background()
+	const n = 100000
+	for _, sync := range []string{"NORMAL", "FULL"} {
+		b.Run("sync="+sync, func(b *testing.B) {
+			b.Run("impl=forgetbatch", func(b *testing.B) {
+				bd := sqliteBench(b, n, b.N, sync)
+				f := benchForgetter(b, bd.db, sqlstore.SQLite)
+				first := bd.take(b.N)
+				reqs := make([]forget.Request, b.N)
+				for i := range reqs {
+					reqs[i] = forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(first + i)}}
+				}
+				b.ResetTimer()
+				for i, o := range f.ForgetBatch(ctx, reqs) {
+					if o.Err != nil {
+						b.Fatalf("request %d: %v", i, o.Err)
+					}
+				}
+			})
+			b.Run("impl=forget-loop", func(b *testing.B) {
+				bd := sqliteBench(b, n, b.N, sync)
+				f := benchForgetter(b, bd.db, sqlstore.SQLite)
+				first := bd.take(b.N)
+				b.ResetTimer()
+				for i := range b.N {
+					if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(first + i)}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("impl=baseline", func(b *testing.B) {
+				bd := sqliteBench(b, n, b.N, sync)
+				bl := newBaseline(sqlstore.SQLite)
+				first := bd.take(b.N)
+				b.ResetTimer()
+				for i := range b.N {
+					if err := bl.forget(ctx, bd.db, int64(first+i)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}

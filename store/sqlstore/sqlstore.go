@@ -180,6 +180,7 @@ func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []for
 			if err != nil {
 				return err
 			}
+			tx.reusePrepared()
 			return s.groupOnce(ctx, tx, len(group), func(j int) (forget.Result, error) {
 				r := group[j]
 				return s.apply(ctx, tx, r.keys, r.sc, items[r.at].Plan)
@@ -528,10 +529,10 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		args = append(args, id)
 		var n int64
 		if p.DryRun {
-			err = tx.q.QueryRowContext(ctx, st.sql, args...).Scan(&n)
+			err = tx.queryRow(ctx, st.sql, args...).Scan(&n)
 		} else {
 			var r sql.Result
-			r, err = tx.q.ExecContext(ctx, st.sql, args...)
+			r, err = tx.exec(ctx, st.sql, args...)
 			if err == nil && st.counted {
 				n, err = r.RowsAffected()
 			}
@@ -607,7 +608,7 @@ func (s *Store) resolve(ctx context.Context, tx *txn, keys []lookupKey, lock boo
 // queryKey runs a lookup and returns the customer key it selects.
 func queryKey(ctx context.Context, tx *txn, query string, value any) (string, bool, error) {
 	var got sql.NullString
-	switch err := tx.q.QueryRowContext(ctx, query, value).Scan(&got); {
+	switch err := tx.queryRow(ctx, query, value).Scan(&got); {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", false, nil
 	case err != nil:
@@ -619,6 +620,7 @@ func queryKey(ctx context.Context, tx *txn, query string, value any) (string, bo
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 // txn is a transaction: a *sql.Tx, or on SQLite a connection on which the
@@ -631,7 +633,55 @@ type txn struct {
 	conn   *sql.Conn
 	dryRun bool
 	done   bool
+	// prepared, when not nil, caches statements prepared in this
+	// transaction: a batch runs the same few statements for every
+	// customer, and parsing them is a good part of SQLite's work.
+	prepared map[string]*sql.Stmt
 }
+
+// reusePrepared makes the transaction prepare each statement once.
+func (t *txn) reusePrepared() { t.prepared = make(map[string]*sql.Stmt) }
+
+func (t *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.prepared[query]; ok {
+		return st, nil
+	}
+	st, err := t.q.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	t.prepared[query] = st
+	return st, nil
+}
+
+func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.prepared == nil {
+		return t.q.ExecContext(ctx, query, args...)
+	}
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryRow returns a row whose Scan reports any error, as QueryRowContext's does.
+func (t *txn) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	if t.prepared == nil {
+		return t.q.QueryRowContext(ctx, query, args...)
+	}
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
 	if s.dialect != SQLite {
@@ -687,6 +737,9 @@ func (t *txn) rollback(ctx context.Context) {
 }
 
 func (t *txn) close() {
+	for _, st := range t.prepared {
+		st.Close()
+	}
 	if t.conn != nil {
 		t.conn.Close()
 	}
