@@ -85,6 +85,12 @@ type Plan struct {
 	Fields []Assignment
 	Tables []TableAction
 	DryRun bool
+	// Receipt makes the receipt of this forget from the store's Result. A
+	// store that keeps an audit trail calls it inside the forget's
+	// transaction and records what it returns, so that there is never an
+	// erasure without its record nor a record without its erasure. It is
+	// nil in plans not made by a Forgetter.
+	Receipt func(Result) *Receipt
 }
 
 // Assignment sets a field to a new value.
@@ -142,26 +148,33 @@ type Receipt struct {
 	At           time.Time       `json:"at"`
 	Principal    string          `json:"principal,omitempty"`
 	RequestID    string          `json:"request_id,omitempty"`
+	// HooksFailed names the after-forget hooks that failed. The erasure
+	// stands: it was committed before any hook ran.
+	HooksFailed []string `json:"hooks_failed,omitempty"`
 }
 
 // Forgetter erases customers. It is safe for concurrent use.
 type Forgetter struct {
-	store  Store
-	cat    *catalogue
-	log    *slog.Logger
-	now    func() time.Time
-	rand   io.Reader
-	fields []Field // catalogue field names, shared read-only by receipts
+	store       Store
+	cat         *catalogue
+	log         *slog.Logger
+	now         func() time.Time
+	rand        io.Reader
+	fields      []Field // catalogue field names, shared read-only by receipts
+	hooks       []namedHook
+	hookTimeout time.Duration
 }
 
 // Option configures a Forgetter.
 type Option func(*config)
 
 type config struct {
-	cat  *Catalogue
-	log  *slog.Logger
-	now  func() time.Time
-	rand io.Reader
+	cat         *Catalogue
+	log         *slog.Logger
+	now         func() time.Time
+	rand        io.Reader
+	hooks       []namedHook
+	hookTimeout time.Duration
 }
 
 // WithCatalogue replaces Offerit's default catalogue. [New] validates it.
@@ -217,7 +230,20 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Forgetter{store: store, cat: cat, log: cfg.log, now: cfg.now, rand: cfg.rand}
+	for i, h := range cfg.hooks {
+		if h.name == "" || h.fn == nil {
+			return nil, fmt.Errorf("forget: hook %d needs a name and a function", i+1)
+		}
+		for _, other := range cfg.hooks[:i] {
+			if other.name == h.name {
+				return nil, fmt.Errorf("forget: two hooks are named %q", h.name)
+			}
+		}
+	}
+	if cfg.hookTimeout <= 0 {
+		cfg.hookTimeout = 10 * time.Second
+	}
+	f := &Forgetter{store: store, cat: cat, log: cfg.log, now: cfg.now, rand: cfg.rand, hooks: cfg.hooks, hookTimeout: cfg.hookTimeout}
 	if f.log == nil {
 		f.log = slog.Default()
 	}
@@ -257,7 +283,7 @@ func (f *Forgetter) Catalogue() Catalogue {
 // when the request cannot be honoured; nothing was changed then. Any other
 // error is internal; its message holds no field value.
 func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
-	pr, err := f.prepare(req)
+	pr, err := f.prepare(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -268,18 +294,16 @@ func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
 		}
 		return nil, redact(err, pr.plan)
 	}
-	return f.finish(ctx, req, pr, res), nil
+	return f.finish(ctx, pr, res), nil
 }
 
 // prepared is a checked request and its plan.
 type prepared struct {
 	lookup Lookup
-	keep   keepSet
 	plan   Plan
-	now    time.Time
 }
 
-func (f *Forgetter) prepare(req Request) (prepared, error) {
+func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) {
 	lookup, err := req.Lookup.Normalize()
 	if err != nil {
 		return prepared{}, err
@@ -293,16 +317,23 @@ func (f *Forgetter) prepare(req Request) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{lookup: lookup, keep: keep, plan: plan, now: now}, nil
-}
-
-// finish makes the receipt of a forget the store has done, and logs it.
-func (f *Forgetter) finish(ctx context.Context, req Request, pr prepared, res Result) *Receipt {
 	principal := req.Principal
 	if principal == "" {
 		principal = PrincipalFrom(ctx)
 	}
-	rc := f.receipt(pr.keep, res, req.DryRun, pr.now, principal, req.RequestID)
+	plan.Receipt = func(res Result) *Receipt {
+		return f.receipt(keep, res, req.DryRun, now, principal, req.RequestID)
+	}
+	return prepared{lookup: lookup, plan: plan}, nil
+}
+
+// finish makes the receipt of a forget the store has done, runs the hooks
+// of a real one, and logs it.
+func (f *Forgetter) finish(ctx context.Context, pr prepared, res Result) *Receipt {
+	rc := pr.plan.Receipt(res)
+	if !rc.DryRun && len(f.hooks) > 0 {
+		rc.HooksFailed = f.runHooks(ctx, rc)
+	}
 	f.log.LogAttrs(ctx, slog.LevelInfo, "forget",
 		slog.String("customer_id", rc.CustomerID),
 		slog.Int("fields_erased", len(rc.FieldsErased)),
@@ -350,7 +381,7 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 			if req.DryRun != dry {
 				continue
 			}
-			pr, err := f.prepare(req)
+			pr, err := f.prepare(ctx, req)
 			if err != nil {
 				out[i].Err = err
 				continue
@@ -366,7 +397,7 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 			i := at[j]
 			switch {
 			case o.Err == nil:
-				out[i].Receipt = f.finish(ctx, reqs[i], preps[j], o.Result)
+				out[i].Receipt = f.finish(ctx, preps[j], o.Result)
 			case isRequestError(o.Err):
 				out[i].Err = o.Err
 			default:

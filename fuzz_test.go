@@ -56,11 +56,11 @@ var documentedCodes = map[int]string{
 }
 
 func FuzzHandler(f *testing.F) {
-	f.Add("PATCH", "", form, "customer_id=191", true)
-	f.Add("PATCH", "", "application/json", `{"customer_id": 101, "keep": ["firstname"], "dry_run": 1}`, true)
-	f.Add("PATCH", "?orderid=1", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"keep\"\r\n\r\nphone\r\n--x--\r\n", true)
-	f.Add("GET", "", "", "", false)
-	f.Add("PATCH", "", "application/json", `{"customer_id": "1' OR '1'='1"}`, true)
+	f.Add("PATCH", "", form, "customer_id=191", true, "")
+	f.Add("PATCH", "", "application/json", `{"customer_id": 101, "keep": ["firstname"], "dry_run": 1}`, true, "X-Request-Id: abc")
+	f.Add("PATCH", "?orderid=1", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"keep\"\r\n\r\nphone\r\n--x--\r\n", true, "")
+	f.Add("GET", "", "", "", false, "api-key: x\napi-username: y")
+	f.Add("PATCH", "", "application/json", `{"customer_id": "1' OR '1'='1"}`, true, "Content-Encoding: gzip\nTransfer-Encoding: chunked")
 	store := seeded(f)
 	fg, err := forget.New(store, forget.WithLogger(quiet()))
 	if err != nil {
@@ -74,7 +74,7 @@ func FuzzHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, method, query, contentType, body string, auth bool) {
+	f.Fuzz(func(t *testing.T, method, query, contentType, body string, auth bool, headers string) {
 		if !validMethod(method) {
 			method = http.MethodPatch
 		}
@@ -84,6 +84,11 @@ func FuzzHandler(f *testing.F) {
 			req.URL.RawQuery = q
 		}
 		req.Header.Set("Content-Type", contentType)
+		for line := range strings.SplitSeq(headers, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && validMethod(k) {
+				req.Header.Add(k, strings.TrimSpace(v))
+			}
+		}
 		if auth {
 			req.Header.Set("api-key", testKey)
 			req.Header.Set("api-username", testUser)

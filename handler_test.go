@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,11 +48,11 @@ type testServer struct {
 	logs *syncBuffer
 }
 
-func newServer(t testing.TB, store forget.Store) testServer {
+func newServer(t testing.TB, store forget.Store, opts ...forget.Option) testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f, err := forget.New(store, forget.WithLogger(logger))
+	f, err := forget.New(store, append([]forget.Option{forget.WithLogger(logger)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,11 +336,21 @@ func TestNewKeyTable(t *testing.T) {
 	}
 }
 
-// TestNoValuesLeak runs every handler case, plus failures, and checks that
-// no catalogue value, old or new, reaches a log line or a response.
+// TestNoValuesLeak runs every handler case (successes, dry runs, every
+// refusal, conflicts), a failing store, and after-forget hooks that fail,
+// and checks that no catalogue value, old or new, reaches a log line, a
+// response, an audit record or a hook's argument.
 func TestNoValuesLeak(t *testing.T) {
 	store := seeded(t)
-	srv := newServer(t, store)
+	var hookArgs syncBuffer
+	srv := newServer(t, store,
+		forget.WithHook("record", func(_ context.Context, rc forget.Receipt) error {
+			b, _ := json.Marshal(rc)
+			hookArgs.Write(b)
+			return nil
+		}),
+		forget.WithHook("broken", func(context.Context, forget.Receipt) error { return errors.New("downstream refused") }),
+	)
 	var seen strings.Builder
 	for _, tc := range handlerCases(t) {
 		res := srv.do(t, tc.call)
@@ -354,12 +365,23 @@ func TestNoValuesLeak(t *testing.T) {
 		c, _ := store.Customer(id)
 		after = append(after, c)
 	}
+	audit, err := json.Marshal(store.Audit())
+	if err != nil {
+		t.Fatal(err)
+	}
 	fix := storetest.Fixtures()
 	assertNoValues(t, "responses", seen.String(), fix, after...)
 	assertNoValues(t, "logs", srv.logs.String(), fix, after...)
 	assertNoValues(t, "logs", failing.logs.String(), fix, after...)
-	if !strings.Contains(srv.logs.String(), "customer_id") {
-		t.Error("nothing was logged; the leak check would prove nothing")
+	assertNoValues(t, "audit records", string(audit), fix, after...)
+	assertNoValues(t, "hook arguments", hookArgs.String(), fix, after...)
+	for what, text := range map[string]string{"log": srv.logs.String(), "audit trail": string(audit), "hook arguments": hookArgs.String()} {
+		if !strings.Contains(text, "customer_id") {
+			t.Errorf("the %s is empty; the leak check would prove nothing", what)
+		}
+	}
+	if !strings.Contains(srv.logs.String(), "downstream refused") {
+		t.Error("the failing hook was not logged")
 	}
 }
 

@@ -45,6 +45,8 @@ Usage:
   forget init   [flags]   create the default schema in a SQLite file
   forget run    [flags]   forget one customer, or a batch from a file
   forget schema [flags]   print the default schema's DDL
+  forget audit  [flags]   export the audit trail as JSON lines
+  forget replay [flags]   forget again what an exported audit trail forgot (after restoring a backup)
 
 Run 'forget COMMAND -h' for a command's flags and examples.
 `
@@ -66,6 +68,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.run(rest)
 	case "schema":
 		return c.schema(rest)
+	case "audit":
+		return c.audit(rest)
+	case "replay":
+		return c.replay(rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -22,12 +23,14 @@ import (
 // dbFlags are the flags that name a database and its mapping.
 type dbFlags struct {
 	db, dsn, schema string
+	auditTable      string
 	mapping         *sqlstore.Schema // read from -schema by check
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.db, "db", "", "an existing SQLite database `FILE` (e.g. -db /var/lib/app/app.db)")
 	fs.StringVar(&d.dsn, "dsn", "", "a PostgreSQL or MySQL/MariaDB `URL` instead of -db\n(e.g. -dsn postgres://app@127.0.0.1:5432/app or -dsn mysql://root@127.0.0.1:3306/app)")
+	fs.StringVar(&d.auditTable, "audit-table", "forget_audit", "the `TABLE` each forget's receipt is written to, in the forget's own transaction\n(created by 'forget init' and 'forget schema'; -audit-table '' keeps no audit trail)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 }
 
@@ -74,10 +77,20 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	if d.mapping != nil {
 		opts = append(opts, sqlstore.WithSchema(*d.mapping))
 	}
+	if d.auditTable != "" {
+		opts = append(opts, sqlstore.WithAudit(d.auditTable))
+	}
 	store, err := sqlstore.New(db, dialect, opts...)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
+	}
+	if d.auditTable != "" {
+		// Fail now, not on every forget, when the audit table is missing.
+		if _, err := store.AuditTrail(ctx, time.Now().Add(24*time.Hour)); err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("audit table %s: %w (create it with 'forget init' or from 'forget schema', or pass -audit-table '')", d.auditTable, err)
+		}
 	}
 	return db, store, nil
 }

@@ -40,12 +40,21 @@ Examples:
 // The timeouts forget serve sets, and that hosts mounting the handler
 // should set on their own http.Server: a client that sends its headers or
 // body slowly is cut off instead of holding a connection open.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 60 * time.Second
-)
+type timeouts struct{ readHeader, read, write, idle time.Duration }
+
+var defaultTimeouts = timeouts{readHeader: 5 * time.Second, read: 30 * time.Second, write: 30 * time.Second, idle: 60 * time.Second}
+
+func newHTTPServer(h http.Handler, logger *slog.Logger, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
 
 func (c *cli) serve(args []string) int {
 	fs := c.flags("serve", serveUsage)
@@ -129,15 +138,7 @@ func (c *cli) serve(args []string) int {
 	if err != nil {
 		return c.failure("listen: %v", err)
 	}
-	srv := &http.Server{
-		Handler:           accessLog(logger, mux),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(accessLog(logger, mux), logger, defaultTimeouts)
 	url := "http://" + ln.Addr().String() + *path
 	c.banner(url, where, keys, *keysFile == "")
 

@@ -43,6 +43,7 @@ type Store struct {
 	orders    map[string]string                  // orderid → customer id
 	rows      map[forget.Table]map[string][]Row  // table → customer id → rows
 	holders   map[forget.Field]map[string]string // unique field → value → customer id
+	audit     []forget.Receipt
 }
 
 var _ forget.Store = (*Store)(nil)
@@ -281,7 +282,11 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		return res, nil
 	}
 
-	// Every step has succeeded: swap the copies in.
+	// Every step has succeeded: swap the copies in, and record the
+	// receipt with them.
+	if p.Receipt != nil {
+		s.audit = append(s.audit, *p.Receipt(res))
+	}
 	for _, f := range s.unique {
 		if v, ok := c.Fields[f]; ok && s.holders[f][v] == id {
 			delete(s.holders[f], v)
@@ -299,6 +304,14 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		}
 	}
 	return res, nil
+}
+
+// Audit returns the receipts of every forget the store has applied, oldest
+// first: its audit trail, written in the same step as each erasure.
+func (s *Store) Audit() []forget.Receipt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.audit)
 }
 
 // resolve finds the one customer every given key names.

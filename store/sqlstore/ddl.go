@@ -9,7 +9,8 @@ import (
 	"github.com/forgetkit/forget"
 )
 
-// DDL returns the statements that create the default schema for d, with
+// DDL returns the statements that create the default schema for d, and
+// the default audit table (forget_audit; see [WithAudit]), with
 // the indexes that make every statement of a forget an index lookup:
 // primary keys on the three lookup keys, a unique index on username, and
 // an index on customer_id in every table that refers to a customer. Every
@@ -84,7 +85,7 @@ func DDL(d Dialect) []string {
 		q("note_id")+" "+autoID,
 		q("customer_id")+" "+id+" NOT NULL",
 		q("note")+" "+text)
-	return out
+	return append(out, AuditDDL(d, DefaultAuditTable)...)
 }
 
 // CreateSchema runs DDL(d) on db, one statement at a time (MySQL drivers

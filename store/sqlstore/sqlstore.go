@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	sq "github.com/Masterminds/squirrel"
 
@@ -45,6 +46,9 @@ type Store struct {
 	batch    int
 	absent   map[string]bool
 	lookups  map[string]lookupSQL // by lookup key name
+
+	auditTable  string
+	auditInsert string
 
 	mu      sync.RWMutex
 	scripts map[string]*script // by plan shape: squirrel builds each once
@@ -106,6 +110,9 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	}
 	s.scripts = make(map[string]*script)
 	if err := s.buildLookups(); err != nil {
+		return nil, err
+	}
+	if err := s.buildAudit(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -316,10 +323,20 @@ func (s *Store) lookupKeys(l forget.Lookup) ([]lookupKey, error) {
 }
 
 func parseKey(name, v string, t KeyType) (any, error) {
-	if t == KeyText {
-		return v, nil
+	if t != KeyText {
+		return forget.ParseIntKey(name, v)
 	}
-	return forget.ParseIntKey(name, v)
+	// PostgreSQL refuses NUL and invalid UTF-8 in text parameters with an
+	// error; no key can hold them, so they are invalid input everywhere.
+	if !utf8.ValidString(v) {
+		return nil, &forget.KeyError{Key: name, Reason: "must be valid UTF-8"}
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return nil, &forget.KeyError{Key: name, Reason: "must not hold control characters"}
+		}
+	}
+	return v, nil
 }
 
 // script is the SQL of one plan shape: which fields, which tables, dry
@@ -542,6 +559,11 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		if st.counted {
 			res.Rows[st.table] = n
+		}
+	}
+	if s.auditTable != "" && !p.DryRun && p.Receipt != nil {
+		if err := s.audit(ctx, tx, p.Receipt(res)); err != nil {
+			return forget.Result{}, err
 		}
 	}
 	return res, nil

@@ -1,0 +1,93 @@
+package forget
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"time"
+)
+
+// Hook runs after a forget has been committed, with a copy of its receipt:
+// to purge a cache or a search index, or to tell a downstream system. It
+// is never called for a dry run or a failed forget.
+type Hook func(ctx context.Context, rc Receipt) error
+
+type namedHook struct {
+	name string
+	fn   Hook
+}
+
+// WithHook registers an after-forget hook under a name that logs and
+// receipts use. Hooks of one forget run concurrently. A hook that fails,
+// panics or outlasts the hook timeout is logged and named in the receipt's
+// HooksFailed; it never undoes the erasure and never stops another hook.
+func WithHook(name string, h Hook) Option {
+	return func(cfg *config) { cfg.hooks = append(cfg.hooks, namedHook{name, h}) }
+}
+
+// WithHookTimeout sets how long a forget waits for its hooks; the default
+// is 10 seconds. A hook still running then is reported as failed and left
+// to finish on its own.
+func WithHookTimeout(d time.Duration) Option {
+	return func(cfg *config) { cfg.hookTimeout = d }
+}
+
+// runHooks runs every hook and returns the names of those that failed.
+// Their context is not cancelled with the request's: the erasure is
+// committed, and the hooks should see it through.
+func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []string {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.hookTimeout)
+	defer cancel()
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result, len(f.hooks))
+	for i, h := range f.hooks {
+		copyRC := *rc
+		copyRC.FieldsErased = append([]Field(nil), rc.FieldsErased...)
+		copyRC.FieldsKept = append([]Field(nil), rc.FieldsKept...)
+		copyRC.TablesKept = append([]Table(nil), rc.TablesKept...)
+		copyRC.RowsDeleted = maps.Clone(rc.RowsDeleted)
+		copyRC.RowsScrubbed = maps.Clone(rc.RowsScrubbed)
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					results <- result{i, fmt.Errorf("panicked: %v", p)}
+				}
+			}()
+			results <- result{i, h.fn(hctx, copyRC)}
+		}()
+	}
+	errs := make([]error, len(f.hooks))
+	done := make([]bool, len(f.hooks))
+	for range f.hooks {
+		select {
+		case r := <-results:
+			errs[r.i], done[r.i] = r.err, true
+		case <-hctx.Done():
+		}
+		if hctx.Err() != nil {
+			break
+		}
+	}
+	var failed []string
+	for i, h := range f.hooks {
+		err := errs[i]
+		if !done[i] {
+			err = fmt.Errorf("did not finish within %s", f.hookTimeout)
+		}
+		if err == nil {
+			continue
+		}
+		failed = append(failed, h.name)
+		f.log.LogAttrs(ctx, slog.LevelError, "forget: hook failed; the erasure stands",
+			slog.String("hook", h.name),
+			slog.String("customer_id", rc.CustomerID),
+			slog.String("request_id", rc.RequestID),
+			slog.String("error", err.Error()),
+		)
+	}
+	return failed
+}

@@ -1,0 +1,37 @@
+package forget
+
+import "context"
+
+// Replay forgets again the customers of receipts, keeping what each kept,
+// and returns one outcome per receipt. A restored backup brings forgotten
+// customers back; replaying the audit trail recorded since that backup
+// (exported before the restore, or kept off the database) erases them
+// again. Receipts of dry runs are skipped with a nil outcome. A customer
+// the backup does not hold is ErrNotFound: there is nothing to erase.
+func (f *Forgetter) Replay(ctx context.Context, receipts []Receipt) []Outcome {
+	reqs := make([]Request, 0, len(receipts))
+	at := make([]int, 0, len(receipts))
+	for i, rc := range receipts {
+		if rc.DryRun {
+			continue
+		}
+		keep := make([]string, 0, len(rc.FieldsKept)+len(rc.TablesKept))
+		for _, n := range rc.FieldsKept {
+			keep = append(keep, string(n))
+		}
+		for _, n := range rc.TablesKept {
+			keep = append(keep, string(n))
+		}
+		principal := "replay"
+		if rc.Principal != "" {
+			principal = "replay of " + rc.Principal
+		}
+		reqs = append(reqs, Request{Lookup: Lookup{CustomerID: rc.CustomerID}, Keep: keep, Principal: principal, RequestID: rc.RequestID})
+		at = append(at, i)
+	}
+	out := make([]Outcome, len(receipts))
+	for j, o := range f.ForgetBatch(ctx, reqs) {
+		out[at[j]] = o
+	}
+	return out
+}

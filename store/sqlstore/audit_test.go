@@ -1,0 +1,165 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+// TestAuditTrailInTransaction: the audit table holds exactly the erasures
+// that were committed, each with its receipt, on every engine.
+func TestAuditTrailInTransaction(t *testing.T) {
+	triggers := map[sqlstore.Dialect][]string{
+		sqlstore.SQLite: {`CREATE TRIGGER refuse_103 BEFORE DELETE ON member_note WHEN OLD.customer_id = 103 BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`},
+		sqlstore.Postgres: {
+			`CREATE FUNCTION refuse_103() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF OLD.customer_id = 103 THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
+			`CREATE TRIGGER refuse_103 BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse_103()`,
+		},
+		sqlstore.MySQL: {`CREATE TRIGGER refuse_103 BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF OLD.customer_id = 103 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
+	}
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := forget.WithPrincipal(context.Background(), "ops")
+			b := newDefaultBackend(t, e, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+			if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range triggers[e.dialect] {
+				if _, err := b.db.Exec(st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f := quietForgetter(t, b)
+			rc1, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstname"}, RequestID: "r-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, DryRun: true}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "103"}}); err == nil {
+				t.Fatal("the trigger should have failed the forget of 103")
+			}
+			out := f.ForgetBatch(ctx, []forget.Request{{Lookup: forget.Lookup{OrderID: "10201"}}, {Lookup: forget.Lookup{CustomerID: "999"}}})
+			if out[0].Err != nil {
+				t.Fatal(out[0].Err)
+			}
+			trail, err := b.AuditTrail(ctx, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(trail) != 2 {
+				t.Fatalf("audit trail has %d records, want 2 (101, then 102): %+v", len(trail), trail)
+			}
+			for i, want := range []*forget.Receipt{rc1, out[0].Receipt} {
+				got := trail[i]
+				if got.CustomerID != want.CustomerID || got.Principal != "ops" || got.RequestID != want.RequestID || !got.At.Equal(want.At) ||
+					!slices.Equal(got.FieldsErased, want.FieldsErased) || !slices.Equal(got.FieldsKept, want.FieldsKept) ||
+					!slices.Equal(got.TablesKept, want.TablesKept) || !maps.Equal(got.RowsDeleted, want.RowsDeleted) {
+					t.Errorf("audit record %d = %+v, want %+v", i, got, want)
+				}
+			}
+			if later, err := b.AuditTrail(ctx, rc1.At.Add(time.Nanosecond)); err != nil || len(later) != 1 || later[0].CustomerID != "102" {
+				t.Errorf("AuditTrail since after the first forget = %+v, %v", later, err)
+			}
+		})
+	}
+}
+
+// TestAuditFailureUndoesErasure: when the audit record cannot be written,
+// the erasure is rolled back with it.
+func TestAuditFailureUndoesErasure(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			b := newDefaultBackend(t, e, sqlstore.WithAudit("no_such_audit_table"))
+			if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := b.Snapshot(ctx)
+			if _, err := quietForgetter(t, b).Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); err == nil {
+				t.Fatal("Forget succeeded without its audit record")
+			}
+			after, _ := b.Snapshot(ctx)
+			if !before["101"].Equal(after["101"]) {
+				t.Error("an erasure was committed without its audit record")
+			}
+		})
+	}
+}
+
+// TestReplayAfterRestore: restore a SQLite backup taken before a forget,
+// replay the exported audit trail, and the customer is forgotten again.
+func TestReplayAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	open := func(path string) (*sql.DB, *sqlstore.Store, *forget.Forgetter) {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, s, quietForgetter(t, s)
+	}
+	db, s, f := open(live)
+	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	b := defaultBackend{Store: s, db: db, sb: statementBuilder(sqlstore.SQLite)}
+	if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
+		t.Fatal(err)
+	}
+	seeded, _ := b.Snapshot(ctx)
+	db.Close()
+	backup := filepath.Join(dir, "backup.db")
+	if err := copyFile(live, backup); err != nil {
+		t.Fatal(err)
+	}
+	db, s, f = open(live)
+	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, Keep: []string{"member_note"}}); err != nil {
+		t.Fatal(err)
+	}
+	trail, err := s.AuditTrail(ctx, time.Time{})
+	if err != nil || len(trail) != 1 {
+		t.Fatalf("trail = %v, %v", trail, err)
+	}
+	db.Close()
+
+	// Disaster: the backup is restored over the live database.
+	os.Remove(live + "-wal")
+	os.Remove(live + "-shm")
+	if err := copyFile(backup, live); err != nil {
+		t.Fatal(err)
+	}
+	db, s, f = open(live)
+	defer db.Close()
+	b = defaultBackend{Store: s, db: db, sb: statementBuilder(sqlstore.SQLite)}
+	restored, _ := b.Snapshot(ctx)
+	if !restored["102"].Equal(seeded["102"]) {
+		t.Fatal("the backup should hold customer 102 as seeded")
+	}
+	out := f.Replay(ctx, trail)
+	if out[0].Err != nil {
+		t.Fatal(out[0].Err)
+	}
+	after, _ := b.Snapshot(ctx)
+	if after["102"].Fields[forget.Lastname].String != "" || after["102"].Rows[forget.MemberNote] != 3 || after["102"].Rows[forget.MemberAuth] != 0 {
+		t.Errorf("customer 102 after replay: %+v", after["102"])
+	}
+	if again, _ := s.AuditTrail(ctx, time.Time{}); len(again) != 1 || again[0].CustomerID != "102" {
+		t.Errorf("the restored database's audit trail after replay = %+v", again)
+	}
+}

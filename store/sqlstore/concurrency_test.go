@@ -1,0 +1,186 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+const (
+	concCustomers   = 12
+	concForgetters  = 12
+	concInserters   = 4
+	concOpsPerGorou = 25
+)
+
+// concFixtures: customers 201..212, each with 2 subscriptions, 3 orders,
+// 2 member_auth and 3 member_note rows.
+func concFixtures() []storetest.Customer {
+	var cs []storetest.Customer
+	for i := range concCustomers {
+		id := 201 + i
+		c := storetest.Customer{
+			ID:            strconv.Itoa(id),
+			Fields:        map[forget.Field]string{},
+			Subscriptions: []string{strconv.Itoa(id*10 + 1), strconv.Itoa(id*10 + 2)},
+			Orders:        []string{strconv.Itoa(id*100 + 1), strconv.Itoa(id*100 + 2), strconv.Itoa(id*100 + 3)},
+			Rows:          map[forget.Table]int{forget.MemberAuth: 2, forget.MemberNote: 3},
+		}
+		for _, f := range forget.DefaultCatalogue().Fields {
+			c.Fields[f.Name] = fmt.Sprintf("%s-of-%d", f.Name, id)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// isDeadlock reports whether the database aborted one of the test's own
+// inserts for a deadlock or a busy lock (the store retries its own
+// transactions; the test retries its inserts).
+func isDeadlock(err error) bool {
+	var state interface{ SQLState() string }
+	var my *mysql.MySQLError
+	var lite interface{ Code() int }
+	switch {
+	case errors.As(err, &state):
+		return state.SQLState() == "40P01" || state.SQLState() == "40001"
+	case errors.As(err, &my):
+		return my.Number == 1213 || my.Number == 1205
+	case errors.As(err, &lite):
+		return lite.Code()&0xff == 5 || lite.Code()&0xff == 6
+	}
+	return false
+}
+
+// TestConcurrentForgetsAndInserts: 12 goroutines forget overlapping
+// customers by every key (with dry runs and deliberate conflicts) while 4
+// insert notes and auth rows for the same customers. No error but
+// conflict reaches a caller (deadlocks are retried inside the store); the
+// rows add up: seeded + inserted = deleted (as receipts report) +
+// remaining; and a final forget leaves every customer fully forgotten.
+func TestConcurrentForgetsAndInserts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("concurrency stress")
+	}
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			b := newDefaultBackend(t, e, sqlstore.WithAttempts(20))
+			fix := concFixtures()
+			if err := b.Seed(ctx, fix); err != nil {
+				t.Fatal(err)
+			}
+			f := quietForgetter(t, b)
+			var deleted, inserted [2]atomic.Int64 // member_auth, member_note
+			var wg sync.WaitGroup
+			errs := make(chan error, concForgetters*concOpsPerGorou+concInserters)
+			for g := range concForgetters {
+				wg.Go(func() {
+					rnd := rand.New(rand.NewPCG(uint64(g), 7))
+					for range concOpsPerGorou {
+						id := 201 + rnd.IntN(concCustomers)
+						var l forget.Lookup
+						switch rnd.IntN(4) {
+						case 0:
+							l.CustomerID = strconv.Itoa(id)
+						case 1:
+							l.SubscriptionID = strconv.Itoa(id*10 + 1 + rnd.IntN(2))
+						case 2:
+							l.OrderID = strconv.Itoa(id*100 + 1 + rnd.IntN(3))
+						case 3: // a conflict, on purpose
+							l.CustomerID, l.OrderID = strconv.Itoa(id), strconv.Itoa((201+(id-201+1)%concCustomers)*100+1)
+						}
+						dry := rnd.IntN(5) == 0
+						rc, err := f.Forget(ctx, forget.Request{Lookup: l, DryRun: dry})
+						switch {
+						case l.OrderID != "" && l.CustomerID != "":
+							if !errors.Is(err, forget.ErrConflict) {
+								errs <- fmt.Errorf("conflicting lookup %+v: %v", l, err)
+							}
+						case err != nil:
+							errs <- fmt.Errorf("forget %+v: %w", l, err)
+						case !dry:
+							deleted[0].Add(rc.RowsDeleted[forget.MemberAuth])
+							deleted[1].Add(rc.RowsDeleted[forget.MemberNote])
+						}
+					}
+				})
+			}
+			for g := range concInserters {
+				wg.Go(func() {
+					rnd := rand.New(rand.NewPCG(uint64(100+g), 9))
+					for k := range concOpsPerGorou {
+						id := 201 + rnd.IntN(concCustomers)
+						table, which := "member_note", 1
+						cols := []string{"customer_id", "note"}
+						if k%2 == 0 {
+							table, which, cols = "member_auth", 0, []string{"customer_id", "kind"}
+						}
+						for attempt := 0; ; attempt++ {
+							_, err := b.sb.Insert(table).Columns(cols...).Values(id, "added concurrently").RunWith(b.db).ExecContext(ctx)
+							if err == nil {
+								inserted[which].Add(1)
+								break
+							}
+							if !isDeadlock(err) || attempt > 50 {
+								errs <- fmt.Errorf("insert into %s: %w", table, err)
+								return
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+
+			snap, err := b.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, table := range []forget.Table{forget.MemberAuth, forget.MemberNote} {
+				remaining := 0
+				for _, st := range snap {
+					remaining += st.Rows[table]
+				}
+				seededRows := int64(concCustomers * fix[0].Rows[table])
+				if got := deleted[i].Load() + int64(remaining); got != seededRows+inserted[i].Load() {
+					t.Errorf("%s: deleted %d + remaining %d != seeded %d + inserted %d", table, deleted[i].Load(), remaining, seededRows, inserted[i].Load())
+				}
+			}
+			byID := map[string]storetest.Customer{}
+			for _, c := range fix {
+				byID[c.ID] = c
+				if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: c.ID}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			final, _ := b.Snapshot(ctx)
+			for id, st := range final {
+				for _, fs := range forget.DefaultCatalogue().Fields {
+					if v := st.Fields[fs.Name].String; v == byID[id].Fields[fs.Name] {
+						t.Errorf("customer %s still holds its %s", id, fs.Name)
+					}
+				}
+				if st.Rows[forget.MemberAuth]+st.Rows[forget.MemberNote] != 0 {
+					t.Errorf("customer %s still has rows: %v", id, st.Rows)
+				}
+			}
+			t.Logf("%d goroutines x %d operations; rows inserted concurrently: %d auth, %d notes",
+				concForgetters+concInserters, concOpsPerGorou, inserted[0].Load(), inserted[1].Load())
+		})
+	}
+}
