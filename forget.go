@@ -367,11 +367,6 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 		}
 		return out
 	}
-	type pending struct {
-		at   int
-		keep keepSet
-		now  time.Time
-	}
 	// A store's batch has one DryRun for all its items.
 	for _, dry := range []bool{false, true} {
 		var items []BatchItem
@@ -430,7 +425,7 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 		}
 	}
 	var stack [256]byte
-	entropy := stack[:0]
+	var entropy []byte
 	if need > len(stack) {
 		entropy = make([]byte, need)
 	} else {

@@ -114,7 +114,7 @@ func TestReplayAfterRestore(t *testing.T) {
 		}
 		return db, s, quietForgetter(t, s)
 	}
-	db, s, f := open(live)
+	db, s, _ := open(live)
 	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestReplayAfterRestore(t *testing.T) {
 	if err := copyFile(live, backup); err != nil {
 		t.Fatal(err)
 	}
-	db, s, f = open(live)
+	db, s, f := open(live)
 	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, Keep: []string{"member_note"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -431,9 +431,9 @@ func serverBench(b *testing.B, e engine, dsn string, n int) (*sql.DB, func(k int
 	var err error
 	switch e.dialect {
 	case sqlstore.Postgres:
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			b.Fatal(err)
+		admin, aerr := sql.Open("pgx", dsn)
+		if aerr != nil {
+			b.Fatal(aerr)
 		}
 		admin.Exec("CREATE SCHEMA IF NOT EXISTS " + name)
 		admin.Close()
@@ -443,13 +443,13 @@ func serverBench(b *testing.B, e engine, dsn string, n int) (*sql.DB, func(k int
 		u.RawQuery = q.Encode()
 		db, err = sql.Open("pgx", u.String())
 	case sqlstore.MySQL:
-		cfg, err := mysql.ParseDSN(dsn)
-		if err != nil {
-			b.Fatal(err)
+		cfg, perr := mysql.ParseDSN(dsn)
+		if perr != nil {
+			b.Fatal(perr)
 		}
-		admin, err := sql.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			b.Fatal(err)
+		admin, aerr := sql.Open("mysql", cfg.FormatDSN())
+		if aerr != nil {
+			b.Fatal(aerr)
 		}
 		admin.Exec("CREATE DATABASE IF NOT EXISTS " + name)
 		admin.Close()
