@@ -17,9 +17,9 @@ import (
 
 // seeded returns a memstore holding storetest's fixtures and customer 191,
 // the one Offerit's documentation forgets.
-func seeded(t testing.TB) *memstore.Store {
+func seeded(t testing.TB, opts ...memstore.Option) *memstore.Store {
 	t.Helper()
-	s := memstore.New()
+	s := memstore.New(opts...)
 	fix := storetest.Fixtures()
 	c191 := storetest.Customer{ID: "191", Fields: map[forget.Field]string{}, Subscriptions: []string{"1911"}, Orders: []string{"19101"},
 		Rows: map[forget.Table]int{forget.MemberAuth: 1, forget.MemberNote: 2}}

@@ -341,7 +341,7 @@ func TestNewKeyTable(t *testing.T) {
 // and checks that no catalogue value, old or new, reaches a log line, a
 // response, an audit record or a hook's argument.
 func TestNoValuesLeak(t *testing.T) {
-	store := seeded(t)
+	store := seeded(t, memstore.WithAudit())
 	var hookArgs syncBuffer
 	srv := newServer(t, store,
 		forget.WithHook("record", func(_ context.Context, rc forget.Receipt) error {

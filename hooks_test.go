@@ -93,7 +93,7 @@ func TestHookValidation(t *testing.T) {
 // TestAuditTrailMatchesErasures: memstore records a receipt with each
 // erasure it applies, and none for dry runs or failures.
 func TestAuditTrailMatchesErasures(t *testing.T) {
-	store := seeded(t)
+	store := seeded(t, memstore.WithAudit())
 	f, err := forget.New(store, forget.WithLogger(quiet()))
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestAuditTrailMatchesErasures(t *testing.T) {
 // TestReplayAfterRestore: a restored backup brings a forgotten customer
 // back; replaying the audit trail forgets it again, keeping what was kept.
 func TestReplayAfterRestore(t *testing.T) {
-	live := seeded(t)
+	live := seeded(t, memstore.WithAudit())
 	f, err := forget.New(live, forget.WithLogger(quiet()))
 	if err != nil {
 		t.Fatal(err)

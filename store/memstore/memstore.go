@@ -43,6 +43,7 @@ type Store struct {
 	orders    map[string]string                  // orderid → customer id
 	rows      map[forget.Table]map[string][]Row  // table → customer id → rows
 	holders   map[forget.Field]map[string]string // unique field → value → customer id
+	auditing  bool
 	audit     []forget.Receipt
 }
 
@@ -55,6 +56,10 @@ type Option func(*Store)
 // order id. By default ids are integers, as in the default SQL schema, and
 // a value such as "abc" is refused as invalid.
 func WithTextKeys() Option { return func(s *Store) { s.textKeys = true } }
+
+// WithAudit makes the store keep the receipt of every forget it applies,
+// recorded in the same step as the erasure; read them with [Store.Audit].
+func WithAudit() Option { return func(s *Store) { s.auditing = true } }
 
 // WithUnique sets the fields whose values must be unique among customers,
 // as a unique index would. The default is username.
@@ -284,7 +289,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 
 	// Every step has succeeded: swap the copies in, and record the
 	// receipt with them.
-	if p.Receipt != nil {
+	if s.auditing && p.Receipt != nil {
 		s.audit = append(s.audit, *p.Receipt(res))
 	}
 	for _, f := range s.unique {
@@ -307,7 +312,8 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 }
 
 // Audit returns the receipts of every forget the store has applied, oldest
-// first: its audit trail, written in the same step as each erasure.
+// first: its audit trail, written in the same step as each erasure. It is
+// empty unless the store was made WithAudit.
 func (s *Store) Audit() []forget.Receipt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
