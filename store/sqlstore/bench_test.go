@@ -171,7 +171,9 @@ func sqliteBench(b *testing.B, n, want int, sync string) *benchDB {
 	if err := copyFile(src, dst); err != nil {
 		b.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+dst+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")")
+	// FORGET_BENCH_SQLITE_DSN adds to the DSN, to try a host's settings
+	// (such as &_pragma=cache_size(-65536)).
+	db, err := sql.Open("sqlite", "file:"+dst+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")"+os.Getenv("FORGET_BENCH_SQLITE_DSN"))
 	if err != nil {
 		b.Fatal(err)
 	}
