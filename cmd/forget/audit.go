@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,10 +34,7 @@ func (c *cli) audit(args []string) int {
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
-	if given, err := dbf.check(); err != nil || !given {
-		if err == nil {
-			err = errors.New("audit needs -db FILE or -dsn URL")
-		}
+	if err := dbf.require("audit"); err != nil {
 		return c.usageError("%v", err)
 	}
 	if dbf.auditTable == "" {
@@ -97,10 +93,7 @@ func (c *cli) replay(args []string) int {
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
-	if given, err := dbf.check(); err != nil || !given {
-		if err == nil {
-			err = errors.New("replay needs -db FILE or -dsn URL")
-		}
+	if err := dbf.require("replay"); err != nil {
 		return c.usageError("%v", err)
 	}
 	if *from == "" {

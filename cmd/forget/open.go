@@ -50,6 +50,16 @@ func (d *dbFlags) check() (given bool, err error) {
 	return d.db != "" || d.dsn != "", nil
 }
 
+// require is check for commands that need a database: neither -db nor
+// -dsn is a usage error too.
+func (d *dbFlags) require(cmd string) error {
+	given, err := d.check()
+	if err == nil && !given {
+		err = fmt.Errorf("%s needs -db FILE or -dsn URL", cmd)
+	}
+	return err
+}
+
 // open opens the named database and builds a store on it.
 func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	var (

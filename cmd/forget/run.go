@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -54,10 +53,7 @@ func (c *cli) run(args []string) int {
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
-	if given, err := dbf.check(); err != nil || !given {
-		if err == nil {
-			err = errors.New("run needs -db FILE or -dsn URL")
-		}
+	if err := dbf.require("run"); err != nil {
 		return c.usageError("%v", err)
 	}
 	lookupGiven := *customerID != "" || *subscriptionID != "" || *orderID != ""

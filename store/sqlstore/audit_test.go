@@ -18,14 +18,6 @@ import (
 // TestAuditTrailInTransaction: the audit table holds exactly the erasures
 // that were committed, each with its receipt, on every engine.
 func TestAuditTrailInTransaction(t *testing.T) {
-	triggers := map[sqlstore.Dialect][]string{
-		sqlstore.SQLite: {`CREATE TRIGGER refuse_103 BEFORE DELETE ON member_note WHEN OLD.customer_id = 103 BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`},
-		sqlstore.Postgres: {
-			`CREATE FUNCTION refuse_103() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF OLD.customer_id = 103 THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
-			`CREATE TRIGGER refuse_103 BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse_103()`,
-		},
-		sqlstore.MySQL: {`CREATE TRIGGER refuse_103 BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF OLD.customer_id = 103 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
-	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := forget.WithPrincipal(context.Background(), "ops")
@@ -33,11 +25,7 @@ func TestAuditTrailInTransaction(t *testing.T) {
 			if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
 				t.Fatal(err)
 			}
-			for _, st := range triggers[e.dialect] {
-				if _, err := b.db.Exec(st); err != nil {
-					t.Fatal(err)
-				}
-			}
+			refuseNoteDeletes(t, b.db, e.dialect, 103)
 			f := quietForgetter(t, b)
 			rc1, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstname"}, RequestID: "r-1"})
 			if err != nil {

@@ -16,14 +16,6 @@ import (
 // customers, the database refusing one customer's last DELETE rolls back
 // that customer alone, on every engine.
 func TestBatchIsolatesFailures(t *testing.T) {
-	triggers := map[sqlstore.Dialect][]string{
-		sqlstore.SQLite: {`CREATE TRIGGER refuse_102 BEFORE DELETE ON member_note WHEN OLD.customer_id = 102 BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`},
-		sqlstore.Postgres: {
-			`CREATE FUNCTION refuse_102() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF OLD.customer_id = 102 THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
-			`CREATE TRIGGER refuse_102 BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse_102()`,
-		},
-		sqlstore.MySQL: {`CREATE TRIGGER refuse_102 BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF OLD.customer_id = 102 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
-	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -31,11 +23,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 			if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
 				t.Fatal(err)
 			}
-			for _, st := range triggers[e.dialect] {
-				if _, err := b.db.Exec(st); err != nil {
-					t.Fatal(err)
-				}
-			}
+			refuseNoteDeletes(t, b.db, e.dialect, 102)
 			before, err := b.Snapshot(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -24,23 +24,11 @@ const (
 	concOpsPerGorou = 25
 )
 
-// concFixtures: customers 201..212, each with 2 subscriptions, 3 orders,
-// 2 member_auth and 3 member_note rows.
+// concFixtures: customers 201..212, shaped like the suite's fixtures.
 func concFixtures() []storetest.Customer {
 	var cs []storetest.Customer
 	for i := range concCustomers {
-		id := 201 + i
-		c := storetest.Customer{
-			ID:            strconv.Itoa(id),
-			Fields:        map[forget.Field]string{},
-			Subscriptions: []string{strconv.Itoa(id*10 + 1), strconv.Itoa(id*10 + 2)},
-			Orders:        []string{strconv.Itoa(id*100 + 1), strconv.Itoa(id*100 + 2), strconv.Itoa(id*100 + 3)},
-			Rows:          map[forget.Table]int{forget.MemberAuth: 2, forget.MemberNote: 3},
-		}
-		for _, f := range forget.DefaultCatalogue().Fields {
-			c.Fields[f.Name] = fmt.Sprintf("%s-of-%d", f.Name, id)
-		}
-		cs = append(cs, c)
+		cs = append(cs, storetest.NewCustomer(201+i))
 	}
 	return cs
 }

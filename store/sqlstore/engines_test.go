@@ -264,3 +264,30 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// scanAll reads every row of rows as text, NULL as an invalid NullString,
+// and closes rows.
+func scanAll(t testing.TB, rows *sql.Rows) ([]string, [][]sql.NullString) {
+	t.Helper()
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]sql.NullString
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		dest := make([]any, len(cols))
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cols, out
+}

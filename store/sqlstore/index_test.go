@@ -112,19 +112,10 @@ func explain(t *testing.T, db *sql.DB, d sqlstore.Dialect, query string, args []
 	if err != nil {
 		t.Fatalf("%s%s: %v", prefix, query, err)
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
+	cols, all := scanAll(t, rows)
 	var plan []string
 	scans := false
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		dest := make([]any, len(cols))
-		for i := range vals {
-			dest[i] = &vals[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range all {
 		line := make(map[string]string)
 		var text []string
 		for i, c := range cols {
@@ -140,9 +131,6 @@ func explain(t *testing.T, db *sql.DB, d sqlstore.Dialect, query string, args []
 		case sqlstore.MySQL:
 			scans = scans || line["type"] == "ALL" || line["key"] == ""
 		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return strings.Join(plan, "\n"), scans
 }

@@ -23,18 +23,35 @@ func quietForgetter(t testing.TB, s forget.Store, opts ...forget.Option) *forget
 	return f
 }
 
+// refuseNoteDeletes makes the database itself refuse to delete the
+// member_note rows of one customer (of every customer when customer is
+// 0), with a trigger: a failure in the middle of a forget's transaction,
+// after its UPDATE and its first DELETE.
+func refuseNoteDeletes(t *testing.T, db *sql.DB, d sqlstore.Dialect, customer int) {
+	t.Helper()
+	cond := "1 = 1"
+	if customer != 0 {
+		cond = fmt.Sprintf("OLD.customer_id = %d", customer)
+	}
+	stmts := map[sqlstore.Dialect][]string{
+		sqlstore.SQLite: {`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note WHEN ` + cond + ` BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`},
+		sqlstore.Postgres: {
+			`CREATE FUNCTION refuse_note_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ` + cond + ` THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
+			`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse_note_delete()`,
+		},
+		sqlstore.MySQL: {`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF ` + cond + ` THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
+	}
+	for _, st := range stmts[d] {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestAtomicWhenLastStatementFails makes the database itself refuse the
 // last DELETE of a forget, with a trigger, after the UPDATE and the first
 // DELETE have run: every engine must roll all of it back.
 func TestAtomicWhenLastStatementFails(t *testing.T) {
-	triggers := map[sqlstore.Dialect][]string{
-		sqlstore.SQLite: {`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`},
-		sqlstore.Postgres: {
-			`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by trigger'; END $$`,
-			`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse()`,
-		},
-		sqlstore.MySQL: {`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'`},
-	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -42,11 +59,7 @@ func TestAtomicWhenLastStatementFails(t *testing.T) {
 			if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
 				t.Fatal(err)
 			}
-			for _, st := range triggers[e.dialect] {
-				if _, err := b.db.Exec(st); err != nil {
-					t.Fatal(err)
-				}
-			}
+			refuseNoteDeletes(t, b.db, e.dialect, 0)
 			before, err := b.Snapshot(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -164,16 +177,8 @@ func dumpTables(t testing.TB, db *sql.DB) map[string][]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]sql.NullString, len(cols))
-			dest := make([]any, len(cols))
-			for i := range vals {
-				dest[i] = &vals[i]
-			}
-			if err := rows.Scan(dest...); err != nil {
-				t.Fatal(err)
-			}
+		cols, all := scanAll(t, rows)
+		for _, vals := range all {
 			var parts []string
 			for i, v := range vals {
 				if v.Valid {
@@ -184,7 +189,6 @@ func dumpTables(t testing.TB, db *sql.DB) map[string][]string {
 			}
 			out[table] = append(out[table], strings.Join(parts, " "))
 		}
-		rows.Close()
 	}
 	return out
 }

@@ -61,26 +61,28 @@ func (s State) Equal(o State) bool {
 	return maps.Equal(s.Fields, o.Fields) && maps.Equal(s.Rows, o.Rows)
 }
 
-// Fixtures returns the three customers every case starts from: ids 101,
-// 102 and 103, each with two subscriptions (id*10+1, id*10+2), three
-// orders (id*100+1 …), two member_auth rows and three member_note rows,
-// and a distinctive value in every field of the default catalogue.
+// Fixtures returns the three customers every case starts from:
+// NewCustomer(101), NewCustomer(102) and NewCustomer(103).
 func Fixtures() []Customer {
-	var cs []Customer
-	for _, id := range []int{101, 102, 103} {
-		c := Customer{
-			ID:            fmt.Sprint(id),
-			Fields:        make(map[forget.Field]string),
-			Subscriptions: []string{fmt.Sprint(id*10 + 1), fmt.Sprint(id*10 + 2)},
-			Orders:        []string{fmt.Sprint(id*100 + 1), fmt.Sprint(id*100 + 2), fmt.Sprint(id*100 + 3)},
-			Rows:          map[forget.Table]int{forget.MemberAuth: 2, forget.MemberNote: 3},
-		}
-		for _, f := range forget.DefaultCatalogue().Fields {
-			c.Fields[f.Name] = fmt.Sprintf("%s-of-%d-qzx", f.Name, id)
-		}
-		cs = append(cs, c)
+	return []Customer{NewCustomer(101), NewCustomer(102), NewCustomer(103)}
+}
+
+// NewCustomer returns customer id with two subscriptions (id*10+1,
+// id*10+2), three orders (id*100+1 …), two member_auth and three
+// member_note rows, and a distinctive value in every field of the default
+// catalogue.
+func NewCustomer(id int) Customer {
+	c := Customer{
+		ID:            fmt.Sprint(id),
+		Fields:        make(map[forget.Field]string),
+		Subscriptions: []string{fmt.Sprint(id*10 + 1), fmt.Sprint(id*10 + 2)},
+		Orders:        []string{fmt.Sprint(id*100 + 1), fmt.Sprint(id*100 + 2), fmt.Sprint(id*100 + 3)},
+		Rows:          map[forget.Table]int{forget.MemberAuth: 2, forget.MemberNote: 3},
 	}
-	return cs
+	for _, f := range forget.DefaultCatalogue().Fields {
+		c.Fields[f.Name] = fmt.Sprintf("%s-of-%d-qzx", f.Name, id)
+	}
+	return c
 }
 
 // Run runs the suite. newBackend must return an empty Backend of its own
