@@ -271,15 +271,25 @@ func TestHandlerRequestID(t *testing.T) {
 }
 
 // failingStore fails every forget the way a driver might: quoting the new
-// value that broke a constraint.
-type failingStore struct{}
+// value that broke a constraint. It remembers the values it was given.
+type failingStore struct {
+	mu     sync.Mutex
+	values []string
+}
 
-func (failingStore) Forget(_ context.Context, _ forget.Lookup, p forget.Plan) (forget.Result, error) {
+func (s *failingStore) Forget(_ context.Context, _ forget.Lookup, p forget.Plan) (forget.Result, error) {
+	s.mu.Lock()
+	for _, a := range p.Fields {
+		if len(a.Value.String) >= 4 {
+			s.values = append(s.values, a.Value.String)
+		}
+	}
+	s.mu.Unlock()
 	return forget.Result{}, fmt.Errorf("Error 1062: Duplicate entry '%s' for key 'username'", p.Fields[0].Value.String)
 }
 
 func TestHandlerInternalError(t *testing.T) {
-	srv := newServer(t, failingStore{})
+	srv := newServer(t, &failingStore{})
 	res := srv.do(t, call{contentType: form, body: "customer_id=101"})
 	if res.status != 500 {
 		t.Fatalf("status = %d, want 500", res.status)
@@ -356,9 +366,18 @@ func TestNoValuesLeak(t *testing.T) {
 		res := srv.do(t, tc.call)
 		fmt.Fprintf(&seen, "%v\n%s\n", res.header, res.body)
 	}
-	failing := newServer(t, failingStore{})
+	store2 := &failingStore{}
+	failing := newServer(t, store2)
 	res := failing.do(t, call{contentType: form, body: "customer_id=101"})
 	fmt.Fprintf(&seen, "%v\n%s\n", res.header, res.body)
+	if len(store2.values) == 0 {
+		t.Fatal("the failing store saw no values; the check below would prove nothing")
+	}
+	for _, v := range store2.values {
+		if strings.Contains(failing.logs.String(), v) || strings.Contains(seen.String(), v) {
+			t.Error("a value the failing store was given reached the log or a response")
+		}
+	}
 
 	var after []memstore.Customer
 	for _, id := range store.CustomerIDs() {
