@@ -2,6 +2,7 @@ package forget_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -117,4 +118,57 @@ func ExampleCatalogue() {
 	// Output:
 	// <nil>
 	// [email member_loginlog] <nil>
+}
+
+// Forget many customers: each request succeeds or fails on its own.
+func ExampleForgetter_ForgetBatch() {
+	store := memstore.New()
+	for _, id := range []string{"1", "2"} {
+		store.Add(memstore.Customer{ID: id, Fields: map[forget.Field]string{forget.Username: "user" + id}})
+	}
+	f, err := forget.New(store, forget.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	out := f.ForgetBatch(context.Background(), []forget.Request{
+		{Lookup: forget.Lookup{CustomerID: "1"}},
+		{Lookup: forget.Lookup{CustomerID: "3"}},
+		{Lookup: forget.Lookup{CustomerID: "2"}, Keep: []string{"usernme"}},
+	})
+	for _, o := range out {
+		if o.Err != nil {
+			fmt.Println("error:", forget.PublicMessage(o.Err))
+			continue
+		}
+		fmt.Println("forgotten:", o.Receipt.CustomerID)
+	}
+	// Output:
+	// forgotten: 1
+	// error: no customer matches the lookup
+	// error: unknown keep name: "usernme"; nothing was erased
+}
+
+// Purge a cache once the erasure is committed. A failing hook is reported
+// in the receipt; the erasure stands.
+func ExampleWithHook() {
+	store := memstore.New()
+	store.Add(memstore.Customer{ID: "7", Fields: map[forget.Field]string{forget.Username: "jdoe"}})
+	f, err := forget.New(store,
+		forget.WithLogger(slog.New(slog.DiscardHandler)),
+		forget.WithHook("cache", func(ctx context.Context, rc forget.Receipt) error {
+			fmt.Println("purging the cache of customer", rc.CustomerID)
+			return nil
+		}),
+		forget.WithHook("crm", func(ctx context.Context, rc forget.Receipt) error {
+			return errors.New("crm unreachable")
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "7"}})
+	fmt.Println(rc.HooksFailed, err)
+	// Output:
+	// purging the cache of customer 7
+	// [crm] <nil>
 }
