@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -104,16 +103,11 @@ func (c *cli) replay(args []string) int {
 		return c.usageError("%v", err)
 	}
 	ctx := forget.WithPrincipal(context.Background(), "cli")
-	db, store, err := dbf.open(ctx)
-	if err != nil {
-		return c.failure("%v", err)
+	f, closeDB, code := c.openForgetter(ctx, &dbf)
+	if f == nil {
+		return code
 	}
-	defer db.Close()
-	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	f, err := forget.New(store, forget.WithLogger(logger))
-	if err != nil {
-		return c.usageError("%v", err)
-	}
+	defer closeDB()
 	counts := map[string]int{}
 	for i, o := range f.Replay(ctx, receipts) {
 		if receipts[i].DryRun {

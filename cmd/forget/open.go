@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -162,4 +164,21 @@ func readSchema(path string) (sqlstore.Schema, error) {
 		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openForgetter opens the database and builds a Forgetter that logs
+// warnings and errors to stderr. On failure it returns a nil Forgetter and
+// the exit status: a mapping that does not fit the catalogue is bad usage.
+func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags) (*forget.Forgetter, func(), int) {
+	db, store, err := dbf.open(ctx)
+	if err != nil {
+		return nil, nil, c.failure("%v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	f, err := forget.New(store, forget.WithLogger(logger))
+	if err != nil {
+		db.Close()
+		return nil, nil, c.usageError("%v", err)
+	}
+	return f, func() { db.Close() }, exitOK
 }

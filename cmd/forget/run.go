@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/signal"
@@ -81,16 +80,11 @@ func (c *cli) run(args []string) int {
 			return c.usageError("%v", err)
 		}
 	}
-	db, store, err := dbf.open(ctx)
-	if err != nil {
-		return c.failure("%v", err)
+	f, closeDB, code := c.openForgetter(ctx, &dbf)
+	if f == nil {
+		return code
 	}
-	defer db.Close()
-	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	f, err := forget.New(store, forget.WithLogger(logger))
-	if err != nil {
-		return c.usageError("%v", err) // the mapping does not fit the catalogue
-	}
+	defer closeDB()
 	if *batch != "" {
 		return c.runBatch(ctx, f, items, batchOptions{dryRun: *dryRun, report: *report, progress: mode})
 	}
