@@ -21,6 +21,7 @@ const (
 	concCustomers   = 12
 	concForgetters  = 12
 	concInserters   = 4
+	concBatchers    = 4
 	concOpsPerGorou = 25
 )
 
@@ -52,8 +53,9 @@ func isDeadlock(err error) bool {
 }
 
 // TestConcurrentForgetsAndInserts: 12 goroutines forget overlapping
-// customers by every key (with dry runs and deliberate conflicts) while 4
-// insert notes and auth rows for the same customers. No error but
+// customers by every key (with dry runs and deliberate conflicts), 4 more
+// forget batches of them that lock several customers in one transaction,
+// while 4 insert notes and auth rows for the same customers. No error but
 // conflict reaches a caller (deadlocks are retried inside the store); the
 // rows add up: seeded + inserted = deleted (as receipts report) +
 // remaining; and a final forget leaves every customer fully forgotten.
@@ -64,7 +66,7 @@ func TestConcurrentForgetsAndInserts(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			b := newDefaultBackend(t, e, sqlstore.WithAttempts(20))
+			b := newDefaultBackend(t, e, sqlstore.WithAttempts(20), sqlstore.WithBatchSize(4))
 			fix := concFixtures()
 			if err := b.Seed(ctx, fix); err != nil {
 				t.Fatal(err)
@@ -72,7 +74,7 @@ func TestConcurrentForgetsAndInserts(t *testing.T) {
 			f := quietForgetter(t, b)
 			var deleted, inserted [2]atomic.Int64 // member_auth, member_note
 			var wg sync.WaitGroup
-			errs := make(chan error, concForgetters*concOpsPerGorou+concInserters)
+			errs := make(chan error, (concForgetters+concBatchers)*concOpsPerGorou+concInserters)
 			for g := range concForgetters {
 				wg.Go(func() {
 					rnd := rand.New(rand.NewPCG(uint64(g), 7))
@@ -101,6 +103,29 @@ func TestConcurrentForgetsAndInserts(t *testing.T) {
 						case !dry:
 							deleted[0].Add(rc.RowsDeleted[forget.MemberAuth])
 							deleted[1].Add(rc.RowsDeleted[forget.MemberNote])
+						}
+					}
+				})
+			}
+			// Batches lock several customers in one transaction, in
+			// different orders: the database will find deadlocks, abort
+			// one side, and the store must retry it, not report it.
+			for g := range concBatchers {
+				wg.Go(func() {
+					rnd := rand.New(rand.NewPCG(uint64(200+g), 3))
+					for range concOpsPerGorou / 5 {
+						ids := rnd.Perm(concCustomers)[:4]
+						reqs := make([]forget.Request, len(ids))
+						for k, i := range ids {
+							reqs[k] = forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(201 + i)}}
+						}
+						for k, o := range f.ForgetBatch(ctx, reqs) {
+							if o.Err != nil {
+								errs <- fmt.Errorf("batch forget %+v: %w", reqs[k].Lookup, o.Err)
+								continue
+							}
+							deleted[0].Add(o.Receipt.RowsDeleted[forget.MemberAuth])
+							deleted[1].Add(o.Receipt.RowsDeleted[forget.MemberNote])
 						}
 					}
 				})
@@ -167,8 +192,8 @@ func TestConcurrentForgetsAndInserts(t *testing.T) {
 					t.Errorf("customer %s still has rows: %v", id, st.Rows)
 				}
 			}
-			t.Logf("%d goroutines x %d operations; rows inserted concurrently: %d auth, %d notes",
-				concForgetters+concInserters, concOpsPerGorou, inserted[0].Load(), inserted[1].Load())
+			t.Logf("%d goroutines (%d forgetting, %d batching, %d inserting), %d operations each; rows inserted concurrently: %d auth, %d notes",
+				concForgetters+concBatchers+concInserters, concForgetters, concBatchers, concInserters, concOpsPerGorou, inserted[0].Load(), inserted[1].Load())
 		})
 	}
 }
