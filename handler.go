@@ -77,6 +77,8 @@ func NewHandler(f *Forgetter, auth Authenticator) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := h.requestID(r.Header.Get(HeaderRequestID))
 	w.Header().Set(HeaderRequestID, reqID)
+	// Receipts and refusals are about a person: no cache may keep them.
+	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
 	if r.Method != http.MethodPatch {
 		w.Header().Set("Allow", http.MethodPatch)

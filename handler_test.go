@@ -199,6 +199,9 @@ func TestHandler(t *testing.T) {
 			if res.header.Get(forget.HeaderRequestID) == "" {
 				t.Error("no X-Request-Id in the response")
 			}
+			if cc := res.header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control = %q, want no-store", cc)
+			}
 			if tc.status == 405 && res.header.Get("Allow") != "PATCH" {
 				t.Errorf("Allow = %q, want PATCH", res.header.Get("Allow"))
 			}
