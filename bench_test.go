@@ -27,10 +27,7 @@ func decodeOnly() http.Handler {
 }
 
 func benchHandler(b *testing.B) http.Handler {
-	f, err := forget.New(seeded(b), forget.WithLogger(quiet()))
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := newForgetter(b, seeded(b))
 	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey})
 	if err != nil {
 		b.Fatal(err)
@@ -42,17 +39,20 @@ func benchHandler(b *testing.B) http.Handler {
 	return h
 }
 
+// handlerImpls are the two handlers every handler benchmark compares.
+var handlerImpls = []struct {
+	name string
+	h    func(*testing.B) http.Handler
+}{
+	{"impl=forget", benchHandler},
+	{"impl=decode-only", func(*testing.B) http.Handler { return decodeOnly() }},
+}
+
 // BenchmarkHandlerHTTP sends real requests over loopback HTTP, one at a
 // time on a kept-alive connection: the handler over memstore against the
 // decode-only floor. Requests/s is 1e9 / ns/op.
 func BenchmarkHandlerHTTP(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		h    func(*testing.B) http.Handler
-	}{
-		{"impl=forget", benchHandler},
-		{"impl=decode-only", func(*testing.B) http.Handler { return decodeOnly() }},
-	} {
+	for _, tc := range handlerImpls {
 		b.Run(tc.name, func(b *testing.B) {
 			srv := httptest.NewServer(tc.h(b))
 			defer srv.Close()
@@ -92,13 +92,7 @@ func (d *discardWriter) WriteHeader(int)             {}
 // BenchmarkHandlerServeHTTP measures ServeHTTP alone, in process: its time
 // and its allocations per request.
 func BenchmarkHandlerServeHTTP(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		h    func(*testing.B) http.Handler
-	}{
-		{"impl=forget", benchHandler},
-		{"impl=decode-only", func(*testing.B) http.Handler { return decodeOnly() }},
-	} {
+	for _, tc := range handlerImpls {
 		b.Run(tc.name, func(b *testing.B) {
 			h := tc.h(b)
 			body := &resettableBody{}

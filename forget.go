@@ -218,7 +218,7 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	if store == nil {
 		return nil, errors.New("forget: New needs a Store")
 	}
-	cfg := config{log: slog.Default(), now: time.Now, rand: rand.Reader}
+	var cfg config
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -243,17 +243,16 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	if cfg.hookTimeout <= 0 {
 		cfg.hookTimeout = 10 * time.Second
 	}
-	f := &Forgetter{store: store, cat: cat, log: cfg.log, now: cfg.now, rand: cfg.rand, hooks: cfg.hooks, hookTimeout: cfg.hookTimeout}
+	// Options left unset (or set to nil) get the defaults.
+	f := &Forgetter{store: store, cat: cat, log: cfg.log, now: cfg.now, rand: rand.Reader, hooks: cfg.hooks, hookTimeout: cfg.hookTimeout}
 	if f.log == nil {
 		f.log = slog.Default()
 	}
 	if f.now == nil {
 		f.now = time.Now
 	}
-	if f.rand == nil {
-		f.rand = rand.Reader
-	} else if f.rand != rand.Reader {
-		f.rand = &lockedReader{r: f.rand}
+	if cfg.rand != nil {
+		f.rand = &lockedReader{r: cfg.rand}
 	}
 	if cc, ok := store.(CatalogueChecker); ok {
 		if err := cc.CheckCatalogue(f.Catalogue()); err != nil {

@@ -43,6 +43,17 @@ func seeded(t testing.TB, opts ...memstore.Option) *memstore.Store {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// newForgetter builds a Forgetter that logs nothing (unless opts say
+// otherwise) or fails the test.
+func newForgetter(t testing.TB, s forget.Store, opts ...forget.Option) *forget.Forgetter {
+	t.Helper()
+	f, err := forget.New(s, append([]forget.Option{forget.WithLogger(quiet())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestDefaultCatalogue(t *testing.T) {
 	c := forget.DefaultCatalogue()
 	if err := c.Validate(); err != nil {
@@ -153,10 +164,7 @@ func TestParseKeep(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	s := seeded(t)
-	f, err := forget.New(s, forget.WithLogger(quiet()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newForgetter(t, s)
 	if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +190,7 @@ func TestRandomnessIsInjectable(t *testing.T) {
 	// is what makes the rules testable, and shows no global source is used.
 	values := func() map[forget.Field]string {
 		s := seeded(t)
-		f, err := forget.New(s, forget.WithLogger(quiet()), forget.WithRand(bytes.NewReader(bytes.Repeat([]byte{7, 99, 200}, 1000))))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := newForgetter(t, s, forget.WithRand(bytes.NewReader(bytes.Repeat([]byte{7, 99, 200}, 1000))))
 		if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "102"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -202,10 +207,7 @@ func TestRandomnessIsInjectable(t *testing.T) {
 
 func TestReceipt(t *testing.T) {
 	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.FixedZone("X", 3600))
-	f, err := forget.New(seeded(t), forget.WithLogger(quiet()), forget.WithClock(func() time.Time { return at }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newForgetter(t, seeded(t), forget.WithClock(func() time.Time { return at }))
 	ctx := forget.WithPrincipal(context.Background(), "ops")
 	rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{OrderID: "10301"}, Keep: []string{"phone,member_note"}, RequestID: "r1"})
 	if err != nil {
@@ -237,10 +239,7 @@ func TestExtendedCatalogue(t *testing.T) {
 		return forget.Value{String: "gone@invalid"}, nil
 	})})
 	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "member_loginlog", Scrub: []forget.ColumnRule{{Column: "ip", Rule: forget.Null()}}})
-	f, err := forget.New(s, forget.WithCatalogue(cat), forget.WithLogger(quiet()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newForgetter(t, s, forget.WithCatalogue(cat))
 	// Extensions obey keep lists like canonical entries.
 	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "c-1"}, Keep: []string{"EMAIL"}})
 	if err != nil {

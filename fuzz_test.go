@@ -62,10 +62,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("GET", "", "", "", false, "api-key: x\napi-username: y")
 	f.Add("PATCH", "", "application/json", `{"customer_id": "1' OR '1'='1"}`, true, "Content-Encoding: gzip\nTransfer-Encoding: chunked")
 	store := seeded(f)
-	fg, err := forget.New(store, forget.WithLogger(quiet()))
-	if err != nil {
-		f.Fatal(err)
-	}
+	fg := newForgetter(f, store)
 	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey})
 	if err != nil {
 		f.Fatal(err)

@@ -94,10 +94,7 @@ func TestHookValidation(t *testing.T) {
 // erasure it applies, and none for dry runs or failures.
 func TestAuditTrailMatchesErasures(t *testing.T) {
 	store := seeded(t, memstore.WithAudit())
-	f, err := forget.New(store, forget.WithLogger(quiet()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newForgetter(t, store)
 	ctx := forget.WithPrincipal(context.Background(), "ops")
 	rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstname"}, RequestID: "r-1"})
 	if err != nil {
@@ -120,10 +117,7 @@ func TestAuditTrailMatchesErasures(t *testing.T) {
 // back; replaying the audit trail forgets it again, keeping what was kept.
 func TestReplayAfterRestore(t *testing.T) {
 	live := seeded(t, memstore.WithAudit())
-	f, err := forget.New(live, forget.WithLogger(quiet()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newForgetter(t, live)
 	ctx := context.Background()
 	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstname,member_note"}}); err != nil {
 		t.Fatal(err)
@@ -132,10 +126,7 @@ func TestReplayAfterRestore(t *testing.T) {
 	trail := live.Audit()
 
 	restored := seeded(t) // the backup, taken before the forget
-	rf, err := forget.New(restored, forget.WithLogger(quiet()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rf := newForgetter(t, restored)
 	if c, _ := restored.Customer("101"); c.Fields[forget.Lastname] == "" {
 		t.Fatal("the restore should have brought customer 101 back")
 	}

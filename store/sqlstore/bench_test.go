@@ -344,11 +344,32 @@ func benchForgetter(b *testing.B, db *sql.DB, d sqlstore.Dialect) *forget.Forget
 	return f
 }
 
+// forgetEach times b.N forgets through f, of customers first, first+1, ….
+func forgetEach(b *testing.B, f *forget.Forgetter, first int) {
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(first + i)}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// forgetEach times b.N baseline forgets of customers first, first+1, ….
+func (bl *baseline) forgetEach(b *testing.B, db *sql.DB, first int) {
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := bl.forget(ctx, db, int64(first+i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkForgetSQLite: one forget by customer_id, package vs baseline,
 // at 1,000 and 1,000,000 customers (WAL, synchronous=NORMAL). Run with
 // -benchtime=1000x or less: every iteration forgets a fresh customer.
 func BenchmarkForgetSQLite(b *testing.B) {
-	ctx := context.Background()
 	for _, n := range []int{1000, 1000000} {
 		if n > 1000 && os.Getenv("FORGET_BENCH_LARGE") == "" {
 			continue
@@ -358,23 +379,13 @@ func BenchmarkForgetSQLite(b *testing.B) {
 				bd := sqliteBench(b, n, b.N, "NORMAL")
 				f := benchForgetter(b, bd.db, sqlstore.SQLite)
 				first := bd.take(b.N)
-				b.ResetTimer()
-				for i := range b.N {
-					if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(first + i)}}); err != nil {
-						b.Fatal(err)
-					}
-				}
+				forgetEach(b, f, first)
 			})
 			b.Run("impl=baseline", func(b *testing.B) {
 				bd := sqliteBench(b, n, b.N, "NORMAL")
 				bl := newBaseline(sqlstore.SQLite)
 				first := bd.take(b.N)
-				b.ResetTimer()
-				for i := range b.N {
-					if err := bl.forget(ctx, bd.db, int64(first+i)); err != nil {
-						b.Fatal(err)
-					}
-				}
+				bl.forgetEach(b, bd.db, first)
 			})
 		})
 	}
@@ -409,23 +420,13 @@ func BenchmarkBatchSQLite(b *testing.B) {
 				bd := sqliteBench(b, n, b.N, sync)
 				f := benchForgetter(b, bd.db, sqlstore.SQLite)
 				first := bd.take(b.N)
-				b.ResetTimer()
-				for i := range b.N {
-					if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(first + i)}}); err != nil {
-						b.Fatal(err)
-					}
-				}
+				forgetEach(b, f, first)
 			})
 			b.Run("impl=baseline", func(b *testing.B) {
 				bd := sqliteBench(b, n, b.N, sync)
 				bl := newBaseline(sqlstore.SQLite)
 				first := bd.take(b.N)
-				b.ResetTimer()
-				for i := range b.N {
-					if err := bl.forget(ctx, bd.db, int64(first+i)); err != nil {
-						b.Fatal(err)
-					}
-				}
+				bl.forgetEach(b, bd.db, first)
 			})
 		})
 	}
@@ -521,7 +522,6 @@ func serverBench(b *testing.B, e engine, dsn string, n int) (*sql.DB, func(k int
 // PostgreSQL and MariaDB when their DSNs are set, at 1,000 customers (and
 // 1,000,000 with FORGET_BENCH_LARGE set).
 func BenchmarkForgetServer(b *testing.B) {
-	ctx := context.Background()
 	for _, e := range []struct {
 		engine
 		env string
@@ -542,22 +542,12 @@ func BenchmarkForgetServer(b *testing.B) {
 				b.Run("impl=forgetter", func(b *testing.B) {
 					f := benchForgetter(b, db, e.dialect)
 					first := take(b.N)
-					b.ResetTimer()
-					for i := range b.N {
-						if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(first + i)}}); err != nil {
-							b.Fatal(err)
-						}
-					}
+					forgetEach(b, f, first)
 				})
 				b.Run("impl=baseline", func(b *testing.B) {
 					bl := newBaseline(e.dialect)
 					first := take(b.N)
-					b.ResetTimer()
-					for i := range b.N {
-						if err := bl.forget(ctx, db, int64(first+i)); err != nil {
-							b.Fatal(err)
-						}
-					}
+					bl.forgetEach(b, db, first)
 				})
 			})
 		}

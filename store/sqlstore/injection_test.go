@@ -33,29 +33,8 @@ func TestInjectionIsHarmless(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
 			db, ns := e.open(t)
-			for _, st := range mappedDDL(e.dialect) {
-				if _, err := db.Exec(st); err != nil {
-					t.Fatal(err)
-				}
-			}
+			createMapped(t, db, e.dialect)
 			sb := statementBuilder(e.dialect)
-			for _, c := range []string{"c-ann", "c-bob"} {
-				must := func(err error) {
-					if err != nil {
-						t.Fatal(err)
-					}
-				}
-				_, err := sb.Insert("crm_clients").Columns("client_ref", "login", "pw_hash", "email", "signup_date", "loyalty_points").Values(c, "login-"+c, "h", "e", "d", 1).RunWith(db).Exec()
-				must(err)
-				_, err = sb.Insert("client_profiles").Columns("client_ref", "given_name", "family_name", "mobile", "favourite_colour").Values(c, "g", "f", "m", "teal").RunWith(db).Exec()
-				must(err)
-				_, err = sb.Insert("subs").Columns("sub_id", "client_ref").Values("s-"+c, c).RunWith(db).Exec()
-				must(err)
-				_, err = sb.Insert("orders").Columns("order_ref", "client_ref").Values("o-"+c, c).RunWith(db).Exec()
-				must(err)
-				_, err = sb.Insert("notes").Columns("client_ref", "body").Values(c, "n").RunWith(db).Exec()
-				must(err)
-			}
 			textStore, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(mappedSchema(ns)))
 			if err != nil {
 				t.Fatal(err)

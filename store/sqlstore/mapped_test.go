@@ -114,6 +114,37 @@ func mappedDDL(d sqlstore.Dialect) []string {
 	return stmts
 }
 
+// createMapped creates the mapped schema and two clients, c-ann and
+// c-bob, each with a subscription (s-ID), an order (o-ID), two notes and
+// two login-log rows, and a distinctive value in every column.
+func createMapped(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
+	t.Helper()
+	for _, st := range mappedDDL(d) {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+	sb := statementBuilder(d)
+	exec := func(b interface{ Exec() (sql.Result, error) }) {
+		t.Helper()
+		if _, err := b.Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []string{"c-ann", "c-bob"} {
+		exec(sb.Insert("crm_clients").Columns("client_ref", "login", "pw_hash", "email", "signup_date", "loyalty_points").
+			Values(c, "login-"+c, "hash-"+c, c+"@example.com", "2024-01-01", 7).RunWith(db))
+		exec(sb.Insert("client_profiles").Columns("client_ref", "given_name", "family_name", "mobile", "favourite_colour").
+			Values(c, "given-"+c, "family-"+c, "+1-555-"+c, "teal").RunWith(db))
+		exec(sb.Insert("subs").Columns("sub_id", "client_ref").Values("s-"+c, c).RunWith(db))
+		exec(sb.Insert("orders").Columns("order_ref", "client_ref").Values("o-"+c, c).RunWith(db))
+		for i := range 2 {
+			exec(sb.Insert("notes").Columns("client_ref", "body").Values(c, fmt.Sprintf("note %d of %s", i, c)).RunWith(db))
+			exec(sb.Insert("loginlog").Columns("client_ref", "ip", "seen_at").Values(c, fmt.Sprintf("192.0.2.%d", i), "monday").RunWith(db))
+		}
+	}
+}
+
 func mappedSchema(ns string) sqlstore.Schema {
 	q := func(t string) string { return ns + "." + t }
 	return sqlstore.Schema{
@@ -198,33 +229,7 @@ func TestMappedSchema(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
 			db, ns := e.open(t)
-			for _, st := range mappedDDL(e.dialect) {
-				if _, err := db.Exec(st); err != nil {
-					t.Fatalf("%s: %v", st, err)
-				}
-			}
-			sb := statementBuilder(e.dialect)
-			exec := func(b interface {
-				ExecContext(context.Context) (sql.Result, error)
-			}) {
-				t.Helper()
-				if _, err := b.ExecContext(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, c := range []string{"c-ann", "c-bob"} {
-				exec(sb.Insert("crm_clients").Columns("client_ref", "login", "pw_hash", "email", "signup_date", "loyalty_points").
-					Values(c, "login-"+c, "hash-"+c, c+"@example.com", "2024-01-01", 7).RunWith(db))
-				exec(sb.Insert("client_profiles").Columns("client_ref", "given_name", "family_name", "mobile", "favourite_colour").
-					Values(c, "given-"+c, "family-"+c, "+1-555-"+c, "teal").RunWith(db))
-				exec(sb.Insert("subs").Columns("sub_id", "client_ref").Values("s-"+c, c).RunWith(db))
-				exec(sb.Insert("orders").Columns("order_ref", "client_ref").Values("o-"+c, c).RunWith(db))
-				for i := range 2 {
-					exec(sb.Insert("notes").Columns("client_ref", "body").Values(c, fmt.Sprintf("note %d of %s", i, c)).RunWith(db))
-					exec(sb.Insert("loginlog").Columns("client_ref", "ip", "seen_at").Values(c, fmt.Sprintf("192.0.2.%d", i), "monday").RunWith(db))
-				}
-			}
-
+			createMapped(t, db, e.dialect)
 			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(mappedSchema(ns)))
 			if err != nil {
 				t.Fatal(err)
