@@ -1,0 +1,53 @@
+package forget
+
+import (
+	"context"
+	"time"
+)
+
+// Request asks to forget one customer.
+type Request struct {
+	Lookup Lookup
+	// Keep lists the fields and tables to preserve. Each item may itself
+	// be a comma-separated list; see [Catalogue.ParseKeep].
+	Keep []string
+	// DryRun resolves the customer and reports what would be erased
+	// without changing anything.
+	DryRun bool
+	// Principal is who asked, for the receipt. When empty, the principal
+	// stored in the context by [WithPrincipal] is used.
+	Principal string
+	// RequestID ties the receipt to logs and responses.
+	RequestID string
+}
+
+// Receipt says what a forget did. It never holds a field's value.
+type Receipt struct {
+	CustomerID   string          `json:"customer_id"`
+	FieldsErased []Field         `json:"fields_erased"`
+	FieldsKept   []Field         `json:"fields_kept"`
+	RowsDeleted  map[Table]int64 `json:"rows_deleted"`
+	RowsScrubbed map[Table]int64 `json:"rows_scrubbed,omitempty"`
+	TablesKept   []Table         `json:"tables_kept"`
+	DryRun       bool            `json:"dry_run"`
+	At           time.Time       `json:"at"`
+	Principal    string          `json:"principal,omitempty"`
+	RequestID    string          `json:"request_id,omitempty"`
+	// HooksFailed names the after-forget hooks that failed. The erasure
+	// stands: it was committed before any hook ran.
+	HooksFailed []string `json:"hooks_failed,omitempty"`
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context naming who makes the request. Host
+// middleware that authenticates callers itself uses it to fill receipts.
+func WithPrincipal(ctx context.Context, principal string) context.Context {
+	return context.WithValue(ctx, principalKey{}, principal)
+}
+
+// PrincipalFrom returns the principal stored by WithPrincipal, or "".
+func PrincipalFrom(ctx context.Context) string {
+	p, _ := ctx.Value(principalKey{}).(string)
+	return p
+}

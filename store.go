@@ -1,0 +1,97 @@
+package forget
+
+import (
+	"context"
+)
+
+// Store finds customers and applies erasure plans. Implementations must be
+// safe for concurrent use.
+type Store interface {
+	// Forget resolves l, which has at least one key and no surrounding
+	// spaces, and applies p to that customer in one transaction: every
+	// field of p.Fields set, every table of p.Tables purged or scrubbed.
+	// All of it happens or none of it does. When p.DryRun is set it
+	// changes nothing and counts the rows it would touch. Two forgets of
+	// one customer are serialised.
+	//
+	// It returns a *KeyError (wrapping ErrInvalid) for a key of the wrong
+	// form, an error wrapping ErrNotFound when any key matches no
+	// customer, and one wrapping ErrConflict when the keys name different
+	// customers. Any other error is internal. No error may hold the value
+	// of a field, old or new.
+	Forget(ctx context.Context, l Lookup, p Plan) (Result, error)
+}
+
+// CatalogueChecker is implemented by stores that can tell at construction
+// whether they can erase every entry of a catalogue (a SQL store checks its
+// schema mapping). [New] calls it and fails when it returns an error.
+type CatalogueChecker interface {
+	CheckCatalogue(Catalogue) error
+}
+
+// BatchStore is implemented by stores that can forget many customers with
+// fewer commits. Each item must still be all or nothing on its own: a
+// failed item leaves its customer as it was and does not affect the
+// others. [Forgetter.ForgetBatch] uses it when the store has it.
+type BatchStore interface {
+	Store
+	// ForgetBatch applies each item's plan to the customer its lookup
+	// names and returns one outcome per item, in order, with the errors
+	// Forget documents. Items are applied in order; every plan of one
+	// call has the same DryRun. An outcome is final only when
+	// ForgetBatch returns: until then nothing need be committed.
+	ForgetBatch(ctx context.Context, items []BatchItem) []BatchOutcome
+}
+
+// BatchItem is one forget of a batch.
+type BatchItem struct {
+	Lookup Lookup
+	Plan   Plan
+}
+
+// BatchOutcome is the result of one BatchItem.
+type BatchOutcome struct {
+	Result Result
+	Err    error
+}
+
+// Plan is what a Store must do to one customer. Fields and tables are in
+// catalogue order, so the same request always yields the same plan.
+type Plan struct {
+	Fields []Assignment
+	Tables []TableAction
+	DryRun bool
+	// Receipt makes the receipt of this forget from the store's Result. A
+	// store that keeps an audit trail calls it inside the forget's
+	// transaction and records what it returns, so that there is never an
+	// erasure without its record nor a record without its erasure. It is
+	// nil in plans not made by a Forgetter.
+	Receipt func(Result) *Receipt
+}
+
+// Assignment sets a field to a new value.
+type Assignment struct {
+	Field Field
+	Value Value
+}
+
+// TableAction purges the customer's rows from Table, or, when Scrub is not
+// empty, overwrites those columns of the rows instead.
+type TableAction struct {
+	Table Table
+	Scrub []ColumnAssignment
+}
+
+// ColumnAssignment sets a column of a scrubbed table.
+type ColumnAssignment struct {
+	Column string
+	Value  Value
+}
+
+// Result is what a Store reports of a forget.
+type Result struct {
+	CustomerID string
+	// Rows counts, per table of the plan, the rows deleted (or scrubbed, or
+	// in a dry run that would be).
+	Rows map[Table]int64
+}
