@@ -249,3 +249,14 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 func isRequestError(err error) bool {
 	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict)
 }
+
+// Verify checks the store against the live database, when the store can
+// (a [Verifier]): call it once at start-up so that a mapping that cannot
+// run is found before the first request, not by it. Stores that cannot
+// check return nil.
+func (f *Forgetter) Verify(ctx context.Context) error {
+	if v, ok := f.store.(Verifier); ok {
+		return v.Verify(ctx, f.Catalogue())
+	}
+	return nil
+}

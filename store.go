@@ -95,3 +95,12 @@ type Result struct {
 	// in a dry run that would be).
 	Rows map[Table]int64
 }
+
+// Verifier is implemented by stores that can check, against the live
+// database, that every plan the catalogue can produce would run: tables
+// and columns exist, each column can hold what its rule writes, unique
+// columns get a rule that can be written twice, the audit table exists.
+// [Forgetter.Verify] calls it; hosts call that before serving.
+type Verifier interface {
+	Verify(ctx context.Context, cat Catalogue) error
+}
