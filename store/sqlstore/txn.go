@@ -10,6 +10,7 @@ import (
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
@@ -65,6 +66,18 @@ func (t *txn) queryRow(ctx context.Context, query string, args ...any) rowScanne
 		return errRow{err}
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a statement that returns rows.
+func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.prepared == nil {
+		return t.q.QueryContext(ctx, query, args...)
+	}
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 type rowScanner interface{ Scan(dest ...any) error }
