@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -34,7 +35,8 @@ type Forgetter struct {
 	log         *slog.Logger
 	now         func() time.Time
 	rand        io.Reader
-	fields      []Field // catalogue field names, shared read-only by receipts
+	absent      []bool   // by catalogue position: the store lacks the entry
+	absentNames []string // the same, named, shared read-only by receipts
 	hooks       []namedHook
 	hookTimeout time.Duration
 }
@@ -89,8 +91,8 @@ func (l *lockedReader) Read(p []byte) (int, error) {
 // New returns a Forgetter over store. It fails when store is nil, the
 // catalogue is invalid, or the store cannot erase some catalogue entry.
 func New(store Store, opts ...Option) (*Forgetter, error) {
-	if store == nil {
-		return nil, errors.New("forget: New needs a Store")
+	if isNil(store) {
+		return nil, errors.New("forget: New needs a Store, not nil")
 	}
 	var cfg config
 	for _, opt := range opts {
@@ -128,16 +130,38 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	if cfg.rand != nil {
 		f.rand = &lockedReader{r: cfg.rand}
 	}
+	f.absent = make([]bool, len(cat.index))
 	if cc, ok := store.(CatalogueChecker); ok {
-		if err := cc.CheckCatalogue(f.Catalogue()); err != nil {
+		absent, err := cc.CheckCatalogue(f.Catalogue())
+		if err != nil {
 			return nil, err
 		}
-	}
-	f.fields = make([]Field, len(cat.Fields))
-	for i, fs := range cat.Fields {
-		f.fields[i] = fs.Name
+		for _, name := range absent {
+			pos, ok := cat.index[name]
+			if !ok {
+				return nil, fmt.Errorf("forget: the store lists %q as absent, but the catalogue has no such entry", name)
+			}
+			if !f.absent[pos] {
+				f.absent[pos] = true
+				f.absentNames = append(f.absentNames, name)
+			}
+		}
 	}
 	return f, nil
+}
+
+// isNil reports whether s is nil or a typed nil pointer (a nil
+// *sqlstore.Store in an interface), whose first use would panic.
+func isNil(s Store) bool {
+	if s == nil {
+		return true
+	}
+	v := reflect.ValueOf(s)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 // Catalogue returns a copy of the catalogue the Forgetter erases.
@@ -173,7 +197,8 @@ func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
 // finish makes the receipt of a forget the store has done, runs the hooks
 // of a real one, and logs it.
 func (f *Forgetter) finish(ctx context.Context, pr prepared, res Result) *Receipt {
-	rc := pr.plan.Receipt(res)
+	receipt := pr.plan.Receipt(res)
+	rc := &receipt
 	if !rc.DryRun && len(f.hooks) > 0 {
 		rc.HooksFailed = f.runHooks(ctx, rc)
 	}

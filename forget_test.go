@@ -269,7 +269,7 @@ type checkingStore struct {
 	err error
 }
 
-func (s checkingStore) CheckCatalogue(forget.Catalogue) error { return s.err }
+func (s checkingStore) CheckCatalogue(forget.Catalogue) ([]string, error) { return nil, s.err }
 
 func TestNew(t *testing.T) {
 	if _, err := forget.New(nil); err == nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // prepared is a checked request and its plan.
@@ -23,19 +24,44 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 	if err != nil {
 		return prepared{}, err
 	}
+	principal := req.Principal
+	if principal == "" {
+		principal = PrincipalFrom(ctx)
+	}
+	if err := checkLabel("principal", principal); err != nil {
+		return prepared{}, err
+	}
+	if err := checkLabel("request id", req.RequestID); err != nil {
+		return prepared{}, err
+	}
 	now := f.now()
 	plan, err := f.plan(keep, req.DryRun, now)
 	if err != nil {
 		return prepared{}, err
 	}
-	principal := req.Principal
-	if principal == "" {
-		principal = PrincipalFrom(ctx)
-	}
-	plan.Receipt = func(res Result) *Receipt {
-		return f.receipt(keep, res, req.DryRun, now, principal, req.RequestID)
-	}
+	plan.Record = f.record(keep, req.DryRun, now, principal, req.RequestID)
 	return prepared{lookup: lookup, plan: plan}, nil
+}
+
+// MaxLabelLen bounds a principal or request id: they are written to every
+// receipt and audit record, whose columns have a size.
+const MaxLabelLen = 128
+
+// checkLabel refuses a principal or request id that an audit column could
+// not hold or a log could be confused by.
+func checkLabel(what, v string) error {
+	if len(v) > MaxLabelLen {
+		return invalid(fmt.Sprintf("the %s is longer than %d bytes", what, MaxLabelLen))
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f {
+			return invalid("the " + what + " holds a control character")
+		}
+	}
+	if !utf8.ValidString(v) {
+		return invalid("the " + what + " is not valid UTF-8")
+	}
+	return nil
 }
 
 func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error) {
@@ -43,13 +69,13 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 	// random value of the plan: reads are system calls.
 	need := 0
 	for i, fs := range f.cat.Fields {
-		if !keep.hasPos(i) {
+		if f.erases(keep, i) {
 			need += fs.Rule.entropyBytes()
 		}
 	}
 	base := len(f.cat.Fields)
 	for i, ts := range f.cat.Tables {
-		if !keep.hasPos(base + i) {
+		if f.erases(keep, base+i) {
 			for _, cr := range ts.Scrub {
 				need += cr.Rule.entropyBytes()
 			}
@@ -68,7 +94,7 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 
 	p := Plan{DryRun: dryRun, Fields: make([]Assignment, 0, len(f.cat.Fields))}
 	for i, fs := range f.cat.Fields {
-		if keep.hasPos(i) {
+		if !f.erases(keep, i) {
 			continue
 		}
 		v, err := fs.Rule.apply(string(fs.Name), &entropy, f.rand, now)
@@ -78,7 +104,7 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 		p.Fields = append(p.Fields, Assignment{Field: fs.Name, Value: v})
 	}
 	for i, ts := range f.cat.Tables {
-		if keep.hasPos(base + i) {
+		if !f.erases(keep, base+i) {
 			continue
 		}
 		a := TableAction{Table: ts.Name}
@@ -94,37 +120,37 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 	return p, nil
 }
 
-func (f *Forgetter) receipt(keep keepSet, res Result, dryRun bool, now time.Time, principal, requestID string) *Receipt {
-	rc := &Receipt{
-		CustomerID:   res.CustomerID,
-		FieldsErased: make([]Field, 0, len(f.fields)),
+// erases reports whether the plan erases the catalogue entry at position
+// i: it is neither kept nor absent from the store.
+func (f *Forgetter) erases(keep keepSet, i int) bool {
+	return !keep.hasPos(i) && !f.absent[i]
+}
+
+// record is the receipt of a forget but for what the store reports.
+func (f *Forgetter) record(keep keepSet, dryRun bool, now time.Time, principal, requestID string) Receipt {
+	rc := Receipt{
+		FieldsErased: make([]Field, 0, len(f.cat.Fields)),
 		FieldsKept:   []Field{},
-		RowsDeleted:  map[Table]int64{},
 		TablesKept:   []Table{},
+		Absent:       f.absentNames,
 		DryRun:       dryRun,
 		At:           now.UTC(),
 		Principal:    principal,
 		RequestID:    requestID,
 	}
-	for i, name := range f.fields {
-		if keep.hasPos(i) {
-			rc.FieldsKept = append(rc.FieldsKept, name)
-		} else {
-			rc.FieldsErased = append(rc.FieldsErased, name)
+	for i, fs := range f.cat.Fields {
+		switch {
+		case f.absent[i]:
+		case keep.hasPos(i):
+			rc.FieldsKept = append(rc.FieldsKept, fs.Name)
+		default:
+			rc.FieldsErased = append(rc.FieldsErased, fs.Name)
 		}
 	}
-	base := len(f.fields)
+	base := len(f.cat.Fields)
 	for i, ts := range f.cat.Tables {
-		switch {
-		case keep.hasPos(base + i):
+		if keep.hasPos(base+i) && !f.absent[base+i] {
 			rc.TablesKept = append(rc.TablesKept, ts.Name)
-		case len(ts.Scrub) > 0:
-			if rc.RowsScrubbed == nil {
-				rc.RowsScrubbed = map[Table]int64{}
-			}
-			rc.RowsScrubbed[ts.Name] = res.Rows[ts.Name]
-		default:
-			rc.RowsDeleted[ts.Name] = res.Rows[ts.Name]
 		}
 	}
 	return rc

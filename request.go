@@ -29,10 +29,13 @@ type Receipt struct {
 	RowsDeleted  map[Table]int64 `json:"rows_deleted"`
 	RowsScrubbed map[Table]int64 `json:"rows_scrubbed,omitempty"`
 	TablesKept   []Table         `json:"tables_kept"`
-	DryRun       bool            `json:"dry_run"`
-	At           time.Time       `json:"at"`
-	Principal    string          `json:"principal,omitempty"`
-	RequestID    string          `json:"request_id,omitempty"`
+	// Absent lists the catalogue entries the store's database does not
+	// have: nothing was there to erase or keep.
+	Absent    []string  `json:"absent,omitempty"`
+	DryRun    bool      `json:"dry_run"`
+	At        time.Time `json:"at"`
+	Principal string    `json:"principal,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
 	// HooksFailed names the after-forget hooks that failed. The erasure
 	// stands: it was committed before any hook ran.
 	HooksFailed []string `json:"hooks_failed,omitempty"`

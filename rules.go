@@ -158,3 +158,41 @@ func (r Rule) apply(name string, entropy *[]byte, rnd io.Reader, now time.Time) 
 	}
 	return Value{}, fmt.Errorf("forget: field %s has no rule", name)
 }
+
+// RuleOutput describes what a rule writes, so that a store can check at
+// start-up that a column can hold it.
+type RuleOutput struct {
+	// MaxLen is the longest value in bytes the rule writes, or -1 when it
+	// cannot be known (a Func rule).
+	MaxLen int
+	// Null is set when the rule writes SQL NULL.
+	Null bool
+	// Distinct is set when every forget writes a fresh value, so that a
+	// unique column accepts it for any number of customers. A Func rule
+	// is assumed to be distinct; the store cannot tell.
+	Distinct bool
+	// Text is set when the rule writes a string (every rule but Null; a
+	// Func rule is assumed to).
+	Text bool
+	// Fixed is the value a Fixed rule writes; "" otherwise.
+	Fixed string
+}
+
+// Output describes what r writes.
+func (r Rule) Output() RuleOutput {
+	switch r.kind {
+	case ruleEmpty:
+		return RuleOutput{MaxLen: 0, Text: true}
+	case ruleNull:
+		return RuleOutput{Null: true}
+	case ruleFixed:
+		return RuleOutput{MaxLen: len(r.fixed), Text: true, Fixed: r.fixed}
+	case rulePseudonym:
+		return RuleOutput{MaxLen: PseudonymLen, Distinct: true, Text: true}
+	case ruleRandom:
+		return RuleOutput{MaxLen: RandomLen, Distinct: true, Text: true}
+	case ruleFunc:
+		return RuleOutput{MaxLen: -1, Distinct: true, Text: true}
+	}
+	return RuleOutput{}
+}

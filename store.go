@@ -25,8 +25,13 @@ type Store interface {
 // CatalogueChecker is implemented by stores that can tell at construction
 // whether they can erase every entry of a catalogue (a SQL store checks its
 // schema mapping). [New] calls it and fails when it returns an error.
+//
+// absent names the catalogue entries the store's database does not have
+// (a host table without token_hash, say). Plans never name them, and
+// receipts list them apart, so that a receipt says exactly what was
+// erased.
 type CatalogueChecker interface {
-	CheckCatalogue(Catalogue) error
+	CheckCatalogue(Catalogue) (absent []string, err error)
 }
 
 // BatchStore is implemented by stores that can forget many customers with
@@ -61,12 +66,32 @@ type Plan struct {
 	Fields []Assignment
 	Tables []TableAction
 	DryRun bool
-	// Receipt makes the receipt of this forget from the store's Result. A
-	// store that keeps an audit trail calls it inside the forget's
-	// transaction and records what it returns, so that there is never an
-	// erasure without its record nor a record without its erasure. It is
-	// nil in plans not made by a Forgetter.
-	Receipt func(Result) *Receipt
+	// Record is the receipt of this forget but for what only the store
+	// learns (the customer id and row counts); [Plan.Receipt] completes
+	// it. A store that keeps an audit trail completes and records it
+	// inside the forget's transaction, so that there is never an erasure
+	// without its record nor a record without its erasure.
+	Record Receipt
+}
+
+// Receipt completes p.Record with what the store reports of the forget.
+// It is a pure function of the plan and the result.
+func (p Plan) Receipt(res Result) Receipt {
+	rc := p.Record
+	rc.CustomerID = res.CustomerID
+	rc.RowsDeleted = make(map[Table]int64, len(p.Tables))
+	rc.RowsScrubbed = nil
+	for _, t := range p.Tables {
+		if len(t.Scrub) > 0 {
+			if rc.RowsScrubbed == nil {
+				rc.RowsScrubbed = make(map[Table]int64)
+			}
+			rc.RowsScrubbed[t.Table] = res.Rows[t.Table]
+			continue
+		}
+		rc.RowsDeleted[t.Table] = res.Rows[t.Table]
+	}
+	return rc
 }
 
 // Assignment sets a field to a new value.

@@ -41,6 +41,7 @@ type Store struct {
 	customers map[string]*Customer               // by id
 	subs      map[string]string                  // subscription id → customer id
 	orders    map[string]string                  // orderid → customer id
+	shared    map[string][]string                // orderid → every customer id, when AddOrder shared it
 	rows      map[forget.Table]map[string][]Row  // table → customer id → rows
 	holders   map[forget.Field]map[string]string // unique field → value → customer id
 	auditing  bool
@@ -74,6 +75,7 @@ func New(opts ...Option) *Store {
 		customers: make(map[string]*Customer),
 		subs:      make(map[string]string),
 		orders:    make(map[string]string),
+		shared:    make(map[string][]string),
 		rows:      make(map[forget.Table]map[string][]Row),
 		holders:   make(map[forget.Field]map[string]string),
 	}
@@ -149,6 +151,40 @@ func (s *Store) newKeys(name string, given []string, index map[string]string) ([
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// AddOrder gives the customer one more order. Unlike [Store.Add] it
+// accepts an orderid another customer already has, as a host's order
+// table without a unique index would: a forget by that orderid is then a
+// conflict, since it names more than one customer.
+func (s *Store) AddOrder(customerID, orderID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, err := s.key(forget.KeyCustomerID, customerID)
+	if err != nil {
+		return err
+	}
+	c, ok := s.customers[id]
+	if !ok {
+		return fmt.Errorf("memstore: customer_id %s: %w", id, forget.ErrNotFound)
+	}
+	k, err := s.key(forget.KeyOrderID, orderID)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(c.Orders, k) {
+		return nil
+	}
+	c.Orders = append(c.Orders, k)
+	if prev, ok := s.orders[k]; ok && len(s.shared[k]) == 0 {
+		s.shared[k] = []string{prev}
+	}
+	if _, ok := s.orders[k]; ok {
+		s.shared[k] = append(s.shared[k], id)
+		return nil
+	}
+	s.orders[k] = id
+	return nil
 }
 
 // AddRow adds a row to a customer's related table.
@@ -289,8 +325,8 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 
 	// Every step has succeeded: swap the copies in, and record the
 	// receipt with them.
-	if s.auditing && p.Receipt != nil {
-		s.audit = append(s.audit, *p.Receipt(res))
+	if s.auditing {
+		s.audit = append(s.audit, p.Receipt(res))
 	}
 	for _, f := range s.unique {
 		if v, ok := c.Fields[f]; ok && s.holders[f][v] == id {
@@ -338,6 +374,9 @@ func (s *Store) resolve(l forget.Lookup) (string, error) {
 			id, ok = s.subs[k]
 		case forget.KeyOrderID:
 			id, ok = s.orders[k]
+			if len(s.shared[k]) > 1 {
+				return fmt.Errorf("memstore: %s names more than one customer: %w", name, forget.ErrConflict)
+			}
 		}
 		if !ok {
 			return fmt.Errorf("memstore: %s: %w", name, forget.ErrNotFound)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -15,8 +14,13 @@ import (
 // lookupSQL resolves one kind of lookup key to a customer key.
 type lookupSQL struct {
 	keyType KeyType
-	query   string // SELECT customer key ... WHERE key = ?
-	locked  string // the same, locking the row (customer_id only)
+	// query selects the customer key of at most two rows matching the
+	// lookup key (locking the row, in the customers table): a second row
+	// that names another customer makes the key ambiguous.
+	query string
+	// unique is set for the customers table, whose key must name one
+	// row: two rows would both be erased.
+	unique bool
 }
 
 // lookupKey is one checked lookup key.
@@ -25,6 +29,10 @@ type lookupKey struct {
 	value any // int64 or string, bound as a parameter
 	sql   lookupSQL
 }
+
+// keyRange is the range of integers a key column accepts; a value outside
+// it cannot name anybody (and PostgreSQL refuses to bind it).
+type keyRange struct{ min, max int64 }
 
 // buildLookups renders the lookup statements once: they depend only on
 // the schema.
@@ -40,22 +48,28 @@ func (s *Store) buildLookups() error {
 		if lt == nil {
 			continue
 		}
-		b := s.sb.Select(s.dialect.quote(lt.CustomerKey)).From(s.dialect.quote(lt.Table)).Where(sq.Eq{s.dialect.quote(lt.Key): keyPlaceholder{}})
-		plain, _, err := b.ToSql()
+		q := s.dialect.quote
+		b := s.sb.Select(q(lt.CustomerKey)).From(q(lt.Table)).Where(sq.Eq{q(lt.Key): keyPlaceholder{}})
+		if name != forget.KeyCustomerID {
+			// A row that names nobody names no customer.
+			b = b.Where(sq.NotEq{q(lt.CustomerKey): nil})
+		}
+		b = b.Limit(2)
+		query, _, err := b.ToSql()
 		if err != nil {
 			return fmt.Errorf("sqlstore: build lookup: %w", err)
 		}
-		ls := lookupSQL{keyType: lt.KeyType, query: plain, locked: plain}
-		if suffix := s.dialect.lockSuffix(); suffix != "" {
-			ls.locked = plain + " " + suffix
+		if suffix := s.dialect.lockSuffix(); suffix != "" && name == forget.KeyCustomerID {
+			query += " " + suffix
 		}
-		s.lookups[name] = ls
+		s.lookups[name] = lookupSQL{keyType: lt.KeyType, query: query, unique: name == forget.KeyCustomerID}
 	}
 	return nil
 }
 
 func (s *Store) lookupKeys(l forget.Lookup) ([]lookupKey, error) {
 	var keys []lookupKey
+	ranges := s.ranges.Load()
 	err := l.Keys(func(name, v string) error {
 		ls, ok := s.lookups[name]
 		if !ok {
@@ -65,15 +79,27 @@ func (s *Store) lookupKeys(l forget.Lookup) ([]lookupKey, error) {
 		if err != nil {
 			return err
 		}
+		if n, isInt := val.(int64); isInt && ranges != nil {
+			if r, ok := (*ranges)[name]; ok && (n < r.min || n > r.max) {
+				return &forget.KeyError{Key: name, Reason: "is out of range"}
+			}
+		}
 		keys = append(keys, lookupKey{name: name, value: val, sql: ls})
 		return nil
 	})
 	return keys, err
 }
 
+// maxTextKey bounds a text key: no key column holds more, and the value is
+// bound to every statement of the forget.
+const maxTextKey = 255
+
 func parseKey(name, v string, t KeyType) (any, error) {
 	if t != KeyText {
 		return forget.ParseIntKey(name, v)
+	}
+	if len(v) > maxTextKey {
+		return nil, &forget.KeyError{Key: name, Reason: fmt.Sprintf("is longer than %d bytes", maxTextKey)}
 	}
 	// PostgreSQL refuses NUL and invalid UTF-8 in text parameters with an
 	// error; no key can hold them, so they are invalid input everywhere.
@@ -90,26 +116,19 @@ func parseKey(name, v string, t KeyType) (any, error) {
 
 // resolve finds the one customer every key names, and locks its row. It
 // returns the key as bound to later statements and as text.
-func (s *Store) resolve(ctx context.Context, tx *txn, keys []lookupKey, lock bool) (any, string, error) {
+func (s *Store) resolve(ctx context.Context, tx *txn, keys []lookupKey) (any, string, error) {
 	var id any
 	var idText string
 	locked := false
 	for _, k := range keys {
-		isCustomer := k.name == forget.KeyCustomerID
-		query := k.sql.query
-		if lock && isCustomer {
-			query = k.sql.locked
-		}
-		got, found, err := queryKey(ctx, tx, query, k.value)
+		got, err := queryKey(ctx, tx, k.sql, k.value)
 		if err != nil {
-			return nil, "", fmt.Errorf("sqlstore: resolve %s: %w", k.name, safeError(err))
-		}
-		if !found {
-			return nil, "", fmt.Errorf("sqlstore: %s: %w", k.name, forget.ErrNotFound)
+			return nil, "", fmt.Errorf("sqlstore: resolve %s: %w", k.name, err)
 		}
 		if id != nil && got != idText {
 			return nil, "", fmt.Errorf("sqlstore: %s: %w", k.name, forget.ErrConflict)
 		}
+		isCustomer := k.name == forget.KeyCustomerID
 		locked = locked || isCustomer
 		idText = got
 		if id == nil {
@@ -123,30 +142,45 @@ func (s *Store) resolve(ctx context.Context, tx *txn, keys []lookupKey, lock boo
 	if !locked {
 		// The lookup tables named the customer; lock its row, which also
 		// proves it exists.
-		ls := s.lookups[forget.KeyCustomerID]
-		query := ls.query
-		if lock {
-			query = ls.locked
-		}
-		_, found, err := queryKey(ctx, tx, query, id)
-		if err != nil {
-			return nil, "", fmt.Errorf("sqlstore: lock customer: %w", safeError(err))
-		}
-		if !found {
-			return nil, "", fmt.Errorf("sqlstore: customer of %s: %w", keys[0].name, forget.ErrNotFound)
+		if _, err := queryKey(ctx, tx, s.lookups[forget.KeyCustomerID], id); err != nil {
+			if errors.Is(err, forget.ErrNotFound) {
+				return nil, "", fmt.Errorf("sqlstore: customer of %s: %w", keys[0].name, forget.ErrNotFound)
+			}
+			return nil, "", fmt.Errorf("sqlstore: lock customer: %w", err)
 		}
 	}
 	return id, idText, nil
 }
 
-// queryKey runs a lookup and returns the customer key it selects.
-func queryKey(ctx context.Context, tx *txn, query string, value any) (string, bool, error) {
-	var got sql.NullString
-	switch err := tx.queryRow(ctx, query, value).Scan(&got); {
-	case errors.Is(err, sql.ErrNoRows):
-		return "", false, nil
-	case err != nil:
-		return "", false, err
+// errAmbiguous is a lookup key that names more than one customer: nothing
+// may be erased, since the caller cannot have meant both.
+var errAmbiguous = fmt.Errorf("the key names more than one customer: %w", forget.ErrConflict)
+
+// queryKey runs a lookup and returns the one customer key it selects: an
+// error wrapping ErrNotFound when none, errAmbiguous when two customers
+// (or, in the customers table, two rows) match.
+func queryKey(ctx context.Context, tx *txn, ls lookupSQL, value any) (string, error) {
+	rows, err := tx.query(ctx, ls.query, value)
+	if err != nil {
+		return "", safeError(err)
 	}
-	return got.String, got.Valid, nil
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return "", safeError(err)
+		}
+		got = append(got, v)
+	}
+	if err := rows.Err(); err != nil {
+		return "", safeError(err)
+	}
+	switch {
+	case len(got) == 0:
+		return "", forget.ErrNotFound
+	case len(got) > 1 && (ls.unique || got[0] != got[1]):
+		return "", errAmbiguous
+	}
+	return got[0], nil
 }

@@ -201,10 +201,95 @@ func (s Schema) check(cat forget.Catalogue) error {
 			errs = append(errs, fmt.Errorf("the schema lists %s as absent, but the catalogue does not have it", a))
 		}
 	}
+	errs = append(errs, s.checkWrites(cat)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("sqlstore: schema does not fit the catalogue: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// checkWrites refuses mappings that are legal one entry at a time but
+// wrong together: two entries writing one column (keeping one would not
+// keep the column), an erased column that is a key (the receipt would
+// record the old key, and ON UPDATE CASCADE would carry related rows
+// along), and a catalogue table mapped onto a table that holds fields or
+// lookup keys (purging it would delete kept fields or the keys that find
+// the customer). Names compare case-insensitively, as MySQL and SQLite
+// compare them.
+func (s Schema) checkWrites(cat forget.Catalogue) []error {
+	var errs []error
+	norm := strings.ToLower
+	customers := s.Customers.Table
+	tableOf := func(c Column) string {
+		if c.Table == "" {
+			return customers
+		}
+		return c.Table
+	}
+	type col struct{ table, column string }
+	keys := map[col]string{} // key column -> what it is
+	addKey := func(table, column, what string) {
+		keys[col{norm(table), norm(column)}] = what
+	}
+	addKey(customers, s.Customers.Key, "the customers key")
+	for table, key := range s.Joined {
+		addKey(table, key, "the customer key of joined table "+table)
+	}
+	holders := map[string]string{norm(customers): "the customers table"}
+	for table := range s.Joined {
+		holders[norm(table)] = "joined table " + table
+	}
+	for _, lt := range []struct {
+		name string
+		t    *LookupTable
+	}{{"subscription_id", s.Subscriptions}, {"orderid", s.Orders}} {
+		if lt.t == nil {
+			continue
+		}
+		addKey(lt.t.Table, lt.t.Key, "the "+lt.name+" lookup key")
+		addKey(lt.t.Table, lt.t.CustomerKey, "the customer key of the "+lt.name+" lookup table")
+		holders[norm(lt.t.Table)] = "the " + lt.name + " lookup table"
+	}
+	for _, t := range sortedKeys(s.Tables) {
+		rt := s.Tables[t]
+		addKey(rt.Table, rt.CustomerKey, "the customer key of "+string(t))
+	}
+
+	writers := map[col]string{} // written column -> the entry that writes it
+	write := func(table, column, entry string) {
+		c := col{norm(table), norm(column)}
+		if what, isKey := keys[c]; isKey {
+			errs = append(errs, fmt.Errorf("%s would erase %s.%s, which is %s; no erased column may be a key or lookup column", entry, table, column, what))
+		}
+		if prev, dup := writers[c]; dup {
+			errs = append(errs, fmt.Errorf("%s and %s both write %s.%s; each column may be written by one catalogue entry", prev, entry, table, column))
+			return
+		}
+		writers[c] = entry
+	}
+	for _, f := range cat.Fields {
+		if c, ok := s.Fields[f.Name]; ok {
+			write(tableOf(c), c.Column, "field "+string(f.Name))
+		}
+	}
+	purged := map[string]forget.Table{}
+	for _, t := range cat.Tables {
+		rt, ok := s.Tables[t.Name]
+		if !ok {
+			continue
+		}
+		if what, holds := holders[norm(rt.Table)]; holds {
+			errs = append(errs, fmt.Errorf("table %s is mapped to %s, which is %s; a catalogue table needs a table of its own", t.Name, rt.Table, what))
+		}
+		if prev, dup := purged[norm(rt.Table)]; dup {
+			errs = append(errs, fmt.Errorf("tables %s and %s are both mapped to %s; keeping one would not keep its rows", prev, t.Name, rt.Table))
+		}
+		purged[norm(rt.Table)] = t.Name
+		for _, sc := range t.Scrub {
+			write(rt.Table, sc.Column, "table "+string(t.Name)+" column "+sc.Column)
+		}
+	}
+	return errs
 }
 
 func (s Schema) clone() Schema {

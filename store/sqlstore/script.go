@@ -60,9 +60,6 @@ func (s *Store) script(p forget.Plan) (*script, error) {
 
 func shapeKey(p forget.Plan) string {
 	var b strings.Builder
-	if p.DryRun {
-		b.WriteString("dry;")
-	}
 	for _, a := range p.Fields {
 		b.WriteString(string(a.Field))
 		b.WriteByte(',')
@@ -99,22 +96,20 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 		}
 		sets[col.Table] = append(sets[col.Table], i)
 	}
-	if !p.DryRun { // a dry run only counts rows
-		for _, table := range tables {
-			key := s.schema.Customers.Key
-			if table != s.schema.Customers.Table {
-				key = s.schema.Joined[table]
-			}
-			u := s.sb.Update(s.dialect.quote(table))
-			for _, i := range sets[table] {
-				u = u.Set(s.dialect.quote(s.schema.Fields[p.Fields[i].Field].Column), valueRef{table: -1, index: i})
-			}
-			st, err := s.keyed(u.Where(sq.Eq{s.dialect.quote(key): keyPlaceholder{}}))
-			if err != nil {
-				return nil, err
-			}
-			sc.stmts = append(sc.stmts, st)
+	for _, table := range tables {
+		key := s.schema.Customers.Key
+		if table != s.schema.Customers.Table {
+			key = s.schema.Joined[table]
 		}
+		u := s.sb.Update(s.dialect.quote(table))
+		for _, i := range sets[table] {
+			u = u.Set(s.dialect.quote(s.schema.Fields[p.Fields[i].Field].Column), valueRef{table: -1, index: i})
+		}
+		st, err := s.keyed(u.Where(sq.Eq{s.dialect.quote(key): keyPlaceholder{}}))
+		if err != nil {
+			return nil, err
+		}
+		sc.stmts = append(sc.stmts, st)
 	}
 	for ti, t := range p.Tables {
 		rt, ok := s.schema.Tables[t.Table]
@@ -127,8 +122,6 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 		where := sq.Eq{s.dialect.quote(rt.CustomerKey): keyPlaceholder{}}
 		var b sq.Sqlizer
 		switch {
-		case p.DryRun:
-			b = s.sb.Select("COUNT(*)").From(s.dialect.quote(rt.Table)).Where(where)
 		case len(t.Scrub) > 0:
 			u := s.sb.Update(s.dialect.quote(rt.Table))
 			for ci, c := range t.Scrub {

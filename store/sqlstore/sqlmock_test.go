@@ -63,12 +63,11 @@ func (ds dialectSQL) ph(n int) string {
 
 func (ds dialectSQL) id(s string) string { return ds.q + s + ds.q }
 
-func (ds dialectSQL) begin(dry bool) step {
+// begin takes the write lock on SQLite for dry runs too: they run the
+// real statements and roll them back.
+func (ds dialectSQL) begin() step {
 	if ds.d != sqlstore.SQLite {
 		return step{kind: "begin"}
-	}
-	if dry {
-		return step{kind: "exec", sql: "BEGIN"}
 	}
 	return step{kind: "exec", sql: "BEGIN IMMEDIATE"}
 }
@@ -87,10 +86,14 @@ func (ds dialectSQL) rollback() step {
 	return step{kind: "rollback"}
 }
 
-func (ds dialectSQL) lookup(col, table, key string, v int64, lock bool, result string) step {
+// lookup reads at most two rows, so that a key naming two customers is a
+// conflict; the customers table's row is locked.
+func (ds dialectSQL) lookup(col, table, key string, v int64, result string) step {
 	sql := fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s", ds.id(col), ds.id(table), ds.id(key), ds.ph(1))
-	if lock {
-		sql += ds.lock
+	if table == "customers" {
+		sql += " LIMIT 2" + ds.lock
+	} else {
+		sql += fmt.Sprintf(" AND %s IS NOT NULL LIMIT 2", ds.id(col))
 	}
 	st := step{kind: "query", sql: sql, args: []driver.Value{v}}
 	if result != "" {
@@ -105,10 +108,10 @@ func (ds dialectSQL) update(id int64) step {
 	var args []driver.Value
 	for i, f := range forget.DefaultCatalogue().Fields {
 		sets = append(sets, fmt.Sprintf("%s = %s", ds.id(string(f.Name)), ds.ph(i+1)))
-		switch f.Rule.String() {
-		case "pseudonym":
+		switch out := f.Rule.Output(); {
+		case out.Distinct && f.Name == forget.Username || f.Name == forget.OriginalUsername:
 			args = append(args, pseudonymArg{})
-		case "random":
+		case out.Distinct:
 			args = append(args, randomArg{})
 		default:
 			args = append(args, "")
@@ -124,10 +127,6 @@ func (ds dialectSQL) del(table string, id, n int64) step {
 		sql: fmt.Sprintf("DELETE FROM %s WHERE %s = %s", ds.id(table), ds.id("customer_id"), ds.ph(1))}
 }
 
-func (ds dialectSQL) count(table string, id, n int64) step {
-	return step{kind: "query", args: []driver.Value{id}, rows: []string{fmt.Sprint(n)},
-		sql: fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s = %s", ds.id(table), ds.id("customer_id"), ds.ph(1))}
-}
 
 // expect registers steps on mock; the step at fail (if in range) returns
 // injected instead, and the store must then roll back.
@@ -224,8 +223,8 @@ func scripts(ds dialectSQL) []struct {
 		{"ByCustomerID", forget.Request{Lookup: forget.Lookup{CustomerID: "101"}},
 			map[forget.Table]int64{forget.MemberAuth: 2, forget.MemberNote: 3},
 			[]step{
-				ds.begin(false),
-				ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"),
+				ds.begin(),
+				ds.lookup("customer_id", "customers", "customer_id", 101, "101"),
 				ds.update(101),
 				ds.del("member_auth", 101, 2),
 				ds.del("member_note", 101, 3),
@@ -234,9 +233,9 @@ func scripts(ds dialectSQL) []struct {
 		{"BySubscriptionKeepingNotes", forget.Request{Lookup: forget.Lookup{SubscriptionID: "1011"}, Keep: []string{"member_note"}},
 			map[forget.Table]int64{forget.MemberAuth: 1},
 			[]step{
-				ds.begin(false),
-				ds.lookup("customer_id", "subscriptions", "subscription_id", 1011, false, "101"),
-				ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"),
+				ds.begin(),
+				ds.lookup("customer_id", "subscriptions", "subscription_id", 1011, "101"),
+				ds.lookup("customer_id", "customers", "customer_id", 101, "101"),
 				ds.update(101),
 				ds.del("member_auth", 101, 1),
 				ds.commit(),
@@ -244,10 +243,10 @@ func scripts(ds dialectSQL) []struct {
 		{"AllThreeKeys", forget.Request{Lookup: forget.Lookup{CustomerID: "101", SubscriptionID: "1011", OrderID: "10101"}},
 			map[forget.Table]int64{forget.MemberAuth: 0, forget.MemberNote: 0},
 			[]step{
-				ds.begin(false),
-				ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"),
-				ds.lookup("customer_id", "subscriptions", "subscription_id", 1011, false, "101"),
-				ds.lookup("customer_id", "transactions", "orderid", 10101, false, "101"),
+				ds.begin(),
+				ds.lookup("customer_id", "customers", "customer_id", 101, "101"),
+				ds.lookup("customer_id", "subscriptions", "subscription_id", 1011, "101"),
+				ds.lookup("customer_id", "transactions", "orderid", 10101, "101"),
 				ds.update(101),
 				ds.del("member_auth", 101, 0),
 				ds.del("member_note", 101, 0),
@@ -256,11 +255,12 @@ func scripts(ds dialectSQL) []struct {
 		{"DryRunByOrder", forget.Request{Lookup: forget.Lookup{OrderID: "10101"}, DryRun: true},
 			map[forget.Table]int64{forget.MemberAuth: 2, forget.MemberNote: 3},
 			[]step{
-				ds.begin(true),
-				ds.lookup("customer_id", "transactions", "orderid", 10101, false, "101"),
-				ds.lookup("customer_id", "customers", "customer_id", 101, false, "101"),
-				ds.count("member_auth", 101, 2),
-				ds.count("member_note", 101, 3),
+				ds.begin(),
+				ds.lookup("customer_id", "transactions", "orderid", 10101, "101"),
+				ds.lookup("customer_id", "customers", "customer_id", 101, "101"),
+				ds.update(101),
+				ds.del("member_auth", 101, 2),
+				ds.del("member_note", 101, 3),
 				ds.rollback(),
 			}},
 	}
@@ -326,9 +326,9 @@ func TestNotFoundAndConflictRollBack(t *testing.T) {
 		t.Run(ds.d.String(), func(t *testing.T) {
 			f, mock := newMockForgetter(t, ds.d)
 			expect(mock, ds, []step{
-				ds.begin(false),
-				ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"),
-				ds.lookup("customer_id", "transactions", "orderid", 10201, false, "102"),
+				ds.begin(),
+				ds.lookup("customer_id", "customers", "customer_id", 101, "101"),
+				ds.lookup("customer_id", "transactions", "orderid", 10201, "102"),
 				ds.rollback(),
 			}, -1, nil)
 			_, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "101", OrderID: "10201"}})
@@ -341,13 +341,41 @@ func TestNotFoundAndConflictRollBack(t *testing.T) {
 
 			f, mock = newMockForgetter(t, ds.d)
 			expect(mock, ds, []step{
-				ds.begin(false),
-				ds.lookup("customer_id", "subscriptions", "subscription_id", 9, false, ""),
+				ds.begin(),
+				ds.lookup("customer_id", "subscriptions", "subscription_id", 9, ""),
 				ds.rollback(),
 			}, -1, nil)
 			_, err = f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{SubscriptionID: "9"}})
 			if !errors.Is(err, forget.ErrNotFound) {
 				t.Errorf("Forget = %v, want ErrNotFound", err)
+			}
+			if err := mock.ExpectationsWereMet(); err != nil {
+				t.Error(err)
+			}
+
+			// An order id held by two customers names neither: conflict,
+			// and no statement after the lookup.
+			f, mock = newMockForgetter(t, ds.d)
+			ambiguous := ds.lookup("customer_id", "transactions", "orderid", 500, "101")
+			ambiguous.rows = []string{"101", "102"}
+			expect(mock, ds, []step{ds.begin(), ambiguous, ds.rollback()}, -1, nil)
+			_, err = f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{OrderID: "500"}})
+			if !errors.Is(err, forget.ErrConflict) {
+				t.Errorf("Forget(ambiguous orderid) = %v, want ErrConflict", err)
+			}
+			if err := mock.ExpectationsWereMet(); err != nil {
+				t.Error(err)
+			}
+
+			// Two rows of the customers table with one key: conflict too,
+			// since the UPDATE would erase both.
+			f, mock = newMockForgetter(t, ds.d)
+			twice := ds.lookup("customer_id", "customers", "customer_id", 101, "101")
+			twice.rows = []string{"101", "101"}
+			expect(mock, ds, []step{ds.begin(), twice, ds.rollback()}, -1, nil)
+			_, err = f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "101"}})
+			if !errors.Is(err, forget.ErrConflict) {
+				t.Errorf("Forget(duplicated customer key) = %v, want ErrConflict", err)
 			}
 			if err := mock.ExpectationsWereMet(); err != nil {
 				t.Error(err)

@@ -24,8 +24,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -43,6 +46,11 @@ type Store struct {
 	batch    int
 	absent   map[string]bool
 	lookups  map[string]lookupSQL // by lookup key name
+	// ranges, once Verify has read the live schema, bounds each integer
+	// lookup key by its column's type.
+	ranges atomic.Pointer[map[string]keyRange]
+
+	log *slog.Logger
 
 	auditTable  string
 	auditInsert string
@@ -67,6 +75,10 @@ type Option func(*Store)
 // WithSchema maps a schema other than [DefaultSchema].
 func WithSchema(s Schema) Option { return func(st *Store) { st.schema = s } }
 
+// WithLogger sets where [Store.Verify] reports its warnings (a lookup
+// column without an index, say); the default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(st *Store) { st.log = l } }
+
 // WithAttempts sets how many times a forget is tried when the database
 // aborts it for a deadlock, a serialisation failure or a busy lock; the
 // default is 5. Each try is a whole new transaction, so retrying is safe.
@@ -89,6 +101,9 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	s := &Store{db: db, dialect: d, schema: DefaultSchema(), attempts: 5, batch: 100}
 	for _, opt := range opts {
 		opt(s)
+	}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
 	if s.attempts < 1 {
 		return nil, fmt.Errorf("sqlstore: attempts must be at least 1, not %d", s.attempts)
@@ -119,9 +134,15 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // CheckCatalogue implements forget.CatalogueChecker: every catalogue entry
-// must be mapped or declared absent, and the schema may map nothing the
-// catalogue lacks.
-func (s *Store) CheckCatalogue(cat forget.Catalogue) error { return s.schema.check(cat) }
+// must be mapped or declared absent, the schema may map nothing the
+// catalogue lacks, no column may be written twice, and no erased column
+// may be a key. It returns the entries the schema declares absent.
+func (s *Store) CheckCatalogue(cat forget.Catalogue) ([]string, error) {
+	if err := s.schema.check(cat); err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.schema.Absent), nil
+}
 
 // Forget implements forget.Store.
 func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (forget.Result, error) {
@@ -186,9 +207,11 @@ func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p 
 	return res, nil
 }
 
-// apply resolves and locks the customer and runs the script in tx.
+// apply resolves and locks the customer and runs the script in tx. A dry
+// run runs the very same statements, and the caller rolls them back, so
+// that it fails exactly when the real forget would.
 func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script, p forget.Plan) (forget.Result, error) {
-	id, idText, err := s.resolve(ctx, tx, keys, !p.DryRun)
+	id, idText, err := s.resolve(ctx, tx, keys)
 	if err != nil {
 		return forget.Result{}, err
 	}
@@ -200,15 +223,10 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 			args = append(args, ref.value(p))
 		}
 		args = append(args, id)
+		r, err := tx.exec(ctx, st.sql, args...)
 		var n int64
-		if p.DryRun {
-			err = tx.queryRow(ctx, st.sql, args...).Scan(&n)
-		} else {
-			var r sql.Result
-			r, err = tx.exec(ctx, st.sql, args...)
-			if err == nil && st.counted {
-				n, err = r.RowsAffected()
-			}
+		if err == nil && st.counted {
+			n, err = r.RowsAffected()
 		}
 		if err != nil {
 			return forget.Result{}, fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
@@ -217,7 +235,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 			res.Rows[st.table] = n
 		}
 	}
-	if s.auditTable != "" && !p.DryRun && p.Receipt != nil {
+	if s.auditTable != "" {
 		if err := s.audit(ctx, tx, p.Receipt(res)); err != nil {
 			return forget.Result{}, err
 		}
