@@ -30,6 +30,10 @@ func (b backend) Seed(_ context.Context, cs []storetest.Customer) error {
 	return nil
 }
 
+func (b backend) ShareOrder(_ context.Context, orderID, customerID string) error {
+	return b.AddOrder(customerID, orderID)
+}
+
 func (b backend) Snapshot(context.Context) (storetest.Snapshot, error) {
 	snap := make(storetest.Snapshot)
 	cat := forget.DefaultCatalogue()
