@@ -127,7 +127,6 @@ func (ds dialectSQL) del(table string, id, n int64) step {
 		sql: fmt.Sprintf("DELETE FROM %s WHERE %s = %s", ds.id(table), ds.id("customer_id"), ds.ph(1))}
 }
 
-
 // expect registers steps on mock; the step at fail (if in range) returns
 // injected instead, and the store must then roll back.
 func expect(mock sqlmock.Sqlmock, ds dialectSQL, steps []step, fail int, injected error) {
