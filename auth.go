@@ -1,13 +1,18 @@
 package forget
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // The headers Offerit's API authenticates with. net/http matches header
@@ -39,39 +44,196 @@ func HostAuthenticated() Authenticator {
 	})
 }
 
+// MaxUsernameBytes bounds a key table's usernames: a username becomes the
+// principal of receipts and audit records, whose columns have a size.
+const MaxUsernameBytes = 64
+
+// MinKeyFileKeyLength is the shortest key [ParseKeyFile] accepts, in
+// characters: a short key can be guessed.
+const MinKeyFileKeyLength = 16
+
 // KeyTable authenticates Offerit's api-username and api-key headers against
-// a fixed table. Keys are held as SHA-256 digests and compared in constant
-// time, whether or not the username exists.
+// a fixed table. A user may have several keys at once, so that a key can be
+// rotated without downtime. Keys are held as SHA-256 digests and compared
+// in constant time: every request is compared against as many digests as
+// the user with the most keys has, whether or not the username exists, so
+// neither a username's existence nor its number of keys shows in timing.
 type KeyTable struct {
-	digests map[string][sha256.Size]byte
-	absent  [sha256.Size]byte // compared against for unknown users
+	users map[string][]keySlot
+	slots int       // the most keys any user has
+	none  []keySlot // compared against for unknown users
+	keys  int
 }
 
-// NewKeyTable returns a KeyTable from username → key. Usernames and keys
-// must be non-empty and free of surrounding spaces.
+// keySlot is one digest; padding slots never match.
+type keySlot struct {
+	digest [sha256.Size]byte
+	valid  int // 1 for a real key, 0 for padding
+}
+
+// NewKeyTable returns a KeyTable from username → key. Usernames must be
+// 1 to [MaxUsernameBytes] bytes of printable ASCII without spaces or ':';
+// keys must be non-empty and free of surrounding spaces.
 func NewKeyTable(keys map[string]string) (*KeyTable, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("forget: key table is empty")
 	}
-	kt := &KeyTable{digests: make(map[string][sha256.Size]byte, len(keys))}
 	users := make([]string, 0, len(keys))
 	for u := range keys {
 		users = append(users, u)
 	}
-	sort.Strings(users)
+	sort.Strings(users) // the same bad table always gets the same message
+	b := newKeyTableBuilder()
 	for _, u := range users {
+		if err := checkUsername(u); err != nil {
+			return nil, fmt.Errorf("forget: key table: %w", err)
+		}
 		k := keys[u]
-		if u == "" || strings.TrimSpace(u) != u {
-			return nil, fmt.Errorf("forget: key table: username %q is empty or has surrounding spaces", u)
-		}
 		if k == "" || strings.TrimSpace(k) != k {
-			return nil, fmt.Errorf("forget: key table: key of %q is empty or has surrounding spaces", u)
+			return nil, fmt.Errorf("forget: key table: the key of %q is empty or has surrounding spaces", u)
 		}
-		kt.digests[u] = sha256.Sum256([]byte(k))
+		b.add(u, sha256.Sum256([]byte(k)))
 	}
-	kt.absent = sha256.Sum256([]byte("\x00no such user"))
-	return kt, nil
+	return b.build(), nil
 }
+
+// KeyFileError is a line of a keys file that [ParseKeyFile] refuses. It
+// names the line, never its content, which may hold a key.
+type KeyFileError struct {
+	Line   int // 1-based; 0 when the error is about the whole file
+	Reason string
+}
+
+func (e *KeyFileError) Error() string {
+	if e.Line == 0 {
+		return "forget: keys file: " + e.Reason
+	}
+	return fmt.Sprintf("forget: keys file line %d: %s", e.Line, e.Reason)
+}
+
+// ParseKeyFile reads a keys file: one "username:key" or
+// "username:sha256:<64 hex digits>" (the SHA-256 digest of the key, so the
+// file need not hold the key) per line. Spaces around the username and the
+// key are ignored; blank lines are skipped, and a line whose first
+// non-space character is '#' is a comment ('#' elsewhere is part of the
+// key). Keys are at least [MinKeyFileKeyLength] characters, with no spaces
+// or control characters. A username may appear on several lines: all its
+// keys are valid, which is how a key is rotated. Errors are
+// *KeyFileError.
+func ParseKeyFile(r io.Reader) (*KeyTable, error) {
+	b := newKeyTableBuilder()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if n == 1 {
+			line = bytes.TrimPrefix(line, []byte("\ufeff")) // a byte-order mark from an editor
+		}
+		if err := b.addLine(n, string(line)); err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &KeyFileError{Line: n + 1, Reason: "the line is longer than 64 KiB"}
+		}
+		return nil, &KeyFileError{Reason: "read: " + err.Error()}
+	}
+	if b.keys == 0 {
+		return nil, &KeyFileError{Reason: "no keys"}
+	}
+	return b.build(), nil
+}
+
+func (b *keyTableBuilder) addLine(n int, line string) error {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return nil
+	}
+	user, key, ok := strings.Cut(line, ":")
+	user, key = strings.TrimSpace(user), strings.TrimSpace(key)
+	if !ok || user == "" || key == "" {
+		return &KeyFileError{Line: n, Reason: "want username:key"}
+	}
+	if err := checkUsername(user); err != nil {
+		return &KeyFileError{Line: n, Reason: err.Error()}
+	}
+	if rest, ok := strings.CutPrefix(key, "sha256:"); ok {
+		d, err := hex.DecodeString(rest)
+		if err != nil || len(d) != sha256.Size {
+			return &KeyFileError{Line: n, Reason: "want sha256: followed by 64 hex digits"}
+		}
+		b.add(user, [sha256.Size]byte(d))
+		return nil
+	}
+	for _, c := range key {
+		if c <= ' ' || c == 0x7f || c == utf8.RuneError {
+			return &KeyFileError{Line: n, Reason: "the key holds a space, a control character or invalid UTF-8 ('#' starts a comment only at the start of a line)"}
+		}
+	}
+	if utf8.RuneCountInString(key) < MinKeyFileKeyLength {
+		return &KeyFileError{Line: n, Reason: fmt.Sprintf("the key is shorter than %d characters", MinKeyFileKeyLength)}
+	}
+	b.add(user, sha256.Sum256([]byte(key)))
+	return nil
+}
+
+// checkUsername keeps usernames short printable ASCII: they become
+// principals, which are logged and stored in sized columns.
+func checkUsername(u string) error {
+	if u == "" {
+		return errors.New("a username is empty")
+	}
+	if len(u) > MaxUsernameBytes {
+		return fmt.Errorf("a username is longer than %d bytes", MaxUsernameBytes)
+	}
+	for i := 0; i < len(u); i++ {
+		if c := u[i]; c <= ' ' || c > '~' || c == ':' {
+			return errors.New("a username holds a character other than printable ASCII without spaces or ':'")
+		}
+	}
+	return nil
+}
+
+type keyTableBuilder struct {
+	users map[string][]keySlot
+	keys  int
+}
+
+func newKeyTableBuilder() *keyTableBuilder {
+	return &keyTableBuilder{users: make(map[string][]keySlot)}
+}
+
+func (b *keyTableBuilder) add(user string, d [sha256.Size]byte) {
+	for _, s := range b.users[user] {
+		if s.digest == d {
+			return // the same key twice is harmless
+		}
+	}
+	b.users[user] = append(b.users[user], keySlot{digest: d, valid: 1})
+	b.keys++
+}
+
+// build pads every user's digests to the same number of slots.
+func (b *keyTableBuilder) build() *KeyTable {
+	kt := &KeyTable{users: b.users, keys: b.keys}
+	for _, s := range b.users {
+		kt.slots = max(kt.slots, len(s))
+	}
+	for u, s := range kt.users {
+		for len(s) < kt.slots {
+			s = append(s, keySlot{})
+		}
+		kt.users[u] = s
+	}
+	kt.none = make([]keySlot, kt.slots)
+	return kt
+}
+
+// Len returns how many keys the table holds.
+func (kt *KeyTable) Len() int { return kt.keys }
 
 // Authenticate implements Authenticator.
 func (kt *KeyTable) Authenticate(r *http.Request) (string, error) {
@@ -80,12 +242,16 @@ func (kt *KeyTable) Authenticate(r *http.Request) (string, error) {
 	if user == "" || key == "" {
 		return "", fmt.Errorf("%w: send the api-username and api-key headers", ErrUnauthorized)
 	}
-	want, known := kt.digests[user]
+	slots, known := kt.users[user]
 	if !known {
-		want = kt.absent
+		slots = kt.none
 	}
 	got := sha256.Sum256([]byte(key))
-	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !known {
+	match := 0
+	for i := range slots { // every slot, never stopping at a match
+		match |= subtle.ConstantTimeCompare(got[:], slots[i].digest[:]) & slots[i].valid
+	}
+	if match != 1 {
 		return "", fmt.Errorf("%w: wrong api-username or api-key", ErrUnauthorized)
 	}
 	return user, nil
