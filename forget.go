@@ -199,6 +199,9 @@ func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
 func (f *Forgetter) finish(ctx context.Context, pr prepared, res Result) *Receipt {
 	receipt := pr.plan.Receipt(res)
 	rc := &receipt
+	if rc.DryRun {
+		rc.EventID = "" // nothing was committed, so no event exists
+	}
 	if !rc.DryRun && len(f.hooks) > 0 {
 		rc.HooksFailed = f.runHooks(ctx, rc)
 	}

@@ -39,7 +39,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 	if err != nil {
 		return prepared{}, err
 	}
-	plan.Record = f.record(keep, req.DryRun, now, principal, req.RequestID)
+	plan.Record = f.record(keep, req.DryRun, now, principal, req.RequestID, plan.Record.EventID)
 	return prepared{lookup: lookup, plan: plan}, nil
 }
 
@@ -67,7 +67,7 @@ func checkLabel(what, v string) error {
 func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error) {
 	// One read of the randomness source serves every pseudonym and
 	// random value of the plan: reads are system calls.
-	need := 0
+	need := eventIDBytes
 	for i, fs := range f.cat.Fields {
 		if f.erases(keep, i) {
 			need += fs.Rule.entropyBytes()
@@ -92,7 +92,11 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 		return Plan{}, fmt.Errorf("forget: read randomness: %w", err)
 	}
 
+	// A dry run gets an event id too, for the record it writes and rolls
+	// back, but its receipt does not show it.
 	p := Plan{DryRun: dryRun, Fields: make([]Assignment, 0, len(f.cat.Fields))}
+	p.Record.EventID = lowerBase32.EncodeToString(entropy[:eventIDBytes])
+	entropy = entropy[eventIDBytes:]
 	for i, fs := range f.cat.Fields {
 		if !f.erases(keep, i) {
 			continue
@@ -120,6 +124,12 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 	return p, nil
 }
 
+// EventIDLen is the length of every event id: 128 random bits in 26
+// letters and digits.
+const EventIDLen = 26
+
+const eventIDBytes = 16
+
 // erases reports whether the plan erases the catalogue entry at position
 // i: it is neither kept nor absent from the store.
 func (f *Forgetter) erases(keep keepSet, i int) bool {
@@ -127,8 +137,9 @@ func (f *Forgetter) erases(keep keepSet, i int) bool {
 }
 
 // record is the receipt of a forget but for what the store reports.
-func (f *Forgetter) record(keep keepSet, dryRun bool, now time.Time, principal, requestID string) Receipt {
+func (f *Forgetter) record(keep keepSet, dryRun bool, now time.Time, principal, requestID, eventID string) Receipt {
 	rc := Receipt{
+		EventID:      eventID,
 		FieldsErased: make([]Field, 0, len(f.cat.Fields)),
 		FieldsKept:   []Field{},
 		TablesKept:   []Table{},

@@ -23,6 +23,10 @@ type Request struct {
 
 // Receipt says what a forget did. It never holds a field's value.
 type Receipt struct {
+	// EventID names the erasure event of a committed forget: the same id
+	// in the audit record, the stream and every webhook, so that each
+	// downstream system can drop repeats. Dry runs have none.
+	EventID      string          `json:"event_id,omitempty"`
 	CustomerID   string          `json:"customer_id"`
 	FieldsErased []Field         `json:"fields_erased"`
 	FieldsKept   []Field         `json:"fields_kept"`

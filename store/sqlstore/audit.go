@@ -20,7 +20,10 @@ const DefaultAuditTable = "forget_audit"
 // engine.
 const auditTimeFormat = "2006-01-02T15:04:05.000000000Z"
 
-var auditColumns = []string{"customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed"}
+// auditColumns are the columns the store writes, in the order of the
+// INSERT. published_at is not among them: it stays NULL until a relay
+// has published the event.
+var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed"}
 
 // WithAudit makes the store write each forget's receipt to table, in the
 // forget's own transaction: there is never an erasure without its record,
@@ -46,6 +49,7 @@ func AuditDDL(d Dialect, table string) []string {
 	}
 	cols := []string{
 		q("audit_id") + " " + id,
+		q("event_id") + " " + indexed,
 		q("customer_id") + " " + indexed,
 		q("at") + " " + indexed,
 		q("principal") + " " + text,
@@ -55,16 +59,25 @@ func AuditDDL(d Dialect, table string) []string {
 		q("tables_kept") + " " + list,
 		q("rows_deleted") + " " + list,
 		q("rows_scrubbed") + " " + list,
+		// NULL until a relay has published the event; see package propagate.
+		q("published_at") + " " + strings.TrimSuffix(indexed, " NOT NULL"),
 	}
 	bare := table[strings.LastIndexByte(table, '.')+1:]
 	if d == MySQL {
-		cols = append(cols, fmt.Sprintf("INDEX %s (%s)", q(bare+"_customer_id"), q("customer_id")), fmt.Sprintf("INDEX %s (%s)", q(bare+"_at"), q("at")))
+		cols = append(cols,
+			fmt.Sprintf("UNIQUE INDEX %s (%s)", q(bare+"_event_id"), q("event_id")),
+			fmt.Sprintf("INDEX %s (%s)", q(bare+"_customer_id"), q("customer_id")),
+			fmt.Sprintf("INDEX %s (%s)", q(bare+"_at"), q("at")),
+			fmt.Sprintf("INDEX %s (%s, %s)", q(bare+"_unpublished"), q("published_at"), q("audit_id")))
 		return []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n)%s", q(table), strings.Join(cols, ",\n  "), tail)}
 	}
 	return []string{
 		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n)", q(table), strings.Join(cols, ",\n  ")),
+		fmt.Sprintf("CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", q(bare+"_event_id"), q(table), q("event_id")),
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", q(bare+"_customer_id"), q(table), q("customer_id")),
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", q(bare+"_at"), q(table), q("at")),
+		// Relays find unpublished events with it, however long the trail.
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s) WHERE %s IS NULL", q(bare+"_unpublished"), q(table), q("audit_id"), q("published_at")),
 	}
 }
 
@@ -78,6 +91,8 @@ func auditColumnLen(name string) int {
 		return forget.MaxLabelLen
 	case "at":
 		return len(auditTimeFormat)
+	case "event_id":
+		return forget.EventIDLen
 	case "customer_id":
 		return 255
 	}
@@ -117,7 +132,7 @@ func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt) error {
 		return err
 	}
 	_, err = tx.exec(ctx, s.auditInsert,
-		rc.CustomerID, rc.At.UTC().Format(auditTimeFormat), rc.Principal, rc.RequestID,
+		rc.EventID, rc.CustomerID, rc.At.UTC().Format(auditTimeFormat), rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
 		string(deleted), string(scrubbed))
 	if err != nil {
@@ -175,7 +190,7 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 	for rows.Next() {
 		var rc forget.Receipt
 		var at, erased, kept, tablesKept, deleted, scrubbed string
-		if err := rows.Scan(&rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed); err != nil {
+		if err := rows.Scan(&rc.EventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed); err != nil {
 			return nil, fmt.Errorf("sqlstore: read audit trail: %w", err)
 		}
 		if rc.At, err = time.Parse(auditTimeFormat, at); err != nil {
