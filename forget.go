@@ -275,7 +275,7 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 }
 
 func isRequestError(err error) bool {
-	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict)
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrHeld)
 }
 
 // Verify checks the store against the live database, when the store can

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,15 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 		return prepared{}, err
 	}
 	plan.Record = f.record(keep, req.DryRun, now, principal, req.RequestID, plan.Record.EventID)
+	for _, h := range req.IgnoreHolds {
+		if err := checkLabel("hold to ignore", h); err != nil || h == "" {
+			return prepared{}, &UnknownHoldError{Hold: h}
+		}
+	}
+	if len(req.IgnoreHolds) > 0 {
+		plan.IgnoreHolds = slices.Clone(req.IgnoreHolds)
+		plan.Record.HoldsIgnored = plan.IgnoreHolds
+	}
 	return prepared{lookup: lookup, plan: plan}, nil
 }
 

@@ -6,14 +6,15 @@ import "context"
 // and returns one outcome per receipt. A restored backup brings forgotten
 // customers back; replaying the audit trail recorded since that backup
 // (exported before the restore, or kept off the database) erases them
-// again. Receipts of dry runs are skipped with a nil outcome. A customer
+// again. Receipts of dry runs and records of refusals are skipped with a nil
+// outcome. A customer
 // the backup does not hold is ErrNotFound: there is nothing to erase.
 func (f *Forgetter) Replay(ctx context.Context, receipts []Receipt) []Outcome {
 	reqs := make([]Request, 0, len(receipts))
 	at := make([]int, 0, len(receipts))
 	for i, rc := range receipts {
-		if rc.DryRun {
-			continue
+		if rc.DryRun || rc.Held != "" {
+			continue // nothing was erased
 		}
 		keep := make([]string, 0, len(rc.FieldsKept)+len(rc.TablesKept))
 		for _, n := range rc.FieldsKept {
@@ -24,7 +25,7 @@ func (f *Forgetter) Replay(ctx context.Context, receipts []Receipt) []Outcome {
 		}
 		principal := "replay"
 		if rc.Principal != "" {
-			principal = "replay of " + rc.Principal
+			principal = clip("replay of "+rc.Principal, MaxLabelLen-3)
 		}
 		reqs = append(reqs, Request{Lookup: Lookup{CustomerID: rc.CustomerID}, Keep: keep, Principal: principal, RequestID: rc.RequestID})
 		at = append(at, i)

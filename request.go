@@ -19,6 +19,10 @@ type Request struct {
 	Principal string
 	// RequestID ties the receipt to logs and responses.
 	RequestID string
+	// IgnoreHolds names holds an operator has cleared for this request:
+	// the store does not check them, and the receipt and audit record
+	// list them. A name the store does not declare is invalid.
+	IgnoreHolds []string
 }
 
 // Receipt says what a forget did. It never holds a field's value.
@@ -40,6 +44,12 @@ type Receipt struct {
 	At        time.Time `json:"at"`
 	Principal string    `json:"principal,omitempty"`
 	RequestID string    `json:"request_id,omitempty"`
+	// HoldsIgnored lists the holds the request told the store not to
+	// check (Request.IgnoreHolds).
+	HoldsIgnored []string `json:"holds_ignored,omitempty"`
+	// Held, in an audit record, names the hold that refused the forget:
+	// the record is of a refusal, and nothing was erased.
+	Held string `json:"held,omitempty"`
 	// HooksFailed names the after-forget hooks that failed. The erasure
 	// stands: it was committed before any hook ran.
 	HooksFailed []string `json:"hooks_failed,omitempty"`

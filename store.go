@@ -16,8 +16,10 @@ type Store interface {
 	//
 	// It returns a *KeyError (wrapping ErrInvalid) for a key of the wrong
 	// form, an error wrapping ErrNotFound when any key matches no
-	// customer, and one wrapping ErrConflict when the keys name different
-	// customers. Any other error is internal. No error may hold the value
+	// customer, one wrapping ErrConflict when the keys name different
+	// customers (or one key names several), and a *HeldError when a hold
+	// the store declares protects the customer: then it changes nothing
+	// but, when it keeps an audit trail, records the refusal. Any other error is internal. No error may hold the value
 	// of a field, old or new.
 	Forget(ctx context.Context, l Lookup, p Plan) (Result, error)
 }
@@ -66,6 +68,10 @@ type Plan struct {
 	Fields []Assignment
 	Tables []TableAction
 	DryRun bool
+	// IgnoreHolds names holds the store must not check (see
+	// Request.IgnoreHolds); the store refuses names it does not declare
+	// with an *UnknownHoldError. It is also in Record.HoldsIgnored.
+	IgnoreHolds []string
 	// Record is the receipt of this forget but for what only the store
 	// learns (the customer id and row counts); [Plan.Receipt] completes
 	// it. A store that keeps an audit trail completes and records it

@@ -46,6 +46,12 @@ type Store struct {
 	holders   map[forget.Field]map[string]string // unique field → value → customer id
 	auditing  bool
 	audit     []forget.Receipt
+	holds     []hold
+}
+
+type hold struct {
+	name string
+	fn   func(customerID string) bool
 }
 
 var _ forget.Store = (*Store)(nil)
@@ -61,6 +67,14 @@ func WithTextKeys() Option { return func(s *Store) { s.textKeys = true } }
 // WithAudit makes the store keep the receipt of every forget it applies,
 // recorded in the same step as the erasure; read them with [Store.Audit].
 func WithAudit() Option { return func(s *Store) { s.auditing = true } }
+
+// WithHold declares a hold: while fn reports true for a customer, a
+// forget of that customer is refused with a *forget.HeldError naming it,
+// and (WithAudit) the refusal is recorded. fn runs under the store's lock
+// and must not call the store.
+func WithHold(name string, fn func(customerID string) bool) Option {
+	return func(s *Store) { s.holds = append(s.holds, hold{name: name, fn: fn}) }
+}
 
 // WithUnique sets the fields whose values must be unique among customers,
 // as a unique index would. The default is username.
@@ -277,8 +291,24 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	if err != nil {
 		return forget.Result{}, err
 	}
+	for _, n := range p.IgnoreHolds {
+		if !slices.ContainsFunc(s.holds, func(h hold) bool { return h.name == n }) {
+			return forget.Result{}, &forget.UnknownHoldError{Hold: n}
+		}
+	}
 	c := s.customers[id]
 	res := forget.Result{CustomerID: id, Rows: make(map[forget.Table]int64, len(p.Tables))}
+	for _, h := range s.holds {
+		if slices.Contains(p.IgnoreHolds, h.name) || !h.fn(id) {
+			continue
+		}
+		if s.auditing && !p.DryRun {
+			rc := p.Receipt(forget.Result{CustomerID: id})
+			rc.Held, rc.FieldsErased, rc.RowsDeleted, rc.RowsScrubbed = h.name, []forget.Field{}, map[forget.Table]int64{}, nil
+			s.audit = append(s.audit, rc)
+		}
+		return res, &forget.HeldError{Hold: h.name}
+	}
 
 	fields := maps.Clone(c.Fields)
 	for _, a := range p.Fields {

@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/forgetkit/forget"
@@ -11,7 +12,26 @@ import (
 )
 
 // backend adapts a memstore.Store to the conformance suite.
-type backend struct{ *memstore.Store }
+type backend struct {
+	*memstore.Store
+	held *sync.Map // customer ids under storetest.HoldName
+}
+
+func newBackend() backend {
+	held := &sync.Map{}
+	s := memstore.New(memstore.WithAudit(), memstore.WithHold(storetest.HoldName, func(id string) bool {
+		_, ok := held.Load(id)
+		return ok
+	}))
+	return backend{Store: s, held: held}
+}
+
+func (b backend) PlaceHold(_ context.Context, customerID string) error {
+	b.held.Store(customerID, true)
+	return nil
+}
+
+func (b backend) AuditRecords(context.Context) ([]forget.Receipt, error) { return b.Audit(), nil }
 
 func (b backend) Seed(_ context.Context, cs []storetest.Customer) error {
 	for _, c := range cs {
@@ -53,5 +73,5 @@ func (b backend) Snapshot(context.Context) (storetest.Snapshot, error) {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Backend { return backend{memstore.New()} })
+	storetest.Run(t, func(t *testing.T) storetest.Backend { return newBackend() })
 }

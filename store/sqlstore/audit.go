@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -21,9 +22,9 @@ const DefaultAuditTable = "forget_audit"
 const auditTimeFormat = "2006-01-02T15:04:05.000000000Z"
 
 // auditColumns are the columns the store writes, in the order of the
-// INSERT. published_at is not among them: it stays NULL until a relay
-// has published the event.
-var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed"}
+// INSERT. published_at is NULL until a relay has published the event; a
+// refusal's record, which has no event, is born published.
+var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "held", "published_at"}
 
 // WithAudit makes the store write each forget's receipt to table, in the
 // forget's own transaction: there is never an erasure without its record,
@@ -59,6 +60,9 @@ func AuditDDL(d Dialect, table string) []string {
 		q("tables_kept") + " " + list,
 		q("rows_deleted") + " " + list,
 		q("rows_scrubbed") + " " + list,
+		q("holds_ignored") + " " + list,
+		// The hold that refused the forget; '' for an erasure.
+		q("held") + " " + text,
 		// NULL until a relay has published the event; see package propagate.
 		q("published_at") + " " + strings.TrimSuffix(indexed, " NOT NULL"),
 	}
@@ -81,6 +85,15 @@ func AuditDDL(d Dialect, table string) []string {
 	}
 }
 
+// refusal turns a forget's receipt into the record of its refusal by a
+// hold: nothing was erased, and no event is to be published.
+func refusal(rc forget.Receipt, hold string) forget.Receipt {
+	rc.Held = hold
+	rc.FieldsErased = []forget.Field{}
+	rc.RowsDeleted, rc.RowsScrubbed = map[forget.Table]int64{}, nil
+	return rc
+}
+
 // auditColumnLen is the longest value the store writes to an audit
 // column: principals and request ids are bounded by the Forgetter, times
 // are fixed-width, customer keys by maxTextKey; lists and row counts grow
@@ -93,6 +106,8 @@ func auditColumnLen(name string) int {
 		return len(auditTimeFormat)
 	case "event_id":
 		return forget.EventIDLen
+	case "held":
+		return 64
 	case "customer_id":
 		return 255
 	}
@@ -131,10 +146,15 @@ func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt) error {
 	if err != nil {
 		return err
 	}
+	at := rc.At.UTC().Format(auditTimeFormat)
+	var published any // NULL: the relay's to publish
+	if rc.Held != "" {
+		published = at
+	}
 	_, err = tx.exec(ctx, s.auditInsert,
-		rc.EventID, rc.CustomerID, rc.At.UTC().Format(auditTimeFormat), rc.Principal, rc.RequestID,
+		rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
-		string(deleted), string(scrubbed))
+		string(deleted), string(scrubbed), joinNames(rc.HoldsIgnored), rc.Held, published)
 	if err != nil {
 		return fmt.Errorf("sqlstore: audit: %w", safeError(err))
 	}
@@ -189,14 +209,18 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 	var out []forget.Receipt
 	for rows.Next() {
 		var rc forget.Receipt
-		var at, erased, kept, tablesKept, deleted, scrubbed string
-		if err := rows.Scan(&rc.EventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed); err != nil {
+		var at, erased, kept, tablesKept, deleted, scrubbed, ignored string
+		var published sql.NullString
+		if err := rows.Scan(&rc.EventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &rc.Held, &published); err != nil {
 			return nil, fmt.Errorf("sqlstore: read audit trail: %w", err)
 		}
 		if rc.At, err = time.Parse(auditTimeFormat, at); err != nil {
 			return nil, fmt.Errorf("sqlstore: audit record of customer %s: bad time: %w", rc.CustomerID, err)
 		}
 		rc.FieldsErased, rc.FieldsKept, rc.TablesKept = splitNames[forget.Field](erased), splitNames[forget.Field](kept), splitNames[forget.Table](tablesKept)
+		if ignored != "" {
+			rc.HoldsIgnored = splitNames[string](ignored)
+		}
 		if err := json.Unmarshal([]byte(deleted), &rc.RowsDeleted); err != nil {
 			return nil, fmt.Errorf("sqlstore: audit record of customer %s: %w", rc.CustomerID, err)
 		}

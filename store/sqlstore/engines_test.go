@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/go-sql-driver/mysql"
@@ -263,7 +264,10 @@ func (b defaultBackend) Snapshot(ctx context.Context) (storetest.Snapshot, error
 type conformanceBackend struct{ defaultBackend }
 
 func newConformanceBackend(t testing.TB, e engine) conformanceBackend {
-	b := newDefaultBackend(t, e)
+	schema := sqlstore.DefaultSchema()
+	schema.Holds = []sqlstore.Hold{{Name: storetest.HoldName, Table: "subscriptions", CustomerKey: "customer_id",
+		Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
+	b := newDefaultBackend(t, e, sqlstore.WithSchema(schema), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	ctx := context.Background()
 	for _, st := range []string{
 		"DROP TABLE transactions",
@@ -280,6 +284,15 @@ func newConformanceBackend(t testing.TB, e engine) conformanceBackend {
 func (b conformanceBackend) ShareOrder(ctx context.Context, orderID, customerID string) error {
 	_, err := b.sb.Insert("transactions").Columns("orderid", "customer_id").Values(orderID, customerID).RunWith(b.db).ExecContext(ctx)
 	return err
+}
+
+func (b conformanceBackend) PlaceHold(ctx context.Context, customerID string) error {
+	_, err := b.sb.Update("subscriptions").Set("status", "chargeback").Where(sq.Eq{"customer_id": customerID}).RunWith(b.db).ExecContext(ctx)
+	return err
+}
+
+func (b conformanceBackend) AuditRecords(ctx context.Context) ([]forget.Receipt, error) {
+	return b.AuditTrail(ctx, time.Time{})
 }
 
 func TestConformance(t *testing.T) {

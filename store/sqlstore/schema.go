@@ -38,6 +38,9 @@ type Schema struct {
 	Fields map[forget.Field]Column `json:"fields"`
 	// Tables says where each catalogue table lives.
 	Tables map[forget.Table]RelatedTable `json:"tables"`
+	// Holds protect customers from being forgotten while a condition
+	// over their rows holds; see [Hold].
+	Holds []Hold `json:"holds,omitempty"`
 	// Absent lists catalogue fields and tables this database does not
 	// have; a forget skips them. Anything neither mapped nor absent makes
 	// the catalogue unusable with this store.
@@ -145,6 +148,7 @@ func (s Schema) Validate() error {
 		ident("table of "+string(t), rt.Table)
 		ident("customer_key of "+string(t), rt.CustomerKey)
 	}
+	errs = append(errs, s.validateHolds()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("sqlstore: invalid schema: %w", errors.Join(errs...))
 	}
@@ -318,6 +322,7 @@ func (s Schema) clone() Schema {
 		c.Tables[k] = v
 	}
 	c.Absent = slices.Clone(s.Absent)
+	c.Holds = slices.Clone(s.Holds)
 	if c.Customers.KeyType == "" {
 		c.Customers.KeyType = KeyInt
 	}

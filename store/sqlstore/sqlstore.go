@@ -52,6 +52,9 @@ type Store struct {
 
 	log *slog.Logger
 
+	holds   []holdSQL // the mapping's, rendered once
+	goHolds []goHold
+
 	auditTable  string
 	auditInsert string
 
@@ -124,6 +127,9 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if err := s.buildLookups(); err != nil {
 		return nil, err
 	}
+	if err := s.buildHolds(); err != nil {
+		return nil, err
+	}
 	if err := s.buildAudit(); err != nil {
 		return nil, err
 	}
@@ -148,6 +154,9 @@ func (s *Store) CheckCatalogue(cat forget.Catalogue) ([]string, error) {
 func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (forget.Result, error) {
 	keys, err := s.lookupKeys(l)
 	if err != nil {
+		return forget.Result{}, err
+	}
+	if err := s.checkIgnored(p.IgnoreHolds); err != nil {
 		return forget.Result{}, err
 	}
 	sc, err := s.script(p)
@@ -183,7 +192,7 @@ func (s *Store) retry(ctx context.Context, txn func() error) error {
 }
 
 func isRequestError(err error) bool {
-	return errors.Is(err, forget.ErrInvalid) || errors.Is(err, forget.ErrNotFound) || errors.Is(err, forget.ErrConflict)
+	return errors.Is(err, forget.ErrInvalid) || errors.Is(err, forget.ErrNotFound) || errors.Is(err, forget.ErrConflict) || errors.Is(err, forget.ErrHeld)
 }
 
 // forgetOnce is one attempt: one transaction, committed or rolled back.
@@ -192,13 +201,23 @@ func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p 
 	if err != nil {
 		return res, err
 	}
+	refused := false
 	defer func() {
-		if err != nil || p.DryRun {
+		if (err != nil && !refused) || p.DryRun {
 			tx.rollback(ctx)
 		}
 		tx.close()
 	}()
-	if res, err = s.apply(ctx, tx, keys, sc, p); err != nil || p.DryRun {
+	res, err = s.apply(ctx, tx, keys, sc, p)
+	if errors.Is(err, forget.ErrHeld) && !p.DryRun {
+		// A refusal changes nothing but its audit record, which stands.
+		refused = true
+		if cerr := tx.commit(ctx); cerr != nil {
+			return forget.Result{}, fmt.Errorf("sqlstore: commit refusal: %w", safeError(cerr))
+		}
+		return res, err
+	}
+	if err != nil || p.DryRun {
 		return res, err
 	}
 	if err = tx.commit(ctx); err != nil {
@@ -216,6 +235,18 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		return forget.Result{}, err
 	}
 	res := forget.Result{CustomerID: idText, Rows: make(map[forget.Table]int64, len(p.Tables))}
+	if hold, err := s.held(ctx, tx, id, p.IgnoreHolds); err != nil || hold != "" {
+		if err != nil {
+			return forget.Result{}, err
+		}
+		if s.auditTable != "" && !p.DryRun {
+			rc := p.Receipt(forget.Result{CustomerID: idText})
+			if err := s.audit(ctx, tx, refusal(rc, hold)); err != nil {
+				return forget.Result{}, err
+			}
+		}
+		return res, &forget.HeldError{Hold: hold}
+	}
 	args := make([]any, 0, len(p.Fields)+1)
 	for _, st := range sc.stmts {
 		args = args[:0]

@@ -1,0 +1,317 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/forgetkit/forget"
+)
+
+// Hold refuses to forget a customer while any of their rows in Table
+// matches every condition of Where: an open chargeback, a dispute, a
+// transaction inside the tax-retention window. The store checks holds
+// inside the forget's transaction, after the customer is locked, so that
+// a hold placed at the same moment is seen or waits. Conditions are data
+// that the store renders with placeholders, never SQL text.
+//
+//	{"name": "open_chargeback", "table": "transactions", "customer_key": "customer_id",
+//	 "where": [{"column": "status", "op": "=", "value": "chargeback"}]}
+//	{"name": "tax_retention", "table": "transactions", "customer_key": "customer_id",
+//	 "where": [{"column": "created_at", "op": "newer_than", "value": "10y"}]}
+type Hold struct {
+	// Name is what a refused caller and the audit trail are told.
+	Name        string      `json:"name"`
+	Table       string      `json:"table"`
+	CustomerKey string      `json:"customer_key"`
+	Where       []Condition `json:"where,omitempty"`
+}
+
+// Condition compares one column with a value. Op is one of =, !=, <, <=,
+// >, >=, in (Value a JSON array), is_null, not_null, newer_than and
+// older_than (Value a duration such as "90d", "3y", "36h": the column, a
+// time, is later or earlier than now minus it).
+type Condition struct {
+	Column string `json:"column"`
+	Op     string `json:"op"`
+	Value  any    `json:"value,omitempty"`
+}
+
+// HoldFunc decides in Go whether a hold protects a customer. It runs in
+// the forget's transaction, after the customer row is locked; q reads in
+// that transaction. customerKey is the customer's key as bound to the
+// store's statements (an int64 or a string). It must not write.
+type HoldFunc func(ctx context.Context, q Querier, customerKey any) (bool, error)
+
+// Querier is the read side of the forget's transaction.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// WithHold declares a hold decided by fn, checked after the mapping's own
+// holds, in the order declared.
+func WithHold(name string, fn HoldFunc) Option {
+	return func(st *Store) { st.goHolds = append(st.goHolds, goHold{name: name, fn: fn}) }
+}
+
+type goHold struct {
+	name string
+	fn   HoldFunc
+}
+
+// holdSQL is one mapped hold, rendered once.
+type holdSQL struct {
+	name  string
+	query string
+	args  []any // values; timeAgo for relative times; keyPlaceholder for the customer
+}
+
+// timeAgo is bound as now minus d when the hold is checked.
+type timeAgo time.Duration
+
+var holdOps = map[string]bool{"=": true, "!=": true, "<": true, "<=": true, ">": true, ">=": true, "in": true, "is_null": true, "not_null": true, "newer_than": true, "older_than": true}
+
+var durationRE = regexp.MustCompile(`^([0-9]{1,6})([hdwy])$`)
+
+// parseAgo reads "36h", "90d", "2w" or "3y" (a year is 365 days), or a Go
+// duration.
+func parseAgo(v any) (time.Duration, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, errors.New("needs a duration such as \"90d\" or \"3y\"")
+	}
+	if m := durationRE.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		unit := map[string]time.Duration{"h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[2]]
+		return time.Duration(n) * unit, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("needs a positive duration such as \"90d\" or \"3y\"")
+	}
+	return d, nil
+}
+
+// scalar checks a condition value: a string, a number or a bool.
+func scalar(v any) bool {
+	switch v.(type) {
+	case string, float64, int, int64, bool:
+		return true
+	}
+	return false
+}
+
+// validateHolds reports every malformed hold.
+func (s Schema) validateHolds() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, h := range s.Holds {
+		what := fmt.Sprintf("hold %d (%q)", i+1, h.Name)
+		if !holdName(h.Name) {
+			errs = append(errs, fmt.Errorf("%s: the name must match [a-z][a-z0-9_]* (at most 64 characters)", what))
+		} else if seen[h.Name] {
+			errs = append(errs, fmt.Errorf("%s: two holds are named %s", what, h.Name))
+		}
+		seen[h.Name] = true
+		if !validIdent(h.Table) {
+			errs = append(errs, fmt.Errorf("%s: table %q is not a plain identifier", what, h.Table))
+		}
+		if !validIdent(h.CustomerKey) || strings.Contains(h.CustomerKey, ".") {
+			errs = append(errs, fmt.Errorf("%s: customer_key %q is not a plain identifier", what, h.CustomerKey))
+		}
+		for j, c := range h.Where {
+			cw := fmt.Sprintf("%s condition %d", what, j+1)
+			if !validIdent(c.Column) || strings.Contains(c.Column, ".") {
+				errs = append(errs, fmt.Errorf("%s: column %q is not a plain identifier", cw, c.Column))
+			}
+			switch {
+			case !holdOps[c.Op]:
+				errs = append(errs, fmt.Errorf("%s: op %q is not one of =, !=, <, <=, >, >=, in, is_null, not_null, newer_than, older_than", cw, c.Op))
+			case c.Op == "is_null" || c.Op == "not_null":
+				if c.Value != nil {
+					errs = append(errs, fmt.Errorf("%s: %s takes no value", cw, c.Op))
+				}
+			case c.Op == "newer_than" || c.Op == "older_than":
+				if _, err := parseAgo(c.Value); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %s %v", cw, c.Op, err))
+				}
+			case c.Op == "in":
+				list, ok := c.Value.([]any)
+				if !ok || len(list) == 0 {
+					errs = append(errs, fmt.Errorf("%s: in needs a non-empty array of values", cw))
+				}
+				for _, v := range list {
+					if !scalar(v) {
+						errs = append(errs, fmt.Errorf("%s: in holds a value that is not a string, number or bool", cw))
+						break
+					}
+				}
+			default:
+				if !scalar(c.Value) {
+					errs = append(errs, fmt.Errorf("%s: %s needs a string, number or bool", cw, c.Op))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func holdName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// buildHolds renders each mapped hold's query once and checks the Go
+// holds' names.
+func (s *Store) buildHolds() error {
+	seen := map[string]bool{}
+	for _, h := range s.schema.Holds {
+		seen[h.Name] = true
+		q := s.dialect.quote
+		conds := sq.And{sq.Eq{q(h.CustomerKey): keyPlaceholder{}}}
+		for _, c := range h.Where {
+			col := q(c.Column)
+			var cond sq.Sqlizer
+			switch c.Op {
+			case "=":
+				cond = sq.Eq{col: c.Value}
+			case "!=":
+				cond = sq.NotEq{col: c.Value}
+			case "<":
+				cond = sq.Lt{col: c.Value}
+			case "<=":
+				cond = sq.LtOrEq{col: c.Value}
+			case ">":
+				cond = sq.Gt{col: c.Value}
+			case ">=":
+				cond = sq.GtOrEq{col: c.Value}
+			case "in":
+				cond = sq.Eq{col: c.Value.([]any)}
+			case "is_null":
+				cond = sq.Eq{col: nil}
+			case "not_null":
+				cond = sq.NotEq{col: nil}
+			case "newer_than", "older_than":
+				d, _ := parseAgo(c.Value)
+				if c.Op == "newer_than" {
+					cond = sq.Gt{col: timeAgo(d)}
+				} else {
+					cond = sq.Lt{col: timeAgo(d)}
+				}
+			}
+			conds = append(conds, cond)
+		}
+		// The customer key first, so the index on it serves the query.
+		query, args, err := s.sb.Select("1").From(q(h.Table)).Where(conds).Limit(1).ToSql()
+		if err != nil {
+			return fmt.Errorf("sqlstore: build hold %s: %w", h.Name, err)
+		}
+		s.holds = append(s.holds, holdSQL{name: h.Name, query: query, args: args})
+	}
+	for _, g := range s.goHolds {
+		switch {
+		case !holdName(g.name):
+			return fmt.Errorf("sqlstore: hold %q: the name must match [a-z][a-z0-9_]*", g.name)
+		case g.fn == nil:
+			return fmt.Errorf("sqlstore: hold %s has no function", g.name)
+		case seen[g.name]:
+			return fmt.Errorf("sqlstore: two holds are named %s", g.name)
+		}
+		seen[g.name] = true
+	}
+	return nil
+}
+
+// checkIgnored refuses a hold to ignore that the store does not declare.
+func (s *Store) checkIgnored(names []string) error {
+	for _, n := range names {
+		known := false
+		for _, h := range s.holds {
+			known = known || h.name == n
+		}
+		for _, g := range s.goHolds {
+			known = known || g.name == n
+		}
+		if !known {
+			return &forget.UnknownHoldError{Hold: n}
+		}
+	}
+	return nil
+}
+
+// held returns the name of the first hold that protects the customer, or
+// "" when none does (or every one that does is ignored).
+func (s *Store) held(ctx context.Context, tx *txn, id any, ignore []string) (string, error) {
+	now := time.Now()
+	for _, h := range s.holds {
+		if contains(ignore, h.name) {
+			continue
+		}
+		args := make([]any, len(h.args))
+		for i, a := range h.args {
+			switch v := a.(type) {
+			case keyPlaceholder:
+				args[i] = id
+			case timeAgo:
+				args[i] = s.dialect.timeArg(now.Add(-time.Duration(v)))
+			default:
+				args[i] = a
+			}
+		}
+		var one int
+		switch err := tx.queryRow(ctx, h.query, args...).Scan(&one); {
+		case err == nil:
+			return h.name, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", fmt.Errorf("sqlstore: hold %s: %w", h.name, safeError(err))
+		}
+	}
+	for _, g := range s.goHolds {
+		if contains(ignore, g.name) {
+			continue
+		}
+		on, err := g.fn(ctx, tx.q, id)
+		if err != nil {
+			return "", fmt.Errorf("sqlstore: hold %s: %w", g.name, safeError(err))
+		}
+		if on {
+			return g.name, nil
+		}
+	}
+	return "", nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// timeArg is how a time is bound for comparison with a host's time
+// column: SQLite keeps times as text, most often in its own datetime()
+// form, which compares as text.
+func (d Dialect) timeArg(t time.Time) any {
+	if d == SQLite {
+		return t.UTC().Format("2006-01-02 15:04:05")
+	}
+	return t.UTC()
+}
