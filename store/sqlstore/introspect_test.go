@@ -621,29 +621,31 @@ func TestIntrospectBadInput(t *testing.T) {
 	db, _ := openSQLite(t)
 	ctx := context.Background()
 	var noCtx context.Context
-	for name, call := range map[string]func() (*sqlstore.Introspection, error){
-		"NilContext": func() (*sqlstore.Introspection, error) { return sqlstore.Introspect(noCtx, db, sqlstore.SQLite) },
-		"NilDB":      func() (*sqlstore.Introspection, error) { return sqlstore.Introspect(ctx, nil, sqlstore.SQLite) },
-		"Dialect":    func() (*sqlstore.Introspection, error) { return sqlstore.Introspect(ctx, db, sqlstore.Dialect(42)) },
-		"Empty":      func() (*sqlstore.Introspection, error) { return sqlstore.Introspect(ctx, db, sqlstore.Postgres, "") },
-		"NUL": func() (*sqlstore.Introspection, error) {
-			return sqlstore.Introspect(ctx, db, sqlstore.Postgres, "a\x00b")
-		},
-		"Latin1": func() (*sqlstore.Introspection, error) {
-			return sqlstore.Introspect(ctx, db, sqlstore.MySQL, "caf\xe9")
-		},
-		"PgCatalog": func() (*sqlstore.Introspection, error) {
-			return sqlstore.Introspect(ctx, db, sqlstore.Postgres, "pg_catalog")
-		},
-		"InfoSchema": func() (*sqlstore.Introspection, error) {
-			return sqlstore.Introspect(ctx, db, sqlstore.MySQL, "INFORMATION_SCHEMA")
-		},
-		"TooMany": func() (*sqlstore.Introspection, error) {
-			return sqlstore.Introspect(ctx, db, sqlstore.Postgres, make([]string, 1001)...)
-		},
+	// Each error says what is wrong before any statement runs (db is
+	// SQLite, so a PostgreSQL or MySQL statement would fail otherwise).
+	for _, tc := range []struct {
+		name    string
+		ctx     context.Context
+		db      *sql.DB
+		d       sqlstore.Dialect
+		schemas []string
+		want    string
+	}{
+		{"NilContext", noCtx, db, sqlstore.SQLite, nil, "nil context"},
+		{"NilDB", ctx, nil, sqlstore.SQLite, nil, "nil *sql.DB"},
+		{"Dialect", ctx, db, sqlstore.Dialect(42), nil, "unknown dialect"},
+		{"Empty", ctx, db, sqlstore.Postgres, []string{"crm", ""}, "empty schema name"},
+		{"NUL", ctx, db, sqlstore.Postgres, []string{"a\x00b"}, "not valid UTF-8"},
+		{"Latin1", ctx, db, sqlstore.MySQL, []string{"caf\xe9"}, "not valid UTF-8"},
+		{"PgCatalog", ctx, db, sqlstore.Postgres, []string{"pg_catalog"}, "system schema"},
+		{"PgToast", ctx, db, sqlstore.Postgres, []string{"pg_toast"}, "system schema"},
+		{"InfoSchema", ctx, db, sqlstore.MySQL, []string{"INFORMATION_SCHEMA"}, "system schema"},
+		{"MySQLSchema", ctx, db, sqlstore.MySQL, []string{"mysql"}, "system schema"},
+		{"TooMany", ctx, db, sqlstore.Postgres, make([]string, 1001), "at most 1000"},
 	} {
-		if in, err := call(); err == nil || in != nil || !strings.HasPrefix(err.Error(), "sqlstore: introspect") {
-			t.Errorf("%s: Introspect = %v, %v; want a sqlstore error", name, in, err)
+		in, err := sqlstore.Introspect(tc.ctx, tc.db, tc.d, tc.schemas...)
+		if err == nil || in != nil || !strings.HasPrefix(err.Error(), "sqlstore: introspect") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Introspect = %v, %v; want an error saying %q", tc.name, in, err, tc.want)
 		}
 	}
 	// SQLite ignores schemas.
@@ -677,6 +679,7 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 					`CREATE INDEX untyped_expr ON untyped (a, lower(b))`,
 					`CREATE UNIQUE INDEX untyped_partial ON untyped (a) WHERE a > 0`,
 					`CREATE VIRTUAL TABLE notes_fts USING fts5(body)`,
+					`CREATE TABLE "a.b" (x)`,
 				}
 			case sqlstore.Postgres:
 				ddl = []string{
@@ -759,6 +762,9 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 				}
 				if in.Table("notes_fts_content") == nil {
 					t.Error("the shadow table notes_fts_content is missing")
+				}
+				if ab := in.Table("a.b"); ab == nil || ab.Name != "a.b" || in.Table("main.a.b") != ab || in.Table("a.b.") != nil {
+					t.Errorf(`a table named "a.b": %+v`, ab)
 				}
 				if ix := in.Table("desc_pk").Indexes; len(ix) != 1 || ix[0].Name != "sqlite_autoindex_desc_pk_1" || !ix[0].Primary {
 					t.Errorf("desc_pk indexes = %+v", ix)
