@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -97,12 +96,13 @@ func refusal(rc forget.Receipt, hold string) forget.Receipt {
 // auditColumnLen is the longest value the store writes to an audit
 // column: principals and request ids are bounded by the Forgetter, times
 // are fixed-width, customer keys by maxTextKey; lists and row counts grow
-// with the catalogue and need an unbounded column.
+// with the catalogue, and 4096 characters hold far more than Offerit's
+// (a TEXT column, as AuditDDL makes).
 func auditColumnLen(name string) int {
 	switch name {
 	case "principal", "request_id":
 		return forget.MaxLabelLen
-	case "at":
+	case "at", "published_at":
 		return len(auditTimeFormat)
 	case "event_id":
 		return forget.EventIDLen
@@ -111,7 +111,7 @@ func auditColumnLen(name string) int {
 	case "customer_id":
 		return 255
 	}
-	return math.MaxInt32
+	return 4096
 }
 
 // buildAudit renders the audit INSERT once.

@@ -2,24 +2,337 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/forgetkit/forget"
 )
 
 var _ forget.Verifier = (*Store)(nil)
 
-// Verify implements forget.Verifier: it checks the mapping against the
-// live database before the store serves.
+// Verify implements forget.Verifier. It reads the live schema (never a
+// row of a host table) and refuses, listing every problem at once, a
+// mapping that could not run or would do harm:
+//
+//   - a mapped table or column that does not exist, or a missing audit
+//     table (or one lacking a column);
+//   - a customers key that is not unique (one forget would erase several
+//     rows), or whose type differs from the mapping's key_type;
+//   - a column that cannot hold what its rule writes: too short for a
+//     pseudonym, NOT NULL under a Null rule, not text under a text rule;
+//   - a unique column under a rule that writes the same value for every
+//     customer (the second forget would break the index);
+//   - SQLite connections that do not enforce declared foreign keys, and
+//     MySQL sessions that are not strict (they truncate instead of
+//     failing).
+//
+// It logs a warning for a lookup or customer-key column without an index
+// (each forget would scan the table) and for a lookup key that is not
+// unique (such a key that names two customers is refused as a conflict).
+// It also learns each integer key column's range, so that a key no column
+// could hold is invalid rather than a database error.
 func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	if err := s.schema.check(cat); err != nil {
 		return err
 	}
-	if s.auditTable != "" {
-		if _, err := s.AuditTrail(ctx, time.Now().Add(24*time.Hour)); err != nil {
-			return fmt.Errorf("sqlstore: audit table %s: %w", s.auditTable, err)
+	in, err := Introspect(ctx, s.db, s.dialect, s.schema.qualifiers()...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: verify: %w", err)
+	}
+	v := &verifier{s: s, in: in, ranges: map[string]keyRange{}}
+	v.keys()
+	v.fields(cat)
+	v.tables(cat)
+	v.auditTable()
+	if err := v.session(ctx); err != nil {
+		return fmt.Errorf("sqlstore: verify: %w", err)
+	}
+	if len(v.errs) > 0 {
+		return fmt.Errorf("sqlstore: the mapping does not fit the database: %w", errors.Join(v.errs...))
+	}
+	for _, w := range v.warnings {
+		s.log.Warn("sqlstore: " + w)
+	}
+	s.ranges.Store(&v.ranges)
+	return nil
+}
+
+// verifier collects the problems Verify finds.
+type verifier struct {
+	s        *Store
+	in       *Introspection
+	errs     []error
+	warnings []string
+	ranges   map[string]keyRange
+}
+
+func (v *verifier) fail(format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf(format, args...))
+}
+
+// table returns the named table, or records that it is missing.
+func (v *verifier) table(name, what string) *TableInfo {
+	t := v.in.Table(name)
+	if t == nil {
+		v.fail("%s: table %s does not exist", what, name)
+	}
+	return t
+}
+
+// column returns the named column, or records that it is missing.
+func (v *verifier) column(t *TableInfo, name, what string) *ColumnInfo {
+	if t == nil {
+		return nil
+	}
+	c := t.Column(name)
+	if c == nil {
+		v.fail("%s: column %s.%s does not exist", what, t.Name, name)
+	}
+	return c
+}
+
+// keys checks the customers key and the lookup tables.
+func (v *verifier) keys() {
+	sc := v.s.schema
+	c := v.table(sc.Customers.Table, "customers")
+	if col := v.column(c, sc.Customers.Key, "customers key"); col != nil {
+		if !c.Unique(sc.Customers.Key) {
+			v.fail("customers key %s.%s has no primary key or unique index: one forget could erase several customers", c.Name, col.Name)
+		}
+		v.keyType(forget.KeyCustomerID, c, col, sc.Customers.KeyType)
+	}
+	for _, lt := range []struct {
+		name string
+		t    *LookupTable
+	}{{forget.KeySubscriptionID, sc.Subscriptions}, {forget.KeyOrderID, sc.Orders}} {
+		if lt.t == nil {
+			continue
+		}
+		what := lt.name + " lookup"
+		t := v.table(lt.t.Table, what)
+		key := v.column(t, lt.t.Key, what)
+		v.column(t, lt.t.CustomerKey, what)
+		if key == nil {
+			continue
+		}
+		v.keyType(lt.name, t, key, lt.t.KeyType)
+		switch {
+		case !t.Indexed(lt.t.Key):
+			v.warnings = append(v.warnings, fmt.Sprintf("%s column %s.%s has no index: every forget by %s scans the table", what, t.Name, key.Name, lt.name))
+		case !t.Unique(lt.t.Key):
+			v.warnings = append(v.warnings, fmt.Sprintf("%s column %s.%s has no unique index: a %s that names two customers is refused as a conflict", what, t.Name, key.Name, lt.name))
+		}
+	}
+	for _, table := range sortedKeys(sc.Joined) {
+		what := "joined table " + table
+		t := v.table(table, what)
+		if col := v.column(t, sc.Joined[table], what); col != nil && !t.Indexed(col.Name) {
+			v.warnings = append(v.warnings, fmt.Sprintf("%s: customer key %s has no index: every forget scans the table", what, col.Name))
+		}
+	}
+}
+
+// keyType checks that a key column has the type the mapping declares and
+// records an integer column's range.
+func (v *verifier) keyType(name string, t *TableInfo, col *ColumnInfo, kt KeyType) {
+	if kt == "" {
+		kt = KeyInt
+	}
+	strictTypes := v.s.dialect != SQLite // SQLite compares across affinities
+	switch {
+	case kt == KeyInt && col.Kind == KindInt:
+		v.ranges[name] = keyRange{min: col.IntMin, max: col.IntMax}
+	case kt == KeyInt && col.Kind != KindInt && strictTypes:
+		v.fail("%s column %s.%s is %s, but the mapping declares an int key (key_type \"text\"?)", name, t.Name, col.Name, col.Type)
+	case kt == KeyText && col.Kind == KindInt && strictTypes:
+		v.fail("%s column %s.%s is %s, but the mapping declares a text key (key_type \"int\"?)", name, t.Name, col.Name, col.Type)
+	case kt == KeyInt:
+		v.ranges[name] = keyRange{min: math.MinInt64, max: math.MaxInt64}
+	}
+}
+
+// fields checks each mapped field's column against its rule.
+func (v *verifier) fields(cat forget.Catalogue) {
+	sc := v.s.schema
+	for _, f := range cat.Fields {
+		m, ok := sc.Fields[f.Name]
+		if !ok {
+			continue // absent
+		}
+		what := "field " + string(f.Name)
+		t := v.table(m.Table, what)
+		col := v.column(t, m.Column, what)
+		if col == nil {
+			continue
+		}
+		key := sc.Customers.Key
+		if m.Table != sc.Customers.Table {
+			key = sc.Joined[m.Table]
+		}
+		v.rule(what, t, col, key, f.Rule)
+	}
+}
+
+// tables checks each mapped catalogue table and its scrubbed columns.
+func (v *verifier) tables(cat forget.Catalogue) {
+	for _, ts := range cat.Tables {
+		rt, ok := v.s.schema.Tables[ts.Name]
+		if !ok {
+			continue
+		}
+		what := "table " + string(ts.Name)
+		t := v.table(rt.Table, what)
+		key := v.column(t, rt.CustomerKey, what)
+		if key != nil && !t.Indexed(rt.CustomerKey) {
+			v.warnings = append(v.warnings, fmt.Sprintf("%s: customer key %s.%s has no index: every forget scans the table", what, t.Name, key.Name))
+		}
+		for _, cr := range ts.Scrub {
+			if col := v.column(t, cr.Column, what); col != nil {
+				v.rule(what+" column "+cr.Column, t, col, rt.CustomerKey, cr.Rule)
+			}
+		}
+	}
+}
+
+// rule checks that col can hold what r writes, every time.
+func (v *verifier) rule(what string, t *TableInfo, col *ColumnInfo, customerKey string, r forget.Rule) {
+	out := r.Output()
+	where := t.Name + "." + col.Name
+	if out.Null {
+		if !col.Nullable {
+			v.fail("%s: its rule writes NULL, but %s is NOT NULL", what, where)
+		}
+		return
+	}
+	// SQLite stores any value in any column (but STRICT tables, which
+	// hosts rarely use): only the other engines refuse a type.
+	strictTypes := v.s.dialect != SQLite
+	if out.Text && col.Kind != KindText && strictTypes {
+		if _, err := strconv.ParseInt(out.Fixed, 10, 64); !(col.Kind == KindInt && out.Fixed != "" && err == nil) {
+			v.fail("%s: its rule writes text, but %s is %s (use Null(), or map a text column)", what, where, col.Type)
+			return
+		}
+	}
+	n := out.MaxLen
+	if out.Fixed != "" {
+		n = utf8.RuneCountInString(out.Fixed)
+	}
+	if col.MaxLen > 0 && n > col.MaxLen {
+		v.fail("%s: its rule writes %d characters, but %s holds %d", what, n, where, col.MaxLen)
+	}
+	if !out.Distinct && v.uniqueAlone(t, col.Name, customerKey) {
+		hint := "Pseudonym()"
+		if col.Nullable {
+			hint = "Pseudonym() or Null()"
+		}
+		v.fail("%s: %s is unique, but its rule writes the same value for every customer, so the second forget would fail; use %s", what, where, hint)
+	}
+}
+
+// uniqueAlone reports whether a unique index holds column without the
+// table's customer key, so that two customers cannot share its value.
+func (v *verifier) uniqueAlone(t *TableInfo, column, customerKey string) bool {
+	for _, ix := range t.Indexes {
+		if !ix.Unique || !containsFold(ix.Columns, column) {
+			continue
+		}
+		if !containsFold(ix.Columns, customerKey) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// auditTable checks that the audit table exists with every column the
+// store writes, each long enough for what a receipt can hold.
+func (v *verifier) auditTable() {
+	if v.s.auditTable == "" {
+		return
+	}
+	what := "audit table (create it with AuditDDL)"
+	t := v.table(v.s.auditTable, what)
+	for _, name := range auditColumns {
+		col := v.column(t, name, what)
+		if col == nil || col.MaxLen == 0 {
+			continue
+		}
+		if need := auditColumnLen(name); col.MaxLen < need {
+			v.fail("%s: column %s.%s holds %d characters; it needs %d", what, t.Name, name, col.MaxLen, need)
+		}
+	}
+}
+
+// session checks the connection settings the store relies on.
+func (v *verifier) session(ctx context.Context) error {
+	switch v.s.dialect {
+	case SQLite:
+		var on int
+		if err := v.s.db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+			return fmt.Errorf("read PRAGMA foreign_keys: %w", err)
+		}
+		if on == 0 && v.in.hasForeignKeys() {
+			v.fail("the database declares foreign keys, but this connection does not enforce them: ON DELETE RESTRICT would not protect rows and ON DELETE CASCADE would leave orphans; open it with _pragma=foreign_keys(1) in the DSN")
+		}
+	case MySQL:
+		var mode string
+		if err := v.s.db.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+			return fmt.Errorf("read sql_mode: %w", safeError(err))
+		}
+		if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
+			v.fail("the MySQL session is not strict (sql_mode lacks STRICT_TRANS_TABLES): a value too long for its column would be truncated, not refused; add sql_mode='STRICT_TRANS_TABLES,...' to the DSN's parameters")
 		}
 	}
 	return nil
+}
+
+// qualifiers returns the schema names the mapping's tables are qualified
+// with, for Introspect to read too.
+func (s Schema) qualifiers() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(table string) {
+		if i := strings.IndexByte(table, '.'); i > 0 && !seen[table[:i]] {
+			seen[table[:i]] = true
+			out = append(out, table[:i])
+		}
+	}
+	add(s.Customers.Table)
+	for _, lt := range []*LookupTable{s.Subscriptions, s.Orders} {
+		if lt != nil {
+			add(lt.Table)
+		}
+	}
+	for t := range s.Joined {
+		add(t)
+	}
+	for _, c := range s.Fields {
+		add(c.Table)
+	}
+	for _, rt := range s.Tables {
+		add(rt.Table)
+	}
+	return out
+}
+
+// hasForeignKeys reports whether any table declares a foreign key.
+func (in *Introspection) hasForeignKeys() bool {
+	for _, t := range in.Tables {
+		if len(t.ForeignKeys) > 0 {
+			return true
+		}
+	}
+	return false
 }
