@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,7 +34,7 @@ func (c *cli) audit(args []string) int {
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
-	if err := dbf.require("audit"); err != nil {
+	if err := dbf.require(c, "audit"); err != nil {
 		return c.usageError("%v", err)
 	}
 	if dbf.auditTable == "" {
@@ -47,13 +48,14 @@ func (c *cli) audit(args []string) int {
 		}
 		from = t
 	}
-	ctx := context.Background()
-	db, store, err := dbf.open(ctx)
-	if err != nil {
-		return c.failure("%v", err)
+	ctx, stop := interruptible()
+	defer stop()
+	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
+	if o == nil {
+		return code
 	}
-	defer db.Close()
-	trail, err := store.AuditTrail(ctx, from)
+	defer o.close()
+	trail, err := o.store.AuditTrail(ctx, from)
 	if err != nil {
 		return c.failure("%v", err)
 	}
@@ -92,61 +94,127 @@ func (c *cli) replay(args []string) int {
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
-	if err := dbf.require("replay"); err != nil {
+	if err := dbf.require(c, "replay"); err != nil {
 		return c.usageError("%v", err)
 	}
 	if *from == "" {
 		return c.usageError("replay needs -from FILE")
 	}
-	receipts, err := readReceipts(*from)
+	// Read the whole trail once before forgetting anything: a bad record
+	// is bad usage, found before the first forget.
+	total, err := forEachReceipt(*from, nil)
 	if err != nil {
 		return c.usageError("%v", err)
 	}
-	ctx := forget.WithPrincipal(context.Background(), "cli")
-	f, closeDB, code := c.openForgetter(ctx, &dbf)
-	if f == nil {
+	ctx, stop := interruptible()
+	defer stop()
+	ctx = forget.WithPrincipal(ctx, "cli")
+	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
+	if o == nil {
 		return code
 	}
-	defer closeDB()
+	defer o.close()
+	return c.runReplay(ctx, o.f, *from, total)
+}
+
+// runReplay replays the trail at path, total records, a chunk at a time,
+// so that an interruption stops after the chunk in progress.
+func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, total int) int {
 	counts := map[string]int{}
-	for i, o := range f.Replay(ctx, receipts) {
-		if receipts[i].DryRun {
-			continue
+	done := 0
+	chunk := make([]forget.Receipt, 0, batchChunk)
+	at := make([]int, 0, batchChunk)
+	replay := func() {
+		if len(chunk) == 0 {
+			return
 		}
-		out := outcomeOf(o.Err)
-		counts[out]++
-		if out != outForgotten && out != outNotFound {
-			fmt.Fprintf(c.stderr, "forget: record %d (customer %s): %s\n", i+1, receipts[i].CustomerID, describe(o.Err))
+		outcomes := f.Replay(ctx, chunk)
+		interrupted := ctx.Err() != nil
+		for i, oc := range outcomes {
+			if chunk[i].DryRun {
+				done++
+				continue
+			}
+			out := outcomeOf(oc.Err)
+			if out == outFailed && interrupted {
+				continue // rolled back by the interruption: not run
+			}
+			done++
+			counts[out]++
+			if out != outForgotten && out != outNotFound {
+				fmt.Fprintf(c.stderr, "forget: record %d (customer %s): %s\n", at[i], quoteClipped(chunk[i].CustomerID), clip(describe(oc.Err), maxRowMessage))
+			}
 		}
+		chunk, at = chunk[:0], at[:0]
+	}
+	_, err := forEachReceipt(path, func(n int, rc forget.Receipt) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		chunk = append(chunk, rc)
+		at = append(at, n)
+		if len(chunk) == batchChunk {
+			replay()
+		}
+		return true
+	})
+	if err == nil && ctx.Err() == nil {
+		replay()
 	}
 	fmt.Fprintf(c.stdout, "replayed %d records: %d forgotten again, %d not in this database, %d invalid, %d failed\n",
-		len(receipts), counts[outForgotten], counts[outNotFound], counts[outInvalid]+counts[outConflict], counts[outFailed])
-	if counts[outInvalid]+counts[outConflict]+counts[outFailed] > 0 {
+		done, counts[outForgotten], counts[outNotFound], counts[outInvalid]+counts[outConflict], counts[outFailed])
+	switch {
+	case err != nil:
+		return c.failure("%v", err)
+	case ctx.Err() != nil && done < total:
+		fmt.Fprintf(c.stdout, "interrupted: %d records not replayed; re-running the replay is safe\n", total-done)
+		return exitFailed
+	case counts[outInvalid]+counts[outConflict]+counts[outFailed] > 0:
 		return exitFailed
 	}
 	return exitOK
 }
 
-func readReceipts(path string) ([]forget.Receipt, error) {
+// maxReceiptLine bounds one record of an exported audit trail: receipts
+// are small, and a huge line is not one.
+const maxReceiptLine = 1 << 20
+
+// forEachReceipt reads the JSON-lines audit trail at path, calling fn (when
+// not nil) with each record and its number until fn returns false. It
+// returns the number of records; a record that is not a receipt is an
+// error naming its number.
+func forEachReceipt(path string, fn func(n int, rc forget.Receipt) bool) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("-from: %w", err)
+		return 0, fmt.Errorf("-from: %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
-	var out []forget.Receipt
-	for n := 1; ; n++ {
-		var rc forget.Receipt
-		err := dec.Decode(&rc)
+	lr := newLineReader(f, maxReceiptLine)
+	n := 0
+	for {
+		line, tooLong, err := lr.next()
 		if err == io.EOF {
-			return out, nil
+			return n, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("-from %s: record %d: %v", path, n, err)
+			return n, fmt.Errorf("-from %s: %w", path, err)
+		}
+		if !tooLong && len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		n++
+		if tooLong {
+			return n, fmt.Errorf("-from %s: record %d (line %d) is longer than %d bytes", path, n, lr.n, maxReceiptLine)
+		}
+		var rc forget.Receipt
+		if err := json.Unmarshal(line, &rc); err != nil {
+			return n, fmt.Errorf("-from %s: record %d (line %d) is not a receipt as 'forget audit' writes: %s", path, n, lr.n, clip(err.Error(), maxRowMessage))
 		}
 		if rc.CustomerID == "" {
-			return nil, fmt.Errorf("-from %s: record %d has no customer_id", path, n)
+			return n, fmt.Errorf("-from %s: record %d has no customer_id", path, n)
 		}
-		out = append(out, rc)
+		if fn != nil && !fn(n, rc) {
+			return n, nil
+		}
 	}
 }

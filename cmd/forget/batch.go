@@ -2,122 +2,17 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/forgetkit/forget"
 )
-
-// batchItem is one request of a batch file, or the reason it is not one.
-type batchItem struct {
-	line int
-	req  forget.Request
-	err  error // a row that could not be read: reported as invalid
-}
-
-// readBatchFile reads a CSV or JSON-lines batch. Only a file that cannot
-// be read at all (missing, or a CSV header naming an unknown column) is an
-// error; a bad row becomes an item carrying its error.
-func readBatchFile(path string) ([]batchItem, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("-batch: %w", err)
-	}
-	if isJSONLines(path, data) {
-		return readJSONLines(data), nil
-	}
-	items, err := readCSV(data)
-	if err != nil {
-		return nil, fmt.Errorf("-batch %s: %w", path, err)
-	}
-	return items, nil
-}
-
-func isJSONLines(path string, data []byte) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson", ".json":
-		return true
-	case ".csv":
-		return false
-	}
-	return bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
-}
-
-var batchColumns = map[string]bool{
-	forget.KeyCustomerID: true, forget.KeySubscriptionID: true, forget.KeyOrderID: true, forget.ParamKeep: true,
-}
-
-func readCSV(data []byte) ([]batchItem, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1 // rows with the wrong width are reported, not fatal
-	r.TrimLeadingSpace = true
-	header, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("no CSV header: %w", err)
-	}
-	for i, h := range header {
-		header[i] = strings.ToLower(strings.TrimSpace(h))
-		if !batchColumns[header[i]] {
-			return nil, fmt.Errorf("unknown column %q in the header; want any of customer_id, subscription_id, orderid, keep", h)
-		}
-	}
-	var items []batchItem
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return items, nil
-		}
-		line, _ := r.FieldPos(0)
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			items = append(items, batchItem{line: pe.StartLine, err: rowError("malformed CSV")})
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(rec) != len(header) {
-			items = append(items, batchItem{line: line, err: rowError(fmt.Sprintf("the row has %d fields, the header %d", len(rec), len(header)))})
-			continue
-		}
-		vals := url.Values{}
-		for i, v := range rec {
-			if v != "" {
-				vals.Add(header[i], v)
-			}
-		}
-		req, err := forget.RequestFromValues(vals)
-		items = append(items, batchItem{line: line, req: req, err: err})
-	}
-}
-
-func readJSONLines(data []byte) []batchItem {
-	var items []batchItem
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), forget.MaxBodyBytes)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		req, err := forget.RequestFromJSON(line)
-		items = append(items, batchItem{line: n, req: req, err: err})
-	}
-	if err := sc.Err(); err != nil {
-		items = append(items, batchItem{line: len(items) + 1, err: rowError(err.Error())})
-	}
-	return items
-}
 
 // rowError is a batch row that is not a request. It is ErrInvalid, and
 // its message is shown as it is.
@@ -174,7 +69,12 @@ type reportLine struct {
 	Error       string                 `json:"error,omitempty"`
 }
 
-func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, items []batchItem, opt batchOptions) int {
+// batchChunk is how many requests go to the store at once, which the SQL
+// store forgets in one transaction with a savepoint each. The report is
+// written, and flushed, once a chunk's outcomes are final.
+const batchChunk = 100
+
+func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader, total int, opt batchOptions) int {
 	var report *bufio.Writer
 	if opt.report != "" {
 		file, err := os.Create(opt.report)
@@ -185,42 +85,64 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, items []batchIt
 		report = bufio.NewWriter(file)
 		defer report.Flush()
 	}
-	prog := newProgress(c.stderr, opt.progress, len(items))
+	prog := newProgress(c.stderr, opt.progress, total, c.tty)
 	counts := map[string]int{}
 	start := time.Now()
 	done := 0
-	// Requests go to the store a chunk at a time, which the SQL store
-	// forgets in one transaction with a savepoint each; the report is
-	// written only once a chunk's outcomes are final.
-	const chunk = 100
-	outcomes := make([]forget.Outcome, chunk)
-	reqs := make([]forget.Request, 0, chunk)
-	at := make([]int, 0, chunk)
-chunks:
-	for first := 0; first < len(items) && ctx.Err() == nil; first += chunk {
-		last := min(first+chunk, len(items))
-		reqs, at = reqs[:0], at[:0]
+	items := make([]batchItem, 0, batchChunk)
+	outcomes := make([]forget.Outcome, batchChunk)
+	reqs := make([]forget.Request, 0, batchChunk)
+	at := make([]int, 0, batchChunk)
+	var (
+		stopped  string // why the batch stopped early, if it did
+		firstOut int    // the first line not run, when interrupted
+		notRun   int    // requests read but not run
+		eof      bool
+	)
+	for !eof && stopped == "" {
+		if ctx.Err() != nil {
+			stopped = "interrupted"
+			break
+		}
+		items, reqs, at = items[:0], reqs[:0], at[:0]
 		clear(outcomes)
-		for i := first; i < last; i++ {
-			if items[i].err == nil {
-				req := items[i].req
-				req.DryRun = opt.dryRun
-				reqs = append(reqs, req)
-				at = append(at, i-first)
+		for len(items) < batchChunk {
+			it, err := br.next()
+			if err == io.EOF {
+				eof = true
+				break
 			}
+			if err != nil {
+				stopped = "the batch file could not be read further: " + clip(err.Error(), maxRowMessage)
+				break
+			}
+			if it.err == nil {
+				it.req.DryRun = opt.dryRun
+				reqs = append(reqs, it.req)
+				at = append(at, len(items))
+			}
+			items = append(items, it)
 		}
 		for k, o := range f.ForgetBatch(ctx, reqs) {
 			outcomes[at[k]] = o
 		}
-		for i := first; i < last; i++ {
-			it, o := items[i], outcomes[i-first]
+		interrupted := ctx.Err() != nil
+		for i, it := range items {
+			o := outcomes[i]
 			err := it.err
 			if err == nil {
 				err = o.Err
 			}
 			out := outcomeOf(err)
-			if out == outFailed && ctx.Err() != nil {
-				break chunks // interrupted: rolled back, not failed
+			if out == outFailed && interrupted {
+				// Rolled back by the interruption, not failed: no line,
+				// and a re-run does it. Later items of the chunk may
+				// have been committed before it: they get their lines.
+				if notRun == 0 {
+					firstOut = it.line
+				}
+				notRun++
+				continue
 			}
 			counts[out]++
 			done++
@@ -229,10 +151,10 @@ chunks:
 				line.CustomerID, line.DryRun, line.RowsDeleted = rc.CustomerID, rc.DryRun, rc.RowsDeleted
 			}
 			if err != nil {
-				line.Error = publicMessage(err)
+				line.Error = clip(publicMessage(err), maxRowMessage)
 				if out == outFailed {
 					prog.clear()
-					fmt.Fprintf(c.stderr, "forget: line %d: %v\n", it.line, err)
+					fmt.Fprintf(c.stderr, "forget: line %d: %s\n", it.line, clip(err.Error(), maxRowMessage))
 				}
 			}
 			if report != nil {
@@ -241,6 +163,14 @@ chunks:
 			}
 			prog.update(done)
 		}
+		if report != nil {
+			if err := report.Flush(); err != nil {
+				stopped = "-report: " + clip(err.Error(), maxRowMessage) + "; the batch stopped so that no forget goes unreported"
+			}
+		}
+		if interrupted && (notRun > 0 || !eof) {
+			stopped = "interrupted"
+		}
 	}
 	prog.finish(done)
 	verb := "forgotten"
@@ -248,13 +178,22 @@ chunks:
 		verb = "would be forgotten (dry run)"
 	}
 	fmt.Fprintf(c.stdout, "%d requests in %s: %d %s, %d not found, %d invalid, %d conflict, %d failed\n",
-		len(items), time.Since(start).Round(time.Millisecond), counts[outForgotten], verb,
+		done, time.Since(start).Round(time.Millisecond), counts[outForgotten], verb,
 		counts[outNotFound], counts[outInvalid], counts[outConflict], counts[outFailed])
-	if done < len(items) {
-		fmt.Fprintf(c.stdout, "interrupted: %d requests not run; re-running the batch is safe\n", len(items)-done)
+	if stopped != "" {
+		switch {
+		case stopped != "interrupted":
+			fmt.Fprintf(c.stdout, "stopped: %s\n", stopped)
+		case total >= 0:
+			fmt.Fprintf(c.stdout, "interrupted: %d requests not run; re-running the batch is safe\n", max(total-done, notRun))
+		case notRun > 0:
+			fmt.Fprintf(c.stdout, "interrupted: the requests from line %d on were not run; re-running the batch is safe\n", firstOut)
+		default:
+			fmt.Fprintf(c.stdout, "interrupted: the rest of the file was not run; re-running the batch is safe\n")
+		}
 		return exitFailed
 	}
-	if counts[outForgotten] != len(items) {
+	if counts[outForgotten] != done {
 		return exitFailed
 	}
 	return exitOK
@@ -271,13 +210,11 @@ type progress struct {
 	start time.Time
 }
 
-func newProgress(w io.Writer, mode string, total int) *progress {
+func newProgress(w io.Writer, mode string, total int, tty bool) *progress {
 	if mode == "auto" {
 		mode = "lines"
-		if f, ok := w.(*os.File); ok {
-			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-				mode = "bar"
-			}
+		if tty {
+			mode = "bar"
 		}
 	}
 	return &progress{w: w, mode: mode, total: total, start: time.Now()}
@@ -290,18 +227,28 @@ func (p *progress) update(done int) {
 			return
 		}
 		p.last = time.Now()
+		rate := float64(done) / max(time.Since(p.start).Seconds(), 1e-3)
+		if p.total < 0 { // a pipe: no total
+			fmt.Fprintf(p.w, "\r%d  %.0f/s ", done, rate)
+			return
+		}
 		const width = 30
 		filled := 0
 		if p.total > 0 {
-			filled = done * width / p.total
+			filled = min(done*width/p.total, width)
 		}
-		rate := float64(done) / max(time.Since(p.start).Seconds(), 1e-3)
 		fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.0f/s ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, p.total, rate)
 	case "lines":
+		if p.total < 0 {
+			if done%10000 == 0 {
+				fmt.Fprintf(p.w, "progress: %d\n", done)
+			}
+			return
+		}
 		if p.total == 0 {
 			return
 		}
-		if tenth := done * 10 / p.total; tenth > p.step {
+		if tenth := min(done*10/p.total, 10); tenth > p.step {
 			p.step = tenth
 			fmt.Fprintf(p.w, "progress: %d/%d (%d%%)\n", done, p.total, tenth*10)
 		}

@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 func main() {
@@ -36,6 +38,17 @@ const (
 type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	tty            bool // stderr is a terminal
+}
+
+// hide makes every later write to stdout and stderr replace secrets (a
+// DSN's password, say), whoever writes: messages, logs, a driver's error.
+func (c *cli) hide(secrets []string) {
+	if len(secrets) == 0 {
+		return
+	}
+	c.stdout = newScrubWriter(c.stdout, secrets)
+	c.stderr = newScrubWriter(c.stderr, secrets)
 }
 
 const mainUsage = `forget erases customers' identifying details (Offerit's PATCH /api/customer/forget).
@@ -54,6 +67,11 @@ Run 'forget COMMAND -h' for a command's flags and examples.
 // Main runs the command line args and returns the exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	if f, ok := stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			c.tty = true
+		}
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mainUsage)
 		return exitUsage
@@ -111,11 +129,39 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) (int, bool) {
 }
 
 func (c *cli) usageError(format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "forget: "+format+"\n", args...)
+	c.say(format, args...)
 	return exitUsage
 }
 
 func (c *cli) failure(format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "forget: "+format+"\n", args...)
+	c.say(format, args...)
 	return exitFailed
 }
+
+// say prints a message to stderr, cut short: it may quote a batch file's
+// or a flag's content, which can be huge.
+func (c *cli) say(format string, args ...any) {
+	fmt.Fprintf(c.stderr, "forget: %s\n", clip(fmt.Sprintf(format, args...), maxMessage))
+}
+
+// Bounds on what the command prints of one error.
+const (
+	maxMessage    = 2000 // an error the command stops on
+	maxRowMessage = 300  // an error of one batch row or record
+)
+
+// clip cuts s to at most n bytes, on a UTF-8 boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const more = "... (cut)"
+	i := max(n-len(more), 0)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + more
+}
+
+// quoteClipped quotes a piece of input for a message, cut short.
+func quoteClipped(s string) string { return strconv.Quote(clip(s, 60)) }

@@ -9,10 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -26,22 +27,34 @@ import (
 type dbFlags struct {
 	db, dsn, schema string
 	auditTable      string
+	dsnFromEnv      bool
 	mapping         *sqlstore.Schema // read from -schema by check
 }
 
+// envDSN names the environment variable that may hold -dsn: a password
+// in argv shows in ps.
+const envDSN = "FORGET_DSN"
+
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.db, "db", "", "an existing SQLite database `FILE` (e.g. -db /var/lib/app/app.db)")
-	fs.StringVar(&d.dsn, "dsn", "", "a PostgreSQL or MySQL/MariaDB `URL` instead of -db\n(e.g. -dsn postgres://app@127.0.0.1:5432/app or -dsn mysql://root@127.0.0.1:3306/app)")
+	fs.StringVar(&d.dsn, "dsn", "", "a PostgreSQL or MySQL/MariaDB `URL` instead of -db\n(e.g. -dsn postgres://app@127.0.0.1:5432/app or -dsn mysql://root@127.0.0.1:3306/app);\nwith neither -db nor -dsn, the URL in $"+envDSN+" is used, which keeps a password out of ps")
 	fs.StringVar(&d.auditTable, "audit-table", "forget_audit", "the `TABLE` each forget's receipt is written to, in the forget's own transaction\n(created by 'forget init' and 'forget schema'; -audit-table '' keeps no audit trail)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 }
 
-// check reports whether -db or -dsn was set, and reads -schema: both
-// databases at once, or a bad mapping file, is a usage error.
-func (d *dbFlags) check() (given bool, err error) {
+// check reports whether a database was named (-db, -dsn or $FORGET_DSN),
+// and reads -schema: both -db and -dsn, or a bad mapping file, is a usage
+// error. It tells c the DSN's secrets, so that nothing prints them.
+func (d *dbFlags) check(c *cli) (given bool, err error) {
 	if d.db != "" && d.dsn != "" {
 		return false, errors.New("give -db or -dsn, not both")
 	}
+	if d.db == "" && d.dsn == "" {
+		if d.dsn = os.Getenv(envDSN); d.dsn != "" {
+			d.dsnFromEnv = true
+		}
+	}
+	c.hide(dsnSecrets(d.dsn))
 	if d.schema != "" {
 		s, err := readSchema(d.schema)
 		if err != nil {
@@ -52,17 +65,26 @@ func (d *dbFlags) check() (given bool, err error) {
 	return d.db != "" || d.dsn != "", nil
 }
 
-// require is check for commands that need a database: neither -db nor
-// -dsn is a usage error too.
-func (d *dbFlags) require(cmd string) error {
-	given, err := d.check()
+// require is check for commands that need a database: none named is a
+// usage error too.
+func (d *dbFlags) require(c *cli, cmd string) error {
+	given, err := d.check(c)
 	if err == nil && !given {
-		err = fmt.Errorf("%s needs -db FILE or -dsn URL", cmd)
+		err = fmt.Errorf("%s needs -db FILE or -dsn URL (or $%s)", cmd, envDSN)
 	}
 	return err
 }
 
-// open opens the named database and builds a store on it.
+// dsnName is how messages name where the DSN came from.
+func (d *dbFlags) dsnName() string {
+	if d.dsnFromEnv {
+		return "$" + envDSN
+	}
+	return "-dsn"
+}
+
+// open opens the named database and builds a store on it. Its errors
+// never quote the DSN.
 func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	var (
 		db      *sql.DB
@@ -77,6 +99,9 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		dialect = sqlstore.SQLite
 	} else {
 		db, dialect, err = openDSN(d.dsn)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", d.dsnName(), err)
+		}
 	}
 	if err != nil {
 		return nil, nil, err
@@ -95,56 +120,131 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	store, err := sqlstore.New(db, dialect, opts...)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
-	}
-	if d.auditTable != "" {
-		// Fail now, not on every forget, when the audit table is missing.
-		if _, err := store.AuditTrail(ctx, time.Now().Add(24*time.Hour)); err != nil {
-			db.Close()
-			return nil, nil, fmt.Errorf("audit table %s: %w (create it with 'forget init' or from 'forget schema', or pass -audit-table '')", d.auditTable, err)
-		}
+		return nil, nil, errMapping{err}
 	}
 	return db, store, nil
 }
 
-// openSQLite opens path with the settings a forget wants: WAL so readers
-// never block the writer, and a busy timeout so writers queue.
+// errMapping is a mapping that does not fit the database or the
+// catalogue: a configuration error, not a failed forget.
+type errMapping struct{ err error }
+
+func (e errMapping) Error() string { return e.err.Error() }
+func (e errMapping) Unwrap() error { return e.err }
+
+// sqlitePragmas are the settings every SQLite connection of the command
+// gets: foreign keys enforced, as the host's application presumably has
+// them; WAL so readers never block the writer; a busy timeout so writers
+// queue.
+const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+
+// openSQLite opens exactly the file at path, whatever characters its name
+// holds ('#', '?', '%', spaces, any UTF-8).
 func openSQLite(path string) (*sql.DB, error) {
-	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	uri, err := sqliteURI(path)
+	if err != nil {
+		return nil, err
+	}
+	return sql.Open("sqlite", uri+"?"+sqlitePragmas)
 }
 
-// openDSN opens a postgres:// or mysql:// URL.
+// sqliteURI makes a file: URI naming path. SQLite decodes %XX in a URI's
+// path and ends the path at '?' or '#', so every byte but unreserved ones
+// and '/' is escaped. The path is made absolute first: "file://x" would
+// name a host.
+func sqliteURI(path string) (string, error) {
+	if path == "" || strings.IndexByte(path, 0) >= 0 {
+		return "", errors.New("-db: the file name is empty or holds a NUL byte")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("-db: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("file:")
+	for i := 0; i < len(abs); i++ {
+		switch c := abs[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String(), nil
+}
+
+// mysqlSQLMode makes the command's MySQL sessions strict: a value that
+// does not fit its column is an error, never silently cut or zeroed.
+// TRADITIONAL is strict on MySQL and MariaDB alike.
+const mysqlSQLMode = "'TRADITIONAL'"
+
+// openDSN opens a postgres:// or mysql:// URL. Its errors never quote the
+// URL (url.Parse's do).
 func openDSN(dsn string) (*sql.DB, sqlstore.Dialect, error) {
 	u, err := url.Parse(dsn)
-	if err != nil {
-		return nil, 0, fmt.Errorf("-dsn: not a URL")
+	if err != nil || u.Scheme == "" {
+		return nil, 0, errors.New("not a URL such as postgres://user@host/db or mysql://user@host/db")
 	}
 	switch u.Scheme {
 	case "postgres", "postgresql":
 		db, err := sql.Open("pgx", dsn)
 		return db, sqlstore.Postgres, err
 	case "mysql", "mariadb":
-		cfg := mysql.NewConfig()
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-		cfg.Net = "tcp"
-		cfg.Addr = u.Host
-		if u.Port() == "" {
-			cfg.Addr = u.Hostname() + ":3306"
-		}
-		cfg.DBName = strings.TrimPrefix(u.Path, "/")
-		for k, vs := range u.Query() {
-			if len(vs) > 0 {
-				if cfg.Params == nil {
-					cfg.Params = map[string]string{}
-				}
-				cfg.Params[k] = vs[0]
-			}
+		cfg, err := mysqlConfig(u)
+		if err != nil {
+			return nil, 0, err
 		}
 		db, err := sql.Open("mysql", cfg.FormatDSN())
 		return db, sqlstore.MySQL, err
 	}
-	return nil, 0, fmt.Errorf("-dsn: scheme %q is neither postgres nor mysql", u.Scheme)
+	return nil, 0, fmt.Errorf("scheme %s is neither postgres nor mysql", quoteClipped(u.Scheme))
+}
+
+// mysqlConfig translates a mysql:// URL to the driver's configuration.
+// The query string holds the driver's parameters (tls, timeout...), read
+// as the driver reads them; any other is a session variable, sent as
+// SET name=value, so a string value needs quotes (sql_mode=%27...%27).
+func mysqlConfig(u *url.URL) (*mysql.Config, error) {
+	q := u.Query()
+	// A password in the query would be sent as SET password=...: which,
+	// quoted, changes the account's password. Take it as the password.
+	pass, hasPass := u.User.Password()
+	if q.Has("password") {
+		if hasPass {
+			return nil, errors.New("the password is given twice, in the user-info and the query string")
+		}
+		pass = q.Get("password")
+		q.Del("password")
+	}
+	if q.Has("user") {
+		return nil, errors.New("give the user name before the host (mysql://user@host/db), not in the query string")
+	}
+	if m := q.Get("sql_mode"); q.Has("sql_mode") {
+		up := strings.ToUpper(m)
+		if !strings.Contains(up, "STRICT_TRANS_TABLES") && !strings.Contains(up, "STRICT_ALL_TABLES") && !strings.Contains(up, "TRADITIONAL") {
+			return nil, errors.New("sql_mode must be strict (STRICT_ALL_TABLES, STRICT_TRANS_TABLES or TRADITIONAL): a forget must not write a value MySQL silently cuts")
+		}
+	}
+	cfg, err := mysql.ParseDSN("/?" + q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("a query parameter is not one the MySQL driver accepts: %w", err)
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	if _, ok := cfg.Params["sql_mode"]; !ok {
+		cfg.Params["sql_mode"] = mysqlSQLMode
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd = pass
+	cfg.Net = "tcp"
+	port := u.Port()
+	if port == "" {
+		port = "3306"
+	}
+	cfg.Addr = net.JoinHostPort(u.Hostname(), port)
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	return cfg, nil
 }
 
 // readSchema reads a JSON mapping, refusing unknown keys so that a typo is
@@ -166,19 +266,48 @@ func readSchema(path string) (sqlstore.Schema, error) {
 	return s, nil
 }
 
-// openForgetter opens the database and builds a Forgetter that logs
-// warnings and errors to stderr. On failure it returns a nil Forgetter and
-// the exit status: a mapping that does not fit the catalogue is bad usage.
-func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags) (*forget.Forgetter, func(), int) {
+// opened is a database with its store and Forgetter.
+type opened struct {
+	f     *forget.Forgetter
+	store *sqlstore.Store
+	db    *sql.DB
+}
+
+func (o *opened) close() { o.db.Close() }
+
+// openForgetter opens the database, builds a Forgetter logging to logger
+// and verifies the mapping against the live database, before any forget.
+// On failure it returns nil and the exit status: a mapping that does not
+// fit is bad configuration (2); an unreachable database or an
+// interruption is a failure (1).
+func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logger) (*opened, int) {
 	db, store, err := dbf.open(ctx)
-	if err != nil {
-		return nil, nil, c.failure("%v", err)
+	var mapping errMapping
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, c.failure("interrupted")
+	case errors.As(err, &mapping):
+		return nil, c.usageError("%v", err)
+	default:
+		return nil, c.failure("%v", err)
 	}
-	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f, err := forget.New(store, forget.WithLogger(logger))
 	if err != nil {
 		db.Close()
-		return nil, nil, c.usageError("%v", err)
+		return nil, c.usageError("%v", err)
 	}
-	return f, func() { db.Close() }, exitOK
+	if err := f.Verify(ctx); err != nil {
+		db.Close()
+		if ctx.Err() != nil {
+			return nil, c.failure("interrupted")
+		}
+		return nil, c.usageError("%v (the default schema and audit table: 'forget init', or the DDL from 'forget schema'; -audit-table '' keeps no audit trail)", err)
+	}
+	return &opened{f: f, store: store, db: db}, exitOK
+}
+
+// warnLogger logs warnings and errors to stderr, for the one-shot commands.
+func (c *cli) warnLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

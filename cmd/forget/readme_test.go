@@ -29,7 +29,7 @@ func TestREADMEShowsWhatServePrints(t *testing.T) {
 	c := &cli{stdout: &out}
 	c.banner("http://127.0.0.1:8080/api/customer/forget",
 		"demo SQLite database /root/.cache/forget/demo.db (1000 customers)",
-		map[string]string{"offerit_admin": key}, true)
+		1, key)
 	if out.String() != shown {
 		t.Errorf("README shows:\n%s\nserve prints:\n%s", shown, out.String())
 	}

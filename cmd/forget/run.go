@@ -23,7 +23,16 @@ transaction, reporting bad rows and missing customers and going on.
 A batch file is CSV with a header naming any of customer_id,
 subscription_id, orderid and keep (keep lists are quoted: "firstname,phone"),
 or JSON lines with the same names ({"orderid": 19301, "keep": ["phone"]}).
-Forgetting is idempotent: re-running a batch is safe.
+Each physical line is one request (batch values never hold a line break,
+so a CSV quote never spans lines); lines may end in CRLF; a UTF-8
+byte-order mark (Excel's "CSV UTF-8") is fine. The file is streamed, so
+it may be of any size; a line longer than 1 MiB is skipped. A bad row is
+reported with its line number, and the batch goes on. Forgetting is
+idempotent: re-running a batch is safe, also after Ctrl-C, which stops
+after the current group of requests and reports what was done.
+
+The database URL may come from $FORGET_DSN instead of -dsn, which keeps
+its password out of ps.
 
 Exit status: 0 when every forget succeeded, 1 when any failed (or was
 refused, or found no customer), 2 on bad usage.
@@ -52,7 +61,7 @@ func (c *cli) run(args []string) int {
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
-	if err := dbf.require("run"); err != nil {
+	if err := dbf.require(c, "run"); err != nil {
 		return c.usageError("%v", err)
 	}
 	lookupGiven := *customerID != "" || *subscriptionID != "" || *orderID != ""
@@ -69,24 +78,36 @@ func (c *cli) run(args []string) int {
 		return c.usageError("-progress must be auto, bar, lines or none")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	ctx = forget.WithPrincipal(ctx, *principal)
 
-	var items []batchItem
+	var (
+		br    *batchReader
+		total int
+	)
 	if *batch != "" {
-		var err error
-		if items, err = readBatchFile(*batch); err != nil {
-			return c.usageError("%v", err)
+		file, err := os.Open(*batch)
+		if err != nil {
+			return c.usageError("-batch: %v", err)
 		}
+		defer file.Close()
+		if *report != "" && sameFile(*batch, *report) {
+			return c.usageError("-report names the batch file itself")
+		}
+		if br, err = newBatchReader(file, *batch); err != nil {
+			return c.usageError("-batch %s: %v", *batch, err)
+		}
+		total = countBatch(*batch, !br.jsonl)
 	}
-	f, closeDB, code := c.openForgetter(ctx, &dbf)
-	if f == nil {
+	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
+	if o == nil {
 		return code
 	}
-	defer closeDB()
+	defer o.close()
+	f := o.f
 	if *batch != "" {
-		return c.runBatch(ctx, f, items, batchOptions{dryRun: *dryRun, report: *report, progress: mode})
+		return c.runBatch(ctx, f, br, total, batchOptions{dryRun: *dryRun, report: *report, progress: mode})
 	}
 
 	vals := url.Values{}
@@ -102,6 +123,9 @@ func (c *cli) run(args []string) int {
 	req.DryRun = *dryRun
 	rc, err := f.Forget(ctx, req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return c.failure("interrupted; nothing was changed")
+		}
 		return c.failure("%s", describe(err))
 	}
 	enc := json.NewEncoder(c.stdout)
@@ -110,6 +134,28 @@ func (c *cli) run(args []string) int {
 		return c.failure("%v", err)
 	}
 	return exitOK
+}
+
+// interruptible returns a context cancelled by the first Ctrl-C (or
+// SIGTERM), so that the command stops cleanly; a second one kills it as
+// usual, which is safe too: a forget is all or nothing.
+func interruptible() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
+// sameFile reports whether a and b name one existing file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // describe is what the operator is told of a failed forget: the public

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -12,8 +11,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	pathpkg "path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,7 +61,7 @@ func (c *cli) serve(args []string) int {
 	fs := c.flags("serve", serveUsage)
 	var dbf dbFlags
 	dbf.register(fs)
-	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key per line, # starts a comment\n(e.g. -keys /etc/forget/keys); without it a random key is made for offerit_admin")
+	keysFile := fs.String("keys", "", "a keys `FILE`: one username:key or username:sha256:HEX per line, keys of 16 characters\nor more, a user may have several; # at the start of a line starts a comment;\nre-read on SIGHUP (e.g. -keys /etc/forget/keys); without it a random key is made for offerit_admin")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (e.g. -addr 0.0.0.0:8080; port 0 picks a free one)")
 	path := fs.String("path", "/api/customer/forget", "the URL `PATH` to serve the API at (e.g. -path /gdpr/forget)")
 	logFormat := fs.String("log-format", "text", "access and error log `FORMAT` on stderr: text or json (e.g. -log-format json)")
@@ -69,15 +70,15 @@ func (c *cli) serve(args []string) int {
 		return code
 	}
 	if *logFormat != "text" && *logFormat != "json" {
-		return c.usageError("-log-format must be text or json, not %q", *logFormat)
+		return c.usageError("-log-format must be text or json, not %s", quoteClipped(*logFormat))
 	}
-	if !strings.HasPrefix(*path, "/") {
-		return c.usageError("-path must start with /")
+	if err := checkServePath(*path); err != nil {
+		return c.usageError("%v", err)
 	}
 	if *demo < 200 {
 		return c.usageError("-demo must be at least 200: the printed examples use customers 191 to 193")
 	}
-	given, err := dbf.check()
+	given, err := dbf.check(c)
 	if err != nil {
 		return c.usageError("%v", err)
 	}
@@ -89,17 +90,32 @@ func (c *cli) serve(args []string) int {
 		logger = slog.New(slog.NewTextHandler(c.stderr, nil))
 	}
 
-	keys := map[string]string{}
+	var (
+		kt           *forget.KeyTable
+		generatedKey string
+	)
 	if *keysFile != "" {
-		if keys, err = readKeys(*keysFile); err != nil {
+		if kt, err = readKeys(*keysFile); err != nil {
 			return c.usageError("%v", err)
 		}
 	} else {
-		keys["offerit_admin"] = "fk_" + strings.ToLower(rand.Text())
+		generatedKey = "fk_" + strings.ToLower(rand.Text())
+		if kt, err = forget.NewKeyTable(map[string]string{"offerit_admin": generatedKey}); err != nil {
+			return c.failure("%v", err)
+		}
 	}
+	var keys atomic.Pointer[forget.KeyTable]
+	keys.Store(kt)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *keysFile != "" {
+		// Registered before serving, so that a SIGHUP never kills the server.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go reloadKeysOnHUP(ctx, hup, *keysFile, &keys, logger)
+	}
 
 	where := ""
 	if !given {
@@ -114,33 +130,26 @@ func (c *cli) serve(args []string) int {
 	} else {
 		where = "database " + redactDSN(dbf.dsn)
 	}
-	db, store, err := dbf.open(ctx)
+	o, code := c.openForgetter(ctx, &dbf, logger)
+	if o == nil {
+		return code
+	}
+	defer o.close()
+	auth := forget.AuthenticatorFunc(func(r *http.Request) (string, error) {
+		return keys.Load().Authenticate(r)
+	})
+	h, err := forget.NewHandler(o.f, auth)
 	if err != nil {
 		return c.failure("%v", err)
 	}
-	defer db.Close()
-	f, err := forget.New(store, forget.WithLogger(logger))
-	if err != nil {
-		return c.usageError("%v", err) // the mapping does not fit the catalogue
-	}
-	kt, err := forget.NewKeyTable(keys)
-	if err != nil {
-		return c.failure("%v", err)
-	}
-	h, err := forget.NewHandler(f, kt)
-	if err != nil {
-		return c.failure("%v", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(*path, h)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return c.failure("listen: %v", err)
 	}
-	srv := newHTTPServer(accessLog(logger, mux), logger, defaultTimeouts)
+	srv := newHTTPServer(accessLog(logger, onlyAt(*path, h)), logger, defaultTimeouts)
 	url := "http://" + ln.Addr().String() + *path
-	c.banner(url, where, keys, *keysFile == "")
+	c.banner(url, where, kt.Len(), generatedKey)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -161,17 +170,55 @@ func (c *cli) serve(args []string) int {
 	return exitOK
 }
 
-// banner prints where the server listens, the key, and curl lines that
-// work as printed.
-func (c *cli) banner(url, where string, keys map[string]string, generated bool) {
+// checkServePath refuses a -path that no client would send as it is: one
+// with a query or fragment, spaces or control characters, or not clean
+// (clients resolve "." and ".." before sending).
+func checkServePath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return errors.New("-path must start with /")
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == 0x7f || c == '?' || c == '#' || c == '%' {
+			return errors.New("-path must be a plain path such as /api/customer/forget: no spaces, control characters, '?', '#' or '%'")
+		}
+	}
+	if clean := pathpkg.Clean(p); clean != p && clean+"/" != p {
+		return fmt.Errorf("-path must be clean: %s, not %s", quoteClipped(clean), quoteClipped(p))
+	}
+	return nil
+}
+
+// onlyAt serves h at exactly path and a JSON 404 everywhere else. Not a
+// ServeMux: it answers a non-clean path ("//api/customer/forget") with a
+// redirect, which a client may follow as a GET, and a path it does not
+// know with a plain-text 404.
+func onlyAt(path string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// RawPath is set only when the client escaped the path in a way
+		// of its own (%2F, %61...): that is not the configured path.
+		if r.URL.Path == path && r.URL.RawPath == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"result":"error","code":"`+forget.CodeNotFound+`","data":"nothing is served at this path"}`)
+	})
+}
+
+// banner prints where the server listens and, for a generated key, the
+// key and curl lines that work as printed.
+func (c *cli) banner(url, where string, nkeys int, generatedKey string) {
 	w := c.stdout
 	fmt.Fprintf(w, "forget is serving PATCH %s\n", url)
 	fmt.Fprintf(w, "over the %s\n", where)
-	if !generated {
-		fmt.Fprintf(w, "with %d API key(s) from the keys file\n", len(keys))
+	if generatedKey == "" {
+		fmt.Fprintf(w, "with %d API key(s) from the keys file\n", nkeys)
 		return
 	}
-	key := keys["offerit_admin"]
+	key := generatedKey
 	fmt.Fprintf(w, "\napi-username: offerit_admin\napi-key:      %s\n\n", key)
 	auth := fmt.Sprintf("-H 'api-username: offerit_admin' -H 'api-key: %s'", key)
 	fmt.Fprintf(w, "Forget customer 191, as in Offerit's documentation (answers true):\n  curl -X PATCH %s %s -d customer_id=191\n\n", url, auth)
@@ -206,58 +253,45 @@ func prepareDemo(ctx context.Context, path string, n int) (int, error) {
 	return n, nil
 }
 
-// readKeys reads username:key lines; # starts a comment. A malformed line
-// is an error naming its number, never its content (it may hold a key).
-func readKeys(path string) (map[string]string, error) {
+// readKeys reads a keys file (see forget.ParseKeyFile). An error names
+// the line, never its content (it may hold a key).
+func readKeys(path string) (*forget.KeyTable, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("-keys: %w", err)
 	}
 	defer f.Close()
-	return parseKeys(f, path)
+	kt, err := forget.ParseKeyFile(f)
+	var kfe *forget.KeyFileError
+	switch {
+	case errors.As(err, &kfe) && kfe.Line > 0:
+		return nil, fmt.Errorf("-keys %s line %d: %s", path, kfe.Line, kfe.Reason)
+	case errors.As(err, &kfe):
+		return nil, fmt.Errorf("-keys %s: %s", path, kfe.Reason)
+	case err != nil:
+		return nil, fmt.Errorf("-keys %s: %w", path, err)
+	}
+	return kt, nil
 }
 
-func parseKeys(r io.Reader, name string) (map[string]string, error) {
-	keys := make(map[string]string)
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
+// reloadKeysOnHUP re-reads the keys file on each SIGHUP. A file that does
+// not parse is logged and the keys in force stay: a typo must not lock
+// every caller out.
+func reloadKeysOnHUP(ctx context.Context, hup <-chan os.Signal, path string, keys *atomic.Pointer[forget.KeyTable], logger *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
 		}
-		line = strings.TrimSpace(line)
-		if line == "" {
+		kt, err := readKeys(path)
+		if err != nil {
+			logger.Error("keys file not reloaded; the keys in force stay", slog.String("error", err.Error()))
 			continue
 		}
-		user, key, ok := strings.Cut(line, ":")
-		user, key = strings.TrimSpace(user), strings.TrimSpace(key)
-		if !ok || user == "" || key == "" {
-			return nil, fmt.Errorf("-keys %s line %d: want username:key", name, n)
-		}
-		if _, dup := keys[user]; dup {
-			return nil, fmt.Errorf("-keys %s line %d: username %q appears twice", name, n, user)
-		}
-		keys[user] = key
+		keys.Store(kt)
+		logger.Info("keys file reloaded", slog.Int("keys", kt.Len()))
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("-keys %s: %w", name, err)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("-keys %s: no keys", name)
-	}
-	return keys, nil
-}
-
-// redactDSN hides a DSN's password for printing.
-func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		if at := strings.LastIndex(dsn, "@"); at > i {
-			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
-				return dsn[:i+3+colon] + ":***" + dsn[at:]
-			}
-		}
-	}
-	return dsn
 }
 
 // accessLog logs one line per request: method, path, status, size,
@@ -269,7 +303,7 @@ func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", clip(r.URL.Path, 200)),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
 			slog.Duration("duration", time.Since(start)),
