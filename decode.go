@@ -1,7 +1,6 @@
 package forget
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,63 +19,93 @@ const (
 	ParamDryRun = "dry_run"
 )
 
+// MaxParams is the most parameters a request body may hold, each item of
+// a JSON keep array counting as one (PHP's max_input_vars, and the part
+// limit of Go's multipart.ReadForm, are 1000 too). It bounds the work a
+// body can ask for; a real request has a handful.
+const MaxParams = 1000
+
+// maxBoundary is RFC 2046's limit on a multipart boundary.
+const maxBoundary = 70
+
+var errQuery = invalid("parameters belong in the request body; the query string must be empty")
+
 // DecodeRequest reads a forget request's parameters from r's body, which
-// may be form-urlencoded, multipart/form-data or JSON. Parameters in the
-// query string are refused: a keep or dry_run the server ignored would
-// erase what the caller meant to keep. Unknown parameters are refused for
-// the same reason (a misspelt "kep"). The body is limited to MaxBodyBytes.
+// may be form-urlencoded, multipart/form-data or JSON. Any query string is
+// refused (a bare "?" carries none and is allowed): a keep or dry_run the
+// server ignored would erase what the caller meant to keep. Unknown
+// parameters are refused for the same reason (a misspelt "kep"). The body
+// is limited to MaxBodyBytes and MaxParams.
 func DecodeRequest(r *http.Request) (Request, error) {
+	// Refused whatever it holds: the server's parser drops pairs it
+	// cannot read (";"), and "dryRun" or "keep[]" would be ignored too.
 	if r.URL != nil && r.URL.RawQuery != "" {
-		query := r.URL.Query()
-		for _, name := range [...]string{KeyCustomerID, KeySubscriptionID, KeyOrderID, ParamKeep, ParamDryRun} {
-			if query.Has(name) {
-				return Request{}, invalid(name + " belongs in the request body, not the query string")
-			}
-		}
+		return Request{}, errQuery
 	}
-	var body []byte
-	if r.Body != nil {
-		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-		if err != nil {
-			var tl *http.MaxBytesError
-			if errors.As(err, &tl) {
-				return Request{}, err
-			}
-			return Request{}, invalid("could not read the request body")
-		}
+	if r.ContentLength > MaxBodyBytes {
+		return Request{}, &http.MaxBytesError{Limit: MaxBodyBytes}
 	}
+	// The media type first: an unsupported one costs no body read.
 	ct := r.Header.Get("Content-Type")
+	var mediaType string
+	var mparams map[string]string
+	if ct != "" {
+		var err error
+		mediaType, mparams, err = mime.ParseMediaType(ct)
+		if err != nil {
+			return Request{}, errMediaType
+		}
+		switch mediaType {
+		case "application/x-www-form-urlencoded", "multipart/form-data", "application/json":
+		default:
+			return Request{}, errMediaType
+		}
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return Request{}, err
+	}
 	if ct == "" {
-		if len(bytes.TrimSpace(body)) == 0 {
+		if strings.TrimSpace(body) == "" {
 			return Request{}, invalid("the request body is empty; give customer_id, subscription_id or orderid")
 		}
-		return Request{}, errMediaType
-	}
-	mediaType, mparams, err := mime.ParseMediaType(ct)
-	if err != nil {
 		return Request{}, errMediaType
 	}
 	var p params
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(body))
-		if err != nil {
-			return Request{}, invalid("the form body is malformed")
-		}
-		return RequestFromValues(vals)
+		err = p.readForm(body)
 	case "multipart/form-data":
-		if err := p.readMultipart(body, mparams["boundary"]); err != nil {
-			return Request{}, err
-		}
+		err = p.readMultipart(body, mparams["boundary"])
 	case "application/json":
-		if err := p.readJSON(body); err != nil {
-			return Request{}, err
-		}
+		err = p.readJSON(body)
 	default:
-		return Request{}, errMediaType
+		err = errMediaType
+	}
+	if err != nil {
+		return Request{}, err
 	}
 	return p.req, nil
+}
+
+// readBody reads at most MaxBodyBytes into a string, which the decoders
+// slice without copying.
+func readBody(r *http.Request) (string, error) {
+	if r.Body == nil {
+		return "", nil
+	}
+	var b strings.Builder
+	if n := r.ContentLength; n > 0 {
+		b.Grow(int(min(n, MaxBodyBytes+1))) // a declared length is a hint, not a promise
+	}
+	if _, err := io.Copy(&b, http.MaxBytesReader(nil, r.Body, MaxBodyBytes)); err != nil {
+		var tl *http.MaxBytesError
+		if errors.As(err, &tl) {
+			return "", err
+		}
+		return "", invalid("could not read the request body")
+	}
+	return b.String(), nil
 }
 
 // RequestFromValues builds a Request from form-style parameters with the
@@ -104,7 +133,7 @@ func RequestFromValues(vals url.Values) (Request, error) {
 // rules: ids as strings or numbers, keep as a string or an array.
 func RequestFromJSON(data []byte) (Request, error) {
 	var p params
-	if err := p.readJSON(data); err != nil {
+	if err := p.readJSON(string(data)); err != nil {
 		return Request{}, err
 	}
 	return p.req, nil
@@ -115,7 +144,19 @@ type params struct {
 	req                       Request
 	seenCID, seenSID, seenOID bool
 	seenDry                   bool
+	n                         int // parameters so far, keep items included
 }
+
+// count refuses the parameter past MaxParams.
+func (p *params) count() error {
+	p.n++
+	if p.n > MaxParams {
+		return errTooManyParams
+	}
+	return nil
+}
+
+var errTooManyParams = invalid("the body holds more than " + strconv.Itoa(MaxParams) + " parameters")
 
 func (p *params) set(name, v string) error {
 	once := func(seen *bool, dst *string) error {
@@ -156,17 +197,49 @@ func (p *params) set(name, v string) error {
 // quoteName quotes a caller's parameter name for a message, cut short so a
 // hostile name cannot flood the response or the log.
 func quoteName(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "..."
-	}
-	return strconv.Quote(s)
+	return strconv.Quote(cutName(s, 43))
 }
 
-func (p *params) readMultipart(body []byte, boundary string) error {
+// readForm reads an application/x-www-form-urlencoded body as
+// url.ParseQuery does, but stops at the first bad or unknown parameter
+// and never builds a map: the cost is one pass over the body.
+func (p *params) readForm(body string) error {
+	for body != "" {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if strings.Contains(pair, ";") {
+			return invalid("the form body is malformed: separate parameters with &, not ;")
+		}
+		if pair == "" {
+			continue
+		}
+		if err := p.count(); err != nil {
+			return err
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			return invalid("the form body is malformed: a parameter name is not URL-encoded")
+		}
+		v, err = url.QueryUnescape(v)
+		if err != nil {
+			return invalid("the form body is malformed: a parameter value is not URL-encoded")
+		}
+		if err := p.set(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *params) readMultipart(body, boundary string) error {
 	if boundary == "" {
 		return invalid("multipart body has no boundary")
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	if len(boundary) > maxBoundary {
+		return invalid("the multipart boundary is longer than 70 characters")
+	}
+	mr := multipart.NewReader(strings.NewReader(body), boundary)
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -174,6 +247,9 @@ func (p *params) readMultipart(body []byte, boundary string) error {
 		}
 		if err != nil {
 			return invalid("the multipart body is malformed")
+		}
+		if err := p.count(); err != nil {
+			return err
 		}
 		name := part.FormName()
 		if name == "" {
@@ -189,8 +265,8 @@ func (p *params) readMultipart(body []byte, boundary string) error {
 	}
 }
 
-func (p *params) readJSON(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
+func (p *params) readJSON(body string) error {
+	dec := json.NewDecoder(strings.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
@@ -199,19 +275,32 @@ func (p *params) readJSON(body []byte) error {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return invalid("the JSON body is malformed")
+			return errMalformedJSON
 		}
 		name, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return invalid("the JSON body is malformed")
-		}
-		if err := p.setJSON(name, raw); err != nil {
+		if err := p.count(); err != nil {
 			return err
+		}
+		switch name {
+		case KeyCustomerID, KeySubscriptionID, KeyOrderID, ParamDryRun:
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return errMalformedJSON
+			}
+			if err := p.setJSON(name, raw); err != nil {
+				return err
+			}
+		case ParamKeep:
+			if err := p.readJSONKeep(dec); err != nil {
+				return err
+			}
+		default:
+			// Refused before its value is read, however large.
+			return p.set(name, "")
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return invalid("the JSON body is malformed")
+		return errMalformedJSON
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return invalid("the JSON body has data after its object")
@@ -219,13 +308,55 @@ func (p *params) readJSON(body []byte) error {
 	return nil
 }
 
+var (
+	errMalformedJSON = invalid("the JSON body is malformed")
+	errKeepType      = invalid("keep must be a string or an array of strings")
+)
+
+// readJSONKeep reads keep's value, a string, null or an array of strings
+// (null items ignored), one token at a time: each item counts against
+// MaxParams before it costs anything more.
+func (p *params) readJSONKeep(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return errMalformedJSON
+	}
+	switch t := tok.(type) {
+	case nil:
+		return nil
+	case string:
+		return p.set(ParamKeep, t)
+	case json.Delim:
+		if t != '[' {
+			return errKeepType
+		}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return errMalformedJSON
+			}
+			if err := p.count(); err != nil {
+				return err
+			}
+			switch item := tok.(type) {
+			case nil:
+			case string:
+				p.req.Keep = append(p.req.Keep, item)
+			default:
+				return errKeepType
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing bracket
+			return errMalformedJSON
+		}
+		return nil
+	}
+	return errKeepType
+}
+
 func (p *params) setJSON(name string, raw json.RawMessage) error {
 	if string(raw) == "null" {
-		switch name {
-		case KeyCustomerID, KeySubscriptionID, KeyOrderID, ParamKeep, ParamDryRun:
-			return nil
-		}
-		return p.set(name, "")
+		return nil
 	}
 	switch name {
 	case KeyCustomerID, KeySubscriptionID, KeyOrderID:
@@ -238,17 +369,6 @@ func (p *params) setJSON(name string, raw json.RawMessage) error {
 			return p.set(name, n.String())
 		}
 		return invalid(name + " must be a string or a number")
-	case ParamKeep:
-		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			return p.set(name, s)
-		}
-		var list []string
-		if err := json.Unmarshal(raw, &list); err == nil {
-			p.req.Keep = append(p.req.Keep, list...)
-			return nil
-		}
-		return invalid("keep must be a string or an array of strings")
 	case ParamDryRun:
 		var b bool
 		if err := json.Unmarshal(raw, &b); err == nil {

@@ -22,24 +22,45 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 )
 
-// UnknownNamesError reports every name in a keep list that is neither a
+// Bounds of an [UnknownNamesError]: a keep list may hold 200,000 unknown
+// names, and the error goes back to the caller and into logs.
+const (
+	MaxUnknownNamesShown = 5  // names an UnknownNamesError shows
+	MaxUnknownNameBytes  = 64 // bytes of each, "..." included
+)
+
+// UnknownNamesError reports the names in a keep list that are neither a
 // field nor a table of the catalogue. It wraps ErrInvalid.
 type UnknownNamesError struct {
+	// Names holds the first unknown names, in the order given, without
+	// repeats: at most MaxUnknownNamesShown of them, each cut to
+	// MaxUnknownNameBytes bytes, ending in "..." when cut.
 	Names []string
+	// Count is how many distinct unknown names there were, Names
+	// included. A Count below len(Names) counts as len(Names).
+	Count int
 }
 
 func (e *UnknownNamesError) Error() string {
+	// Bounded even when the error was built by hand.
+	names := e.Names[:min(len(e.Names), MaxUnknownNamesShown)]
+	total := max(e.Count, len(e.Names))
 	var b strings.Builder
 	b.WriteString("unknown keep name")
-	if len(e.Names) > 1 {
+	if total > 1 {
 		b.WriteString("s")
 	}
 	b.WriteString(": ")
-	for i, n := range e.Names {
+	for i, n := range names {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(strconv.Quote(n))
+		b.WriteString(strconv.Quote(cutName(n, MaxUnknownNameBytes)))
+	}
+	if more := total - len(names); more > 0 {
+		b.WriteString(" and ")
+		b.WriteString(strconv.Itoa(more))
+		b.WriteString(" more")
 	}
 	b.WriteString("; nothing was erased")
 	return b.String()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Field names a customer attribute that a forget can erase.
@@ -165,8 +166,12 @@ func (c Catalogue) Validate() error {
 	return nil
 }
 
+// maxCatalogueName is the longest catalogue name: a keep item longer than
+// this is unknown without looking.
+const maxCatalogueName = 64
+
 func isCatalogueName(s string) bool {
-	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+	if s == "" || len(s) > maxCatalogueName || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -224,7 +229,8 @@ func ParseKeep(lists ...string) ([]string, error) {
 // names they keep, in catalogue order. Spaces around names and empty items
 // are ignored, names are case-insensitive, duplicates are harmless, and
 // fields and tables may be mixed. Any unknown name makes the whole list
-// invalid: the error is an [*UnknownNamesError] listing every one.
+// invalid: the error is an [*UnknownNamesError] naming the first few and
+// counting them all.
 func (c Catalogue) ParseKeep(lists ...string) ([]string, error) {
 	cc, err := compile(c)
 	if err != nil {
@@ -250,21 +256,16 @@ func (c Catalogue) ParseKeep(lists ...string) ([]string, error) {
 
 func (c *catalogue) parseKeep(lists []string) (keepSet, error) {
 	var k keepSet
-	var unknown []string
+	var unknown unknownNames
 	for _, list := range lists {
 		for item := range strings.SplitSeq(list, ",") {
 			name := strings.TrimSpace(item)
 			if name == "" {
 				continue
 			}
-			pos, ok := c.index[name]
+			pos, ok := c.position(name)
 			if !ok {
-				pos, ok = c.index[strings.ToLower(name)]
-			}
-			if !ok {
-				if !slices.Contains(unknown, name) {
-					unknown = append(unknown, name)
-				}
+				unknown.add(name)
 				continue
 			}
 			if k.kept == nil {
@@ -273,8 +274,87 @@ func (c *catalogue) parseKeep(lists []string) (keepSet, error) {
 			k.kept[pos] = true
 		}
 	}
-	if len(unknown) > 0 {
-		return keepSet{}, &UnknownNamesError{Names: unknown}
+	if err := unknown.err(); err != nil {
+		return keepSet{}, err
 	}
 	return k, nil
+}
+
+// position finds a keep name in the catalogue, ignoring ASCII case. Only
+// ASCII is folded: catalogue names are ASCII, and strings.ToLower would
+// also turn the Kelvin sign into "k". It does not allocate.
+func (c *catalogue) position(name string) (int, bool) {
+	if pos, ok := c.index[name]; ok {
+		return pos, true
+	}
+	if len(name) > maxCatalogueName {
+		return 0, false
+	}
+	var buf [maxCatalogueName]byte
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		buf[i] = b
+	}
+	pos, ok := c.index[string(buf[:len(name)])]
+	return pos, ok
+}
+
+// unknownNames collects the unknown names of a keep list in linear time:
+// the first few, cut short, for the message, and a count of the distinct
+// others. A set, not a list search: a 1 MiB list holds 200,000 names.
+type unknownNames struct {
+	shown []string
+	seen  map[string]struct{} // every distinct unknown name, once there are more than shown
+	count int
+}
+
+func (u *unknownNames) add(name string) {
+	if u.seen == nil {
+		for _, s := range u.shown {
+			if s == name {
+				return
+			}
+		}
+		if len(u.shown) < MaxUnknownNamesShown {
+			u.shown = append(u.shown, name)
+			u.count++
+			return
+		}
+		u.seen = make(map[string]struct{}, 2*MaxUnknownNamesShown)
+		for _, s := range u.shown {
+			u.seen[s] = struct{}{}
+		}
+	}
+	if _, dup := u.seen[name]; !dup {
+		u.seen[name] = struct{}{}
+		u.count++
+	}
+}
+
+func (u *unknownNames) err() error {
+	if u.count == 0 {
+		return nil
+	}
+	names := make([]string, len(u.shown))
+	for i, s := range u.shown {
+		// A copy, so the error does not pin the request body.
+		names[i] = strings.Clone(cutName(s, MaxUnknownNameBytes))
+	}
+	return &UnknownNamesError{Names: names, Count: u.count}
+}
+
+// cutName cuts s to at most max bytes, "..." included, at a rune
+// boundary. Cutting a cut name changes nothing.
+func cutName(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	n := max - len("...")
+	for i := 1; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(s[n]); i++ {
+		n-- // back to the start of a rune, unless s is not UTF-8 there
+	}
+	return s[:n] + "..."
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/forgetkit/forget"
 )
@@ -28,13 +29,18 @@ func FuzzParseKeep(f *testing.F) {
 		kept, err := forget.ParseKeep(list)
 		if err != nil {
 			var un *forget.UnknownNamesError
-			if !errors.As(err, &un) || len(un.Names) == 0 {
-				t.Fatalf("error %v is not an UnknownNamesError with names", err)
+			if !errors.As(err, &un) || len(un.Names) == 0 || len(un.Names) > forget.MaxUnknownNamesShown || un.Count < len(un.Names) {
+				t.Fatalf("error %v is not an UnknownNamesError with a few names and their count", err)
 			}
 			for _, n := range un.Names {
-				if !strings.Contains(list, n) || n != strings.TrimSpace(n) || n == "" {
-					t.Fatalf("unknown name %q is not a trimmed item of the input", n)
+				cut, wasCut := strings.CutSuffix(n, "...")
+				trimmed := strings.TrimLeftFunc(n, unicode.IsSpace) == n && (wasCut || strings.TrimSpace(n) == n)
+				if len(n) > forget.MaxUnknownNameBytes || !strings.Contains(list, cut) || !trimmed || n == "" {
+					t.Fatalf("unknown name %q is not a trimmed item of the input, cut short", n)
 				}
+			}
+			if len(err.Error()) > 2048 {
+				t.Fatalf("message of %d bytes", len(err.Error()))
 			}
 			return
 		}
@@ -92,6 +98,9 @@ func FuzzHandler(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+		if req.URL.RawQuery != "" && rec.Code == 200 {
+			t.Fatalf("query %q was served", req.URL.RawQuery)
+		}
 		if rec.Code == 200 {
 			if rec.Body.String() != "true" && !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("200 with body %q", rec.Body)
@@ -105,6 +114,9 @@ func FuzzHandler(f *testing.F) {
 		var e struct{ Result, Code, Data string }
 		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Result != "error" || e.Code != code || e.Data == "" {
 			t.Fatalf("status %d with body %q", rec.Code, rec.Body)
+		}
+		if rec.Body.Len() > 2048 {
+			t.Fatalf("error body of %d bytes echoes the request", rec.Body.Len())
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 )
@@ -56,6 +57,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Receipts and refusals are about a person: no cache may keep them.
 	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
+	defer h.recoverPanic(ctx, w, r, reqID)
 	if r.Method != http.MethodPatch {
 		w.Header().Set("Allow", http.MethodPatch)
 		h.fail(ctx, w, r, reqID, errMethod)
@@ -94,20 +96,52 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, reqID string, err error) {
 	status, code := ErrorStatus(err)
-	if status == http.StatusInternalServerError {
+	switch {
+	case status == http.StatusInternalServerError && errors.Is(ctx.Err(), context.Canceled):
+		// The client hung up (or the host cancelled the request) and the
+		// store gave up: nothing is wrong with the server. Whatever error
+		// the driver made of it, the cancel is its cause.
+		h.log.LogAttrs(ctx, slog.LevelInfo, "forget: request cancelled before it completed",
+			slog.String("method", r.Method),
+			slog.String("request_id", reqID),
+			slog.String("error", err.Error()),
+		)
+		err = errCanceled
+	case status == http.StatusInternalServerError:
 		h.log.LogAttrs(ctx, slog.LevelError, "forget: internal error",
 			slog.String("method", r.Method),
 			slog.String("request_id", reqID),
 			slog.String("error", err.Error()),
 		)
-	} else {
+	default:
 		h.log.LogAttrs(ctx, slog.LevelDebug, "forget: request refused",
 			slog.Int("status", status),
 			slog.String("code", code),
 			slog.String("request_id", reqID),
 		)
 	}
+	status, code = ErrorStatus(err)
 	writeError(w, status, code, PublicMessage(err))
+}
+
+// recoverPanic turns a panic (in a host's Store or Authenticator) into a
+// 500. net/http would recover it too, but would log the panic value, which
+// may hold a customer's data, and drop the connection without an answer.
+func (h *Handler) recoverPanic(ctx context.Context, w http.ResponseWriter, r *http.Request, reqID string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler { // the sanctioned way to abort: not ours to stop
+		panic(v)
+	}
+	h.log.LogAttrs(ctx, slog.LevelError, "forget: internal error",
+		slog.String("method", r.Method),
+		slog.String("request_id", reqID),
+		slog.String("error", fmt.Sprintf("panic of type %T (its value is not logged)", v)),
+		slog.String("stack", string(debug.Stack())),
+	)
+	writeError(w, http.StatusInternalServerError, CodeInternal, msgInternal)
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

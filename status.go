@@ -16,12 +16,19 @@ const (
 	CodeTooLarge             = "too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeInternal             = "internal"
+	CodeCanceled             = "canceled"
 )
 
 var (
 	errMethod    = &httpError{http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use PATCH"}
 	errMediaType = &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 		"send application/x-www-form-urlencoded, multipart/form-data or application/json"}
+	// The request's context was cancelled (the client went away, or the
+	// host cancelled it) before the forget was done. The transaction does
+	// not commit then, but a cancel that races the commit cannot be told
+	// apart: the caller, if still there, repeats the request, which is safe.
+	errCanceled = &httpError{http.StatusServiceUnavailable, CodeCanceled,
+		"the request was cancelled before the forget completed; send it again (a forget can be repeated safely)"}
 )
 
 // httpError is a refusal that has its own status.
@@ -88,5 +95,7 @@ func PublicMessage(err error) string {
 	case errors.Is(err, ErrConflict):
 		return ErrConflict.Error()
 	}
-	return "internal error; the server log has the cause"
+	return msgInternal
 }
+
+const msgInternal = "internal error; the server log has the cause"

@@ -77,6 +77,8 @@ type specCase struct {
 	noAuth      bool
 	status      int
 	validReq    bool // the request itself conforms to the spec
+	query       string
+	cancelled   bool // the request's context is cancelled: the client is gone
 }
 
 func cases(t *testing.T) []specCase {
@@ -87,19 +89,24 @@ func cases(t *testing.T) []specCase {
 	w.Close()
 	form := "application/x-www-form-urlencoded"
 	return []specCase{
-		{"Form", "PATCH", form, "customer_id=101", false, 200, true},
-		{"FormKeepDryRun", "PATCH", form, "subscription_id=1031&keep=firstname,member_note&dry_run=1", false, 200, true},
-		{"JSON", "PATCH", "application/json", `{"customer_id": 102, "keep": ["firstname"], "dry_run": false}`, false, 200, true},
-		{"JSONDryRun", "PATCH", "application/json", `{"orderid": "10301", "dry_run": true}`, false, 200, true},
-		{"Multipart", "PATCH", w.FormDataContentType(), mp.String(), false, 200, true},
-		{"UnknownKeep", "PATCH", form, "customer_id=101&keep=firstnme", false, 400, true},
-		{"MalformedID", "PATCH", "application/json", `{"customer_id": "abc"}`, false, 400, true},
-		{"UnknownParameter", "PATCH", form, "customer_id=101&kep=phone", false, 400, false},
-		{"NoAuth", "PATCH", form, "customer_id=101", true, 401, false},
-		{"NotFound", "PATCH", form, "customer_id=999", false, 404, true},
-		{"Conflict", "PATCH", form, "customer_id=101&orderid=10201", false, 409, true},
-		{"TooLarge", "PATCH", form, "customer_id=101&keep=" + strings.Repeat("x", forget.MaxBodyBytes), false, 413, true},
-		{"TextPlain", "PATCH", "text/plain", "customer_id=101", false, 415, false},
+		{"Form", "PATCH", form, "customer_id=101", false, 200, true, "", false},
+		{"FormKeepDryRun", "PATCH", form, "subscription_id=1031&keep=firstname,member_note&dry_run=1", false, 200, true, "", false},
+		{"JSON", "PATCH", "application/json", `{"customer_id": 102, "keep": ["firstname"], "dry_run": false}`, false, 200, true, "", false},
+		{"JSONDryRun", "PATCH", "application/json", `{"orderid": "10301", "dry_run": true}`, false, 200, true, "", false},
+		{"Multipart", "PATCH", w.FormDataContentType(), mp.String(), false, 200, true, "", false},
+		{"UnknownKeep", "PATCH", form, "customer_id=101&keep=firstnme", false, 400, true, "", false},
+		{"MalformedID", "PATCH", "application/json", `{"customer_id": "abc"}`, false, 400, true, "", false},
+		{"UnknownParameter", "PATCH", form, "customer_id=101&kep=phone", false, 400, false, "", false},
+		{"NoAuth", "PATCH", form, "customer_id=101", true, 401, false, "", false},
+		{"NotFound", "PATCH", form, "customer_id=999", false, 404, true, "", false},
+		{"Conflict", "PATCH", form, "customer_id=101&orderid=10201", false, 409, true, "", false},
+		{"TooLarge", "PATCH", form, "customer_id=101&keep=" + strings.Repeat("x", forget.MaxBodyBytes), false, 413, true, "", false},
+		{"TextPlain", "PATCH", "text/plain", "customer_id=101", false, 415, false, "", false},
+		{"QueryString", "PATCH", form, "customer_id=101", false, 400, false, "?dryRun=1", false},
+		{"BareQuestionMark", "PATCH", form, "customer_id=101&dry_run=1", false, 200, true, "?", false},
+		{"ManyUnknownKeepNames", "PATCH", form, "customer_id=101&keep=" + strings.Repeat("bogus,", 1000) + "a,b,c,d,e,f", false, 400, true, "", false},
+		{"TooManyParameters", "PATCH", form, "customer_id=101" + strings.Repeat("&keep=phone", forget.MaxParams), false, 400, true, "", false},
+		{"ClientGone", "PATCH", form, "customer_id=101", false, 503, true, "", true},
 	}
 }
 
@@ -116,7 +123,7 @@ func TestHandlerMatchesSpec(t *testing.T) {
 	seen := map[int]bool{}
 	for _, tc := range cases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(tc.method, base, strings.NewReader(tc.body))
+			req := httptest.NewRequest(tc.method, base+tc.query, strings.NewReader(tc.body))
 			req.Header.Set("Content-Type", tc.contentType)
 			if !tc.noAuth {
 				req.Header.Set("api-key", "key-1")
@@ -132,6 +139,11 @@ func TestHandlerMatchesSpec(t *testing.T) {
 					t.Fatalf("request does not match the spec: %v", err)
 				}
 				req.Body = io.NopCloser(strings.NewReader(tc.body)) // validation read it
+			}
+			if tc.cancelled {
+				ctx, cancel := context.WithCancel(req.Context())
+				cancel()
+				req = req.WithContext(ctx)
 			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
@@ -151,7 +163,7 @@ func TestHandlerMatchesSpec(t *testing.T) {
 			}
 		})
 	}
-	for _, status := range []int{200, 400, 401, 404, 409, 413, 415} {
+	for _, status := range []int{200, 400, 401, 404, 409, 413, 415, 503} {
 		if !seen[status] {
 			t.Errorf("no case produced status %d", status)
 		}
@@ -166,14 +178,16 @@ func TestSpecErrorCodes(t *testing.T) {
 		inSpec = append(inSpec, v.(string))
 	}
 	inCode := []string{forget.CodeInvalid, forget.CodeUnauthorized, forget.CodeNotFound, forget.CodeMethodNotAllowed,
-		forget.CodeConflict, forget.CodeTooLarge, forget.CodeUnsupportedMediaType, forget.CodeInternal}
+		forget.CodeConflict, forget.CodeTooLarge, forget.CodeUnsupportedMediaType, forget.CodeInternal, forget.CodeCanceled}
 	slices.Sort(inSpec)
 	slices.Sort(inCode)
 	if !slices.Equal(inSpec, inCode) {
 		t.Errorf("spec codes %v, handler codes %v", inSpec, inCode)
 	}
 	op := doc.Paths.Find("/api/customer/forget").Patch
-	for _, status := range []string{"200", "400", "401", "404", "405", "409", "413", "415", "500"} {
+	// 417, 431, 501 and 505 come from net/http, before the handler runs
+	// (the root package's TestNetHTTPAnswersFirst pins them).
+	for _, status := range []string{"200", "400", "401", "404", "405", "409", "413", "415", "417", "431", "500", "501", "503", "505"} {
 		if op.Responses.Value(status) == nil {
 			t.Errorf("the spec does not document %s", status)
 		}
