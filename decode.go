@@ -45,6 +45,10 @@ func DecodeRequest(r *http.Request) (Request, error) {
 	if r.ContentLength > MaxBodyBytes {
 		return Request{}, &http.MaxBytesError{Limit: MaxBodyBytes}
 	}
+	// A compressed body would be parsed as its compressed bytes.
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return Request{}, errEncoding
+	}
 	// The media type first: an unsupported one costs no body read.
 	ct := r.Header.Get("Content-Type")
 	var mediaType string

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/forgetkit/forget"
@@ -260,6 +261,7 @@ func TestRefusedWithoutReadingTheBody(t *testing.T) {
 		{"DeclaredHuge", "application/json", 1 << 40, 413},
 		{"TextPlain", "text/plain", 100, 415},
 		{"MultipartMixed", "multipart/mixed; boundary=x", 100, 415},
+		{"Gzipped", form, 100, 415},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := &readRecorder{Reader: strings.NewReader("customer_id=101")}
@@ -268,6 +270,9 @@ func TestRefusedWithoutReadingTheBody(t *testing.T) {
 			req.Header.Set("Content-Type", tc.contentType)
 			req.Header.Set("api-key", testKey)
 			req.Header.Set("api-username", testUser)
+			if tc.name == "Gzipped" { // the handler does not decompress: a gzip body would be garbage to it
+				req.Header.Set("Content-Encoding", "gzip")
+			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != tc.status {
@@ -319,5 +324,42 @@ func TestDecodeEdges(t *testing.T) {
 				t.Error("the store changed")
 			}
 		})
+	}
+}
+
+// TestHandlerConcurrentHostile: hostile bodies and dry runs at once on one
+// handler (run with -race): each gets its own answer, nothing is erased.
+func TestHandlerConcurrentHostile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1 MiB bodies")
+	}
+	store := seeded(t)
+	h := handlerOver(t, store)
+	before := snapshotOf(store)
+	bodies := hostileBodies(t)
+	errs := make(chan error, 4*len(bodies))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range bodies {
+				tc := bodies[(i+g)%len(bodies)]
+				if rec := serveBody(h, tc.contentType, tc.body); rec.Code != http.StatusBadRequest {
+					errs <- fmt.Errorf("%s: status %d", tc.name, rec.Code)
+				}
+				if rec := serveBody(h, form, "customer_id=101&dry_run=1"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"customer_id":"101"`) {
+					errs <- fmt.Errorf("dry run: status %d %.200s", rec.Code, rec.Body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if !equalSnapshots(before, snapshotOf(store)) {
+		t.Error("the store changed")
 	}
 }

@@ -23,6 +23,8 @@ var (
 	errMethod    = &httpError{http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use PATCH"}
 	errMediaType = &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 		"send application/x-www-form-urlencoded, multipart/form-data or application/json"}
+	errEncoding = &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+		"send the body without a Content-Encoding"}
 	// The request's context was cancelled (the client went away, or the
 	// host cancelled it) before the forget was done. The transaction does
 	// not commit then, but a cancel that races the commit cannot be told
