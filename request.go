@@ -53,6 +53,10 @@ type Receipt struct {
 	// HooksFailed names the after-forget hooks that failed. The erasure
 	// stands: it was committed before any hook ran.
 	HooksFailed []string `json:"hooks_failed,omitempty"`
+	// Inventory, in a dry run's receipt, is everything the store holds on
+	// the customer, including what the forget would leave as it is; nil
+	// when the store cannot tell.
+	Inventory *Inventory `json:"inventory,omitempty"`
 }
 
 type principalKey struct{}

@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/forgetkit/forget"
 )
@@ -45,6 +47,12 @@ type Schema struct {
 	// have; a forget skips them. Anything neither mapped nor absent makes
 	// the catalogue unusable with this store.
 	Absent []string `json:"absent,omitempty"`
+	// Retain declares columns a forget keeps on purpose, each
+	// "table.column" (or "schema.table.column") with the reason, shown in
+	// coverage reports and dry-run inventories:
+	// {"customers.created_at": "accounting, 10 years"}. A forget never
+	// reads or writes them; see [Cover].
+	Retain map[string]string `json:"retain,omitempty"`
 }
 
 // KeyTable is a table keyed by one column.
@@ -149,6 +157,7 @@ func (s Schema) Validate() error {
 		ident("customer_key of "+string(t), rt.CustomerKey)
 	}
 	errs = append(errs, s.validateHolds()...)
+	errs = append(errs, s.validateRetain()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("sqlstore: invalid schema: %w", errors.Join(errs...))
 	}
@@ -296,6 +305,61 @@ func (s Schema) checkWrites(cat forget.Catalogue) []error {
 	return errs
 }
 
+// MaxRetainReason bounds a Retain reason: it is copied into every
+// coverage report and dry-run inventory.
+const MaxRetainReason = 200
+
+// validateRetain checks each Retain entry: a table.column of plain
+// identifiers and a reason that is one line of printable text.
+func (s Schema) validateRetain() []error {
+	var errs []error
+	for _, key := range sortedKeys(s.Retain) {
+		table, column, ok := splitRetain(key)
+		if !ok {
+			errs = append(errs, fmt.Errorf("retain %q must be table.column (or schema.table.column), each a plain identifier", clipName(key)))
+		}
+		if ok && !validIdent(table) {
+			errs = append(errs, fmt.Errorf("retain %q: table %q is not a plain identifier", clipName(key), clipName(table)))
+		}
+		if ok && !validIdent(column) {
+			errs = append(errs, fmt.Errorf("retain %q: column %q is not a plain identifier", clipName(key), clipName(column)))
+		}
+		reason := s.Retain[key]
+		switch {
+		case strings.TrimSpace(reason) == "":
+			errs = append(errs, fmt.Errorf("retain %q needs a reason (why the column is kept, e.g. \"accounting, 10 years\")", clipName(key)))
+		case len(reason) > MaxRetainReason:
+			errs = append(errs, fmt.Errorf("retain %q: the reason is longer than %d bytes", clipName(key), MaxRetainReason))
+		case !utf8.ValidString(reason) || strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			errs = append(errs, fmt.Errorf("retain %q: the reason must be one line of printable UTF-8 text", clipName(key)))
+		}
+	}
+	return errs
+}
+
+// splitRetain splits a Retain key at its last dot: the table (perhaps
+// schema-qualified) and the column.
+func splitRetain(key string) (table, column string, ok bool) {
+	i := strings.LastIndexByte(key, '.')
+	if i <= 0 || i == len(key)-1 {
+		return "", "", false
+	}
+	return key[:i], key[i+1:], true
+}
+
+// clipName cuts a name quoted in an error: a configuration file may hold
+// anything.
+func clipName(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	n := 77
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
 func (s Schema) clone() Schema {
 	c := s
 	if s.Subscriptions != nil {
@@ -323,6 +387,7 @@ func (s Schema) clone() Schema {
 	}
 	c.Absent = slices.Clone(s.Absent)
 	c.Holds = slices.Clone(s.Holds)
+	c.Retain = maps.Clone(s.Retain)
 	if c.Customers.KeyType == "" {
 		c.Customers.KeyType = KeyInt
 	}

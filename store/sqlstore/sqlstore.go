@@ -58,6 +58,8 @@ type Store struct {
 	auditTable  string
 	auditInsert string
 
+	cover coverState // WithCoverage, and the schema the last Verify read
+
 	mu      sync.RWMutex
 	scripts map[string]*script // by plan shape: squirrel builds each once
 }

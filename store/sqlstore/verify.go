@@ -48,6 +48,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.fields(cat)
 	v.tables(cat)
 	v.auditTable()
+	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
 	if err := v.session(ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
 	}

@@ -1,0 +1,739 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/forgetkit/forget"
+)
+
+// Class is what a forget does to a column that reaches a customer.
+type Class string
+
+// The classes of [Cover]. Every column of every table that reaches a
+// customer falls in exactly one.
+const (
+	// ClassErased: a catalogue field or table action overwrites the column
+	// or deletes its rows (directly, or by ON DELETE CASCADE).
+	ClassErased Class = "erased"
+	// ClassKey: a key, lookup, primary-key or foreign-key column.
+	ClassKey Class = "key"
+	// ClassRetained: the mapping's Retain keeps it on purpose, for a reason.
+	ClassRetained Class = "retained"
+	// ClassUnclassified: none of these; a forget leaves it as it is.
+	ClassUnclassified Class = "unclassified"
+)
+
+// ReviewPrefix starts the reason of every Retain entry [Propose] guesses:
+// a person should read it, and either keep the reason or map the column.
+const ReviewPrefix = "REVIEW: "
+
+// Coverage says, for every table that reaches a customer and every column
+// of it, what a forget does with it. It holds names, types and counts,
+// never a value read from a table.
+type Coverage struct {
+	Tables []TableCoverage `json:"tables"`
+	// Notes are things a reader should know that are not a column's
+	// class: a Retain entry naming nothing, a column both retained and
+	// erased, a purge that another table's foreign key would refuse.
+	Notes   []string `json:"notes,omitempty"`
+	Summary Summary  `json:"summary"`
+}
+
+// TableCoverage is one table that reaches a customer.
+type TableCoverage struct {
+	// Table is named as [Introspection.Table] names it: unqualified in
+	// the current schema, "schema.table" elsewhere.
+	Table string `json:"table"`
+	// Reach says how its rows belong to a customer: "customers table",
+	// "column customer_id", "through order_id → orders", ...
+	Reach string `json:"reach"`
+	// Via is the foreign-key chain from this table towards a table that
+	// holds the customer key, for tables reached only through others.
+	Via     []Hop            `json:"via,omitempty"`
+	Columns []ColumnCoverage `json:"columns"`
+
+	info *TableInfo
+	// keyCol is the column holding the customer key, for tables reached
+	// directly; "" for tables reached through Via.
+	keyCol string
+}
+
+// Hop is one foreign key of a chain: Table's Columns refer to RefTable's
+// RefColumns.
+type Hop struct {
+	Table      string   `json:"table"`
+	Columns    []string `json:"columns"`
+	RefTable   string   `json:"ref_table"`
+	RefColumns []string `json:"ref_columns"`
+}
+
+// ColumnCoverage is one column of a table that reaches a customer.
+type ColumnCoverage struct {
+	Column string `json:"column"`
+	Type   string `json:"type"`
+	Class  Class  `json:"class"`
+	// By says what puts the column in its class: "field firstname
+	// (empty)", "table member_note: rows deleted", "customers key",
+	// "primary key", or, for a retained column, the mapping's reason.
+	By string `json:"by,omitempty"`
+	// LikelyPersonal marks an unclassified column whose name or type
+	// looks personal, or whose sampled values do; Hint says why.
+	LikelyPersonal bool          `json:"likely_personal,omitempty"`
+	Hint           string        `json:"hint,omitempty"`
+	Sample         *SampleCounts `json:"sample,omitempty"`
+
+	kind    ColumnKind
+	entry   string // the catalogue entry that erases it
+	deleted bool   // erased because its rows are deleted
+}
+
+// SampleCounts counts, among the values sampled from one column, those
+// that hold something looking like an e-mail address, a phone number or
+// an IP address. Only counts: the values are never kept.
+type SampleCounts struct {
+	Values int `json:"values"` // non-NULL values read
+	Emails int `json:"emails"`
+	Phones int `json:"phones"`
+	IPs    int `json:"ips"`
+}
+
+// Summary counts a Coverage's columns by class.
+type Summary struct {
+	Tables         int `json:"tables"`
+	Columns        int `json:"columns"`
+	Erased         int `json:"erased"`
+	Keys           int `json:"keys"`
+	Retained       int `json:"retained"`
+	Unclassified   int `json:"unclassified"`
+	LikelyPersonal int `json:"likely_personal"` // unclassified ones only
+	// ToReview counts retained columns whose reason starts with
+	// [ReviewPrefix]: guesses nobody has confirmed yet.
+	ToReview int `json:"to_review,omitempty"`
+}
+
+// String is the one-line summary: "47 columns in 9 tables reach a
+// customer: 31 erased, 6 keys, 4 retained, 6 unclassified, 3 of them
+// likely personal".
+func (s Summary) String() string {
+	str := fmt.Sprintf("%s in %s reach a customer: %d erased, %s, %d retained, %d unclassified",
+		plural(s.Columns, "column"), plural(s.Tables, "table"), s.Erased, plural(s.Keys, "key"), s.Retained, s.Unclassified)
+	if s.Unclassified > 0 {
+		str += fmt.Sprintf(", %d of them likely personal", s.LikelyPersonal)
+	}
+	return str
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// Unclassified returns the unclassified columns as "table.column"; with
+// onlyPersonal, those that look personal only.
+func (c *Coverage) Unclassified(onlyPersonal bool) []string {
+	var out []string
+	for _, t := range c.Tables {
+		for _, col := range t.Columns {
+			if col.Class == ClassUnclassified && (!onlyPersonal || col.LikelyPersonal) {
+				out = append(out, t.Table+"."+col.Column)
+			}
+		}
+	}
+	return out
+}
+
+func (c *Coverage) summarise() {
+	s := Summary{Tables: len(c.Tables)}
+	for _, t := range c.Tables {
+		for _, col := range t.Columns {
+			s.Columns++
+			switch col.Class {
+			case ClassErased:
+				s.Erased++
+			case ClassKey:
+				s.Keys++
+			case ClassRetained:
+				s.Retained++
+				if strings.HasPrefix(col.By, ReviewPrefix) {
+					s.ToReview++
+				}
+			case ClassUnclassified:
+				s.Unclassified++
+				if col.LikelyPersonal {
+					s.LikelyPersonal++
+				}
+			}
+		}
+	}
+	c.Summary = s
+}
+
+// Cover classifies every column of every table of in that reaches a
+// customer under schema and cat, as a forget that keeps nothing would
+// treat it. It reads nothing: in is the live schema ([Introspect]).
+//
+// A table reaches a customer when it is the customers table, a table the
+// mapping names (joined, lookup, catalogue or hold table), a table with a
+// column named like a customer key of the mapping, or a table with a
+// foreign key to a table that reaches one (a chain of any length).
+// Unclassified columns whose names or types look personal (email, ip,
+// phone, name, address, birth, note, body, ...) are marked likely
+// personal.
+//
+// [Store.Coverage] does the same on the store's own database, and can
+// sample values.
+func Cover(in *Introspection, schema Schema, cat forget.Catalogue) *Coverage {
+	return cover(in, schema.clone(), cat, "")
+}
+
+// coverer classifies the columns of one Introspection.
+type coverer struct {
+	in      *Introspection
+	s       Schema
+	tables  map[*TableInfo]*TableCoverage
+	order   []*TableInfo
+	deleted map[*TableInfo]string // tables whose rows a forget deletes, and why
+	// deletedBy names the catalogue table whose purge deletes them.
+	deletedBy map[*TableInfo]string
+	mapped    map[*TableInfo]bool // tables whose rows the mapping finds by a key column
+	cls       map[*TableInfo]map[string]assigned
+	notes     []string
+}
+
+type assigned struct {
+	class Class
+	by    string
+	entry string // the catalogue entry that erases the column, if any
+}
+
+// rank orders the classes when several apply: what the forget does wins
+// over what the host declares, which wins over the structure.
+func rank(c Class) int {
+	switch c {
+	case ClassErased:
+		return 3
+	case ClassRetained:
+		return 2
+	case ClassKey:
+		return 1
+	}
+	return 0
+}
+
+func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string) *Coverage {
+	c := &coverer{in: in, s: s, tables: map[*TableInfo]*TableCoverage{}, deleted: map[*TableInfo]string{}, deletedBy: map[*TableInfo]string{},
+		mapped: map[*TableInfo]bool{}, cls: map[*TableInfo]map[string]assigned{}}
+	if in == nil {
+		return &Coverage{}
+	}
+	var audit *TableInfo
+	if auditTable != "" {
+		audit = in.Table(auditTable)
+	}
+	if audit != nil {
+		c.reach(audit, "the audit trail of forgets", "customer_id", nil)
+		for _, col := range audit.Columns {
+			c.assign(audit, col.Name, ClassRetained, "the audit trail of forgets: ids, names and counts, never a value")
+		}
+	}
+	c.mappedTables(cat)
+	c.byColumnName()
+	c.byForeignKeys()
+	c.cascades()
+	c.structure()
+	c.retain()
+
+	cov := &Coverage{Notes: c.notes}
+	for _, t := range c.order {
+		tc := c.tables[t]
+		for _, col := range t.Columns {
+			a := c.cls[t][col.Name]
+			cc := ColumnCoverage{Column: col.Name, Type: col.Type, Class: a.class, By: a.by, kind: col.Kind, entry: a.entry,
+				deleted: a.class == ClassErased && c.deleted[t] != "" && a.by == c.deleted[t]}
+			if cc.Class == "" {
+				cc.Class = ClassUnclassified
+				if hint := personalHint(col.Name, col.Type); hint != "" {
+					cc.LikelyPersonal, cc.Hint = true, hint
+				}
+			}
+			tc.Columns = append(tc.Columns, cc)
+		}
+		cov.Tables = append(cov.Tables, *tc)
+	}
+	customers := in.Table(s.Customers.Table)
+	slices.SortStableFunc(cov.Tables, func(a, b TableCoverage) int {
+		switch {
+		case a.info == b.info:
+			return 0
+		case a.info == customers:
+			return -1
+		case b.info == customers:
+			return 1
+		}
+		return strings.Compare(a.Table, b.Table)
+	})
+	cov.summarise()
+	return cov
+}
+
+// reach records that t reaches a customer, unless it already does.
+func (c *coverer) reach(t *TableInfo, how, keyCol string, via []Hop) bool {
+	if t == nil || c.tables[t] != nil {
+		return false
+	}
+	c.tables[t] = &TableCoverage{Table: t.Name, Reach: how, Via: via, info: t, keyCol: keyCol}
+	c.order = append(c.order, t)
+	return true
+}
+
+// assign puts column col of t in class, unless a higher class holds it.
+func (c *coverer) assign(t *TableInfo, col string, class Class, by string) {
+	c.assignEntry(t, col, class, by, "")
+}
+
+// assignEntry is assign for a column erased by catalogue entry entry.
+func (c *coverer) assignEntry(t *TableInfo, col string, class Class, by, entry string) {
+	if t == nil {
+		return
+	}
+	ci := t.Column(col)
+	if ci == nil {
+		return // Verify reports missing columns
+	}
+	m := c.cls[t]
+	if m == nil {
+		m = map[string]assigned{}
+		c.cls[t] = m
+	}
+	if prev, ok := m[ci.Name]; ok && rank(prev.class) >= rank(class) {
+		return
+	}
+	m[ci.Name] = assigned{class, by, entry}
+}
+
+// mappedTables reaches and classifies what the mapping names.
+func (c *coverer) mappedTables(cat forget.Catalogue) {
+	s := c.s
+	cust := c.in.Table(s.Customers.Table)
+	c.reach(cust, "customers table", s.Customers.Key, nil)
+	c.mapped[cust] = cust != nil
+	c.assign(cust, s.Customers.Key, ClassKey, "customers key")
+	for _, name := range sortedKeys(s.Joined) {
+		t := c.in.Table(name)
+		c.reach(t, "one row per customer, by "+s.Joined[name], s.Joined[name], nil)
+		c.mapped[t] = t != nil
+		c.assign(t, s.Joined[name], ClassKey, "customer key")
+	}
+	for _, lt := range []struct {
+		name string
+		t    *LookupTable
+	}{{forget.KeySubscriptionID, s.Subscriptions}, {forget.KeyOrderID, s.Orders}} {
+		if lt.t == nil {
+			continue
+		}
+		t := c.in.Table(lt.t.Table)
+		c.reach(t, lt.name+" lookup table, by "+lt.t.CustomerKey, lt.t.CustomerKey, nil)
+		c.mapped[t] = t != nil
+		c.assign(t, lt.t.Key, ClassKey, lt.name+" lookup key")
+		c.assign(t, lt.t.CustomerKey, ClassKey, "customer key")
+	}
+	for _, f := range cat.Fields {
+		col, ok := s.Fields[f.Name]
+		if !ok {
+			continue
+		}
+		t := c.in.Table(col.Table)
+		c.assignEntry(t, col.Column, ClassErased, fmt.Sprintf("field %s (%s)", f.Name, f.Rule), string(f.Name))
+	}
+	for _, ts := range cat.Tables {
+		rt, ok := s.Tables[ts.Name]
+		if !ok {
+			continue
+		}
+		t := c.in.Table(rt.Table)
+		c.reach(t, "catalogue table "+string(ts.Name)+", by "+rt.CustomerKey, rt.CustomerKey, nil)
+		c.mapped[t] = t != nil
+		if t == nil {
+			continue
+		}
+		if len(ts.Scrub) == 0 {
+			c.deleted[t] = "table " + string(ts.Name) + ": rows deleted"
+			c.deletedBy[t] = string(ts.Name)
+			continue
+		}
+		c.assign(t, rt.CustomerKey, ClassKey, "customer key")
+		for _, sc := range ts.Scrub {
+			c.assignEntry(t, sc.Column, ClassErased, fmt.Sprintf("table %s: scrubbed (%s)", ts.Name, sc.Rule), string(ts.Name))
+		}
+	}
+	for _, h := range s.Holds {
+		t := c.in.Table(h.Table)
+		c.reach(t, "hold "+h.Name+", by "+h.CustomerKey, h.CustomerKey, nil)
+		c.mapped[t] = t != nil
+		c.assign(t, h.CustomerKey, ClassKey, "customer key")
+	}
+}
+
+// customerKeyNames are the column names that hold a customer key in the
+// mapping, lower case.
+func (c *coverer) customerKeyNames() []string {
+	s := c.s
+	names := []string{s.Customers.Key}
+	for _, k := range s.Joined {
+		names = append(names, k)
+	}
+	for _, lt := range []*LookupTable{s.Subscriptions, s.Orders} {
+		if lt != nil {
+			names = append(names, lt.CustomerKey)
+		}
+	}
+	for _, rt := range s.Tables {
+		names = append(names, rt.CustomerKey)
+	}
+	for _, h := range s.Holds {
+		names = append(names, h.CustomerKey)
+	}
+	for i := range names {
+		names[i] = strings.ToLower(names[i])
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// byColumnName reaches every table that has a column named like a
+// customer key.
+func (c *coverer) byColumnName() {
+	names := c.customerKeyNames()
+	for i := range c.in.Tables {
+		t := &c.in.Tables[i]
+		if c.tables[t] != nil {
+			continue
+		}
+		for _, col := range t.Columns {
+			if slices.Contains(names, strings.ToLower(col.Name)) {
+				c.reach(t, "column "+col.Name, col.Name, nil)
+				c.assign(t, col.Name, ClassKey, "customer key (by its name)")
+				break
+			}
+		}
+	}
+}
+
+// byForeignKeys reaches, round by round, every table with a foreign key
+// to a table reached before, so that each gets its shortest chain.
+func (c *coverer) byForeignKeys() {
+	for {
+		var found []*TableInfo
+		var hops []Hop
+		var parents []*TableInfo
+		for i := range c.in.Tables {
+			t := &c.in.Tables[i]
+			if c.tables[t] != nil {
+				continue
+			}
+			for _, fk := range t.ForeignKeys {
+				ref := c.in.Table(fk.RefTable)
+				if ref == nil || ref == t || c.tables[ref] == nil {
+					continue
+				}
+				found = append(found, t)
+				hops = append(hops, Hop{Table: t.Name, Columns: fk.Columns, RefTable: ref.Name, RefColumns: fk.RefColumns})
+				parents = append(parents, ref)
+				break
+			}
+		}
+		if len(found) == 0 {
+			return
+		}
+		for i, t := range found {
+			via := append([]Hop{hops[i]}, c.tables[parents[i]].Via...)
+			c.reach(t, "through "+strings.Join(hops[i].Columns, ", ")+" → "+hops[i].RefTable, "", via)
+		}
+	}
+}
+
+// cascades finds the tables whose rows go with a purged table's rows
+// (ON DELETE CASCADE, through any number of tables), the columns a purge
+// sets to NULL or their default, and the purges a RESTRICT would refuse.
+func (c *coverer) cascades() {
+	for changed := true; changed; {
+		changed = false
+		for _, t := range c.order {
+			if c.deleted[t] != "" || c.mapped[t] {
+				continue
+			}
+			for _, fk := range t.ForeignKeys {
+				ref := c.in.Table(fk.RefTable)
+				if ref != nil && ref != t && c.deleted[ref] != "" && fk.OnDelete == "CASCADE" {
+					c.deleted[t] = "rows deleted with " + ref.Name + "'s (ON DELETE CASCADE)"
+					c.deletedBy[t] = c.deletedBy[ref]
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	for _, t := range c.order {
+		if c.deleted[t] != "" {
+			for _, col := range t.Columns {
+				c.assignEntry(t, col.Name, ClassErased, c.deleted[t], c.deletedBy[t])
+			}
+			continue
+		}
+		for _, fk := range t.ForeignKeys {
+			ref := c.in.Table(fk.RefTable)
+			if ref == nil || c.deleted[ref] == "" {
+				continue
+			}
+			switch fk.OnDelete {
+			case "SET NULL", "SET DEFAULT":
+				for _, col := range fk.Columns {
+					c.assignEntry(t, col, ClassErased, "set to "+strings.TrimPrefix(strings.ToLower(fk.OnDelete), "set ")+" when "+ref.Name+"'s rows are deleted (ON DELETE "+fk.OnDelete+")", c.deletedBy[ref])
+				}
+			default: // RESTRICT, NO ACTION
+				c.notes = append(c.notes, fmt.Sprintf("a forget deletes the customer's rows of %s, but %s.%s refers to them (ON DELETE %s): the forget fails while such rows exist; make it ON DELETE CASCADE, or purge %s too",
+					ref.Name, t.Name, strings.Join(fk.Columns, ", "), fk.OnDelete, t.Name))
+			}
+		}
+	}
+}
+
+// structure classifies primary-key and foreign-key columns as keys.
+func (c *coverer) structure() {
+	for _, t := range c.order {
+		for _, col := range t.PrimaryKey {
+			c.assign(t, col, ClassKey, "primary key")
+		}
+		for _, fk := range t.ForeignKeys {
+			for _, col := range fk.Columns {
+				c.assign(t, col, ClassKey, "foreign key to "+fk.RefTable)
+			}
+		}
+	}
+}
+
+// retain classifies the mapping's Retain entries, and notes those that
+// name nothing or a column the forget erases anyway.
+func (c *coverer) retain() {
+	for _, key := range sortedKeys(c.s.Retain) {
+		table, column, ok := splitRetain(key)
+		if !ok {
+			continue // Validate refuses it
+		}
+		t := c.in.Table(table)
+		switch {
+		case t == nil:
+			c.notes = append(c.notes, fmt.Sprintf("retain %s: there is no table %s", key, table))
+			continue
+		case c.tables[t] == nil:
+			c.notes = append(c.notes, fmt.Sprintf("retain %s: table %s does not reach a customer", key, t.Name))
+			continue
+		case t.Column(column) == nil:
+			c.notes = append(c.notes, fmt.Sprintf("retain %s: table %s has no column %s", key, t.Name, column))
+			continue
+		}
+		name := t.Column(column).Name
+		if a := c.cls[t][name]; a.class == ClassErased {
+			c.notes = append(c.notes, fmt.Sprintf("retain %s: the forget erases it all the same (%s)", key, a.by))
+			continue
+		}
+		c.assign(t, name, ClassRetained, c.s.Retain[key])
+	}
+}
+
+// personalWords are the name fragments that make a column likely
+// personal; short ones must be a whole word of the name.
+var personalWords = []string{
+	"email", "mail", "phone", "mobile", "fax", "name", "surname", "address", "street", "zipcode",
+	"postcode", "postal", "birth", "passport", "token", "password", "passwd", "secret", "note", "comment",
+	"message", "body", "iban", "card", "social", "gender", "latitude", "longitude", "useragent", "user_agent",
+	"cookie", "session", "login", "nickname", "avatar", "photo", "signature", "contact", "geo", "location",
+}
+
+// personalTokens must match a whole word of the name (split at _ and at
+// case changes): as fragments they hide in too many other words.
+var personalTokens = []string{"city", "cell", "zip", "ip", "ips", "tel", "dob", "ssn", "tax", "vat", "nin", "cc", "pan", "cvv", "msg", "pwd", "pw", "ua", "lat", "lng", "lon", "ipaddr", "text"}
+
+// personalTypes are column types that hold personal data by nature.
+var personalTypes = []string{"inet", "cidr", "macaddr"}
+
+// personalHint says why a column's name or type looks personal, or "".
+func personalHint(name, typ string) string {
+	lower := strings.ToLower(name)
+	for _, w := range personalWords {
+		if strings.Contains(lower, w) {
+			return "its name contains " + w
+		}
+	}
+	for _, word := range nameWords(name) {
+		if slices.Contains(personalTokens, word) {
+			return "its name has the word " + word
+		}
+	}
+	for _, p := range personalTypes {
+		if strings.HasPrefix(strings.ToLower(typ), p) {
+			return "its type is " + p
+		}
+	}
+	return ""
+}
+
+// nameWords splits an identifier into lower-case words at underscores,
+// other punctuation and lower-to-upper case changes (lastLoginIP: last,
+// login, ip).
+func nameWords(name string) []string {
+	var words []string
+	var cur []rune
+	prevLower := false
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			if prevLower {
+				flush()
+			}
+			cur = append(cur, r)
+			prevLower = false
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 0x7f:
+			cur = append(cur, r)
+			prevLower = true
+		default:
+			flush()
+			prevLower = false
+		}
+	}
+	flush()
+	return words
+}
+
+// Requirement is what [WithCoverage] demands of the mapping.
+type Requirement int
+
+// The requirements of [WithCoverage].
+const (
+	// EveryColumn: every column that reaches a customer is erased, a
+	// key, or retained with a reason.
+	EveryColumn Requirement = iota + 1
+	// PersonalColumns: every column that looks personal (by its name or
+	// type) is erased, a key, or retained.
+	PersonalColumns
+)
+
+// WithCoverage makes [Store.Verify] fail, listing them, when columns that
+// reach a customer are unclassified (see [Cover]): with EveryColumn any
+// of them, with PersonalColumns those that look personal. A host that
+// calls Verify at start-up (forget serve -require-coverage does) then
+// refuses to start with holes in its mapping.
+func WithCoverage(r Requirement) Option { return func(st *Store) { st.cover.require = r } }
+
+// coverState is the store's coverage configuration, and what the last
+// Verify learnt of the live schema, for dry-run inventories.
+type coverState struct {
+	require Requirement
+	last    atomic.Pointer[Introspection]
+}
+
+// maxListed bounds the columns an error lists by name.
+const maxListed = 50
+
+// coverageProblems is called by Verify with the schema it read: it keeps
+// the introspection for dry-run inventories and, under WithCoverage,
+// returns one error listing the unclassified columns.
+func (s *Store) coverageProblems(in *Introspection, cat forget.Catalogue) []error {
+	s.cover.last.Store(in)
+	req := s.cover.require
+	if req == 0 {
+		return nil
+	}
+	if req != EveryColumn && req != PersonalColumns {
+		return []error{fmt.Errorf("coverage: unknown requirement %d (want EveryColumn or PersonalColumns)", int(req))}
+	}
+	cov := cover(in, s.schema, cat, s.auditTable)
+	cols := cov.Unclassified(req == PersonalColumns)
+	if len(cols) == 0 {
+		return nil
+	}
+	what := "unclassified"
+	if req == PersonalColumns {
+		what = "unclassified and look personal"
+	}
+	shown := cols
+	more := ""
+	if len(cols) > maxListed {
+		shown, more = cols[:maxListed], fmt.Sprintf(" and %d more", len(cols)-maxListed)
+	}
+	return []error{fmt.Errorf("coverage: columns that reach a customer are %s (%d): %s%s; map each to a catalogue field or table, or declare it in retain with a reason ('forget inspect' shows them all)",
+		what, len(cols), strings.Join(shown, ", "), more)}
+}
+
+// CoverageOption configures [Store.Coverage].
+type CoverageOption func(*coverConfig)
+
+type coverConfig struct {
+	sample  int
+	schemas []string
+}
+
+// MaxSample bounds the rows [SampleRows] may read from one column.
+const MaxSample = 100_000
+
+// SampleRows makes [Store.Coverage] read up to n non-NULL values of each
+// unclassified text column (at most the first 4096 characters of each)
+// and count those that look like e-mail addresses, phone numbers or IP
+// addresses. Only counts are kept; a column whose values look personal
+// is marked likely personal.
+func SampleRows(n int) CoverageOption { return func(c *coverConfig) { c.sample = n } }
+
+// InSchemas makes [Store.Coverage] read these schemas (PostgreSQL) or
+// databases (MySQL) too, besides the current one and those the mapping
+// names.
+func InSchemas(names ...string) CoverageOption {
+	return func(c *coverConfig) { c.schemas = append(c.schemas, names...) }
+}
+
+// Coverage reads the live schema (and, with [SampleRows], some values)
+// and classifies every column that reaches a customer, as [Cover] does;
+// the store's audit table is shown as retained. cat is the catalogue of
+// the Forgetter built on the store ([forget.Forgetter.Catalogue]).
+//
+// It returns an error when the mapping does not fit cat, the options are
+// out of range, or the database fails; no error holds a value read from a
+// table.
+func (s *Store) Coverage(ctx context.Context, cat forget.Catalogue, opts ...CoverageOption) (*Coverage, error) {
+	var cfg coverConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.sample < 0 || cfg.sample > MaxSample {
+		return nil, fmt.Errorf("sqlstore: coverage: sample %d rows: want 0 to %d", cfg.sample, MaxSample)
+	}
+	if err := s.schema.check(cat); err != nil {
+		return nil, err
+	}
+	in, err := Introspect(ctx, s.db, s.dialect, append(s.schema.qualifiers(), cfg.schemas...)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: coverage: %w", err)
+	}
+	cov := cover(in, s.schema, cat, s.auditTable)
+	if cfg.sample > 0 {
+		if err := s.sampleColumns(ctx, cov, cfg.sample); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("sqlstore: coverage: %w", ctx.Err())
+			}
+			return nil, fmt.Errorf("sqlstore: coverage: %w", err)
+		}
+		cov.summarise()
+	}
+	return cov, nil
+}

@@ -1,0 +1,210 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/forgetkit/forget"
+)
+
+// Inventory returns the whole picture of what the database holds on the
+// customer l names (see [forget.Inventory]): for every table that reaches
+// a customer ([Cover]), the customer's rows, what a forget that keeps
+// nothing would do with them, and the columns it would leave as they are.
+// Rows in tables reached through foreign keys are counted by joining along
+// the chain. It runs in a transaction it rolls back, locking the customer
+// as a forget does, so that the counts are those a forget would meet.
+//
+// It returns the lookup errors of [Store.Forget] (ErrInvalid, ErrNotFound,
+// ErrConflict); no error holds a value read from a table.
+func (s *Store) Inventory(ctx context.Context, l forget.Lookup, cat forget.Catalogue) (*forget.Inventory, error) {
+	l, err := l.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.lookupKeys(l)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.schema.check(cat); err != nil {
+		return nil, err
+	}
+	in := s.cover.last.Load()
+	if in == nil {
+		if in, err = Introspect(ctx, s.db, s.dialect, s.schema.qualifiers()...); err != nil {
+			return nil, fmt.Errorf("sqlstore: inventory: %w", err)
+		}
+	}
+	cov := cover(in, s.schema, cat, s.auditTable)
+	tx, err := s.begin(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		tx.rollback(ctx)
+		tx.close()
+	}()
+	id, idText, err := s.resolve(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	return s.inventory(ctx, tx, in, cov, id, idText, nil)
+}
+
+// dryRunInventory is the inventory of a dry run, counted in its
+// transaction after its statements ran, from the schema the last Verify
+// read: nil when Verify has not run, so that a dry run never reads the
+// catalogue inside its transaction (and a real forget never pays for
+// it). What the plan keeps is listed as kept.
+func (s *Store) dryRunInventory(ctx context.Context, tx *txn, p forget.Plan, id any, idText string) (*forget.Inventory, error) {
+	in := s.cover.last.Load()
+	if in == nil || !p.DryRun {
+		return nil, nil
+	}
+	cat := forget.Catalogue{}
+	for _, a := range p.Fields {
+		cat.Fields = append(cat.Fields, forget.FieldSpec{Name: a.Field, Rule: forget.Empty()})
+	}
+	for _, f := range p.Record.FieldsKept {
+		cat.Fields = append(cat.Fields, forget.FieldSpec{Name: f, Rule: forget.Empty()})
+	}
+	for _, t := range p.Tables {
+		ts := forget.TableSpec{Name: t.Table}
+		for _, c := range t.Scrub {
+			ts.Scrub = append(ts.Scrub, forget.ColumnRule{Column: c.Column, Rule: forget.Empty()})
+		}
+		cat.Tables = append(cat.Tables, ts)
+	}
+	kept := map[string]bool{}
+	for _, f := range p.Record.FieldsKept {
+		kept[string(f)] = true
+	}
+	for _, t := range p.Record.TablesKept {
+		kept[string(t)] = true
+		cat.Tables = append(cat.Tables, forget.TableSpec{Name: t})
+	}
+	cov := cover(in, s.schema, cat, s.auditTable)
+	return s.inventory(ctx, tx, in, cov, id, idText, kept)
+}
+
+// inventory counts the customer's rows in each table of cov, in tx, and
+// sorts its columns by what the forget does with them.
+func (s *Store) inventory(ctx context.Context, tx *txn, in *Introspection, cov *Coverage, id any, idText string, kept map[string]bool) (*forget.Inventory, error) {
+	inv := &forget.Inventory{Tables: make([]forget.InventoryTable, 0, len(cov.Tables))}
+	byInfo := make(map[*TableInfo]*TableCoverage, len(cov.Tables))
+	for i := range cov.Tables {
+		byInfo[cov.Tables[i].info] = &cov.Tables[i]
+	}
+	for i := range cov.Tables {
+		tc := &cov.Tables[i]
+		it := forget.InventoryTable{Table: tc.Table, Action: "none"}
+		erased, keptCols, deleted := false, false, true
+		for _, col := range tc.Columns {
+			switch col.Class {
+			case ClassErased:
+				if kept[col.entry] {
+					it.Kept = append(it.Kept, col.Column)
+					keptCols = true
+					continue
+				}
+				erased = true
+				deleted = deleted && col.deleted
+			case ClassRetained:
+				it.Retained = append(it.Retained, forget.RetainedColumn{Column: col.Column, Reason: col.By})
+				deleted = false
+			case ClassUnclassified:
+				it.Unclassified = append(it.Unclassified, col.Column)
+				if col.LikelyPersonal {
+					it.LikelyPersonal = append(it.LikelyPersonal, col.Column)
+				}
+				deleted = false
+			default:
+				deleted = deleted && col.Class != ClassKey
+			}
+		}
+		switch {
+		case erased && deleted:
+			it.Action = "deleted"
+		case erased:
+			it.Action = "updated"
+		case keptCols:
+			it.Action = "kept"
+		}
+		q, args, ok, err := s.countQuery(in, byInfo, tc, id, idText)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: inventory of %s: %w", tc.Table, err)
+		}
+		if !ok {
+			it.Uncounted = true
+		} else if err := tx.queryRow(ctx, q, args...).Scan(&it.Rows); err != nil {
+			return nil, fmt.Errorf("sqlstore: inventory of %s: %w", tc.Table, safeError(err))
+		}
+		inv.Tables = append(inv.Tables, it)
+	}
+	return inv, nil
+}
+
+// countQuery builds the statement that counts the customer's rows of tc:
+// by its customer-key column, or by joining along its foreign-key chain
+// to a table that has one. ok is false when the key cannot be compared
+// with the column (a text key and an integer column).
+func (s *Store) countQuery(in *Introspection, byInfo map[*TableInfo]*TableCoverage, tc *TableCoverage, id any, idText string) (query string, args []any, ok bool, err error) {
+	d := s.dialect
+	alias := func(i int) string { return fmt.Sprintf("t%d", i) }
+	from, err := quoteTable(d, tc.info)
+	if err != nil {
+		return "", nil, false, err
+	}
+	b := s.sb.Select("COUNT(*)").From(from + " AS " + alias(0))
+	root, rootAlias := tc, alias(0)
+	for i, hop := range tc.Via {
+		ref := in.Table(hop.RefTable)
+		if ref == nil || len(hop.Columns) != len(hop.RefColumns) || len(hop.Columns) == 0 {
+			return "", nil, false, fmt.Errorf("foreign key to %s cannot be followed", hop.RefTable)
+		}
+		name, err := quoteTable(d, ref)
+		if err != nil {
+			return "", nil, false, err
+		}
+		var on []string
+		for j := range hop.Columns {
+			l, err := quoteAny(d, hop.Columns[j])
+			if err != nil {
+				return "", nil, false, err
+			}
+			r, err := quoteAny(d, hop.RefColumns[j])
+			if err != nil {
+				return "", nil, false, err
+			}
+			on = append(on, alias(i)+"."+l+" = "+alias(i+1)+"."+r)
+		}
+		b = b.Join(name + " AS " + alias(i+1) + " ON " + strings.Join(on, " AND "))
+		root, rootAlias = byInfo[ref], alias(i+1)
+		if root == nil {
+			return "", nil, false, fmt.Errorf("table %s is not in the coverage", hop.RefTable)
+		}
+	}
+	if root.keyCol == "" {
+		return "", nil, false, fmt.Errorf("no customer key column")
+	}
+	col := root.info.Column(root.keyCol)
+	if col == nil {
+		return "", nil, false, fmt.Errorf("no column %s", root.keyCol)
+	}
+	var v any = id
+	switch {
+	case col.Kind == KindText:
+		v = idText
+	case s.schema.Customers.KeyType == KeyText && d != SQLite:
+		return "", nil, false, nil
+	}
+	key, err := quoteAny(d, col.Name)
+	if err != nil {
+		return "", nil, false, err
+	}
+	query, args, err = b.Where(sq.Eq{rootAlias + "." + key: v}).ToSql()
+	return query, args, err == nil, err
+}
