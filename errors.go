@@ -41,6 +41,8 @@ type UnknownNamesError struct {
 	Count int
 }
 
+func (e *UnknownNamesError) public() string { return e.Error() }
+
 func (e *UnknownNamesError) Error() string {
 	// Bounded even when the error was built by hand.
 	names := e.Names[:min(len(e.Names), MaxUnknownNamesShown)]
@@ -77,7 +79,8 @@ type KeyError struct {
 	Reason string // for example "must be an integer"
 }
 
-func (e *KeyError) Error() string { return e.Key + " " + e.Reason }
+func (e *KeyError) Error() string  { return e.Key + " " + e.Reason }
+func (e *KeyError) public() string { return e.Error() }
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *KeyError) Is(target error) bool { return target == ErrInvalid }
@@ -86,6 +89,7 @@ func (e *KeyError) Is(target error) bool { return target == ErrInvalid }
 type requestError struct{ msg string }
 
 func (e *requestError) Error() string        { return e.msg }
+func (e *requestError) public() string       { return e.msg }
 func (e *requestError) Is(target error) bool { return target == ErrInvalid }
 
 func invalid(msg string) error { return &requestError{msg: msg} }

@@ -186,7 +186,7 @@ func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
 	}
 	res, err := f.store.Forget(ctx, pr.lookup, pr.plan)
 	if err != nil {
-		if isRequestError(err) {
+		if Refused(err) {
 			return nil, err
 		}
 		return nil, redact(err, pr.plan)
@@ -264,7 +264,7 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 			switch {
 			case o.Err == nil:
 				out[i].Receipt = f.finish(ctx, preps[j], o.Result)
-			case isRequestError(o.Err):
+			case Refused(o.Err):
 				out[i].Err = o.Err
 			default:
 				out[i].Err = redact(o.Err, preps[j].plan)
@@ -272,10 +272,6 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 		}
 	}
 	return out
-}
-
-func isRequestError(err error) bool {
-	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrHeld)
 }
 
 // Verify checks the store against the live database, when the store can

@@ -95,7 +95,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, reqID string, err error) {
-	status, code := ErrorStatus(err)
+	p := ProblemOf(err)
+	status, code := p.Status, p.Code
 	switch {
 	case status == http.StatusInternalServerError && errors.Is(ctx.Err(), context.Canceled):
 		// The client hung up (or the host cancelled the request) and the
@@ -120,8 +121,8 @@ func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, r *http.Reque
 			slog.String("request_id", reqID),
 		)
 	}
-	status, code = ErrorStatus(err)
-	writeError(w, status, code, PublicMessage(err))
+	p = ProblemOf(err)
+	writeError(w, p.Status, p.Code, p.Message)
 }
 
 // recoverPanic turns a panic (in a host's Store or Authenticator) into a

@@ -20,6 +20,8 @@ func (e *HeldError) Error() string {
 	return "the customer is under hold " + strconv.Quote(e.Hold) + "; nothing was erased"
 }
 
+func (e *HeldError) public() string { return e.Error() }
+
 // Is makes errors.Is(err, ErrHeld) true.
 func (e *HeldError) Is(target error) bool { return target == ErrHeld }
 
@@ -33,6 +35,8 @@ type UnknownHoldError struct {
 func (e *UnknownHoldError) Error() string {
 	return "unknown hold " + strconv.Quote(clip(e.Hold, 64)) + " in the holds to ignore; nothing was erased"
 }
+
+func (e *UnknownHoldError) public() string { return e.Error() }
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *UnknownHoldError) Is(target error) bool { return target == ErrInvalid }

@@ -17,6 +17,7 @@ const (
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeInternal             = "internal"
 	CodeCanceled             = "canceled"
+	CodeHeld                 = "held"
 )
 
 var (
@@ -42,62 +43,84 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-// ErrorStatus maps an error from the Forgetter, an Authenticator or request
-// decoding to its HTTP status and error code. Unrecognised errors are 500
-// "internal".
-func ErrorStatus(err error) (status int, code string) {
+// Problem is what a caller is told of an error: its HTTP status, its
+// code, and a message that holds no value from the database. [ProblemOf]
+// makes it from any error the Forgetter, a Store, an Authenticator or the
+// request decoder returns.
+type Problem struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+// publicError is implemented by this package's own error types, whose
+// messages are safe to show a caller: they name parameters, fields and
+// holds, never a value read from the database.
+type publicError interface {
+	error
+	public() string
+}
+
+// classes maps each sentinel to its status, code and the message shown
+// when the error is not one of this package's own types. The order
+// matters only for errors that are several things at once.
+var classes = []struct {
+	sentinel error
+	status   int
+	code     string
+	msg      string
+}{
+	{ErrUnauthorized, http.StatusUnauthorized, CodeUnauthorized, "missing or wrong api-username or api-key"},
+	{ErrInvalid, http.StatusBadRequest, CodeInvalid, ErrInvalid.Error()},
+	{ErrNotFound, http.StatusNotFound, CodeNotFound, "no customer matches the lookup"},
+	{ErrConflict, http.StatusConflict, CodeConflict, ErrConflict.Error()},
+	{ErrHeld, http.StatusConflict, CodeHeld, ErrHeld.Error()},
+}
+
+// ProblemOf returns the public face of err. Unrecognised errors are 500
+// "internal", with a message that says nothing of the cause.
+func ProblemOf(err error) Problem {
 	var he *httpError
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
-		return he.status, he.code
+		return Problem{he.status, he.code, he.msg}
 	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, CodeTooLarge
-	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized, CodeUnauthorized
-	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, CodeInvalid
-	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, CodeNotFound
-	case errors.Is(err, ErrConflict):
-		return http.StatusConflict, CodeConflict
+		return Problem{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the request body is larger than %d bytes", tooLarge.Limit)}
 	}
-	return http.StatusInternalServerError, CodeInternal
+	for _, c := range classes {
+		if !errors.Is(err, c.sentinel) {
+			continue
+		}
+		p := Problem{c.status, c.code, c.msg}
+		var pe publicError
+		if c.sentinel != ErrUnauthorized && errors.As(err, &pe) {
+			p.Message = pe.public()
+		}
+		return p
+	}
+	return Problem{http.StatusInternalServerError, CodeInternal, msgInternal}
 }
 
-// PublicMessage returns what a caller may be told of err: the message of
-// this package's own error types, which hold no values, or a generic text
-// for its class. An internal error's cause is never shown.
-func PublicMessage(err error) string {
-	var (
-		he   *httpError
-		re   *requestError
-		un   *UnknownNamesError
-		ke   *KeyError
-		tl   *http.MaxBytesError
-		auth = errors.Is(err, ErrUnauthorized)
-	)
-	switch {
-	case errors.As(err, &he):
-		return he.msg
-	case errors.As(err, &tl):
-		return fmt.Sprintf("the request body is larger than %d bytes", tl.Limit)
-	case auth:
-		return "missing or wrong api-username or api-key"
-	case errors.As(err, &un):
-		return un.Error()
-	case errors.As(err, &ke):
-		return ke.Error()
-	case errors.As(err, &re):
-		return re.msg
-	case errors.Is(err, ErrInvalid):
-		return ErrInvalid.Error()
-	case errors.Is(err, ErrNotFound):
-		return "no customer matches the lookup"
-	case errors.Is(err, ErrConflict):
-		return ErrConflict.Error()
-	}
-	return msgInternal
+// Refused reports whether err is a refusal of the request as asked (it is
+// invalid, names nobody or several, or a hold protects the customer):
+// nothing was changed, and repeating the same request will not help. Any
+// other error from a forget is a failure.
+func Refused(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrHeld)
 }
+
+// ErrorStatus returns ProblemOf(err)'s status and code.
+//
+// Deprecated: use ProblemOf.
+func ErrorStatus(err error) (status int, code string) {
+	p := ProblemOf(err)
+	return p.Status, p.Code
+}
+
+// PublicMessage returns ProblemOf(err)'s message.
+//
+// Deprecated: use ProblemOf.
+func PublicMessage(err error) string { return ProblemOf(err).Message }
 
 const msgInternal = "internal error; the server log has the cause"
