@@ -45,9 +45,9 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 
 func handler(t *testing.T) http.Handler {
 	t.Helper()
-	// Customer 103 is under a hold, for the 409 held case.
-	s := memstore.New(memstore.WithHold("open_chargeback", func(id string) bool { return id == "103" }))
-	for _, c := range storetest.Fixtures() {
+	// Customer 104 is under a hold, for the 409 held case.
+	s := memstore.New(memstore.WithHold("open_chargeback", func(id string) bool { return id == "104" }))
+	for _, c := range append(storetest.Fixtures(), storetest.NewCustomer(104)) {
 		if err := s.Add(memstore.Customer{ID: c.ID, Fields: c.Fields, Subscriptions: c.Subscriptions, Orders: c.Orders}); err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func cases(t *testing.T) []specCase {
 		{"NoAuth", "PATCH", form, "customer_id=101", true, 401, false, "", false},
 		{"NotFound", "PATCH", form, "customer_id=999", false, 404, true, "", false},
 		{"Conflict", "PATCH", form, "customer_id=101&orderid=10201", false, 409, true, "", false},
-		{"Held", "PATCH", form, "customer_id=103", false, 409, true, "", false},
+		{"Held", "PATCH", form, "customer_id=104", false, 409, true, "", false},
 		{"TooLarge", "PATCH", form, "customer_id=101&keep=" + strings.Repeat("x", forget.MaxBodyBytes), false, 413, true, "", false},
 		{"TextPlain", "PATCH", "text/plain", "customer_id=101", false, 415, false, "", false},
 		{"QueryString", "PATCH", form, "customer_id=101", false, 400, false, "?dryRun=1", false},
