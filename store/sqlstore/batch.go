@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/forgetkit/forget"
@@ -9,41 +10,16 @@ import (
 
 // ForgetBatch implements forget.BatchStore: items share transactions of
 // up to the batch size, each in a savepoint, so one item's failure rolls
-// back that item alone. A group that fails as a whole (its commit, say)
-// fails every item of it that had not failed on its own.
+// back that item alone. Where the database ends a whole transaction
+// because of one item (on SQLite a trigger's RAISE(ROLLBACK) or a full
+// disk), that item fails and the others run again without it; where a
+// group's commit fails, its items run again one transaction each, so that
+// only the culprit fails. An item succeeds only if its transaction
+// committed; when ctx ends, the items neither committed nor refused on
+// their own carry its error.
 func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchOutcome {
 	out := make([]forget.BatchOutcome, len(items))
-	type ready struct {
-		at   int
-		keys []lookupKey
-		sc   *script
-	}
-	var group []ready
-	flush := func() {
-		if len(group) == 0 {
-			return
-		}
-		results := make([]forget.BatchOutcome, len(group))
-		err := s.retry(ctx, func() error {
-			clear(results)
-			tx, err := s.begin(ctx, items[group[0].at].Plan.DryRun)
-			if err != nil {
-				return err
-			}
-			tx.reusePrepared()
-			return s.groupOnce(ctx, tx, len(group), func(j int) (forget.Result, error) {
-				r := group[j]
-				return s.apply(ctx, tx, r.keys, r.sc, items[r.at].Plan)
-			}, results)
-		})
-		for j, r := range group {
-			out[r.at] = results[j]
-			if err != nil && (results[j].Err == nil || !isRequestError(results[j].Err)) {
-				out[r.at] = forget.BatchOutcome{Err: err}
-			}
-		}
-		group = group[:0]
-	}
+	var group []batchItem
 	for i, it := range items {
 		keys, err := s.lookupKeys(it.Lookup)
 		if err != nil {
@@ -55,19 +31,119 @@ func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []for
 			out[i].Err = err
 			continue
 		}
-		group = append(group, ready{at: i, keys: keys, sc: sc})
+		group = append(group, batchItem{at: i, keys: keys, sc: sc})
 		if len(group) == s.batch {
-			flush()
+			s.forgetGroup(ctx, items, group, out)
+			group = group[:0]
 		}
 	}
-	flush()
+	if len(group) > 0 {
+		s.forgetGroup(ctx, items, group, out)
+	}
 	return out
+}
+
+// batchItem is an item of a batch ready to run; at is its index in the batch.
+type batchItem struct {
+	at   int
+	keys []lookupKey
+	sc   *script
+}
+
+// txGoneError says that the database ended the whole transaction when
+// item at failed with err: the savepoints of the items before it are gone.
+type txGoneError struct {
+	at  int
+	err error
+}
+
+func (e *txGoneError) Error() string { return e.err.Error() }
+
+// commitError is a failed COMMIT, which may be any one item's doing.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// standsAlone reports whether an item's own failure is its outcome
+// whatever becomes of its transaction. A refusal for a hold is not: its
+// audit record commits, or not, with the transaction.
+func standsAlone(err error) bool { return err != nil && !errors.Is(err, forget.ErrHeld) }
+
+// forgetGroup forgets the items of one group, in as few transactions as
+// their failures allow, and records their outcomes in out.
+func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchOutcome) {
+	group = append([]batchItem(nil), group...) // the caller reuses its slice
+	dryRun := items[group[0].at].Plan.DryRun
+	alone := false // one item a transaction, once a shared commit failed
+	for len(group) > 0 {
+		part := group
+		if alone {
+			part = group[:1]
+		}
+		results := make([]forget.BatchOutcome, len(part))
+		err := s.retry(ctx, func() error {
+			clear(results)
+			tx, err := s.begin(ctx, dryRun)
+			if err != nil {
+				return err
+			}
+			tx.reusePrepared()
+			return s.groupOnce(ctx, tx, len(part), func(j int) (forget.Result, error) {
+				return s.apply(ctx, tx, part[j].keys, part[j].sc, items[part[j].at].Plan)
+			}, results)
+		})
+		var gone *txGoneError
+		var failed *commitError
+		switch {
+		case errors.As(err, &gone):
+			// The items that failed on their own before it stay failed:
+			// nothing of theirs was committed. The others run again.
+			var again []batchItem
+			for j, it := range part {
+				switch {
+				case j == gone.at:
+					out[it.at] = forget.BatchOutcome{Err: gone.err}
+				case j < gone.at && standsAlone(results[j].Err):
+					out[it.at] = results[j]
+				default:
+					again = append(again, it)
+				}
+			}
+			group = append(again, group[len(part):]...)
+		case errors.As(err, &failed) && len(part) > 1 && ctx.Err() == nil && !s.dialect.retryable(err):
+			// Find the culprit: one transaction an item.
+			var again []batchItem
+			for j, it := range part {
+				if standsAlone(results[j].Err) {
+					out[it.at] = results[j]
+				} else {
+					again = append(again, it)
+				}
+			}
+			group, alone = again, true
+		default:
+			if err != nil && ctx.Err() != nil {
+				err = fmt.Errorf("sqlstore: not committed: %w", ctx.Err())
+			}
+			// When the transaction failed, a request error still stands;
+			// every other item carries the transaction's error.
+			for j, it := range part {
+				out[it.at] = results[j]
+				if err != nil && !(isRequestError(results[j].Err) && standsAlone(results[j].Err)) {
+					out[it.at] = forget.BatchOutcome{Err: err}
+				}
+			}
+			group = group[len(part):]
+		}
+	}
 }
 
 // groupOnce applies n items in tx, each inside a savepoint, and commits
 // (or, for a dry run, rolls back). An item's own failure is rolled back to
-// its savepoint and recorded in results; a failure of the transaction
-// itself is returned.
+// its savepoint and recorded in results; a failure that took the whole
+// transaction with it is a *txGoneError, a failed commit a *commitError,
+// and any other failure of the transaction is returned as it is.
 func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (forget.Result, error), results []forget.BatchOutcome) (err error) {
 	defer func() {
 		if err != nil || tx.dryRun {
@@ -80,12 +156,20 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 			return fmt.Errorf("sqlstore: savepoint: %w", safeError(err))
 		}
 		res, err := item(j)
-		if err != nil && s.dialect.retryable(err) {
-			return err // the transaction is gone: retry the group
-		}
-		if err != nil {
+		switch {
+		case err == nil || errors.Is(err, forget.ErrHeld):
+			// A refusal for a hold changes nothing but its audit
+			// record, which stands.
+		case s.dialect.retryable(err) || ctx.Err() != nil:
+			return err // retry the group, or stop: nothing will commit
+		default:
 			if _, rerr := tx.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forget_item"); rerr != nil {
-				return fmt.Errorf("sqlstore: rollback to savepoint: %w", safeError(rerr))
+				if ctx.Err() != nil {
+					return rerr
+				}
+				// No savepoint left: the database rolled back the whole
+				// transaction on this item's error.
+				return &txGoneError{at: j, err: err}
 			}
 		}
 		if _, rerr := tx.q.ExecContext(ctx, "RELEASE SAVEPOINT forget_item"); rerr != nil {
@@ -97,7 +181,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 		return nil
 	}
 	if err := tx.commit(ctx); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", safeError(err))
+		return &commitError{fmt.Errorf("sqlstore: commit: %w", safeError(err))}
 	}
 	return nil
 }
