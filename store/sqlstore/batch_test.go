@@ -83,13 +83,13 @@ func TestBatchStatements(t *testing.T) {
 			p.ExpectExec().WithArgs(st.args...).WillReturnResult(sqlmock.NewResult(0, st.n))
 		}
 	}
-	run(ds.lookup("customer_id", "customers", "customer_id", 101, true, "101"))
+	run(ds.lookup("customer_id", "customers", "customer_id", 101, "101"))
 	run(ds.update(101))
 	run(ds.del("member_auth", 101, 2))
 	run(ds.del("member_note", 101, 3))
 	exec("RELEASE SAVEPOINT forget_item")
 	exec("SAVEPOINT forget_item")
-	run(ds.lookup("customer_id", "customers", "customer_id", 999, true, ""))
+	run(ds.lookup("customer_id", "customers", "customer_id", 999, ""))
 	exec("ROLLBACK TO SAVEPOINT forget_item")
 	exec("RELEASE SAVEPOINT forget_item")
 	exec("COMMIT")
