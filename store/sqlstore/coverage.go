@@ -176,7 +176,9 @@ func (c *Coverage) summarise() {
 
 // Cover classifies every column of every table of in that reaches a
 // customer under schema and cat, as a forget that keeps nothing would
-// treat it. It reads nothing: in is the live schema ([Introspect]).
+// treat it. It reads nothing: in is the live schema ([Introspect]). A
+// table with the columns of a forget audit table ([AuditDDL]) is shown as
+// retained: it is the audit trail.
 //
 // A table reaches a customer when it is the customers table, a table the
 // mapping names (joined, lookup, catalogue or hold table), a table with a
@@ -235,6 +237,15 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 	var audit *TableInfo
 	if auditTable != "" {
 		audit = in.Table(auditTable)
+	} else {
+		// Without the store, a table with the audit table's columns is
+		// taken for a forget's audit trail.
+		for i := range in.Tables {
+			if looksLikeAudit(&in.Tables[i]) {
+				audit = &in.Tables[i]
+				break
+			}
+		}
 	}
 	if audit != nil {
 		c.reach(audit, "the audit trail of forgets", "customer_id", nil)
