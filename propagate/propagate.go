@@ -1,0 +1,289 @@
+// Package propagate carries erasure events from a store's outbox to NATS
+// JetStream, and from there to every downstream system that holds a copy
+// of a customer's data (GDPR Art. 19), at least once, with status an
+// operator can show.
+//
+// A [Relay] claims the events each committed forget wrote to the store's
+// outbox (its audit table, in the forget's own transaction), publishes
+// them to the stream [StreamName] on subject forget.erased.<preset> with
+// the event id as Nats-Msg-Id, and marks them published only once the
+// broker has acknowledged them. A relay killed at any point publishes the
+// unmarked events again when it restarts; the stream drops the repeats
+// (within its duplicate window, [DefaultDuplicateWindow]).
+//
+// [Consume] runs a durable consumer, one per destination name: many
+// processes consuming under one name share its events. A handler that
+// fails is retried after the back-off delays, by the broker; an event that
+// fails [DefaultMaxDeliver] times is parked on the stream [ParkedStreamName],
+// where [Redrive] sends it back to its destination. [Webhook] is a handler
+// that POSTs each event to a URL, signed as Standard Webhooks prescribe.
+// Every attempt is recorded in the key-value bucket [StatusBucket];
+// [Status] reads it, with the outbox, for one customer.
+//
+// Events, status records and logs hold what receipts hold (ids, field and
+// table names, counts, times), never a value read from the database.
+package propagate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names on the broker.
+const (
+	// StreamName is the stream of erasure events, subjects forget.erased.>.
+	StreamName = "FORGET"
+	// ParkedStreamName holds the events a destination gave up on
+	// (forget.parked.<destination>) and those an operator sends back to it
+	// (forget.redrive.<destination>).
+	ParkedStreamName = "FORGET_PARKED"
+	// StatusBucket is the key-value bucket of delivery status, one key
+	// <event id>.<destination>.
+	StatusBucket = "forget_delivery"
+	// DefaultPreset is the subject's last token: forget.erased.offerit.
+	DefaultPreset = "offerit"
+)
+
+// Defaults.
+const (
+	// DefaultDuplicateWindow is how long the stream remembers an event id
+	// to drop a repeat: a relay that died between the broker's ack and its
+	// mark publishes the event again when it restarts, and the stream
+	// holds it once if that happens within the window. An hour covers any
+	// restart and a database outage of that length, and costs the server
+	// one entry per event of the last hour. Repeats beyond it reach
+	// destinations twice under one webhook-id, which receivers drop.
+	DefaultDuplicateWindow = time.Hour
+	// DefaultMaxDeliver is how many times an event is offered to a
+	// destination before it is parked.
+	DefaultMaxDeliver = 8
+	// DefaultAttemptTimeout bounds one attempt of a handler.
+	DefaultAttemptTimeout = 30 * time.Second
+)
+
+// defaultBackOff is the delay before each retry of a failed delivery: the
+// n-th retry waits defaultBackOff[n-1], the last one every later retry.
+var defaultBackOff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour}
+
+// DefaultBackOff returns the default retry delays: 1s, 5s, 30s, 2m, 10m,
+// 30m, 1h.
+func DefaultBackOff() []time.Duration { return append([]time.Duration(nil), defaultBackOff...) }
+
+// Subject returns the subject events of preset are published on.
+func Subject(preset string) string { return "forget.erased." + preset }
+
+func parkedSubject(dest string) string  { return "forget.parked." + dest }
+func redriveSubject(dest string) string { return "forget.redrive." + dest }
+
+// StreamConfig returns the configuration a relay creates the events
+// stream with when it does not exist: file storage, every event kept, and
+// the duplicate window. A host that wants replicas or an age limit
+// creates the stream itself, with subjects forget.erased.>, before the
+// first relay starts; relays use it as it is.
+func StreamConfig(duplicates time.Duration) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "erasure events (github.com/forgetkit/forget)",
+		Subjects:    []string{"forget.erased.>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		Duplicates:  duplicates,
+	}
+}
+
+// ParkedStreamConfig returns the configuration of the parked stream.
+func ParkedStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        ParkedStreamName,
+		Description: "erasure events a destination gave up on, and those sent back to it",
+		Subjects:    []string{"forget.parked.>", "forget.redrive.>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Duplicates:  DefaultDuplicateWindow,
+	}
+}
+
+// ensureStream returns the stream, creating it with cfg when it does not
+// exist. An existing stream is used as it is.
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, cfg.Name)
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("propagate: stream %s: %w", cfg.Name, err)
+	}
+	s, err = js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		s, err = js.Stream(ctx, cfg.Name) // another process created it meanwhile
+	}
+	if err != nil {
+		return nil, fmt.Errorf("propagate: create stream %s: %w", cfg.Name, err)
+	}
+	return s, nil
+}
+
+// statusBucket returns the status bucket, creating it when create is set.
+func statusBucket(ctx context.Context, js jetstream.JetStream, create bool) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, StatusBucket)
+	if err == nil || !create || !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return kv, err
+	}
+	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      StatusBucket,
+		Description: "delivery status of erasure events, per destination",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = js.KeyValue(ctx, StatusBucket)
+	}
+	return kv, err
+}
+
+// validName reports whether s can be a preset or a destination name: it
+// becomes a subject token, a consumer name and part of a key.
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validEventID reports whether id can be a message id and a key token.
+// The Forgetter makes 26 lower-case letters and digits; anything else did
+// not come from it.
+func validEventID(id string) bool {
+	if len(id) < 8 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Option configures a Relay or Consume; each option says which it
+// applies to, and the other ignores it.
+type Option func(*settings)
+
+type settings struct {
+	log            *slog.Logger
+	now            func() time.Time
+	preset         string
+	batch          int
+	poll           time.Duration
+	publishTimeout time.Duration
+	duplicates     time.Duration
+	maxDeliver     int
+	backOff        []time.Duration
+	attemptTimeout time.Duration
+	workers        int
+}
+
+func newSettings(opts []Option) (*settings, error) {
+	s := &settings{
+		now:            time.Now,
+		preset:         DefaultPreset,
+		batch:          500,
+		poll:           20 * time.Millisecond,
+		publishTimeout: 5 * time.Second,
+		duplicates:     DefaultDuplicateWindow,
+		maxDeliver:     DefaultMaxDeliver,
+		backOff:        DefaultBackOff(),
+		attemptTimeout: DefaultAttemptTimeout,
+		workers:        4,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	switch {
+	case s.now == nil:
+		return nil, errors.New("propagate: WithClock(nil)")
+	case !validName(s.preset):
+		return nil, fmt.Errorf("propagate: preset %q: want 1 to 64 letters, digits, - or _", s.preset)
+	case s.batch < 1 || s.batch > 10000:
+		return nil, fmt.Errorf("propagate: batch %d: want 1 to 10000", s.batch)
+	case s.poll <= 0 || s.publishTimeout <= 0 || s.attemptTimeout <= 0:
+		return nil, errors.New("propagate: intervals and timeouts must be positive")
+	case s.duplicates < time.Second:
+		return nil, fmt.Errorf("propagate: duplicate window %s: want at least a second", s.duplicates)
+	case s.maxDeliver < 1:
+		return nil, fmt.Errorf("propagate: max deliver %d: want at least 1", s.maxDeliver)
+	case len(s.backOff) == 0:
+		return nil, errors.New("propagate: WithBackOff needs at least one delay")
+	case s.workers < 1 || s.workers > 1024:
+		return nil, fmt.Errorf("propagate: workers %d: want 1 to 1024", s.workers)
+	}
+	for _, d := range s.backOff {
+		if d <= 0 {
+			return nil, fmt.Errorf("propagate: back-off delay %s: want a positive delay", d)
+		}
+	}
+	return s, nil
+}
+
+// WithLogger sets where a Relay or Consume logs; the default is
+// slog.Default(). Logs name events by id and destinations by name, never
+// a value.
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } }
+
+// WithClock sets the clock that stamps publications and delivery status.
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
+
+// WithPreset sets the Relay's subject, forget.erased.<preset>; the
+// default is offerit.
+func WithPreset(p string) Option { return func(s *settings) { s.preset = p } }
+
+// WithBatch sets how many events a Relay claims at once; the default is
+// 500.
+func WithBatch(n int) Option { return func(s *settings) { s.batch = n } }
+
+// WithPollInterval sets how often an idle Relay looks for new events; the
+// default is 20ms. [Relay.Wake] makes it look at once.
+func WithPollInterval(d time.Duration) Option { return func(s *settings) { s.poll = d } }
+
+// WithPublishTimeout bounds how long a Relay waits for the broker's
+// acknowledgement of a claim's events; the default is 5s.
+func WithPublishTimeout(d time.Duration) Option { return func(s *settings) { s.publishTimeout = d } }
+
+// WithDuplicateWindow sets the duplicate window of the stream a Relay
+// creates; the default is [DefaultDuplicateWindow].
+func WithDuplicateWindow(d time.Duration) Option { return func(s *settings) { s.duplicates = d } }
+
+// WithMaxDeliver sets how many times Consume offers an event before it
+// parks it; the default is [DefaultMaxDeliver].
+func WithMaxDeliver(n int) Option { return func(s *settings) { s.maxDeliver = n } }
+
+// WithBackOff sets the delays before each retry of a failed delivery, and
+// the consumer's BackOff (the redelivery delays when a consumer dies
+// mid-attempt); the default is [DefaultBackOff].
+func WithBackOff(d ...time.Duration) Option {
+	return func(s *settings) { s.backOff = append([]time.Duration(nil), d...) }
+}
+
+// WithAttemptTimeout bounds one call of Consume's handler; the default is
+// [DefaultAttemptTimeout].
+func WithAttemptTimeout(d time.Duration) Option { return func(s *settings) { s.attemptTimeout = d } }
+
+// WithWorkers sets how many events one Consume handles at once; the
+// default is 4.
+func WithWorkers(n int) Option { return func(s *settings) { s.workers = n } }
