@@ -130,7 +130,7 @@ func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group
 			// every other item carries the transaction's error.
 			for j, it := range part {
 				out[it.at] = results[j]
-				if err != nil && !(isRequestError(results[j].Err) && standsAlone(results[j].Err)) {
+				if err != nil && !(forget.Refused(results[j].Err) && standsAlone(results[j].Err)) {
 					out[it.at] = forget.BatchOutcome{Err: err}
 				}
 			}

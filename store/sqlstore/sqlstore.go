@@ -193,10 +193,6 @@ func (s *Store) retry(ctx context.Context, txn func() error) error {
 	}
 }
 
-func isRequestError(err error) bool {
-	return errors.Is(err, forget.ErrInvalid) || errors.Is(err, forget.ErrNotFound) || errors.Is(err, forget.ErrConflict) || errors.Is(err, forget.ErrHeld)
-}
-
 // forgetOnce is one attempt: one transaction, committed or rolled back.
 func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p forget.Plan) (res forget.Result, err error) {
 	tx, err := s.begin(ctx, p.DryRun)
