@@ -161,15 +161,19 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 	if err == nil && ctx.Err() == nil {
 		replay()
 	}
-	fmt.Fprintf(c.stdout, "replayed %d records: %d forgotten again, %d not in this database, %d invalid, %d failed\n",
-		done, counts[outForgotten], counts[outNotFound], counts[outInvalid]+counts[outConflict], counts[outFailed])
+	held := ""
+	if counts[outHeld] > 0 {
+		held = fmt.Sprintf(", %d held", counts[outHeld])
+	}
+	fmt.Fprintf(c.stdout, "replayed %d records: %d forgotten again, %d not in this database, %d invalid%s, %d failed\n",
+		done, counts[outForgotten], counts[outNotFound], counts[outInvalid]+counts[outConflict], held, counts[outFailed])
 	switch {
 	case err != nil:
 		return c.failure("%v", err)
 	case ctx.Err() != nil && done < total:
 		fmt.Fprintf(c.stdout, "interrupted: %d records not replayed; re-running the replay is safe\n", total-done)
 		return exitFailed
-	case counts[outInvalid]+counts[outConflict]+counts[outFailed] > 0:
+	case counts[outInvalid]+counts[outConflict]+counts[outHeld]+counts[outFailed] > 0:
 		return exitFailed
 	}
 	return exitOK

@@ -27,7 +27,7 @@ func publicMessage(err error) string {
 	if errors.As(err, &re) {
 		return string(re)
 	}
-	return forget.PublicMessage(err)
+	return forget.ProblemOf(err).Message
 }
 
 type batchOptions struct {
@@ -42,6 +42,7 @@ const (
 	outNotFound  = "not_found"
 	outInvalid   = "invalid"
 	outConflict  = "conflict"
+	outHeld      = "held"
 	outFailed    = "failed"
 )
 
@@ -51,6 +52,8 @@ func outcomeOf(err error) string {
 		return outForgotten
 	case errors.Is(err, forget.ErrNotFound):
 		return outNotFound
+	case errors.Is(err, forget.ErrHeld):
+		return outHeld
 	case errors.Is(err, forget.ErrConflict):
 		return outConflict
 	case errors.Is(err, forget.ErrInvalid):
@@ -71,8 +74,13 @@ type reportLine struct {
 
 // batchChunk is how many requests go to the store at once, which the SQL
 // store forgets in one transaction with a savepoint each. The report is
-// written, and flushed, once a chunk's outcomes are final.
-const batchChunk = 100
+// written, and flushed, once a chunk's outcomes are final. A chunk also
+// ends once its lines add up to batchChunkBytes, so that a file of long
+// lines does not hold a hundred of them in memory.
+const (
+	batchChunk      = 100
+	batchChunkBytes = 4 << 20
+)
 
 func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader, total int, opt batchOptions) int {
 	var report *bufio.Writer
@@ -106,7 +114,7 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 		}
 		items, reqs, at = items[:0], reqs[:0], at[:0]
 		clear(outcomes)
-		for len(items) < batchChunk {
+		for size := 0; len(items) < batchChunk && size < batchChunkBytes; {
 			it, err := br.next()
 			if err == io.EOF {
 				eof = true
@@ -122,6 +130,7 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 				at = append(at, len(items))
 			}
 			items = append(items, it)
+			size += it.size
 		}
 		for k, o := range f.ForgetBatch(ctx, reqs) {
 			outcomes[at[k]] = o
@@ -177,9 +186,13 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 	if opt.dryRun {
 		verb = "would be forgotten (dry run)"
 	}
-	fmt.Fprintf(c.stdout, "%d requests in %s: %d %s, %d not found, %d invalid, %d conflict, %d failed\n",
+	held := ""
+	if counts[outHeld] > 0 { // only then, so that the usual line stays as scripts parse it
+		held = fmt.Sprintf(", %d held", counts[outHeld])
+	}
+	fmt.Fprintf(c.stdout, "%d requests in %s: %d %s, %d not found, %d invalid, %d conflict%s, %d failed\n",
 		done, time.Since(start).Round(time.Millisecond), counts[outForgotten], verb,
-		counts[outNotFound], counts[outInvalid], counts[outConflict], counts[outFailed])
+		counts[outNotFound], counts[outInvalid], counts[outConflict], held, counts[outFailed])
 	if stopped != "" {
 		switch {
 		case stopped != "interrupted":

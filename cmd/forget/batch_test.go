@@ -436,3 +436,39 @@ func TestBatchInterruptedBySignal(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchHeldCustomer: a customer under a hold the mapping declares is
+// reported as held, not failed, and the batch goes on.
+func TestBatchHeldCustomer(t *testing.T) {
+	path := demoDB(t, 200)
+	db, err := openSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE subscriptions SET status = 'chargeback' WHERE customer_id = 5"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	dir := t.TempDir()
+	mapping := sqlstore.DefaultSchema()
+	mapping.Holds = []sqlstore.Hold{{Name: "chargeback", Table: "subscriptions", CustomerKey: "customer_id",
+		Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
+	js, err := json.Marshal(mapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := filepath.Join(dir, "mapping.json")
+	batch := filepath.Join(dir, "requests.csv")
+	report := filepath.Join(dir, "report.jsonl")
+	os.WriteFile(schema, js, 0o644)
+	os.WriteFile(batch, []byte("customer_id\n4\n5\n6\n"), 0o644)
+	code, stdout, stderr := runMain("run", "-db", path, "-schema", schema, "-batch", batch, "-report", report, "-progress", "none")
+	if code != exitFailed || !strings.Contains(stdout, ": 2 forgotten, 0 not found, 0 invalid, 0 conflict, 1 held, 0 failed") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, l := range readReport(t, report) {
+		if (l.Line == 3) != (l.Outcome == outHeld) || (l.Line == 3 && !strings.Contains(l.Error, "chargeback")) {
+			t.Errorf("report line %+v", l)
+		}
+	}
+}

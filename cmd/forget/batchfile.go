@@ -22,6 +22,7 @@ const maxBatchLine = forget.MaxBodyBytes
 // batchItem is one request of a batch file, or the reason it is not one.
 type batchItem struct {
 	line int
+	size int // the line's length, which the request holds parts of
 	req  forget.Request
 	err  error // a row that could not be read: reported as invalid
 }
@@ -183,7 +184,7 @@ func (br *batchReader) next() (batchItem, error) {
 
 func (br *batchReader) jsonItem(line []byte) batchItem {
 	req, err := forget.RequestFromJSON(line)
-	return batchItem{line: br.lr.n, req: req, err: err}
+	return batchItem{line: br.lr.n, size: len(line), req: req, err: err}
 }
 
 func (br *batchReader) csvItem(n int, line string) batchItem {
@@ -201,7 +202,7 @@ func (br *batchReader) csvItem(n int, line string) batchItem {
 		}
 	}
 	req, err := forget.RequestFromValues(vals)
-	return batchItem{line: n, req: req, err: err}
+	return batchItem{line: n, size: len(line), req: req, err: err}
 }
 
 // parseCSVLine splits one CSV record that holds no line break, as

@@ -108,7 +108,7 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, nil, fmt.Errorf("connect: %w", err)
+		return nil, nil, fmt.Errorf("connect: %w", quietMySQLError(err))
 	}
 	var opts []sqlstore.Option
 	if d.mapping != nil {
@@ -245,6 +245,22 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	cfg.Addr = net.JoinHostPort(u.Hostname(), port)
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	return cfg, nil
+}
+
+// quietMySQLError keeps a MySQL error's number and hides its message,
+// which may quote a value from the DSN ("Variable 'sql_mode' can't be set
+// to the value of ..."), but for the errors an operator needs to read and
+// that quote nothing secret.
+func quietMySQLError(err error) error {
+	var my *mysql.MySQLError
+	if !errors.As(err, &my) {
+		return err
+	}
+	switch my.Number {
+	case 1044, 1045, 1049: // access denied to a database, for a user; unknown database
+		return err
+	}
+	return fmt.Errorf("mysql error %d (SQLSTATE %s); check the DSN's parameters", my.Number, string(my.SQLState[:]))
 }
 
 // readSchema reads a JSON mapping, refusing unknown keys so that a typo is

@@ -118,7 +118,7 @@ func (c *cli) run(args []string) int {
 	}
 	req, err := forget.RequestFromValues(vals)
 	if err != nil {
-		return c.failure("%s", forget.PublicMessage(err))
+		return c.failure("%s", forget.ProblemOf(err).Message)
 	}
 	req.DryRun = *dryRun
 	rc, err := f.Forget(ctx, req)
@@ -161,8 +161,8 @@ func sameFile(a, b string) bool {
 // describe is what the operator is told of a failed forget: the public
 // message of a refusal, or the (value-free) cause of an internal error.
 func describe(err error) string {
-	if status, _ := forget.ErrorStatus(err); status < 500 {
-		return forget.PublicMessage(err)
+	if p := forget.ProblemOf(err); p.Status < 500 {
+		return p.Message
 	}
 	return err.Error()
 }

@@ -25,17 +25,25 @@ import (
 const serveUsage = `
 Usage: forget serve [-db FILE | -dsn URL] [-schema FILE] [-keys FILE] [-addr HOST:PORT] [-path PATH]
 
-Serves PATCH /api/customer/forget with Offerit's contract.
+Serves PATCH /api/customer/forget with Offerit's contract, at exactly
+-path: any other path is a JSON 404. The database is checked against the
+mapping before anything is served.
 
-With neither -db nor -dsn it runs a demo: an embedded SQLite database in
-your cache directory, with the default schema and -demo customers (191
-among them), and a fresh API key for offerit_admin, printed with ready
-curl lines.
+With neither -db nor -dsn (nor $FORGET_DSN) it runs a demo: an embedded
+SQLite database in your cache directory, with the default schema and
+-demo customers (191 among them), and a fresh API key for offerit_admin,
+printed with ready curl lines.
+
+The keys file holds one username:key per line, or username:sha256:HEX (the
+SHA-256 of the key, so the file need not hold it); keys have 16 characters
+or more; a user may have several keys, for rotation; a line starting with
+# is a comment. Send SIGHUP to re-read it: a file that does not parse is
+logged and the keys in force stay.
 
 Examples:
   forget serve
   forget serve -db /var/lib/app/app.db -keys /etc/forget/keys -addr 0.0.0.0:8080
-  forget serve -dsn postgres://app@db:5432/app -schema mapping.json -log-format json
+  FORGET_DSN=postgres://app:PASSWORD@db:5432/app forget serve -schema mapping.json -log-format json
 `
 
 // The timeouts forget serve sets, and that hosts mounting the handler
@@ -61,7 +69,7 @@ func (c *cli) serve(args []string) int {
 	fs := c.flags("serve", serveUsage)
 	var dbf dbFlags
 	dbf.register(fs)
-	keysFile := fs.String("keys", "", "a keys `FILE`: one username:key or username:sha256:HEX per line, keys of 16 characters\nor more, a user may have several; # at the start of a line starts a comment;\nre-read on SIGHUP (e.g. -keys /etc/forget/keys); without it a random key is made for offerit_admin")
+	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key or username:sha256:HEX per line, re-read on SIGHUP\n(e.g. -keys /etc/forget/keys); without it a random key is made for offerit_admin")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (e.g. -addr 0.0.0.0:8080; port 0 picks a free one)")
 	path := fs.String("path", "/api/customer/forget", "the URL `PATH` to serve the API at (e.g. -path /gdpr/forget)")
 	logFormat := fs.String("log-format", "text", "access and error log `FORMAT` on stderr: text or json (e.g. -log-format json)")
