@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +27,7 @@ import (
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/memstore"
+	"github.com/forgetkit/forget/store/sqlstore"
 )
 
 // rawRequest sends a request line as given, with no client in between to
@@ -272,5 +276,81 @@ func TestKeysReloadUnderLoad(t *testing.T) {
 	<-done
 	if !strings.Contains(logs.String(), "keys file reloaded") || !strings.Contains(logs.String(), "keys file not reloaded") {
 		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
+// TestServeBannerRedactsDSN serves PostgreSQL with a password in the
+// user-info and another secret in a query parameter, and reads what serve
+// prints: the banner names the database with both redacted.
+func TestServeBannerRedactsDSN(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the built command")
+	}
+	dsn := os.Getenv("FORGET_TEST_POSTGRES")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("FORGET_TEST_POSTGRES is not set; under CI every engine must run")
+		}
+		t.Skip("FORGET_TEST_POSTGRES is not set")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := "forget_banner_" + strings.ToLower(rand.Text()[:10])
+	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec("DROP SCHEMA " + name + " CASCADE")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	q.Set("application_name", "Sup3rS3cretApp")
+	u.RawQuery = q.Encode()
+	u.User = url.UserPassword(u.User.Username(), "Sup3rS3cretPw") // the test server trusts local users
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := sqlstore.CreateSchema(context.Background(), db, sqlstore.Postgres); err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(t.TempDir(), "keys")
+	os.WriteFile(keys, []byte("ops:key-0123456789abcdef\n"), 0o600)
+
+	cmd := exec.Command(buildForget(t), "serve", "-keys", keys, "-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), envDSN+"="+u.String()) // from the environment, as documented
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var banner strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "API key(s)") {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	io.Copy(io.Discard, stdout)
+	cmd.Wait()
+	out := banner.String() + stderr.String()
+	if strings.Contains(out, "Sup3rS3cret") {
+		t.Errorf("serve printed a secret:\n%s", out)
+	}
+	if !strings.Contains(banner.String(), "over the database postgres://postgres:xxxxx@") || !strings.Contains(banner.String(), "application_name=xxxxx") {
+		t.Errorf("banner:\n%s\nstderr:\n%s", banner.String(), stderr.String())
 	}
 }
