@@ -36,7 +36,10 @@ var errQuery = invalid("parameters belong in the request body; the query string 
 // server ignored would erase what the caller meant to keep. Unknown
 // parameters are refused for the same reason (a misspelt "kep"). The body
 // is limited to MaxBodyBytes and MaxParams.
-func DecodeRequest(r *http.Request) (Request, error) {
+func DecodeRequest(r *http.Request) (Request, error) { return decodeRequest(r, nil) }
+
+// decodeRequest decodes under contract c; nil is Offerit's.
+func decodeRequest(r *http.Request, c *Contract) (Request, error) {
 	// Refused whatever it holds: the server's parser drops pairs it
 	// cannot read (";"), and "dryRun" or "keep[]" would be ignored too.
 	if r.URL != nil && r.URL.RawQuery != "" {
@@ -75,7 +78,7 @@ func DecodeRequest(r *http.Request) (Request, error) {
 		}
 		return Request{}, errMediaType
 	}
-	var p params
+	p := params{c: c}
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
 		err = p.readForm(body)
@@ -88,6 +91,9 @@ func DecodeRequest(r *http.Request) (Request, error) {
 	}
 	if err != nil {
 		return Request{}, err
+	}
+	if l := p.req.Lookup; c != nil && strings.TrimSpace(l.CustomerID+l.SubscriptionID+l.OrderID) == "" {
+		return Request{}, invalid("give " + c.lookupNames())
 	}
 	return p.req, nil
 }
@@ -145,6 +151,7 @@ func RequestFromJSON(data []byte) (Request, error) {
 
 // params accumulates decoded parameters, refusing repeats and unknowns.
 type params struct {
+	c                         *Contract // nil: Offerit's
 	req                       Request
 	seenCID, seenSID, seenOID bool
 	seenDry                   bool
@@ -171,7 +178,7 @@ func (p *params) set(name, v string) error {
 		*dst = v
 		return nil
 	}
-	switch name {
+	switch p.key(name) {
 	case KeyCustomerID:
 		return once(&p.seenCID, &p.req.Lookup.CustomerID)
 	case KeySubscriptionID:
@@ -195,7 +202,21 @@ func (p *params) set(name, v string) error {
 		}
 		return nil
 	}
-	return invalid("unknown parameter " + quoteName(name) + "; expected customer_id, subscription_id, orderid, keep or dry_run")
+	expected := "customer_id, subscription_id, orderid, keep or dry_run"
+	if p.c != nil {
+		expected = p.c.expected()
+	}
+	return invalid("unknown parameter " + quoteName(name) + "; expected " + expected)
+}
+
+// key returns the lookup key a lookup parameter fills under the contract
+// (under Offerit's, its own name); other names come back as they are,
+// and the other contracts' lookup names as "".
+func (p *params) key(name string) string {
+	if p.c == nil || name == ParamKeep || name == ParamDryRun {
+		return name
+	}
+	return p.c.key(name)
 }
 
 // quoteName quotes a caller's parameter name for a message, cut short so a
@@ -285,7 +306,7 @@ func (p *params) readJSON(body string) error {
 		if err := p.count(); err != nil {
 			return err
 		}
-		switch name {
+		switch p.key(name) {
 		case KeyCustomerID, KeySubscriptionID, KeyOrderID, ParamDryRun:
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
@@ -362,7 +383,7 @@ func (p *params) setJSON(name string, raw json.RawMessage) error {
 	if string(raw) == "null" {
 		return nil
 	}
-	switch name {
+	switch p.key(name) {
 	case KeyCustomerID, KeySubscriptionID, KeyOrderID:
 		var s string
 		if err := json.Unmarshal(raw, &s); err == nil {

@@ -31,12 +31,15 @@ type Handler struct {
 	// unique without a read of the randomness source per request.
 	idPrefix string
 	idSeq    atomic.Uint64
+	contract *Contract // nil: Offerit's
 }
 
 // NewHandler returns the HTTP handler for f. auth is required: pass a
 // [*KeyTable], your own Authenticator, or [HostAuthenticated] when your
 // middleware authenticates callers itself.
-func NewHandler(f *Forgetter, auth Authenticator) (*Handler, error) {
+//
+// By default it serves Offerit's contract; [WithContract] serves another.
+func NewHandler(f *Forgetter, auth Authenticator, opts ...HandlerOption) (*Handler, error) {
 	if f == nil {
 		return nil, errors.New("forget: NewHandler needs a Forgetter")
 	}
@@ -47,7 +50,16 @@ func NewHandler(f *Forgetter, auth Authenticator) (*Handler, error) {
 	if _, err := io.ReadFull(f.rand, raw[:]); err != nil {
 		return nil, fmt.Errorf("forget: read randomness: %w", err)
 	}
-	return &Handler{f: f, auth: auth, log: f.log, idPrefix: lowerBase32.EncodeToString(raw[:])[:12]}, nil
+	h := &Handler{f: f, auth: auth, log: f.log, idPrefix: lowerBase32.EncodeToString(raw[:])[:12]}
+	for _, opt := range opts {
+		opt(h)
+	}
+	if h.contract != nil {
+		if err := h.contract.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -68,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(ctx, w, r, reqID, err)
 		return
 	}
-	req, err := DecodeRequest(r)
+	req, err := decodeRequest(r, h.contract)
 	if err != nil {
 		h.fail(ctx, w, r, reqID, err)
 		return
@@ -83,7 +95,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if !req.DryRun {
 		// Offerit answers a bare true; existing clients test for it.
-		io.WriteString(w, "true")
+		success := "true"
+		if h.contract != nil {
+			success = h.contract.Success
+		}
+		io.WriteString(w, success)
 		return
 	}
 	body, err := json.Marshal(rc)
@@ -95,6 +111,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, reqID string, err error) {
+	err = h.contract.rename(err)
 	p := ProblemOf(err)
 	status, code := p.Status, p.Code
 	switch {
