@@ -2,22 +2,17 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
-	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/store/sqlstore"
 	"github.com/forgetkit/forget/store/storetest"
 )
@@ -33,114 +28,28 @@ type engine struct {
 }
 
 const (
-	envPostgres = "FORGET_TEST_POSTGRES"
-	envMySQL    = "FORGET_TEST_MYSQL"
+	envPostgres = testdb.EnvPostgres
+	envMySQL    = testdb.EnvMySQL
 )
 
 // engines returns SQLite always, and PostgreSQL and MariaDB/MySQL when
-// their DSNs are set. Under CI a missing DSN fails the test: CI must run
-// every engine.
+// their DSNs are set (see internal/testdb).
 func engines(t testing.TB) []engine {
-	es := []engine{{name: "sqlite", dialect: sqlstore.SQLite, open: openSQLite}}
-	for _, e := range []struct {
-		env     string
-		name    string
-		dialect sqlstore.Dialect
-		open    func(testing.TB, string) (*sql.DB, string)
-	}{
-		{envPostgres, "postgres", sqlstore.Postgres, openPostgres},
-		{envMySQL, "mysql", sqlstore.MySQL, openMySQL},
-	} {
-		dsn := os.Getenv(e.env)
-		if dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set; under CI every engine must run", e.env)
-			}
-			t.Logf("%s is not set: skipping %s", e.env, e.name)
-			continue
-		}
-		es = append(es, engine{name: e.name, dialect: e.dialect, open: func(t testing.TB) (*sql.DB, string) { return e.open(t, dsn) }})
+	var es []engine
+	for _, e := range testdb.Engines(t) {
+		es = append(es, engine{name: e.Name, dialect: e.Dialect, open: func(t testing.TB) (*sql.DB, string) {
+			db := e.Open(t)
+			return db.DB, db.Schema
+		}})
 	}
 	return es
 }
 
-func randomName(prefix string) string {
-	return prefix + strings.ToLower(rand.Text()[:12])
-}
+func randomName(prefix string) string { return testdb.Name(prefix) }
 
 func openSQLite(t testing.TB) (*sql.DB, string) {
-	path := filepath.Join(t.TempDir(), "forget.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, "main"
-}
-
-// openPostgres creates a schema of its own and points search_path at it.
-func openPostgres(t testing.TB, dsn string) (*sql.DB, string) {
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := randomName("forget_t_")
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s must be a URL: %v", envPostgres, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sql.Open("pgx", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(20)
-	t.Cleanup(func() {
-		db.Close()
-		if admin, err := sql.Open("pgx", dsn); err == nil {
-			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-			admin.Close()
-		}
-	})
-	return db, schema
-}
-
-// openMySQL creates a database of its own.
-func openMySQL(t testing.TB, dsn string) (*sql.DB, string) {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", envMySQL, err)
-	}
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := randomName("forget_t_")
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("mysql: %v", err)
-	}
-	cfg.DBName = name
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(20)
-	t.Cleanup(func() {
-		db.Close()
-		cfg.DBName = ""
-		if admin, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
-			admin.Exec("DROP DATABASE " + name)
-			admin.Close()
-		}
-	})
-	return db, name
+	db := testdb.Engines(t)[0].Open(t)
+	return db.DB, db.Schema
 }
 
 // defaultBackend is a sqlstore.Store on the default schema, adapted to
