@@ -1,0 +1,315 @@
+package propagate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forgetkit/forget"
+)
+
+// Handler tells one destination of one erasure event. It must be
+// idempotent: an event may come more than once (rc.EventID tells
+// repeats). An error makes the broker offer the event again later; its
+// class, never its text, is recorded (see [ErrorClass]).
+type Handler func(ctx context.Context, rc forget.Receipt) error
+
+// Consume hands every event of the events stream to h, as the durable
+// destination name, until ctx ends; it returns nil then, and an error only
+// for bad arguments. While the broker is away it waits, and tries again.
+// Processes consuming under one name share its events;
+// each name gets every event, from the first the stream holds.
+//
+// An event h fails is offered again after the back-off delays
+// ([WithBackOff]), by the broker: a Consume that dies mid-attempt loses
+// nothing. After [WithMaxDeliver] attempts the event is parked: copied to
+// forget.parked.<name> on [ParkedStreamName], where [Redrive] finds it.
+// The consumer's own MaxDeliver is unlimited, so that the broker never
+// drops an event silently: parking is Consume's decision, and a park that
+// fails is retried. Each attempt is recorded in [StatusBucket].
+//
+// Options: [WithMaxDeliver], [WithBackOff], [WithAttemptTimeout],
+// [WithWorkers], [WithLogger], [WithClock].
+func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler, opts ...Option) error {
+	if js == nil || h == nil {
+		return errors.New("propagate: Consume needs a JetStream and a handler")
+	}
+	if !validName(name) {
+		return fmt.Errorf("propagate: destination name %q: want 1 to 64 letters, digits, - or _", name)
+	}
+	set, err := newSettings(opts)
+	if err != nil {
+		return err
+	}
+	c := &consumer{js: js, name: name, h: h, set: set}
+	// The broker may be away when Consume starts: wait for it, as Run
+	// does.
+	var iters []jetstream.MessagesContext
+	for failures := 1; ; failures++ {
+		if iters, err = c.start(ctx); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		set.log.LogAttrs(ctx, slog.LevelWarn, "propagate: consume: cannot start; trying again", slog.String("destination", name), slog.String("error", err.Error()))
+		sleep(ctx, backOffDelay(failures), nil)
+	}
+	defer func() {
+		for _, it := range iters {
+			it.Stop()
+		}
+	}()
+	msgs := make(chan jetstream.Msg)
+	var feeders, workers sync.WaitGroup
+	for _, it := range iters {
+		feeders.Add(1)
+		go func() {
+			defer feeders.Done()
+			for {
+				m, err := it.Next()
+				if err != nil {
+					if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+						return
+					}
+					// Heartbeats missed while the broker is away: the
+					// iterator reconnects on its own.
+					set.log.LogAttrs(ctx, slog.LevelDebug, "propagate: consume: waiting for the broker", slog.String("destination", name), slog.String("error", err.Error()))
+					sleep(ctx, 100*time.Millisecond, nil)
+					continue
+				}
+				select {
+				case msgs <- m:
+				case <-ctx.Done():
+					return // not acked: offered again after its ack wait
+				}
+			}
+		}()
+	}
+	for range set.workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for {
+				select {
+				case m := <-msgs:
+					c.handle(ctx, m)
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	<-ctx.Done()
+	for _, it := range iters {
+		it.Stop()
+	}
+	feeders.Wait()
+	workers.Wait()
+	return nil
+}
+
+// start creates what the consumer needs on the broker and its message
+// iterators.
+func (c *consumer) start(ctx context.Context) ([]jetstream.MessagesContext, error) {
+	var err error
+	if c.kv, err = statusBucket(ctx, c.js, true); err != nil {
+		return nil, fmt.Errorf("propagate: status bucket: %w", err)
+	}
+	if _, err := ensureStream(ctx, c.js, StreamConfig(DefaultDuplicateWindow)); err != nil {
+		return nil, err
+	}
+	if _, err := ensureStream(ctx, c.js, ParkedStreamConfig()); err != nil {
+		return nil, err
+	}
+	var iters []jetstream.MessagesContext
+	for _, src := range []struct{ stream, subject string }{
+		{StreamName, "forget.erased.>"},
+		{ParkedStreamName, redriveSubject(c.name)},
+	} {
+		cons, err := c.js.CreateOrUpdateConsumer(ctx, src.stream, jetstream.ConsumerConfig{
+			Durable:       c.name,
+			Description:   "forget destination " + c.name,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			BackOff:       c.set.backOff,
+			MaxDeliver:    -1,
+			FilterSubject: src.subject,
+			MaxAckPending: 4 * c.set.workers,
+		})
+		if err == nil {
+			// Few messages buffered: their ack timers run while they wait.
+			var it jetstream.MessagesContext
+			if it, err = cons.Messages(jetstream.PullMaxMessages(c.set.workers)); err == nil {
+				iters = append(iters, it)
+				continue
+			}
+		}
+		for _, it := range iters {
+			it.Stop()
+		}
+		return nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, src.stream, err)
+	}
+	return iters, nil
+}
+
+type consumer struct {
+	js   jetstream.JetStream
+	kv   jetstream.KeyValue
+	name string
+	h    Handler
+	set  *settings
+}
+
+// handle makes one attempt at one message. An attempt in progress
+// finishes even when ctx ends: its outcome is recorded and acknowledged.
+func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
+	ctx = context.WithoutCancel(ctx)
+	md, err := m.Metadata()
+	if err != nil {
+		m.Term() // not a JetStream message
+		return
+	}
+	attempt := int(md.NumDelivered)
+	var rc forget.Receipt
+	if err := json.Unmarshal(m.Data(), &rc); err != nil || !validEventID(rc.EventID) || rc.CustomerID == "" {
+		// Not an event a relay published: nobody can deliver it.
+		c.park(ctx, m, md, "", "bad_event")
+		return
+	}
+	log := c.set.log.With(slog.String("destination", c.name), slog.String("event_id", rc.EventID))
+	if attempt > c.set.maxDeliver {
+		// The last attempt died midway (or its park failed).
+		c.park(ctx, m, md, rc.EventID, "gave_up")
+		return
+	}
+	stop := keepAlive(m, c.set.backOff[0])
+	hctx, cancel := context.WithTimeout(ctx, c.set.attemptTimeout)
+	err = safeCall(hctx, c.h, rc)
+	cancel()
+	stop()
+	if err == nil {
+		c.record(ctx, rc.EventID, func(d *Delivery) {
+			d.Attempts++
+			d.LastAttemptAt = c.set.now().UTC()
+			if d.DeliveredAt.IsZero() {
+				d.DeliveredAt = d.LastAttemptAt
+			}
+			d.Parked, d.ParkedAt = false, time.Time{}
+		})
+		if err := m.Ack(); err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "propagate: ack failed; the event will come again", slog.String("error", err.Error()))
+		}
+		return
+	}
+	class := ErrorClass(err)
+	log.LogAttrs(ctx, slog.LevelWarn, "propagate: delivery failed", slog.Int("attempt", attempt), slog.String("class", class))
+	if attempt >= c.set.maxDeliver {
+		c.park(ctx, m, md, rc.EventID, class)
+		return
+	}
+	c.record(ctx, rc.EventID, func(d *Delivery) {
+		d.Attempts++
+		d.LastAttemptAt = c.set.now().UTC()
+		d.LastError = class
+	})
+	m.NakWithDelay(c.delay(attempt))
+}
+
+// delay is the wait before the retry that follows attempt.
+func (c *consumer) delay(attempt int) time.Duration {
+	return c.set.backOff[min(attempt, len(c.set.backOff))-1]
+}
+
+// park copies the event to the parked stream, records it, and ends its
+// delivery. When the copy fails, the event is offered again later, and
+// parked then.
+func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata, eventID, class string) {
+	pm := nats.NewMsg(parkedSubject(c.name))
+	pm.Data = m.Data()
+	pm.Header.Set(headerEventID, eventID)
+	pm.Header.Set(headerDestination, c.name)
+	pm.Header.Set(headerError, class)
+	pm.Header.Set(headerAttempts, strconv.FormatUint(md.NumDelivered, 10))
+	// One park per delivery of one stream message, however often it is
+	// tried.
+	id := fmt.Sprintf("park.%s.%s.%d", c.name, md.Stream, md.Sequence.Stream)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.js.PublishMsg(pctx, pm, jetstream.WithMsgID(id), jetstream.WithExpectStream(ParkedStreamName)); err != nil {
+		c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: could not park an event; it will come again", slog.String("destination", c.name), slog.String("error", err.Error()))
+		m.NakWithDelay(c.set.backOff[len(c.set.backOff)-1])
+		return
+	}
+	if eventID != "" {
+		c.record(ctx, eventID, func(d *Delivery) {
+			if class != "gave_up" {
+				d.Attempts++
+				d.LastAttemptAt = c.set.now().UTC()
+			}
+			d.LastError = class
+			if d.DeliveredAt.IsZero() {
+				d.Parked, d.ParkedAt = true, c.set.now().UTC()
+			}
+		})
+	}
+	c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: event parked; 'forget redrive' sends it again", slog.String("destination", c.name), slog.String("event_id", eventID), slog.String("class", class))
+	m.TermWithReason("parked")
+}
+
+// record updates the event's status for this destination. Status is
+// best effort: a failure is logged, and the delivery goes on.
+func (c *consumer) record(ctx context.Context, eventID string, update func(*Delivery)) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := updateDelivery(rctx, c.kv, eventID, c.name, update); err != nil {
+		c.set.log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not record delivery status", slog.String("destination", c.name), slog.String("event_id", eventID), slog.String("error", err.Error()))
+	}
+}
+
+// keepAlive tells the broker, while a long attempt runs, that it is in
+// progress, so that it is not offered to another worker meanwhile.
+func keepAlive(m jetstream.Msg, ackWait time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				m.InProgress()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// safeCall calls h, turning a panic into an error.
+func safeCall(ctx context.Context, h Handler, rc forget.Receipt) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = classError{class: "panic", msg: "propagate: the handler panicked"}
+		}
+	}()
+	return h(ctx, rc)
+}
+
+// Headers of parked events.
+const (
+	headerDestination = "Forget-Destination"
+	headerError       = "Forget-Error"
+	headerAttempts    = "Forget-Attempts"
+)

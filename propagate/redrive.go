@@ -1,0 +1,110 @@
+package propagate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Parked is an event a destination gave up on.
+type Parked struct {
+	EventID     string    `json:"event_id"`
+	Destination string    `json:"destination"`
+	LastError   string    `json:"last_error"`
+	Attempts    int       `json:"attempts"`
+	ParkedAt    time.Time `json:"parked_at"`
+	seq         uint64
+}
+
+// ListParked returns the events parked for destination name, oldest
+// first.
+func ListParked(ctx context.Context, js jetstream.JetStream, name string) ([]Parked, error) {
+	var out []Parked
+	err := eachParked(ctx, js, name, func(p Parked, _ *jetstream.RawStreamMsg) error {
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
+
+// Redrive sends every event parked for destination name back to it: the
+// destination's Consume offers each again, with a fresh count of
+// attempts, and parks it again should it fail as often. It returns how
+// many it sent. An event is removed from the parked ones only once the
+// broker holds its copy, so a Redrive that dies midway may be run again.
+func Redrive(ctx context.Context, js jetstream.JetStream, name string) (int, error) {
+	kv, err := statusBucket(ctx, js, true)
+	if err != nil {
+		return 0, fmt.Errorf("propagate: status bucket: %w", err)
+	}
+	s, err := ensureStream(ctx, js, ParkedStreamConfig())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = eachParked(ctx, js, name, func(p Parked, raw *jetstream.RawStreamMsg) error {
+		m := nats.NewMsg(redriveSubject(name))
+		m.Data = raw.Data
+		for _, h := range []string{headerEventID, headerDestination, headerError, headerAttempts} {
+			m.Header.Set(h, raw.Header.Get(h))
+		}
+		// The parked copy's sequence makes a second Redrive of the same
+		// copy a repeat the stream drops.
+		id := "redrive." + name + "." + strconv.FormatUint(p.seq, 10)
+		if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(id), jetstream.WithExpectStream(ParkedStreamName)); err != nil {
+			return fmt.Errorf("propagate: redrive: %w", err)
+		}
+		if p.EventID != "" {
+			if err := updateDelivery(ctx, kv, p.EventID, name, func(d *Delivery) { d.Parked, d.ParkedAt = false, time.Time{} }); err != nil {
+				return fmt.Errorf("propagate: redrive: status: %w", err)
+			}
+		}
+		if err := s.DeleteMsg(ctx, p.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return fmt.Errorf("propagate: redrive: %w", err)
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// eachParked calls fn with each event parked for name, oldest first.
+func eachParked(ctx context.Context, js jetstream.JetStream, name string, fn func(Parked, *jetstream.RawStreamMsg) error) error {
+	if !validName(name) {
+		return fmt.Errorf("propagate: destination name %q: want 1 to 64 letters, digits, - or _", name)
+	}
+	s, err := js.Stream(ctx, ParkedStreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("propagate: stream %s: %w", ParkedStreamName, err)
+	}
+	subject := parkedSubject(name)
+	for seq := uint64(1); ; {
+		raw, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("propagate: read parked events: %w", err)
+		}
+		p := Parked{
+			EventID:     raw.Header.Get(headerEventID),
+			Destination: name,
+			LastError:   raw.Header.Get(headerError),
+			ParkedAt:    raw.Time.UTC(),
+			seq:         raw.Sequence,
+		}
+		p.Attempts, _ = strconv.Atoi(raw.Header.Get(headerAttempts))
+		if err := fn(p, raw); err != nil {
+			return err
+		}
+		seq = raw.Sequence + 1
+	}
+}

@@ -1,0 +1,173 @@
+package propagate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forgetkit/forget"
+)
+
+// Delivery is what one destination has done with one event, as
+// [StatusBucket] records it. It holds ids, times, counts and an error
+// class: never a response body, an error's text or a value.
+type Delivery struct {
+	EventID     string `json:"event_id"`
+	Destination string `json:"destination"`
+	// State is delivered, parked, retrying (attempted, not yet delivered)
+	// or pending (not attempted yet).
+	State string `json:"state"`
+	// Attempts counts the attempts that finished, failed or not.
+	Attempts      int       `json:"attempts"`
+	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
+	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
+	// LastError is the class of the last failure (http_500, timeout,
+	// connection_refused, ...), kept after a later success.
+	LastError string    `json:"last_error,omitempty"`
+	Parked    bool      `json:"parked,omitempty"`
+	ParkedAt  time.Time `json:"parked_at,omitzero"`
+}
+
+// Delivery states.
+const (
+	StateDelivered = "delivered"
+	StateParked    = "parked"
+	StateRetrying  = "retrying"
+	StatePending   = "pending"
+)
+
+func (d *Delivery) setState() {
+	switch {
+	case !d.DeliveredAt.IsZero():
+		d.State = StateDelivered
+	case d.Parked:
+		d.State = StateParked
+	case d.Attempts > 0:
+		d.State = StateRetrying
+	default:
+		d.State = StatePending
+	}
+}
+
+func statusKey(eventID, dest string) string { return eventID + "." + dest }
+
+// updateDelivery applies update to the record of (eventID, dest),
+// compare-and-set, so that concurrent attempts do not undo each other.
+func updateDelivery(ctx context.Context, kv jetstream.KeyValue, eventID, dest string, update func(*Delivery)) error {
+	key := statusKey(eventID, dest)
+	for try := 0; ; try++ {
+		d := Delivery{EventID: eventID, Destination: dest}
+		var rev uint64
+		e, err := kv.Get(ctx, key)
+		switch {
+		case err == nil:
+			if err := json.Unmarshal(e.Value(), &d); err != nil {
+				d = Delivery{EventID: eventID, Destination: dest} // unreadable: start afresh
+			}
+			rev = e.Revision()
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			return err
+		}
+		update(&d)
+		d.setState()
+		data, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			_, err = kv.Create(ctx, key, data)
+		} else {
+			_, err = kv.Update(ctx, key, data, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) || try >= 10 {
+			return err
+		}
+		// Another attempt wrote first: read again.
+	}
+}
+
+// EventStatus is one erasure event and where it has reached.
+type EventStatus struct {
+	forget.Event
+	// Destinations has one entry per destination the stream knows (its
+	// durable consumers), by name.
+	Destinations []Delivery `json:"destinations"`
+}
+
+// Status returns the customer's erasure events, oldest first, each with
+// its publication time (zero while it waits in the outbox) and its status
+// at every destination. Destinations are the durable consumers of the
+// events stream: a destination that has not started yet is not listed.
+func Status(ctx context.Context, js jetstream.JetStream, outbox forget.Outbox, customerID string) ([]EventStatus, error) {
+	if js == nil || outbox == nil {
+		return nil, errors.New("propagate: Status needs a JetStream and an outbox")
+	}
+	events, err := outbox.CustomerEvents(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	dests, err := Destinations(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	kv, err := statusBucket(ctx, js, false)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = nil, nil // nothing delivered yet
+	}
+	if err != nil {
+		return nil, fmt.Errorf("propagate: status bucket: %w", err)
+	}
+	out := make([]EventStatus, len(events))
+	for i, ev := range events {
+		out[i] = EventStatus{Event: ev, Destinations: make([]Delivery, 0, len(dests))}
+		for _, dest := range dests {
+			d := Delivery{EventID: ev.EventID, Destination: dest}
+			if kv != nil && validEventID(ev.EventID) {
+				e, err := kv.Get(ctx, statusKey(ev.EventID, dest))
+				switch {
+				case err == nil:
+					if json.Unmarshal(e.Value(), &d) != nil {
+						d = Delivery{EventID: ev.EventID, Destination: dest}
+					}
+				case !errors.Is(err, jetstream.ErrKeyNotFound):
+					return nil, fmt.Errorf("propagate: status: %w", err)
+				}
+			}
+			d.setState()
+			out[i].Destinations = append(out[i].Destinations, d)
+		}
+	}
+	return out, nil
+}
+
+// Destinations returns the names of the events stream's durable
+// consumers, sorted: the destinations events are delivered to.
+func Destinations(ctx context.Context, js jetstream.JetStream) ([]string, error) {
+	s, err := js.Stream(ctx, StreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("propagate: stream %s: %w", StreamName, err)
+	}
+	var names []string
+	l := s.ListConsumers(ctx)
+	for ci := range l.Info() {
+		if ci.Config.Durable != "" {
+			names = append(names, ci.Config.Durable)
+		}
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("propagate: list destinations: %w", err)
+	}
+	slices.Sort(names)
+	return names, nil
+}
