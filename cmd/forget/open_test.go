@@ -152,6 +152,11 @@ func TestMySQLSessionIsStrict(t *testing.T) {
 		if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
 			t.Errorf("DSN query %q: sql_mode %q is not strict", q, mode)
 		}
+		// STRICT_ALL_TABLES is in TRADITIONAL, not in a default server
+		// configuration: it shows that the session got the command's mode.
+		if !strings.Contains(mode, "STRICT_ALL_TABLES") {
+			t.Errorf("DSN query %q: sql_mode %q is the server's, not the command's", q, mode)
+		}
 	}
 }
 
