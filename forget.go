@@ -39,6 +39,7 @@ type Forgetter struct {
 	absentNames []string // the same, named, shared read-only by receipts
 	hooks       []namedHook
 	hookTimeout time.Duration
+	observers   []Observer
 }
 
 // Option configures a Forgetter.
@@ -51,6 +52,7 @@ type config struct {
 	rand        io.Reader
 	hooks       []namedHook
 	hookTimeout time.Duration
+	observers   []Observer
 }
 
 // WithCatalogue replaces Offerit's default catalogue. [New] validates it.
@@ -120,7 +122,7 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 		cfg.hookTimeout = 10 * time.Second
 	}
 	// Options left unset (or set to nil) get the defaults.
-	f := &Forgetter{store: store, cat: cat, log: cfg.log, now: cfg.now, rand: rand.Reader, hooks: cfg.hooks, hookTimeout: cfg.hookTimeout}
+	f := &Forgetter{store: store, cat: cat, log: cfg.log, now: cfg.now, rand: rand.Reader, hooks: cfg.hooks, hookTimeout: cfg.hookTimeout, observers: cfg.observers}
 	if f.log == nil {
 		f.log = slog.Default()
 	}
@@ -180,30 +182,38 @@ func (f *Forgetter) Catalogue() Catalogue {
 // when the request cannot be honoured; nothing was changed then. Any other
 // error is internal; its message holds no field value.
 func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
+	start := time.Now()
 	pr, err := f.prepare(ctx, req)
 	if err != nil {
+		f.observe(ctx, time.Since(start), false, err, nil, Result{}, nil, nil)
 		return nil, err
 	}
 	res, err := f.store.Forget(ctx, pr.lookup, pr.plan)
 	if err != nil {
-		if Refused(err) {
-			return nil, err
+		if !Refused(err) {
+			err = redact(err, pr.plan)
 		}
-		return nil, redact(err, pr.plan)
+		f.observe(ctx, time.Since(start), false, err, &pr, res, nil, nil)
+		return nil, err
 	}
-	return f.finish(ctx, pr, res), nil
+	return f.finish(ctx, start, 0, false, pr, res), nil
 }
 
 // finish makes the receipt of a forget the store has done, runs the hooks
-// of a real one, and logs it.
-func (f *Forgetter) finish(ctx context.Context, pr prepared, res Result) *Receipt {
+// of a real one, logs it and tells the observers that it took before
+// plus the time since start.
+func (f *Forgetter) finish(ctx context.Context, start time.Time, before time.Duration, batch bool, pr prepared, res Result) *Receipt {
 	receipt := pr.plan.Receipt(res)
 	rc := &receipt
 	if rc.DryRun {
 		rc.EventID = "" // nothing was committed, so no event exists
 	}
+	var hooks []HookFailure
 	if !rc.DryRun && len(f.hooks) > 0 {
-		rc.HooksFailed = f.runHooks(ctx, rc)
+		hooks = f.runHooks(ctx, rc)
+		for _, h := range hooks {
+			rc.HooksFailed = append(rc.HooksFailed, h.Hook)
+		}
 	}
 	f.log.LogAttrs(ctx, slog.LevelInfo, "forget",
 		slog.String("customer_id", rc.CustomerID),
@@ -213,6 +223,7 @@ func (f *Forgetter) finish(ctx context.Context, pr prepared, res Result) *Receip
 		slog.String("principal", rc.Principal),
 		slog.String("request_id", rc.RequestID),
 	)
+	f.observe(ctx, before+time.Since(start), batch, nil, &pr, res, rc, hooks)
 	return rc
 }
 
@@ -243,32 +254,42 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 		var items []BatchItem
 		var at []int
 		var preps []prepared
+		var took []time.Duration // preparing each item
 		for i, req := range reqs {
 			if req.DryRun != dry {
 				continue
 			}
+			start := time.Now()
 			pr, err := f.prepare(ctx, req)
 			if err != nil {
 				out[i].Err = err
+				f.observe(ctx, time.Since(start), false, err, nil, Result{}, nil, nil)
 				continue
 			}
 			items = append(items, BatchItem{Lookup: pr.lookup, Plan: pr.plan})
 			at = append(at, i)
 			preps = append(preps, pr)
+			took = append(took, time.Since(start))
 		}
 		if len(items) == 0 {
 			continue
 		}
-		for j, o := range bs.ForgetBatch(ctx, items) {
+		start := time.Now()
+		outcomes := bs.ForgetBatch(ctx, items)
+		share := time.Since(start) / time.Duration(len(items)) // each item's part of the call
+		for j, o := range outcomes {
 			i := at[j]
+			start := time.Now()
 			switch {
 			case o.Err == nil:
-				out[i].Receipt = f.finish(ctx, preps[j], o.Result)
+				out[i].Receipt = f.finish(ctx, start, took[j]+share, true, preps[j], o.Result)
+				continue
 			case Refused(o.Err):
 				out[i].Err = o.Err
 			default:
 				out[i].Err = redact(o.Err, preps[j].plan)
 			}
+			f.observe(ctx, took[j]+share, true, out[i].Err, &preps[j], o.Result, nil, nil)
 		}
 	}
 	return out

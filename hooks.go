@@ -33,15 +33,16 @@ func WithHookTimeout(d time.Duration) Option {
 	return func(cfg *config) { cfg.hookTimeout = d }
 }
 
-// runHooks runs every hook and returns the names of those that failed.
+// runHooks runs every hook and returns those that failed.
 // Their context is not cancelled with the request's: the erasure is
 // committed, and the hooks should see it through.
-func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []string {
+func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []HookFailure {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.hookTimeout)
 	defer cancel()
 	type result struct {
-		i   int
-		err error
+		i        int
+		err      error
+		panicked bool
 	}
 	results := make(chan result, len(f.hooks))
 	for i, h := range f.hooks {
@@ -54,34 +55,38 @@ func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []string {
 		go func() {
 			defer func() {
 				if p := recover(); p != nil {
-					results <- result{i, fmt.Errorf("panicked: %v", p)}
+					results <- result{i, fmt.Errorf("panicked: %v", p), true}
 				}
 			}()
-			results <- result{i, h.fn(hctx, copyRC)}
+			results <- result{i, h.fn(hctx, copyRC), false}
 		}()
 	}
 	errs := make([]error, len(f.hooks))
 	done := make([]bool, len(f.hooks))
+	panicked := make([]bool, len(f.hooks))
 	for range f.hooks {
 		select {
 		case r := <-results:
-			errs[r.i], done[r.i] = r.err, true
+			errs[r.i], done[r.i], panicked[r.i] = r.err, true, r.panicked
 		case <-hctx.Done():
 		}
 		if hctx.Err() != nil {
 			break
 		}
 	}
-	var failed []string
+	var failed []HookFailure
 	for i, h := range f.hooks {
-		err := errs[i]
-		if !done[i] {
-			err = fmt.Errorf("did not finish within %s", f.hookTimeout)
+		err, reason := errs[i], HookError
+		switch {
+		case !done[i]:
+			err, reason = fmt.Errorf("did not finish within %s", f.hookTimeout), HookTimeout
+		case panicked[i]:
+			reason = HookPanic
 		}
 		if err == nil {
 			continue
 		}
-		failed = append(failed, h.name)
+		failed = append(failed, HookFailure{Hook: h.name, Reason: reason})
 		f.log.LogAttrs(ctx, slog.LevelError, "forget: hook failed; the erasure stands",
 			slog.String("hook", h.name),
 			slog.String("customer_id", rc.CustomerID),

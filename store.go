@@ -125,6 +125,10 @@ type Result struct {
 	// Rows counts, per table of the plan, the rows deleted (or scrubbed, or
 	// in a dry run that would be).
 	Rows map[Table]int64
+	// Attempts is how many transactions the store tried, retries
+	// included; 0 when it does not count. A store may set it alongside an
+	// error too, so that the retries of a failed forget are seen.
+	Attempts int
 }
 
 // Verifier is implemented by stores that can check, against the live

@@ -82,7 +82,9 @@ func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group
 			part = group[:1]
 		}
 		results := make([]forget.BatchOutcome, len(part))
+		tries := 0
 		err := s.retry(ctx, func() error {
+			tries++
 			clear(results)
 			tx, err := s.begin(ctx, dryRun)
 			if err != nil {
@@ -133,6 +135,7 @@ func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group
 				if err != nil && !(forget.Refused(results[j].Err) && standsAlone(results[j].Err)) {
 					out[it.at] = forget.BatchOutcome{Err: err}
 				}
+				out[it.at].Result.Attempts = tries // retries end here; the cases above leave 0
 			}
 			group = group[len(part):]
 		}

@@ -166,11 +166,14 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		return forget.Result{}, err
 	}
 	var res forget.Result
+	attempts := 0
 	err = s.retry(ctx, func() error {
+		attempts++
 		var err error
 		res, err = s.forgetOnce(ctx, keys, sc, p)
 		return err
 	})
+	res.Attempts = attempts // with an error too: observers count retries
 	return res, err
 }
 
