@@ -1,7 +1,9 @@
 package forget_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,6 +18,67 @@ func TestRootImportsOnlyStandardLibrary(t *testing.T) {
 	for _, p := range strings.Fields(string(out)) {
 		if p != "github.com/forgetkit/forget" {
 			t.Errorf("the root package depends on %s", p)
+		}
+	}
+}
+
+// TestSQLiteHostLinksNoOtherDriver builds the dependency list of a tiny
+// SQLite-only host: it must hold no MySQL or PostgreSQL driver, and no
+// library package of forget may import a driver at all.
+func TestSQLiteHostLinksNoOtherDriver(t *testing.T) {
+	// Inside the module, so that it resolves against this tree.
+	host := filepath.Join("internal", "sqlitehost_"+strings.ReplaceAll(t.Name(), "/", "_"))
+	if err := os.MkdirAll(host, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(host) })
+	src := `package main
+
+import (
+	"database/sql"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+	_ "modernc.org/sqlite"
+)
+
+func main() {
+	db, _ := sql.Open("sqlite", "file:app.db")
+	s, _ := sqlstore.New(db, sqlstore.SQLite)
+	forget.New(s)
+}
+`
+	if err := os.WriteFile(filepath.Join(host, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+host).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list returned %d packages: %s", len(deps), out)
+	}
+	for _, p := range deps {
+		for _, driver := range []string{"github.com/go-sql-driver/mysql", "github.com/jackc/pgx", "github.com/lib/pq", "github.com/mattn/go-sqlite3"} {
+			if strings.HasPrefix(p, driver) {
+				t.Errorf("a SQLite-only host links %s", p)
+			}
+		}
+	}
+	if !strings.Contains(string(out), "modernc.org/sqlite") {
+		t.Error("the host's own driver is missing from its dependencies: the check checks nothing")
+	}
+	// No library package imports a driver.
+	out, err = exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".", "./store/...", "./propagate/...", "./observe/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		for _, driver := range []string{"github.com/go-sql-driver/mysql", "github.com/jackc/pgx", "modernc.org/sqlite", "github.com/mattn/go-sqlite3"} {
+			if strings.HasPrefix(p, driver) {
+				t.Errorf("a library package links the driver %s", p)
+			}
 		}
 	}
 }

@@ -3,10 +3,10 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	sq "github.com/Masterminds/squirrel"
-	"github.com/go-sql-driver/mysql"
 )
 
 // Dialect is the SQL flavour of a database: its placeholders, identifier
@@ -15,12 +15,15 @@ type Dialect int
 
 // The supported dialects.
 const (
-	// SQLite (modernc.org/sqlite, or any database/sql SQLite driver). A
-	// forget runs in a BEGIN IMMEDIATE transaction on one connection, so
-	// two writers queue for the lock instead of failing on upgrade.
+	// SQLite (modernc.org/sqlite, the embedded default, or
+	// mattn/go-sqlite3; other drivers work but their busy errors are not
+	// recognised, so a busy database is not retried). A forget runs in a
+	// BEGIN IMMEDIATE transaction on one connection, so two writers queue
+	// for the lock instead of failing on upgrade.
 	SQLite Dialect = iota + 1
-	// Postgres (pgx's database/sql driver, or lib/pq). The customer row is
-	// locked with SELECT ... FOR UPDATE.
+	// Postgres (pgx's database/sql driver, or lib/pq: any driver whose
+	// errors have a SQLState method). The customer row is locked with
+	// SELECT ... FOR UPDATE.
 	Postgres
 	// MySQL and MariaDB (go-sql-driver/mysql). The customer row is locked
 	// with SELECT ... FOR UPDATE.
@@ -89,20 +92,88 @@ func (d Dialect) lockSuffix() string {
 // transaction for a reason that retrying may cure: a deadlock, a
 // serialisation failure, or a lock that stayed busy.
 func (d Dialect) retryable(err error) bool {
-	var state interface{ SQLState() string } // pgconn.PgError
-	var my *mysql.MySQLError
-	var lite interface{ Code() int } // modernc.org/sqlite.Error
+	var state interface{ SQLState() string } // pgconn.PgError, lib/pq's Error
+	var lite interface{ Code() int }         // modernc.org/sqlite.Error
 	switch {
 	case errors.As(err, &state):
 		s := state.SQLState()
 		return s == "40001" || s == "40P01" || s == "55P03"
-	case errors.As(err, &my):
-		return my.Number == 1213 || my.Number == 1205
 	case errors.As(err, &lite):
 		code := lite.Code() & 0xff    // primary result code
 		return code == 5 || code == 6 // SQLITE_BUSY, SQLITE_LOCKED
 	}
+	if my, ok := asMySQLError(err); ok {
+		return my.number == 1213 || my.number == 1205 // deadlock, lock wait timeout
+	}
+	if code, ok := asMattnSQLiteError(err); ok {
+		return code == 5 || code == 6
+	}
 	return false
+}
+
+// The errors of go-sql-driver/mysql and mattn/go-sqlite3 expose fields,
+// not methods, so no interface reaches them. The store reads them by
+// reflection rather than import the drivers: a host links only the driver
+// it uses, and may register its own under any name.
+const (
+	mysqlPkg       = "github.com/go-sql-driver/mysql"
+	mattnSQLitePkg = "github.com/mattn/go-sqlite3"
+)
+
+// mysqlError is what the store reads of a *mysql.MySQLError.
+type mysqlError struct {
+	number uint64
+	state  string
+}
+
+// driverStruct returns the struct behind an error of the named package
+// and type, anywhere in err's chain.
+func driverStruct(err error, pkg, name string) (reflect.Value, bool) {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		v := reflect.ValueOf(e)
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				continue
+			}
+			v = v.Elem()
+		}
+		if v.Kind() == reflect.Struct && v.Type().PkgPath() == pkg && v.Type().Name() == name {
+			return v, true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+func asMySQLError(err error) (mysqlError, bool) {
+	v, ok := driverStruct(err, mysqlPkg, "MySQLError")
+	if !ok {
+		return mysqlError{}, false
+	}
+	num, state := v.FieldByName("Number"), v.FieldByName("SQLState")
+	if !num.IsValid() || !num.CanUint() {
+		return mysqlError{}, false
+	}
+	my := mysqlError{number: num.Uint()}
+	if state.IsValid() && state.Kind() == reflect.Array && state.Type().Elem().Kind() == reflect.Uint8 {
+		b := make([]byte, state.Len())
+		for i := range b {
+			b[i] = byte(state.Index(i).Uint())
+		}
+		my.state = string(b)
+	}
+	return my, true
+}
+
+func asMattnSQLiteError(err error) (int64, bool) {
+	v, ok := driverStruct(err, mattnSQLitePkg, "Error")
+	if !ok {
+		return 0, false
+	}
+	code := v.FieldByName("Code")
+	if !code.IsValid() || !code.CanInt() {
+		return 0, false
+	}
+	return code.Int(), true
 }
 
 // validIdent reports whether s is a plain identifier, optionally qualified
@@ -130,9 +201,8 @@ func validIdent(s string) bool {
 // safeError hides a MySQL error's message, which may quote the value that
 // broke a constraint, and keeps its number for the operator.
 func safeError(err error) error {
-	var my *mysql.MySQLError
-	if errors.As(err, &my) {
-		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s)", my.Number, string(my.SQLState[:])), err: err}
+	if my, ok := asMySQLError(err); ok {
+		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s)", my.number, my.state), err: err}
 	}
 	return err
 }

@@ -9,14 +9,18 @@
 // the [Schema], checked and quoted when the store is built; request values
 // are only ever bound parameters.
 //
-//	db, _ := sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+//	db, _ := sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 //	store, err := sqlstore.New(db, sqlstore.SQLite)
 //	f, err := forget.New(store)
+//	err = f.Verify(ctx) // the mapping against the live database, once at start-up
 //
-// This package imports no SQLite or PostgreSQL driver: the host registers
-// the one it uses. It imports go-sql-driver/mysql to recognise MySQL's
-// deadlocks and to keep its error messages, which quote values, out of
-// logs.
+// This package imports no database driver: the host registers the one it
+// uses, and links nothing else. It recognises deadlocks and busy locks
+// (which it retries) and MySQL's messages (which quote values, and which
+// it keeps out of errors) by the drivers' error types: methods for pgx,
+// lib/pq and modernc.org/sqlite, and, for go-sql-driver/mysql and
+// mattn/go-sqlite3, whose errors have fields only, by reflection on the
+// error's type, without importing them.
 package sqlstore
 
 import (
