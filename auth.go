@@ -48,17 +48,17 @@ func HostAuthenticated() Authenticator {
 // principal of receipts and audit records, whose columns have a size.
 const MaxUsernameBytes = 64
 
-// MinKeyFileKeyLength is the shortest key [ParseKeyFile] accepts, in
+// MinKeyFileKeyLength is the shortest key [ParseAPIKeyFile] accepts, in
 // characters: a short key can be guessed.
 const MinKeyFileKeyLength = 16
 
-// KeyTable authenticates Offerit's api-username and api-key headers against
+// APIKeys authenticates Offerit's api-username and api-key headers against
 // a fixed table. A user may have several keys at once, so that a key can be
 // rotated without downtime. Keys are held as SHA-256 digests and compared
 // in constant time: every request is compared against as many digests as
 // the user with the most keys has, whether or not the username exists, so
 // neither a username's existence nor its number of keys shows in timing.
-type KeyTable struct {
+type APIKeys struct {
 	users map[string][]keySlot
 	slots int       // the most keys any user has
 	none  []keySlot // compared against for unknown users
@@ -71,10 +71,10 @@ type keySlot struct {
 	valid  int // 1 for a real key, 0 for padding
 }
 
-// NewKeyTable returns a KeyTable from username → key. Usernames must be
+// NewAPIKeys returns a APIKeys from username → key. Usernames must be
 // 1 to [MaxUsernameBytes] bytes of printable ASCII without spaces or ':';
 // keys must be non-empty and free of surrounding spaces.
-func NewKeyTable(keys map[string]string) (*KeyTable, error) {
+func NewAPIKeys(keys map[string]string) (*APIKeys, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("forget: key table is empty")
 	}
@@ -83,7 +83,7 @@ func NewKeyTable(keys map[string]string) (*KeyTable, error) {
 		users = append(users, u)
 	}
 	sort.Strings(users) // the same bad table always gets the same message
-	b := newKeyTableBuilder()
+	b := newAPIKeysBuilder()
 	for _, u := range users {
 		if err := checkUsername(u); err != nil {
 			return nil, fmt.Errorf("forget: key table: %w", err)
@@ -97,21 +97,21 @@ func NewKeyTable(keys map[string]string) (*KeyTable, error) {
 	return b.build(), nil
 }
 
-// KeyFileError is a line of a keys file that [ParseKeyFile] refuses. It
+// APIKeyFileError is a line of a keys file that [ParseAPIKeyFile] refuses. It
 // names the line, never its content, which may hold a key.
-type KeyFileError struct {
+type APIKeyFileError struct {
 	Line   int // 1-based; 0 when the error is about the whole file
 	Reason string
 }
 
-func (e *KeyFileError) Error() string {
+func (e *APIKeyFileError) Error() string {
 	if e.Line == 0 {
 		return "forget: keys file: " + e.Reason
 	}
 	return fmt.Sprintf("forget: keys file line %d: %s", e.Line, e.Reason)
 }
 
-// ParseKeyFile reads a keys file: one "username:key" or
+// ParseAPIKeyFile reads a keys file: one "username:key" or
 // "username:sha256:<64 hex digits>" (the SHA-256 digest of the key, so the
 // file need not hold the key) per line. Spaces around the username and the
 // key are ignored; blank lines are skipped, and a line whose first
@@ -119,9 +119,9 @@ func (e *KeyFileError) Error() string {
 // key). Keys are at least [MinKeyFileKeyLength] characters, with no spaces
 // or control characters. A username may appear on several lines: all its
 // keys are valid, which is how a key is rotated. Errors are
-// *KeyFileError.
-func ParseKeyFile(r io.Reader) (*KeyTable, error) {
-	b := newKeyTableBuilder()
+// *APIKeyFileError.
+func ParseAPIKeyFile(r io.Reader) (*APIKeys, error) {
+	b := newAPIKeysBuilder()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	n := 0
@@ -137,17 +137,17 @@ func ParseKeyFile(r io.Reader) (*KeyTable, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &KeyFileError{Line: n + 1, Reason: "the line is longer than 64 KiB"}
+			return nil, &APIKeyFileError{Line: n + 1, Reason: "the line is longer than 64 KiB"}
 		}
-		return nil, &KeyFileError{Reason: "read: " + err.Error()}
+		return nil, &APIKeyFileError{Reason: "read: " + err.Error()}
 	}
 	if b.keys == 0 {
-		return nil, &KeyFileError{Reason: "no keys"}
+		return nil, &APIKeyFileError{Reason: "no keys"}
 	}
 	return b.build(), nil
 }
 
-func (b *keyTableBuilder) addLine(n int, line string) error {
+func (b *apiKeysBuilder) addLine(n int, line string) error {
 	line = strings.TrimSpace(line)
 	if line == "" || line[0] == '#' {
 		return nil
@@ -155,26 +155,26 @@ func (b *keyTableBuilder) addLine(n int, line string) error {
 	user, key, ok := strings.Cut(line, ":")
 	user, key = strings.TrimSpace(user), strings.TrimSpace(key)
 	if !ok || user == "" || key == "" {
-		return &KeyFileError{Line: n, Reason: "want username:key"}
+		return &APIKeyFileError{Line: n, Reason: "want username:key"}
 	}
 	if err := checkUsername(user); err != nil {
-		return &KeyFileError{Line: n, Reason: err.Error()}
+		return &APIKeyFileError{Line: n, Reason: err.Error()}
 	}
 	if rest, ok := strings.CutPrefix(key, "sha256:"); ok {
 		d, err := hex.DecodeString(rest)
 		if err != nil || len(d) != sha256.Size {
-			return &KeyFileError{Line: n, Reason: "want sha256: followed by 64 hex digits"}
+			return &APIKeyFileError{Line: n, Reason: "want sha256: followed by 64 hex digits"}
 		}
 		b.add(user, [sha256.Size]byte(d))
 		return nil
 	}
 	for _, c := range key {
 		if c <= ' ' || c == 0x7f || c == utf8.RuneError {
-			return &KeyFileError{Line: n, Reason: "the key holds a space, a control character or invalid UTF-8 ('#' starts a comment only at the start of a line)"}
+			return &APIKeyFileError{Line: n, Reason: "the key holds a space, a control character or invalid UTF-8 ('#' starts a comment only at the start of a line)"}
 		}
 	}
 	if utf8.RuneCountInString(key) < MinKeyFileKeyLength {
-		return &KeyFileError{Line: n, Reason: fmt.Sprintf("the key is shorter than %d characters", MinKeyFileKeyLength)}
+		return &APIKeyFileError{Line: n, Reason: fmt.Sprintf("the key is shorter than %d characters", MinKeyFileKeyLength)}
 	}
 	b.add(user, sha256.Sum256([]byte(key)))
 	return nil
@@ -197,16 +197,16 @@ func checkUsername(u string) error {
 	return nil
 }
 
-type keyTableBuilder struct {
+type apiKeysBuilder struct {
 	users map[string][]keySlot
 	keys  int
 }
 
-func newKeyTableBuilder() *keyTableBuilder {
-	return &keyTableBuilder{users: make(map[string][]keySlot)}
+func newAPIKeysBuilder() *apiKeysBuilder {
+	return &apiKeysBuilder{users: make(map[string][]keySlot)}
 }
 
-func (b *keyTableBuilder) add(user string, d [sha256.Size]byte) {
+func (b *apiKeysBuilder) add(user string, d [sha256.Size]byte) {
 	for _, s := range b.users[user] {
 		if s.digest == d {
 			return // the same key twice is harmless
@@ -217,8 +217,8 @@ func (b *keyTableBuilder) add(user string, d [sha256.Size]byte) {
 }
 
 // build pads every user's digests to the same number of slots.
-func (b *keyTableBuilder) build() *KeyTable {
-	kt := &KeyTable{users: b.users, keys: b.keys}
+func (b *apiKeysBuilder) build() *APIKeys {
+	kt := &APIKeys{users: b.users, keys: b.keys}
 	for _, s := range b.users {
 		kt.slots = max(kt.slots, len(s))
 	}
@@ -233,10 +233,10 @@ func (b *keyTableBuilder) build() *KeyTable {
 }
 
 // Len returns how many keys the table holds.
-func (kt *KeyTable) Len() int { return kt.keys }
+func (kt *APIKeys) Len() int { return kt.keys }
 
 // Authenticate implements Authenticator.
-func (kt *KeyTable) Authenticate(r *http.Request) (string, error) {
+func (kt *APIKeys) Authenticate(r *http.Request) (string, error) {
 	user := r.Header.Get(HeaderAPIUsername)
 	key := r.Header.Get(HeaderAPIKey)
 	if user == "" || key == "" {

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func authAs(t *testing.T, kt *KeyTable, user, key string) (string, bool) {
+func authAs(t *testing.T, kt *APIKeys, user, key string) (string, bool) {
 	t.Helper()
 	r := httptest.NewRequest("PATCH", "/", nil)
 	r.Header.Set(HeaderAPIUsername, user)
@@ -21,11 +21,11 @@ func authAs(t *testing.T, kt *KeyTable, user, key string) (string, bool) {
 	return p, err == nil
 }
 
-func mustParseKeys(t *testing.T, file string) *KeyTable {
+func mustParseKeys(t *testing.T, file string) *APIKeys {
 	t.Helper()
-	kt, err := ParseKeyFile(strings.NewReader(file))
+	kt, err := ParseAPIKeyFile(strings.NewReader(file))
 	if err != nil {
-		t.Fatalf("ParseKeyFile: %v", err)
+		t.Fatalf("ParseAPIKeyFile: %v", err)
 	}
 	return kt
 }
@@ -101,10 +101,10 @@ func TestKeyFileRefusals(t *testing.T) {
 		{"LongLine", "user:" + strings.Repeat("s", 70<<10), "longer than 64 KiB"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseKeyFile(strings.NewReader(good + "# comment\n" + c.line + "\n" + good))
-			var kfe *KeyFileError
+			_, err := ParseAPIKeyFile(strings.NewReader(good + "# comment\n" + c.line + "\n" + good))
+			var kfe *APIKeyFileError
 			if !errors.As(err, &kfe) {
-				t.Fatalf("err = %v, want a *KeyFileError", err)
+				t.Fatalf("err = %v, want a *APIKeyFileError", err)
 			}
 			if kfe.Line != 3 || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "line 3") {
 				t.Errorf("err = %q (line %d), want line 3 and %q", err, kfe.Line, c.want)
@@ -117,33 +117,33 @@ func TestKeyFileRefusals(t *testing.T) {
 		})
 	}
 	for _, file := range []string{"", "# only comments\n\n"} {
-		if _, err := ParseKeyFile(strings.NewReader(file)); err == nil || !strings.Contains(err.Error(), "no keys") {
-			t.Errorf("ParseKeyFile(%q) = %v, want no keys", file, err)
+		if _, err := ParseAPIKeyFile(strings.NewReader(file)); err == nil || !strings.Contains(err.Error(), "no keys") {
+			t.Errorf("ParseAPIKeyFile(%q) = %v, want no keys", file, err)
 		}
 	}
 }
 
-// TestNewKeyTableUsernames: usernames are bounded where the table is
+// TestNewAPIKeysUsernames: usernames are bounded where the table is
 // built, so a principal always fits the audit table's column.
-func TestNewKeyTableUsernames(t *testing.T) {
+func TestNewAPIKeysUsernames(t *testing.T) {
 	for _, u := range []string{strings.Repeat("u", 65), "a b", "a:b", "usér", "tab\tuser", "nul\x00"} {
-		if _, err := NewKeyTable(map[string]string{u: "a-key"}); err == nil {
-			t.Errorf("NewKeyTable accepted the username %q", u)
+		if _, err := NewAPIKeys(map[string]string{u: "a-key"}); err == nil {
+			t.Errorf("NewAPIKeys accepted the username %q", u)
 		}
 	}
-	kt, err := NewKeyTable(map[string]string{strings.Repeat("u", 64): "a-key", "offerit_admin": "s3cret-key"})
+	kt, err := NewAPIKeys(map[string]string{strings.Repeat("u", 64): "a-key", "offerit_admin": "s3cret-key"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := authAs(t, kt, "offerit_admin", "s3cret-key"); !ok {
-		t.Error("a table from NewKeyTable refuses its key")
+		t.Error("a table from NewAPIKeys refuses its key")
 	}
 }
 
-// TestKeyTableComparesEverySlot: every user, and the stand-in for unknown
+// TestAPIKeysComparesEverySlot: every user, and the stand-in for unknown
 // users, has as many slots as the user with the most keys, so every check
 // does the same number of comparisons; a match in any slot counts.
-func TestKeyTableComparesEverySlot(t *testing.T) {
+func TestAPIKeysComparesEverySlot(t *testing.T) {
 	kt := mustParseKeys(t, "a:key-a1-0123456789abc\nb:key-b1-0123456789abc\nb:key-b2-0123456789abc\nb:key-b3-0123456789abc\n")
 	if kt.slots != 3 || len(kt.none) != 3 {
 		t.Fatalf("slots %d, unknown-user slots %d, want 3", kt.slots, len(kt.none))
@@ -163,8 +163,8 @@ func TestKeyTableComparesEverySlot(t *testing.T) {
 	if _, ok := authAs(t, kt, "a", "key-b2-0123456789abc"); ok {
 		t.Error("a padding slot matched")
 	}
-	var zero KeyTable
+	var zero APIKeys
 	if _, ok := authAs(t, &zero, "a", "x"); ok {
-		t.Error("the zero KeyTable accepts")
+		t.Error("the zero APIKeys accepts")
 	}
 }

@@ -28,7 +28,7 @@ func decodeOnly() http.Handler {
 
 func benchHandler(b *testing.B) http.Handler {
 	f := newForgetter(b, seeded(b))
-	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey})
+	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
 	if err != nil {
 		b.Fatal(err)
 	}

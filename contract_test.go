@@ -27,7 +27,7 @@ func natsServer(t *testing.T, opts ...forget.HandlerOption) (*httptest.Server, *
 		}
 	}
 	f := quietForgetterT(t, st, forget.WithCatalogue(forget.NATSMemberCatalogue()))
-	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey})
+	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}

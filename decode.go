@@ -8,7 +8,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -78,7 +77,30 @@ func decodeRequest(r *http.Request, c *Contract) (Request, error) {
 		}
 		return Request{}, errMediaType
 	}
+	return decodeBody(mediaType, mparams, body, c)
+}
+
+// DecodeBody decodes a request body of the given Content-Type with the
+// handler's rules (only customer_id, subscription_id, orderid, keep and
+// dry_run; each lookup key at most once; dry_run 1/true/0/false; ids as
+// strings or numbers and keep as a string or an array in JSON). Operator
+// tools use it so that a batch row means what the same HTTP request
+// would: a CSV row is its form encoding, a JSON line its object.
+func DecodeBody(contentType string, body []byte) (Request, error) {
+	if len(body) > MaxBodyBytes {
+		return Request{}, &http.MaxBytesError{Limit: MaxBodyBytes}
+	}
+	mediaType, mparams, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return Request{}, errMediaType
+	}
+	return decodeBody(mediaType, mparams, string(body), nil)
+}
+
+// decodeBody decodes body under contract c; nil is Offerit's.
+func decodeBody(mediaType string, mparams map[string]string, body string, c *Contract) (Request, error) {
 	p := params{c: c}
+	var err error
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
 		err = p.readForm(body)
@@ -116,37 +138,6 @@ func readBody(r *http.Request) (string, error) {
 		return "", invalid("could not read the request body")
 	}
 	return b.String(), nil
-}
-
-// RequestFromValues builds a Request from form-style parameters with the
-// handler's rules: only customer_id, subscription_id, orderid, keep and
-// dry_run; each key at most once; dry_run 1/true/0/false. Operator tools
-// use it so that a batch row means what the same HTTP request would.
-func RequestFromValues(vals url.Values) (Request, error) {
-	var p params
-	names := make([]string, 0, len(vals))
-	for name := range vals {
-		names = append(names, name)
-	}
-	sort.Strings(names) // the same bad request always gets the same message
-	for _, name := range names {
-		for _, v := range vals[name] {
-			if err := p.set(name, v); err != nil {
-				return Request{}, err
-			}
-		}
-	}
-	return p.req, nil
-}
-
-// RequestFromJSON builds a Request from a JSON object with the handler's
-// rules: ids as strings or numbers, keep as a string or an array.
-func RequestFromJSON(data []byte) (Request, error) {
-	var p params
-	if err := p.readJSON(string(data)); err != nil {
-		return Request{}, err
-	}
-	return p.req, nil
 }
 
 // params accumulates decoded parameters, refusing repeats and unknowns.

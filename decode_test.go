@@ -29,7 +29,7 @@ func serveTarget(h http.Handler, target, contentType string, body io.Reader) *ht
 
 func handlerOver(t testing.TB, s forget.Store) http.Handler {
 	t.Helper()
-	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey})
+	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestUnknownKeepNamesBounded(t *testing.T) {
 		}
 	})
 	t.Run("CountIsDistinct", func(t *testing.T) {
-		_, err := forget.ParseKeep("a1,b1,phone,a1,c1,d1, e1 ,f1,A1,f1,g1,a1,f1")
+		_, err := forget.DefaultCatalogue().ParseKeep("a1,b1,phone,a1,c1,d1, e1 ,f1,A1,f1,g1,a1,f1")
 		var un *forget.UnknownNamesError
 		if !errors.As(err, &un) || !errors.Is(err, forget.ErrInvalid) {
 			t.Fatalf("error %v, want *UnknownNamesError", err)
@@ -123,7 +123,7 @@ func TestUnknownKeepNamesBounded(t *testing.T) {
 	})
 	t.Run("HugeName", func(t *testing.T) {
 		huge := strings.Repeat("é", forget.MaxBodyBytes/4) // two bytes each: a cut must not split one
-		_, err := forget.ParseKeep("phone," + huge)
+		_, err := forget.DefaultCatalogue().ParseKeep("phone," + huge)
 		var un *forget.UnknownNamesError
 		if !errors.As(err, &un) || len(un.Names) != 1 || un.Count != 1 {
 			t.Fatalf("error %v", err)
@@ -145,10 +145,10 @@ func TestUnknownKeepNamesBounded(t *testing.T) {
 	t.Run("ASCIIFoldingOnly", func(t *testing.T) {
 		// "\u212A" is the Kelvin sign, which strings.ToLower turns into "k":
 		// a keep list must name the catalogue, not something that folds to it.
-		if _, err := forget.ParseKeep("TO\u212AEN_HASH"); err == nil {
+		if _, err := forget.DefaultCatalogue().ParseKeep("TO\u212AEN_HASH"); err == nil {
 			t.Error("the Kelvin sign was taken for k")
 		}
-		if got, err := forget.ParseKeep("TOKEN_HASH, Member_Note"); err != nil || fmt.Sprint(got) != "[token_hash member_note]" {
+		if got, err := forget.DefaultCatalogue().ParseKeep("TOKEN_HASH, Member_Note"); err != nil || fmt.Sprint(got) != "[token_hash member_note]" {
 			t.Errorf("ParseKeep = %q, %v", got, err)
 		}
 	})

@@ -27,7 +27,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	keys, err := forget.NewKeyTable(map[string]string{"offerit_admin": "s3cret-key"})
+	keys, err := forget.NewAPIKeys(map[string]string{"offerit_admin": "s3cret-key"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,10 +89,10 @@ func ExampleForgetter_Forget() {
 
 // A typo in a keep list fails the whole request, naming every unknown
 // name, so that nothing the caller meant to keep is erased.
-func ExampleParseKeep() {
-	kept, err := forget.ParseKeep(" Firstname, member_note,,firstname")
+func ExampleCatalogue_ParseKeep() {
+	kept, err := forget.DefaultCatalogue().ParseKeep(" Firstname, member_note,,firstname")
 	fmt.Println(kept, err)
-	_, err = forget.ParseKeep("firstnme,phone,member_notes")
+	_, err = forget.DefaultCatalogue().ParseKeep("firstnme,phone,member_notes")
 	fmt.Println(err)
 	// Output:
 	// [firstname member_note] <nil>

@@ -219,12 +219,6 @@ type keepSet struct {
 // hasPos reports whether the entry at catalogue position i is kept.
 func (k keepSet) hasPos(i int) bool { return i < len(k.kept) && k.kept[i] }
 
-// ParseKeep parses keep lists against Offerit's default catalogue. See
-// [Catalogue.ParseKeep].
-func ParseKeep(lists ...string) ([]string, error) {
-	return DefaultCatalogue().ParseKeep(lists...)
-}
-
 // ParseKeep parses one or more comma-separated keep lists and returns the
 // names they keep, in catalogue order. Spaces around names and empty items
 // are ignored, names are case-insensitive, duplicates are harmless, and

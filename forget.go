@@ -46,13 +46,14 @@ type Forgetter struct {
 type Option func(*config)
 
 type config struct {
-	cat         *Catalogue
-	log         *slog.Logger
-	now         func() time.Time
-	rand        io.Reader
-	hooks       []namedHook
-	hookTimeout time.Duration
-	observers   []Observer
+	cat            *Catalogue
+	log            *slog.Logger
+	now            func() time.Time
+	rand           io.Reader
+	hooks          []namedHook
+	hookTimeout    time.Duration
+	hookTimeoutSet bool
+	observers      []Observer
 }
 
 // WithCatalogue replaces Offerit's default catalogue. [New] validates it.
@@ -117,6 +118,9 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 				return nil, fmt.Errorf("forget: two hooks are named %q", h.name)
 			}
 		}
+	}
+	if cfg.hookTimeoutSet && cfg.hookTimeout <= 0 {
+		return nil, fmt.Errorf("forget: hook timeout must be positive, not %v", cfg.hookTimeout)
 	}
 	if cfg.hookTimeout <= 0 {
 		cfg.hookTimeout = 10 * time.Second

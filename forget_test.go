@@ -142,7 +142,7 @@ func TestParseKeep(t *testing.T) {
 		{[]string{"first name"}, nil, []string{"first name"}},
 	}
 	for _, tc := range cases {
-		got, err := forget.ParseKeep(tc.in...)
+		got, err := forget.DefaultCatalogue().ParseKeep(tc.in...)
 		var un *forget.UnknownNamesError
 		switch {
 		case tc.unknown != nil:
@@ -299,4 +299,14 @@ func TestForgetLogsNoValues(t *testing.T) {
 	}
 	c, _ := s.Customer("101")
 	assertNoValues(t, "log", buf.String(), storetest.Fixtures(), c)
+}
+
+// mustTrail returns a memstore's whole audit trail.
+func mustTrail(t testing.TB, s *memstore.Store) []forget.Receipt {
+	t.Helper()
+	trail, err := s.AuditTrail(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trail
 }

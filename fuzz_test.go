@@ -26,7 +26,7 @@ func FuzzParseKeep(f *testing.F) {
 		names[string(ts.Name)] = true
 	}
 	f.Fuzz(func(t *testing.T, list string) {
-		kept, err := forget.ParseKeep(list)
+		kept, err := forget.DefaultCatalogue().ParseKeep(list)
 		if err != nil {
 			var un *forget.UnknownNamesError
 			if !errors.As(err, &un) || len(un.Names) == 0 || len(un.Names) > forget.MaxUnknownNamesShown || un.Count < len(un.Names) {
@@ -49,7 +49,7 @@ func FuzzParseKeep(f *testing.F) {
 				t.Fatalf("kept %q, which is not in the catalogue", n)
 			}
 		}
-		again, err := forget.ParseKeep(strings.Join(kept, ","))
+		again, err := forget.DefaultCatalogue().ParseKeep(strings.Join(kept, ","))
 		if err != nil || !slices.Equal(again, kept) {
 			t.Fatalf("reparsing %q gave %q, %v", kept, again, err)
 		}
@@ -69,7 +69,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("PATCH", "", "application/json", `{"customer_id": "1' OR '1'='1"}`, true, "Content-Encoding: gzip\nTransfer-Encoding: chunked")
 	store := seeded(f)
 	fg := newForgetter(f, store)
-	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey})
+	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type Handler struct {
 }
 
 // NewHandler returns the HTTP handler for f. auth is required: pass a
-// [*KeyTable], your own Authenticator, or [HostAuthenticated] when your
+// [*APIKeys], your own Authenticator, or [HostAuthenticated] when your
 // middleware authenticates callers itself.
 //
 // By default it serves Offerit's contract; [WithContract] serves another.

@@ -56,7 +56,7 @@ func newServer(t testing.TB, store forget.Store, opts ...forget.Option) testServ
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := forget.NewKeyTable(map[string]string{testUser: testKey, "other": "another-key-for-tests"})
+	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey, "other": "another-key-for-tests"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,10 +341,10 @@ func TestNewHandlerNeedsAuthenticator(t *testing.T) {
 	}
 }
 
-func TestNewKeyTable(t *testing.T) {
+func TestNewAPIKeys(t *testing.T) {
 	for _, keys := range []map[string]string{nil, {"": "k"}, {"u": ""}, {" u": "k"}, {"u": "k "}} {
-		if _, err := forget.NewKeyTable(keys); err == nil {
-			t.Errorf("NewKeyTable(%q) succeeded", keys)
+		if _, err := forget.NewAPIKeys(keys); err == nil {
+			t.Errorf("NewAPIKeys(%q) succeeded", keys)
 		}
 	}
 }
@@ -387,7 +387,7 @@ func TestNoValuesLeak(t *testing.T) {
 		c, _ := store.Customer(id)
 		after = append(after, c)
 	}
-	audit, err := json.Marshal(store.Audit())
+	audit, err := json.Marshal(mustTrail(t, store))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func WithHook(name string, h Hook) Option {
 // is 10 seconds. A hook still running then is reported as failed and left
 // to finish on its own.
 func WithHookTimeout(d time.Duration) Option {
-	return func(cfg *config) { cfg.hookTimeout = d }
+	return func(cfg *config) { cfg.hookTimeout, cfg.hookTimeoutSet = d, true }
 }
 
 // runHooks runs every hook and returns those that failed.

@@ -83,6 +83,10 @@ func TestHookValidation(t *testing.T) {
 		{forget.WithHook("", ok)},
 		{forget.WithHook("a", nil)},
 		{forget.WithHook("a", ok), forget.WithHook("a", ok)},
+		// A bad value is refused, as sqlstore.WithAttempts(0) is, rather
+		// than silently replaced by the default.
+		{forget.WithHook("a", ok), forget.WithHookTimeout(-time.Second)},
+		{forget.WithHookTimeout(0)},
 	} {
 		if _, err := forget.New(memstore.New(), opts...); err == nil {
 			t.Error("New accepted a bad hook")
@@ -102,7 +106,7 @@ func TestAuditTrailMatchesErasures(t *testing.T) {
 	}
 	f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, DryRun: true})
 	f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102", OrderID: "10301"}})
-	trail := store.Audit()
+	trail := mustTrail(t, store)
 	if len(trail) != 1 {
 		t.Fatalf("audit trail has %d records, want 1", len(trail))
 	}
@@ -123,7 +127,7 @@ func TestReplayAfterRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, DryRun: true})
-	trail := live.Audit()
+	trail := mustTrail(t, live)
 
 	restored := seeded(t) // the backup, taken before the forget
 	rf := newForgetter(t, restored)

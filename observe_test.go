@@ -47,9 +47,9 @@ func (retriedStore) Forget(context.Context, forget.Lookup, forget.Plan) (forget.
 // the Forgetter takes its batch path.
 type batchStore struct{ *memstore.Store }
 
-func (b batchStore) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchOutcome {
+func (b batchStore) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchResult {
 	time.Sleep(time.Millisecond)
-	out := make([]forget.BatchOutcome, len(items))
+	out := make([]forget.BatchResult, len(items))
 	for i, it := range items {
 		out[i].Result, out[i].Err = b.Forget(ctx, it.Lookup, it.Plan)
 		out[i].Result.Attempts = 2

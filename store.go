@@ -47,7 +47,7 @@ type BatchStore interface {
 	// Forget documents. Items are applied in order; every plan of one
 	// call has the same DryRun. An outcome is final only when
 	// ForgetBatch returns: until then nothing need be committed.
-	ForgetBatch(ctx context.Context, items []BatchItem) []BatchOutcome
+	ForgetBatch(ctx context.Context, items []BatchItem) []BatchResult
 }
 
 // BatchItem is one forget of a batch.
@@ -56,8 +56,8 @@ type BatchItem struct {
 	Plan   Plan
 }
 
-// BatchOutcome is the result of one BatchItem.
-type BatchOutcome struct {
+// BatchResult is the result of one BatchItem.
+type BatchResult struct {
 	Result Result
 	Err    error
 }

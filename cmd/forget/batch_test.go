@@ -246,7 +246,7 @@ type cancelling struct {
 	cancel context.CancelFunc
 }
 
-func (s *cancelling) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchOutcome {
+func (s *cancelling) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchResult {
 	if s.after >= len(items) {
 		s.after -= len(items)
 		return s.Store.ForgetBatch(ctx, items)

@@ -183,7 +183,7 @@ func (br *batchReader) next() (batchItem, error) {
 }
 
 func (br *batchReader) jsonItem(line []byte) batchItem {
-	req, err := forget.RequestFromJSON(line)
+	req, err := forget.DecodeBody("application/json", line)
 	return batchItem{line: br.lr.n, size: len(line), req: req, err: err}
 }
 
@@ -201,7 +201,7 @@ func (br *batchReader) csvItem(n int, line string) batchItem {
 			vals.Add(br.header[i], v)
 		}
 	}
-	req, err := forget.RequestFromValues(vals)
+	req, err := forget.DecodeBody("application/x-www-form-urlencoded", []byte(vals.Encode()))
 	return batchItem{line: n, size: len(line), req: req, err: err}
 }
 

@@ -116,7 +116,7 @@ func (c *cli) run(args []string) int {
 			vals.Set(name, v)
 		}
 	}
-	req, err := forget.RequestFromValues(vals)
+	req, err := forget.DecodeBody("application/x-www-form-urlencoded", []byte(vals.Encode()))
 	if err != nil {
 		return c.failure("%s", forget.ProblemOf(err).Message)
 	}

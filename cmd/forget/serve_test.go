@@ -57,7 +57,7 @@ func TestServeAnswersOnlyItsPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kt, err := forget.NewKeyTable(map[string]string{"offerit_admin": "key-0123456789abcdef"})
+	kt, err := forget.NewAPIKeys(map[string]string{"offerit_admin": "key-0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestKeysReloadUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys atomic.Pointer[forget.KeyTable]
+	var keys atomic.Pointer[forget.APIKeys]
 	keys.Store(kt)
 	hup := make(chan os.Signal)
 	ctx, cancel := context.WithCancel(context.Background())

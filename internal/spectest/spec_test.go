@@ -59,7 +59,7 @@ func handler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kt, err := forget.NewKeyTable(map[string]string{"offerit_admin": "key-1"})
+	kt, err := forget.NewAPIKeys(map[string]string{"offerit_admin": "key-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

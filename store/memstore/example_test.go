@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"time"
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/memstore"
@@ -30,7 +31,8 @@ func ExampleStore() {
 		log.Fatal(err)
 	}
 	c, _ := store.Customer("42")
-	fmt.Printf("city %q, auth rows %d, audit records %d\n", c.Fields[forget.City], len(store.Rows(forget.MemberAuth, "42")), len(store.Audit()))
+	trail, _ := store.AuditTrail(context.Background(), time.Time{})
+	fmt.Printf("city %q, auth rows %d, audit records %d\n", c.Fields[forget.City], len(store.Rows(forget.MemberAuth, "42")), len(trail))
 	// Output:
 	// city "", auth rows 0, audit records 1
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/forgetkit/forget"
 )
@@ -65,7 +66,7 @@ type Option func(*Store)
 func WithTextKeys() Option { return func(s *Store) { s.textKeys = true } }
 
 // WithAudit makes the store keep the receipt of every forget it applies,
-// recorded in the same step as the erasure; read them with [Store.Audit].
+// recorded in the same step as the erasure; read them with [Store.AuditTrail].
 func WithAudit() Option { return func(s *Store) { s.auditing = true } }
 
 // WithHold declares a hold: while fn reports true for a customer, a
@@ -377,13 +378,24 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	return res, nil
 }
 
-// Audit returns the receipts of every forget the store has applied, oldest
-// first: its audit trail, written in the same step as each erasure. It is
-// empty unless the store was made WithAudit.
-func (s *Store) Audit() []forget.Receipt {
+// AuditTrail returns the records written at or after since, oldest first:
+// the receipt of every forget the store has applied (and of every refusal
+// by a hold), each recorded in the same step as the erasure. It is empty
+// unless the store was made WithAudit; like sqlstore's, it fails when the
+// store keeps no trail.
+func (s *Store) AuditTrail(_ context.Context, since time.Time) ([]forget.Receipt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.audit)
+	if !s.auditing {
+		return nil, errors.New("memstore: the store keeps no audit trail (see WithAudit)")
+	}
+	var out []forget.Receipt
+	for _, rc := range s.audit {
+		if !rc.At.Before(since) {
+			out = append(out, rc)
+		}
+	}
+	return out, nil
 }
 
 // resolve finds the one customer every given key names.

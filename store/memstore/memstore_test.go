@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/memstore"
@@ -31,7 +32,9 @@ func (b backend) PlaceHold(_ context.Context, customerID string) error {
 	return nil
 }
 
-func (b backend) AuditRecords(context.Context) ([]forget.Receipt, error) { return b.Audit(), nil }
+func (b backend) AuditRecords(ctx context.Context) ([]forget.Receipt, error) {
+	return b.AuditTrail(ctx, time.Time{})
+}
 
 func (b backend) Seed(_ context.Context, cs []storetest.Customer) error {
 	for _, c := range cs {

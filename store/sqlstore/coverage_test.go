@@ -109,7 +109,7 @@ func coverData(d sqlstore.Dialect) []string {
 // others absent, and retains created_at.
 func coverSchema() sqlstore.Schema {
 	s := sqlstore.Schema{
-		Customers: sqlstore.KeyTable{Table: "customers", Key: "customer_id"},
+		Customers: sqlstore.CustomerTable{Table: "customers", Key: "customer_id"},
 		Orders:    &sqlstore.LookupTable{Table: "orders", Key: "order_id", CustomerKey: "customer_id"},
 		Fields:    map[forget.Field]sqlstore.Column{},
 		Tables:    map[forget.Table]sqlstore.RelatedTable{forget.MemberNote: {Table: "member_note", CustomerKey: "customer_id"}},

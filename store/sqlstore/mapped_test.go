@@ -148,7 +148,7 @@ func createMapped(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 func mappedSchema(ns string) sqlstore.Schema {
 	q := func(t string) string { return ns + "." + t }
 	return sqlstore.Schema{
-		Customers:     sqlstore.KeyTable{Table: q("crm_clients"), Key: "client_ref", KeyType: sqlstore.KeyText},
+		Customers:     sqlstore.CustomerTable{Table: q("crm_clients"), Key: "client_ref", KeyType: sqlstore.KeyText},
 		Subscriptions: &sqlstore.LookupTable{Table: q("subs"), Key: "sub_id", KeyType: sqlstore.KeyText, CustomerKey: "client_ref"},
 		Orders:        &sqlstore.LookupTable{Table: "orders", Key: "order_ref", KeyType: sqlstore.KeyText, CustomerKey: "client_ref"},
 		Joined:        map[string]string{q("client_profiles"): "client_ref"},

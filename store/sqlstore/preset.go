@@ -33,7 +33,7 @@ func natsTable(t forget.Table) string {
 // writes a first one).
 func NATSMemberSchema() Schema {
 	s := Schema{
-		Customers: KeyTable{Table: "member", Key: "memberid", KeyType: KeyInt},
+		Customers: CustomerTable{Table: "member", Key: "memberid", KeyType: KeyInt},
 		Fields:    make(map[forget.Field]Column),
 		Tables:    make(map[forget.Table]RelatedTable),
 	}

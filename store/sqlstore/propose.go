@@ -173,7 +173,7 @@ func (p *proposer) customers() error {
 	if p.key.Kind == KindInt {
 		kt = KeyInt
 	}
-	p.s = Schema{Customers: KeyTable{Table: best.Name, Key: p.key.Name, KeyType: kt}, Joined: map[string]string{},
+	p.s = Schema{Customers: CustomerTable{Table: best.Name, Key: p.key.Name, KeyType: kt}, Joined: map[string]string{},
 		Fields: map[forget.Field]Column{}, Tables: map[forget.Table]RelatedTable{}, Retain: map[string]string{}}
 	p.holder[best] = true
 	p.note("customers: table %s keyed by %s (%s key): %d of its columns are named like catalogue fields", best.Name, p.key.Name, kt, bestScore)

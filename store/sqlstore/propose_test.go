@@ -33,7 +33,7 @@ func TestProposeCoversAndForgets(t *testing.T) {
 				t.Fatal(err)
 			}
 			sc := prop.Schema
-			if sc.Customers != (sqlstore.KeyTable{Table: "customers", Key: "customer_id", KeyType: sqlstore.KeyInt}) {
+			if sc.Customers != (sqlstore.CustomerTable{Table: "customers", Key: "customer_id", KeyType: sqlstore.KeyInt}) {
 				t.Errorf("customers %+v", sc.Customers)
 			}
 			if sc.Orders == nil || *sc.Orders != (sqlstore.LookupTable{Table: "orders", Key: "order_id", KeyType: sqlstore.KeyInt, CustomerKey: "customer_id"}) || sc.Subscriptions != nil {

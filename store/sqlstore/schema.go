@@ -27,7 +27,7 @@ const (
 // its dialect. It marshals to JSON for configuration files.
 type Schema struct {
 	// Customers is the table with one row per customer.
-	Customers KeyTable `json:"customers"`
+	Customers CustomerTable `json:"customers"`
 	// Subscriptions and Orders resolve subscription_id and orderid. Nil
 	// means the database has none, and requests using that key are
 	// refused as invalid.
@@ -55,8 +55,8 @@ type Schema struct {
 	Retain map[string]string `json:"retain,omitempty"`
 }
 
-// KeyTable is a table keyed by one column.
-type KeyTable struct {
+// CustomerTable is a table keyed by one column.
+type CustomerTable struct {
 	Table   string  `json:"table"`
 	Key     string  `json:"key"`
 	KeyType KeyType `json:"key_type,omitempty"`
@@ -89,7 +89,7 @@ type RelatedTable struct {
 // keyed by customer_id.
 func DefaultSchema() Schema {
 	s := Schema{
-		Customers:     KeyTable{Table: "customers", Key: "customer_id", KeyType: KeyInt},
+		Customers:     CustomerTable{Table: "customers", Key: "customer_id", KeyType: KeyInt},
 		Subscriptions: &LookupTable{Table: "subscriptions", Key: "subscription_id", KeyType: KeyInt, CustomerKey: "customer_id"},
 		Orders:        &LookupTable{Table: "transactions", Key: "orderid", KeyType: KeyInt, CustomerKey: "customer_id"},
 		Fields:        make(map[forget.Field]Column),

@@ -110,7 +110,7 @@ func TestVerifyRefuses(t *testing.T) {
 				db := fresh(t)
 				execAll(t, db, "CREATE TABLE people (login VARCHAR(40) NOT NULL, username VARCHAR(32) NOT NULL DEFAULT '')")
 				s := sqlstore.DefaultSchema()
-				s.Customers = sqlstore.KeyTable{Table: "people", Key: "login", KeyType: sqlstore.KeyText}
+				s.Customers = sqlstore.CustomerTable{Table: "people", Key: "login", KeyType: sqlstore.KeyText}
 				s.Subscriptions, s.Orders = nil, nil
 				s.Fields = map[forget.Field]sqlstore.Column{forget.Username: {Column: "username"}}
 				s.Tables = nil
