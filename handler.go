@@ -32,6 +32,19 @@ type Handler struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 	contract *Contract // nil: Offerit's
+	// hostID, when set, reads the id the host's middleware gave the
+	// request (chi's middleware.GetReqID, say), so that logs line up.
+	hostID func(context.Context) string
+}
+
+// WithRequestIDFrom makes the handler use the request id the host's own
+// middleware put in the request's context, read by fn (with chi:
+// forget.WithRequestIDFrom(middleware.GetReqID)), so that the host's logs
+// and the receipt's request id line up. An id that is empty, longer than
+// 128 bytes or not printable ASCII is ignored, as an X-Request-Id header
+// would be.
+func WithRequestIDFrom(fn func(context.Context) string) HandlerOption {
+	return func(h *Handler) { h.hostID = fn }
 }
 
 // NewHandler returns the HTTP handler for f. auth is required: pass a
@@ -64,7 +77,13 @@ func NewHandler(f *Forgetter, auth Authenticator, opts ...HandlerOption) (*Handl
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := h.requestID(r.Header.Get(HeaderRequestID))
+	given := r.Header.Get(HeaderRequestID)
+	if h.hostID != nil {
+		if id := h.hostID(r.Context()); id != "" {
+			given = id
+		}
+	}
+	reqID := h.requestID(given)
 	w.Header().Set(HeaderRequestID, reqID)
 	// Receipts and refusals are about a person: no cache may keep them.
 	w.Header().Set("Cache-Control", "no-store")

@@ -591,3 +591,46 @@ func TestHandlerRecoversPanics(t *testing.T) {
 	serveBody(h, form, "customer_id=101")
 	t.Error("ServeHTTP returned after an ErrAbortHandler panic")
 }
+
+type hostIDKey struct{}
+
+// TestRequestIDFromHostMiddleware: the id the host's middleware put in the
+// context is the response's, the log's and the receipt's; a hostile one is
+// replaced.
+func TestRequestIDFromHostMiddleware(t *testing.T) {
+	s := seeded(t, memstore.WithAudit())
+	f := newForgetter(t, s)
+	keys, err := forget.NewAPIKeys(map[string]string{"ops": "key-of-ops-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := forget.NewHandler(f, keys, forget.WithRequestIDFrom(func(ctx context.Context) string {
+		id, _ := ctx.Value(hostIDKey{}).(string)
+		return id
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ given, want string }{
+		{"host-7f3a/000042", "host-7f3a/000042"},
+		{"bad id\n", ""}, // not printable: a fresh one
+	} {
+		req := httptest.NewRequest(http.MethodPatch, "/api/customer/forget", strings.NewReader("customer_id=101&dry_run=1"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("api-username", "ops")
+		req.Header.Set("api-key", "key-of-ops-0123456789")
+		req.Header.Set(forget.HeaderRequestID, "from-the-client")
+		req = req.WithContext(context.WithValue(req.Context(), hostIDKey{}, tc.given))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := rec.Header().Get(forget.HeaderRequestID)
+		switch {
+		case rec.Code != http.StatusOK:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		case tc.want != "" && (got != tc.want || !strings.Contains(rec.Body.String(), `"request_id":"`+tc.want+`"`)):
+			t.Errorf("request id %q, body %s; want %q in both", got, rec.Body, tc.want)
+		case tc.want == "" && (got == tc.given || got == "from-the-client" || got == ""):
+			t.Errorf("hostile host id %q: got %q, want a fresh one", tc.given, got)
+		}
+	}
+}
