@@ -60,6 +60,8 @@ Usage:
   forget schema [flags]   print the default schema's DDL
   forget audit  [flags]   export the audit trail as JSON lines
   forget replay [flags]   forget again what an exported audit trail forgot (after restoring a backup)
+  forget inspect [flags]  show what a forget does with every column that reaches a customer
+  forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
 
 Run 'forget COMMAND -h' for a command's flags and examples.
 `
@@ -90,6 +92,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.audit(rest)
 	case "replay":
 		return c.replay(rest)
+	case "inspect":
+		return c.inspect(rest)
+	case "lint":
+		return c.lint(rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK

@@ -29,6 +29,8 @@ type dbFlags struct {
 	auditTable      string
 	dsnFromEnv      bool
 	mapping         *sqlstore.Schema // read from -schema by check
+	preset          string           // see preset.go
+	requireCoverage bool             // serve -require-coverage
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -40,6 +42,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dsn, "dsn", "", "a PostgreSQL or MySQL/MariaDB `URL` instead of -db\n(e.g. -dsn postgres://app@127.0.0.1:5432/app or -dsn mysql://root@127.0.0.1:3306/app);\nwith neither -db nor -dsn, the URL in $"+envDSN+" is used, which keeps a password out of ps")
 	fs.StringVar(&d.auditTable, "audit-table", "forget_audit", "the `TABLE` each forget's receipt is written to, in the forget's own transaction\n(created by 'forget init' and 'forget schema'; -audit-table '' keeps no audit trail)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
+	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
 }
 
 // check reports whether a database was named (-db, -dsn or $FORGET_DSN),
@@ -48,6 +51,9 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 func (d *dbFlags) check(c *cli) (given bool, err error) {
 	if d.db != "" && d.dsn != "" {
 		return false, errors.New("give -db or -dsn, not both")
+	}
+	if err := d.checkPreset(); err != nil {
+		return false, err
 	}
 	if d.db == "" && d.dsn == "" {
 		if d.dsn = os.Getenv(envDSN); d.dsn != "" {
@@ -110,10 +116,7 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("connect: %w", quietMySQLError(err))
 	}
-	var opts []sqlstore.Option
-	if d.mapping != nil {
-		opts = append(opts, sqlstore.WithSchema(*d.mapping))
-	}
+	opts := d.storeOptions()
 	if d.auditTable != "" {
 		opts = append(opts, sqlstore.WithAudit(d.auditTable))
 	}
@@ -308,7 +311,11 @@ func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logg
 	default:
 		return nil, c.failure("%v", err)
 	}
-	f, err := forget.New(store, forget.WithLogger(logger))
+	cat, err := dbf.catalogue(ctx, store)
+	var f *forget.Forgetter
+	if err == nil {
+		f, err = forget.New(store, forget.WithLogger(logger), forget.WithCatalogue(cat))
+	}
 	if err != nil {
 		db.Close()
 		return nil, c.usageError("%v", err)

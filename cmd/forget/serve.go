@@ -24,6 +24,7 @@ import (
 
 const serveUsage = `
 Usage: forget serve [-db FILE | -dsn URL] [-schema FILE] [-keys FILE] [-addr HOST:PORT] [-path PATH]
+                    [-preset offerit|nats] [-require-coverage]
 
 Serves PATCH /api/customer/forget with Offerit's contract, at exactly
 -path: any other path is a JSON 404. The database is checked against the
@@ -44,6 +45,7 @@ Examples:
   forget serve
   forget serve -db /var/lib/app/app.db -keys /etc/forget/keys -addr 0.0.0.0:8080
   FORGET_DSN=postgres://app:PASSWORD@db:5432/app forget serve -schema mapping.json -log-format json
+  forget serve -preset nats        NATS's PATCH /api/member/forget (memberid), on a demo database
 `
 
 // The timeouts forget serve sets, and that hosts mounting the handler
@@ -74,6 +76,7 @@ func (c *cli) serve(args []string) int {
 	path := fs.String("path", "/api/customer/forget", "the URL `PATH` to serve the API at (e.g. -path /gdpr/forget)")
 	logFormat := fs.String("log-format", "text", "access and error log `FORMAT` on stderr: text or json (e.g. -log-format json)")
 	demo := fs.Int("demo", 1000, "how many demo customers a new demo database gets (e.g. -demo 5000)")
+	fs.BoolVar(&dbf.requireCoverage, "require-coverage", false, "refuse to start while a column that reaches a customer is unclassified (see 'forget lint')")
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
@@ -89,6 +92,9 @@ func (c *cli) serve(args []string) int {
 	given, err := dbf.check(c)
 	if err != nil {
 		return c.usageError("%v", err)
+	}
+	if !flagGiven(fs, "path") {
+		*path = dbf.contract().Path
 	}
 
 	var logger *slog.Logger
@@ -127,8 +133,8 @@ func (c *cli) serve(args []string) int {
 
 	where := ""
 	if !given {
-		dbf.db = demoPath()
-		n, err := prepareDemo(ctx, dbf.db, *demo)
+		var n int
+		dbf.db, n, err = dbf.demo(ctx, *demo)
 		if err != nil {
 			return c.failure("demo database: %v", err)
 		}
@@ -146,7 +152,7 @@ func (c *cli) serve(args []string) int {
 	auth := forget.AuthenticatorFunc(func(r *http.Request) (string, error) {
 		return keys.Load().Authenticate(r)
 	})
-	h, err := forget.NewHandler(o.f, auth)
+	h, err := forget.NewHandler(o.f, auth, forget.WithContract(dbf.contract()))
 	if err != nil {
 		return c.failure("%v", err)
 	}
@@ -157,7 +163,11 @@ func (c *cli) serve(args []string) int {
 	}
 	srv := newHTTPServer(accessLog(logger, onlyAt(*path, h)), logger, defaultTimeouts)
 	url := "http://" + ln.Addr().String() + *path
-	c.banner(url, where, kt.Len(), generatedKey)
+	if p := dbf.thePreset(); p.name != presets[0].name && generatedKey != "" {
+		c.presetBanner(url, where, p, generatedKey)
+	} else {
+		c.banner(url, where, kt.Len(), generatedKey)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -250,7 +250,7 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 	if audit != nil {
 		c.reach(audit, "the audit trail of forgets", "customer_id", nil)
 		for _, col := range audit.Columns {
-			c.assign(audit, col.Name, ClassRetained, "the audit trail of forgets: ids, names and counts, never a value")
+			c.assign(audit, col.Name, ClassRetained, "forget's audit trail: ids, names and counts, no values")
 		}
 	}
 	c.mappedTables(cat)

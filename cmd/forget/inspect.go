@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+const inspectUsage = `
+Usage: forget inspect [-db FILE | -dsn URL] [-schema FILE] [-format text|json] [-sample N] [-in NAMES]
+       forget inspect [-db FILE | -dsn URL] -propose > mapping.json
+
+Shows every table that reaches a customer (it holds the customer key, or
+a chain of foreign keys leads from it to one that does) and, for each of
+its columns, what a forget does with it: erased (by which field or
+table), key, retained (with the mapping's reason) or unclassified.
+Unclassified columns whose names or types look personal are flagged;
+-sample N reads up to N values of each unclassified text column and counts
+those that look like e-mail addresses, phone numbers or IP addresses.
+Names, types and counts only: never a value from the database.
+
+-propose prints a starting mapping for this database instead (JSON, for
+-schema as it is), and on stderr what it guessed, for review.
+
+Examples:
+  forget inspect -db app.db
+  forget inspect -dsn postgres://app@db/app -schema mapping.json -sample 200 -format json
+  forget inspect -db app.db -propose > mapping.json && forget lint -db app.db -schema mapping.json
+`
+
+// coverFlags are the flags inspect and lint share.
+type coverFlags struct {
+	dbf     dbFlags
+	sample  int
+	schemas string
+}
+
+func (cf *coverFlags) register(fs *flag.FlagSet) {
+	cf.dbf.register(fs)
+	fs.IntVar(&cf.sample, "sample", 0, fmt.Sprintf("read up to `N` values (at most %d) of each unclassified text column and count those\nthat look like e-mail addresses, phone numbers or IP addresses (never printed)", sqlstore.MaxSample))
+	fs.StringVar(&cf.schemas, "in", "", "further PostgreSQL schemas or MySQL databases to read, comma-separated `NAMES`\n(the current one, and those the mapping names, are always read)")
+}
+
+// check checks the flags after parsing; cmd names the command.
+func (cf *coverFlags) check(c *cli, cmd string) error {
+	if cf.sample < 0 || cf.sample > sqlstore.MaxSample {
+		return fmt.Errorf("-sample must be 0 to %d", sqlstore.MaxSample)
+	}
+	if err := cf.dbf.require(c, cmd); err != nil {
+		return err
+	}
+	return cf.dbf.checkPreset()
+}
+
+func (cf *coverFlags) inSchemas() []string {
+	var out []string
+	for s := range strings.SplitSeq(cf.schemas, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// coverTarget is an open database with its store and catalogue.
+type coverTarget struct {
+	db    *sql.DB
+	store *sqlstore.Store
+	cat   forget.Catalogue
+}
+
+// openCoverage opens the database and builds the store and catalogue as
+// serve and run would (the preset's, extended by the mapping), checking
+// that the mapping fits the catalogue. It returns nil and the exit status
+// on failure.
+func (c *cli) openCoverage(ctx context.Context, dbf *dbFlags) (*coverTarget, int) {
+	db, store, err := dbf.open(ctx)
+	var mapping errMapping
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, c.failure("interrupted")
+	case errors.As(err, &mapping):
+		return nil, c.usageError("%v", err)
+	default:
+		return nil, c.failure("%v", err)
+	}
+	cat, err := dbf.catalogue(ctx, store)
+	if err == nil {
+		_, err = forget.New(store, forget.WithCatalogue(cat), forget.WithLogger(slog.New(slog.DiscardHandler)))
+	}
+	if err != nil {
+		db.Close()
+		if ctx.Err() != nil {
+			return nil, c.failure("interrupted")
+		}
+		return nil, c.usageError("%v", err)
+	}
+	return &coverTarget{db: db, store: store, cat: cat}, exitOK
+}
+
+func (c *cli) inspect(args []string) int {
+	fs := c.flags("inspect", inspectUsage)
+	var cf coverFlags
+	cf.register(fs)
+	format := fs.String("format", "text", "output `FORMAT`: text (one line per column, grouped by table) or json")
+	propose := fs.Bool("propose", false, "print a starting mapping for this database (JSON, for -schema) instead; what to review goes to stderr")
+	if code, ok := c.parse(fs, args); !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" {
+		return c.usageError("-format must be text or json, not %s", quoteClipped(*format))
+	}
+	if err := cf.check(c, "inspect"); err != nil {
+		return c.usageError("%v", err)
+	}
+	if *propose && (cf.dbf.schema != "" || cf.sample != 0 || *format != "text") {
+		return c.usageError("-propose writes a mapping: it takes no -schema, -sample or -format")
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	t, code := c.openCoverage(ctx, &cf.dbf)
+	if t == nil {
+		return code
+	}
+	defer t.db.Close()
+	if *propose {
+		return c.propose(ctx, t, &cf)
+	}
+	cov, err := t.store.Coverage(ctx, t.cat, sqlstore.SampleRows(cf.sample), sqlstore.InSchemas(cf.inSchemas()...))
+	if err != nil {
+		if ctx.Err() != nil {
+			return c.failure("interrupted")
+		}
+		return c.failure("%v", err)
+	}
+	if *format == "json" {
+		out, err := json.MarshalIndent(cov, "", "  ")
+		if err != nil {
+			return c.failure("%v", err)
+		}
+		fmt.Fprintf(c.stdout, "%s\n", out)
+		return exitOK
+	}
+	writeCoverage(c.stdout, cov)
+	return exitOK
+}
+
+// propose prints a mapping for the database on stdout, and the review on
+// stderr.
+func (c *cli) propose(ctx context.Context, t *coverTarget, cf *coverFlags) int {
+	prop, err := t.store.Propose(ctx, cf.dbf.thePreset().catalogue(), cf.inSchemas()...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return c.failure("interrupted")
+		}
+		return c.failure("%v", err)
+	}
+	out, err := json.MarshalIndent(prop.Schema, "", "  ")
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	fmt.Fprintf(c.stdout, "%s\n", out)
+	for _, line := range prop.Review {
+		fmt.Fprintf(c.stderr, "review: %s\n", printable(line))
+	}
+	return exitOK
+}
+
+// writeCoverage prints cov as text: each table with how it reaches a
+// customer, one line per column, the notes, the summary.
+func writeCoverage(w io.Writer, cov *sqlstore.Coverage) {
+	for _, t := range cov.Tables {
+		fmt.Fprintf(w, "%s (%s)\n", display(t.Table), printable(t.Reach))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, col := range t.Columns {
+			what := printable(col.By)
+			if col.Class == sqlstore.ClassUnclassified && col.LikelyPersonal {
+				what = "LIKELY PERSONAL: " + printable(col.Hint)
+			}
+			if s := col.Sample; s != nil {
+				what = strings.TrimPrefix(what+"; ", "; ") + fmt.Sprintf("sampled %d: %d e-mail, %d phone, %d IP", s.Values, s.Emails, s.Phones, s.IPs)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", display(col.Column), printable(col.Type), col.Class, what)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	for _, n := range cov.Notes {
+		fmt.Fprintf(w, "note: %s\n", printable(n))
+	}
+	if len(cov.Notes) > 0 {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, cov.Summary)
+	if n := cov.Summary.ToReview; n > 0 {
+		fmt.Fprintf(w, "%d retained %s still marked %q: confirm each reason\n", n, map[bool]string{true: "column is", false: "columns are"}[n == 1], strings.TrimSpace(sqlstore.ReviewPrefix))
+	}
+}
+
+// display shows a name from the database's catalogue as it is when it is
+// plain, quoted when it holds spaces or anything a terminal would act on.
+func display(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// printable escapes what a terminal would act on (control characters,
+// escape sequences) in text that may hold names from the catalogue.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
