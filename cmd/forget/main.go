@@ -60,6 +60,10 @@ Usage:
   forget schema [flags]   print the default schema's DDL
   forget audit  [flags]   export the audit trail as JSON lines
   forget replay [flags]   forget again what an exported audit trail forgot (after restoring a backup)
+  forget relay  [flags]   publish erasure events from the database to NATS JetStream
+  forget deliver [flags]  deliver erasure events from NATS JetStream to a webhook
+  forget status [flags]   show where a customer's erasure events have reached
+  forget redrive [flags]  send a destination's parked events back to it
   forget inspect [flags]  show what a forget does with every column that reaches a customer
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
 
@@ -92,6 +96,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.audit(rest)
 	case "replay":
 		return c.replay(rest)
+	case "relay":
+		return c.relay(rest)
+	case "deliver":
+		return c.deliver(rest)
+	case "status":
+		return c.status(rest)
+	case "redrive":
+		return c.redrive(rest)
 	case "inspect":
 		return c.inspect(rest)
 	case "lint":

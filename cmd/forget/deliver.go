@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/forgetkit/forget/propagate"
+)
+
+const deliverUsage = `
+Usage: forget deliver -nats URL -name NAME -webhook URL -secret-file FILE
+
+Delivers every erasure event of the stream FORGET to one destination, by
+POSTing it to a webhook, signed as Standard Webhooks prescribe: headers
+webhook-id (the event id: receivers drop repeats by it),
+webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of
+"id.timestamp.body"> under the secret). A 2xx answer is a delivery.
+Anything else is retried by the broker after the -backoff delays; after
+-max-deliver attempts the event is parked, 'forget status' shows it and
+'forget redrive' sends it again. The destination is a durable consumer
+named NAME: run several 'forget deliver' with one name to share its
+work, one name per destination. Runs until interrupted.
+
+The secret file holds whsec_ followed by base64 (24 bytes or more);
+'forget deliver -new-secret' prints a fresh one for you to give the
+receiver.
+
+Examples:
+  forget deliver -new-secret > crm.secret
+  forget deliver -nats nats://127.0.0.1:4222 -name crm -webhook https://crm.example.com/hooks/forget -secret-file crm.secret
+`
+
+func (c *cli) deliver(args []string) int {
+	fs := c.flags("deliver", deliverUsage)
+	var nf natsFlags
+	nf.register(fs)
+	name := fs.String("name", "", "the destination's `NAME`: letters, digits, - and _ (e.g. -name crm)")
+	hook := fs.String("webhook", "", "the `URL` to POST each event to (http or https)")
+	secretFile := fs.String("secret-file", "", "a `FILE` holding the webhook's secret, whsec_<base64>")
+	newSecret := fs.Bool("new-secret", false, "print a fresh secret and exit")
+	maxDeliver := fs.Int("max-deliver", propagate.DefaultMaxDeliver, "attempts before an event is parked (`N`)")
+	backoff := fs.String("backoff", "1s,5s,30s,2m,10m,30m,1h", "the delays before each retry, comma-separated (`LIST`); the last repeats")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long one POST may take (`DURATION`)")
+	workers := fs.Int("workers", 4, "how many events to deliver at once (`N`)")
+	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
+	if code, ok := c.parse(fs, args); !ok {
+		return code
+	}
+	if *newSecret {
+		fmt.Fprintln(c.stdout, propagate.NewSecret())
+		return exitOK
+	}
+	if err := nf.check(c, "deliver"); err != nil {
+		return c.usageError("%v", err)
+	}
+	if *name == "" || *hook == "" || *secretFile == "" {
+		return c.usageError("deliver needs -name, -webhook and -secret-file")
+	}
+	delays, err := parseDelays(*backoff)
+	if err != nil {
+		return c.usageError("-backoff: %v", err)
+	}
+	data, err := os.ReadFile(*secretFile)
+	if err != nil {
+		return c.usageError("-secret-file: %v", err)
+	}
+	secret := strings.TrimSpace(string(data))
+	c.hide([]string{secret, strings.TrimPrefix(secret, "whsec_")})
+	wh, err := propagate.NewWebhook(*hook, secret, *timeout)
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	logger, err := c.logger(*logFormat)
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	nc, js, err := nf.connect("deliver "+*name, true, logger)
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	defer nc.Close()
+	logger.Info("delivering erasure events", "destination", *name, "from", nf.where(), "webhook", wh.Where())
+	err = propagate.Consume(ctx, js, *name, wh.Deliver,
+		propagate.WithLogger(logger),
+		propagate.WithMaxDeliver(*maxDeliver),
+		propagate.WithBackOff(delays...),
+		propagate.WithAttemptTimeout(*timeout+time.Second),
+		propagate.WithWorkers(*workers))
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	logger.Info("deliver stopped", "destination", *name)
+	return exitOK
+}
+
+// parseDelays reads a comma-separated list of durations.
+func parseDelays(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s is not a positive duration (e.g. 30s, 2m)", quoteClipped(part))
+		}
+		out = append(out, d)
+	}
+	if len(out) > 100 {
+		return nil, fmt.Errorf("%d delays: at most 100", len(out))
+	}
+	return out, nil
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forgetkit/forget/propagate"
+)
+
+// natsFlags name the NATS server.
+type natsFlags struct {
+	url     string
+	fromEnv bool
+}
+
+// envNATS may hold -nats: a URL with a user's password or a token in argv
+// shows in ps.
+const envNATS = "FORGET_NATS"
+
+func (n *natsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.url, "nats", "", "the NATS server `URL`, JetStream enabled (e.g. -nats nats://127.0.0.1:4222;\nseveral, comma-separated, for a cluster); without it, the URL in $"+envNATS)
+}
+
+// check makes -nats (or $FORGET_NATS) required, and tells c its secrets.
+func (n *natsFlags) check(c *cli, cmd string) error {
+	if n.url == "" {
+		if n.url = os.Getenv(envNATS); n.url != "" {
+			n.fromEnv = true
+		}
+	}
+	if n.url == "" {
+		return fmt.Errorf("%s needs -nats URL (or $%s)", cmd, envNATS)
+	}
+	var secrets []string
+	for _, part := range strings.Split(n.url, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || u.Host == "" {
+			return errors.New("-nats: want nats://HOST:PORT (or several, comma-separated)")
+		}
+		if u.User != nil {
+			// user:password, or a lone token
+			if p, ok := u.User.Password(); ok {
+				secrets = append(secrets, dsnSecrets(part)...)
+				secrets = append(secrets, p)
+			} else {
+				secrets = append(secrets, u.User.Username())
+			}
+		}
+	}
+	if len(secrets) > 0 {
+		c.hide(append(secrets, n.url))
+	}
+	return nil
+}
+
+// checkOptional is check for 'forget serve', which relays only when a
+// URL is given; the outbox is the audit table.
+func (n *natsFlags) checkOptional(c *cli, auditTable string) error {
+	if n.url == "" && os.Getenv(envNATS) == "" {
+		return nil
+	}
+	if auditTable == "" {
+		return errors.New("-nats needs the audit table: it is the outbox (-audit-table '' keeps none)")
+	}
+	return n.check(c, "serve -nats")
+}
+
+// where names the server for messages, without credentials.
+func (n *natsFlags) where() string {
+	var hosts []string
+	for _, part := range strings.Split(n.url, ",") {
+		if u, err := url.Parse(strings.TrimSpace(part)); err == nil {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return "nats://" + strings.Join(hosts, ",")
+}
+
+// connect connects. A long-running command (wait set) connects even when
+// the server is down, and reconnects for ever; a one-shot command fails
+// at once.
+func (n *natsFlags) connect(name string, wait bool, logger *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	opts := []nats.Option{nats.Name("forget " + name), nats.Timeout(5 * time.Second)}
+	if wait {
+		opts = append(opts,
+			nats.MaxReconnects(-1),
+			nats.ReconnectWait(250*time.Millisecond),
+			nats.RetryOnFailedConnect(true),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					logger.Warn("NATS disconnected; reconnecting", "error", err.Error())
+				}
+			}),
+			nats.ReconnectHandler(func(*nats.Conn) { logger.Info("NATS reconnected") }),
+		)
+	}
+	nc, err := nats.Connect(n.url, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("NATS %s: %w", n.where(), err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("NATS %s: %w", n.where(), err)
+	}
+	return nc, js, nil
+}
+
+const relayUsage = `
+Usage: forget relay (-db FILE | -dsn URL) -nats URL [-preset NAME]
+
+Publishes the erasure events waiting in the database's outbox (its audit
+table, written in each forget's own transaction) to the NATS JetStream
+stream FORGET, subject forget.erased.<preset>, each with its event id as
+Nats-Msg-Id, and marks them published once the broker has acknowledged
+them. Runs until interrupted. Killed at any point, it publishes again on
+restart what it had not marked, and the stream drops the repeats. Several
+relays may run against one PostgreSQL or MySQL/MariaDB database; on
+SQLite run one (or 'forget serve -nats', which runs one in-process).
+
+Examples:
+  forget relay -db app.db -nats nats://127.0.0.1:4222
+  FORGET_DSN=postgres://app@db/app FORGET_NATS=nats://nats:4222 forget relay
+`
+
+func (c *cli) relay(args []string) int {
+	fs := c.flags("relay", relayUsage)
+	var dbf dbFlags
+	dbf.register(fs)
+	var nf natsFlags
+	nf.register(fs)
+	batch := fs.Int("batch", 500, "how many events to claim at once (`N`, 1 to 10000)")
+	poll := fs.Duration("poll", 20*time.Millisecond, "how often to look for new events when idle (`DURATION`)")
+	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
+	if code, ok := c.parse(fs, args); !ok {
+		return code
+	}
+	if err := dbf.require(c, "relay"); err != nil {
+		return c.usageError("%v", err)
+	}
+	if err := nf.check(c, "relay"); err != nil {
+		return c.usageError("%v", err)
+	}
+	if dbf.auditTable == "" {
+		return c.usageError("-audit-table must name the audit table: it is the outbox")
+	}
+	logger, err := c.logger(*logFormat)
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
+	if o == nil {
+		return code
+	}
+	defer o.close()
+	nc, js, err := nf.connect("relay", true, logger)
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	defer nc.Close()
+	preset := presetOf(fs)
+	r, err := propagate.NewRelay(o.store, js, propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll))
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	logger.Info("relaying erasure events", "to", nf.where(), "subject", propagate.Subject(preset))
+	if err := r.Run(ctx); err != nil {
+		return c.failure("%v", err)
+	}
+	logger.Info("relay stopped")
+	return exitOK
+}
+
+// logger returns a logger to stderr in format (text or json).
+func (c *cli) logger(format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(c.stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(c.stderr, nil)), nil
+	}
+	return nil, fmt.Errorf("-log-format must be text or json, not %q", format)
+}
+
+// presetOf is the product preset the database flags name (-preset), the
+// subject's last token: forget.erased.offerit.
+func presetOf(fs *flag.FlagSet) string {
+	if f := fs.Lookup("preset"); f != nil && f.Value.String() != "" {
+		return strings.ToLower(f.Value.String())
+	}
+	return propagate.DefaultPreset
+}
+
+// startRelay runs a relay in-process for 'forget serve -nats', until ctx
+// ends; wait returns once it has stopped.
+func startRelay(ctx context.Context, nf *natsFlags, o *opened, preset string, logger *slog.Logger) (wait func(), err error) {
+	nc, js, err := nf.connect("serve", true, logger)
+	if err != nil {
+		return nil, err
+	}
+	r, err := propagate.NewRelay(o.store, js, propagate.WithLogger(logger), propagate.WithPreset(preset))
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	logger.Info("relaying erasure events", "to", nf.where(), "subject", propagate.Subject(preset))
+	return func() { <-done; nc.Close() }, nil
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/forgetkit/forget/propagate"
+)
+
+const statusUsage = `
+Usage: forget status (-db FILE | -dsn URL) -nats URL -customer-id ID [-json]
+
+Shows, for each erasure of one customer, when it was committed and
+published, and where it has reached: each destination (each name a
+'forget deliver' runs under) as delivered, retrying, pending or parked,
+with its attempts and the class of its last failure (http_500, timeout,
+connection_refused, ...). Never a value of the customer's.
+
+Exit status: 0 when every event is published and delivered everywhere,
+3 when some are pending, retrying or parked, 1 on failure, 2 on bad usage.
+
+Examples:
+  forget status -db app.db -nats nats://127.0.0.1:4222 -customer-id 191
+  forget status -dsn postgres://app@db/app -nats nats://nats:4222 -customer-id 191 -json
+`
+
+// exitPending is forget status's answer when something has not reached
+// every destination yet.
+const exitPending = 3
+
+func (c *cli) status(args []string) int {
+	fs := c.flags("status", statusUsage)
+	var dbf dbFlags
+	dbf.register(fs)
+	var nf natsFlags
+	nf.register(fs)
+	customer := fs.String("customer-id", "", "the customer's `ID`")
+	asJSON := fs.Bool("json", false, "print JSON, one event per line")
+	if code, ok := c.parse(fs, args); !ok {
+		return code
+	}
+	if err := dbf.require(c, "status"); err != nil {
+		return c.usageError("%v", err)
+	}
+	if err := nf.check(c, "status"); err != nil {
+		return c.usageError("%v", err)
+	}
+	id := strings.TrimSpace(*customer)
+	if id == "" {
+		return c.usageError("status needs -customer-id")
+	}
+	if dbf.auditTable == "" {
+		return c.usageError("-audit-table must name the audit table: it is the outbox")
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
+	if o == nil {
+		return code
+	}
+	defer o.close()
+	nc, js, err := nf.connect("status", false, c.warnLogger())
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	defer nc.Close()
+	events, err := propagate.Status(ctx, js, o.store, id)
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	done := true
+	for _, ev := range events {
+		if ev.PublishedAt.IsZero() || len(ev.Destinations) == 0 {
+			done = false // nobody has been told
+		}
+		for _, d := range ev.Destinations {
+			if d.State != propagate.StateDelivered {
+				done = false
+			}
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		for _, ev := range events {
+			if err := enc.Encode(ev); err != nil {
+				return c.failure("%v", err)
+			}
+		}
+	} else {
+		c.printStatus(id, events)
+	}
+	if !done {
+		return exitPending
+	}
+	return exitOK
+}
+
+func (c *cli) printStatus(id string, events []propagate.EventStatus) {
+	w := c.stdout
+	if len(events) == 0 {
+		fmt.Fprintf(w, "customer %s: no erasure events\n", quoteClipped(id))
+		return
+	}
+	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	fmt.Fprintf(w, "customer %s: %d erasure event(s)\n", events[0].CustomerID, len(events))
+	for _, ev := range events {
+		published := "waiting in the outbox (is a relay running?)"
+		if !ev.PublishedAt.IsZero() {
+			published = "published " + stamp(ev.PublishedAt)
+		}
+		fmt.Fprintf(w, "\nevent %s  forgotten %s  %s\n", ev.EventID, stamp(ev.At), published)
+		if len(ev.Destinations) == 0 {
+			fmt.Fprintf(w, "  no destinations: no 'forget deliver' has run yet\n")
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, d := range ev.Destinations {
+			var detail []string
+			switch d.State {
+			case propagate.StateDelivered:
+				detail = append(detail, "at "+stamp(d.DeliveredAt))
+			case propagate.StateParked:
+				detail = append(detail, "since "+stamp(d.ParkedAt), "'forget redrive -name "+d.Destination+"' sends it again")
+			case propagate.StatePending:
+				if ev.PublishedAt.IsZero() {
+					detail = append(detail, "after publication")
+				}
+			}
+			if d.Attempts > 0 {
+				detail = append(detail, fmt.Sprintf("%d attempt(s)", d.Attempts))
+			}
+			if d.LastError != "" && d.State != propagate.StateDelivered {
+				detail = append(detail, "last error "+d.LastError)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", d.Destination, d.State, strings.Join(detail, ", "))
+		}
+		tw.Flush()
+	}
+}
