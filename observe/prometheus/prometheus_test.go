@@ -1,0 +1,316 @@
+package forgetprom_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	_ "modernc.org/sqlite"
+
+	"github.com/forgetkit/forget"
+	forgetprom "github.com/forgetkit/forget/observe/prometheus"
+	"github.com/forgetkit/forget/store/memstore"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// planted are values and ids no metric may ever show.
+var planted = []string{"Zebulon", "zq-user-7731", "zq-phone-5550199", "zq-note-secret", "777001", "777002", "zq-principal", "zq-request", "88811"}
+
+// store seeds customers 777001 (held) and 777002 with planted values.
+func store(t *testing.T) *memstore.Store {
+	t.Helper()
+	st := memstore.New(memstore.WithHold("chargeback", func(id string) bool { return id == "777001" }))
+	for i, id := range []string{"777001", "777002"} {
+		err := st.Add(memstore.Customer{ID: id, Subscriptions: []string{[]string{"88811", "88812"}[i]}, Fields: map[forget.Field]string{
+			forget.Username: "zq-user-7731" + id, forget.Firstname: "Zebulon", forget.Phone: "zq-phone-5550199",
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddRow(forget.MemberNote, id, memstore.Row{"note": "zq-note-secret"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+// brokenStore fails as a store that retried a deadlock three times, and
+// quotes a value, as a driver may.
+type brokenStore struct{ forget.Store }
+
+func (brokenStore) Forget(context.Context, forget.Lookup, forget.Plan) (forget.Result, error) {
+	return forget.Result{Attempts: 3}, errors.New("deadlock on zq-user-7731")
+}
+
+// run does one forget of every kind on f.
+func run(f *forget.Forgetter) {
+	ctx := context.Background()
+	for _, req := range []forget.Request{
+		{Lookup: forget.Lookup{CustomerID: "777002"}, DryRun: true},
+		{Lookup: forget.Lookup{CustomerID: "777002"}, Keep: []string{"firstname"}, Principal: "zq-principal", RequestID: "zq-request"},
+		{Lookup: forget.Lookup{CustomerID: "777001"}},                                   // held
+		{Lookup: forget.Lookup{CustomerID: "777003"}},                                   // not found
+		{Lookup: forget.Lookup{CustomerID: "777002", SubscriptionID: "88811"}},          // conflict
+		{Lookup: forget.Lookup{CustomerID: "777002"}, Keep: []string{"zq-note-secret"}}, // invalid
+	} {
+		f.Forget(ctx, req)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs, err := forgetprom.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store(t)
+	f, err := forget.New(st, forget.WithLogger(quiet()), forget.WithObserver(obs),
+		forget.WithHook("crm", func(context.Context, forget.Receipt) error { return errors.New("zq-user-7731 down") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(f)
+	broken, err := forget.New(brokenStore{st}, forget.WithLogger(quiet()), forget.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "777002"}})
+
+	want := `
+# HELP forget_requests_total Forgets by outcome (forgotten, dry_run, refused, failed) and error code.
+# TYPE forget_requests_total counter
+forget_requests_total{code="",outcome="dry_run"} 1
+forget_requests_total{code="",outcome="forgotten"} 1
+forget_requests_total{code="canceled",outcome="failed"} 0
+forget_requests_total{code="conflict",outcome="refused"} 1
+forget_requests_total{code="held",outcome="refused"} 1
+forget_requests_total{code="internal",outcome="failed"} 1
+forget_requests_total{code="invalid",outcome="refused"} 1
+forget_requests_total{code="not_found",outcome="refused"} 1
+# HELP forget_rows_total Rows of catalogue tables that committed forgets deleted or scrubbed.
+# TYPE forget_rows_total counter
+forget_rows_total{action="deleted",table="member_auth"} 0
+forget_rows_total{action="deleted",table="member_note"} 1
+# HELP forget_retries_total Transactions a store tried again after a deadlock, serialisation failure or busy lock; a batch's shared transaction counts once per forget in it.
+# TYPE forget_retries_total counter
+forget_retries_total 2
+# HELP forget_hook_failures_total After-forget hooks that failed, by hook and reason (error, panic, timeout); the erasures stood.
+# TYPE forget_hook_failures_total counter
+forget_hook_failures_total{hook="crm",reason="error"} 1
+# HELP forget_fields_erased_total Fields erased by committed forgets.
+# TYPE forget_fields_erased_total counter
+forget_fields_erased_total 22
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"forget_requests_total", "forget_rows_total", "forget_retries_total", "forget_hook_failures_total", "forget_fields_erased_total"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "forget_duration_seconds"); err != nil || n != 4 {
+		t.Errorf("%d duration series, want one per outcome", n)
+	}
+	noPlanted(t, reg)
+}
+
+// noPlanted fails when the exposition holds any planted value.
+func noPlanted(t *testing.T, g prometheus.Gatherer) {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range planted {
+		if strings.Contains(buf.String(), v) {
+			t.Errorf("the metrics hold %q:\n%s", v, buf.String())
+		}
+	}
+}
+
+func TestNewRefusesBadConfiguration(t *testing.T) {
+	if _, err := forgetprom.New(nil); err == nil {
+		t.Error("nil registerer accepted")
+	}
+	for _, b := range [][]float64{{}, {1, 1}, {2, 1}, {0.1, nan()}} {
+		reg := prometheus.NewRegistry()
+		if _, err := forgetprom.New(reg, forgetprom.WithBuckets(b)); err == nil {
+			t.Errorf("buckets %v accepted", b)
+		}
+		if mfs, _ := reg.Gather(); len(mfs) != 0 {
+			t.Errorf("buckets %v: a refused New registered %d metrics", b, len(mfs))
+		}
+	}
+	reg := prometheus.NewRegistry()
+	if _, err := forgetprom.New(reg); err != nil {
+		t.Fatal(err)
+	}
+	_, err := forgetprom.New(reg)
+	if are := (prometheus.AlreadyRegisteredError{}); !errors.As(err, &are) || !strings.Contains(err.Error(), "WrapRegistererWith") {
+		t.Errorf("second New on one registry: %v", err)
+	}
+	// Two Forgetters on one registry, each wrapped with a label.
+	shared := prometheus.NewRegistry()
+	for _, name := range []string{"eu", "us"} {
+		if _, err := forgetprom.New(prometheus.WrapRegistererWith(prometheus.Labels{"forgetter": name}, shared)); err != nil {
+			t.Errorf("wrapped registerer %s: %v", name, err)
+		}
+	}
+	custom := prometheus.NewRegistry()
+	if _, err := forgetprom.New(custom, forgetprom.WithBuckets([]float64{0.001, 0.01})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func nan() float64 { var z float64; return z / z }
+
+// TestHostileStats: a caller may hand ForgetDone anything; labels that
+// Prometheus refuses and negative counts are dropped, never a panic.
+func TestHostileStats(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs, err := forgetprom.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs.ForgetDone(context.Background(), forget.ForgetStats{
+		Outcome: forget.OutcomeForgotten, Duration: -time.Second, Attempts: -4, FieldsErased: -1,
+		Tables:       []forget.TableRows{{Table: "t\xff", Rows: 3}, {Table: "member_note", Rows: -5}},
+		HookFailures: []forget.HookFailure{{Hook: "bad\xffname", Reason: forget.HookError}},
+	})
+	if got := value(t, reg, "forget_retries_total"); got != 0 {
+		t.Errorf("negative attempts counted %v retries", got)
+	}
+	if got := value(t, reg, "forget_fields_erased_total"); got != 0 {
+		t.Errorf("negative fields counted %v", got)
+	}
+}
+
+// TestConcurrent: many forgets at once on one observer (run with -race).
+func TestConcurrent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs, err := forgetprom.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := forget.New(store(t), forget.WithLogger(quiet()), forget.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { run(f) })
+	}
+	wg.Wait()
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP forget_requests_total Forgets by outcome (forgotten, dry_run, refused, failed) and error code.
+# TYPE forget_requests_total counter
+forget_requests_total{code="",outcome="dry_run"} 8
+forget_requests_total{code="",outcome="forgotten"} 8
+forget_requests_total{code="canceled",outcome="failed"} 0
+forget_requests_total{code="conflict",outcome="refused"} 8
+forget_requests_total{code="held",outcome="refused"} 8
+forget_requests_total{code="internal",outcome="failed"} 0
+forget_requests_total{code="invalid",outcome="refused"} 8
+forget_requests_total{code="not_found",outcome="refused"} 8
+`), "forget_requests_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestSQLiteRetries: the SQL store reports its attempts. While another
+// connection holds SQLite's write lock (and no busy timeout waits for
+// it), every attempt is refused busy: the forget fails after all three,
+// and two retries are counted. Once the lock is gone, a forget takes one
+// attempt and counts none.
+func TestSQLiteRetries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO customers (customer_id, username, firstname) VALUES (777002, 'zq-user-7731', 'Zebulon')`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAttempts(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	obs, err := forgetprom.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := forget.New(st, forget.WithLogger(quiet()), forget.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	locker, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := locker.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "777002"}}); err == nil {
+		t.Fatal("the forget ran while another connection held the write lock")
+	}
+	if got := value(t, reg, "forget_retries_total"); got != 2 {
+		t.Errorf("forget_retries_total = %v after three busy attempts, want 2", got)
+	}
+	locker.ExecContext(ctx, "ROLLBACK")
+	locker.Close()
+
+	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "777002"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, reg, "forget_retries_total"); got != 2 {
+		t.Errorf("forget_retries_total = %v after a first-try forget, want still 2", got)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP forget_rows_total Rows of catalogue tables that committed forgets deleted or scrubbed.
+# TYPE forget_rows_total counter
+forget_rows_total{action="deleted",table="member_auth"} 0
+forget_rows_total{action="deleted",table="member_note"} 0
+`), "forget_rows_total"); err != nil {
+		t.Error(err)
+	}
+	noPlanted(t, reg)
+}
+
+// value returns the value of the counter name in reg, which has no labels.
+func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
+}
