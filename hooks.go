@@ -9,8 +9,17 @@ import (
 )
 
 // Hook runs after a forget has been committed, with a copy of its receipt:
-// to purge a cache or a search index, or to tell a downstream system. It
-// is never called for a dry run or a failed forget.
+// to purge a cache, say, or to wake a relay. It is never called for a dry
+// run or a failed forget.
+//
+// Hooks are in-process and best effort: a crash between the commit and
+// the hook loses the call for ever, and a hook that fails is logged, never
+// retried. Anything that must not be lost (telling the CRM, the e-mail
+// provider, the search index that a customer is forgotten) belongs to the
+// erasure event instead: the store writes it in the forget's own
+// transaction (see [Outbox]), and package propagate relays it to NATS
+// JetStream and delivers it to each destination at least once, with
+// retries and status.
 type Hook func(ctx context.Context, rc Receipt) error
 
 type namedHook struct {
@@ -22,6 +31,8 @@ type namedHook struct {
 // receipts use. Hooks of one forget run concurrently. A hook that fails,
 // panics or outlasts the hook timeout is logged and named in the receipt's
 // HooksFailed; it never undoes the erasure and never stops another hook.
+// It is not retried: for a downstream system that must be told, use the
+// erasure event and its relay (see [Hook]).
 func WithHook(name string, h Hook) Option {
 	return func(cfg *config) { cfg.hooks = append(cfg.hooks, namedHook{name, h}) }
 }
