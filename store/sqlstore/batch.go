@@ -9,19 +9,26 @@ import (
 )
 
 // ForgetBatch implements forget.BatchStore: items share transactions of
-// up to the batch size, each in a savepoint, so one item's failure rolls
-// back that item alone. Where the database ends a whole transaction
+// up to the batch size. Customers are resolved, locked and checked for
+// holds one by one, then erased with a few multi-row statements per plan
+// shape (see bulk.go); should that fail, the group runs again with each
+// item in a savepoint, so one item's failure rolls back that item alone. Where the database ends a whole transaction
 // because of one item (on SQLite a trigger's RAISE(ROLLBACK) or a full
 // disk), that item fails and the others run again without it; where a
 // group's commit fails, its items run again one transaction each, so that
 // only the culprit fails. An item succeeds only if its transaction
 // committed; when ctx ends, the items neither committed nor refused on
 // their own carry its error.
-func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchOutcome {
-	out := make([]forget.BatchOutcome, len(items))
+func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchResult {
+	out := make([]forget.BatchResult, len(items))
 	var group []batchItem
 	for i, it := range items {
 		keys, err := s.lookupKeys(it.Lookup)
+		if err == nil {
+			// As Forget does: a mistyped hold to ignore must not let
+			// the batch run with the real one checked unawares.
+			err = s.checkIgnored(it.Plan.IgnoreHolds)
+		}
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -33,12 +40,12 @@ func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []for
 		}
 		group = append(group, batchItem{at: i, keys: keys, sc: sc})
 		if len(group) == s.batch {
-			s.forgetGroup(ctx, items, group, out)
+			s.forgetChunk(ctx, items, group, out)
 			group = group[:0]
 		}
 	}
 	if len(group) > 0 {
-		s.forgetGroup(ctx, items, group, out)
+		s.forgetChunk(ctx, items, group, out)
 	}
 	return out
 }
@@ -72,7 +79,7 @@ func standsAlone(err error) bool { return err != nil && !errors.Is(err, forget.E
 
 // forgetGroup forgets the items of one group, in as few transactions as
 // their failures allow, and records their outcomes in out.
-func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchOutcome) {
+func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) {
 	group = append([]batchItem(nil), group...) // the caller reuses its slice
 	dryRun := items[group[0].at].Plan.DryRun
 	alone := false // one item a transaction, once a shared commit failed
@@ -81,7 +88,7 @@ func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group
 		if alone {
 			part = group[:1]
 		}
-		results := make([]forget.BatchOutcome, len(part))
+		results := make([]forget.BatchResult, len(part))
 		tries := 0
 		err := s.retry(ctx, func() error {
 			tries++
@@ -105,7 +112,7 @@ func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group
 			for j, it := range part {
 				switch {
 				case j == gone.at:
-					out[it.at] = forget.BatchOutcome{Err: gone.err}
+					out[it.at] = forget.BatchResult{Err: gone.err}
 				case j < gone.at && standsAlone(results[j].Err):
 					out[it.at] = results[j]
 				default:
@@ -133,7 +140,7 @@ func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group
 			for j, it := range part {
 				out[it.at] = results[j]
 				if err != nil && !(forget.Refused(results[j].Err) && standsAlone(results[j].Err)) {
-					out[it.at] = forget.BatchOutcome{Err: err}
+					out[it.at] = forget.BatchResult{Err: err}
 				}
 				out[it.at].Result.Attempts = tries // retries end here; the cases above leave 0
 			}
@@ -147,7 +154,7 @@ func (s *Store) forgetGroup(ctx context.Context, items []forget.BatchItem, group
 // its savepoint and recorded in results; a failure that took the whole
 // transaction with it is a *txGoneError, a failed commit a *commitError,
 // and any other failure of the transaction is returned as it is.
-func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (forget.Result, error), results []forget.BatchOutcome) (err error) {
+func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (forget.Result, error), results []forget.BatchResult) (err error) {
 	defer func() {
 		if err != nil || tx.dryRun {
 			tx.rollback(ctx)
@@ -178,7 +185,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 		if _, rerr := tx.q.ExecContext(ctx, "RELEASE SAVEPOINT forget_item"); rerr != nil {
 			return fmt.Errorf("sqlstore: release savepoint: %w", safeError(rerr))
 		}
-		results[j] = forget.BatchOutcome{Result: res, Err: err}
+		results[j] = forget.BatchResult{Result: res, Err: err}
 	}
 	if tx.dryRun {
 		return nil

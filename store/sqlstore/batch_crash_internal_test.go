@@ -55,3 +55,9 @@ func TestCrashDiscardedConnection(t *testing.T) {
 		}
 	}
 }
+
+// BulkStats reports how many batch groups s committed set-based and how
+// many it sent to the per-customer path after a set-based attempt.
+func BulkStats(s *Store) (sets, fallbacks int64) {
+	return s.bulk.sets.Load(), s.bulk.fallbacks.Load()
+}

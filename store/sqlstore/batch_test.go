@@ -56,12 +56,13 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	}
 }
 
-// TestBatchStatements pins a batch's transaction: one BEGIN, a savepoint
+// TestBatchStatements pins a batch's per-customer transaction (set-based
+// statements off): one BEGIN, a savepoint
 // per item, each statement prepared once, a rollback to the savepoint for
 // the item that fails, one COMMIT.
 func TestBatchStatements(t *testing.T) {
 	ds := dialects[0]
-	f, mock := newMockForgetter(t, ds.d)
+	f, mock := newMockForgetter(t, ds.d, sqlstore.WithSetBased(false))
 	exec := func(q string) { mock.ExpectExec(q).WithoutArgs().WillReturnResult(sqlmock.NewResult(0, 0)) }
 	exec("BEGIN IMMEDIATE")
 	exec("SAVEPOINT forget_item")

@@ -66,6 +66,8 @@ type Store struct {
 
 	mu      sync.RWMutex
 	scripts map[string]*script // by plan shape: squirrel builds each once
+
+	bulk bulkState // set-based batches; see bulk.go
 }
 
 // maxScripts bounds the cache of plan shapes; a shape beyond it is built

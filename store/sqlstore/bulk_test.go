@@ -1,0 +1,309 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+	"github.com/forgetkit/forget/store/storetest"
+)
+
+// seededRand is a deterministic randomness source: two Forgetters reading
+// it in the same order make the same plans, pseudonyms included.
+type seededRand struct{ r *rand.ChaCha8 }
+
+func newSeededRand() *seededRand {
+	return &seededRand{rand.NewChaCha8([32]byte{19, 1})}
+}
+
+func (s *seededRand) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+// bulkFixture is a database with the default schema, an extension table
+// whose columns are scrubbed, a hold in the mapping and one in Go, and a
+// trigger that refuses to delete one customer's notes.
+type bulkFixture struct {
+	db *sql.DB
+	f  *forget.Forgetter
+	s  *sqlstore.Store
+}
+
+const (
+	bulkRefused = 113 // the trigger refuses its notes
+	bulkGoHeld  = 117 // the Go hold protects it
+)
+
+func bulkCatalogue(t testing.TB) forget.Catalogue {
+	cat := forget.DefaultCatalogue()
+	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "member_loginlog", Scrub: []forget.ColumnRule{
+		{Column: "ip", Rule: forget.Null()}, {Column: "agent", Rule: forget.Random()}, {Column: "note", Rule: forget.Fixed("scrubbed")}}})
+	if err := cat.SetRule(forget.Phone, forget.Null()); err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+func newBulkFixture(t *testing.T, e engine, opts ...sqlstore.Option) bulkFixture {
+	ctx := context.Background()
+	db, _ := e.open(t)
+	if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
+		t.Fatal(err)
+	}
+	text := "TEXT"
+	if e.dialect == sqlstore.MySQL {
+		text = "VARCHAR(255)"
+	}
+	for _, st := range []string{
+		"ALTER TABLE customers MODIFY phone VARCHAR(255) NULL",
+		fmt.Sprintf("CREATE TABLE member_loginlog (log_id INTEGER NOT NULL PRIMARY KEY, customer_id BIGINT NOT NULL, ip %s, agent %s, note %s)", text, text, text),
+		"CREATE INDEX member_loginlog_customer_id ON member_loginlog (customer_id)",
+	} {
+		switch {
+		case strings.Contains(st, "MODIFY") && e.dialect == sqlstore.Postgres:
+			st = "ALTER TABLE customers ALTER COLUMN phone DROP NOT NULL"
+		case strings.Contains(st, "MODIFY") && e.dialect == sqlstore.SQLite:
+			continue // SQLite's phone column takes the NULL as declared below
+		}
+		if _, err := db.ExecContext(ctx, st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+	if e.dialect == sqlstore.SQLite {
+		// SQLite cannot drop a NOT NULL: rebuild the column's table.
+		for _, st := range []string{
+			"ALTER TABLE customers RENAME COLUMN phone TO phone_old",
+			"ALTER TABLE customers ADD COLUMN phone TEXT",
+		} {
+			if _, err := db.ExecContext(ctx, st); err != nil {
+				t.Fatalf("%s: %v", st, err)
+			}
+		}
+	}
+	b := defaultBackend{db: db, sb: statementBuilder(e.dialect)}
+	var cs []storetest.Customer
+	for id := 101; id <= 140; id++ {
+		cs = append(cs, storetest.NewCustomer(id))
+	}
+	if err := b.Seed(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	ph := func(i int) string {
+		if e.dialect == sqlstore.Postgres {
+			return fmt.Sprintf("$%d", i)
+		}
+		return "?"
+	}
+	logID := 0
+	for id := 101; id <= 140; id++ {
+		for k := range id % 3 {
+			logID++
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO member_loginlog (log_id, customer_id, ip, agent, note) VALUES (%s, %s, %s, %s, %s)", ph(1), ph(2), ph(3), ph(4), ph(5)),
+				logID, id, fmt.Sprintf("10.0.%d.%d", id, k), "agent-"+fmt.Sprint(id), "note"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Customer 121 is under the mapped hold.
+	if _, err := db.ExecContext(ctx, "UPDATE subscriptions SET status = 'chargeback' WHERE customer_id IN (121, 125)"); err != nil {
+		t.Fatal(err)
+	}
+	refuseNoteDeletes(t, db, e.dialect, bulkRefused)
+
+	schema := sqlstore.DefaultSchema()
+	schema.Tables["member_loginlog"] = sqlstore.RelatedTable{Table: "member_loginlog", CustomerKey: "customer_id"}
+	schema.Absent = []string{string(forget.ShippingAddress2)}
+	delete(schema.Fields, forget.ShippingAddress2)
+	schema.Holds = []sqlstore.Hold{{Name: "chargeback", Table: "subscriptions", CustomerKey: "customer_id",
+		Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
+	goHold := sqlstore.WithHold("vip", func(ctx context.Context, q sqlstore.Querier, key any) (bool, error) {
+		return fmt.Sprint(key) == fmt.Sprint(bulkGoHeld), nil
+	})
+	opts = append([]sqlstore.Option{sqlstore.WithSchema(schema), sqlstore.WithAudit(sqlstore.DefaultAuditTable), sqlstore.WithBatchSize(7), goHold}, opts...)
+	s, err := sqlstore.New(db, e.dialect, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	f, err := forget.New(s, forget.WithCatalogue(bulkCatalogue(t)), forget.WithRand(newSeededRand()),
+		forget.WithClock(func() time.Time { return clock }), forget.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bulkFixture{db: db, f: f, s: s}
+}
+
+// bulkRequests covers what a batch may hold: plain forgets, keep lists
+// (fields, tables, the scrubbed table), lookups by subscription and
+// order, a customer twice, missing customers, conflicts, malformed keys,
+// held customers, a hold ignored, an unknown hold to ignore, and the
+// customer whose notes the trigger refuses.
+func bulkRequests(dryRun bool) []forget.Request {
+	id := func(n int) forget.Lookup { return forget.Lookup{CustomerID: fmt.Sprint(n)} }
+	reqs := []forget.Request{
+		{Lookup: id(101)},
+		{Lookup: id(102), Keep: []string{"firstname", "member_note"}},
+		{Lookup: id(103), Keep: []string{"member_loginlog"}},
+		{Lookup: forget.Lookup{SubscriptionID: "1041"}},
+		{Lookup: forget.Lookup{OrderID: "10502"}},
+		{Lookup: id(999)},
+		{Lookup: forget.Lookup{CustomerID: "106", OrderID: "10701"}}, // conflict
+		{Lookup: id(108)},
+		{Lookup: id(101)}, // again, in the same group
+		{Lookup: forget.Lookup{CustomerID: "abc"}},
+		{Lookup: id(bulkRefused)},
+		{Lookup: id(121)},
+		{Lookup: id(125), IgnoreHolds: []string{"chargeback"}},
+		{Lookup: id(bulkGoHeld)},
+		{Lookup: id(110), IgnoreHolds: []string{"no_such_hold"}},
+		{Lookup: id(111), Keep: []string{"username", "phone", "member_auth"}},
+		{Lookup: forget.Lookup{CustomerID: "112", SubscriptionID: "1121", OrderID: "11203"}},
+		{Lookup: forget.Lookup{SubscriptionID: "99999"}},
+	}
+	for n := 126; n <= 140; n++ {
+		reqs = append(reqs, forget.Request{Lookup: id(n)})
+	}
+	reqs = append(reqs, forget.Request{Lookup: id(126)}, forget.Request{Lookup: forget.Lookup{OrderID: "13001"}})
+	for i := range reqs {
+		reqs[i].DryRun = dryRun
+		reqs[i].Principal = "test"
+	}
+	return reqs
+}
+
+// dumpAll returns every row of every table, as text, sorted; audit_id,
+// which counts insertions, is left out.
+func dumpAll(t testing.TB, db *sql.DB) map[string][]string {
+	t.Helper()
+	out := make(map[string][]string)
+	for _, table := range []string{"customers", "subscriptions", "transactions", "member_auth", "member_note", "member_loginlog", sqlstore.DefaultAuditTable} {
+		rows, err := db.Query("SELECT * FROM " + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, all := scanAll(t, rows)
+		for _, vals := range all {
+			var parts []string
+			for i, v := range vals {
+				switch {
+				case cols[i] == "audit_id":
+				case v.Valid:
+					parts = append(parts, fmt.Sprintf("%s=%q", cols[i], v.String))
+				default:
+					parts = append(parts, cols[i]+"=NULL")
+				}
+			}
+			out[table] = append(out[table], strings.Join(parts, " "))
+		}
+		slices.Sort(out[table])
+	}
+	return out
+}
+
+// outcomeOf is an outcome as comparable text: the receipt, or the error's
+// public problem.
+func outcomeText(o forget.Outcome) string {
+	if o.Err != nil {
+		p := forget.ProblemOf(o.Err)
+		return fmt.Sprintf("error %d %s %s", p.Status, p.Code, p.Message)
+	}
+	return fmt.Sprintf("%+v", *o.Receipt)
+}
+
+// TestBulkMatchesPerCustomer: the same requests through the set-based
+// path and the per-customer path leave identical databases (with the
+// same randomness, the very same values) and give identical outcomes, on
+// every engine, real runs and dry runs alike.
+func TestBulkMatchesPerCustomer(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			for _, dry := range []bool{false, true} {
+				t.Run(fmt.Sprintf("dry=%v", dry), func(t *testing.T) {
+					ctx := context.Background()
+					per := newBulkFixture(t, e, sqlstore.WithSetBased(false))
+					set := newBulkFixture(t, e)
+					before := dumpAll(t, set.db)
+					if !reflect.DeepEqual(dumpAll(t, per.db), before) {
+						t.Fatal("the two databases differ before the test")
+					}
+					reqs := bulkRequests(dry)
+					outPer := per.f.ForgetBatch(ctx, reqs)
+					outSet := set.f.ForgetBatch(ctx, reqs)
+					for i := range reqs {
+						if a, b := outcomeText(outPer[i]), outcomeText(outSet[i]); a != b {
+							t.Errorf("request %d (%+v):\nper-customer: %s\nset-based:    %s", i, reqs[i].Lookup, a, b)
+						}
+					}
+					a, b := dumpAll(t, per.db), dumpAll(t, set.db)
+					for table := range a {
+						if !slices.Equal(a[table], b[table]) {
+							t.Errorf("table %s differs:\nper-customer: %q\nset-based:    %q", table, a[table], b[table])
+						}
+					}
+					if dry && !reflect.DeepEqual(b, before) {
+						t.Error("a dry run changed the database")
+					}
+					sets, fallbacks := sqlstore.BulkStats(set.s)
+					t.Logf("%d groups set-based, %d fell back", sets, fallbacks)
+					if sets == 0 {
+						t.Error("no group ran set-based")
+					}
+					if !dry && fallbacks == 0 {
+						t.Error("the group with the refusing trigger did not fall back to the per-customer path")
+					}
+					if s, _ := sqlstore.BulkStats(per.s); s != 0 {
+						t.Errorf("WithSetBased(false) ran %d groups set-based", s)
+					}
+					// The outcomes themselves: the trigger's customer
+					// alone failed, the held ones were refused.
+					for i, r := range reqs {
+						switch r.Lookup.CustomerID {
+						case fmt.Sprint(bulkRefused):
+							if !dry && (outSet[i].Err == nil || forget.Refused(outSet[i].Err)) {
+								t.Errorf("customer %d: %v, want the trigger's failure", bulkRefused, outSet[i].Err)
+							}
+						case "121", fmt.Sprint(bulkGoHeld):
+							if !errors.Is(outSet[i].Err, forget.ErrHeld) {
+								t.Errorf("customer %s: %v, want held", r.Lookup.CustomerID, outSet[i].Err)
+							}
+						case "101", "125", "126", "140":
+							if outSet[i].Err != nil {
+								t.Errorf("customer %s: %v", r.Lookup.CustomerID, outSet[i].Err)
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestBatchUnknownHoldToIgnore: a batch request naming a hold the store
+// does not declare is invalid, as a single forget's is, and changes
+// nothing: an operator's typo must not let the batch run unawares.
+func TestBatchUnknownHoldToIgnore(t *testing.T) {
+	e := engines(t)[0]
+	fx := newBulkFixture(t, e)
+	before := dumpAll(t, fx.db)
+	out := fx.f.ForgetBatch(context.Background(), []forget.Request{
+		{Lookup: forget.Lookup{CustomerID: "110"}, IgnoreHolds: []string{"chargebak"}},
+		{Lookup: forget.Lookup{CustomerID: "121"}, IgnoreHolds: []string{"chargebak"}},
+	})
+	for i, o := range out {
+		var uh *forget.UnknownHoldError
+		if !errors.As(o.Err, &uh) || !errors.Is(o.Err, forget.ErrInvalid) {
+			t.Errorf("request %d: %v, want an *UnknownHoldError", i, o.Err)
+		}
+	}
+	if !reflect.DeepEqual(dumpAll(t, fx.db), before) {
+		t.Error("the database changed")
+	}
+}
