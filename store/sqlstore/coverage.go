@@ -52,8 +52,10 @@ type TableCoverage struct {
 	// "column customer_id", "through order_id → orders", ...
 	Reach string `json:"reach"`
 	// Via is the foreign-key chain from this table towards a table that
-	// holds the customer key, for tables reached only through others.
+	// holds the customer key, for tables reached only through others;
+	// Depth is its length, of which Via lists at most 32 hops.
 	Via     []Hop            `json:"via,omitempty"`
+	Depth   int              `json:"depth,omitempty"`
 	Columns []ColumnCoverage `json:"columns"`
 
 	info *TableInfo
@@ -205,6 +207,8 @@ type coverer struct {
 	deletedBy map[*TableInfo]string
 	mapped    map[*TableInfo]bool // tables whose rows the mapping finds by a key column
 	cls       map[*TableInfo]map[string]assigned
+	links     map[*TableInfo]link
+	byName    map[string]*TableInfo // see table
 	notes     []string
 }
 
@@ -230,7 +234,7 @@ func rank(c Class) int {
 
 func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string) *Coverage {
 	c := &coverer{in: in, s: s, tables: map[*TableInfo]*TableCoverage{}, deleted: map[*TableInfo]string{}, deletedBy: map[*TableInfo]string{},
-		mapped: map[*TableInfo]bool{}, cls: map[*TableInfo]map[string]assigned{}}
+		mapped: map[*TableInfo]bool{}, cls: map[*TableInfo]map[string]assigned{}, links: map[*TableInfo]link{}}
 	if in == nil {
 		return &Coverage{}
 	}
@@ -293,6 +297,30 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 	return cov
 }
 
+// table is in.Table with an index: foreign keys name their tables as
+// in.Table does, and a schema may have thousands.
+func (c *coverer) table(name string) *TableInfo {
+	if c.byName == nil {
+		c.byName = make(map[string]*TableInfo, len(c.in.Tables))
+		for i := range c.in.Tables {
+			t := &c.in.Tables[i]
+			c.byName[t.Name] = t
+			if c.in.foldTables {
+				c.byName[strings.ToLower(t.Name)] = t
+			}
+		}
+	}
+	if t, ok := c.byName[name]; ok {
+		return t
+	}
+	if c.in.foldTables {
+		if t, ok := c.byName[strings.ToLower(name)]; ok {
+			return t
+		}
+	}
+	return c.in.Table(name) // "main.customers", "<current>.customers"
+}
+
 // reach records that t reaches a customer, unless it already does.
 func (c *coverer) reach(t *TableInfo, how, keyCol string, via []Hop) bool {
 	if t == nil || c.tables[t] != nil {
@@ -331,12 +359,12 @@ func (c *coverer) assignEntry(t *TableInfo, col string, class Class, by, entry s
 // mappedTables reaches and classifies what the mapping names.
 func (c *coverer) mappedTables(cat forget.Catalogue) {
 	s := c.s
-	cust := c.in.Table(s.Customers.Table)
+	cust := c.table(s.Customers.Table)
 	c.reach(cust, "customers table", s.Customers.Key, nil)
 	c.mapped[cust] = cust != nil
 	c.assign(cust, s.Customers.Key, ClassKey, "customers key")
 	for _, name := range sortedKeys(s.Joined) {
-		t := c.in.Table(name)
+		t := c.table(name)
 		c.reach(t, "one row per customer, by "+s.Joined[name], s.Joined[name], nil)
 		c.mapped[t] = t != nil
 		c.assign(t, s.Joined[name], ClassKey, "customer key")
@@ -348,7 +376,7 @@ func (c *coverer) mappedTables(cat forget.Catalogue) {
 		if lt.t == nil {
 			continue
 		}
-		t := c.in.Table(lt.t.Table)
+		t := c.table(lt.t.Table)
 		c.reach(t, lt.name+" lookup table, by "+lt.t.CustomerKey, lt.t.CustomerKey, nil)
 		c.mapped[t] = t != nil
 		c.assign(t, lt.t.Key, ClassKey, lt.name+" lookup key")
@@ -359,7 +387,7 @@ func (c *coverer) mappedTables(cat forget.Catalogue) {
 		if !ok {
 			continue
 		}
-		t := c.in.Table(col.Table)
+		t := c.table(col.Table)
 		c.assignEntry(t, col.Column, ClassErased, fmt.Sprintf("field %s (%s)", f.Name, f.Rule), string(f.Name))
 	}
 	for _, ts := range cat.Tables {
@@ -367,7 +395,7 @@ func (c *coverer) mappedTables(cat forget.Catalogue) {
 		if !ok {
 			continue
 		}
-		t := c.in.Table(rt.Table)
+		t := c.table(rt.Table)
 		c.reach(t, "catalogue table "+string(ts.Name)+", by "+rt.CustomerKey, rt.CustomerKey, nil)
 		c.mapped[t] = t != nil
 		if t == nil {
@@ -384,7 +412,7 @@ func (c *coverer) mappedTables(cat forget.Catalogue) {
 		}
 	}
 	for _, h := range s.Holds {
-		t := c.in.Table(h.Table)
+		t := c.table(h.Table)
 		c.reach(t, "hold "+h.Name+", by "+h.CustomerKey, h.CustomerKey, nil)
 		c.mapped[t] = t != nil
 		c.assign(t, h.CustomerKey, ClassKey, "customer key")
@@ -436,37 +464,73 @@ func (c *coverer) byColumnName() {
 	}
 }
 
-// byForeignKeys reaches, round by round, every table with a foreign key
-// to a table reached before, so that each gets its shortest chain.
+// byForeignKeys reaches, breadth first, every table with a foreign key
+// to a table reached before, so that each gets its shortest chain; each
+// table's first such key (in its order) wins among chains of one length.
 func (c *coverer) byForeignKeys() {
-	for {
-		var found []*TableInfo
-		var hops []Hop
-		var parents []*TableInfo
-		for i := range c.in.Tables {
-			t := &c.in.Tables[i]
-			if c.tables[t] != nil {
-				continue
+	type edge struct {
+		from *TableInfo
+		fk   int
+	}
+	incoming := map[*TableInfo][]edge{}
+	for i := range c.in.Tables {
+		t := &c.in.Tables[i]
+		for j, fk := range t.ForeignKeys {
+			if ref := c.table(fk.RefTable); ref != nil && ref != t {
+				incoming[ref] = append(incoming[ref], edge{t, j})
 			}
-			for _, fk := range t.ForeignKeys {
-				ref := c.in.Table(fk.RefTable)
-				if ref == nil || ref == t || c.tables[ref] == nil {
-					continue
-				}
-				found = append(found, t)
-				hops = append(hops, Hop{Table: t.Name, Columns: fk.Columns, RefTable: ref.Name, RefColumns: fk.RefColumns})
-				parents = append(parents, ref)
-				break
-			}
-		}
-		if len(found) == 0 {
-			return
-		}
-		for i, t := range found {
-			via := append([]Hop{hops[i]}, c.tables[parents[i]].Via...)
-			c.reach(t, "through "+strings.Join(hops[i].Columns, ", ")+" → "+hops[i].RefTable, "", via)
 		}
 	}
+	frontier := slices.Clone(c.order)
+	for len(frontier) > 0 {
+		// The candidates of this round, each with its first key to a
+		// table of the frontier, in table order.
+		best := map[*TableInfo]int{}
+		parent := map[*TableInfo]*TableInfo{}
+		var found []*TableInfo
+		for _, ref := range frontier {
+			for _, e := range incoming[ref] {
+				if c.tables[e.from] != nil {
+					continue
+				}
+				if j, ok := best[e.from]; !ok || e.fk < j {
+					if !ok {
+						found = append(found, e.from)
+					}
+					best[e.from], parent[e.from] = e.fk, ref
+				}
+			}
+		}
+		slices.SortFunc(found, func(a, b *TableInfo) int { return strings.Compare(a.Name, b.Name) })
+		for _, t := range found {
+			fk := t.ForeignKeys[best[t]]
+			ref := parent[t]
+			hop := Hop{Table: t.Name, Columns: fk.Columns, RefTable: ref.Name, RefColumns: fk.RefColumns}
+			c.reach(t, "through "+strings.Join(hop.Columns, ", ")+" → "+hop.RefTable, "", nil)
+			c.links[t] = link{parent: ref, hop: hop, depth: c.links[ref].depth + 1}
+		}
+		frontier = found
+	}
+	// Each chain is written out once, and at most maxVia hops of it: a
+	// schema's chains may be as long as it has tables.
+	for t, l := range c.links {
+		tc := c.tables[t]
+		tc.Depth = l.depth
+		for cur := t; len(tc.Via) < maxVia && c.links[cur].parent != nil; cur = c.links[cur].parent {
+			tc.Via = append(tc.Via, c.links[cur].hop)
+		}
+	}
+}
+
+// maxVia bounds the hops of a chain a TableCoverage lists, and so the
+// joins that count a customer's rows in it.
+const maxVia = 32
+
+// link is how a table reached through a foreign key reaches its parent.
+type link struct {
+	parent *TableInfo
+	hop    Hop
+	depth  int // hops to a table that holds the customer key
 }
 
 // cascades finds the tables whose rows go with a purged table's rows
@@ -480,7 +544,7 @@ func (c *coverer) cascades() {
 				continue
 			}
 			for _, fk := range t.ForeignKeys {
-				ref := c.in.Table(fk.RefTable)
+				ref := c.table(fk.RefTable)
 				if ref != nil && ref != t && c.deleted[ref] != "" && fk.OnDelete == "CASCADE" {
 					c.deleted[t] = "rows deleted with " + ref.Name + "'s (ON DELETE CASCADE)"
 					c.deletedBy[t] = c.deletedBy[ref]
@@ -498,7 +562,7 @@ func (c *coverer) cascades() {
 			continue
 		}
 		for _, fk := range t.ForeignKeys {
-			ref := c.in.Table(fk.RefTable)
+			ref := c.table(fk.RefTable)
 			if ref == nil || c.deleted[ref] == "" {
 				continue
 			}
@@ -537,7 +601,7 @@ func (c *coverer) retain() {
 		if !ok {
 			continue // Validate refuses it
 		}
-		t := c.in.Table(table)
+		t := c.table(table)
 		switch {
 		case t == nil:
 			c.notes = append(c.notes, fmt.Sprintf("retain %s: there is no table %s", key, table))

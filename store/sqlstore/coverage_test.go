@@ -658,3 +658,179 @@ func TestDryRunInventory(t *testing.T) {
 		})
 	}
 }
+
+// TestInventoryCompositeChain: rows reached through a two-column foreign
+// key, two hops from the customer, are counted by joining on both
+// columns; a text column named like the customer key is compared as
+// text; a cycle of foreign keys between tables that reach nobody is not
+// followed.
+func TestInventoryCompositeChain(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := createCoverHost(t, e)
+			tail := ""
+			if e.dialect == sqlstore.MySQL {
+				tail = " ENGINE=InnoDB"
+			}
+			execAll(t, db,
+				`CREATE TABLE shipments (order_id BIGINT NOT NULL, seq INTEGER NOT NULL, carrier VARCHAR(40) NOT NULL DEFAULT '', PRIMARY KEY (order_id, seq),
+  CONSTRAINT shipments_order_fk FOREIGN KEY (order_id) REFERENCES orders (order_id))`+tail,
+				`CREATE TABLE shipment_events (event_id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL, seq INTEGER NOT NULL, place VARCHAR(80) NOT NULL DEFAULT '',
+  CONSTRAINT shipment_events_fk FOREIGN KEY (order_id, seq) REFERENCES shipments (order_id, seq))`+tail,
+				`CREATE TABLE legacy (id BIGINT PRIMARY KEY, customer_id VARCHAR(20) NOT NULL)`+tail,
+				`CREATE TABLE cyc_b (id BIGINT PRIMARY KEY, a_id BIGINT NULL)`+tail,
+				`CREATE TABLE cyc_a (id BIGINT PRIMARY KEY, b_id BIGINT NULL, CONSTRAINT cyc_a_fk FOREIGN KEY (b_id) REFERENCES cyc_b (id))`+tail,
+				`INSERT INTO shipments VALUES (101, 1, 'x'), (101, 2, 'y'), (201, 1, 'z')`,
+				`INSERT INTO shipment_events VALUES (1, 101, 1, 'a'), (2, 101, 2, 'b'), (3, 101, 2, 'c'), (4, 201, 1, 'd')`,
+				`INSERT INTO legacy VALUES (1, '1'), (2, '1'), (3, '2')`,
+			)
+			if e.dialect != sqlstore.SQLite { // SQLite cannot add a constraint; one way round is a chain too
+				execAll(t, db, `ALTER TABLE cyc_b ADD CONSTRAINT cyc_b_fk FOREIGN KEY (a_id) REFERENCES cyc_a (id)`)
+			}
+			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(coverSchema()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, err := s.Inventory(ctx, forget.Lookup{CustomerID: "1"}, forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := map[string]int64{}
+			for _, it := range inv.Tables {
+				rows[it.Table] = it.Rows
+				if it.Uncounted {
+					t.Errorf("%s uncounted", it.Table)
+				}
+			}
+			if rows["shipments"] != 2 || rows["shipment_events"] != 3 || rows["legacy"] != 2 {
+				t.Errorf("rows %v: want 2 shipments, 3 events, 2 legacy", rows)
+			}
+			for _, tb := range []string{"cyc_a", "cyc_b"} {
+				if _, ok := rows[tb]; ok {
+					t.Errorf("%s reaches a customer", tb)
+				}
+			}
+		})
+	}
+}
+
+// TestCoverageConcurrent: coverage, inventories, Verify and forgets at
+// once on one store (run with -race).
+func TestCoverageConcurrent(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openSQLite(t)
+	execAll(t, db, append(coverDDL(sqlstore.SQLite), coverData(sqlstore.SQLite)...)...)
+	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(coverSchema()), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := quietForgetter(t, s)
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			var err error
+			switch i % 4 {
+			case 0:
+				_, err = s.Coverage(ctx, f.Catalogue(), sqlstore.SampleRows(5))
+			case 1:
+				_, err = s.Inventory(ctx, forget.Lookup{CustomerID: "2"}, f.Catalogue())
+			case 2:
+				err = f.Verify(ctx)
+			case 3:
+				_, err = f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, DryRun: i%8 == 3})
+			}
+			errs <- err
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// BenchmarkCover: a schema of 2,001 tables, 1,000 holding the customer key
+// and 1,000 in one foreign-key chain, 8 columns each.
+func BenchmarkCover(b *testing.B) {
+	in := &sqlstore.Introspection{Dialect: sqlstore.Postgres, Current: "public"}
+	cols := func(extra ...sqlstore.ColumnInfo) []sqlstore.ColumnInfo {
+		cs := []sqlstore.ColumnInfo{{Name: "id", Kind: sqlstore.KindInt}}
+		for _, n := range []string{"a", "b", "email", "c", "d", "note"} {
+			cs = append(cs, sqlstore.ColumnInfo{Name: n, Kind: sqlstore.KindText})
+		}
+		return append(cs, extra...)
+	}
+	in.Tables = append(in.Tables, sqlstore.TableInfo{Name: "customers", Schema: "public", Unqualified: "customers", PrimaryKey: []string{"customer_id"},
+		Columns: cols(sqlstore.ColumnInfo{Name: "customer_id", Kind: sqlstore.KindInt})})
+	for i := range 1000 {
+		name := fmt.Sprintf("direct_%04d", i)
+		in.Tables = append(in.Tables, sqlstore.TableInfo{Name: name, Schema: "public", Unqualified: name, PrimaryKey: []string{"id"},
+			Columns: cols(sqlstore.ColumnInfo{Name: "customer_id", Kind: sqlstore.KindInt})})
+		name = fmt.Sprintf("chain_%04d", i)
+		ref := fmt.Sprintf("chain_%04d", i-1)
+		if i == 0 {
+			ref = "direct_0000"
+		}
+		in.Tables = append(in.Tables, sqlstore.TableInfo{Name: name, Schema: "public", Unqualified: name, PrimaryKey: []string{"id"},
+			Columns:     cols(sqlstore.ColumnInfo{Name: "parent_id", Kind: sqlstore.KindInt}),
+			ForeignKeys: []sqlstore.ForeignKeyInfo{{Columns: []string{"parent_id"}, RefTable: ref, RefColumns: []string{"id"}, OnDelete: "CASCADE"}}})
+	}
+	schema := sqlstore.Schema{Customers: sqlstore.CustomerTable{Table: "customers", Key: "customer_id"}, Absent: []string{"member_auth", "member_note"}}
+	cat := forget.DefaultCatalogue()
+	for _, f := range cat.Fields {
+		schema.Absent = append(schema.Absent, string(f.Name))
+	}
+	for b.Loop() {
+		cov := sqlstore.Cover(in, schema, cat)
+		if cov.Summary.Tables != 2001 {
+			b.Fatalf("%d tables", cov.Summary.Tables)
+		}
+	}
+}
+
+// TestLongChain: a chain of 40 foreign keys reaches every table of it;
+// coverage lists at most 32 hops of a chain, and an inventory counts the
+// rows of tables up to that depth and says it did not count the others.
+func TestLongChain(t *testing.T) {
+	db, _ := openSQLite(t)
+	execAll(t, db, coverDDL(sqlstore.SQLite)...)
+	execAll(t, db, coverData(sqlstore.SQLite)...)
+	prev := "support_tickets (ticket_id)"
+	for i := range 40 {
+		execAll(t, db, fmt.Sprintf("CREATE TABLE link_%02d (id INTEGER PRIMARY KEY, up BIGINT REFERENCES %s)", i, prev),
+			fmt.Sprintf("INSERT INTO link_%02d VALUES (1, 1)", i))
+		prev = fmt.Sprintf("link_%02d (id)", i)
+	}
+	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(coverSchema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cov, err := s.Coverage(context.Background(), forget.DefaultCatalogue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth := map[string]sqlstore.TableCoverage{}
+	for _, tc := range cov.Tables {
+		depth[tc.Table] = tc
+	}
+	if d := depth["link_39"]; d.Depth != 40 || len(d.Via) != 32 || d.Via[0].Table != "link_39" {
+		t.Errorf("link_39: depth %d, %d hops listed", d.Depth, len(d.Via))
+	}
+	inv, err := s.Inventory(context.Background(), forget.Lookup{CustomerID: "1"}, forget.DefaultCatalogue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range inv.Tables {
+		switch it.Table {
+		case "link_00", "link_31":
+			if it.Uncounted || it.Rows != 1 {
+				t.Errorf("%s: %+v", it.Table, it)
+			}
+		case "link_32", "link_39":
+			if !it.Uncounted {
+				t.Errorf("%s: %+v, want uncounted", it.Table, it)
+			}
+		}
+	}
+}

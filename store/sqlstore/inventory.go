@@ -158,6 +158,9 @@ func (s *Store) countQuery(in *Introspection, byInfo map[*TableInfo]*TableCovera
 	if err != nil {
 		return "", nil, false, err
 	}
+	if len(tc.Via) < tc.Depth {
+		return "", nil, false, nil // a chain too long to join
+	}
 	b := s.sb.Select("COUNT(*)").From(from + " AS " + alias(0))
 	root, rootAlias := tc, alias(0)
 	for i, hop := range tc.Via {

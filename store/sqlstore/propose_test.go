@@ -202,3 +202,36 @@ func TestProposeDefaultSchema(t *testing.T) {
 		t.Errorf("retained %q, want %q", retained, want)
 	}
 }
+
+// TestProposeOddNames: a table whose name no mapping can hold is left
+// unclassified and said so; the rest of the proposal still verifies.
+func TestProposeOddNames(t *testing.T) {
+	db, _ := openSQLite(t)
+	execAll(t, db, append(coverDDL(sqlstore.SQLite),
+		`CREATE TABLE "odd table" ("e mail" TEXT, customer_id BIGINT)`,
+		`CREATE TABLE notes2 (id INTEGER PRIMARY KEY, customer_id BIGINT, "x""y" TEXT)`)...)
+	in, err := sqlstore.Introspect(context.Background(), db, sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prop, err := sqlstore.Propose(in, forget.DefaultCatalogue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := strings.Join(prop.Review, "\n")
+	for _, want := range []string{
+		"table odd table holds the customer key but its name cannot be written in a mapping; it stays unclassified",
+		"odd table.e mail cannot be named in a mapping (not a plain identifier); it stays unclassified",
+		"table notes2: its rows are deleted",
+	} {
+		if !strings.Contains(review, want) {
+			t.Errorf("review does not say %q:\n%s", want, review)
+		}
+	}
+	if strings.Contains(review, "does not verify") || strings.Contains(review, "not valid") {
+		t.Errorf("the proposal does not verify:\n%s", review)
+	}
+	if err := prop.Schema.Validate(); err != nil {
+		t.Error(err)
+	}
+}
