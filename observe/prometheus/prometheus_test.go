@@ -29,7 +29,7 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 var planted = []string{"Zebulon", "zq-user-7731", "zq-phone-5550199", "zq-note-secret", "777001", "777002", "zq-principal", "zq-request", "88811"}
 
 // store seeds customers 777001 (held) and 777002 with planted values.
-func store(t *testing.T) *memstore.Store {
+func store(t testing.TB) *memstore.Store {
 	t.Helper()
 	st := memstore.New(memstore.WithHold("chargeback", func(id string) bool { return id == "777001" }))
 	for i, id := range []string{"777001", "777002"} {
