@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +21,7 @@ import (
 
 const inspectUsage = `
 Usage: forget inspect [-db FILE | -dsn URL] [-schema FILE] [-format text|json] [-sample N] [-in NAMES]
+       forget inspect [-db FILE | -dsn URL] [-schema FILE] -customer-id ID | -subscription-id ID | -orderid ID
        forget inspect [-db FILE | -dsn URL] -propose > mapping.json
 
 Shows every table that reaches a customer (it holds the customer key, or
@@ -31,12 +33,18 @@ Unclassified columns whose names or types look personal are flagged;
 those that look like e-mail addresses, phone numbers or IP addresses.
 Names, types and counts only: never a value from the database.
 
+With a lookup (-customer-id, -subscription-id, -orderid) it shows instead
+the inventory of one customer: for each table, how many of the customer's
+rows it holds, what a forget would do with them, and the columns it would
+leave as they are (retained, unclassified); counts and names only.
+
 -propose prints a starting mapping for this database instead (JSON, for
 -schema as it is), and on stderr what it guessed, for review.
 
 Examples:
   forget inspect -db app.db
   forget inspect -dsn postgres://app@db/app -schema mapping.json -sample 200 -format json
+  forget inspect -db app.db -customer-id 191
   forget inspect -db app.db -propose > mapping.json && forget lint -db app.db -schema mapping.json
 `
 
@@ -117,6 +125,10 @@ func (c *cli) inspect(args []string) int {
 	cf.register(fs)
 	format := fs.String("format", "text", "output `FORMAT`: text (one line per column, grouped by table) or json")
 	propose := fs.Bool("propose", false, "print a starting mapping for this database (JSON, for -schema) instead; what to review goes to stderr")
+	var l forget.Lookup
+	fs.StringVar(&l.CustomerID, "customer-id", "", "show the inventory of the customer with this `ID` (with -preset nats: the memberid)")
+	fs.StringVar(&l.SubscriptionID, "subscription-id", "", "show the inventory of the customer of this subscription `ID`")
+	fs.StringVar(&l.OrderID, "orderid", "", "show the inventory of the customer of this order `ID`")
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
@@ -126,8 +138,12 @@ func (c *cli) inspect(args []string) int {
 	if err := cf.check(c, "inspect"); err != nil {
 		return c.usageError("%v", err)
 	}
-	if *propose && (cf.dbf.schema != "" || cf.sample != 0 || *format != "text") {
-		return c.usageError("-propose writes a mapping: it takes no -schema, -sample or -format")
+	lookup := l.CustomerID != "" || l.SubscriptionID != "" || l.OrderID != ""
+	if *propose && (cf.dbf.schema != "" || cf.sample != 0 || *format != "text" || lookup) {
+		return c.usageError("-propose writes a mapping: it takes no -schema, -sample, -format or lookup")
+	}
+	if lookup && cf.sample != 0 {
+		return c.usageError("-sample goes with the coverage report, not a customer's inventory")
 	}
 	ctx, stop := interruptible()
 	defer stop()
@@ -138,6 +154,9 @@ func (c *cli) inspect(args []string) int {
 	defer t.db.Close()
 	if *propose {
 		return c.propose(ctx, t, &cf)
+	}
+	if lookup {
+		return c.inventory(ctx, t, l, *format)
 	}
 	cov, err := t.store.Coverage(ctx, t.cat, sqlstore.SampleRows(cf.sample), sqlstore.InSchemas(cf.inSchemas()...))
 	if err != nil {
@@ -176,6 +195,62 @@ func (c *cli) propose(ctx context.Context, t *coverTarget, cf *coverFlags) int {
 	for _, line := range prop.Review {
 		fmt.Fprintf(c.stderr, "review: %s\n", printable(line))
 	}
+	return exitOK
+}
+
+// inventory prints one customer's inventory.
+func (c *cli) inventory(ctx context.Context, t *coverTarget, l forget.Lookup, format string) int {
+	inv, err := t.store.Inventory(ctx, l, t.cat)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return c.failure("interrupted")
+	case forget.Refused(err):
+		return c.failure("%s", forget.ProblemOf(err).Message)
+	default:
+		return c.failure("%v", err)
+	}
+	if format == "json" {
+		out, err := json.MarshalIndent(inv, "", "  ")
+		if err != nil {
+			return c.failure("%v", err)
+		}
+		fmt.Fprintf(c.stdout, "%s\n", out)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "table\trows\tforget\tleft as it is")
+	for _, it := range inv.Tables {
+		rows := strconv.FormatInt(it.Rows, 10)
+		if it.Uncounted {
+			rows = "?"
+		}
+		var left []string
+		// Columns retained for one reason are listed together.
+		var reasons []string
+		byReason := map[string][]string{}
+		for _, r := range it.Retained {
+			if _, ok := byReason[r.Reason]; !ok {
+				reasons = append(reasons, r.Reason)
+			}
+			byReason[r.Reason] = append(byReason[r.Reason], display(r.Column))
+		}
+		for _, r := range reasons {
+			left = append(left, strings.Join(byReason[r], ", ")+" (retained: "+printable(r)+")")
+		}
+		for _, k := range it.Kept {
+			left = append(left, display(k)+" (kept)")
+		}
+		for _, u := range it.Unclassified {
+			mark := ""
+			if slices.Contains(it.LikelyPersonal, u) {
+				mark = ", likely personal"
+			}
+			left = append(left, display(u)+" (unclassified"+mark+")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", display(it.Table), rows, it.Action, strings.Join(left, ", "))
+	}
+	tw.Flush()
 	return exitOK
 }
 

@@ -294,3 +294,24 @@ func TestInspectUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestDisplayEscapes: names from the catalogue reach the terminal quoted
+// when they hold spaces or control characters (an escape sequence in a
+// table name must not recolour or rewrite the report).
+func TestDisplayEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"customers":       "customers",
+		"Mixed_Case9":     "Mixed_Case9",
+		"odd table":       `"odd table"`,
+		"evil\x1b[2Jname": `"evil\x1b[2Jname"`,
+		"":                `""`,
+		"naïve":           "naïve",
+	} {
+		if got := display(in); got != want {
+			t.Errorf("display(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got := printable("through a\nb → c\x07"); got != `through a\nb → c\a` {
+		t.Errorf("printable: %s", got)
+	}
+}
