@@ -32,7 +32,7 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 // ([WithBackOff]), by the broker: a Consume that dies mid-attempt loses
 // nothing. After [WithMaxDeliver] attempts the event is parked: copied to
 // forget.parked.<name> on [ParkedStreamName], where [Redrive] finds it.
-// The consumer's own MaxDeliver is unlimited, so that the broker never
+// The consumer's own MaxDeliver is out of reach, so that the broker never
 // drops an event silently: parking is Consume's decision, and a park that
 // fails is retried. Each attempt is recorded in [StatusBucket].
 //
@@ -52,9 +52,9 @@ func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler
 	c := &consumer{js: js, name: name, h: h, set: set}
 	// The broker may be away when Consume starts: wait for it, as Run
 	// does.
-	var iters []jetstream.MessagesContext
+	var main, redrive jetstream.Consumer
 	for failures := 1; ; failures++ {
-		if iters, err = c.start(ctx); err == nil {
+		if main, redrive, err = c.start(ctx); err == nil {
 			break
 		}
 		if ctx.Err() != nil {
@@ -63,102 +63,76 @@ func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler
 		set.log.LogAttrs(ctx, slog.LevelWarn, "propagate: consume: cannot start; trying again", slog.String("destination", name), slog.String("error", err.Error()))
 		sleep(ctx, backOffDelay(failures), nil)
 	}
-	defer func() {
-		for _, it := range iters {
-			it.Stop()
-		}
-	}()
-	msgs := make(chan jetstream.Msg)
-	var feeders, workers sync.WaitGroup
-	for _, it := range iters {
-		feeders.Add(1)
-		go func() {
-			defer feeders.Done()
-			for {
-				m, err := it.Next()
-				if err != nil {
-					if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-						return
-					}
-					// Heartbeats missed while the broker is away: the
-					// iterator reconnects on its own.
-					set.log.LogAttrs(ctx, slog.LevelDebug, "propagate: consume: waiting for the broker", slog.String("destination", name), slog.String("error", err.Error()))
-					sleep(ctx, 100*time.Millisecond, nil)
-					continue
-				}
-				select {
-				case msgs <- m:
-				case <-ctx.Done():
-					return // not acked: offered again after its ack wait
-				}
+	// Each worker pulls one message when it is free: a message buffered
+	// behind a slow delivery would see its ack wait run out, and come
+	// twice. Redrives are rare: one worker.
+	var wg sync.WaitGroup
+	work := func(cons jetstream.Consumer) {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			m, err := cons.Next(jetstream.FetchContext(fctx))
+			cancel()
+			if err == nil {
+				c.handle(ctx, m)
+				continue
 			}
-		}()
+			if ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+				// The broker is away, or the consumer was removed: the
+				// client reconnects on its own.
+				set.log.LogAttrs(ctx, slog.LevelDebug, "propagate: consume: waiting for the broker", slog.String("destination", name), slog.String("error", err.Error()))
+				sleep(ctx, 250*time.Millisecond, nil)
+			}
+		}
 	}
 	for range set.workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for {
-				select {
-				case m := <-msgs:
-					c.handle(ctx, m)
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
+		wg.Add(1)
+		go work(main)
 	}
-	<-ctx.Done()
-	for _, it := range iters {
-		it.Stop()
-	}
-	feeders.Wait()
-	workers.Wait()
+	wg.Add(1)
+	go work(redrive)
+	wg.Wait()
 	return nil
 }
 
-// start creates what the consumer needs on the broker and its message
-// iterators.
-func (c *consumer) start(ctx context.Context) ([]jetstream.MessagesContext, error) {
-	var err error
+// serverMaxDeliver is the consumer's MaxDeliver on the broker: out of
+// reach, since parking is Consume's decision (the broker would drop the
+// event silently). Not -1, which servers before 2.10 refuse with BackOff.
+const serverMaxDeliver = 1 << 30
+
+// start creates what the consumer needs on the broker: the status
+// bucket, the streams, and its consumers on both.
+func (c *consumer) start(ctx context.Context) (main, redrive jetstream.Consumer, err error) {
 	if c.kv, err = statusBucket(ctx, c.js, true); err != nil {
-		return nil, fmt.Errorf("propagate: status bucket: %w", err)
+		return nil, nil, fmt.Errorf("propagate: status bucket: %w", err)
 	}
 	if _, err := ensureStream(ctx, c.js, StreamConfig(DefaultDuplicateWindow)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := ensureStream(ctx, c.js, ParkedStreamConfig()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var iters []jetstream.MessagesContext
-	for _, src := range []struct{ stream, subject string }{
-		{StreamName, "forget.erased.>"},
-		{ParkedStreamName, redriveSubject(c.name)},
-	} {
-		cons, err := c.js.CreateOrUpdateConsumer(ctx, src.stream, jetstream.ConsumerConfig{
-			Durable:       c.name,
-			Description:   "forget destination " + c.name,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			BackOff:       c.set.backOff,
-			MaxDeliver:    -1,
-			FilterSubject: src.subject,
-			MaxAckPending: 4 * c.set.workers,
-		})
-		if err == nil {
-			// Few messages buffered: their ack timers run while they wait.
-			var it jetstream.MessagesContext
-			if it, err = cons.Messages(jetstream.PullMaxMessages(c.set.workers)); err == nil {
-				iters = append(iters, it)
-				continue
-			}
-		}
-		for _, it := range iters {
-			it.Stop()
-		}
-		return nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, src.stream, err)
+	if main, err = c.js.CreateOrUpdateConsumer(ctx, StreamName, consumerConfig(c.name, "forget.erased.>", c.set)); err != nil {
+		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, StreamName, err)
 	}
-	return iters, nil
+	if redrive, err = c.js.CreateOrUpdateConsumer(ctx, ParkedStreamName, consumerConfig(c.name, redriveSubject(c.name), c.set)); err != nil {
+		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, ParkedStreamName, err)
+	}
+	return main, redrive, nil
+}
+
+// consumerConfig is a destination's durable consumer on one stream.
+func consumerConfig(name, subject string, set *settings) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "forget destination " + name,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		BackOff:       set.backOff,
+		MaxDeliver:    serverMaxDeliver,
+		FilterSubject: subject,
+		MaxAckPending: 4 * set.workers,
+	}
 }
 
 type consumer struct {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,18 +116,23 @@ func TestWebhookDeliver(t *testing.T) {
 		h    http.Header
 		body []byte
 	}
+	var mu sync.Mutex
 	status := http.StatusNoContent
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		got.h = r.Header.Clone()
 		got.body = readAll(r)
-		if status == http.StatusFound {
-			http.Redirect(w, r, "/elsewhere", status)
+		answer := status
+		mu.Unlock()
+		switch answer {
+		case http.StatusFound:
+			http.Redirect(w, r, "/elsewhere", answer)
+			return
+		case 0: // hang past the client's timeout
+			time.Sleep(300 * time.Millisecond)
 			return
 		}
-		if status == 0 {
-			time.Sleep(300 * time.Millisecond)
-		}
-		w.WriteHeader(status)
+		w.WriteHeader(answer)
 		fmt.Fprint(w, "a body that must never be logged: "+secretValue)
 	}))
 	defer srv.Close()
@@ -142,6 +148,8 @@ func TestWebhookDeliver(t *testing.T) {
 	if err := wh.Deliver(ctx, rc); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	id, err := propagate.Verify(secret, got.h, got.body, time.Now(), 5*time.Minute)
 	if err != nil || id != rc.EventID {
 		t.Fatalf("the receiver cannot verify: %q, %v", id, err)
@@ -155,7 +163,9 @@ func TestWebhookDeliver(t *testing.T) {
 		class  string
 	}{{500, "http_500"}, {404, "http_404"}, {http.StatusFound, "http_302"}, {0, "timeout"}} {
 		status = c.status
+		mu.Unlock()
 		err := wh.Deliver(ctx, rc)
+		mu.Lock()
 		if cl := propagate.ErrorClass(err); cl != c.class {
 			t.Errorf("answer %d: class %q (%v), want %s", c.status, cl, err, c.class)
 		}

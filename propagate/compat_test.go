@@ -1,0 +1,95 @@
+package propagate
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestServerCompatibility creates the streams and consumers propagate
+// uses, under names of the test's own, on the NATS server of
+// $FORGET_TEST_NATS (the one hosts run, which may be older than the
+// in-process one: Debian's 2.9 refuses a MaxDeliver of -1 with BackOff),
+// publishes, consumes, naks with a delay and deletes everything.
+func TestServerCompatibility(t *testing.T) {
+	url := os.Getenv("FORGET_TEST_NATS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("FORGET_TEST_NATS is not set; under CI it must be")
+		}
+		t.Skip("FORGET_TEST_NATS is not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := strings.ToLower(rand.Text()[:10])
+	set, err := newSettings([]Option{WithBackOff(50*time.Millisecond, 100*time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []jetstream.StreamConfig{StreamConfig(DefaultDuplicateWindow), ParkedStreamConfig()} {
+		cfg := base
+		cfg.Name = base.Name + "_COMPAT_" + strings.ToUpper(tag)
+		for i, s := range cfg.Subjects {
+			cfg.Subjects[i] = "compat" + tag + "." + s
+		}
+		if _, err := js.CreateStream(ctx, cfg); err != nil {
+			t.Fatalf("create stream %s: %v", cfg.Name, err)
+		}
+		defer js.DeleteStream(context.Background(), cfg.Name)
+		subject := strings.TrimSuffix(cfg.Subjects[0], ">") + "x"
+		if _, err := js.Publish(ctx, subject, []byte("{}"), jetstream.WithMsgID("compat-"+tag), jetstream.WithExpectStream(cfg.Name)); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		if ack, err := js.Publish(ctx, subject, []byte("{}"), jetstream.WithMsgID("compat-"+tag)); err != nil || !ack.Duplicate {
+			t.Fatalf("a repeat was not dropped: %+v, %v", ack, err)
+		}
+		cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Name, consumerConfig("crm", cfg.Subjects[0], set))
+		if err != nil {
+			t.Fatalf("consumer on %s: %v", cfg.Name, err)
+		}
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			if err := m.NakWithDelay(10 * time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%s: fetched %d messages, want 1", cfg.Name, n)
+		}
+		batch, err = cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			md, _ := m.Metadata()
+			if md.NumDelivered != 2 {
+				t.Errorf("redelivery %d, want 2", md.NumDelivered)
+			}
+			m.Ack()
+			n++
+		}
+		if n != 2 {
+			t.Fatalf("%s: the nak'd message did not come again", cfg.Name)
+		}
+	}
+}
