@@ -346,3 +346,42 @@ func TestConsumeBadInput(t *testing.T) {
 		t.Errorf("Consume with a cancelled context = %v, want nil at once", err)
 	}
 }
+
+// TestConsumeNoRepeatBehindSlowDelivery: with one worker busy for longer
+// than the ack wait, the events behind it are not offered twice: a
+// worker takes a message only when it is free.
+func TestConsumeNoRepeatBehindSlowDelivery(t *testing.T) {
+	ctx := context.Background()
+	ns := startNATS(t)
+	js := connect(t, ns.url())
+	_, s, f := newStore(t, engines(t)[0], 4)
+	for id := 1; id <= 4; id++ {
+		forgetID(t, f, id)
+	}
+	r, _ := propagate.NewRelay(s, js, propagate.WithLogger(quiet()))
+	if _, err := r.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := map[string]int{}
+	consume(t, js, "slow", func(ctx context.Context, rc forget.Receipt) error {
+		time.Sleep(250 * time.Millisecond) // longer than the ack wait
+		mu.Lock()
+		calls[rc.EventID]++
+		mu.Unlock()
+		return nil
+	}, propagate.WithLogger(quiet()), propagate.WithWorkers(1), propagate.WithBackOff(80*time.Millisecond))
+	waitFor(t, 10*time.Second, "all four delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(calls) == 4
+	})
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range calls {
+		if n != 1 {
+			t.Errorf("event %s handled %d times", id, n)
+		}
+	}
+}
