@@ -26,8 +26,9 @@ type Relay struct {
 	subject string
 	wake    chan struct{}
 
-	mu     sync.Mutex
-	stream bool // the stream is known to exist
+	mu        sync.Mutex
+	stream    bool            // the stream is known to exist
+	malformed map[string]bool // customers whose malformed event was reported
 }
 
 // NewRelay returns a relay from outbox to the stream js reaches. Options:
@@ -144,10 +145,11 @@ func (r *Relay) publish(ctx context.Context, events []forget.Event) ([]string, e
 	for i := range events {
 		ev := &events[i]
 		if !validEventID(ev.EventID) {
-			// Not written by a Forgetter: publishing it without a usable
-			// message id could repeat it. It stays in the outbox.
-			r.set.log.LogAttrs(ctx, slog.LevelError, "propagate: relay: an event with a malformed id is left in the outbox", slog.Int("length", len(ev.EventID)))
-			fail(errors.New("propagate: an event has a malformed id"))
+			// Not written by a Forgetter: published without a usable
+			// message id it could repeat. It stays in the outbox, holding
+			// back its customer's later events, and is reported once; the
+			// other customers' events go on.
+			r.reportMalformed(ctx, ev)
 			continue
 		}
 		data, err := json.Marshal(ev.Receipt)
@@ -189,6 +191,22 @@ func (r *Relay) ensureStream(ctx context.Context) error {
 	}
 	r.stream = true
 	return nil
+}
+
+// reportMalformed logs, once per customer, an event whose id no
+// Forgetter made.
+func (r *Relay) reportMalformed(ctx context.Context, ev *forget.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.malformed == nil {
+		r.malformed = make(map[string]bool)
+	}
+	if r.malformed[ev.CustomerID] || len(r.malformed) >= 1000 {
+		return
+	}
+	r.malformed[ev.CustomerID] = true
+	r.set.log.LogAttrs(ctx, slog.LevelError, "propagate: relay: an event with a malformed id stays in the outbox, and its customer's later events behind it; fix or remove its audit record",
+		slog.String("customer_id", ev.CustomerID), slog.Time("at", ev.At))
 }
 
 // headerEventID carries the event id for consumers, which do not see

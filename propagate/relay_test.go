@@ -257,3 +257,41 @@ func TestRelayBadInput(t *testing.T) {
 		t.Error("NewRelay(nil js) succeeded")
 	}
 }
+
+// TestRelayMalformedEvent: an audit record whose event id no Forgetter
+// made (edited by hand, say) stays in the outbox and holds back its
+// customer's later events, reported once; every other customer's events
+// flow, without the relay backing off.
+func TestRelayMalformedEvent(t *testing.T) {
+	ctx := context.Background()
+	js := connect(t, startNATS(t).url())
+	db, s, f := newStore(t, engines(t)[0], 5)
+	forgetID(t, f, 1)
+	if _, err := db.Exec(`INSERT INTO forget_audit (event_id, customer_id, at, principal, request_id, fields_erased, fields_kept, tables_kept, rows_deleted, rows_scrubbed, holds_ignored, held)
+		VALUES ('bad id!', '2', '2026-01-01T00:00:00.000000000Z', '', '', '', '', '', '{}', 'null', '', '')`); err != nil {
+		t.Fatal(err)
+	}
+	later := forgetID(t, f, 2)
+	for id := 3; id <= 5; id++ {
+		forgetID(t, f, id)
+	}
+	var logs logBuffer
+	r, _ := propagate.NewRelay(s, js, propagate.WithLogger(logs.logger()))
+	for range 3 {
+		if _, err := r.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := streamEvents(t, js)
+	if len(got) != 4 {
+		t.Fatalf("%d events published, want 4 (customers 1, 3, 4, 5)", len(got))
+	}
+	for _, rc := range got {
+		if rc.CustomerID == "2" || rc.EventID == later.EventID {
+			t.Errorf("customer 2's event went past the malformed one before it: %+v", rc)
+		}
+	}
+	if n := strings.Count(logs.String(), "malformed id"); n != 1 {
+		t.Errorf("the malformed event was reported %d times, want once:\n%s", n, logs.String())
+	}
+}
