@@ -834,3 +834,26 @@ func TestLongChain(t *testing.T) {
 		}
 	}
 }
+
+// TestInventoryUncountable: a foreign key whose referenced columns the
+// catalogue does not say (SQLite's REFERENCES parent, where the parent
+// has no primary key) leaves that table uncounted, not the inventory
+// failed.
+func TestInventoryUncountable(t *testing.T) {
+	db, _ := openSQLite(t)
+	execAll(t, db, append(coverDDL(sqlstore.SQLite), coverData(sqlstore.SQLite)...)...)
+	execAll(t, db, `CREATE TABLE nopk (customer_id BIGINT, v TEXT)`, `CREATE TABLE child (id INTEGER PRIMARY KEY, p BIGINT REFERENCES nopk)`)
+	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(coverSchema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := s.Inventory(context.Background(), forget.Lookup{CustomerID: "1"}, forget.DefaultCatalogue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range inv.Tables {
+		if (it.Table == "child") != it.Uncounted {
+			t.Errorf("%s: uncounted %v", it.Table, it.Uncounted)
+		}
+	}
+}
