@@ -36,7 +36,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("PATCH /api/customer/forget", h)
+	// No method in the pattern: the handler answers other methods with
+	// its JSON 405 (ServeMux would answer them with a plain-text one).
+	mux.Handle("/api/customer/forget", h)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
