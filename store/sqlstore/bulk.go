@@ -382,6 +382,11 @@ func (s *Store) bulkGroup(ctx context.Context, items []forget.BatchItem, group [
 			}
 			tx.close()
 		}()
+		if s.dialect != Postgres {
+			// Statements run per customer are prepared once (pgx
+			// caches its statements itself).
+			tx.reusePrepared()
+		}
 		b := bulkRun{s: s, tx: tx, items: items, group: group, shapes: shapes, results: results}
 		if err = b.run(ctx); err != nil {
 			failed = b.failed
@@ -718,6 +723,18 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 	s := b.s
 	n := len(js)
 	for ui, u := range sh.updates {
+		if s.dialect == SQLite {
+			// A statement here is a function call, not a round trip:
+			// one UPDATE prepared for the transaction and run per
+			// customer costs less than parsing a VALUES list of
+			// thousands of parameters for each group.
+			for _, j := range js {
+				if err := b.rowStatement(ctx, j, ui, nil); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		query := sh.cached(bulkSQLKey{sqlUpdate, ui, n}, func() string { return s.updateSQL(u, n) })
 		args := make([]any, 0, n*(1+len(u.refs)))
 		for _, j := range js {
@@ -777,6 +794,30 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 	return nil
 }
 
+// rowStatement runs statement step of customer j's own script, prepared
+// once for the transaction; counted names the table whose rows it counts.
+func (b *bulkRun) rowStatement(ctx context.Context, j, step int, counted *forget.Table) error {
+	st := b.group[j].sc.stmts[step]
+	p := b.plan(j)
+	args := make([]any, 0, len(st.from)+1)
+	for _, ref := range st.from {
+		args = append(args, ref.value(p))
+	}
+	args = append(args, b.ids[j])
+	r, err := b.tx.exec(ctx, st.sql, args...)
+	var n int64
+	if err == nil && counted != nil {
+		n, err = r.RowsAffected()
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
+	}
+	if counted != nil {
+		b.rows[j][*counted] = n
+	}
+	return nil
+}
+
 func (b *bulkRun) scrubArgs(t bulkTable, js []int) []any {
 	args := make([]any, 0, len(js)*(1+len(t.refs)))
 	for _, j := range js {
@@ -797,22 +838,9 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 	s := b.s
 	if len(t.cols) > 0 {
 		for _, j := range js {
-			st := b.group[j].sc.stmts[t.step]
-			p := b.plan(j)
-			args := make([]any, 0, len(st.from)+1)
-			for _, ref := range st.from {
-				args = append(args, ref.value(p))
+			if err := b.rowStatement(ctx, j, t.step, &t.name); err != nil {
+				return err
 			}
-			args = append(args, b.ids[j])
-			r, err := b.tx.exec(ctx, st.sql, args...)
-			var n int64
-			if err == nil {
-				n, err = r.RowsAffected()
-			}
-			if err != nil {
-				return fmt.Errorf("sqlstore: update %s: %w", t.table, safeError(err))
-			}
-			b.rows[j][t.name] = n
 		}
 		return nil
 	}
