@@ -53,6 +53,12 @@ type Schema struct {
 	// {"customers.created_at": "accounting, 10 years"}. A forget never
 	// reads or writes them; see [Cover].
 	Retain map[string]string `json:"retain,omitempty"`
+	// Activity names the customers table's columns that record when a
+	// customer was last active (last_login, last_order_at): the latest
+	// of them counts. [Store.Inactive] sweeps by them, each needing an
+	// index. They hold times: timestamps on PostgreSQL and MySQL, text
+	// such as "2024-05-01 10:00:00" (UTC) on SQLite.
+	Activity []Column `json:"activity,omitempty"`
 }
 
 // CustomerTable is a table keyed by one column.
@@ -158,6 +164,7 @@ func (s Schema) Validate() error {
 	}
 	errs = append(errs, s.validateHolds()...)
 	errs = append(errs, s.validateRetain()...)
+	errs = append(errs, s.validateActivity()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("sqlstore: invalid schema: %w", errors.Join(errs...))
 	}
@@ -388,6 +395,7 @@ func (s Schema) clone() Schema {
 	c.Absent = slices.Clone(s.Absent)
 	c.Holds = slices.Clone(s.Holds)
 	c.Retain = maps.Clone(s.Retain)
+	c.Activity = slices.Clone(s.Activity)
 	if c.Customers.KeyType == "" {
 		c.Customers.KeyType = KeyInt
 	}
