@@ -55,10 +55,11 @@ func (s *Store) Inventory(ctx context.Context, l forget.Lookup, cat forget.Catal
 }
 
 // dryRunInventory is the inventory of a dry run, counted in its
-// transaction after its statements ran, from the schema the last Verify
-// read: nil when Verify has not run, so that a dry run never reads the
-// catalogue inside its transaction (and a real forget never pays for
-// it). What the plan keeps is listed as kept.
+// transaction before its statements run (after them, deleted rows would
+// count 0), from the schema the last Verify read: nil when Verify has not
+// run, so that a dry run never reads the catalogue inside its transaction,
+// and for real forgets, which never pay for it. What the plan keeps is
+// listed as kept.
 func (s *Store) dryRunInventory(ctx context.Context, tx *txn, p forget.Plan, id any, idText string) (*forget.Inventory, error) {
 	in := s.cover.last.Load()
 	if in == nil || !p.DryRun {
