@@ -1,0 +1,118 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/forgetkit/forget"
+)
+
+// Sweeper is a Store that can find inactive customers, for
+// [forget.Forgetter.Sweep]: its activity fields hold when each customer
+// was last active, as RFC 3339 times, and the latest counts. Build a
+// Forgetter on the Sweeper, not on the Store beneath it.
+type Sweeper struct {
+	*Store
+	activity []forget.Field
+}
+
+var (
+	_ forget.Store          = (*Sweeper)(nil)
+	_ forget.InactiveFinder = (*Sweeper)(nil)
+)
+
+// NewSweeper returns s, sweepable by the activity fields. s must keep an
+// audit trail (WithAudit): it tells which customers a sweep has already
+// forgotten.
+func NewSweeper(s *Store, activity ...forget.Field) (*Sweeper, error) {
+	if s == nil {
+		return nil, errors.New("memstore: NewSweeper needs a Store")
+	}
+	if len(activity) == 0 {
+		return nil, errors.New("memstore: NewSweeper needs at least one activity field")
+	}
+	s.mu.Lock()
+	auditing := s.auditing
+	s.mu.Unlock()
+	if !auditing {
+		return nil, errors.New("memstore: a sweep needs the audit trail to know whom it forgot (see WithAudit)")
+	}
+	return &Sweeper{Store: s, activity: slices.Clone(activity)}, nil
+}
+
+// maxInactivePage bounds a page of Inactive, as the SQL store's.
+const maxInactivePage = 10000
+
+type inactive struct {
+	at time.Time
+	id string
+}
+
+func (a inactive) compare(b inactive) int {
+	if c := a.at.Compare(b.at); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+// Inactive implements forget.InactiveFinder. Activity values that are
+// not RFC 3339 times are ignored, as NULLs would be.
+func (w *Sweeper) Inactive(ctx context.Context, cutoff time.Time, cursor string, limit int) ([]string, string, error) {
+	if limit < 1 || limit > maxInactivePage {
+		return nil, "", fmt.Errorf("memstore: a page of inactive customers holds 1 to %d, not %d: %w", maxInactivePage, limit, forget.ErrInvalid)
+	}
+	var after *inactive
+	if cursor != "" {
+		at, id, ok := strings.Cut(cursor, "|")
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if !ok || err != nil {
+			return nil, "", fmt.Errorf("memstore: malformed sweep cursor: %w", forget.ErrInvalid)
+		}
+		after = &inactive{at: t, id: id}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	s := w.Store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	forgotten := make(map[string]bool)
+	for _, rc := range s.audit {
+		if rc.Held == "" && !rc.DryRun && len(rc.FieldsKept) == 0 && len(rc.TablesKept) == 0 && !rc.At.Before(cutoff) {
+			forgotten[rc.CustomerID] = true
+		}
+	}
+	var found []inactive
+	for id, c := range s.customers {
+		var latest time.Time
+		for _, f := range w.activity {
+			if t, err := time.Parse(time.RFC3339Nano, c.Fields[f]); err == nil && t.After(latest) {
+				latest = t
+			}
+		}
+		a := inactive{at: latest, id: id}
+		if latest.IsZero() || !latest.Before(cutoff) || forgotten[id] || (after != nil && a.compare(*after) <= 0) {
+			continue
+		}
+		found = append(found, a)
+	}
+	slices.SortFunc(found, inactive.compare)
+	if len(found) > limit {
+		found = found[:limit]
+	}
+	ids := make([]string, len(found))
+	for i, a := range found {
+		ids[i] = a.id
+	}
+	next := ""
+	if len(found) == limit {
+		last := found[len(found)-1]
+		next = last.at.UTC().Format(time.RFC3339Nano) + "|" + last.id
+	}
+	return ids, next, nil
+}
