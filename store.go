@@ -85,6 +85,7 @@ type Plan struct {
 func (p Plan) Receipt(res Result) Receipt {
 	rc := p.Record
 	rc.CustomerID = res.CustomerID
+	rc.Inventory = res.Inventory
 	rc.RowsDeleted = make(map[Table]int64, len(p.Tables))
 	rc.RowsScrubbed = nil
 	for _, t := range p.Tables {
@@ -122,6 +123,10 @@ type ColumnAssignment struct {
 // Result is what a Store reports of a forget.
 type Result struct {
 	CustomerID string
+	// Inventory, in a dry run, is what the store holds of the customer
+	// beyond the plan: tables and columns a forget would leave, names and
+	// counts only. Nil when the store cannot tell.
+	Inventory *Inventory
 	// Rows counts, per table of the plan, the rows deleted (or scrubbed, or
 	// in a dry run that would be).
 	Rows map[Table]int64

@@ -185,3 +185,43 @@ func TestTypedNilStore(t *testing.T) {
 		t.Error("New accepted a nil *memstore.Store")
 	}
 }
+
+// TestDryRunReceiptInventory: once Verify has read the schema, a dry run's
+// receipt carries the customer's inventory: every table that reaches the
+// customer with its row count and action, the retained columns with their
+// reasons; a real forget carries none.
+func TestDryRunReceiptInventory(t *testing.T) {
+	ctx := context.Background()
+	b := newDefaultBackend(t, engines(t)[0], sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err := b.Seed(ctx, storetest.Fixtures()); err != nil {
+		t.Fatal(err)
+	}
+	f := quietForgetter(t, b.Store)
+	if err := f.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"member_note"}, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.Inventory == nil {
+		t.Fatal("dry run receipt has no inventory")
+	}
+	byTable := map[string]forget.InventoryTable{}
+	for _, it := range rc.Inventory.Tables {
+		byTable[it.Table] = it
+	}
+	if it := byTable["member_auth"]; it.Rows != 2 || it.Action != "deleted" {
+		t.Errorf("member_auth = %+v, want 2 rows deleted", it)
+	}
+	if it := byTable["member_note"]; it.Rows != 3 || it.Action != "kept" {
+		t.Errorf("member_note = %+v, want 3 rows kept", it)
+	}
+	if it := byTable["transactions"]; it.Rows != 3 || len(it.Retained) != 1 || it.Retained[0].Column != "amount_cents" {
+		t.Errorf("transactions = %+v, want 3 rows and amount_cents retained", it)
+	}
+	done, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}})
+	if err != nil || done.Inventory != nil {
+		t.Errorf("real forget: %v, inventory %+v; want none", err, done.Inventory)
+	}
+}

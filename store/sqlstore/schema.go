@@ -100,6 +100,12 @@ func DefaultSchema() Schema {
 		Orders:        &LookupTable{Table: "transactions", Key: "orderid", KeyType: KeyInt, CustomerKey: "customer_id"},
 		Fields:        make(map[forget.Field]Column),
 		Tables:        make(map[forget.Table]RelatedTable),
+		// The default schema's two columns that are not the customer's
+		// details: a forget keeps them, and says why.
+		Retain: map[string]string{
+			"subscriptions.status":      "the subscription's state, not the customer's details",
+			"transactions.amount_cents": "accounting: what was paid, not who paid it",
+		},
 	}
 	cat := forget.DefaultCatalogue()
 	for _, f := range cat.Fields {

@@ -254,6 +254,13 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		return res, &forget.HeldError{Hold: hold}
 	}
+	if p.DryRun {
+		// Counted before the statements run: after them, deleted rows
+		// would count 0. Real forgets never pay for it.
+		if res.Inventory, err = s.dryRunInventory(ctx, tx, p, id, idText); err != nil {
+			return forget.Result{}, err
+		}
+	}
 	args := make([]any, 0, len(p.Fields)+1)
 	for _, st := range sc.stmts {
 		args = args[:0]
