@@ -27,7 +27,7 @@ func TestCrashDeliver(t *testing.T) {
 	bin := buildForget(t)
 	ns := startTestNATS(t)
 	_, db := crashDB(t, bin, 500)
-	stop := background(t, db, 500, 2*time.Millisecond)
+	stop := background(t, db, sqlstore.SQLite, 500, 2*time.Millisecond)
 	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -300,9 +302,9 @@ func crashDB(t *testing.T, bin string, n int) (string, *sql.DB) {
 // the host's application would, until stop; and now and then writes an
 // audit record in a transaction it rolls back, which no relay may ever
 // publish. It returns how many forgets committed.
-func background(t *testing.T, db *sql.DB, n int, pace time.Duration) (stop func() int) {
+func background(t *testing.T, db *sql.DB, d sqlstore.Dialect, n int, pace time.Duration) (stop func() int) {
 	t.Helper()
-	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	s, err := sqlstore.New(db, d, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +334,7 @@ func background(t *testing.T, db *sql.DB, n int, pace time.Duration) (stop func(
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
-			rolledBack(t, db)
+			rolledBack(t, db, d)
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
@@ -344,19 +346,31 @@ func background(t *testing.T, db *sql.DB, n int, pace time.Duration) (stop func(
 }
 
 // rolledBack writes an audit record, holds it a moment, and rolls back.
-func rolledBack(t *testing.T, db *sql.DB) {
-	conn, err := db.Conn(context.Background())
+func rolledBack(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Error(err)
 		return
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+	begin, q := "BEGIN", "?"
+	switch d {
+	case sqlstore.SQLite:
+		begin = "BEGIN IMMEDIATE"
+	case sqlstore.Postgres:
+		q = "$1"
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return // busy: try later
 	}
-	defer conn.ExecContext(context.Background(), "ROLLBACK")
-	conn.ExecContext(context.Background(), `INSERT INTO forget_audit (event_id, customer_id, at, principal, request_id, fields_erased, fields_kept, tables_kept, rows_deleted, rows_scrubbed, holds_ignored, held)
-		VALUES (?, '1', '2026-01-01T00:00:00.000000000Z', 'never', '', '', '', '', '{}', 'null', '', '')`, fmt.Sprintf("uncommitted%015d", rand.Int64N(1e15)))
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	at := "at"
+	if d == sqlstore.MySQL {
+		at = "`at`"
+	}
+	conn.ExecContext(ctx, `INSERT INTO forget_audit (event_id, customer_id, `+at+`, principal, request_id, fields_erased, fields_kept, tables_kept, rows_deleted, rows_scrubbed, holds_ignored, held)
+		VALUES (`+q+`, '1', '2026-01-01T00:00:00.000000000Z', 'never', '', '', '', '', '{}', 'null', '', '')`, fmt.Sprintf("uncommitted%015d", rand.Int64N(1e15)))
 	time.Sleep(3 * time.Millisecond)
 }
 
@@ -405,57 +419,175 @@ func ackedNotMarked(t testing.TB, db *sql.DB, js jetstream.JetStream) int {
 }
 
 // TestCrashRelay kills `forget relay` with SIGKILL at random moments, at
-// least 20 times, while the host forgets customers and rolls back audit
-// records of its own. After a last relay has drained the outbox, every
-// committed erasure is in the stream exactly once, in each customer's
-// order, nothing uncommitted is, and every event reaches two webhooks.
+// least 20 times on each engine, while the host forgets customers and
+// rolls back audit records of its own. After a last relay has drained the
+// outbox, every committed erasure is in the stream exactly once, in each
+// customer's order, nothing uncommitted is, and every event reaches two
+// webhooks.
 func TestCrashRelay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}
 	bin := buildForget(t)
-	ns := startTestNATS(t)
-	path, db := crashDB(t, bin, 500)
-	stop := background(t, db, 500, time.Millisecond)
-	rnd := rand.New(rand.NewPCG(20261129, 11))
-	js := ns.js()
-	kills, betweenAckAndMark := 0, 0
-	for round := 0; kills < crashKills(t) && round < 500; round++ {
-		cmd := exec.Command(bin, "relay", "-db", path, "-nats", ns.url(), "-batch", strconv.Itoa(1+rnd.IntN(30)), "-poll", "2ms")
-		if killAfter(t, cmd, time.Duration(30+rnd.IntN(300))*time.Millisecond) {
-			kills++
-			if ackedNotMarked(t, db, js) > 0 {
-				betweenAckAndMark++
+	for _, e := range crashEngines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ns := startTestNATS(t)
+			dbArgs, db := e.open(t, bin, 500)
+			stop := background(t, db, e.dialect, 500, time.Millisecond)
+			rnd := rand.New(rand.NewPCG(20261129, 11))
+			js := ns.js()
+			kills, betweenAckAndMark := 0, 0
+			for round := 0; kills < crashKills(t) && round < 500; round++ {
+				args := append([]string{"relay"}, dbArgs...)
+				cmd := exec.Command(bin, append(args, "-nats", ns.url(), "-batch", strconv.Itoa(1+rnd.IntN(30)), "-poll", "2ms")...)
+				if killAfter(t, cmd, time.Duration(30+rnd.IntN(300))*time.Millisecond) {
+					kills++
+					if ackedNotMarked(t, db, js) > 0 {
+						betweenAckAndMark++
+					}
+				}
 			}
+			committed := stop()
+			_, _, waiting := outboxState(t, db)
+			t.Logf("%d SIGKILLs of the relay, %d of them between the broker's ack and the mark; %d forgets committed meanwhile; %d events waited for the last relay",
+				kills, betweenAckAndMark, committed, waiting)
+			last := exec.Command(bin, append(append([]string{"relay"}, dbArgs...), "-nats", ns.url())...)
+			if err := last.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, 60*time.Second, "the last relay to drain the outbox", func() bool {
+				_, _, n := outboxState(t, db)
+				return n == 0
+			})
+			last.Process.Signal(syscall.SIGTERM)
+			if err := last.Wait(); err != nil {
+				t.Errorf("relay after SIGTERM: %v", err)
+			}
+			n := checkExactlyOnce(t, db, js)
+			all, _, _ := outboxState(t, db)
+			crm, search := newHookReceiver(t, 0), newHookReceiver(t, 0)
+			deliverInProcess(t, js, "crm", crm)
+			deliverInProcess(t, js, "search", search)
+			waitUntil(t, 120*time.Second, "every event at both webhooks", func() bool {
+				m1, _ := crm.missing(all)
+				m2, _ := search.missing(all)
+				return len(m1) == 0 && len(m2) == 0
+			})
+			t.Logf("%d events in the stream, each once; all reached both webhooks", n)
+		})
+	}
+}
+
+// crashEngine is a database the crash tests run the command on.
+type crashEngine struct {
+	name    string
+	dialect sqlstore.Dialect
+	// open creates the default schema with n demo customers in a fresh
+	// database and returns the command's flags naming it.
+	open func(t *testing.T, bin string, n int) ([]string, *sql.DB)
+}
+
+// crashEngines returns SQLite, and PostgreSQL and MariaDB when their DSNs
+// are set (under CI they must be).
+func crashEngines(t *testing.T) []crashEngine {
+	es := []crashEngine{{"sqlite", sqlstore.SQLite, func(t *testing.T, bin string, n int) ([]string, *sql.DB) {
+		path, db := crashDB(t, bin, n)
+		return []string{"-db", path}, db
+	}}}
+	for _, e := range []struct {
+		env, name string
+		d         sqlstore.Dialect
+	}{{"FORGET_TEST_POSTGRES", "postgres", sqlstore.Postgres}, {"FORGET_TEST_MYSQL", "mysql", sqlstore.MySQL}} {
+		dsn := os.Getenv(e.env)
+		if dsn == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not set; under CI every engine must run", e.env)
+			}
+			t.Logf("%s is not set: skipping %s", e.env, e.name)
+			continue
+		}
+		es = append(es, crashEngine{e.name, e.d, func(t *testing.T, _ string, n int) ([]string, *sql.DB) {
+			cliURL, db := serverDB(t, e.d, dsn)
+			ctx := context.Background()
+			if err := sqlstore.CreateSchema(ctx, db, e.d); err != nil {
+				t.Fatal(err)
+			}
+			if err := seedDemo(ctx, db, e.d, n); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"-dsn", cliURL}, db
+		}})
+	}
+	return es
+}
+
+// serverDB creates a PostgreSQL schema or a MariaDB database of the
+// test's own, dropped when it ends, and returns the command's URL for it.
+func serverDB(t *testing.T, d sqlstore.Dialect, dsn string) (string, *sql.DB) {
+	t.Helper()
+	name := fmt.Sprintf("forget_crash_%d", rand.Int64N(1e15))
+	var cliURL string
+	var db *sql.DB
+	switch d {
+	case sqlstore.Postgres:
+		admin, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if admin, err := sql.Open("pgx", dsn); err == nil {
+				admin.Exec("DROP SCHEMA " + name + " CASCADE")
+				admin.Close()
+			}
+		})
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", name)
+		u.RawQuery = q.Encode()
+		cliURL = u.String()
+		if db, err = sql.Open("pgx", cliURL); err != nil {
+			t.Fatal(err)
+		}
+	case sqlstore.MySQL:
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if admin, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
+				admin.Exec("DROP DATABASE " + name)
+				admin.Close()
+			}
+		})
+		u := url.URL{Scheme: "mysql", Host: cfg.Addr, Path: "/" + name, User: url.User(cfg.User)}
+		if cfg.Passwd != "" {
+			u.User = url.UserPassword(cfg.User, cfg.Passwd)
+		}
+		cliURL = u.String()
+		db2 := *cfg
+		db2.DBName = name
+		if db, err = sql.Open("mysql", db2.FormatDSN()); err != nil {
+			t.Fatal(err)
 		}
 	}
-	committed := stop()
-	_, _, waiting := outboxState(t, db)
-	t.Logf("%d SIGKILLs of the relay, %d of them between the broker's ack and the mark; %d forgets committed meanwhile; %d events waited for the last relay",
-		kills, betweenAckAndMark, committed, waiting)
-	last := exec.Command(bin, "relay", "-db", path, "-nats", ns.url())
-	if err := last.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, 60*time.Second, "the last relay to drain the outbox", func() bool {
-		_, _, n := outboxState(t, db)
-		return n == 0
-	})
-	last.Process.Signal(syscall.SIGTERM)
-	if err := last.Wait(); err != nil {
-		t.Errorf("relay after SIGTERM: %v", err)
-	}
-	n := checkExactlyOnce(t, db, js)
-	all, _, _ := outboxState(t, db)
-	crm, search := newHookReceiver(t, 0), newHookReceiver(t, 0)
-	deliverInProcess(t, js, "crm", crm)
-	deliverInProcess(t, js, "search", search)
-	waitUntil(t, 120*time.Second, "every event at both webhooks", func() bool {
-		m1, _ := crm.missing(all)
-		m2, _ := search.missing(all)
-		return len(m1) == 0 && len(m2) == 0
-	})
-	t.Logf("%d events in the stream, each once; all reached both webhooks", n)
+	db.SetMaxOpenConns(10)
+	t.Cleanup(func() { db.Close() })
+	return cliURL, db
 }
 
 // TestCrashServeNATS kills `forget serve -nats` with SIGKILL at random
