@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -60,4 +61,14 @@ func TestCrashDiscardedConnection(t *testing.T) {
 // many it sent to the per-customer path after a set-based attempt.
 func BulkStats(s *Store) (sets, fallbacks int64) {
 	return s.bulk.sets.Load(), s.bulk.fallbacks.Load()
+}
+
+// InactiveSQL is the page statement of a sweep through activity column
+// part, after a customer when cursor is set.
+func InactiveSQL(s *Store, part int, cutoff time.Time, cursor bool) (string, []any) {
+	cur := sweepCursor{part: part}
+	if cursor {
+		cur.at, cur.key = cutoff.Add(-time.Hour).UTC().Format("2006-01-02 15:04:05"), "5"
+	}
+	return s.inactiveSQL(part, cutoff, cur, 100)
 }

@@ -1,9 +1,20 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/forgetkit/forget"
 )
+
+var _ forget.InactiveFinder = (*Store)(nil)
 
 // maxActivity bounds the activity columns: a sweep runs a statement per
 // column.
@@ -35,4 +46,242 @@ func (s Schema) validateActivity() []error {
 		seen[strings.ToLower(c.Column)] = true
 	}
 	return errs
+}
+
+// maxInactivePage bounds a page of [Store.Inactive].
+const maxInactivePage = 10000
+
+// Inactive implements forget.InactiveFinder over the mapping's activity
+// columns (Schema.Activity). A customer is inactive when the latest of
+// its non-NULL activity values is before cutoff; one whose values are all
+// NULL is never swept. Customers are read in order of activity, then key,
+// one statement per page, each an index range scan on one activity column
+// (for the second column on, among customers whose earlier columns are
+// NULL), so a sweep of millions reads each customer once.
+//
+// Whether a customer was already forgotten comes from the audit trail,
+// which is why a sweep needs one (WithAudit): a customer with an erasure
+// recorded at or after cutoff that kept nothing is skipped. Since the
+// record is written in the erasure's own transaction, a sweep stopped at
+// any point and run again forgets exactly the customers the first run did
+// not; one erased with a keep list is erased again, in full.
+//
+// On SQLite the activity columns must hold times as text, in SQLite's own
+// form ("2024-05-01 10:00:00", UTC) or ISO 8601: the cutoff is compared
+// as text; a column holding numbers is refused.
+func (s *Store) Inactive(ctx context.Context, cutoff time.Time, cursor string, limit int) ([]string, string, error) {
+	switch {
+	case len(s.schema.Activity) == 0:
+		return nil, "", errors.New("sqlstore: the mapping names no activity column (Schema.Activity): a sweep cannot tell who is inactive")
+	case s.auditTable == "":
+		return nil, "", errors.New("sqlstore: a sweep needs the audit trail (WithAudit) to tell whom it has already forgotten")
+	case limit < 1 || limit > maxInactivePage:
+		return nil, "", fmt.Errorf("sqlstore: a page of inactive customers holds 1 to %d, not %d: %w", maxInactivePage, limit, forget.ErrInvalid)
+	}
+	cur, err := s.parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if s.dialect == SQLite {
+		if err := s.checkActivityText(ctx); err != nil {
+			return nil, "", err
+		}
+	}
+	for part := cur.part; part < len(s.schema.Activity); part++ {
+		ids, last, err := s.inactivePart(ctx, part, cutoff, cur, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case len(ids) == limit:
+			return ids, last.encode(), nil
+		case len(ids) > 0 && part+1 < len(s.schema.Activity):
+			return ids, sweepCursor{part: part + 1}.encode(), nil
+		case len(ids) > 0:
+			return ids, "", nil
+		}
+		cur = sweepCursor{part: part + 1}
+	}
+	return nil, "", nil
+}
+
+// sweepCursor is where a sweep stands: in the part driven by activity
+// column part, after the customer with activity value at and key key
+// (none yet when at is nil).
+type sweepCursor struct {
+	part int
+	at   any
+	key  string
+}
+
+// encode renders the cursor as opaque text: part, then the activity
+// value's type and the value and key in base64.
+func (c sweepCursor) encode() string {
+	if c.at == nil {
+		return strconv.Itoa(c.part)
+	}
+	var tag, v string
+	switch at := c.at.(type) {
+	case time.Time:
+		tag, v = "t", at.Format(time.RFC3339Nano)
+	case int64:
+		tag, v = "i", strconv.FormatInt(at, 10)
+	case float64:
+		tag, v = "f", strconv.FormatFloat(at, 'g', -1, 64)
+	default:
+		tag, v = "s", fmt.Sprint(at)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	return strconv.Itoa(c.part) + "." + tag + "." + enc([]byte(v)) + "." + enc([]byte(c.key))
+}
+
+func (s *Store) parseCursor(text string) (sweepCursor, error) {
+	bad := fmt.Errorf("sqlstore: malformed sweep cursor: %w", forget.ErrInvalid)
+	if text == "" {
+		return sweepCursor{}, nil
+	}
+	if len(text) > 2048 {
+		return sweepCursor{}, bad
+	}
+	parts := strings.Split(text, ".")
+	part, err := strconv.Atoi(parts[0])
+	if err != nil || part < 0 || part >= len(s.schema.Activity) || (len(parts) != 1 && len(parts) != 4) {
+		return sweepCursor{}, bad
+	}
+	c := sweepCursor{part: part}
+	if len(parts) == 1 {
+		return c, nil
+	}
+	v, err1 := base64.RawURLEncoding.DecodeString(parts[2])
+	k, err2 := base64.RawURLEncoding.DecodeString(parts[3])
+	if err1 != nil || err2 != nil {
+		return sweepCursor{}, bad
+	}
+	c.key = string(k)
+	if _, err := parseKey(forget.KeyCustomerID, c.key, s.schema.Customers.KeyType); err != nil {
+		return sweepCursor{}, bad
+	}
+	switch parts[1] {
+	case "t":
+		c.at, err = time.Parse(time.RFC3339Nano, string(v))
+	case "i":
+		c.at, err = strconv.ParseInt(string(v), 10, 64)
+	case "f":
+		c.at, err = strconv.ParseFloat(string(v), 64)
+	case "s":
+		c.at = string(v)
+	default:
+		err = bad
+	}
+	if err != nil {
+		return sweepCursor{}, bad
+	}
+	return c, nil
+}
+
+// inactivePart reads one page of the part driven by activity column
+// part: customers whose earlier activity columns are NULL, whose column
+// part is before cutoff, and whose later columns are NULL or before
+// cutoff too.
+func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cur sweepCursor, limit int) ([]string, sweepCursor, error) {
+	query, args := s.inactiveSQL(part, cutoff, cur, limit)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+	}
+	defer rows.Close()
+	ids := make([]string, 0, limit)
+	last := sweepCursor{part: part}
+	for rows.Next() {
+		var id string
+		var act any
+		if err := rows.Scan(&id, &act); err != nil {
+			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+		}
+		if b, ok := act.([]byte); ok {
+			act = string(b)
+		}
+		ids = append(ids, id)
+		last.at, last.key = act, id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+	}
+	return ids, last, nil
+}
+
+// inactiveSQL is inactivePart's statement.
+func (s *Store) inactiveSQL(part int, cutoff time.Time, cur sweepCursor, limit int) (string, []any) {
+	q := s.dialect.quote
+	c := s.schema.Customers
+	table := q(c.Table)
+	col := func(i int) string { return table + "." + q(s.schema.Activity[i].Column) }
+	key := table + "." + q(c.Key)
+	at := s.dialect.timeArg(cutoff)
+	var where []string
+	var args []any
+	where = append(where, col(part)+" < ?")
+	args = append(args, at)
+	for i := range s.schema.Activity {
+		switch {
+		case i < part:
+			// Not indexable on purpose: the planner must drive by the
+			// range on column part, which gives the order too.
+			where = append(where, "COALESCE("+col(i)+", NULL) IS NULL")
+		case i > part:
+			where = append(where, fmt.Sprintf("(%s IS NULL OR %s < ?)", col(i), col(i)))
+			args = append(args, at)
+		}
+	}
+	if cur.part == part && cur.at != nil {
+		k, _ := parseKey(forget.KeyCustomerID, cur.key, c.KeyType)
+		// The range start the index serves, then the ties.
+		where = append(where, col(part)+" >= ?", fmt.Sprintf("(%s > ? OR %s > ?)", col(part), key))
+		args = append(args, cur.at, cur.at, k)
+	}
+	keyText := key
+	if c.KeyType != KeyText {
+		keyText = "CAST(" + key + " AS TEXT)"
+		if s.dialect == MySQL {
+			keyText = "CAST(" + key + " AS CHAR)"
+		}
+	}
+	a := q(s.auditTable)
+	where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s WHERE %s.%s = %s AND %s.%s = '' AND %s.%s = '' AND %s.%s = '' AND %s.%s >= ?)",
+		a, a, q("customer_id"), keyText, a, q("held"), a, q("fields_kept"), a, q("tables_kept"), a, q("at")))
+	args = append(args, cutoff.UTC().Format(auditTimeFormat))
+	selected := col(part)
+	if s.dialect == SQLite {
+		selected = "CAST(" + selected + " AS TEXT)" // exactly as stored, to bind again
+	}
+	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s LIMIT %d",
+		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
+}
+
+// sqliteTimeText is how a time kept as text starts.
+var sqliteTimeText = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
+
+// checkActivityText refuses SQLite activity columns whose values are not
+// times as text: the cutoff is compared as text, and a number is less
+// than any text, so a column of Unix times would have everybody swept.
+// Numbers sort before text and blobs after it, so the smallest and the
+// largest value (two index lookups) tell.
+func (s *Store) checkActivityText(ctx context.Context) error {
+	q := s.dialect.quote
+	for _, a := range s.schema.Activity {
+		for _, order := range []string{"ASC", "DESC"} {
+			query := fmt.Sprintf("SELECT typeof(%s), CAST(%s AS TEXT) FROM %s WHERE %s IS NOT NULL ORDER BY %s %s LIMIT 1",
+				q(a.Column), q(a.Column), q(s.schema.Customers.Table), q(a.Column), q(a.Column), order)
+			var typ, text string
+			switch err := s.db.QueryRowContext(ctx, query).Scan(&typ, &text); {
+			case errors.Is(err, sql.ErrNoRows):
+				continue
+			case err != nil:
+				return fmt.Errorf("sqlstore: check activity column %s: %w", a.Column, err)
+			case typ != "text" || !sqliteTimeText.MatchString(text):
+				return fmt.Errorf("sqlstore: activity column %s holds values that are not times as text (YYYY-MM-DD...); a sweep compares them with its cutoff as text, and refuses", a.Column)
+			}
+		}
+	}
+	return nil
 }
