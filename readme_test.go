@@ -1,0 +1,379 @@
+package forget_test
+
+// The README's Go snippets live here, between "README:begin" and
+// "README:end" lines, so that each one compiles and runs; TestREADMESnippets
+// checks that the README shows them exactly, in order.
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/forgetkit/forget"
+	forgetprom "github.com/forgetkit/forget/observe/prometheus"
+	"github.com/forgetkit/forget/propagate"
+	"github.com/forgetkit/forget/store/memstore"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// README:begin handler
+// newForgetHandler builds the erasure endpoint over the host's database.
+func newForgetHandler(ctx context.Context, db *sql.DB, apiKey string, logger *slog.Logger) (*forget.Handler, error) {
+	store, err := sqlstore.New(db, sqlstore.SQLite, // your schema: sqlstore.WithSchema(mapping)
+		sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err != nil {
+		return nil, err
+	}
+	f, err := forget.New(store, forget.WithLogger(logger)) // checks the catalogue against the mapping
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Verify(ctx); err != nil { // checks the mapping against the live database
+		return nil, err
+	}
+	keys, err := forget.NewAPIKeys(map[string]string{"offerit_admin": apiKey})
+	if err != nil {
+		return nil, err
+	}
+	return forget.NewHandler(f, keys) // or forget.HostAuthenticated() behind your own auth
+}
+
+// README:end
+
+// mountREADME is the README's mount snippet.
+func mountREADME(dbPath string) *http.ServeMux {
+	ctx := context.Background()
+	mux := http.NewServeMux()
+	os.Setenv("FORGET_API_KEY", "fk_0123456789abcdef")
+	// README:begin mount
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := newForgetHandler(ctx, db, os.Getenv("FORGET_API_KEY"), slog.Default())
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("/api/customer/forget", h) // no method in the pattern: the handler answers 405 itself
+	// README:end
+	return mux
+}
+
+// TestREADMEMount mounts exactly what the README shows and checks that a
+// GET gets the handler's JSON 405, not ServeMux's plain-text one, and that
+// a PATCH forgets.
+func TestREADMEMount(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.CreateSchema(context.Background(), db, sqlstore.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`INSERT INTO customers (customer_id, username, firstname) VALUES (191, 'jdoe', 'Jane')`)
+	db.Close()
+	srv := httptest.NewServer(mountREADME(path))
+	defer srv.Close()
+
+	res, err := http.Get(srv.URL + "/api/customer/forget")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(string(body), `"code":"method_not_allowed"`) || res.Header.Get("Allow") != http.MethodPatch {
+		t.Errorf("GET: %d %s %q, want the handler's JSON 405", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+
+	req, _ := http.NewRequest(http.MethodPatch, srv.URL+"/api/customer/forget", strings.NewReader(`{"customer_id": 191, "keep": ["firstname"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("api-username", "offerit_admin")
+	req.Header.Set("api-key", "fk_0123456789abcdef")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "true" {
+		t.Errorf("PATCH: %d %s, want 200 true", res.StatusCode, body)
+	}
+}
+
+// forgetREADME is the README's "Call it from Go" snippet.
+func forgetREADME(ctx context.Context, f *forget.Forgetter) string {
+	// README:begin call
+	rc, err := f.Forget(ctx, forget.Request{
+		Lookup: forget.Lookup{OrderID: "19101"},
+		Keep:   []string{"firstname", "member_note"},
+	})
+	var held *forget.HeldError
+	switch {
+	case errors.As(err, &held):
+		return "not now: hold " + held.Hold // 409 held; the refusal is audited
+	case forget.Refused(err):
+		return forget.ProblemOf(err).Message // invalid, not found, conflict: nothing changed
+	case err != nil:
+		return "failed; nothing was changed: " + err.Error() // internal: log it, retry later
+	}
+	return fmt.Sprintf("forgot %s: %d fields erased, rows deleted %v", rc.CustomerID, len(rc.FieldsErased), rc.RowsDeleted)
+	// README:end
+}
+
+func TestREADMECall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.CreateSchema(context.Background(), db, sqlstore.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`INSERT INTO customers (customer_id, username) VALUES (191, 'jdoe')`)
+	db.Exec(`INSERT INTO transactions (orderid, customer_id) VALUES (19101, 191)`)
+	db.Exec(`INSERT INTO member_auth (customer_id, kind) VALUES (191, 'totp')`)
+	db.Close()
+	ctx := context.Background()
+	db, err = sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newForgetter(t, store)
+	if got, want := forgetREADME(ctx, f), "forgot 191: 22 fields erased, rows deleted map[member_auth:1]"; got != want {
+		t.Errorf("first call: %q, want %q", got, want)
+	}
+	// An order nobody has: a refusal with its public message.
+	rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{OrderID: "1"}})
+	if rc != nil || !forget.Refused(err) {
+		t.Errorf("unknown order: %v, %v", rc, err)
+	}
+}
+
+// ExampleCatalogue_extend is the README's "Extend the catalogue" snippet.
+func ExampleCatalogue_extend() {
+	store := memstore.New()
+	// README:begin extend
+	cat := forget.DefaultCatalogue()
+	cat.Fields = append(cat.Fields, forget.FieldSpec{Name: "email", Rule: forget.Pseudonym()}) // a unique column
+	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "member_loginlog"})                 // rows deleted
+	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "member_ip",                        // rows kept, columns scrubbed
+		Scrub: []forget.ColumnRule{{Column: "ip", Rule: forget.Null()}}})
+	if err := cat.SetRule(forget.Phone, forget.Null()); err != nil {
+		log.Fatal(err)
+	}
+	f, err := forget.New(store, forget.WithCatalogue(cat))
+	// README:end
+	if err != nil {
+		log.Fatal(err)
+	}
+	kept, _ := f.Catalogue().ParseKeep("EMAIL, member_ip")
+	fmt.Println(kept)
+	// Output: [email member_ip]
+}
+
+// searchIndex stands for a host's own downstream system.
+type searchIndex struct{ deleted []string }
+
+func (x *searchIndex) DeleteCustomer(_ context.Context, id string) error {
+	x.deleted = append(x.deleted, id)
+	return nil
+}
+
+// propagateREADME is the README's "Propagate erasures" snippet, compiled
+// here; propagate's own tests run the same calls against a real server.
+func propagateREADME(ctx context.Context, db *sql.DB, natsURL string, index *searchIndex) error {
+	// README:begin propagate
+	store, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1))
+	if err != nil {
+		return err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	relay, err := propagate.NewRelay(store, js) // the store is a forget.Outbox
+	if err != nil {
+		return err
+	}
+	go relay.Run(ctx) // forget.WithHook can call relay.Wake to cut latency
+
+	// A destination inside the host, instead of a webhook:
+	go propagate.Consume(ctx, js, "search-index", func(ctx context.Context, rc forget.Receipt) error {
+		return index.DeleteCustomer(ctx, rc.CustomerID) // idempotent; rc.EventID tells repeats
+	})
+	// README:end
+	return nil
+}
+
+var _ = propagateREADME
+
+// observeREADME is the README's "Observability" snippet.
+func observeREADME(store forget.Store, admin *http.ServeMux, built **forget.Forgetter) error {
+	// README:begin observe
+	reg := prometheus.NewRegistry() // or prometheus.DefaultRegisterer
+	obs, err := forgetprom.New(reg) // github.com/forgetkit/forget/observe/prometheus
+	if err != nil {
+		return err
+	}
+	f, err := forget.New(store, forget.WithObserver(obs))
+	if err != nil {
+		return err
+	}
+	admin.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})) // an internal address, not the public one
+	// README:end
+	*built = f
+	return nil
+}
+
+// TestREADMEObserve scrapes what the README's snippet serves after a
+// forget.
+func TestREADMEObserve(t *testing.T) {
+	admin := http.NewServeMux()
+	var f *forget.Forgetter
+	if err := observeREADME(seeded(t), admin, &f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "191"}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	admin.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), `forget_requests_total{code="",outcome="forgotten"} 1`) {
+		t.Errorf("metrics after one forget:\n%s", rec.Body)
+	}
+}
+
+// TestREADMESnippets: every Go block of the README is one of the marked
+// snippets above, in the same order, so that each compiles and runs.
+func TestREADMESnippets(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	var cur []string
+	in := false
+	sc := bufio.NewScanner(strings.NewReader(string(readme)))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case !in && line == "```go":
+			in, cur = true, nil
+		case in && line == "```":
+			in = false
+			blocks = append(blocks, strings.Join(cur, "\n"))
+		case in:
+			cur = append(cur, line)
+		}
+	}
+	src, err := os.ReadFile("readme_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snippets []string
+	in = false
+	for _, line := range strings.Split(string(src), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "// README:begin"):
+			in, cur = true, nil
+		case trimmed == "// README:end":
+			in = false
+			snippets = append(snippets, dedent(cur))
+		case in:
+			cur = append(cur, line)
+		}
+	}
+	if len(blocks) != len(snippets) {
+		t.Fatalf("the README has %d Go blocks, readme_test.go %d snippets", len(blocks), len(snippets))
+	}
+	for i := range blocks {
+		if blocks[i] != snippets[i] {
+			t.Errorf("README Go block %d differs from its snippet (scripts/readme-snippets copies them):\n--- README\n%s\n--- readme_test.go\n%s", i+1, blocks[i], snippets[i])
+		}
+	}
+}
+
+// dedent removes the first line's indentation from every line.
+func dedent(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	indent := lines[0][:len(lines[0])-len(strings.TrimLeft(lines[0], "\t"))]
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.TrimPrefix(l, indent)
+	}
+	// A trailing blank line separates the snippet from code after it.
+	return strings.TrimRight(strings.Join(out, "\n"), "\n")
+}
+
+// TestREADMEMapping: the mapping the README shows loads as a mapping file
+// does (unknown keys refused) and fits the catalogue with its extension.
+func TestREADMEMapping(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	at := strings.Index(text, "## Map an existing schema")
+	start := strings.Index(text[at:], "```json\n")
+	if at < 0 || start < 0 {
+		t.Fatal("the README's mapping section has no JSON block")
+	}
+	body := text[at+start+len("```json\n"):]
+	body = body[:strings.Index(body, "```")]
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	var schema sqlstore.Schema
+	if err := dec.Decode(&schema); err != nil {
+		t.Fatalf("the README's mapping does not load: %v", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.WithSchema(schema))
+	if err != nil {
+		t.Fatalf("sqlstore.New: %v", err)
+	}
+	cat := forget.DefaultCatalogue()
+	cat.Fields = append(cat.Fields, forget.FieldSpec{Name: "email", Rule: forget.Pseudonym()})
+	if _, err := forget.New(store, forget.WithCatalogue(cat)); err != nil {
+		t.Errorf("the README's mapping does not fit the catalogue: %v", err)
+	}
+	if len(schema.Holds) != 1 || len(schema.Retain) != 1 {
+		t.Errorf("holds %v, retain %v: the README shows one of each", schema.Holds, schema.Retain)
+	}
+}
