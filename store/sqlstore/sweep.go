@@ -268,7 +268,21 @@ var sqliteTimeText = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
 // largest value (two index lookups) tell.
 func (s *Store) checkActivityText(ctx context.Context) error {
 	q := s.dialect.quote
+	table := s.schema.Customers.Table
+	schema := "main"
+	if i := strings.IndexByte(table, '.'); i >= 0 {
+		schema, table = table[:i], table[i+1:]
+	}
 	for _, a := range s.schema.Activity {
+		// SQLite reads a double-quoted name that is no column as a
+		// string: ask the catalogue first.
+		var n int
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?, ?) WHERE name = ? COLLATE NOCASE", table, schema, a.Column).Scan(&n); err != nil {
+			return fmt.Errorf("sqlstore: check activity column %s: %w", a.Column, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("sqlstore: activity column %s is not a column of %s", a.Column, s.schema.Customers.Table)
+		}
 		for _, order := range []string{"ASC", "DESC"} {
 			query := fmt.Sprintf("SELECT typeof(%s), CAST(%s AS TEXT) FROM %s WHERE %s IS NOT NULL ORDER BY %s %s LIMIT 1",
 				q(a.Column), q(a.Column), q(s.schema.Customers.Table), q(a.Column), q(a.Column), order)
