@@ -31,9 +31,10 @@ func publicMessage(err error) string {
 }
 
 type batchOptions struct {
-	dryRun   bool
-	report   string
-	progress string // auto, bar, lines, none
+	dryRun      bool
+	report      string
+	progress    string   // auto, bar, lines, none
+	ignoreHolds []string // holds an operator has cleared, for every request
 }
 
 // outcome names, as the summary and the report spell them.
@@ -126,6 +127,7 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 			}
 			if it.err == nil {
 				it.req.DryRun = opt.dryRun
+				it.req.IgnoreHolds = opt.ignoreHolds
 				reqs = append(reqs, it.req)
 				at = append(at, len(items))
 			}

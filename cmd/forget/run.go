@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/forgetkit/forget"
@@ -57,6 +58,7 @@ func (c *cli) run(args []string) int {
 		report         = fs.String("report", "", "with -batch: write one JSON line per request, its outcome, to `FILE` (e.g. -report out.jsonl)")
 		progress       = fs.String("progress", "auto", "with -batch: progress `MODE`: auto (a bar on a terminal, else lines), bar, lines or none")
 		principal      = fs.String("principal", "cli", "who asks, recorded in receipts (e.g. -principal ops:jane)")
+		ignoreHolds    = fs.String("ignore-hold", "", "comma-separated `NAMES` of holds an operator has cleared: not checked for these forgets,\nand recorded in each receipt and audit record (e.g. -ignore-hold open_chargeback)")
 	)
 	if code, ok := c.parse(fs, args); !ok {
 		return code
@@ -107,7 +109,7 @@ func (c *cli) run(args []string) int {
 	defer o.close()
 	f := o.f
 	if *batch != "" {
-		return c.runBatch(ctx, f, br, total, batchOptions{dryRun: *dryRun, report: *report, progress: mode})
+		return c.runBatch(ctx, f, br, total, batchOptions{dryRun: *dryRun, report: *report, progress: mode, ignoreHolds: splitList(*ignoreHolds)})
 	}
 
 	vals := url.Values{}
@@ -121,6 +123,7 @@ func (c *cli) run(args []string) int {
 		return c.failure("%s", forget.ProblemOf(err).Message)
 	}
 	req.DryRun = *dryRun
+	req.IgnoreHolds = splitList(*ignoreHolds)
 	rc, err := f.Forget(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -165,4 +168,15 @@ func describe(err error) string {
 		return p.Message
 	}
 	return err.Error()
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
