@@ -12,7 +12,7 @@ type Event struct {
 	Receipt
 	// PublishedAt is when a relay's broker acknowledged the event; zero
 	// while the event waits in the outbox.
-	PublishedAt time.Time
+	PublishedAt time.Time `json:"published_at,omitzero"`
 }
 
 // Outbox is implemented by stores that write each committed forget's
