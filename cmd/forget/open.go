@@ -31,6 +31,8 @@ type dbFlags struct {
 	mapping         *sqlstore.Schema // read from -schema by check
 	preset          string           // see preset.go
 	requireCoverage bool             // serve -require-coverage
+	// SQLite page cache and memory map, in MiB (-sqlite-cache, -sqlite-mmap).
+	sqliteCache, sqliteMmap int
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -41,6 +43,8 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.db, "db", "", "an existing SQLite database `FILE` (e.g. -db /var/lib/app/app.db)")
 	fs.StringVar(&d.dsn, "dsn", "", "a PostgreSQL or MySQL/MariaDB `URL` instead of -db\n(e.g. -dsn postgres://app@127.0.0.1:5432/app or -dsn mysql://root@127.0.0.1:3306/app);\nwith neither -db nor -dsn, the URL in $"+envDSN+" is used, which keeps a password out of ps")
 	fs.StringVar(&d.auditTable, "audit-table", "forget_audit", "the `TABLE` each forget's receipt is written to, in the forget's own transaction\n(created by 'forget init' and 'forget schema'; -audit-table '' keeps no audit trail)")
+	fs.IntVar(&d.sqliteCache, "sqlite-cache", defaultSQLiteCache, "with -db: SQLite's page cache per connection, in `MiB`; large databases want their indexes in it")
+	fs.IntVar(&d.sqliteMmap, "sqlite-mmap", defaultSQLiteMmap, "with -db: how much of the database file SQLite maps into memory, in `MiB` (0: none)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
 }
@@ -101,7 +105,10 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		if _, err := os.Stat(d.db); err != nil {
 			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, err, d.db)
 		}
-		db, err = openSQLite(d.db)
+		if d.sqliteCache < 1 || d.sqliteMmap < 0 || d.sqliteCache > 1<<20 || d.sqliteMmap > 1<<20 {
+			return nil, nil, errMapping{errors.New("-sqlite-cache must be 1 to 1048576 MiB and -sqlite-mmap 0 to 1048576 MiB")}
+		}
+		db, err = openSQLiteSized(d.db, d.sqliteCache, d.sqliteMmap)
 		dialect = sqlstore.SQLite
 	} else {
 		db, dialect, err = openDSN(d.dsn)
@@ -141,14 +148,31 @@ func (e errMapping) Unwrap() error { return e.err }
 // queue.
 const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 
+// The default SQLite sizes: at a million customers the indexes a forget
+// walks outgrow SQLite's default 2 MiB cache, and every forget then reads
+// scattered pages. The cache is per connection and filled only as pages
+// are read; the map is shared through the OS page cache.
+const (
+	defaultSQLiteCache = 256  // MiB
+	defaultSQLiteMmap  = 1024 // MiB
+)
+
 // openSQLite opens exactly the file at path, whatever characters its name
-// holds ('#', '?', '%', spaces, any UTF-8).
+// holds ('#', '?', '%', spaces, any UTF-8), with the default sizes.
 func openSQLite(path string) (*sql.DB, error) {
+	return openSQLiteSized(path, defaultSQLiteCache, defaultSQLiteMmap)
+}
+
+// openSQLiteSized is openSQLite with a page cache of cacheMiB and a map of
+// mmapMiB. Temporary data (the statement journals of savepoints and
+// multi-row statements) stays in memory.
+func openSQLiteSized(path string, cacheMiB, mmapMiB int) (*sql.DB, error) {
 	uri, err := sqliteURI(path)
 	if err != nil {
 		return nil, err
 	}
-	return sql.Open("sqlite", uri+"?"+sqlitePragmas)
+	sizes := fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=mmap_size(%d)&_pragma=temp_store(MEMORY)", cacheMiB*1024, int64(mmapMiB)<<20)
+	return sql.Open("sqlite", uri+"?"+sqlitePragmas+sizes)
 }
 
 // sqliteURI makes a file: URI naming path. SQLite decodes %XX in a URI's
