@@ -319,11 +319,12 @@ type opened struct {
 func (o *opened) close() { o.db.Close() }
 
 // openForgetter opens the database, builds a Forgetter logging to logger
-// and verifies the mapping against the live database, before any forget.
+// (with opts too) and verifies the mapping against the live database,
+// before any forget.
 // On failure it returns nil and the exit status: a mapping that does not
 // fit is bad configuration (2); an unreachable database or an
 // interruption is a failure (1).
-func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logger) (*opened, int) {
+func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logger, opts ...forget.Option) (*opened, int) {
 	db, store, err := dbf.open(ctx)
 	var mapping errMapping
 	switch {
@@ -338,7 +339,7 @@ func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logg
 	cat, err := dbf.catalogue(ctx, store)
 	var f *forget.Forgetter
 	if err == nil {
-		f, err = forget.New(store, forget.WithLogger(logger), forget.WithCatalogue(cat))
+		f, err = forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(cat)}, opts...)...)
 	}
 	if err != nil {
 		db.Close()
