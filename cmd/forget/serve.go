@@ -105,7 +105,7 @@ func (c *cli) serve(args []string) int {
 	}
 
 	var (
-		kt           *forget.KeyTable
+		kt           *forget.APIKeys
 		generatedKey string
 	)
 	if *keysFile != "" {
@@ -114,11 +114,11 @@ func (c *cli) serve(args []string) int {
 		}
 	} else {
 		generatedKey = "fk_" + strings.ToLower(rand.Text())
-		if kt, err = forget.NewKeyTable(map[string]string{"offerit_admin": generatedKey}); err != nil {
+		if kt, err = forget.NewAPIKeys(map[string]string{"offerit_admin": generatedKey}); err != nil {
 			return c.failure("%v", err)
 		}
 	}
-	var keys atomic.Pointer[forget.KeyTable]
+	var keys atomic.Pointer[forget.APIKeys]
 	keys.Store(kt)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -271,16 +271,16 @@ func prepareDemo(ctx context.Context, path string, n int) (int, error) {
 	return n, nil
 }
 
-// readKeys reads a keys file (see forget.ParseKeyFile). An error names
+// readKeys reads a keys file (see forget.ParseAPIKeyFile). An error names
 // the line, never its content (it may hold a key).
-func readKeys(path string) (*forget.KeyTable, error) {
+func readKeys(path string) (*forget.APIKeys, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("-keys: %w", err)
 	}
 	defer f.Close()
-	kt, err := forget.ParseKeyFile(f)
-	var kfe *forget.KeyFileError
+	kt, err := forget.ParseAPIKeyFile(f)
+	var kfe *forget.APIKeyFileError
 	switch {
 	case errors.As(err, &kfe) && kfe.Line > 0:
 		return nil, fmt.Errorf("-keys %s line %d: %s", path, kfe.Line, kfe.Reason)
@@ -295,7 +295,7 @@ func readKeys(path string) (*forget.KeyTable, error) {
 // reloadKeysOnHUP re-reads the keys file on each SIGHUP. A file that does
 // not parse is logged and the keys in force stay: a typo must not lock
 // every caller out.
-func reloadKeysOnHUP(ctx context.Context, hup <-chan os.Signal, path string, keys *atomic.Pointer[forget.KeyTable], logger *slog.Logger) {
+func reloadKeysOnHUP(ctx context.Context, hup <-chan os.Signal, path string, keys *atomic.Pointer[forget.APIKeys], logger *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
