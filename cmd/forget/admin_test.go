@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -10,9 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -322,5 +325,58 @@ func TestAdminMetricsHoldNoCustomerValues(t *testing.T) {
 	}
 	if _, err := http.Get(adminURL + "/healthz"); err == nil {
 		t.Error("the admin server answers after shutdown")
+	}
+}
+
+// TestServeAdminAddr runs forget serve -admin-addr 127.0.0.1:0: the
+// banner names the admin address, /metrics there counts the forgets and
+// holds none of the planted strings, the API's address serves no
+// metrics, and Ctrl-C stops both servers.
+func TestServeAdminAddr(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the built command")
+	}
+	path, keys, db := plantedDB(t)
+	cmd := exec.Command(buildForget(t), "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var banner strings.Builder
+	var apiURL, adminURL string
+	sc := bufio.NewScanner(stdout)
+	for adminURL == "" && sc.Scan() {
+		line := sc.Text()
+		banner.WriteString(line + "\n")
+		if u, ok := strings.CutPrefix(line, "forget is serving PATCH "); ok {
+			apiURL = u
+		}
+		if u, ok := strings.CutPrefix(line, "metrics at "); ok {
+			adminURL = strings.TrimSuffix(strings.Fields(u)[0], "/metrics,")
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if apiURL == "" || adminURL == "" {
+		t.Fatalf("no API or admin address in the banner:\n%s\nstderr:\n%s", banner.String(), stderr.String())
+	}
+	checkPlantedMetrics(t, apiURL, adminURL, db)
+	if res, err := http.Get(strings.TrimSuffix(apiURL, "/api/customer/forget") + "/metrics"); err != nil || res.StatusCode != 404 {
+		t.Errorf("the API's address answers /metrics: %v %v", res, err)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve exited with %v:\n%s", err, stderr.String())
+	}
+	if _, err := http.Get(adminURL + "/healthz"); err == nil {
+		t.Error("the admin server outlived serve")
+	}
+	if strings.Contains(stderr.String(), plantedKey) {
+		t.Errorf("the log holds the key:\n%s", stderr.String())
 	}
 }

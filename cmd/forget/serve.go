@@ -73,6 +73,7 @@ func (c *cli) serve(args []string) int {
 	dbf.register(fs)
 	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key or username:sha256:HEX per line, re-read on SIGHUP\n(e.g. -keys /etc/forget/keys); without it a random key is made for offerit_admin")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (e.g. -addr 0.0.0.0:8080; port 0 picks a free one)")
+	adminAddr := fs.String("admin-addr", "", "a second `HOST:PORT` serving GET /metrics (Prometheus) and GET /healthz (pings the database)\n(e.g. -admin-addr 127.0.0.1:9090); off by default, so that metrics are not public")
 	path := fs.String("path", "/api/customer/forget", "the URL `PATH` to serve the API at (e.g. -path /gdpr/forget)")
 	logFormat := fs.String("log-format", "text", "access and error log `FORMAT` on stderr: text or json (e.g. -log-format json)")
 	demo := fs.Int("demo", 1000, "how many demo customers a new demo database gets (e.g. -demo 5000)")
@@ -144,7 +145,11 @@ func (c *cli) serve(args []string) int {
 	} else {
 		where = "database " + redactDSN(dbf.dsn)
 	}
-	o, code := c.openForgetter(ctx, &dbf, logger)
+	adm, err := newAdmin(*adminAddr)
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	o, code := c.openForgetter(ctx, &dbf, logger, adm.options()...)
 	if o == nil {
 		return code
 	}
@@ -162,15 +167,23 @@ func (c *cli) serve(args []string) int {
 		return c.failure("listen: %v", err)
 	}
 	srv := newHTTPServer(accessLog(logger, onlyAt(*path, h)), logger, defaultTimeouts)
+	adminURL, err := adm.listen(o.db, logger)
+	if err != nil {
+		return c.failure("%v", err)
+	}
 	url := "http://" + ln.Addr().String() + *path
 	if p := dbf.thePreset(); p.name != presets[0].name && generatedKey != "" {
 		c.presetBanner(url, where, p, generatedKey)
 	} else {
 		c.banner(url, where, kt.Len(), generatedKey)
 	}
+	if adminURL != "" {
+		fmt.Fprintf(c.stdout, "metrics at %s/metrics, health at %s/healthz\n", adminURL, adminURL)
+	}
 
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	go adm.serve(served)
 	select {
 	case err := <-served:
 		return c.failure("serve: %v", err)
@@ -179,7 +192,7 @@ func (c *cli) serve(args []string) int {
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := errors.Join(srv.Shutdown(shutdownCtx), adm.shutdown(shutdownCtx)); err != nil {
 		return c.failure("shutdown: %v", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
