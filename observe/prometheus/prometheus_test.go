@@ -235,8 +235,8 @@ forget_requests_total{code="not_found",outcome="refused"} 8
 
 // TestSQLiteRetries: the SQL store reports its attempts. While another
 // connection holds SQLite's write lock (and no busy timeout waits for
-// it), every attempt is refused busy: the forget fails after all three,
-// and two retries are counted. Once the lock is gone, a forget takes one
+// it), every attempt is refused busy: the forget, and a batch of one,
+// fail after all three, and two retries each are counted. Once the lock is gone, a forget takes one
 // attempt and counts none.
 func TestSQLiteRetries(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.db")
@@ -279,14 +279,21 @@ func TestSQLiteRetries(t *testing.T) {
 	if got := value(t, reg, "forget_retries_total"); got != 2 {
 		t.Errorf("forget_retries_total = %v after three busy attempts, want 2", got)
 	}
+	// A batch of one takes the per-customer batch path, which counts too.
+	if out := f.ForgetBatch(ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: "777002"}}}); out[0].Err == nil {
+		t.Fatal("the batch ran while another connection held the write lock")
+	}
+	if got := value(t, reg, "forget_retries_total"); got != 4 {
+		t.Errorf("forget_retries_total = %v after a batch's three busy attempts, want 4", got)
+	}
 	locker.ExecContext(ctx, "ROLLBACK")
 	locker.Close()
 
 	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "777002"}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := value(t, reg, "forget_retries_total"); got != 2 {
-		t.Errorf("forget_retries_total = %v after a first-try forget, want still 2", got)
+	if got := value(t, reg, "forget_retries_total"); got != 4 {
+		t.Errorf("forget_retries_total = %v after a first-try forget, want still 4", got)
 	}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP forget_rows_total Rows of catalogue tables that committed forgets deleted or scrubbed.
