@@ -9,11 +9,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/propagate"
 )
 
@@ -203,10 +205,33 @@ func presetOf(fs *flag.FlagSet) string {
 	return propagate.DefaultPreset
 }
 
-// startRelay runs a relay in-process for 'forget serve -nats', until ctx
-// ends; wait returns once it has stopped.
-func startRelay(ctx context.Context, nf *natsFlags, o *opened, preset string, logger *slog.Logger) (wait func(), err error) {
-	nc, js, err := nf.connect("serve", true, logger)
+// serveRelay is the relay 'forget serve -nats' runs in-process, woken by
+// a hook after each commit so that events leave at once.
+type serveRelay struct {
+	nf    *natsFlags
+	relay atomic.Pointer[propagate.Relay]
+}
+
+// options returns the Forgetter's wake-up hook, when there is a relay.
+func (s *serveRelay) options() []forget.Option {
+	if s.nf.url == "" {
+		return nil
+	}
+	return []forget.Option{forget.WithHook("relay", func(context.Context, forget.Receipt) error {
+		if r := s.relay.Load(); r != nil {
+			r.Wake()
+		}
+		return nil
+	})}
+}
+
+// start runs the relay until ctx ends; wait returns once it has stopped.
+// Without -nats it does nothing.
+func (s *serveRelay) start(ctx context.Context, o *opened, preset string, logger *slog.Logger) (wait func(), err error) {
+	if s.nf.url == "" {
+		return func() {}, nil
+	}
+	nc, js, err := s.nf.connect("serve", true, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +240,12 @@ func startRelay(ctx context.Context, nf *natsFlags, o *opened, preset string, lo
 		nc.Close()
 		return nil, err
 	}
+	s.relay.Store(r)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		r.Run(ctx)
 	}()
-	logger.Info("relaying erasure events", "to", nf.where(), "subject", propagate.Subject(preset))
+	logger.Info("relaying erasure events", "to", s.nf.where(), "subject", propagate.Subject(preset))
 	return func() { <-done; nc.Close() }, nil
 }

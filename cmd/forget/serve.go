@@ -78,6 +78,8 @@ func (c *cli) serve(args []string) int {
 	logFormat := fs.String("log-format", "text", "access and error log `FORMAT` on stderr: text or json (e.g. -log-format json)")
 	demo := fs.Int("demo", 1000, "how many demo customers a new demo database gets (e.g. -demo 5000)")
 	fs.BoolVar(&dbf.requireCoverage, "require-coverage", false, "refuse to start while a column that reaches a customer is unclassified (see 'forget lint')")
+	nf := natsFlags{}
+	nf.register(fs)
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
@@ -94,6 +96,10 @@ func (c *cli) serve(args []string) int {
 	if err != nil {
 		return c.usageError("%v", err)
 	}
+	if err := nf.checkOptional(c, dbf.auditTable); err != nil {
+		return c.usageError("%v", err)
+	}
+	relay := serveRelay{nf: &nf}
 	if !flagGiven(fs, "path") {
 		*path = dbf.contract().Path
 	}
@@ -149,11 +155,16 @@ func (c *cli) serve(args []string) int {
 	if err != nil {
 		return c.failure("%v", err)
 	}
-	o, code := c.openForgetter(ctx, &dbf, logger, adm.options()...)
+	o, code := c.openForgetter(ctx, &dbf, logger, append(adm.options(), relay.options()...)...)
 	if o == nil {
 		return code
 	}
 	defer o.close()
+	waitRelay, err := relay.start(ctx, o, presetOf(fs), logger)
+	if err != nil {
+		return c.failure("%v", err)
+	}
+	defer waitRelay() // it stops with ctx, before the database is closed
 	auth := forget.AuthenticatorFunc(func(r *http.Request) (string, error) {
 		return keys.Load().Authenticate(r)
 	})
