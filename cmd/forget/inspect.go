@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -94,26 +93,12 @@ type coverTarget struct {
 // that the mapping fits the catalogue. It returns nil and the exit status
 // on failure.
 func (c *cli) openCoverage(ctx context.Context, dbf *dbFlags) (*coverTarget, int) {
-	db, store, err := dbf.open(ctx)
-	var mapping errMapping
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		return nil, c.failure("interrupted")
-	case errors.As(err, &mapping):
-		return nil, c.usageError("%v", err)
-	default:
-		return nil, c.failure("%v", err)
+	db, store, cat, code := c.openMapped(ctx, dbf)
+	if code != exitOK {
+		return nil, code
 	}
-	cat, err := dbf.catalogue(ctx, store)
-	if err == nil {
-		_, err = forget.New(store, forget.WithCatalogue(cat), forget.WithLogger(slog.New(slog.DiscardHandler)))
-	}
-	if err != nil {
+	if _, err := forget.New(store, forget.WithCatalogue(cat), forget.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
 		db.Close()
-		if ctx.Err() != nil {
-			return nil, c.failure("interrupted")
-		}
 		return nil, c.usageError("%v", err)
 	}
 	return &coverTarget{db: db, store: store, cat: cat}, exitOK

@@ -325,22 +325,11 @@ func (o *opened) close() { o.db.Close() }
 // fit is bad configuration (2); an unreachable database or an
 // interruption is a failure (1).
 func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logger, opts ...forget.Option) (*opened, int) {
-	db, store, err := dbf.open(ctx)
-	var mapping errMapping
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		return nil, c.failure("interrupted")
-	case errors.As(err, &mapping):
-		return nil, c.usageError("%v", err)
-	default:
-		return nil, c.failure("%v", err)
+	db, store, cat, code := c.openMapped(ctx, dbf)
+	if code != exitOK {
+		return nil, code
 	}
-	cat, err := dbf.catalogue(ctx, store)
-	var f *forget.Forgetter
-	if err == nil {
-		f, err = forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(cat)}, opts...)...)
-	}
+	f, err := forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(cat)}, opts...)...)
 	if err != nil {
 		db.Close()
 		return nil, c.usageError("%v", err)
@@ -353,6 +342,33 @@ func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logg
 		return nil, c.usageError("%v (the default schema and audit table: 'forget init', or the DDL from 'forget schema'; -audit-table '' keeps no audit trail)", err)
 	}
 	return &opened{f: f, store: store, db: db}, exitOK
+}
+
+// openMapped opens the database and its store, and makes the catalogue
+// (the preset's, extended by the mapping). On failure it returns the exit
+// status: a mapping that does not fit is bad configuration (2); an
+// unreachable database or an interruption is a failure (1).
+func (c *cli) openMapped(ctx context.Context, dbf *dbFlags) (*sql.DB, *sqlstore.Store, forget.Catalogue, int) {
+	db, store, err := dbf.open(ctx)
+	var mapping errMapping
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, nil, forget.Catalogue{}, c.failure("interrupted")
+	case errors.As(err, &mapping):
+		return nil, nil, forget.Catalogue{}, c.usageError("%v", err)
+	default:
+		return nil, nil, forget.Catalogue{}, c.failure("%v", err)
+	}
+	cat, err := dbf.catalogue(ctx, store)
+	if err != nil {
+		db.Close()
+		if ctx.Err() != nil {
+			return nil, nil, forget.Catalogue{}, c.failure("interrupted")
+		}
+		return nil, nil, forget.Catalogue{}, c.usageError("%v", err)
+	}
+	return db, store, cat, exitOK
 }
 
 // warnLogger logs warnings and errors to stderr, for the one-shot commands.
