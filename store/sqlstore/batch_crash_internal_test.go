@@ -72,3 +72,12 @@ func InactiveSQL(s *Store, part int, cutoff time.Time, cursor bool) (string, []a
 	}
 	return s.inactiveSQL(part, cutoff, cur, 100)
 }
+
+// InactiveSQLAt is the page statement a sweep runs at cursor.
+func InactiveSQLAt(s *Store, cutoff time.Time, cursor string) (string, []any) {
+	cur, err := s.parseCursor(cursor)
+	if err != nil {
+		panic(err)
+	}
+	return s.inactiveSQL(cur.part, cutoff, cur, 100)
+}

@@ -912,6 +912,21 @@ func (b *bulkRun) audit(ctx context.Context) error {
 			records = append(records, p.Receipt(res))
 		}
 	}
+	if s.dialect == SQLite {
+		// As for the field updates: on SQLite, the single-record INSERT
+		// prepared for the transaction beats parsing thousands of
+		// parameters.
+		for _, rc := range records {
+			vals, err := auditValues(rc)
+			if err != nil {
+				return err
+			}
+			if _, err := b.tx.exec(ctx, s.auditInsert, vals...); err != nil {
+				return fmt.Errorf("sqlstore: audit: %w", ctxCause(ctx, safeError(err)))
+			}
+		}
+		return nil
+	}
 	per := max(1, s.dialect.maxParams()/len(auditColumns))
 	for start := 0; start < len(records); start += per {
 		part := records[start:min(start+per, len(records))]

@@ -185,7 +185,26 @@ func (s *Store) parseCursor(text string) (sweepCursor, error) {
 // cutoff too.
 func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cur sweepCursor, limit int) ([]string, sweepCursor, error) {
 	query, args := s.inactiveSQL(part, cutoff, cur, limit)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	var q interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	} = s.db
+	if s.dialect == Postgres {
+		// The audit table grows by a chunk at a time, faster than
+		// autovacuum's statistics follow: a planner that believes it
+		// small scans all of it for every page. Index probes it is.
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+		}
+		defer tx.Rollback()
+		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL enable_material = off"} {
+			if _, err := tx.ExecContext(ctx, set); err != nil {
+				return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+			}
+		}
+		q = tx
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
 	}
@@ -235,9 +254,16 @@ func (s *Store) inactiveSQL(part int, cutoff time.Time, cur sweepCursor, limit i
 	}
 	if cur.part == part && cur.at != nil {
 		k, _ := parseKey(forget.KeyCustomerID, cur.key, c.KeyType)
-		// The range start the index serves, then the ties.
-		where = append(where, col(part)+" >= ?", fmt.Sprintf("(%s > ? OR %s > ?)", col(part), key))
-		args = append(args, cur.at, cur.at, k)
+		if s.dialect == MySQL {
+			// The range start the index serves, then the ties.
+			where = append(where, col(part)+" >= ?", fmt.Sprintf("(%s > ? OR %s > ?)", col(part), key))
+			args = append(args, cur.at, cur.at, k)
+		} else {
+			// A row value: the index on (activity, key) starts right
+			// after the cursor, however many customers share its time.
+			where = append(where, fmt.Sprintf("(%s, %s) > (?, ?)", col(part), key))
+			args = append(args, cur.at, k)
+		}
 	}
 	keyText := key
 	if c.KeyType != KeyText {
@@ -247,7 +273,11 @@ func (s *Store) inactiveSQL(part int, cutoff time.Time, cur sweepCursor, limit i
 		}
 	}
 	a := q(s.auditTable)
-	where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s WHERE %s.%s = %s AND %s.%s = '' AND %s.%s = '' AND %s.%s = '' AND %s.%s >= ?)",
+	// Only the customer_id term may use an index: a planner that
+	// believes the (fast growing) audit table small would otherwise
+	// read all its records since the cutoff through the index on at,
+	// for every page.
+	where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s WHERE %s.%s = %s AND %s.%s = '' AND %s.%s = '' AND %s.%s = '' AND COALESCE(%s.%s, '') >= ?)",
 		a, a, q("customer_id"), keyText, a, q("held"), a, q("fields_kept"), a, q("tables_kept"), a, q("at")))
 	args = append(args, cutoff.UTC().Format(auditTimeFormat))
 	selected := col(part)
