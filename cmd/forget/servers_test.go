@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -18,81 +13,15 @@ import (
 // each in a database of its own seeded with demo customers: the URL forms
 // the README shows, and the MySQL URL's translation to the driver's DSN.
 func TestRunOnServers(t *testing.T) {
-	for _, e := range []struct {
-		name, env string
-		dialect   sqlstore.Dialect
-	}{
-		{"postgres", "FORGET_TEST_POSTGRES", sqlstore.Postgres},
-		{"mysql", "FORGET_TEST_MYSQL", sqlstore.MySQL},
-	} {
-		t.Run(e.name, func(t *testing.T) {
-			dsn := os.Getenv(e.env)
-			if dsn == "" {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("%s is not set; under CI every engine must run", e.env)
-				}
-				t.Skipf("%s is not set", e.env)
-			}
-			name := "forget_cli_" + strings.ToLower(rand.Text()[:10])
-			var cliURL string
-			var db *sql.DB
-			var err error
-			switch e.dialect {
-			case sqlstore.Postgres:
-				admin, err := sql.Open("pgx", dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer admin.Close()
-				if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-					t.Fatal(err)
-				}
-				defer admin.Exec("DROP SCHEMA " + name + " CASCADE")
-				u, _ := url.Parse(dsn)
-				q := u.Query()
-				q.Set("search_path", name)
-				u.RawQuery = q.Encode()
-				cliURL = u.String()
-				db, err = sql.Open("pgx", cliURL)
-				if err != nil {
-					t.Fatal(err)
-				}
-			case sqlstore.MySQL:
-				cfg, err := mysql.ParseDSN(dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				admin, err := sql.Open("mysql", cfg.FormatDSN())
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer admin.Close()
-				if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-					t.Fatal(err)
-				}
-				defer admin.Exec("DROP DATABASE " + name)
-				cfg.DBName = name
-				db, err = sql.Open("mysql", cfg.FormatDSN())
-				if err != nil {
-					t.Fatal(err)
-				}
-				u := url.URL{Scheme: "mysql", Host: cfg.Addr, Path: "/" + name}
-				if cfg.Passwd != "" {
-					u.User = url.UserPassword(cfg.User, cfg.Passwd)
-				} else {
-					u.User = url.User(cfg.User)
-				}
-				cliURL = u.String()
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+	for _, e := range testdb.Servers(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			tdb := e.Open(t)
+			db, cliURL := tdb.DB, tdb.URL
 			ctx := context.Background()
-			if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
+			if err := sqlstore.CreateSchema(ctx, db, e.Dialect); err != nil {
 				t.Fatal(err)
 			}
-			if err := seedDemo(ctx, db, e.dialect, 200); err != nil {
+			if err := seedDemo(ctx, db, e.Dialect, 200); err != nil {
 				t.Fatal(err)
 			}
 			var stdout, stderr strings.Builder
