@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,12 +24,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
@@ -502,100 +501,20 @@ func crashEngines(t *testing.T) []crashEngine {
 		path, db := crashDB(t, bin, n)
 		return []string{"-db", path}, db
 	}}}
-	for _, e := range []struct {
-		env, name string
-		d         sqlstore.Dialect
-	}{{"FORGET_TEST_POSTGRES", "postgres", sqlstore.Postgres}, {"FORGET_TEST_MYSQL", "mysql", sqlstore.MySQL}} {
-		dsn := os.Getenv(e.env)
-		if dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set; under CI every engine must run", e.env)
-			}
-			t.Logf("%s is not set: skipping %s", e.env, e.name)
-			continue
-		}
-		es = append(es, crashEngine{e.name, e.d, func(t *testing.T, _ string, n int) ([]string, *sql.DB) {
-			cliURL, db := serverDB(t, e.d, dsn)
+	for _, e := range testdb.Servers(t) {
+		es = append(es, crashEngine{e.Name, e.Dialect, func(t *testing.T, _ string, n int) ([]string, *sql.DB) {
+			tdb := e.Open(t)
 			ctx := context.Background()
-			if err := sqlstore.CreateSchema(ctx, db, e.d); err != nil {
+			if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
 				t.Fatal(err)
 			}
-			if err := seedDemo(ctx, db, e.d, n); err != nil {
+			if err := seedDemo(ctx, tdb.DB, e.Dialect, n); err != nil {
 				t.Fatal(err)
 			}
-			return []string{"-dsn", cliURL}, db
+			return []string{"-dsn", tdb.URL}, tdb.DB
 		}})
 	}
 	return es
-}
-
-// serverDB creates a PostgreSQL schema or a MariaDB database of the
-// test's own, dropped when it ends, and returns the command's URL for it.
-func serverDB(t *testing.T, d sqlstore.Dialect, dsn string) (string, *sql.DB) {
-	t.Helper()
-	name := fmt.Sprintf("forget_crash_%d", rand.Int64N(1e15))
-	var cliURL string
-	var db *sql.DB
-	switch d {
-	case sqlstore.Postgres:
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer admin.Close()
-		if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if admin, err := sql.Open("pgx", dsn); err == nil {
-				admin.Exec("DROP SCHEMA " + name + " CASCADE")
-				admin.Close()
-			}
-		})
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", name)
-		u.RawQuery = q.Encode()
-		cliURL = u.String()
-		if db, err = sql.Open("pgx", cliURL); err != nil {
-			t.Fatal(err)
-		}
-	case sqlstore.MySQL:
-		cfg, err := mysql.ParseDSN(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin, err := sql.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer admin.Close()
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if admin, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
-				admin.Exec("DROP DATABASE " + name)
-				admin.Close()
-			}
-		})
-		u := url.URL{Scheme: "mysql", Host: cfg.Addr, Path: "/" + name, User: url.User(cfg.User)}
-		if cfg.Passwd != "" {
-			u.User = url.UserPassword(cfg.User, cfg.Passwd)
-		}
-		cliURL = u.String()
-		db2 := *cfg
-		db2.DBName = name
-		if db, err = sql.Open("mysql", db2.FormatDSN()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.SetMaxOpenConns(10)
-	t.Cleanup(func() { db.Close() })
-	return cliURL, db
 }
 
 // TestCrashServeNATS kills `forget serve -nats` with SIGKILL at random
