@@ -60,6 +60,7 @@ Usage:
   forget schema [flags]   print the default schema's DDL
   forget audit  [flags]   export the audit trail as JSON lines
   forget replay [flags]   forget again what an exported audit trail forgot (after restoring a backup)
+  forget sweep  [flags]   forget every customer inactive for longer than a retention period
   forget relay  [flags]   publish erasure events from the database to NATS JetStream
   forget deliver [flags]  deliver erasure events from NATS JetStream to a webhook
   forget status [flags]   show where a customer's erasure events have reached
@@ -96,6 +97,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.audit(rest)
 	case "replay":
 		return c.replay(rest)
+	case "sweep":
+		return c.sweep(rest)
 	case "relay":
 		return c.relay(rest)
 	case "deliver":
