@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -196,6 +197,20 @@ func ExampleCatalogue_extend() {
 	fmt.Println(kept)
 	// Output: [email member_ip]
 }
+
+// sweepREADME is the README's retention-sweep snippet.
+func sweepREADME(ctx context.Context, f *forget.Forgetter, logger *slog.Logger) (forget.SweepReport, error) {
+	// README:begin sweep
+	rep, err := f.Sweep(ctx, forget.SweepOptions{
+		InactiveSince: time.Now().AddDate(-3, 0, 0),
+		Chunk:         1000,
+		Progress:      func(r forget.SweepReport) { logger.Info("sweep", "tried", r.Tried) },
+	})
+	// README:end
+	return rep, err
+}
+
+var _ = sweepREADME
 
 // searchIndex stands for a host's own downstream system.
 type searchIndex struct{ deleted []string }
