@@ -81,3 +81,6 @@ func InactiveSQLAt(s *Store, cutoff time.Time, cursor string) (string, []any) {
 	}
 	return s.inactiveSQL(cur.part, cutoff, cur, 100)
 }
+
+// QuietError is quietError, for tests.
+func QuietError(err error) error { return quietError(err) }

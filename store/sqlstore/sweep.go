@@ -194,19 +194,19 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		// small scans all of it for every page. Index probes it is.
 		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
 		}
 		defer tx.Rollback()
 		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL enable_material = off"} {
 			if _, err := tx.ExecContext(ctx, set); err != nil {
-				return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+				return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
 			}
 		}
 		q = tx
 	}
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
 	}
 	defer rows.Close()
 	ids := make([]string, 0, limit)
@@ -215,7 +215,7 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		var id string
 		var act any
 		if err := rows.Scan(&id, &act); err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
 		}
 		if b, ok := act.([]byte); ok {
 			act = string(b)
@@ -224,7 +224,7 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		last.at, last.key = act, id
 	}
 	if err := rows.Err(); err != nil {
-		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", safeError(err))
+		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
 	}
 	return ids, last, nil
 }
@@ -286,6 +286,17 @@ func (s *Store) inactiveSQL(part int, cutoff time.Time, cur sweepCursor, limit i
 	}
 	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s LIMIT %d",
 		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
+}
+
+// quietError keeps a PostgreSQL error's SQLSTATE and hides its message,
+// which may quote a value the statement was given: on a sweep's page,
+// the activity time of the customer it stopped at.
+func quietError(err error) error {
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		return &redactedDBError{msg: "postgres error SQLSTATE " + state.SQLState(), err: err}
+	}
+	return safeError(err)
 }
 
 // sqliteTimeText is how a time kept as text starts.

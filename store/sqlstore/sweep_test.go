@@ -257,3 +257,24 @@ func TestSweepUsesIndex(t *testing.T) {
 		}
 	}
 }
+
+// pgError stands for pgconn.PgError: a message quoting a value, and a
+// SQLSTATE.
+type pgError struct{}
+
+func (pgError) Error() string    { return `invalid input syntax for type timestamp: "2022-06-01 10:00:00"` }
+func (pgError) SQLState() string { return "22007" }
+
+// TestSweepErrorsQuoteNoValue: a failing page query reports PostgreSQL's
+// SQLSTATE, never its message, which may quote the activity value the
+// sweep stopped at.
+func TestSweepErrorsQuoteNoValue(t *testing.T) {
+	err := sqlstore.QuietError(pgError{})
+	if strings.Contains(err.Error(), "2022") || !strings.Contains(err.Error(), "22007") {
+		t.Errorf("%q", err)
+	}
+	var pe pgError
+	if !errors.As(err, &pe) {
+		t.Error("the cause is lost")
+	}
+}
