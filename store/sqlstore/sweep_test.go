@@ -262,7 +262,9 @@ func TestSweepUsesIndex(t *testing.T) {
 // SQLSTATE.
 type pgError struct{}
 
-func (pgError) Error() string    { return `invalid input syntax for type timestamp: "2022-06-01 10:00:00"` }
+func (pgError) Error() string {
+	return `invalid input syntax for type timestamp: "2022-06-01 10:00:00"`
+}
 func (pgError) SQLState() string { return "22007" }
 
 // TestSweepErrorsQuoteNoValue: a failing page query reports PostgreSQL's
