@@ -26,10 +26,10 @@ func sweepHeld(id int) bool     { return id%97 == 1 }
 // sweepDatabase makes a demo database with a last_login column (inactive
 // customers four years ago, the others last week, every 50th never) and
 // holds, and the mapping file that names both.
-func sweepDatabase(t *testing.T, bin, dir string) (db, mapping string) {
+func sweepDatabase(t *testing.T, bin, dir string, n int) (db, mapping string) {
 	t.Helper()
 	db = filepath.Join(dir, "sweep.db")
-	if out, err := exec.Command(bin, "init", "-db", db, "-demo", strconv.Itoa(sweepCustomers)).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "init", "-db", db, "-demo", strconv.Itoa(n)).CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	conn, err := openSQLite(db)
@@ -90,7 +90,7 @@ func TestSweepCrashSafety(t *testing.T) {
 		t.Skip("main.go does not dispatch forget sweep yet")
 	}
 	dir := t.TempDir()
-	pristine, mapping := sweepDatabase(t, bin, dir)
+	pristine, mapping := sweepDatabase(t, bin, dir, sweepCustomers)
 	db := filepath.Join(dir, "work.db")
 	fresh := func() {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -157,6 +157,13 @@ func TestSweepCrashSafety(t *testing.T) {
 // reports whether every inactive unheld customer is forgotten, and
 // whether any is. With complete set, anything less is an error.
 func checkSweepInvariants(t *testing.T, path string, complete bool) (all, some bool) {
+	return checkSweepInvariantsN(t, path, complete, sweepCustomers)
+}
+
+// commandCustomers is the size of TestSweepCommand's database.
+const commandCustomers = 1500
+
+func checkSweepInvariantsN(t *testing.T, path string, complete bool, customers int) (all, some bool) {
 	t.Helper()
 	db, err := openSQLite(path)
 	if err != nil {
@@ -224,8 +231,8 @@ func checkSweepInvariants(t *testing.T, path string, complete bool) (all, some b
 			}
 		}
 	}
-	if n != sweepCustomers {
-		t.Fatalf("%d customers, want %d", n, sweepCustomers)
+	if n != customers {
+		t.Fatalf("%d customers, want %d", n, customers)
 	}
 	return all, some
 }
@@ -286,9 +293,9 @@ func runSweep(args ...string) (int, string, string) {
 func TestSweepCommand(t *testing.T) {
 	bin := buildForget(t)
 	dir := t.TempDir()
-	db, mapping := sweepDatabase(t, bin, dir)
+	db, mapping := sweepDatabase(t, bin, dir, commandCustomers)
 	want, held := 0, 0
-	for id := 1; id <= sweepCustomers; id++ {
+	for id := 1; id <= commandCustomers; id++ {
 		if sweepInactive(id) && id%50 != 0 {
 			if sweepHeld(id) {
 				held++
@@ -301,23 +308,23 @@ func TestSweepCommand(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, fmt.Sprintf(": %d would be forgotten (dry run), %d held, 0 not found, 0 failed", want, held)) {
 		t.Fatalf("dry run: %d\n%s%s", code, out, errs)
 	}
-	if all, some := checkSweepInvariants(t, db, false); all || some {
+	if all, some := checkSweepInvariantsN(t, db, false, commandCustomers); all || some {
 		t.Fatal("a dry run forgot somebody")
 	}
 	report := filepath.Join(dir, "report.jsonl")
-	code, out, errs = runSweep("-db", db, "-schema", mapping, "-inactive", "3y", "-limit", "500", "-progress", "none", "-report", report)
-	if code != exitOK || !strings.HasPrefix(out, "500 customers inactive since ") {
-		t.Fatalf("limit 500: %d\n%s%s", code, out, errs)
+	code, out, errs = runSweep("-db", db, "-schema", mapping, "-inactive", "3y", "-limit", "100", "-progress", "none", "-report", report)
+	if code != exitOK || !strings.HasPrefix(out, "100 customers inactive since ") {
+		t.Fatalf("limit 100: %d\n%s%s", code, out, errs)
 	}
 	data, err := os.ReadFile(report)
-	if err != nil || strings.Count(string(data), "\n") != 500 || strings.Contains(string(data), "forgot-") {
+	if err != nil || strings.Count(string(data), "\n") != 100 || strings.Contains(string(data), "forgot-") {
 		t.Fatalf("report: %v, %d lines", err, strings.Count(string(data), "\n"))
 	}
 	code, out, errs = runSweep("-db", db, "-schema", mapping, "-inactive", "3y", "-progress", "lines")
 	if code != exitOK || !strings.Contains(out, "held by chargeback: ") {
 		t.Fatalf("the rest: %d\n%s%s", code, out, errs)
 	}
-	if all, _ := checkSweepInvariants(t, db, true); !all {
+	if all, _ := checkSweepInvariantsN(t, db, true, commandCustomers); !all {
 		t.Fatal("not every inactive customer was forgotten")
 	}
 	code, out, _ = runSweep("-db", db, "-schema", mapping, "-inactive", "3y", "-progress", "none")
