@@ -17,6 +17,9 @@ import (
 	"github.com/forgetkit/forget/propagate"
 )
 
+// secretValue stands for a personal value: no error may quote it.
+const secretValue = "qzx-personal"
+
 // The Standard Webhooks reference libraries' test vector.
 const (
 	vectorSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -2,6 +2,7 @@ package propagate_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/integration/internal/natstest"
 	"github.com/forgetkit/forget/propagate"
 )
 
@@ -36,7 +38,7 @@ func newReceiver(t testing.TB) *receiver {
 }
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body := readAll(req)
+	body, _ := io.ReadAll(req.Body)
 	id, err := propagate.Verify(r.secret, req.Header, body, time.Now(), 5*time.Minute)
 	if err != nil {
 		r.t.Errorf("receiver: %v", err)
@@ -131,9 +133,9 @@ func statusOf(t testing.TB, js jetstream.JetStream, o forget.Outbox, customer, e
 // holds a personal value.
 func TestDeliverRetriesParksRedrives(t *testing.T) {
 	ctx := context.Background()
-	ns := startNATS(t)
-	js := connect(t, ns.url())
-	_, s, f := newStore(t, engines(t)[0], 5)
+	ns := natstest.Start(t)
+	js := ns.Connect(t)
+	_, s, f := newStore(t, sqlite(t), 5)
 	events := make([]*forget.Receipt, 5)
 	for i := range events {
 		events[i] = forgetID(t, f, i+1)
@@ -235,12 +237,12 @@ func TestDeliverRetriesParksRedrives(t *testing.T) {
 // not retried for ever; a handler that panics is retried.
 func TestConsumeSharesWork(t *testing.T) {
 	ctx := context.Background()
-	ns := startNATS(t)
-	_, s, f := newStore(t, engines(t)[0], 40)
+	ns := natstest.Start(t)
+	_, s, f := newStore(t, sqlite(t), 40)
 	for id := 1; id <= 40; id++ {
 		forgetID(t, f, id)
 	}
-	r, _ := propagate.NewRelay(s, connect(t, ns.url()), propagate.WithLogger(quiet()))
+	r, _ := propagate.NewRelay(s, ns.Connect(t), propagate.WithLogger(quiet()))
 	if n, err := r.Drain(ctx); n != 40 || err != nil {
 		t.Fatalf("Drain = %d, %v", n, err)
 	}
@@ -261,9 +263,9 @@ func TestConsumeSharesWork(t *testing.T) {
 	panicked := false
 	var pmu sync.Mutex
 	opts := []propagate.Option{propagate.WithLogger(quiet()), propagate.WithBackOff(50 * time.Millisecond)}
-	consume(t, connect(t, ns.url()), "crm", count(a), opts...)
-	consume(t, connect(t, ns.url()), "crm", count(b), opts...)
-	consume(t, connect(t, ns.url()), "index", func(ctx context.Context, rc forget.Receipt) error {
+	consume(t, ns.Connect(t), "crm", count(a), opts...)
+	consume(t, ns.Connect(t), "crm", count(b), opts...)
+	consume(t, ns.Connect(t), "index", func(ctx context.Context, rc forget.Receipt) error {
 		pmu.Lock()
 		if !panicked {
 			panicked = true
@@ -273,7 +275,7 @@ func TestConsumeSharesWork(t *testing.T) {
 		pmu.Unlock()
 		return count(other)(ctx, rc)
 	}, opts...)
-	js := connect(t, ns.url())
+	js := ns.Connect(t)
 	if _, err := js.Publish(ctx, propagate.Subject("offerit"), []byte("not an event")); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +314,7 @@ func TestConsumeSharesWork(t *testing.T) {
 
 // TestConsumeBadInput: a bad name or option is an error at once.
 func TestConsumeBadInput(t *testing.T) {
-	js := connect(t, startNATS(t).url())
+	js := natstest.Start(t).Connect(t)
 	h := func(context.Context, forget.Receipt) error { return nil }
 	ctx := context.Background()
 	for _, name := range []string{"", "a.b", "crm*", "crm>", strings.Repeat("x", 65), "crm name", "ü"} {
@@ -352,9 +354,9 @@ func TestConsumeBadInput(t *testing.T) {
 // worker takes a message only when it is free.
 func TestConsumeNoRepeatBehindSlowDelivery(t *testing.T) {
 	ctx := context.Background()
-	ns := startNATS(t)
-	js := connect(t, ns.url())
-	_, s, f := newStore(t, engines(t)[0], 4)
+	ns := natstest.Start(t)
+	js := ns.Connect(t)
+	_, s, f := newStore(t, sqlite(t), 4)
 	for id := 1; id <= 4; id++ {
 		forgetID(t, f, id)
 	}

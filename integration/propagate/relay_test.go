@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/integration/internal/natstest"
+	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/memstore"
 )
@@ -45,8 +47,8 @@ func (c losingClaim) MarkPublished(context.Context, []string, time.Time) error {
 // mark publishes again, and the stream still holds each event once.
 func TestRelayPublishesEachEventOnce(t *testing.T) {
 	ctx := context.Background()
-	js := connect(t, startNATS(t).url())
-	db, s, f := newStore(t, engines(t)[0], 20)
+	js := natstest.Start(t).Connect(t)
+	db, s, f := newStore(t, sqlite(t), 20)
 	for id := 1; id <= 10; id++ {
 		forgetID(t, f, id)
 	}
@@ -99,7 +101,7 @@ func TestRelayPublishesEachEventOnce(t *testing.T) {
 // TestRelayMemstore: the relay works on the memory store's outbox too.
 func TestRelayMemstore(t *testing.T) {
 	ctx := context.Background()
-	js := connect(t, startNATS(t).url())
+	js := natstest.Start(t).Connect(t)
 	s := memstore.New(memstore.WithAudit())
 	for _, id := range []string{"1", "2"} {
 		if err := s.Add(memstore.Customer{ID: id, Fields: map[forget.Field]string{forget.Username: "u" + id}}); err != nil {
@@ -140,9 +142,9 @@ func TestRelayMemstore(t *testing.T) {
 func TestRelayBrokerDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns := startNATS(t)
-	js := connect(t, ns.url())
-	db, s, f := newStore(t, engines(t)[0], 60)
+	ns := natstest.Start(t)
+	js := ns.Connect(t)
+	db, s, f := newStore(t, sqlite(t), 60)
 	var logs logBuffer
 	r, err := propagate.NewRelay(s, js, propagate.WithLogger(logs.logger()), propagate.WithPublishTimeout(300*time.Millisecond))
 	if err != nil {
@@ -155,7 +157,7 @@ func TestRelayBrokerDown(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the first 20 events", func() bool { return unpublished(t, db) == 0 })
 
-	ns.stop()
+	ns.Stop()
 	start := time.Now()
 	for id := 21; id <= 60; id++ {
 		forgetID(t, f, id) // the broker's absence never reaches a forget
@@ -168,7 +170,7 @@ func TestRelayBrokerDown(t *testing.T) {
 	if n := unpublished(t, db); n != 41 {
 		t.Fatalf("%d events wait in the outbox, want 41", n)
 	}
-	ns.start() // back on the same port and store
+	ns.Start() // back on the same port and store
 	waitFor(t, 30*time.Second, "the events to flow after the outage", func() bool { return unpublished(t, db) == 0 })
 	cancel()
 	if err := <-done; err != nil {
@@ -187,17 +189,17 @@ func TestRelayBrokerDown(t *testing.T) {
 // forgets go on, several per customer: every event in the stream once,
 // none missing, each customer's in commit order.
 func TestThreeRelays(t *testing.T) {
-	for _, e := range engines(t) {
-		t.Run(e.name, func(t *testing.T) {
+	for _, e := range testdb.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
 			const customers, writers, perWriter = 15, 3, 40
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			ns := startNATS(t)
+			ns := natstest.Start(t)
 			db, s, f := newStore(t, e, customers)
 			var wg sync.WaitGroup
 			for range 3 {
 				// Each relay its own connection, as separate processes.
-				r, err := propagate.NewRelay(s, connect(t, ns.url()), propagate.WithLogger(quiet()), propagate.WithBatch(7), propagate.WithPollInterval(2*time.Millisecond))
+				r, err := propagate.NewRelay(s, ns.Connect(t), propagate.WithLogger(quiet()), propagate.WithBatch(7), propagate.WithPollInterval(2*time.Millisecond))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -222,8 +224,8 @@ func TestThreeRelays(t *testing.T) {
 			waitFor(t, 60*time.Second, "the relays to publish every event", func() bool { return unpublished(t, db) == 0 })
 			cancel()
 			wg.Wait()
-			checkStream(t, db, connect(t, ns.url()))
-			if n := len(streamEvents(t, connect(t, ns.url()))); n != writers*perWriter {
+			checkStream(t, db, ns.Connect(t))
+			if n := len(streamEvents(t, ns.Connect(t))); n != writers*perWriter {
 				t.Fatalf("%d events in the stream, want %d", n, writers*perWriter)
 			}
 		})
@@ -232,7 +234,7 @@ func TestThreeRelays(t *testing.T) {
 
 // TestRelayBadInput: construction refuses what cannot work.
 func TestRelayBadInput(t *testing.T) {
-	js := connect(t, startNATS(t).url())
+	js := natstest.Start(t).Connect(t)
 	s := memstore.New(memstore.WithAudit())
 	o, _ := memstore.NewOutbox(s)
 	for name, opts := range map[string][]propagate.Option{
@@ -264,8 +266,8 @@ func TestRelayBadInput(t *testing.T) {
 // flow, without the relay backing off.
 func TestRelayMalformedEvent(t *testing.T) {
 	ctx := context.Background()
-	js := connect(t, startNATS(t).url())
-	db, s, f := newStore(t, engines(t)[0], 5)
+	js := natstest.Start(t).Connect(t)
+	db, s, f := newStore(t, sqlite(t), 5)
 	forgetID(t, f, 1)
 	if _, err := db.Exec(`INSERT INTO forget_audit (event_id, customer_id, at, principal, request_id, fields_erased, fields_kept, tables_kept, rows_deleted, rows_scrubbed, holds_ignored, held)
 		VALUES ('bad id!', '2', '2026-01-01T00:00:00.000000000Z', '', '', '', '', '', '{}', 'null', '', '')`); err != nil {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/integration/internal/natstest"
+	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
@@ -54,12 +56,12 @@ func fillOutbox(b *testing.B, db *sql.DB, d sqlstore.Dialect, n int) {
 // with file storage). Each iteration is one event: run with
 // -benchtime=20000x.
 func BenchmarkRelay(b *testing.B) {
-	for _, e := range engines(b) {
-		b.Run("engine="+e.name, func(b *testing.B) {
+	for _, e := range testdb.Engines(b) {
+		b.Run("engine="+e.Name, func(b *testing.B) {
 			ctx := context.Background()
-			js := connect(b, startNATS(b).url())
+			js := natstest.Start(b).Connect(b)
 			db, s, _ := newStore(b, e, 0)
-			fillOutbox(b, db, e.dialect, b.N)
+			fillOutbox(b, db, e.Dialect, b.N)
 			r, err := propagate.NewRelay(s, js, propagate.WithLogger(quiet()))
 			if err != nil {
 				b.Fatal(err)
@@ -84,14 +86,14 @@ func BenchmarkRelay(b *testing.B) {
 func BenchmarkCommitToWebhook(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns := startNATS(b)
+	ns := natstest.Start(b)
 	var relay *propagate.Relay
-	_, s, f := newStore(b, engines(b)[0], b.N, forget.WithHook("relay", func(context.Context, forget.Receipt) error {
+	_, s, f := newStore(b, sqlite(b), b.N, forget.WithHook("relay", func(context.Context, forget.Receipt) error {
 		relay.Wake()
 		return nil
 	}))
 	var err error
-	relay, err = propagate.NewRelay(s, connect(b, ns.url()), propagate.WithLogger(quiet()))
+	relay, err = propagate.NewRelay(s, ns.Connect(b), propagate.WithLogger(quiet()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 		mu.Unlock()
 		return 200
 	})
-	consume(b, connect(b, ns.url()), "crm", recv.webhook(b, time.Second).Deliver, propagate.WithLogger(quiet()))
+	consume(b, ns.Connect(b), "crm", recv.webhook(b, time.Second).Deliver, propagate.WithLogger(quiet()))
 	committed := make(map[string]time.Time, b.N)
 	tick := time.NewTicker(5 * time.Millisecond) // 200 a second
 	defer tick.Stop()

@@ -2,90 +2,23 @@ package propagate_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	_ "modernc.org/sqlite"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
-
-// natsServer is a real NATS server with JetStream, in this process, its
-// store in a directory of the test's own.
-type natsServer struct {
-	t    testing.TB
-	dir  string
-	port int
-	srv  *server.Server
-}
-
-func startNATS(t testing.TB) *natsServer {
-	t.Helper()
-	n := &natsServer{t: t, dir: t.TempDir(), port: -1}
-	n.start()
-	t.Cleanup(n.stop)
-	return n
-}
-
-func (n *natsServer) start() {
-	n.t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: n.port, JetStream: true, StoreDir: n.dir, NoLog: true, NoSigs: true})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats-server did not start")
-	}
-	n.srv = srv
-	n.port = srv.Addr().(*net.TCPAddr).Port
-}
-
-// stop shuts the server down; start brings it back on the same port and
-// store, as a broker back from an outage.
-func (n *natsServer) stop() {
-	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.srv = nil
-	}
-}
-
-func (n *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.port) }
-
-// connect returns a JetStream on a connection that reconnects for ever.
-func connect(t testing.TB, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.RetryOnFailedConnect(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 // streamEvents returns the events stream's receipts in stream order.
 func streamEvents(t testing.TB, js jetstream.JetStream) []forget.Receipt {
@@ -153,129 +86,25 @@ func (l *logBuffer) logger() *slog.Logger {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// engine is a database the tests run on.
-type engine struct {
-	name    string
-	dialect sqlstore.Dialect
-	open    func(t testing.TB) *sql.DB
-}
-
-// engines returns SQLite, and PostgreSQL and MariaDB when their DSNs are
-// set (under CI they must be).
-func engines(t testing.TB) []engine {
-	es := []engine{{"sqlite", sqlstore.SQLite, openSQLite}}
-	for _, e := range []struct {
-		env, name string
-		d         sqlstore.Dialect
-		open      func(testing.TB, string) *sql.DB
-	}{
-		{"FORGET_TEST_POSTGRES", "postgres", sqlstore.Postgres, openPostgres},
-		{"FORGET_TEST_MYSQL", "mysql", sqlstore.MySQL, openMySQL},
-	} {
-		dsn := os.Getenv(e.env)
-		if dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set; under CI every engine must run", e.env)
-			}
-			t.Logf("%s is not set: skipping %s", e.env, e.name)
-			continue
-		}
-		es = append(es, engine{e.name, e.d, func(t testing.TB) *sql.DB { return e.open(t, dsn) }})
-	}
-	return es
-}
-
-func randomName() string { return "forget_p_" + strings.ToLower(rand.Text()[:12]) }
-
-func openSQLite(t testing.TB) *sql.DB {
-	path := filepath.Join(t.TempDir(), "forget.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func openPostgres(t testing.TB, dsn string) *sql.DB {
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := randomName()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sql.Open("pgx", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(20)
-	t.Cleanup(func() {
-		db.Close()
-		if admin, err := sql.Open("pgx", dsn); err == nil {
-			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-			admin.Close()
-		}
-	})
-	return db
-}
-
-func openMySQL(t testing.TB, dsn string) *sql.DB {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := randomName()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("mysql: %v", err)
-	}
-	cfg.DBName = name
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(20)
-	t.Cleanup(func() {
-		db.Close()
-		cfg.DBName = ""
-		if admin, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
-			admin.Exec("DROP DATABASE " + name)
-			admin.Close()
-		}
-	})
-	return db
-}
-
 // secretValue is in every seeded customer's fields: no event, webhook
 // body or log may ever hold it.
 const secretValue = "qzx-personal"
 
+// sqlite is the engine of the tests that need only one.
+func sqlite(t testing.TB) testdb.Engine { return testdb.Engines(t)[0] }
+
 // newStore creates the default schema on a fresh database of e, with
 // customers 1..n, and returns the store (with its outbox) and a quiet
 // Forgetter on it.
-func newStore(t testing.TB, e engine, n int, opts ...forget.Option) (*sql.DB, *sqlstore.Store, *forget.Forgetter) {
+func newStore(t testing.TB, e testdb.Engine, n int, opts ...forget.Option) (*sql.DB, *sqlstore.Store, *forget.Forgetter) {
 	t.Helper()
 	ctx := context.Background()
-	db := e.open(t)
-	if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
+	db := e.Open(t).DB
+	if err := sqlstore.CreateSchema(ctx, db, e.Dialect); err != nil {
 		t.Fatal(err)
 	}
 	seed(t, db, 1, n)
-	s, err := sqlstore.New(db, e.dialect, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	s, err := sqlstore.New(db, e.Dialect, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	if err != nil {
 		t.Fatal(err)
 	}
