@@ -620,6 +620,18 @@ func (c *coverer) retain() {
 		}
 		c.assign(t, name, ClassRetained, c.s.Retain[key])
 	}
+	// An activity column is kept on purpose too: the retention sweep
+	// reads it. A Retain entry's own reason, or a rule that erases it,
+	// wins.
+	if t := c.table(c.s.Customers.Table); t != nil && c.tables[t] != nil {
+		for _, a := range c.s.Activity {
+			col := t.Column(a.Column)
+			if col == nil || c.cls[t][col.Name].class != "" {
+				continue
+			}
+			c.assign(t, col.Name, ClassRetained, "activity: the retention sweep reads when the customer was last active")
+		}
+	}
 }
 
 // personalWords are the name fragments that make a column likely

@@ -857,3 +857,46 @@ func TestInventoryUncountable(t *testing.T) {
 		}
 	}
 }
+
+// TestCoverageActivityRetained: an activity column is kept on purpose (a
+// sweep reads it), unless Retain gives its own reason.
+func TestCoverageActivityRetained(t *testing.T) {
+	e := engines(t)[0]
+	db, _ := e.open(t)
+	if err := sqlstore.CreateSchema(context.Background(), db, e.dialect); err != nil {
+		t.Fatal(err)
+	}
+	execAll(t, db, "ALTER TABLE customers ADD COLUMN last_login TEXT")
+	class := func(s sqlstore.Schema) (sqlstore.Class, string) {
+		t.Helper()
+		st, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cov, err := st.Coverage(context.Background(), forget.DefaultCatalogue())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range cov.Tables {
+			for _, c := range tc.Columns {
+				if tc.Table == "customers" && c.Column == "last_login" {
+					return c.Class, c.By
+				}
+			}
+		}
+		t.Fatal("customers.last_login is not in the coverage")
+		return "", ""
+	}
+	s := sqlstore.DefaultSchema()
+	if c, _ := class(s); c != sqlstore.ClassUnclassified {
+		t.Errorf("without Activity, last_login is %s; want unclassified", c)
+	}
+	s.Activity = []sqlstore.Column{{Column: "last_login"}}
+	if c, by := class(s); c != sqlstore.ClassRetained || !strings.Contains(by, "retention sweep") {
+		t.Errorf("an activity column is %s (%q); want retained for the sweep", c, by)
+	}
+	s.Retain = map[string]string{"customers.last_login": "fraud checks, 1 year"}
+	if c, by := class(s); c != sqlstore.ClassRetained || by != "fraud checks, 1 year" {
+		t.Errorf("an activity column Retain names is %s (%q); want Retain's reason", c, by)
+	}
+}

@@ -26,13 +26,19 @@ var _ forget.Verifier = (*Store)(nil)
 //     pseudonym, NOT NULL under a Null rule, not text under a text rule;
 //   - a unique column under a rule that writes the same value for every
 //     customer (the second forget would break the index);
+//   - an activity column (Schema.Activity) that is missing or does not
+//     hold times: a timestamp or date on PostgreSQL and MySQL, text or a
+//     date type on SQLite (a column of Unix times would be compared
+//     with the cutoff as text, and everybody swept);
 //   - SQLite connections that do not enforce declared foreign keys, and
 //     MySQL sessions that are not strict (they truncate instead of
 //     failing).
 //
 // It logs a warning for a lookup or customer-key column without an index
 // (each forget would scan the table) and for a lookup key that is not
-// unique (such a key that names two customers is refused as a conflict).
+// unique (such a key that names two customers is refused as a conflict),
+// and for an activity column without an index (each page of a sweep
+// would scan the table).
 // It also learns each integer key column's range, so that a key no column
 // could hold is invalid rather than a database error.
 func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
@@ -48,6 +54,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.fields(cat)
 	v.tables(cat)
 	v.auditTable()
+	v.activity()
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
 	if err := v.session(ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
@@ -273,6 +280,45 @@ func (v *verifier) auditTable() {
 		if need := auditColumnLen(name); col.MaxLen < need {
 			v.fail("%s: column %s.%s holds %d characters; it needs %d", what, t.Name, name, col.MaxLen, need)
 		}
+	}
+}
+
+// activity checks that the activity columns exist and hold times, and
+// warns of one without an index.
+func (v *verifier) activity() {
+	sc := v.s.schema
+	if len(sc.Activity) == 0 {
+		return
+	}
+	what := "activity column"
+	t := v.in.Table(sc.Customers.Table)
+	for _, a := range sc.Activity {
+		col := v.column(t, a.Column, what)
+		if col == nil {
+			continue
+		}
+		if !holdsTimes(v.s.dialect, col) {
+			v.fail("%s %s.%s is %s, not a time: a sweep compares it with its cutoff (timestamp or date on PostgreSQL and MySQL; text such as 2024-05-01 10:00:00 on SQLite)", what, t.Name, col.Name, col.Type)
+			continue
+		}
+		if !t.Indexed(col.Name) {
+			v.warnings = append(v.warnings, fmt.Sprintf("%s %s.%s has no index: every page of a sweep scans the table", what, t.Name, col.Name))
+		}
+	}
+}
+
+// holdsTimes reports whether col can hold the times a sweep compares:
+// on SQLite, text (a declared date or time type stores text too), never
+// numbers.
+func holdsTimes(d Dialect, col *ColumnInfo) bool {
+	typ := col.Type
+	switch d {
+	case SQLite:
+		return col.Kind == KindText || strings.Contains(typ, "date") || strings.Contains(typ, "time")
+	case Postgres:
+		return strings.HasPrefix(typ, "timestamp") || typ == "date"
+	default:
+		return strings.HasPrefix(typ, "datetime") || strings.HasPrefix(typ, "timestamp") || typ == "date"
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -242,5 +243,62 @@ func TestVerifyThenForget(t *testing.T) {
 	}
 	if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerifyActivity: activity columns must exist and hold times; one
+// without an index is a warning, not a refusal.
+func TestVerifyActivity(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			db, _ := e.open(t)
+			if err := sqlstore.CreateSchema(context.Background(), db, e.dialect); err != nil {
+				t.Fatal(err)
+			}
+			timeType := map[sqlstore.Dialect]string{sqlstore.SQLite: "TEXT", sqlstore.Postgres: "TIMESTAMP", sqlstore.MySQL: "DATETIME"}[e.dialect]
+			execAll(t, db,
+				"ALTER TABLE customers ADD COLUMN last_seen "+timeType,
+				"ALTER TABLE customers ADD COLUMN login_count INTEGER",
+				"ALTER TABLE customers ADD COLUMN seen_note VARCHAR(40)")
+			check := func(columns ...string) (string, error) {
+				t.Helper()
+				s := sqlstore.DefaultSchema()
+				for _, c := range columns {
+					s.Activity = append(s.Activity, sqlstore.Column{Column: c})
+				}
+				var logs strings.Builder
+				err := verify(t, db, e.dialect, s, forget.DefaultCatalogue(),
+					sqlstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+				return logs.String(), err
+			}
+
+			logs, err := check("last_seen")
+			if err != nil {
+				t.Fatalf("a time column: %v", err)
+			}
+			if !strings.Contains(logs, "activity column customers.last_seen has no index") {
+				t.Errorf("no warning of the missing index; logs: %s", logs)
+			}
+			execAll(t, db, "CREATE INDEX customers_last_seen ON customers (last_seen)")
+			if logs, err := check("last_seen"); err != nil || strings.Contains(logs, "activity column") {
+				t.Errorf("an indexed time column: %v; logs: %s", err, logs)
+			}
+
+			_, err = check("login_count")
+			wantVerifyError(t, err, "activity column customers.login_count is", "not a time")
+			_, err = check("no_such_column")
+			wantVerifyError(t, err, "activity column: column customers.no_such_column does not exist")
+
+			// SQLite keeps times as text, so a text column is right there
+			// and wrong on the servers.
+			_, err = check("seen_note")
+			if e.dialect == sqlstore.SQLite {
+				if err != nil {
+					t.Errorf("a text column on SQLite: %v", err)
+				}
+			} else {
+				wantVerifyError(t, err, "activity column customers.seen_note is", "not a time")
+			}
+		})
 	}
 }
