@@ -19,17 +19,7 @@ func DryRunInventory(ctx context.Context, s *Store, l forget.Lookup, p forget.Pl
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		tx.rollback(ctx)
-		tx.close()
-	}()
-	id, idText, err := s.resolve(ctx, tx, keys)
-	if err != nil {
-		return nil, err
-	}
-	return s.dryRunInventory(ctx, tx, p, id, idText)
+	return s.readCustomer(ctx, keys, func(tx *txn, id any, idText string) (*forget.Inventory, error) {
+		return s.dryRunInventory(ctx, tx, p, id, idText)
+	})
 }

@@ -39,6 +39,14 @@ func (s *Store) Inventory(ctx context.Context, l forget.Lookup, cat forget.Catal
 		}
 	}
 	cov := cover(in, s.schema, cat, s.auditTable)
+	return s.readCustomer(ctx, keys, func(tx *txn, id any, idText string) (*forget.Inventory, error) {
+		return s.inventory(ctx, tx, in, cov, id, idText, nil)
+	})
+}
+
+// readCustomer finds the customer keys name in a transaction of its own,
+// which it rolls back after read has counted their rows.
+func (s *Store) readCustomer(ctx context.Context, keys []lookupKey, read func(tx *txn, id any, idText string) (*forget.Inventory, error)) (*forget.Inventory, error) {
 	tx, err := s.begin(ctx, true)
 	if err != nil {
 		return nil, err
@@ -51,7 +59,7 @@ func (s *Store) Inventory(ctx context.Context, l forget.Lookup, cat forget.Catal
 	if err != nil {
 		return nil, err
 	}
-	return s.inventory(ctx, tx, in, cov, id, idText, nil)
+	return read(tx, id, idText)
 }
 
 // dryRunInventory is the inventory of a dry run, counted in its
