@@ -376,13 +376,8 @@ func (p *params) setJSON(name string, raw json.RawMessage) error {
 	}
 	switch p.key(name) {
 	case KeyCustomerID, KeySubscriptionID, KeyOrderID:
-		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			return p.set(name, s)
-		}
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err == nil {
-			return p.set(name, n.String())
+		if v, ok := jsonScalar(raw); ok {
+			return p.set(name, v)
 		}
 		return invalid(name + " must be a string or a number")
 	case ParamDryRun:
@@ -390,15 +385,24 @@ func (p *params) setJSON(name string, raw json.RawMessage) error {
 		if err := json.Unmarshal(raw, &b); err == nil {
 			return p.set(name, strconv.FormatBool(b))
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			return p.set(name, s)
-		}
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err == nil {
-			return p.set(name, n.String())
+		if v, ok := jsonScalar(raw); ok {
+			return p.set(name, v)
 		}
 		return invalid("dry_run must be true, false, 1 or 0")
 	}
 	return p.set(name, "")
+}
+
+// jsonScalar returns raw's text when it is a JSON string or number: the
+// form sends every value as a string, and JSON clients may send numbers.
+func jsonScalar(raw json.RawMessage) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, true
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), true
+	}
+	return "", false
 }
