@@ -37,13 +37,7 @@ func NATSMemberSchema() Schema {
 		Fields:    make(map[forget.Field]Column),
 		Tables:    make(map[forget.Table]RelatedTable),
 	}
-	cat := forget.NATSMemberCatalogue()
-	for _, f := range cat.Fields {
-		s.Fields[f.Name] = Column{Column: string(f.Name)}
-	}
-	for _, t := range cat.Tables {
-		s.Tables[t.Name] = RelatedTable{Table: natsTable(t.Name), CustomerKey: "memberid"}
-	}
+	s.mapCatalogue(forget.NATSMemberCatalogue(), "memberid", natsTable)
 	return s
 }
 

@@ -107,14 +107,20 @@ func DefaultSchema() Schema {
 			"transactions.amount_cents": "accounting: what was paid, not who paid it",
 		},
 	}
-	cat := forget.DefaultCatalogue()
+	s.mapCatalogue(forget.DefaultCatalogue(), "customer_id", func(t forget.Table) string { return string(t) })
+	return s
+}
+
+// mapCatalogue maps each of cat's fields to the column of its name, and
+// each of its tables to the table table names, whose customerKey column
+// holds the customer key.
+func (s *Schema) mapCatalogue(cat forget.Catalogue, customerKey string, table func(forget.Table) string) {
 	for _, f := range cat.Fields {
 		s.Fields[f.Name] = Column{Column: string(f.Name)}
 	}
 	for _, t := range cat.Tables {
-		s.Tables[t.Name] = RelatedTable{Table: string(t.Name), CustomerKey: "customer_id"}
+		s.Tables[t.Name] = RelatedTable{Table: table(t.Name), CustomerKey: customerKey}
 	}
-	return s
 }
 
 // Validate reports every malformed identifier or reference in the schema.
