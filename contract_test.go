@@ -10,22 +10,17 @@ import (
 	"testing"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/memseed"
 	"github.com/forgetkit/forget/store/memstore"
+	"github.com/forgetkit/forget/store/storetest"
 )
 
 // natsServer serves the NATS member contract over a memstore holding
 // member 39 with an auth row and a login log row.
 func natsServer(t *testing.T, opts ...forget.HandlerOption) (*httptest.Server, *memstore.Store) {
 	t.Helper()
-	st := memstore.New()
-	if err := st.Add(memstore.Customer{ID: "39", Fields: map[forget.Field]string{forget.Username: "member39", forget.Firstname: "Ada"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tb := range []forget.Table{forget.MemberAuth, forget.LiveMemberLoginlog} {
-		if err := st.AddRow(tb, "39", memstore.Row{"x": "y"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st := memseed.New(t, []storetest.Customer{{ID: "39", Fields: map[forget.Field]string{forget.Username: "member39", forget.Firstname: "Ada"},
+		Rows: map[forget.Table]int{forget.MemberAuth: 1, forget.LiveMemberLoginlog: 1}}})
 	f := quietForgetterT(t, st, forget.WithCatalogue(forget.NATSMemberCatalogue()))
 	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
 	if err != nil {

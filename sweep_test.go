@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/memseed"
 	"github.com/forgetkit/forget/store/memstore"
 )
 
@@ -22,20 +23,19 @@ var sweepNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // a hold.
 func sweepStore(t *testing.T, n int) (*memstore.Store, *forget.Forgetter) {
 	t.Helper()
-	s := memstore.New(memstore.WithAudit(), memstore.WithHold("chargeback", func(id string) bool { return id == "7" }))
-	for id := 1; id <= n; id++ {
-		fields := map[forget.Field]string{forget.Username: "user" + strconv.Itoa(id), forget.Firstname: "Ann"}
+	cs := memseed.Users(1, n)
+	for i, c := range cs {
+		id := i + 1
+		c.Fields[forget.Firstname] = "Ann"
 		switch {
 		case id%10 == 0:
 		case id%2 == 1:
-			fields[lastLogin] = sweepNow.AddDate(-4, 0, -id).Format(time.RFC3339)
+			c.Fields[lastLogin] = sweepNow.AddDate(-4, 0, -id).Format(time.RFC3339)
 		default:
-			fields[lastLogin] = sweepNow.AddDate(0, -1, 0).Format(time.RFC3339)
-		}
-		if err := s.Add(memstore.Customer{ID: strconv.Itoa(id), Fields: fields}); err != nil {
-			t.Fatal(err)
+			c.Fields[lastLogin] = sweepNow.AddDate(0, -1, 0).Format(time.RFC3339)
 		}
 	}
+	s := memseed.New(t, cs, memstore.WithAudit(), memstore.WithHold("chargeback", func(id string) bool { return id == "7" }))
 	sw, err := memstore.NewSweeper(s, lastLogin)
 	if err != nil {
 		t.Fatal(err)

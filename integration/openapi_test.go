@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/memseed"
 	"github.com/forgetkit/forget/store/memstore"
 	"github.com/forgetkit/forget/store/storetest"
 )
@@ -48,15 +49,8 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 func handler(t *testing.T) http.Handler {
 	t.Helper()
 	// Customer 104 is under a hold, for the 409 held case.
-	s := memstore.New(memstore.WithHold("open_chargeback", func(id string) bool { return id == "104" }))
-	for _, c := range append(storetest.Fixtures(), storetest.NewCustomer(104)) {
-		if err := s.Add(memstore.Customer{ID: c.ID, Fields: c.Fields, Subscriptions: c.Subscriptions, Orders: c.Orders}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.AddRow(forget.MemberNote, c.ID, memstore.Row{"note": "x"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := memseed.New(t, append(storetest.Fixtures(), storetest.NewCustomer(104)),
+		memstore.WithHold("open_chargeback", func(id string) bool { return id == "104" }))
 	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)

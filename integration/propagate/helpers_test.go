@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
@@ -138,11 +139,7 @@ func seed(t testing.TB, db *sql.DB, first, last int) {
 
 func forgetID(t testing.TB, f *forget.Forgetter, id int) *forget.Receipt {
 	t.Helper()
-	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(id)}})
-	if err != nil {
-		t.Fatalf("forget %d: %v", id, err)
-	}
-	return rc
+	return outboxtest.Forget(t, f, strconv.Itoa(id))
 }
 
 // unpublished counts the events waiting in the outbox.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/integration/internal/natstest"
+	"github.com/forgetkit/forget/internal/memseed"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/memstore"
@@ -102,12 +103,7 @@ func TestRelayPublishesEachEventOnce(t *testing.T) {
 func TestRelayMemstore(t *testing.T) {
 	ctx := context.Background()
 	js := natstest.Start(t).Connect(t)
-	s := memstore.New(memstore.WithAudit())
-	for _, id := range []string{"1", "2"} {
-		if err := s.Add(memstore.Customer{ID: id, Fields: map[forget.Field]string{forget.Username: "u" + id}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := memseed.New(t, memseed.Users(1, 2), memstore.WithAudit())
 	f, _ := forget.New(s, forget.WithLogger(quiet()))
 	o, err := memstore.NewOutbox(s)
 	if err != nil {

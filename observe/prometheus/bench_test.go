@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/observetest"
 	forgetprom "github.com/forgetkit/forget/observe/prometheus"
 )
 
@@ -15,12 +16,18 @@ import (
 //
 //	go test -run '^$' -bench Forget -count 10 ./observe/prometheus/ | benchstat -col /observer -
 func BenchmarkForget(b *testing.B) {
-	for _, name := range []string{"none", "prometheus"} {
-		b.Run("observer="+name, func(b *testing.B) {
-			st := store(b)
+	for _, tc := range []struct {
+		observer string
+		new      func() (forget.Observer, error) // nil: none
+	}{
+		{"none", nil},
+		{"prometheus", func() (forget.Observer, error) { return forgetprom.New(prometheus.NewRegistry()) }},
+	} {
+		b.Run("observer="+tc.observer, func(b *testing.B) {
+			st := observetest.Store(b)
 			opts := []forget.Option{forget.WithLogger(quiet())}
-			if name == "prometheus" {
-				obs, err := forgetprom.New(prometheus.NewRegistry())
+			if tc.new != nil {
+				obs, err := tc.new()
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -5,10 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,56 +18,12 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/observetest"
 	forgetprom "github.com/forgetkit/forget/observe/prometheus"
-	"github.com/forgetkit/forget/store/memstore"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// planted are values and ids no metric may ever show.
-var planted = []string{"Zebulon", "zq-user-7731", "zq-phone-5550199", "zq-note-secret", "777001", "777002", "zq-principal", "zq-request", "88811"}
-
-// store seeds customers 777001 (held) and 777002 with planted values.
-func store(t testing.TB) *memstore.Store {
-	t.Helper()
-	st := memstore.New(memstore.WithHold("chargeback", func(id string) bool { return id == "777001" }))
-	for i, id := range []string{"777001", "777002"} {
-		err := st.Add(memstore.Customer{ID: id, Subscriptions: []string{[]string{"88811", "88812"}[i]}, Fields: map[forget.Field]string{
-			forget.Username: "zq-user-7731" + id, forget.Firstname: "Zebulon", forget.Phone: "zq-phone-5550199",
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.AddRow(forget.MemberNote, id, memstore.Row{"note": "zq-note-secret"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return st
-}
-
-// brokenStore fails as a store that retried a deadlock three times, and
-// quotes a value, as a driver may.
-type brokenStore struct{ forget.Store }
-
-func (brokenStore) Forget(context.Context, forget.Lookup, forget.Plan) (forget.Result, error) {
-	return forget.Result{Attempts: 3}, errors.New("deadlock on zq-user-7731")
-}
-
-// run does one forget of every kind on f.
-func run(f *forget.Forgetter) {
-	ctx := context.Background()
-	for _, req := range []forget.Request{
-		{Lookup: forget.Lookup{CustomerID: "777002"}, DryRun: true},
-		{Lookup: forget.Lookup{CustomerID: "777002"}, Keep: []string{"firstname"}, Principal: "zq-principal", RequestID: "zq-request"},
-		{Lookup: forget.Lookup{CustomerID: "777001"}},                                   // held
-		{Lookup: forget.Lookup{CustomerID: "777003"}},                                   // not found
-		{Lookup: forget.Lookup{CustomerID: "777002", SubscriptionID: "88811"}},          // conflict
-		{Lookup: forget.Lookup{CustomerID: "777002"}, Keep: []string{"zq-note-secret"}}, // invalid
-	} {
-		f.Forget(ctx, req)
-	}
-}
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -75,37 +31,15 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store(t)
-	f, err := forget.New(st, forget.WithLogger(quiet()), forget.WithObserver(obs),
-		forget.WithHook("crm", func(context.Context, forget.Receipt) error { return errors.New("zq-user-7731 down") }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(f)
-	broken, err := forget.New(brokenStore{st}, forget.WithLogger(quiet()), forget.WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	broken.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "777002"}})
+	observetest.Observe(t, obs)
 
-	want := `
-# HELP forget_requests_total Forgets by outcome (forgotten, dry_run, refused, failed) and error code.
-# TYPE forget_requests_total counter
-forget_requests_total{code="",outcome="dry_run"} 1
-forget_requests_total{code="",outcome="forgotten"} 1
-forget_requests_total{code="canceled",outcome="failed"} 0
-forget_requests_total{code="conflict",outcome="refused"} 1
-forget_requests_total{code="held",outcome="refused"} 1
-forget_requests_total{code="internal",outcome="failed"} 1
-forget_requests_total{code="invalid",outcome="refused"} 1
-forget_requests_total{code="not_found",outcome="refused"} 1
-# HELP forget_rows_total Rows of catalogue tables that committed forgets deleted or scrubbed.
+	want := requestsText(1, 1) + `# HELP forget_rows_total Rows of catalogue tables that committed forgets deleted or scrubbed.
 # TYPE forget_rows_total counter
 forget_rows_total{action="deleted",table="member_auth"} 0
 forget_rows_total{action="deleted",table="member_note"} 1
 # HELP forget_retries_total Transactions a store tried again after a deadlock, serialisation failure or busy lock; a batch's shared transaction counts once per forget in it.
 # TYPE forget_retries_total counter
-forget_retries_total 2
+forget_retries_total 4
 # HELP forget_hook_failures_total After-forget hooks that failed, by hook and reason (error, panic, timeout); the erasures stood.
 # TYPE forget_hook_failures_total counter
 forget_hook_failures_total{hook="crm",reason="error"} 1
@@ -123,6 +57,23 @@ forget_fields_erased_total 22
 	noPlanted(t, reg)
 }
 
+// requestsText is forget_requests_total's exposition after rounds of
+// observetest.Run, and failed of each failure (canceled, internal).
+func requestsText(rounds, failed int) string {
+	return fmt.Sprintf(`
+# HELP forget_requests_total Forgets by outcome (forgotten, dry_run, refused, failed) and error code.
+# TYPE forget_requests_total counter
+forget_requests_total{code="",outcome="dry_run"} %[1]d
+forget_requests_total{code="",outcome="forgotten"} %[1]d
+forget_requests_total{code="canceled",outcome="failed"} %[2]d
+forget_requests_total{code="conflict",outcome="refused"} %[1]d
+forget_requests_total{code="held",outcome="refused"} %[1]d
+forget_requests_total{code="internal",outcome="failed"} %[2]d
+forget_requests_total{code="invalid",outcome="refused"} %[1]d
+forget_requests_total{code="not_found",outcome="refused"} %[1]d
+`, rounds, failed)
+}
+
 // noPlanted fails when the exposition holds any planted value.
 func noPlanted(t *testing.T, g prometheus.Gatherer) {
 	t.Helper()
@@ -137,7 +88,7 @@ func noPlanted(t *testing.T, g prometheus.Gatherer) {
 			t.Fatal(err)
 		}
 	}
-	for _, v := range planted {
+	for _, v := range observetest.Planted {
 		if strings.Contains(buf.String(), v) {
 			t.Errorf("the metrics hold %q:\n%s", v, buf.String())
 		}
@@ -208,27 +159,8 @@ func TestConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := forget.New(store(t), forget.WithLogger(quiet()), forget.WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() { run(f) })
-	}
-	wg.Wait()
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP forget_requests_total Forgets by outcome (forgotten, dry_run, refused, failed) and error code.
-# TYPE forget_requests_total counter
-forget_requests_total{code="",outcome="dry_run"} 8
-forget_requests_total{code="",outcome="forgotten"} 8
-forget_requests_total{code="canceled",outcome="failed"} 0
-forget_requests_total{code="conflict",outcome="refused"} 8
-forget_requests_total{code="held",outcome="refused"} 8
-forget_requests_total{code="internal",outcome="failed"} 0
-forget_requests_total{code="invalid",outcome="refused"} 8
-forget_requests_total{code="not_found",outcome="refused"} 8
-`), "forget_requests_total"); err != nil {
+	observetest.ObserveConcurrently(t, obs, 8)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(requestsText(8, 0)), "forget_requests_total"); err != nil {
 		t.Error(err)
 	}
 }

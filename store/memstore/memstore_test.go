@@ -2,12 +2,12 @@ package memstore_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/memseed"
 	"github.com/forgetkit/forget/store/memstore"
 	"github.com/forgetkit/forget/store/storetest"
 )
@@ -37,20 +37,7 @@ func (b backend) AuditRecords(ctx context.Context) ([]forget.Receipt, error) {
 }
 
 func (b backend) Seed(_ context.Context, cs []storetest.Customer) error {
-	for _, c := range cs {
-		err := b.Add(memstore.Customer{ID: c.ID, Fields: c.Fields, Subscriptions: c.Subscriptions, Orders: c.Orders})
-		if err != nil {
-			return err
-		}
-		for table, n := range c.Rows {
-			for i := range n {
-				if err := b.AddRow(table, c.ID, memstore.Row{"note": fmt.Sprint("row ", i)}); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
+	return memseed.Seed(b.Store, cs...)
 }
 
 func (b backend) ShareOrder(_ context.Context, orderID, customerID string) error {

@@ -11,17 +11,14 @@ import (
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/memseed"
+	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/store/memstore"
 )
 
 func outboxStore(t testing.TB, n int, opts ...memstore.Option) (*memstore.Store, *memstore.Outbox, *forget.Forgetter) {
 	t.Helper()
-	s := memstore.New(append([]memstore.Option{memstore.WithAudit()}, opts...)...)
-	for i := range n {
-		if err := s.Add(memstore.Customer{ID: strconv.Itoa(101 + i), Fields: map[forget.Field]string{forget.Username: "user-" + strconv.Itoa(i)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := memseed.New(t, memseed.Users(101, 100+n), append([]memstore.Option{memstore.WithAudit()}, opts...)...)
 	o, err := memstore.NewOutbox(s)
 	if err != nil {
 		t.Fatal(err)
@@ -33,30 +30,13 @@ func outboxStore(t testing.TB, n int, opts ...memstore.Option) (*memstore.Store,
 	return s, o, f
 }
 
-func ids(evs []forget.Event) []string {
-	out := make([]string, len(evs))
-	for i, ev := range evs {
-		out[i] = ev.EventID
-	}
-	return out
-}
-
-func mustForget(t testing.TB, f *forget.Forgetter, id string) *forget.Receipt {
-	t.Helper()
-	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: id}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rc
-}
-
 // TestOutboxEvents: single forgets, batches and replays are events, dry
 // runs, failures and refusals are not; a customer's second event waits
 // for the first; marks stick, releases and failed marks leave events.
 func TestOutboxEvents(t *testing.T) {
 	ctx := context.Background()
 	_, o, f := outboxStore(t, 3, memstore.WithHold("chargeback", func(id string) bool { return id == "103" }))
-	first := mustForget(t, f, "101")
+	first := outboxtest.Forget(t, f, "101")
 	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, DryRun: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +56,12 @@ func TestOutboxEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ids(c.Events()), []string{first.EventID, out[0].Receipt.EventID}; !slices.Equal(got, want) {
+	if got, want := outboxtest.EventIDs(c.Events()), []string{first.EventID, out[0].Receipt.EventID}; !slices.Equal(got, want) {
 		t.Fatalf("claim = %v, want %v", got, want)
 	}
 	c.Events()[0].FieldsErased[0] = "tampered"
 	if again, _ := o.ClaimEvents(ctx, 10); len(again.Events()) != 0 {
-		t.Fatalf("a second claim took %v while the first holds them", ids(again.Events()))
+		t.Fatalf("a second claim took %v while the first holds them", outboxtest.EventIDs(again.Events()))
 	}
 	if err := c.MarkPublished(ctx, []string{"foreign"}, time.Now()); !errors.Is(err, forget.ErrInvalid) {
 		t.Fatalf("foreign id: %v", err)
@@ -89,7 +69,7 @@ func TestOutboxEvents(t *testing.T) {
 	c, _ = o.ClaimEvents(ctx, 10)
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := c.MarkPublished(cancelled, ids(c.Events()), time.Now()); err == nil {
+	if err := c.MarkPublished(cancelled, outboxtest.EventIDs(c.Events()), time.Now()); err == nil {
 		t.Fatal("MarkPublished with a cancelled context succeeded")
 	}
 	c, _ = o.ClaimEvents(ctx, 10)
@@ -101,7 +81,7 @@ func TestOutboxEvents(t *testing.T) {
 		t.Fatal("MarkPublished twice succeeded")
 	}
 	c, _ = o.ClaimEvents(ctx, 10)
-	if got, want := ids(c.Events()), []string{out[0].Receipt.EventID, replay[0].Receipt.EventID}; !slices.Equal(got, want) {
+	if got, want := outboxtest.EventIDs(c.Events()), []string{out[0].Receipt.EventID, replay[0].Receipt.EventID}; !slices.Equal(got, want) {
 		t.Fatalf("claim after marking 101's first = %v, want %v", got, want)
 	}
 	c.Release()
@@ -160,10 +140,10 @@ func TestOutboxConcurrent(t *testing.T) {
 					}
 				}
 				mu.Lock()
-				if err := c.MarkPublished(ctx, ids(c.Events()), time.Now()); err != nil {
+				if err := c.MarkPublished(ctx, outboxtest.EventIDs(c.Events()), time.Now()); err != nil {
 					t.Error(err)
 				}
-				marked = append(marked, ids(c.Events())...)
+				marked = append(marked, outboxtest.EventIDs(c.Events())...)
 				mu.Unlock()
 			}
 		}()
@@ -171,7 +151,7 @@ func TestOutboxConcurrent(t *testing.T) {
 	var committed []*forget.Receipt
 	for range 20 {
 		for i := range 5 {
-			committed = append(committed, mustForget(t, f, strconv.Itoa(101+i)))
+			committed = append(committed, outboxtest.Forget(t, f, strconv.Itoa(101+i)))
 		}
 	}
 	// Let the relays drain before they stop.

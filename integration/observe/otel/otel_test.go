@@ -2,63 +2,18 @@ package forgetotel_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/observetest"
 	forgetotel "github.com/forgetkit/forget/observe/otel"
-	"github.com/forgetkit/forget/store/memstore"
 )
-
-func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-var planted = []string{"Zebulon", "zq-user-7731", "zq-phone-5550199", "zq-note-secret", "777001", "777002", "zq-principal", "zq-request", "88811"}
-
-func store(t *testing.T) *memstore.Store {
-	t.Helper()
-	st := memstore.New(memstore.WithHold("chargeback", func(id string) bool { return id == "777001" }))
-	for i, id := range []string{"777001", "777002"} {
-		err := st.Add(memstore.Customer{ID: id, Subscriptions: []string{[]string{"88811", "88812"}[i]}, Fields: map[forget.Field]string{
-			forget.Username: "zq-user-7731" + id, forget.Firstname: "Zebulon", forget.Phone: "zq-phone-5550199",
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.AddRow(forget.MemberNote, id, memstore.Row{"note": "zq-note-secret"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return st
-}
-
-type brokenStore struct{ forget.Store }
-
-func (brokenStore) Forget(context.Context, forget.Lookup, forget.Plan) (forget.Result, error) {
-	return forget.Result{Attempts: 3}, errors.New("deadlock on zq-user-7731")
-}
-
-func run(f *forget.Forgetter) {
-	ctx := context.Background()
-	for _, req := range []forget.Request{
-		{Lookup: forget.Lookup{CustomerID: "777002"}, DryRun: true},
-		{Lookup: forget.Lookup{CustomerID: "777002"}, Keep: []string{"firstname"}, Principal: "zq-principal", RequestID: "zq-request"},
-		{Lookup: forget.Lookup{CustomerID: "777001"}},
-		{Lookup: forget.Lookup{CustomerID: "777003"}},
-		{Lookup: forget.Lookup{CustomerID: "777002", SubscriptionID: "88811"}},
-		{Lookup: forget.Lookup{CustomerID: "777002"}, Keep: []string{"zq-note-secret"}},
-	} {
-		f.Forget(ctx, req)
-	}
-}
 
 // points flattens what reader collected into "name{k=v,...} value" lines,
 // histograms by their count.
@@ -105,21 +60,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store(t)
-	f, err := forget.New(st, forget.WithLogger(quiet()), forget.WithObserver(obs),
-		forget.WithHook("crm", func(context.Context, forget.Receipt) error { return errors.New("zq-user-7731 down") }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(f)
-	broken, err := forget.New(brokenStore{st}, forget.WithLogger(quiet()), forget.WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	broken.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "777002"}})
-	broken.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "777002"}})
+	observetest.Observe(t, obs)
 
 	got := points(t, reader)
 	want := []string{
@@ -145,7 +86,7 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("collected:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	all := strings.Join(got, "\n")
-	for _, v := range planted {
+	for _, v := range observetest.Planted {
 		if strings.Contains(all, v) {
 			t.Errorf("the metrics hold %q", v)
 		}
@@ -159,15 +100,7 @@ func TestConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := forget.New(store(t), forget.WithLogger(quiet()), forget.WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() { run(f) })
-	}
-	wg.Wait()
+	observetest.ObserveConcurrently(t, obs, 8)
 	for _, p := range points(t, reader) {
 		if strings.HasPrefix(p, "forget.requests") && !strings.HasSuffix(p, " 8") {
 			t.Errorf("%s, want 8", p)
