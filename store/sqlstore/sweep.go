@@ -184,7 +184,6 @@ func (s *Store) parseCursor(text string) (sweepCursor, error) {
 // part is before cutoff, and whose later columns are NULL or before
 // cutoff too.
 func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cur sweepCursor, limit int) ([]string, sweepCursor, error) {
-	query, args := s.inactiveSQL(part, cutoff, cur, limit)
 	var q interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	} = s.db
@@ -204,33 +203,62 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		}
 		q = tx
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
-	}
-	defer rows.Close()
 	ids := make([]string, 0, limit)
 	last := sweepCursor{part: part}
-	for rows.Next() {
-		var id string
-		var act any
-		if err := rows.Scan(&id, &act); err != nil {
+	read := func(query string, args []any) error {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var act any
+			if err := rows.Scan(&id, &act); err != nil {
+				return err
+			}
+			if b, ok := act.([]byte); ok {
+				act = string(b)
+			}
+			ids = append(ids, id)
+			last.at, last.key = act, id
+		}
+		return rows.Err()
+	}
+	if cur.part == part && cur.at != nil {
+		if err := read(s.inactiveTiesSQL(part, cutoff, cur, limit)); err != nil {
 			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
 		}
-		if b, ok := act.([]byte); ok {
-			act = string(b)
-		}
-		ids = append(ids, id)
-		last.at, last.key = act, id
 	}
-	if err := rows.Err(); err != nil {
-		return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+	if len(ids) < limit {
+		if err := read(s.inactiveSQL(part, cutoff, cur, limit-len(ids))); err != nil {
+			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+		}
 	}
 	return ids, last, nil
 }
 
-// inactiveSQL is inactivePart's statement.
+// A page after a cursor takes two statements: the customers sharing the
+// cursor's activity value with a greater key (inactiveTiesSQL), then
+// those with a later value (inactiveSQL). One statement with a row value,
+// (activity, key) > (?, ?), is seeked by its first column only on SQLite
+// and MySQL, and so reads every customer of a shared time again for each
+// page: a sweep of a million customers last seen at one instant went
+// quadratic.
+
+// inactiveSQL selects a page of customers whose activity value is after
+// the cursor's (or, with none, any).
 func (s *Store) inactiveSQL(part int, cutoff time.Time, cur sweepCursor, limit int) (string, []any) {
+	return s.pageSQL(part, cutoff, cur, false, limit)
+}
+
+// inactiveTiesSQL selects a page of the customers whose activity value is
+// the cursor's, after its key.
+func (s *Store) inactiveTiesSQL(part int, cutoff time.Time, cur sweepCursor, limit int) (string, []any) {
+	return s.pageSQL(part, cutoff, cur, true, limit)
+}
+
+func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, limit int) (string, []any) {
 	q := s.dialect.quote
 	c := s.schema.Customers
 	table := q(c.Table)
@@ -252,18 +280,16 @@ func (s *Store) inactiveSQL(part int, cutoff time.Time, cur sweepCursor, limit i
 			args = append(args, at)
 		}
 	}
-	if cur.part == part && cur.at != nil {
+	switch {
+	case cur.part != part || cur.at == nil:
+	case ties:
+		// An equality and a range on the index on (activity, key).
 		k, _ := parseKey(forget.KeyCustomerID, cur.key, c.KeyType)
-		if s.dialect == MySQL {
-			// The range start the index serves, then the ties.
-			where = append(where, col(part)+" >= ?", fmt.Sprintf("(%s > ? OR %s > ?)", col(part), key))
-			args = append(args, cur.at, cur.at, k)
-		} else {
-			// A row value: the index on (activity, key) starts right
-			// after the cursor, however many customers share its time.
-			where = append(where, fmt.Sprintf("(%s, %s) > (?, ?)", col(part), key))
-			args = append(args, cur.at, k)
-		}
+		where = append(where, col(part)+" = ?", key+" > ?")
+		args = append(args, cur.at, k)
+	default:
+		where = append(where, col(part)+" > ?")
+		args = append(args, cur.at)
 	}
 	keyText := key
 	if c.KeyType != KeyText {
