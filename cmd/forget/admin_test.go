@@ -154,7 +154,7 @@ func plantedDB(t *testing.T) (path, keys string, db *sql.DB) {
 	t.Helper()
 	dir := t.TempDir()
 	path = filepath.Join(dir, "app.db")
-	if _, err := prepareDemo(context.Background(), path, 200); err != nil {
+	if _, err := presets[0].create(context.Background(), path, 200); err != nil {
 		t.Fatal(err)
 	}
 	db, err := openSQLite(path)
@@ -271,13 +271,9 @@ func TestAdminMetricsHoldNoCustomerValues(t *testing.T) {
 	path, keysFile, db := plantedDB(t)
 	var stderr syncBuffer
 	c := &cli{stdout: io.Discard, stderr: &stderr}
-	fs := c.flags("serve", serveUsage)
-	var dbf dbFlags
-	dbf.register(fs)
-	if _, ok := c.parse(fs, []string{"-db", path}); !ok {
-		t.Fatal(stderr.String())
-	}
-	if _, err := dbf.check(c); err != nil {
+	fs := c.command("serve", serveUsage)
+	dbf := fs.database(true)
+	if err := fs.parse([]string{"-db", path}); err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(&stderr, nil))
@@ -286,9 +282,9 @@ func TestAdminMetricsHoldNoCustomerValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	o, _ := c.openForgetter(ctx, &dbf, logger, adm.options()...)
-	if o == nil {
-		t.Fatal(stderr.String())
+	o, err := c.openForgetter(ctx, dbf, logger, adm.options()...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer o.close()
 	adminURL, err := adm.listen(o.db, logger)

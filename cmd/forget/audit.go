@@ -26,54 +26,45 @@ Examples:
   forget audit -dsn postgres://app@db/app -since 2026-11-01T00:00:00Z
 `
 
-func (c *cli) audit(args []string) int {
-	fs := c.flags("audit", auditUsage)
-	var dbf dbFlags
-	dbf.register(fs)
+func (c *cli) audit(args []string) error {
+	fs := c.command("audit", auditUsage)
+	dbf := fs.database(true)
 	since := fs.String("since", "", "only records at or after `TIME`, RFC 3339 (e.g. -since 2026-11-01T00:00:00Z)")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
-	}
-	if err := dbf.require(c, "audit"); err != nil {
-		return c.usageError("%v", err)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if dbf.auditTable == "" {
-		return c.usageError("-audit-table must name the audit table")
+		return usagef("-audit-table must name the audit table")
 	}
 	var from time.Time
 	if *since != "" {
 		t, err := time.Parse(time.RFC3339, *since)
 		if err != nil {
-			return c.usageError("-since: want RFC 3339, such as 2026-11-01T00:00:00Z")
+			return usagef("-since: want RFC 3339, such as 2026-11-01T00:00:00Z")
 		}
 		from = t
 	}
-	ctx, stop := interruptible()
-	defer stop()
-	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
-	if o == nil {
-		return code
+	ctx, o, done, err := c.openSession(dbf, c.warnLogger())
+	if err != nil {
+		return err
 	}
-	defer o.close()
+	defer done()
 	trail, err := o.store.AuditTrail(ctx, from)
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	w := bufio.NewWriter(c.stdout)
 	enc := json.NewEncoder(w)
 	for _, rc := range trail {
 		if err := enc.Encode(rc); err != nil {
-			return c.failure("%v", err)
+			return err
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return c.failure("%v", err)
-	}
-	return exitOK
+	return w.Flush()
 }
 
 const replayUsage = `
-Usage: forget replay (-db FILE | -dsn URL) -from FILE
+Usage: forget replay (-db FILE | -dsn URL) -from FILE [-batch-size N] [-progress MODE]
 
 Forgets again every customer of an exported audit trail, keeping what each
 forget kept. Run it after restoring a backup, with the trail exported
@@ -86,44 +77,40 @@ Examples:
   forget replay -db restored.db -from audit.jsonl
 `
 
-func (c *cli) replay(args []string) int {
-	fs := c.flags("replay", replayUsage)
-	var dbf dbFlags
-	dbf.register(fs)
+func (c *cli) replay(args []string) error {
+	fs := c.command("replay", replayUsage)
+	dbf := fs.database(true)
 	from := fs.String("from", "", "the exported audit trail `FILE`, JSON lines from 'forget audit' (e.g. -from audit.jsonl)")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
-	}
-	if err := dbf.require(c, "replay"); err != nil {
-		return c.usageError("%v", err)
+	batchSize := fs.batchSize(dbf)
+	progress := fs.progress()
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if *from == "" {
-		return c.usageError("replay needs -from FILE")
+		return usagef("replay needs -from FILE")
 	}
 	// Read the whole trail once before forgetting anything: a bad record
 	// is bad usage, found before the first forget.
 	total, err := forEachReceipt(*from, nil)
 	if err != nil {
-		return c.usageError("%v", err)
+		return usageError{err}
 	}
-	ctx, stop := interruptible()
-	defer stop()
+	ctx, o, done, err := c.openSession(dbf, c.warnLogger())
+	if err != nil {
+		return err
+	}
+	defer done()
 	ctx = forget.WithPrincipal(ctx, "cli")
-	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
-	if o == nil {
-		return code
-	}
-	defer o.close()
-	return c.runReplay(ctx, o.f, *from, total)
+	return c.runReplay(ctx, o.f, *from, total, *batchSize, c.newProgress(*progress, total))
 }
 
-// runReplay replays the trail at path, total records, a chunk at a time,
-// so that an interruption stops after the chunk in progress.
-func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, total int) int {
+// runReplay replays the trail at path, total records, chunk records at a
+// time, so that an interruption stops after the chunk in progress.
+func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, total, size int, prog *progress) error {
 	counts := map[string]int{}
 	done := 0
-	chunk := make([]forget.Receipt, 0, batchChunk)
-	at := make([]int, 0, batchChunk)
+	chunk := make([]forget.Receipt, 0, size)
+	at := make([]int, 0, size)
 	replay := func() {
 		if len(chunk) == 0 {
 			return
@@ -142,9 +129,11 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 			done++
 			counts[out]++
 			if out != outForgotten && out != outNotFound {
+				prog.clear()
 				fmt.Fprintf(c.stderr, "forget: record %d (customer %s): %s\n", at[i], quoteClipped(chunk[i].CustomerID), clip(describe(oc.Err), maxRowMessage))
 			}
 		}
+		prog.update(done)
 		chunk, at = chunk[:0], at[:0]
 	}
 	_, err := forEachReceipt(path, func(n int, rc forget.Receipt) bool {
@@ -153,7 +142,7 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 		}
 		chunk = append(chunk, rc)
 		at = append(at, n)
-		if len(chunk) == batchChunk {
+		if len(chunk) == size {
 			replay()
 		}
 		return true
@@ -161,6 +150,7 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 	if err == nil && ctx.Err() == nil {
 		replay()
 	}
+	prog.finish(done)
 	held := ""
 	if counts[outHeld] > 0 {
 		held = fmt.Sprintf(", %d held", counts[outHeld])
@@ -169,14 +159,14 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 		done, counts[outForgotten], counts[outNotFound], counts[outInvalid]+counts[outConflict], held, counts[outFailed])
 	switch {
 	case err != nil:
-		return c.failure("%v", err)
+		return err
 	case ctx.Err() != nil && done < total:
 		fmt.Fprintf(c.stdout, "interrupted: %d records not replayed; re-running the replay is safe\n", total-done)
-		return exitFailed
+		return exitError(exitFailed)
 	case counts[outInvalid]+counts[outConflict]+counts[outHeld]+counts[outFailed] > 0:
-		return exitFailed
+		return exitError(exitFailed)
 	}
-	return exitOK
+	return nil
 }
 
 // maxReceiptLine bounds one record of an exported audit trail: receipts

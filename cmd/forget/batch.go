@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/forgetkit/forget"
@@ -33,7 +32,8 @@ func publicMessage(err error) string {
 type batchOptions struct {
 	dryRun      bool
 	report      string
-	progress    string   // auto, bar, lines, none
+	size        int // requests per chunk: -batch-size
+	progress    *progress
 	ignoreHolds []string // holds an operator has cleared, for every request
 }
 
@@ -73,35 +73,46 @@ type reportLine struct {
 	Error       string                 `json:"error,omitempty"`
 }
 
-// batchChunk is how many requests go to the store at once, which the SQL
-// store forgets in one transaction with a savepoint each. The report is
-// written, and flushed, once a chunk's outcomes are final. A chunk also
-// ends once its lines add up to batchChunkBytes, so that a file of long
-// lines does not hold a hundred of them in memory.
+// defaultBatchSize is -batch-size's default: how many requests the
+// command reads at once and the store forgets in one transaction, each in
+// a savepoint of its own (sqlstore.WithBatchSize gets the same number, so
+// that the two agree). A thousand per transaction took a 20,000-customer
+// SQLite batch from 1.54x to 1.05x of the sqlite3 shell's time. The
+// report is written, and flushed, once a chunk's outcomes are final. A
+// chunk also ends once its lines add up to batchChunkBytes, so that a file
+// of long lines does not hold a thousand of them in memory.
 const (
-	batchChunk      = 100
-	batchChunkBytes = 4 << 20
+	defaultBatchSize = 1000
+	maxBatchSize     = 10000
+	batchChunkBytes  = 4 << 20
 )
 
-func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader, total int, opt batchOptions) int {
+// batchSize registers -batch-size, which dbf passes to the store.
+func (cmd *command) batchSize(dbf *dbFlags) *int {
+	dbf.sized = true
+	cmd.IntVar(&dbf.batchSize, "batch-size", defaultBatchSize, fmt.Sprintf("how many requests to forget in one transaction, each all or nothing on its own (`N`, 1 to %d)", maxBatchSize))
+	return &dbf.batchSize
+}
+
+func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader, total int, opt batchOptions) error {
 	var report *bufio.Writer
 	if opt.report != "" {
 		file, err := os.Create(opt.report)
 		if err != nil {
-			return c.failure("-report: %v", err)
+			return fmt.Errorf("-report: %w", err)
 		}
 		defer file.Close()
 		report = bufio.NewWriter(file)
 		defer report.Flush()
 	}
-	prog := newProgress(c.stderr, opt.progress, total, c.tty)
+	prog := opt.progress
 	counts := map[string]int{}
 	start := time.Now()
 	done := 0
-	items := make([]batchItem, 0, batchChunk)
-	outcomes := make([]forget.Outcome, batchChunk)
-	reqs := make([]forget.Request, 0, batchChunk)
-	at := make([]int, 0, batchChunk)
+	items := make([]batchItem, 0, opt.size)
+	outcomes := make([]forget.Outcome, opt.size)
+	reqs := make([]forget.Request, 0, opt.size)
+	at := make([]int, 0, opt.size)
 	var (
 		stopped  string // why the batch stopped early, if it did
 		firstOut int    // the first line not run, when interrupted
@@ -109,13 +120,9 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 		eof      bool
 	)
 	for !eof && stopped == "" {
-		if ctx.Err() != nil {
-			stopped = "interrupted"
-			break
-		}
 		items, reqs, at = items[:0], reqs[:0], at[:0]
 		clear(outcomes)
-		for size := 0; len(items) < batchChunk && size < batchChunkBytes; {
+		for size := 0; len(items) < opt.size && size < batchChunkBytes; {
 			it, err := br.next()
 			if err == io.EOF {
 				eof = true
@@ -133,6 +140,18 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 			}
 			items = append(items, it)
 			size += it.size
+		}
+		if ctx.Err() != nil {
+			// Interrupted between chunks: the one read is not run. A
+			// file whose last chunk was done is not interrupted.
+			if len(items) > 0 {
+				stopped = "interrupted"
+				if notRun == 0 {
+					firstOut = items[0].line
+				}
+				notRun += len(items)
+			}
+			break
 		}
 		for k, o := range f.ForgetBatch(ctx, reqs) {
 			outcomes[at[k]] = o
@@ -179,8 +198,8 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 				stopped = "-report: " + clip(err.Error(), maxRowMessage) + "; the batch stopped so that no forget goes unreported"
 			}
 		}
-		if interrupted && (notRun > 0 || !eof) {
-			stopped = "interrupted"
+		if interrupted && notRun > 0 {
+			stopped = "interrupted" // else the next round finds whether any is left
 		}
 	}
 	prog.finish(done)
@@ -206,80 +225,10 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 		default:
 			fmt.Fprintf(c.stdout, "interrupted: the rest of the file was not run; re-running the batch is safe\n")
 		}
-		return exitFailed
+		return exitError(exitFailed)
 	}
 	if counts[outForgotten] != done {
-		return exitFailed
+		return exitError(exitFailed)
 	}
-	return exitOK
-}
-
-// progress shows how far a batch is: a redrawn bar on a terminal, a plain
-// line every tenth otherwise.
-type progress struct {
-	w     io.Writer
-	mode  string
-	total int
-	last  time.Time
-	step  int // lines mode: the last tenth printed
-	start time.Time
-}
-
-func newProgress(w io.Writer, mode string, total int, tty bool) *progress {
-	if mode == "auto" {
-		mode = "lines"
-		if tty {
-			mode = "bar"
-		}
-	}
-	return &progress{w: w, mode: mode, total: total, start: time.Now()}
-}
-
-func (p *progress) update(done int) {
-	switch p.mode {
-	case "bar":
-		if time.Since(p.last) < 100*time.Millisecond && done < p.total {
-			return
-		}
-		p.last = time.Now()
-		rate := float64(done) / max(time.Since(p.start).Seconds(), 1e-3)
-		if p.total < 0 { // a pipe: no total
-			fmt.Fprintf(p.w, "\r%d  %.0f/s ", done, rate)
-			return
-		}
-		const width = 30
-		filled := 0
-		if p.total > 0 {
-			filled = min(done*width/p.total, width)
-		}
-		fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.0f/s ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, p.total, rate)
-	case "lines":
-		if p.total < 0 {
-			if done%10000 == 0 {
-				fmt.Fprintf(p.w, "progress: %d\n", done)
-			}
-			return
-		}
-		if p.total == 0 {
-			return
-		}
-		if tenth := min(done*10/p.total, 10); tenth > p.step {
-			p.step = tenth
-			fmt.Fprintf(p.w, "progress: %d/%d (%d%%)\n", done, p.total, tenth*10)
-		}
-	}
-}
-
-func (p *progress) clear() {
-	if p.mode == "bar" {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
-}
-
-func (p *progress) finish(done int) {
-	if p.mode == "bar" {
-		p.last = time.Time{}
-		p.update(done)
-		fmt.Fprintln(p.w)
-	}
+	return nil
 }

@@ -305,8 +305,9 @@ func TestBatchInterrupted(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	c := &cli{stdout: &stdout, stderr: &stderr}
 	report := filepath.Join(dir, "report.jsonl")
-	code := c.runBatch(ctx, f, br, countBatch(batch, true), batchOptions{report: report, progress: "none"})
-	if code != exitFailed {
+	total := countBatch(batch, true)
+	err = c.runBatch(ctx, f, br, total, batchOptions{report: report, size: 100, progress: c.newProgress("none", total)})
+	if code := c.exitStatus(err); code != exitFailed {
 		t.Errorf("exit %d, want 1", code)
 	}
 	if !strings.Contains(stdout.String(), "150 requests in ") || !strings.Contains(stdout.String(), ": 150 forgotten, 0 not found, 0 invalid, 0 conflict, 0 failed") ||
@@ -358,7 +359,7 @@ func TestReplayInterrupted(t *testing.T) {
 	ctx, f := cancellingForgetter(t, path, 120)
 	var stdout, stderr bytes.Buffer
 	c := &cli{stdout: &stdout, stderr: &stderr}
-	code := c.runReplay(ctx, f, trail, 300)
+	code := c.exitStatus(c.runReplay(ctx, f, trail, 300, 100, c.newProgress("none", 300)))
 	if code != exitFailed || !strings.Contains(stdout.String(), "replayed 120 records: 120 forgotten again, 0 not in this database, 0 invalid, 0 failed") ||
 		!strings.Contains(stdout.String(), "interrupted: 180 records not replayed") {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())

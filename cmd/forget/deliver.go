@@ -32,10 +32,9 @@ Examples:
   forget deliver -nats nats://127.0.0.1:4222 -name crm -webhook https://crm.example.com/hooks/forget -secret-file crm.secret
 `
 
-func (c *cli) deliver(args []string) int {
-	fs := c.flags("deliver", deliverUsage)
-	var nf natsFlags
-	nf.register(fs)
+func (c *cli) deliver(args []string) error {
+	fs := c.command("deliver", deliverUsage)
+	nf := fs.natsServer(false) // not for -new-secret
 	name := fs.String("name", "", "the destination's `NAME`: letters, digits, - and _ (e.g. -name crm)")
 	hook := fs.String("webhook", "", "the `URL` to POST each event to (http or https)")
 	secretFile := fs.String("secret-file", "", "a `FILE` holding the webhook's secret, whsec_<base64>")
@@ -45,42 +44,42 @@ func (c *cli) deliver(args []string) int {
 	timeout := fs.Duration("timeout", 10*time.Second, "how long one POST may take (`DURATION`)")
 	workers := fs.Int("workers", 4, "how many events to deliver at once (`N`)")
 	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if *newSecret {
 		fmt.Fprintln(c.stdout, propagate.NewSecret())
-		return exitOK
+		return nil
 	}
-	if err := nf.check(c, "deliver"); err != nil {
-		return c.usageError("%v", err)
+	if nf.url == "" {
+		return nf.missing("deliver")
 	}
 	if *name == "" || *hook == "" || *secretFile == "" {
-		return c.usageError("deliver needs -name, -webhook and -secret-file")
+		return usagef("deliver needs -name, -webhook and -secret-file")
 	}
 	delays, err := parseDelays(*backoff)
 	if err != nil {
-		return c.usageError("-backoff: %v", err)
+		return usagef("-backoff: %v", err)
 	}
 	data, err := os.ReadFile(*secretFile)
 	if err != nil {
-		return c.usageError("-secret-file: %v", err)
+		return usagef("-secret-file: %v", err)
 	}
 	secret := strings.TrimSpace(string(data))
 	c.hide([]string{secret, strings.TrimPrefix(secret, "whsec_")})
 	wh, err := propagate.NewWebhook(*hook, secret, *timeout)
 	if err != nil {
-		return c.usageError("%v", err)
+		return usageError{err}
 	}
 	logger, err := c.logger(*logFormat)
 	if err != nil {
-		return c.usageError("%v", err)
+		return err
 	}
 	ctx, stop := interruptible()
 	defer stop()
 	nc, js, err := nf.connect("deliver "+*name, true, logger)
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	defer nc.Close()
 	logger.Info("delivering erasure events", "destination", *name, "from", nf.where(), "webhook", wh.Where())
@@ -91,10 +90,10 @@ func (c *cli) deliver(args []string) int {
 		propagate.WithAttemptTimeout(*timeout+time.Second),
 		propagate.WithWorkers(*workers))
 	if err != nil {
-		return c.usageError("%v", err)
+		return usageError{err}
 	}
 	logger.Info("deliver stopped", "destination", *name)
-	return exitOK
+	return nil
 }
 
 // parseDelays reads a comma-separated list of durations.

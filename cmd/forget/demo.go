@@ -127,13 +127,6 @@ func seedDemo(ctx context.Context, db *sql.DB, d sqlstore.Dialect, n int) error 
 	return tx.Commit()
 }
 
-// countCustomers returns how many rows the default customers table has.
-func countCustomers(ctx context.Context, db *sql.DB) (int, error) {
-	var n int
-	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM customers").Scan(&n)
-	return n, err
-}
-
 // demoPath is where `forget serve` keeps its demo database.
 func demoPath() string {
 	dir, err := os.UserCacheDir()

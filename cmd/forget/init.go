@@ -9,57 +9,56 @@ import (
 )
 
 const initUsage = `
-Usage: forget init -db FILE [-demo N]
+Usage: forget init -db FILE [-demo N] [-preset offerit|nats]
 
 Creates the default schema, with its indexes, in a SQLite database (a new
 file, or an existing one: every statement is CREATE ... IF NOT EXISTS), and
-optionally fills it with N demo customers (ids 1 to N).
+optionally fills it with N demo customers (ids 1 to N). With -preset nats,
+the schema of NATS's member forget: the member table and its 16 tables.
 
 Examples:
   forget init -db app.db
   forget init -db demo.db -demo 10000
+  forget init -db members.db -preset nats -demo 500
 `
 
-func (c *cli) init(args []string) int {
-	fs := c.flags("init", initUsage)
+func (c *cli) init(args []string) error {
+	fs := c.command("init", initUsage)
 	db := fs.String("db", "", "the SQLite database `FILE` to create or complete (e.g. -db app.db)")
 	demo := fs.Int("demo", 0, "how many demo customers to add to an empty database (e.g. -demo 1000)")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	var dbf dbFlags
+	fs.StringVar(&dbf.preset, "preset", "offerit", "the vendor product whose schema to create: `NAME` "+presetNames()+"\n(nats: NATS's member table and the 16 tables by memberid)")
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if *db == "" {
-		return c.usageError("init needs -db FILE")
+		return usagef("init needs -db FILE")
 	}
 	if *demo < 0 {
-		return c.usageError("-demo must not be negative")
+		return usagef("-demo must not be negative")
 	}
-	ctx := context.Background()
-	conn, err := openSQLite(*db)
+	if err := dbf.checkPreset(); err != nil {
+		return usageError{err}
+	}
+	p := dbf.thePreset()
+	// Counted first, so that a database that happens to hold -demo
+	// customers already is not taken for one just seeded.
+	have, err := p.create(context.Background(), *db, 0)
+	if err == nil && *demo > 0 && have == 0 {
+		_, err = p.create(context.Background(), *db, *demo)
+	}
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
-	defer conn.Close()
-	if err := sqlstore.CreateSchema(ctx, conn, sqlstore.SQLite); err != nil {
-		return c.failure("%v", err)
+	if *demo > 0 && have > 0 {
+		return fmt.Errorf("%s already has %d %s; demo data goes only into an empty database", *db, have, p.noun)
 	}
+	fmt.Fprintf(c.stdout, "created the %s schema in %s", p.schemaName, *db)
 	if *demo > 0 {
-		have, err := countCustomers(ctx, conn)
-		if err != nil {
-			return c.failure("%v", err)
-		}
-		if have > 0 {
-			return c.failure("%s already has %d customers; demo data goes only into an empty database", *db, have)
-		}
-		if err := seedDemo(ctx, conn, sqlstore.SQLite, *demo); err != nil {
-			return c.failure("%v", err)
-		}
-	}
-	fmt.Fprintf(c.stdout, "created the default schema in %s", *db)
-	if *demo > 0 {
-		fmt.Fprintf(c.stdout, " with %d demo customers", *demo)
+		fmt.Fprintf(c.stdout, " with %d demo %s", *demo, p.noun)
 	}
 	fmt.Fprintln(c.stdout)
-	return exitOK
+	return nil
 }
 
 const schemaUsage = `
@@ -74,16 +73,16 @@ Examples:
   forget schema -dialect mysql > schema.sql
 `
 
-func (c *cli) schema(args []string) int {
-	fs := c.flags("schema", schemaUsage)
+func (c *cli) schema(args []string) error {
+	fs := c.command("schema", schemaUsage)
 	dialect := fs.String("dialect", "sqlite", "the SQL `DIALECT`: sqlite, postgres or mysql (e.g. -dialect postgres)")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	d, err := sqlstore.ParseDialect(*dialect)
 	if err != nil {
-		return c.usageError("%v", err)
+		return usageError{err}
 	}
 	fmt.Fprintf(c.stdout, "-- forget default schema, %s\n%s;\n", d, strings.Join(sqlstore.DDL(d), ";\n\n"))
-	return exitOK
+	return nil
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,63 +47,44 @@ Examples:
 
 // coverFlags are the flags inspect and lint share.
 type coverFlags struct {
-	dbf     dbFlags
+	dbf     *dbFlags
 	sample  int
 	schemas string
 }
 
-func (cf *coverFlags) register(fs *flag.FlagSet) {
-	cf.dbf.register(fs)
+func (cf *coverFlags) register(fs *command) {
+	cf.dbf = fs.database(true)
 	fs.IntVar(&cf.sample, "sample", 0, fmt.Sprintf("read up to `N` values (at most %d) of each unclassified text column and count those\nthat look like e-mail addresses, phone numbers or IP addresses (never printed)", sqlstore.MaxSample))
 	fs.StringVar(&cf.schemas, "in", "", "further PostgreSQL schemas or MySQL databases to read, comma-separated `NAMES`\n(the current one, and those the mapping names, are always read)")
 }
 
-// check checks the flags after parsing; cmd names the command.
-func (cf *coverFlags) check(c *cli, cmd string) error {
+// check checks the flags after parsing.
+func (cf *coverFlags) check() error {
 	if cf.sample < 0 || cf.sample > sqlstore.MaxSample {
-		return fmt.Errorf("-sample must be 0 to %d", sqlstore.MaxSample)
+		return usagef("-sample must be 0 to %d", sqlstore.MaxSample)
 	}
-	if err := cf.dbf.require(c, cmd); err != nil {
-		return err
-	}
-	return cf.dbf.checkPreset()
+	return nil
 }
 
-func (cf *coverFlags) inSchemas() []string {
-	var out []string
-	for s := range strings.SplitSeq(cf.schemas, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+func (cf *coverFlags) inSchemas() []string { return splitList(cf.schemas) }
+
+// coverage reads the coverage of the mapping over the database.
+func (cf *coverFlags) coverage(ctx context.Context, o *opened) (*sqlstore.Coverage, error) {
+	cov, err := o.store.Coverage(ctx, o.cat, sqlstore.SampleRows(cf.sample), sqlstore.InSchemas(cf.inSchemas()...))
+	return cov, stopped(ctx, err)
 }
 
-// coverTarget is an open database with its store and catalogue.
-type coverTarget struct {
-	db    *sql.DB
-	store *sqlstore.Store
-	cat   forget.Catalogue
+// stopped is err, or errInterrupted when ctx is done: a database call
+// that Ctrl-C cut short fails with an error of its own.
+func stopped(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return errInterrupted
+	}
+	return err
 }
 
-// openCoverage opens the database and builds the store and catalogue as
-// serve and run would (the preset's, extended by the mapping), checking
-// that the mapping fits the catalogue. It returns nil and the exit status
-// on failure.
-func (c *cli) openCoverage(ctx context.Context, dbf *dbFlags) (*coverTarget, int) {
-	db, store, cat, code := c.openMapped(ctx, dbf)
-	if code != exitOK {
-		return nil, code
-	}
-	if _, err := forget.New(store, forget.WithCatalogue(cat), forget.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
-		db.Close()
-		return nil, c.usageError("%v", err)
-	}
-	return &coverTarget{db: db, store: store, cat: cat}, exitOK
-}
-
-func (c *cli) inspect(args []string) int {
-	fs := c.flags("inspect", inspectUsage)
+func (c *cli) inspect(args []string) error {
+	fs := c.command("inspect", inspectUsage)
 	var cf coverFlags
 	cf.register(fs)
 	format := fs.String("format", "text", "output `FORMAT`: text (one line per column, grouped by table) or json")
@@ -114,94 +93,86 @@ func (c *cli) inspect(args []string) int {
 	fs.StringVar(&l.CustomerID, "customer-id", "", "show the inventory of the customer with this `ID` (with -preset nats: the memberid)")
 	fs.StringVar(&l.SubscriptionID, "subscription-id", "", "show the inventory of the customer of this subscription `ID`")
 	fs.StringVar(&l.OrderID, "orderid", "", "show the inventory of the customer of this order `ID`")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if *format != "text" && *format != "json" {
-		return c.usageError("-format must be text or json, not %s", quoteClipped(*format))
+		return usagef("-format must be text or json, not %s", quoteClipped(*format))
 	}
-	if err := cf.check(c, "inspect"); err != nil {
-		return c.usageError("%v", err)
+	if err := cf.check(); err != nil {
+		return err
 	}
 	lookup := l.CustomerID != "" || l.SubscriptionID != "" || l.OrderID != ""
 	if *propose && (cf.dbf.schema != "" || cf.sample != 0 || *format != "text" || lookup) {
-		return c.usageError("-propose writes a mapping: it takes no -schema, -sample, -format or lookup")
+		return usagef("-propose writes a mapping: it takes no -schema, -sample, -format or lookup")
 	}
 	if lookup && cf.sample != 0 {
-		return c.usageError("-sample goes with the coverage report, not a customer's inventory")
+		return usagef("-sample goes with the coverage report, not a customer's inventory")
 	}
 	ctx, stop := interruptible()
 	defer stop()
-	t, code := c.openCoverage(ctx, &cf.dbf)
-	if t == nil {
-		return code
+	o, err := c.openStore(ctx, cf.dbf, c.warnLogger())
+	if err != nil {
+		return err
 	}
-	defer t.db.Close()
+	defer o.close()
 	if *propose {
-		return c.propose(ctx, t, &cf)
+		return c.propose(ctx, o, &cf)
 	}
 	if lookup {
-		return c.inventory(ctx, t, l, *format)
+		return c.inventory(ctx, o, l, *format)
 	}
-	cov, err := t.store.Coverage(ctx, t.cat, sqlstore.SampleRows(cf.sample), sqlstore.InSchemas(cf.inSchemas()...))
+	cov, err := cf.coverage(ctx, o)
 	if err != nil {
-		if ctx.Err() != nil {
-			return c.failure("interrupted")
-		}
-		return c.failure("%v", err)
+		return err
 	}
 	if *format == "json" {
-		out, err := json.MarshalIndent(cov, "", "  ")
-		if err != nil {
-			return c.failure("%v", err)
-		}
-		fmt.Fprintf(c.stdout, "%s\n", out)
-		return exitOK
+		return c.printJSON(cov)
 	}
 	writeCoverage(c.stdout, cov)
-	return exitOK
+	return nil
+}
+
+// printJSON prints v as indented JSON.
+func (c *cli) printJSON(v any) error {
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", out)
+	return err
 }
 
 // propose prints a mapping for the database on stdout, and the review on
 // stderr.
-func (c *cli) propose(ctx context.Context, t *coverTarget, cf *coverFlags) int {
-	prop, err := t.store.Propose(ctx, cf.dbf.thePreset().catalogue(), cf.inSchemas()...)
+func (c *cli) propose(ctx context.Context, o *opened, cf *coverFlags) error {
+	prop, err := o.store.Propose(ctx, cf.dbf.thePreset().catalogue(), cf.inSchemas()...)
 	if err != nil {
-		if ctx.Err() != nil {
-			return c.failure("interrupted")
-		}
-		return c.failure("%v", err)
+		return stopped(ctx, err)
 	}
-	out, err := json.MarshalIndent(prop.Schema, "", "  ")
-	if err != nil {
-		return c.failure("%v", err)
+	if err := c.printJSON(prop.Schema); err != nil {
+		return err
 	}
-	fmt.Fprintf(c.stdout, "%s\n", out)
 	for _, line := range prop.Review {
 		fmt.Fprintf(c.stderr, "review: %s\n", printable(line))
 	}
-	return exitOK
+	return nil
 }
 
 // inventory prints one customer's inventory.
-func (c *cli) inventory(ctx context.Context, t *coverTarget, l forget.Lookup, format string) int {
-	inv, err := t.store.Inventory(ctx, l, t.cat)
+func (c *cli) inventory(ctx context.Context, o *opened, l forget.Lookup, format string) error {
+	inv, err := o.store.Inventory(ctx, l, o.cat)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		return c.failure("interrupted")
+		return errInterrupted
 	case forget.Refused(err):
-		return c.failure("%s", forget.ProblemOf(err).Message)
+		return errors.New(forget.ProblemOf(err).Message)
 	default:
-		return c.failure("%v", err)
+		return err
 	}
 	if format == "json" {
-		out, err := json.MarshalIndent(inv, "", "  ")
-		if err != nil {
-			return c.failure("%v", err)
-		}
-		fmt.Fprintf(c.stdout, "%s\n", out)
-		return exitOK
+		return c.printJSON(inv)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "table\trows\tforget\tleft as it is")
@@ -235,8 +206,7 @@ func (c *cli) inventory(ctx context.Context, t *coverTarget, l forget.Lookup, fo
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", display(it.Table), rows, it.Action, strings.Join(left, ", "))
 	}
-	tw.Flush()
-	return exitOK
+	return tw.Flush()
 }
 
 // writeCoverage prints cov as text: each table with how it reaches a

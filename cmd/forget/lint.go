@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -22,41 +21,34 @@ Examples:
   forget lint -dsn postgres://ci@db/app -schema mapping.json -personal-only -sample 100
 `
 
-func (c *cli) lint(args []string) int {
-	fs := c.flags("lint", lintUsage)
+func (c *cli) lint(args []string) error {
+	fs := c.command("lint", lintUsage)
 	var cf coverFlags
 	cf.register(fs)
 	personalOnly := fs.Bool("personal-only", false, "fail only for unclassified columns that look personal (by name, type or -sample)")
 	review := fs.Bool("review", false, "also fail while retained columns' reasons start with REVIEW: (as 'forget inspect -propose' writes them)")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	if err := fs.parse(args); err != nil {
+		return err
 	}
-	if err := cf.check(c, "lint"); err != nil {
-		return c.usageError("%v", err)
+	if err := cf.check(); err != nil {
+		return err
 	}
 	ctx, stop := interruptible()
 	defer stop()
-	t, code := c.openCoverage(ctx, &cf.dbf)
-	if t == nil {
-		return code
-	}
-	defer t.db.Close()
-	f, err := forget.New(t.store, forget.WithCatalogue(t.cat), forget.WithLogger(c.warnLogger()))
-	if err == nil {
-		err = f.Verify(ctx)
-	}
+	o, err := c.openStore(ctx, cf.dbf, c.warnLogger())
 	if err != nil {
-		if ctx.Err() != nil {
-			return c.failure("interrupted")
-		}
-		return c.failure("lint: the mapping does not fit the database: %v", err)
+		return err
 	}
-	cov, err := t.store.Coverage(ctx, t.cat, sqlstore.SampleRows(cf.sample), sqlstore.InSchemas(cf.inSchemas()...))
-	if err != nil {
+	defer o.close()
+	if err := o.f.Verify(ctx); err != nil {
 		if ctx.Err() != nil {
-			return c.failure("interrupted")
+			return errInterrupted
 		}
-		return c.failure("%v", err)
+		return fmt.Errorf("lint: the mapping does not fit the database: %w", err)
+	}
+	cov, err := cf.coverage(ctx, o)
+	if err != nil {
+		return err
 	}
 	failing := 0
 	for _, tc := range cov.Tables {
@@ -80,8 +72,8 @@ func (c *cli) lint(args []string) int {
 	}
 	fmt.Fprintln(c.stdout, cov.Summary)
 	if failing > 0 {
-		return c.failure("lint: %d %s to classify: map each to a catalogue field or table, or retain it with a reason", failing, map[bool]string{true: "column", false: "columns"}[failing == 1])
+		return fmt.Errorf("lint: %d %s to classify: map each to a catalogue field or table, or retain it with a reason", failing, map[bool]string{true: "column", false: "columns"}[failing == 1])
 	}
 	fmt.Fprintln(c.stdout, "lint: every column that reaches a customer is classified")
-	return exitOK
+	return nil
 }

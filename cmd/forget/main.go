@@ -9,7 +9,8 @@
 //	forget schema -dialect postgres   print the default schema's DDL
 //
 // Exit status: 0 on success, 1 when a forget (or the server) fails, 2 on
-// bad usage.
+// bad usage. Every flag may also come from the environment: FORGET_DSN
+// for -dsn, FORGET_SECRET_FILE for -secret-file.
 package main
 
 import (
@@ -21,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/peterbourgon/ff/v3"
 )
 
 func main() {
@@ -71,7 +74,9 @@ Usage:
 Run 'forget COMMAND -h' for a command's flags and examples.
 `
 
-// Main runs the command line args and returns the exit status.
+// Main runs the command line args and returns the exit status. Every
+// subcommand returns an error, which exitStatus maps to a status here and
+// nowhere else.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
 	if f, ok := stderr.(*os.File); ok {
@@ -79,44 +84,76 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			c.tty = true
 		}
 	}
+	return c.exitStatus(c.dispatch(args))
+}
+
+// commands are the subcommands by name.
+var commands = map[string]func(*cli, []string) error{
+	"serve": (*cli).serve, "init": (*cli).init, "run": (*cli).run, "schema": (*cli).schema,
+	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
+	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
+	"inspect": (*cli).inspect, "lint": (*cli).lint,
+}
+
+func (c *cli) dispatch(args []string) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, mainUsage)
-		return exitUsage
+		fmt.Fprint(c.stderr, mainUsage)
+		return exitError(exitUsage)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve":
-		return c.serve(rest)
-	case "init":
-		return c.init(rest)
-	case "run":
-		return c.run(rest)
-	case "schema":
-		return c.schema(rest)
-	case "audit":
-		return c.audit(rest)
-	case "replay":
-		return c.replay(rest)
-	case "sweep":
-		return c.sweep(rest)
-	case "relay":
-		return c.relay(rest)
-	case "deliver":
-		return c.deliver(rest)
-	case "status":
-		return c.status(rest)
-	case "redrive":
-		return c.redrive(rest)
-	case "inspect":
-		return c.inspect(rest)
-	case "lint":
-		return c.lint(rest)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, mainUsage)
-		return exitOK
+		fmt.Fprint(c.stdout, mainUsage)
+		return nil
 	}
-	fmt.Fprintf(stderr, "forget: unknown command %q\n\n%s", cmd, mainUsage)
-	return exitUsage
+	run, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(c.stderr, "forget: unknown command %q\n\n%s", cmd, mainUsage)
+		return exitError(exitUsage)
+	}
+	return run(c, rest)
+}
+
+// usageError is bad usage (exit status 2): wrong flags, a bad value, a
+// mapping that does not fit the database.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError with a formatted message.
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// exitError is an exit status whose reason the command has already
+// printed (a batch's summary, a usage text, status's table).
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// errInterrupted is a command stopped by Ctrl-C before it did anything.
+var errInterrupted = errors.New("interrupted")
+
+// exitStatus prints err (unless it is printed already) and returns its
+// exit status: 0 for none or -h, 2 for bad usage, the status of an
+// exitError, 1 for any other failure.
+func (c *cli) exitStatus(err error) int {
+	var (
+		status exitError
+		usage  usageError
+	)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp): // the flag package printed the usage
+		return exitOK
+	case errors.As(err, &status):
+		return int(status)
+	case errors.As(err, &usage):
+		c.say("%v", err)
+		return exitUsage
+	}
+	c.say("%v", err)
+	return exitFailed
 }
 
 // flags returns a FlagSet whose -h prints usage text, examples and every
@@ -128,35 +165,49 @@ func (c *cli) flags(name, usage string) *flag.FlagSet {
 		fmt.Fprint(fs.Output(), strings.TrimLeft(usage, "\n"))
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\n%s\n", envUsage)
 	}
 	return fs
 }
 
-// parse parses args; it returns an exit status and false when the command
-// should stop (help was asked for, or the flags were wrong).
-func (c *cli) parse(fs *flag.FlagSet, args []string) (int, bool) {
+// envPrefix names the environment variables flags may come from:
+// FORGET_DSN for -dsn, FORGET_SECRET_FILE for -secret-file.
+const envPrefix = "FORGET"
+
+const envUsage = `Every flag may also come from the environment, as ` + envPrefix + `_<FLAG> in capitals with
+dashes as underscores (` + envPrefix + `_DSN, ` + envPrefix + `_KEYS, ` + envPrefix + `_SECRET_FILE...), which keeps secrets out
+of ps; a flag on the command line wins.`
+
+// envName is the environment variable a flag may come from.
+func envName(flagName string) string {
+	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parsed is what parseFlags learnt: which flags the command line set.
+type parsed map[string]bool
+
+// parseFlags parses args into fs, then fills the flags the command line
+// did not set from the environment (ff's FORGET_<FLAG>). Flag errors and
+// stray arguments are usage errors; -h is flag.ErrHelp. The flag package
+// prints its own errors, with the usage.
+func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		return exitOK, false // the flag package has printed the usage
+		return nil, err
 	}
 	if err != nil {
-		return exitUsage, false // the flag package has printed the error and usage
+		return nil, exitError(exitUsage)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return exitUsage, false
+		return nil, usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
-	return exitOK, true
-}
-
-func (c *cli) usageError(format string, args ...any) int {
-	c.say(format, args...)
-	return exitUsage
-}
-
-func (c *cli) failure(format string, args ...any) int {
-	c.say(format, args...)
-	return exitFailed
+	cmdline := parsed{}
+	fs.Visit(func(f *flag.Flag) { cmdline[f.Name] = true })
+	// The arguments are parsed already: ff only reads the environment.
+	if err := ff.Parse(fs, nil, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+		return nil, usageError{err}
+	}
+	return cmdline, nil
 }
 
 // say prints a message to stderr, cut short: it may quote a batch file's
@@ -186,3 +237,58 @@ func clip(s string, n int) string {
 
 // quoteClipped quotes a piece of input for a message, cut short.
 func quoteClipped(s string) string { return strconv.Quote(clip(s, 60)) }
+
+// command is a subcommand's flags: its FlagSet, and the database and NATS
+// flags when it has them, which parse checks.
+type command struct {
+	*flag.FlagSet
+	c            *cli
+	db           *dbFlags
+	dbRequired   bool
+	nats         *natsFlags
+	natsRequired bool
+}
+
+// command returns a subcommand's flags; -h prints usage (its text,
+// examples and every flag).
+func (c *cli) command(name, usage string) *command {
+	return &command{FlagSet: c.flags(name, usage), c: c}
+}
+
+// database registers the database flags: -db, -dsn, -schema...
+func (cmd *command) database(required bool) *dbFlags {
+	cmd.db, cmd.dbRequired = &dbFlags{}, required
+	cmd.db.register(cmd.FlagSet)
+	return cmd.db
+}
+
+// natsServer registers -nats.
+func (cmd *command) natsServer(required bool) *natsFlags {
+	cmd.nats, cmd.natsRequired = &natsFlags{}, required
+	cmd.nats.register(cmd.FlagSet)
+	return cmd.nats
+}
+
+// name is the subcommand's name, as messages give it.
+func (cmd *command) name() string { return strings.TrimPrefix(cmd.Name(), "forget ") }
+
+// parse is every subcommand's prologue: it parses args (then the
+// environment), checks the database and NATS flags and hides their
+// secrets from everything the command prints.
+func (cmd *command) parse(args []string) error {
+	cmdline, err := cmd.c.parseFlags(cmd.FlagSet, args)
+	if err != nil {
+		return err
+	}
+	if cmd.db != nil {
+		if err := cmd.db.check(cmd.c, cmdline, cmd.name(), cmd.dbRequired); err != nil {
+			return err
+		}
+	}
+	if cmd.nats != nil {
+		if err := cmd.nats.check(cmd.c, cmd.name(), cmd.natsRequired); err != nil {
+			return err
+		}
+	}
+	return nil
+}

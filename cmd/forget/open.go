@@ -31,6 +31,8 @@ type dbFlags struct {
 	mapping         *sqlstore.Schema // read from -schema by check
 	preset          string           // see preset.go
 	requireCoverage bool             // serve -require-coverage
+	batchSize       int              // forgets per transaction (sqlstore.WithBatchSize); 0: the store's default
+	sized           bool             // -batch-size is registered
 	// SQLite page cache and memory map, in MiB (-sqlite-cache, -sqlite-mmap).
 	sqliteCache, sqliteMmap int
 }
@@ -49,40 +51,54 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
 }
 
-// check reports whether a database was named (-db, -dsn or $FORGET_DSN),
-// and reads -schema: both -db and -dsn, or a bad mapping file, is a usage
-// error. It tells c the DSN's secrets, so that nothing prints them.
-func (d *dbFlags) check(c *cli) (given bool, err error) {
+// check reads the database flags after parsing: a database named on the
+// command line wins over one in the environment ($FORGET_DSN, $FORGET_DB);
+// both -db and -dsn, a bad -preset or mapping file is a usage error, and
+// so is no database when required. It tells c the DSN's secrets, so that
+// nothing prints them.
+func (d *dbFlags) check(c *cli, cmdline parsed, cmd string, required bool) error {
+	switch {
+	case cmdline["db"] && !cmdline["dsn"]:
+		d.dsn = ""
+	case cmdline["dsn"] && !cmdline["db"]:
+		d.db = ""
+	}
+	d.dsnFromEnv = d.dsn != "" && !cmdline["dsn"]
 	if d.db != "" && d.dsn != "" {
-		return false, errors.New("give -db or -dsn, not both")
+		return usagef("give -db or -dsn, not both")
 	}
 	if err := d.checkPreset(); err != nil {
-		return false, err
-	}
-	if d.db == "" && d.dsn == "" {
-		if d.dsn = os.Getenv(envDSN); d.dsn != "" {
-			d.dsnFromEnv = true
-		}
+		return usageError{err}
 	}
 	c.hide(dsnSecrets(d.dsn))
 	if d.schema != "" {
 		s, err := readSchema(d.schema)
 		if err != nil {
-			return false, err
+			return usageError{err}
 		}
 		d.mapping = &s
 	}
-	return d.db != "" || d.dsn != "", nil
+	if d.sized && (d.batchSize < 1 || d.batchSize > maxBatchSize) {
+		return usagef("-batch-size must be 1 to %d", maxBatchSize)
+	}
+	if required && !d.given() {
+		return usagef("%s needs -db FILE or -dsn URL (or $%s)", cmd, envDSN)
+	}
+	return nil
 }
 
-// require is check for commands that need a database: none named is a
-// usage error too.
-func (d *dbFlags) require(c *cli, cmd string) error {
-	given, err := d.check(c)
-	if err == nil && !given {
-		err = fmt.Errorf("%s needs -db FILE or -dsn URL (or $%s)", cmd, envDSN)
+// given reports whether a database was named.
+func (d *dbFlags) given() bool { return d.db != "" || d.dsn != "" }
+
+// dialect is the dialect of the named database, known before opening it.
+func (d *dbFlags) dialect() sqlstore.Dialect {
+	if d.db != "" {
+		return sqlstore.SQLite
 	}
-	return err
+	if u, err := url.Parse(d.dsn); err == nil && (u.Scheme == "mysql" || u.Scheme == "mariadb") {
+		return sqlstore.MySQL
+	}
+	return sqlstore.Postgres
 }
 
 // dsnName is how messages name where the DSN came from.
@@ -124,6 +140,9 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		return nil, nil, fmt.Errorf("connect: %w", quietMySQLError(err))
 	}
 	opts := d.storeOptions()
+	if d.batchSize > 0 {
+		opts = append(opts, sqlstore.WithBatchSize(d.batchSize))
+	}
 	if d.auditTable != "" {
 		opts = append(opts, sqlstore.WithAudit(d.auditTable))
 	}
@@ -311,69 +330,85 @@ func readSchema(path string) (sqlstore.Schema, error) {
 	return s, nil
 }
 
-// opened is a database with its store and Forgetter.
+// opened is a database with its store, catalogue and Forgetter.
 type opened struct {
 	f     *forget.Forgetter
 	store *sqlstore.Store
+	cat   forget.Catalogue
 	db    *sql.DB
 }
 
 func (o *opened) close() { o.db.Close() }
 
-// openForgetter opens the database, builds a Forgetter logging to logger
-// (with opts too) and verifies the mapping against the live database,
-// before any forget.
-// On failure it returns nil and the exit status: a mapping that does not
-// fit is bad configuration (2); an unreachable database or an
-// interruption is a failure (1).
-func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logger, opts ...forget.Option) (*opened, int) {
-	db, store, cat, code := c.openMapped(ctx, dbf)
-	if code != exitOK {
-		return nil, code
-	}
-	f, err := forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(cat)}, opts...)...)
+// openForgetter is openStore, and then verifies the mapping against the
+// live database, before any forget.
+func (c *cli) openForgetter(ctx context.Context, dbf *dbFlags, logger *slog.Logger, opts ...forget.Option) (*opened, error) {
+	o, err := c.openStore(ctx, dbf, logger, opts...)
 	if err != nil {
-		db.Close()
-		return nil, c.usageError("%v", err)
+		return nil, err
 	}
-	if err := f.Verify(ctx); err != nil {
-		db.Close()
+	if err := o.f.Verify(ctx); err != nil {
+		o.close()
 		if ctx.Err() != nil {
-			return nil, c.failure("interrupted")
+			return nil, errInterrupted
 		}
-		return nil, c.usageError("%v (the default schema and audit table: 'forget init', or the DDL from 'forget schema'; -audit-table '' keeps no audit trail)", err)
+		return nil, usagef("%v (the default schema and audit table: 'forget init', or the DDL from 'forget schema'; -audit-table '' keeps no audit trail)", err)
 	}
-	return &opened{f: f, store: store, db: db}, exitOK
+	return o, nil
 }
 
-// openMapped opens the database and its store, and makes the catalogue
-// (the preset's, extended by the mapping). On failure it returns the exit
-// status: a mapping that does not fit is bad configuration (2); an
-// unreachable database or an interruption is a failure (1).
-func (c *cli) openMapped(ctx context.Context, dbf *dbFlags) (*sql.DB, *sqlstore.Store, forget.Catalogue, int) {
+// openStore opens the database and its store, makes the catalogue (the
+// preset's, extended by the mapping) and builds a Forgetter logging to
+// logger (with opts too). A mapping that does not fit is bad usage; an
+// unreachable database or an interruption is a failure.
+func (c *cli) openStore(ctx context.Context, dbf *dbFlags, logger *slog.Logger, opts ...forget.Option) (*opened, error) {
 	db, store, err := dbf.open(ctx)
 	var mapping errMapping
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		return nil, nil, forget.Catalogue{}, c.failure("interrupted")
+		return nil, errInterrupted
 	case errors.As(err, &mapping):
-		return nil, nil, forget.Catalogue{}, c.usageError("%v", err)
+		return nil, usageError{err}
 	default:
-		return nil, nil, forget.Catalogue{}, c.failure("%v", err)
+		return nil, err
 	}
-	cat, err := dbf.catalogue(ctx, store)
+	o := &opened{store: store, db: db}
+	if o.cat, err = dbf.catalogue(ctx, store); err == nil {
+		o.f, err = forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}, opts...)...)
+	}
 	if err != nil {
 		db.Close()
 		if ctx.Err() != nil {
-			return nil, nil, forget.Catalogue{}, c.failure("interrupted")
+			return nil, errInterrupted
 		}
-		return nil, nil, forget.Catalogue{}, c.usageError("%v", err)
+		return nil, usageError{err}
 	}
-	return db, store, cat, exitOK
+	return o, nil
 }
 
 // warnLogger logs warnings and errors to stderr, for the one-shot commands.
 func (c *cli) warnLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// openSession is the prologue of a command on a database: a context that
+// Ctrl-C cancels, and the database opened and verified (openForgetter).
+// done closes the database and stops listening for Ctrl-C.
+func (c *cli) openSession(dbf *dbFlags, logger *slog.Logger, opts ...forget.Option) (ctx context.Context, o *opened, done func(), err error) {
+	ctx, stop := interruptible()
+	if o, err = c.openForgetter(ctx, dbf, logger, opts...); err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, o, func() { o.close(); stop() }, nil
+}
+
+// needOutbox refuses -audit-table ” for the commands that read the audit
+// table as the outbox of erasure events.
+func (d *dbFlags) needOutbox() error {
+	if d.auditTable == "" {
+		return usagef("-audit-table must name the audit table: it is the outbox")
+	}
+	return nil
 }

@@ -25,14 +25,17 @@ type preset struct {
 	seed      func(ctx context.Context, db *sql.DB, n int) error
 	demoFile  string
 	lookup    string // the lookup parameter of the banner's curl lines
+	noun      string // what its customers are called, plural
+	// schemaName is how 'forget init' names its schema.
+	schemaName string
 }
 
 var presets = []preset{
 	{name: "offerit", catalogue: forget.DefaultCatalogue, schema: sqlstore.DefaultSchema, contract: forget.OfferitCustomer,
 		ddl: sqlstore.DDL, seed: func(ctx context.Context, db *sql.DB, n int) error { return seedDemo(ctx, db, sqlstore.SQLite, n) },
-		demoFile: "demo.db", lookup: forget.KeyCustomerID},
+		demoFile: "demo.db", lookup: forget.KeyCustomerID, noun: "customers", schemaName: "default"},
 	{name: "nats", catalogue: forget.NATSMemberCatalogue, schema: sqlstore.NATSMemberSchema, contract: forget.NATSMember,
-		ddl: sqlstore.NATSMemberDDL, seed: seedNATSDemo, demoFile: "demo-nats.db", lookup: "memberid"},
+		ddl: sqlstore.NATSMemberDDL, seed: seedNATSDemo, demoFile: "demo-nats.db", lookup: "memberid", noun: "members", schemaName: "NATS member"},
 }
 
 // presetNames lists the presets for usage text and messages.
@@ -101,27 +104,36 @@ func (d *dbFlags) demo(ctx context.Context, n int) (string, int, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", 0, err
 	}
+	have, err := p.create(ctx, path, n)
+	return path, have, err
+}
+
+// create creates the preset's schema in the SQLite database at path (a
+// new file, or an existing one: every statement is idempotent) and, when
+// it holds no customers, seeds n demo ones. It returns how many customers
+// the database held before, or n when it seeded them.
+func (p preset) create(ctx context.Context, path string, n int) (int, error) {
 	db, err := openSQLite(path)
 	if err != nil {
-		return "", 0, err
+		return 0, err
 	}
 	defer db.Close()
 	for _, st := range p.ddl(sqlstore.SQLite) {
 		if _, err := db.ExecContext(ctx, st); err != nil {
-			return "", 0, fmt.Errorf("create schema: %w", err)
+			return 0, fmt.Errorf("create schema: %w", err)
 		}
 	}
 	var have int
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+p.schema().Customers.Table).Scan(&have); err != nil {
-		return "", 0, err
+		return 0, err
 	}
-	if have > 0 {
-		return path, have, nil
+	if have > 0 || n == 0 {
+		return have, nil
 	}
 	if err := p.seed(ctx, db, n); err != nil {
-		return "", 0, err
+		return 0, err
 	}
-	return path, n, nil
+	return n, nil
 }
 
 // seedNATSDemo inserts n demo members, ids 1..n, each with a row in every
@@ -201,3 +213,7 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
 }
+
+// presetName is the product preset -preset names, in lower case: the
+// erasure events' subject ends in it (forget.erased.offerit).
+func (d *dbFlags) presetName() string { return strings.ToLower(d.thePreset().name) }

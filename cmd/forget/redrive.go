@@ -21,43 +21,39 @@ Examples:
   forget redrive -nats nats://127.0.0.1:4222 -name crm
 `
 
-func (c *cli) redrive(args []string) int {
-	fs := c.flags("redrive", redriveUsage)
-	var nf natsFlags
-	nf.register(fs)
+func (c *cli) redrive(args []string) error {
+	fs := c.command("redrive", redriveUsage)
+	nf := fs.natsServer(true)
 	name := fs.String("name", "", "the destination's `NAME` (e.g. -name crm)")
 	list := fs.Bool("list", false, "list the parked events; send nothing")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
-	}
-	if err := nf.check(c, "redrive"); err != nil {
-		return c.usageError("%v", err)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if *name == "" {
-		return c.usageError("redrive needs -name")
+		return usagef("redrive needs -name")
 	}
 	ctx, stop := interruptible()
 	defer stop()
 	nc, js, err := nf.connect("redrive", false, c.warnLogger())
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	defer nc.Close()
 	if *list {
 		parked, err := propagate.ListParked(ctx, js, *name)
 		if err != nil {
-			return c.failure("%v", err)
+			return err
 		}
 		for _, p := range parked {
 			fmt.Fprintf(c.stdout, "%s  parked %s  %d attempt(s)  last error %s\n", p.EventID, p.ParkedAt.Format(time.RFC3339), p.Attempts, p.LastError)
 		}
 		fmt.Fprintf(c.stdout, "%d event(s) parked for %s\n", len(parked), *name)
-		return exitOK
+		return nil
 	}
 	n, err := propagate.Redrive(ctx, js, *name)
 	if err != nil {
-		return c.failure("%v (%d sent before)", err, n)
+		return fmt.Errorf("%w (%d sent before)", err, n)
 	}
 	fmt.Fprintf(c.stdout, "sent %d parked event(s) back to %s\n", n, *name)
-	return exitOK
+	return nil
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,8 +19,7 @@ import (
 
 // natsFlags name the NATS server.
 type natsFlags struct {
-	url     string
-	fromEnv bool
+	url string
 }
 
 // envNATS may hold -nats: a URL with a user's password or a token in argv
@@ -33,21 +30,20 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.url, "nats", "", "the NATS server `URL`, JetStream enabled (e.g. -nats nats://127.0.0.1:4222;\nseveral, comma-separated, for a cluster); without it, the URL in $"+envNATS)
 }
 
-// check makes -nats (or $FORGET_NATS) required, and tells c its secrets.
-func (n *natsFlags) check(c *cli, cmd string) error {
+// check checks -nats (or $FORGET_NATS), required or not, and tells c its
+// secrets.
+func (n *natsFlags) check(c *cli, cmd string, required bool) error {
 	if n.url == "" {
-		if n.url = os.Getenv(envNATS); n.url != "" {
-			n.fromEnv = true
+		if required {
+			return n.missing(cmd)
 		}
-	}
-	if n.url == "" {
-		return fmt.Errorf("%s needs -nats URL (or $%s)", cmd, envNATS)
+		return nil
 	}
 	var secrets []string
 	for _, part := range strings.Split(n.url, ",") {
 		u, err := url.Parse(strings.TrimSpace(part))
 		if err != nil || u.Host == "" {
-			return errors.New("-nats: want nats://HOST:PORT (or several, comma-separated)")
+			return usagef("-nats: want nats://HOST:PORT (or several, comma-separated)")
 		}
 		if u.User != nil {
 			// user:password, or a lone token
@@ -65,16 +61,9 @@ func (n *natsFlags) check(c *cli, cmd string) error {
 	return nil
 }
 
-// checkOptional is check for 'forget serve', which relays only when a
-// URL is given; the outbox is the audit table.
-func (n *natsFlags) checkOptional(c *cli, auditTable string) error {
-	if n.url == "" && os.Getenv(envNATS) == "" {
-		return nil
-	}
-	if auditTable == "" {
-		return errors.New("-nats needs the audit table: it is the outbox (-audit-table '' keeps none)")
-	}
-	return n.check(c, "serve -nats")
+// missing is the usage error of a command that needs -nats without it.
+func (n *natsFlags) missing(cmd string) error {
+	return usagef("%s needs -nats URL (or $%s)", cmd, envNATS)
 }
 
 // where names the server for messages, without credentials.
@@ -135,54 +124,44 @@ Examples:
   FORGET_DSN=postgres://app@db/app FORGET_NATS=nats://nats:4222 forget relay
 `
 
-func (c *cli) relay(args []string) int {
-	fs := c.flags("relay", relayUsage)
-	var dbf dbFlags
-	dbf.register(fs)
-	var nf natsFlags
-	nf.register(fs)
+func (c *cli) relay(args []string) error {
+	fs := c.command("relay", relayUsage)
+	dbf := fs.database(true)
+	nf := fs.natsServer(true)
 	batch := fs.Int("batch", 500, "how many events to claim at once (`N`, 1 to 10000)")
 	poll := fs.Duration("poll", 20*time.Millisecond, "how often to look for new events when idle (`DURATION`)")
 	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	if err := fs.parse(args); err != nil {
+		return err
 	}
-	if err := dbf.require(c, "relay"); err != nil {
-		return c.usageError("%v", err)
-	}
-	if err := nf.check(c, "relay"); err != nil {
-		return c.usageError("%v", err)
-	}
-	if dbf.auditTable == "" {
-		return c.usageError("-audit-table must name the audit table: it is the outbox")
+	if err := dbf.needOutbox(); err != nil {
+		return err
 	}
 	logger, err := c.logger(*logFormat)
 	if err != nil {
-		return c.usageError("%v", err)
+		return err
 	}
-	ctx, stop := interruptible()
-	defer stop()
-	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
-	if o == nil {
-		return code
+	ctx, o, done, err := c.openSession(dbf, c.warnLogger())
+	if err != nil {
+		return err
 	}
-	defer o.close()
+	defer done()
 	nc, js, err := nf.connect("relay", true, logger)
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	defer nc.Close()
-	preset := presetOf(fs)
+	preset := dbf.presetName()
 	r, err := propagate.NewRelay(o.store, js, propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll))
 	if err != nil {
-		return c.usageError("%v", err)
+		return usageError{err}
 	}
 	logger.Info("relaying erasure events", "to", nf.where(), "subject", propagate.Subject(preset))
 	if err := r.Run(ctx); err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	logger.Info("relay stopped")
-	return exitOK
+	return nil
 }
 
 // logger returns a logger to stderr in format (text or json).
@@ -193,16 +172,7 @@ func (c *cli) logger(format string) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(c.stderr, nil)), nil
 	}
-	return nil, fmt.Errorf("-log-format must be text or json, not %q", format)
-}
-
-// presetOf is the product preset the database flags name (-preset), the
-// subject's last token: forget.erased.offerit.
-func presetOf(fs *flag.FlagSet) string {
-	if f := fs.Lookup("preset"); f != nil && f.Value.String() != "" {
-		return strings.ToLower(f.Value.String())
-	}
-	return propagate.DefaultPreset
+	return nil, usagef("-log-format must be text or json, not %s", quoteClipped(format))
 }
 
 // serveRelay is the relay 'forget serve -nats' runs in-process, woken by

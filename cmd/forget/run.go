@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"os/signal"
@@ -14,12 +15,14 @@ import (
 
 const runUsage = `
 Usage: forget run (-db FILE | -dsn URL) [-schema FILE] LOOKUP [-keep NAMES] [-dry-run]
-       forget run (-db FILE | -dsn URL) [-schema FILE] -batch FILE [-report FILE] [-dry-run]
+       forget run (-db FILE | -dsn URL) [-schema FILE] -batch FILE [-report FILE] [-batch-size N] [-dry-run]
 
 Forgets one customer, named by any of -customer-id, -subscription-id and
 -orderid (all given must name the same customer), and prints the receipt
 as JSON. Or forgets every request of a batch file, each in its own
 transaction, reporting bad rows and missing customers and going on.
+-batch-size requests share one database transaction, each in a savepoint
+of its own, so that each is still all or nothing.
 
 A batch file is CSV with a header naming any of customer_id,
 subscription_id, orderid and keep (keep lists are quoted: "firstname,phone"),
@@ -44,10 +47,9 @@ Examples:
   forget run -dsn postgres://app@db/app -batch requests.csv -report report.jsonl
 `
 
-func (c *cli) run(args []string) int {
-	fs := c.flags("run", runUsage)
-	var dbf dbFlags
-	dbf.register(fs)
+func (c *cli) run(args []string) error {
+	fs := c.command("run", runUsage)
+	dbf := fs.database(true)
 	var (
 		customerID     = fs.String("customer-id", "", "the customer's `ID` (e.g. -customer-id 191)")
 		subscriptionID = fs.String("subscription-id", "", "the `ID` of one of the customer's subscriptions (e.g. -subscription-id 1911)")
@@ -56,33 +58,23 @@ func (c *cli) run(args []string) int {
 		dryRun         = fs.Bool("dry-run", false, "report what would be erased, change nothing (e.g. -dry-run)")
 		batch          = fs.String("batch", "", "a CSV or JSON-lines `FILE` of requests, one forget each (e.g. -batch requests.csv)")
 		report         = fs.String("report", "", "with -batch: write one JSON line per request, its outcome, to `FILE` (e.g. -report out.jsonl)")
-		progress       = fs.String("progress", "auto", "with -batch: progress `MODE`: auto (a bar on a terminal, else lines), bar, lines or none")
+		batchSize      = fs.batchSize(dbf)
+		progress       = fs.progress()
 		principal      = fs.String("principal", "cli", "who asks, recorded in receipts (e.g. -principal ops:jane)")
 		ignoreHolds    = fs.String("ignore-hold", "", "comma-separated `NAMES` of holds an operator has cleared: not checked for these forgets,\nand recorded in each receipt and audit record (e.g. -ignore-hold open_chargeback)")
 	)
-	if code, ok := c.parse(fs, args); !ok {
-		return code
-	}
-	if err := dbf.require(c, "run"); err != nil {
-		return c.usageError("%v", err)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	lookupGiven := *customerID != "" || *subscriptionID != "" || *orderID != ""
 	switch {
 	case *batch != "" && (lookupGiven || *keep != ""):
-		return c.usageError("-batch takes its lookups and keep lists from the file; drop -customer-id, -subscription-id, -orderid and -keep")
+		return usagef("-batch takes its lookups and keep lists from the file; drop -customer-id, -subscription-id, -orderid and -keep")
 	case *batch == "" && !lookupGiven:
-		return c.usageError("give -customer-id, -subscription-id or -orderid (or -batch FILE)")
+		return usagef("give -customer-id, -subscription-id or -orderid (or -batch FILE)")
 	case *batch == "" && *report != "":
-		return c.usageError("-report goes with -batch")
+		return usagef("-report goes with -batch")
 	}
-	mode := *progress
-	if mode != "auto" && mode != "bar" && mode != "lines" && mode != "none" {
-		return c.usageError("-progress must be auto, bar, lines or none")
-	}
-
-	ctx, stop := interruptible()
-	defer stop()
-	ctx = forget.WithPrincipal(ctx, *principal)
 
 	var (
 		br    *batchReader
@@ -91,25 +83,26 @@ func (c *cli) run(args []string) int {
 	if *batch != "" {
 		file, err := os.Open(*batch)
 		if err != nil {
-			return c.usageError("-batch: %v", err)
+			return usagef("-batch: %v", err)
 		}
 		defer file.Close()
 		if *report != "" && sameFile(*batch, *report) {
-			return c.usageError("-report names the batch file itself")
+			return usagef("-report names the batch file itself")
 		}
 		if br, err = newBatchReader(file, *batch); err != nil {
-			return c.usageError("-batch %s: %v", *batch, err)
+			return usagef("-batch %s: %v", *batch, err)
 		}
 		total = countBatch(*batch, !br.jsonl)
 	}
-	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
-	if o == nil {
-		return code
+	ctx, o, done, err := c.openSession(dbf, c.warnLogger())
+	if err != nil {
+		return err
 	}
-	defer o.close()
-	f := o.f
+	defer done()
+	ctx = forget.WithPrincipal(ctx, *principal)
 	if *batch != "" {
-		return c.runBatch(ctx, f, br, total, batchOptions{dryRun: *dryRun, report: *report, progress: mode, ignoreHolds: splitList(*ignoreHolds)})
+		return c.runBatch(ctx, o.f, br, total, batchOptions{dryRun: *dryRun, report: *report, size: *batchSize,
+			progress: c.newProgress(*progress, total), ignoreHolds: splitList(*ignoreHolds)})
 	}
 
 	vals := url.Values{}
@@ -120,23 +113,20 @@ func (c *cli) run(args []string) int {
 	}
 	req, err := forget.DecodeBody("application/x-www-form-urlencoded", []byte(vals.Encode()))
 	if err != nil {
-		return c.failure("%s", forget.ProblemOf(err).Message)
+		return errors.New(forget.ProblemOf(err).Message)
 	}
 	req.DryRun = *dryRun
 	req.IgnoreHolds = splitList(*ignoreHolds)
-	rc, err := f.Forget(ctx, req)
+	rc, err := o.f.Forget(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return c.failure("interrupted; nothing was changed")
+			return errors.New("interrupted; nothing was changed")
 		}
-		return c.failure("%s", describe(err))
+		return errors.New(describe(err))
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(rc); err != nil {
-		return c.failure("%v", err)
-	}
-	return exitOK
+	return enc.Encode(rc)
 }
 
 // interruptible returns a context cancelled by the first Ctrl-C (or

@@ -12,14 +12,12 @@ import (
 	"os"
 	"os/signal"
 	pathpkg "path"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/forgetkit/forget"
-	"github.com/forgetkit/forget/store/sqlstore"
 )
 
 const serveUsage = `
@@ -67,10 +65,9 @@ func newHTTPServer(h http.Handler, logger *slog.Logger, t timeouts) *http.Server
 	}
 }
 
-func (c *cli) serve(args []string) int {
-	fs := c.flags("serve", serveUsage)
-	var dbf dbFlags
-	dbf.register(fs)
+func (c *cli) serve(args []string) error {
+	fs := c.command("serve", serveUsage)
+	dbf := fs.database(false)
 	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key or username:sha256:HEX per line, re-read on SIGHUP\n(e.g. -keys /etc/forget/keys); without it a random key is made for offerit_admin")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (e.g. -addr 0.0.0.0:8080; port 0 picks a free one)")
 	adminAddr := fs.String("admin-addr", "", "a second `HOST:PORT` serving GET /metrics (Prometheus) and GET /healthz (pings the database)\n(e.g. -admin-addr 127.0.0.1:9090); off by default, so that metrics are not public")
@@ -78,37 +75,26 @@ func (c *cli) serve(args []string) int {
 	logFormat := fs.String("log-format", "text", "access and error log `FORMAT` on stderr: text or json (e.g. -log-format json)")
 	demo := fs.Int("demo", 1000, "how many demo customers a new demo database gets (e.g. -demo 5000)")
 	fs.BoolVar(&dbf.requireCoverage, "require-coverage", false, "refuse to start while a column that reaches a customer is unclassified (see 'forget lint')")
-	nf := natsFlags{}
-	nf.register(fs)
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	nf := fs.natsServer(false)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
-	if *logFormat != "text" && *logFormat != "json" {
-		return c.usageError("-log-format must be text or json, not %s", quoteClipped(*logFormat))
+	logger, err := c.logger(*logFormat)
+	if err != nil {
+		return err
 	}
 	if err := checkServePath(*path); err != nil {
-		return c.usageError("%v", err)
+		return usageError{err}
 	}
 	if *demo < 200 {
-		return c.usageError("-demo must be at least 200: the printed examples use customers 191 to 193")
+		return usagef("-demo must be at least 200: the printed examples use customers 191 to 193")
 	}
-	given, err := dbf.check(c)
-	if err != nil {
-		return c.usageError("%v", err)
+	if nf.url != "" && dbf.auditTable == "" {
+		return usagef("-nats needs the audit table: it is the outbox (-audit-table '' keeps none)")
 	}
-	if err := nf.checkOptional(c, dbf.auditTable); err != nil {
-		return c.usageError("%v", err)
-	}
-	relay := serveRelay{nf: &nf}
-	if !flagGiven(fs, "path") {
+	relay := serveRelay{nf: nf}
+	if !flagGiven(fs.FlagSet, "path") {
 		*path = dbf.contract().Path
-	}
-
-	var logger *slog.Logger
-	if *logFormat == "json" {
-		logger = slog.New(slog.NewJSONHandler(c.stderr, nil))
-	} else {
-		logger = slog.New(slog.NewTextHandler(c.stderr, nil))
 	}
 
 	var (
@@ -117,12 +103,12 @@ func (c *cli) serve(args []string) int {
 	)
 	if *keysFile != "" {
 		if kt, err = readKeys(*keysFile); err != nil {
-			return c.usageError("%v", err)
+			return usageError{err}
 		}
 	} else {
 		generatedKey = "fk_" + strings.ToLower(rand.Text())
 		if kt, err = forget.NewAPIKeys(map[string]string{"offerit_admin": generatedKey}); err != nil {
-			return c.failure("%v", err)
+			return err
 		}
 	}
 	var keys atomic.Pointer[forget.APIKeys]
@@ -139,13 +125,13 @@ func (c *cli) serve(args []string) int {
 	}
 
 	where := ""
-	if !given {
+	if !dbf.given() {
 		var n int
 		dbf.db, n, err = dbf.demo(ctx, *demo)
 		if err != nil {
-			return c.failure("demo database: %v", err)
+			return fmt.Errorf("demo database: %w", err)
 		}
-		where = fmt.Sprintf("demo SQLite database %s (%d customers)", dbf.db, n)
+		where = fmt.Sprintf("demo SQLite database %s (%d %s)", dbf.db, n, dbf.thePreset().noun)
 	} else if dbf.db != "" {
 		where = "SQLite database " + dbf.db
 	} else {
@@ -153,16 +139,16 @@ func (c *cli) serve(args []string) int {
 	}
 	adm, err := newAdmin(*adminAddr)
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
-	o, code := c.openForgetter(ctx, &dbf, logger, append(adm.options(), relay.options()...)...)
-	if o == nil {
-		return code
+	o, err := c.openForgetter(ctx, dbf, logger, append(adm.options(), relay.options()...)...)
+	if err != nil {
+		return err
 	}
 	defer o.close()
-	waitRelay, err := relay.start(ctx, o, presetOf(fs), logger)
+	waitRelay, err := relay.start(ctx, o, dbf.presetName(), logger)
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	defer waitRelay() // it stops with ctx, before the database is closed
 	auth := forget.AuthenticatorFunc(func(r *http.Request) (string, error) {
@@ -170,17 +156,17 @@ func (c *cli) serve(args []string) int {
 	})
 	h, err := forget.NewHandler(o.f, auth, forget.WithContract(dbf.contract()))
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return c.failure("listen: %v", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newHTTPServer(accessLog(logger, onlyAt(*path, h)), logger, defaultTimeouts)
 	adminURL, err := adm.listen(o.db, logger)
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	url := "http://" + ln.Addr().String() + *path
 	if p := dbf.thePreset(); p.name != presets[0].name && generatedKey != "" {
@@ -197,19 +183,19 @@ func (c *cli) serve(args []string) int {
 	go adm.serve(served)
 	select {
 	case err := <-served:
-		return c.failure("serve: %v", err)
+		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := errors.Join(srv.Shutdown(shutdownCtx), adm.shutdown(shutdownCtx)); err != nil {
-		return c.failure("shutdown: %v", err)
+		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return c.failure("serve: %v", err)
+		return fmt.Errorf("serve: %w", err)
 	}
-	return exitOK
+	return nil
 }
 
 // checkServePath refuses a -path that no client would send as it is: one
@@ -267,32 +253,6 @@ func (c *cli) banner(url, where string, nkeys int, generatedKey string) {
 	fmt.Fprintf(w, "Forget the customer of subscription 1921, keeping the first name and notes:\n  curl -X PATCH %s %s -d subscription_id=1921 -d keep=firstname,member_note\n\n", url, auth)
 	fmt.Fprintf(w, "Preview what forgetting the customer of order 19301 would erase (answers a receipt):\n  curl -X PATCH %s %s -d orderid=19301 -d dry_run=1\n\n", url, auth)
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
-}
-
-// prepareDemo creates the demo database with n customers, or reuses it.
-func prepareDemo(ctx context.Context, path string, n int) (int, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return 0, err
-	}
-	db, err := openSQLite(path)
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
-		return 0, err
-	}
-	have, err := countCustomers(ctx, db)
-	if err != nil {
-		return 0, err
-	}
-	if have > 0 {
-		return have, nil
-	}
-	if err := seedDemo(ctx, db, sqlstore.SQLite, n); err != nil {
-		return 0, err
-	}
-	return n, nil
 }
 
 // readKeys reads a keys file (see forget.ParseAPIKeyFile). An error names

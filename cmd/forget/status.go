@@ -31,71 +31,66 @@ Examples:
 // every destination yet.
 const exitPending = 3
 
-func (c *cli) status(args []string) int {
-	fs := c.flags("status", statusUsage)
-	var dbf dbFlags
-	dbf.register(fs)
-	var nf natsFlags
-	nf.register(fs)
+func (c *cli) status(args []string) error {
+	fs := c.command("status", statusUsage)
+	dbf := fs.database(true)
+	nf := fs.natsServer(true)
 	customer := fs.String("customer-id", "", "the customer's `ID`")
 	asJSON := fs.Bool("json", false, "print JSON, one event per line")
-	if code, ok := c.parse(fs, args); !ok {
-		return code
-	}
-	if err := dbf.require(c, "status"); err != nil {
-		return c.usageError("%v", err)
-	}
-	if err := nf.check(c, "status"); err != nil {
-		return c.usageError("%v", err)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	id := strings.TrimSpace(*customer)
 	if id == "" {
-		return c.usageError("status needs -customer-id")
+		return usagef("status needs -customer-id")
 	}
-	if dbf.auditTable == "" {
-		return c.usageError("-audit-table must name the audit table: it is the outbox")
+	if err := dbf.needOutbox(); err != nil {
+		return err
 	}
-	ctx, stop := interruptible()
-	defer stop()
-	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
-	if o == nil {
-		return code
+	ctx, o, done, err := c.openSession(dbf, c.warnLogger())
+	if err != nil {
+		return err
 	}
-	defer o.close()
+	defer done()
 	nc, js, err := nf.connect("status", false, c.warnLogger())
 	if err != nil {
-		return c.failure("%v", err)
+		return err
 	}
 	defer nc.Close()
 	events, err := propagate.Status(ctx, js, o.store, id)
 	if err != nil {
-		return c.failure("%v", err)
-	}
-	done := true
-	for _, ev := range events {
-		if ev.PublishedAt.IsZero() || len(ev.Destinations) == 0 {
-			done = false // nobody has been told
-		}
-		for _, d := range ev.Destinations {
-			if d.State != propagate.StateDelivered {
-				done = false
-			}
-		}
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		for _, ev := range events {
 			if err := enc.Encode(ev); err != nil {
-				return c.failure("%v", err)
+				return err
 			}
 		}
 	} else {
 		c.printStatus(id, events)
 	}
-	if !done {
-		return exitPending
+	if !everywhere(events) {
+		return exitError(exitPending)
 	}
-	return exitOK
+	return nil
+}
+
+// everywhere reports whether every event is published and delivered to
+// every destination.
+func everywhere(events []propagate.EventStatus) bool {
+	for _, ev := range events {
+		if ev.PublishedAt.IsZero() || len(ev.Destinations) == 0 {
+			return false // nobody has been told
+		}
+		for _, d := range ev.Destinations {
+			if d.State != propagate.StateDelivered {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (c *cli) printStatus(id string, events []propagate.EventStatus) {

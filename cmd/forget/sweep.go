@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"regexp"
@@ -54,10 +53,9 @@ type sweepLine struct {
 	Error      string `json:"error,omitempty"`
 }
 
-func (c *cli) sweep(args []string) int {
-	fs := c.flags("sweep", sweepUsage)
-	var dbf dbFlags
-	dbf.register(fs)
+func (c *cli) sweep(args []string) error {
+	fs := c.command("sweep", sweepUsage)
+	dbf := fs.database(true)
 	var (
 		inactive  = fs.String("inactive", "", "forget customers inactive for this `AGE`: 3y, 400d, 6w, 36h (e.g. -inactive 3y)")
 		activity  = fs.String("activity", "", "comma-separated activity `COLUMNS` of the customers table, the latest counting\n(e.g. -activity last_login,last_order_at); default: the mapping's \"activity\"")
@@ -65,42 +63,33 @@ func (c *cli) sweep(args []string) int {
 		limit     = fs.Int("limit", 0, "forget at most `N` customers in this run (0: all)")
 		chunk     = fs.Int("chunk", 0, "customers per transaction (default 5000 on SQLite, 100 elsewhere)")
 		report    = fs.String("report", "", "write one JSON line per customer tried, its outcome, to `FILE`")
-		progress  = fs.String("progress", "auto", "progress `MODE`: auto (a bar on a terminal, else lines), bar, lines or none")
+		progress  = fs.progress()
 		principal = fs.String("principal", "sweep", "who asks, recorded in receipts")
 	)
-	if code, ok := c.parse(fs, args); !ok {
-		return code
+	if err := fs.parse(args); err != nil {
+		return err
 	}
-	cacheSet := false
-	fs.Visit(func(f *flag.Flag) { cacheSet = cacheSet || f.Name == "sqlite-cache" })
-	if !cacheSet {
+	if !flagGiven(fs.FlagSet, "sqlite-cache") {
 		// A sweep writes thousands of customers a transaction: a larger
 		// cache halved a million-customer sweep (165 s with 2 MiB, 113 s
 		// with 64 MiB), where single forgets gained nothing from one.
 		dbf.sqliteCache = sweepSQLiteCache
 	}
-	if err := dbf.require(c, "sweep"); err != nil {
-		return c.usageError("%v", err)
-	}
 	age, err := parseAge(*inactive)
 	switch {
 	case *inactive == "":
-		return c.usageError("sweep needs -inactive AGE (e.g. -inactive 3y)")
+		return usagef("sweep needs -inactive AGE (e.g. -inactive 3y)")
 	case err != nil:
-		return c.usageError("-inactive: %v", err)
+		return usagef("-inactive: %v", err)
 	case *limit < 0:
-		return c.usageError("-limit must not be negative")
-	case *chunk < 0 || *chunk > 10000:
-		return c.usageError("-chunk must be between 1 and 10000")
+		return usagef("-limit must not be negative")
+	case *chunk < 0 || *chunk > maxBatchSize:
+		return usagef("-chunk must be between 1 and %d", maxBatchSize)
 	case dbf.auditTable == "":
-		return c.usageError("a sweep needs the audit table, which tells it whom it has already forgotten; drop -audit-table ''")
-	}
-	mode := *progress
-	if mode != "auto" && mode != "bar" && mode != "lines" && mode != "none" {
-		return c.usageError("-progress must be auto, bar, lines or none")
+		return usagef("a sweep needs the audit table, which tells it whom it has already forgotten; drop -audit-table ''")
 	}
 	if *activity != "" {
-		m := sqlstore.DefaultSchema()
+		m := dbf.thePreset().schema()
 		if dbf.mapping != nil {
 			m = *dbf.mapping
 		}
@@ -109,61 +98,52 @@ func (c *cli) sweep(args []string) int {
 			m.Activity = append(m.Activity, sqlstore.Column{Column: strings.TrimSpace(col)})
 		}
 		if err := m.Validate(); err != nil {
-			return c.usageError("-activity: %v", err)
+			return usagef("-activity: %v", err)
 		}
 		dbf.mapping = &m
 	}
 	if dbf.mapping == nil || len(dbf.mapping.Activity) == 0 {
-		return c.usageError("name the activity columns: -activity COLUMNS, or \"activity\" in the -schema mapping")
+		return usagef("name the activity columns: -activity COLUMNS, or \"activity\" in the -schema mapping")
 	}
 	if *report != "" && (*report == dbf.db || sameFile(*report, dbf.db)) {
-		return c.usageError("-report names the database itself")
+		return usagef("-report names the database itself")
 	}
-
-	ctx, stop := interruptible()
-	defer stop()
-	o, code := c.openForgetter(ctx, &dbf, c.warnLogger())
-	if o == nil {
-		return code
-	}
-	defer o.close()
-	n := *chunk
-	if n == 0 {
-		n = 100
-		if o.store.Dialect() == sqlstore.SQLite {
+	dbf.batchSize = *chunk
+	if dbf.batchSize == 0 {
+		dbf.batchSize = 100
+		if dbf.dialect() == sqlstore.SQLite {
 			// One writer at a time anyway: larger transactions write each
 			// page once for more customers (a chunk holds the write lock
 			// for about half a second).
-			n = 5000
+			dbf.batchSize = 5000
 		}
 	}
-	// The store again, with the chunk as its transaction size.
-	opts := []sqlstore.Option{sqlstore.WithSchema(*dbf.mapping), sqlstore.WithAudit(dbf.auditTable), sqlstore.WithBatchSize(n)}
-	store, err := sqlstore.New(o.db, o.store.Dialect(), opts...)
+	ctx, o, done, err := c.openSession(dbf, c.warnLogger())
 	if err != nil {
-		return c.usageError("%v", err)
+		return err
 	}
-	f, err := forget.New(store, forget.WithLogger(c.warnLogger()))
-	if err != nil {
-		return c.usageError("%v", err)
-	}
+	defer done()
 
 	var rw *bufio.Writer
 	if *report != "" {
 		file, err := os.Create(*report)
 		if err != nil {
-			return c.failure("-report: %v", err)
+			return fmt.Errorf("-report: %w", err)
 		}
 		defer file.Close()
 		rw = bufio.NewWriter(file)
 		defer rw.Flush()
 	}
 	cutoff := time.Now().Add(-age)
-	prog := newProgress(c.stderr, mode, -1, c.tty)
+	total := -1 // how many are inactive is not counted beforehand
+	if *limit > 0 {
+		total = *limit // the most there is to do
+	}
+	prog := c.newProgress(*progress, total)
 	var reportErr error
 	start := time.Now()
-	rep, err := f.Sweep(ctx, forget.SweepOptions{
-		InactiveSince: cutoff, Limit: *limit, DryRun: *dryRun, Principal: *principal, Chunk: n,
+	rep, err := o.f.Sweep(ctx, forget.SweepOptions{
+		InactiveSince: cutoff, Limit: *limit, DryRun: *dryRun, Principal: *principal, Chunk: dbf.batchSize,
 		OnOutcome: func(id string, out forget.Outcome) {
 			if rw == nil || reportErr != nil {
 				return
@@ -193,15 +173,15 @@ func (c *cli) sweep(args []string) int {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintln(c.stdout, "interrupted: re-running the sweep is safe; it goes on where this one stopped")
-		return exitFailed
+		return exitError(exitFailed)
 	case err != nil:
-		return c.failure("%s", describe(err))
+		return errors.New(describe(err))
 	case reportErr != nil:
-		return c.failure("-report: %v", reportErr)
+		return fmt.Errorf("-report: %w", reportErr)
 	case rep.Failed > 0:
-		return exitFailed
+		return exitError(exitFailed)
 	}
-	return exitOK
+	return nil
 }
 
 // sweepSummary prints the counts of a sweep: one line, and the holds.
