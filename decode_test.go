@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/memstore"
 )
 
 // serveTarget sends one authenticated PATCH for target (a path with any
@@ -154,17 +155,23 @@ func TestUnknownKeepNamesBounded(t *testing.T) {
 	})
 }
 
+// hostileSetup returns a seeded store, a handler over it and its state,
+// for the tests that send 1 MiB bodies (not under -short).
+func hostileSetup(t *testing.T) (*memstore.Store, http.Handler, map[string]string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("1 MiB bodies")
+	}
+	store := seeded(t)
+	return store, handlerOver(t, store), snapshotOf(store)
+}
+
 // TestHostileBodies: every 1 MiB-class body built to make decoding slow
 // or greedy is refused with a short 400, changes nothing, and allocates a
 // small multiple of the body. Before, a JSON keep array took 40 s, 1 MiB
 // of multipart parts 30 MB, and a 1 MiB keep name came back in the error.
 func TestHostileBodies(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1 MiB bodies")
-	}
-	store := seeded(t)
-	h := handlerOver(t, store)
-	before := snapshotOf(store)
+	store, h, before := hostileSetup(t)
 	for _, tc := range hostileBodies(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			var m0, m1 runtime.MemStats
@@ -332,12 +339,7 @@ func TestDecodeEdges(t *testing.T) {
 // TestHandlerConcurrentHostile: hostile bodies and dry runs at once on one
 // handler (run with -race): each gets its own answer, nothing is erased.
 func TestHandlerConcurrentHostile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1 MiB bodies")
-	}
-	store := seeded(t)
-	h := handlerOver(t, store)
-	before := snapshotOf(store)
+	store, h, before := hostileSetup(t)
 	bodies := hostileBodies(t)
 	errs := make(chan error, 4*len(bodies))
 	var wg sync.WaitGroup

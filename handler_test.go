@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/syncbuf"
 	"github.com/forgetkit/forget/store/memstore"
 	"github.com/forgetkit/forget/store/storetest"
 )
@@ -25,32 +26,14 @@ const (
 	testKey  = "k3y-for-tests-only-0123456789"
 )
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testServer struct {
 	*httptest.Server
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 func newServer(t testing.TB, store forget.Store, opts ...forget.Option) testServer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f, err := forget.New(store, append([]forget.Option{forget.WithLogger(logger)}, opts...)...)
 	if err != nil {
@@ -355,7 +338,7 @@ func TestNewAPIKeys(t *testing.T) {
 // response, an audit record or a hook's argument.
 func TestNoValuesLeak(t *testing.T) {
 	store := seeded(t, memstore.WithAudit())
-	var hookArgs syncBuffer
+	var hookArgs syncbuf.Buffer
 	srv := newServer(t, store,
 		forget.WithHook("record", func(_ context.Context, rc forget.Receipt) error {
 			b, _ := json.Marshal(rc)
@@ -483,7 +466,7 @@ func TestHandlerClientGone(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := &blockingStore{entered: make(chan struct{}), err: tc.err}
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			f := newForgetter(t, store, forget.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 			h, err := forget.NewHandler(f, forget.HostAuthenticated())
 			if err != nil {
@@ -527,7 +510,7 @@ func checkCancelLogged(t *testing.T, logs string) {
 // client drops while the store works.
 func TestHandlerClientDisconnects(t *testing.T) {
 	store := &blockingStore{entered: make(chan struct{})}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	f := newForgetter(t, store, forget.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	h, err := forget.NewHandler(f, forget.HostAuthenticated())
 	if err != nil {

@@ -136,11 +136,5 @@ func BenchmarkHostileBody(b *testing.B) {
 }
 
 func serveBody(h http.Handler, contentType, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPatch, "/api/customer/forget", strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("api-key", testKey)
-	req.Header.Set("api-username", testUser)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
+	return serveTarget(h, "/api/customer/forget", contentType, strings.NewReader(body))
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/integration/internal/natstest"
+	"github.com/forgetkit/forget/internal/syncbuf"
 	"github.com/forgetkit/forget/propagate"
 )
 
@@ -156,9 +157,9 @@ func TestDeliverRetriesParksRedrives(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	backoff := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
-	opts := []propagate.Option{propagate.WithLogger(logs.logger()), propagate.WithBackOff(backoff...), propagate.WithMaxDeliver(4)}
+	opts := []propagate.Option{propagate.WithLogger(logs.Logger()), propagate.WithBackOff(backoff...), propagate.WithMaxDeliver(4)}
 	consume(t, js, "crm", crm.webhook(t, 150*time.Millisecond).Deliver, opts...)
 	consume(t, js, "search", search.webhook(t, time.Second).Deliver, opts...)
 

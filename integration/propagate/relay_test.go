@@ -14,6 +14,7 @@ import (
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/integration/internal/natstest"
+	"github.com/forgetkit/forget/internal/syncbuf"
 	"github.com/forgetkit/forget/internal/memseed"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
@@ -141,8 +142,8 @@ func TestRelayBrokerDown(t *testing.T) {
 	ns := natstest.Start(t)
 	js := ns.Connect(t)
 	db, s, f := newStore(t, sqlite(t), 60)
-	var logs logBuffer
-	r, err := propagate.NewRelay(s, js, propagate.WithLogger(logs.logger()), propagate.WithPublishTimeout(300*time.Millisecond))
+	var logs syncbuf.Buffer
+	r, err := propagate.NewRelay(s, js, propagate.WithLogger(logs.Logger()), propagate.WithPublishTimeout(300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,8 +274,8 @@ func TestRelayMalformedEvent(t *testing.T) {
 	for id := 3; id <= 5; id++ {
 		forgetID(t, f, id)
 	}
-	var logs logBuffer
-	r, _ := propagate.NewRelay(s, js, propagate.WithLogger(logs.logger()))
+	var logs syncbuf.Buffer
+	r, _ := propagate.NewRelay(s, js, propagate.WithLogger(logs.Logger()))
 	for range 3 {
 		if _, err := r.Drain(ctx); err != nil {
 			t.Fatal(err)

@@ -27,3 +27,34 @@ func EventIDs(evs []forget.Event) []string {
 	}
 	return ids
 }
+
+// CheckMarked checks what concurrent relays marked published, in the
+// order they marked it, against the forgets' receipts in commit order:
+// every event marked, each customer's in commit order, and none twice
+// unless repeats may happen (SQLite's claims lock nothing, so two relays
+// may mark one event).
+func CheckMarked(tb testing.TB, marked []string, committed []*forget.Receipt, repeats bool) {
+	tb.Helper()
+	pos := map[string]int{}
+	for i, id := range marked {
+		if _, dup := pos[id]; dup {
+			if !repeats {
+				tb.Errorf("event %s marked twice", id)
+			}
+			continue
+		}
+		pos[id] = i
+	}
+	last := map[string]int{}
+	for _, rc := range committed {
+		p, ok := pos[rc.EventID]
+		if !ok {
+			tb.Errorf("an event of customer %s was never marked", rc.CustomerID)
+			continue
+		}
+		if prev, ok := last[rc.CustomerID]; ok && p < prev {
+			tb.Errorf("customer %s: an event was marked before the one committed earlier", rc.CustomerID)
+		}
+		last[rc.CustomerID] = p
+	}
+}

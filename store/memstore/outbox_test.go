@@ -165,22 +165,5 @@ func TestOutboxConcurrent(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	pos := map[string]int{}
-	for i, id := range marked {
-		if _, dup := pos[id]; dup {
-			t.Errorf("event %s marked twice", id)
-		}
-		pos[id] = i
-	}
-	last := map[string]int{}
-	for _, rc := range committed {
-		p, ok := pos[rc.EventID]
-		if !ok {
-			t.Fatalf("an event of %s was never marked", rc.CustomerID)
-		}
-		if prev, ok := last[rc.CustomerID]; ok && p < prev {
-			t.Errorf("customer %s out of order", rc.CustomerID)
-		}
-		last[rc.CustomerID] = p
-	}
+	outboxtest.CheckMarked(t, marked, committed, false)
 }

@@ -171,6 +171,22 @@ func (s *suite) setup(t *testing.T, opts ...forget.Option) (Backend, *forget.For
 	return b, f, snapshot(t, b)
 }
 
+// forget101 forgets customer 101 with req on a fresh backend and checks
+// that 101 is forgotten but for the names in kept, and that nobody else
+// changed.
+func (s *suite) forget101(t *testing.T, req forget.Request, kept map[string]bool) *forget.Receipt {
+	t.Helper()
+	b, f, before := s.setup(t)
+	rc, err := f.Forget(s.ctx, req)
+	if err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	after := snapshot(t, b)
+	checkForgotten(t, s.byID["101"], before["101"], after["101"], kept)
+	checkUntouched(t, before, after, "101")
+	return rc
+}
+
 // holdSetup is setup with customer 101 under the backend's hold; cases
 // that need it skip backends that declare none.
 func (s *suite) holdSetup(t *testing.T) (Backend, *forget.Forgetter, Snapshot) {
