@@ -47,23 +47,18 @@ func AuditDDL(d Dialect, table string) []string {
 		id, indexed, text = "BIGINT AUTO_INCREMENT PRIMARY KEY", "VARCHAR(255) NOT NULL", "VARCHAR(255) NOT NULL"
 		tail = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 	}
-	cols := []string{
-		q("audit_id") + " " + id,
-		q("event_id") + " " + indexed,
-		q("customer_id") + " " + indexed,
-		q("at") + " " + indexed,
-		q("principal") + " " + text,
-		q("request_id") + " " + text,
-		q("fields_erased") + " " + list,
-		q("fields_kept") + " " + list,
-		q("tables_kept") + " " + list,
-		q("rows_deleted") + " " + list,
-		q("rows_scrubbed") + " " + list,
-		q("holds_ignored") + " " + list,
-		// The hold that refused the forget; '' for an erasure.
-		q("held") + " " + text,
-		// NULL until a relay has published the event; see package propagate.
-		q("published_at") + " " + strings.TrimSuffix(indexed, " NOT NULL"),
+	cols := []string{q("audit_id") + " " + id}
+	for _, c := range auditColumns {
+		typ := list
+		switch c {
+		case "event_id", "customer_id", "at":
+			typ = indexed
+		case "principal", "request_id", "held": // held: the refusing hold, '' for an erasure
+			typ = text
+		case "published_at": // NULL until a relay has published the event
+			typ = strings.TrimSuffix(indexed, " NOT NULL")
+		}
+		cols = append(cols, q(c)+" "+typ)
 	}
 	bare := table[strings.LastIndexByte(table, '.')+1:]
 	if d == MySQL {
@@ -138,27 +133,35 @@ func (s *Store) buildAudit() error {
 
 // audit writes rc in tx.
 func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt) error {
-	deleted, err := json.Marshal(rc.RowsDeleted)
+	vals, err := auditRow(rc)
 	if err != nil {
 		return err
 	}
+	if _, err = tx.exec(ctx, s.auditInsert, vals...); err != nil {
+		return fmt.Errorf("sqlstore: audit: %w", safeError(err))
+	}
+	return nil
+}
+
+// auditRow is rc's values for the audit INSERT, in auditColumns order:
+// one forget's (Store.audit) or one row of a batch's multi-row INSERT.
+func auditRow(rc forget.Receipt) ([]any, error) {
+	deleted, err := json.Marshal(rc.RowsDeleted)
+	if err != nil {
+		return nil, err
+	}
 	scrubbed, err := json.Marshal(rc.RowsScrubbed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at := rc.At.UTC().Format(auditTimeFormat)
 	var published any // NULL: the relay's to publish
 	if rc.Held != "" {
-		published = at
+		published = at // a refusal is no event
 	}
-	_, err = tx.exec(ctx, s.auditInsert,
-		rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
+	return []any{rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
-		string(deleted), string(scrubbed), joinNames(rc.HoldsIgnored), rc.Held, published)
-	if err != nil {
-		return fmt.Errorf("sqlstore: audit: %w", safeError(err))
-	}
-	return nil
+		string(deleted), string(scrubbed), joinNames(rc.HoldsIgnored), rc.Held, published}, nil
 }
 
 func joinNames[N ~string](names []N) string {
