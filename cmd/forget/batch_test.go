@@ -20,24 +20,6 @@ import (
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
-// demoDB makes a SQLite database with n demo customers, through the
-// command itself.
-func demoDB(t *testing.T, n int) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "app.db")
-	var out, errOut bytes.Buffer
-	if code := Main([]string{"init", "-db", path, "-demo", strconv.Itoa(n)}, nil, &out, &errOut); code != exitOK {
-		t.Fatalf("init: exit %d: %s", code, errOut.String())
-	}
-	return path
-}
-
-func runMain(args ...string) (code int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	code = Main(args, nil, &out, &errOut)
-	return code, out.String(), errOut.String()
-}
-
 func readReport(t *testing.T, path string) []reportLine {
 	t.Helper()
 	f, err := os.Open(path)

@@ -118,6 +118,9 @@ func TestServeDemo(t *testing.T) {
 	}
 }
 
+// packageDir is this package's directory, where the tests start.
+var packageDir, _ = os.Getwd()
+
 var (
 	buildOnce sync.Once
 	builtBin  string
@@ -135,7 +138,9 @@ func buildForget(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "forget")
-		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+		build := exec.Command("go", "build", "-o", builtBin, ".")
+		build.Dir = packageDir // a test may have changed directory
+		if out, err := build.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})

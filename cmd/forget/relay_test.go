@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,8 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
@@ -33,60 +30,6 @@ import (
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
-
-// testNATS is a real NATS server with JetStream in the test process,
-// its store in a directory of the test's own; the command's processes
-// connect to it.
-type testNATS struct {
-	t    testing.TB
-	dir  string
-	port int
-	srv  *server.Server
-}
-
-func startTestNATS(t testing.TB) *testNATS {
-	t.Helper()
-	n := &testNATS{t: t, dir: t.TempDir(), port: -1}
-	n.start()
-	t.Cleanup(n.stop)
-	return n
-}
-
-func (n *testNATS) start() {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: n.port, JetStream: true, StoreDir: n.dir, NoLog: true, NoSigs: true})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats-server did not start")
-	}
-	n.srv, n.port = srv, srv.Addr().(*net.TCPAddr).Port
-}
-
-func (n *testNATS) stop() {
-	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.srv = nil
-	}
-}
-
-func (n *testNATS) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.port) }
-
-func (n *testNATS) js() jetstream.JetStream {
-	n.t.Helper()
-	nc, err := nats.Connect(n.url(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	n.t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return js
-}
 
 // streamReceipts reads the events stream, in order.
 func streamReceipts(t testing.TB, js jetstream.JetStream) []forget.Receipt {
