@@ -66,6 +66,13 @@ func (cf *coverFlags) check() error {
 	return nil
 }
 
+// open opens the database for inspect and lint: the store and catalogue
+// as serve and run build them, not verified (lint verifies it itself).
+// done closes it and stops listening for Ctrl-C.
+func (cf *coverFlags) open(c *cli) (ctx context.Context, o *opened, done func(), err error) {
+	return session(func(ctx context.Context) (*opened, error) { return c.openStore(ctx, cf.dbf, c.warnLogger()) })
+}
+
 func (cf *coverFlags) inSchemas() []string { return splitList(cf.schemas) }
 
 // coverage reads the coverage of the mapping over the database.
@@ -109,13 +116,11 @@ func (c *cli) inspect(args []string) error {
 	if lookup && cf.sample != 0 {
 		return usagef("-sample goes with the coverage report, not a customer's inventory")
 	}
-	ctx, stop := interruptible()
-	defer stop()
-	o, err := c.openStore(ctx, cf.dbf, c.warnLogger())
+	ctx, o, done, err := cf.open(c)
 	if err != nil {
 		return err
 	}
-	defer o.close()
+	defer done()
 	if *propose {
 		return c.propose(ctx, o, &cf)
 	}

@@ -33,13 +33,11 @@ func (c *cli) lint(args []string) error {
 	if err := cf.check(); err != nil {
 		return err
 	}
-	ctx, stop := interruptible()
-	defer stop()
-	o, err := c.openStore(ctx, cf.dbf, c.warnLogger())
+	ctx, o, done, err := cf.open(c)
 	if err != nil {
 		return err
 	}
-	defer o.close()
+	defer done()
 	if err := o.f.Verify(ctx); err != nil {
 		if ctx.Err() != nil {
 			return errInterrupted

@@ -396,8 +396,13 @@ func (c *cli) warnLogger() *slog.Logger {
 // Ctrl-C cancels, and the database opened and verified (openForgetter).
 // done closes the database and stops listening for Ctrl-C.
 func (c *cli) openSession(dbf *dbFlags, logger *slog.Logger, opts ...forget.Option) (ctx context.Context, o *opened, done func(), err error) {
+	return session(func(ctx context.Context) (*opened, error) { return c.openForgetter(ctx, dbf, logger, opts...) })
+}
+
+// session opens with a context that Ctrl-C cancels.
+func session(open func(context.Context) (*opened, error)) (ctx context.Context, o *opened, done func(), err error) {
 	ctx, stop := interruptible()
-	if o, err = c.openForgetter(ctx, dbf, logger, opts...); err != nil {
+	if o, err = open(ctx); err != nil {
 		stop()
 		return nil, nil, nil, err
 	}

@@ -248,9 +248,9 @@ func TestBatchCommand(t *testing.T) {
 			stderr: []string{`progress: 5000/10000 \(50%\), [0-9]+/s, [0-9hms.]+ left`, `progress: 10000/10000 \(100%\), [0-9]+/s, 0s left`},
 			file:   "report.jsonl", lines: map[string]int{
 				`"outcome":"forgotten"`: 9973, `"outcome":"not_found"`: 10, `"outcome":"invalid"`: 17,
-				`^\{"line":1001,"outcome":"invalid","error":"unknown keep name: \\"bogus\\"; nothing was erased"\}$`: 1,
-				`^\{"line":5556,"outcome":"invalid","error":"the row has 5 fields, the header 4"\}$`:                  1,
-				`^\{"line":998,"outcome":"not_found","error":"no customer matches the lookup"\}$`:                     1,
+				`^\{"line":1001,"outcome":"invalid","error":"unknown keep name: \\"bogus\\"; nothing was erased"\}$`:        1,
+				`^\{"line":5556,"outcome":"invalid","error":"the row has 5 fields, the header 4"\}$`:                        1,
+				`^\{"line":998,"outcome":"not_found","error":"no customer matches the lookup"\}$`:                           1,
 				`^\{"line":4,"outcome":"forgotten","customer_id":"3","rows_deleted":\{"member_auth":2,"member_note":3\}\}$`: 1,
 				`forgot-`: 0,
 			}},

@@ -2,12 +2,12 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/forgetkit/forget/internal/syncbuf"
 	"io"
 	"log/slog"
 	"net"
@@ -206,22 +206,7 @@ func TestServeReloadsKeysOnHUP(t *testing.T) {
 }
 
 // syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 // TestKeysReloadUnderLoad: reloads swap the key table while requests are
 // authenticated (run with -race); a good key keeps working throughout,
