@@ -14,8 +14,8 @@ import (
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/integration/internal/natstest"
-	"github.com/forgetkit/forget/internal/syncbuf"
 	"github.com/forgetkit/forget/internal/memseed"
+	"github.com/forgetkit/forget/internal/syncbuf"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/memstore"
