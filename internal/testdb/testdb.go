@@ -103,6 +103,32 @@ func (e Engine) Open(t testing.TB) DB {
 	return DB{DB: db, Schema: "main", URL: path}
 }
 
+// DSN returns the driver DSN that opens the database db names: a
+// PostgreSQL schema or MySQL database a DB of this engine has as its
+// Schema, or, on SQLite, the file's path.
+func (e Engine) DSN(t testing.TB, db string) string {
+	t.Helper()
+	switch e.Dialect {
+	case sqlstore.Postgres:
+		u, err := url.Parse(e.dsn)
+		if err != nil {
+			t.Fatalf("%s must be a URL: %v", EnvPostgres, err)
+		}
+		q := u.Query()
+		q.Set("search_path", db)
+		u.RawQuery = q.Encode()
+		return u.String()
+	case sqlstore.MySQL:
+		cfg, err := mysql.ParseDSN(e.dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", EnvMySQL, err)
+		}
+		cfg.DBName = db
+		return cfg.FormatDSN()
+	}
+	return SQLiteDSN(db)
+}
+
 // Name returns a fresh name with the prefix, for schemas and databases.
 func Name(prefix string) string {
 	return prefix + strings.ToLower(rand.Text()[:12])
@@ -119,14 +145,8 @@ func openPostgres(t testing.TB, dsn string) DB {
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatalf("postgres: %v", err)
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s must be a URL: %v", EnvPostgres, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sql.Open("pgx", u.String())
+	pgURL := Engine{Dialect: sqlstore.Postgres, dsn: dsn}.DSN(t, schema)
+	db, err := sql.Open("pgx", pgURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +158,7 @@ func openPostgres(t testing.TB, dsn string) DB {
 			admin.Close()
 		}
 	})
-	return DB{DB: db, Schema: schema, URL: u.String()}
+	return DB{DB: db, Schema: schema, URL: pgURL}
 }
 
 // openMySQL creates a database of its own.

@@ -25,6 +25,9 @@ type engine struct {
 	// open returns a fresh database and the name that qualifies its
 	// tables (main, a PostgreSQL schema, a MySQL database).
 	open func(t testing.TB) (*sql.DB, string)
+	// dsn returns the driver DSN that opens a database open returned,
+	// named by its schema (SQLite: its file).
+	dsn func(t testing.TB, db string) string
 }
 
 const (
@@ -40,7 +43,7 @@ func engines(t testing.TB) []engine {
 		es = append(es, engine{name: e.Name, dialect: e.Dialect, open: func(t testing.TB) (*sql.DB, string) {
 			db := e.Open(t)
 			return db.DB, db.Schema
-		}})
+		}, dsn: e.DSN})
 	}
 	return es
 }

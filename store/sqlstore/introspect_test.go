@@ -14,8 +14,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -473,29 +471,13 @@ func (c loggingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 // the statements run on it.
 func loggingDB(t testing.TB, e engine, db *sql.DB, ns string) (*sql.DB, *stmtLog) {
 	t.Helper()
-	var dsn string
-	switch e.dialect {
-	case sqlstore.SQLite:
-		if err := db.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&dsn); err != nil {
+	name := ns
+	if e.dialect == sqlstore.SQLite {
+		if err := db.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&name); err != nil {
 			t.Fatal(err)
 		}
-	case sqlstore.Postgres:
-		u, err := url.Parse(os.Getenv(envPostgres))
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", ns)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	case sqlstore.MySQL:
-		cfg, err := mysql.ParseDSN(os.Getenv(envMySQL))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.DBName = ns
-		dsn = cfg.FormatDSN()
 	}
+	dsn := e.dsn(t, name)
 	log := new(stmtLog)
 	ldb := sql.OpenDB(loggingConnector{db.Driver(), dsn, log})
 	t.Cleanup(func() { ldb.Close() })
