@@ -46,7 +46,7 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 	return doc, router
 }
 
-func handler(t *testing.T) http.Handler {
+func handler(t *testing.T, opts ...forget.HandlerOption) http.Handler {
 	t.Helper()
 	// Customer 104 is under a hold, for the 409 held case.
 	s := memseed.New(t, append(storetest.Fixtures(), storetest.NewCustomer(104)),
@@ -59,7 +59,7 @@ func handler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := forget.NewHandler(f, kt)
+	h, err := forget.NewHandler(f, kt, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,15 +113,49 @@ func cases(t *testing.T) []specCase {
 // against openapi.yaml.
 func TestHandlerMatchesSpec(t *testing.T) {
 	_, router := loadSpec(t)
-	h := handler(t)
+	seen := checkSpec(t, router, handler(t), base, cases(t))
+	for _, status := range []int{200, 400, 401, 404, 409, 413, 415, 503} {
+		if !seen[status] {
+			t.Errorf("no case produced status %d", status)
+		}
+	}
+}
+
+// TestMemberHandlerMatchesSpec: the NATS member contract's path, as
+// openapi.yaml documents it, answered by a handler built with that
+// contract.
+func TestMemberHandlerMatchesSpec(t *testing.T) {
+	_, router := loadSpec(t)
+	h := handler(t, forget.WithContract(forget.NATSMember()))
+	form := "application/x-www-form-urlencoded"
+	seen := checkSpec(t, router, h, "https://example.com/api/member/forget", []specCase{
+		{"Form", "PATCH", form, "memberid=101", false, 200, true, "", false},
+		{"JSONDryRun", "PATCH", "application/json", `{"memberid": 102, "keep": ["firstname"], "dry_run": true}`, false, 200, true, "", false},
+		{"CustomerIDIsUnknown", "PATCH", form, "customer_id=101", false, 400, false, "", false},
+		{"NotFound", "PATCH", form, "memberid=999", false, 404, true, "", false},
+		{"Held", "PATCH", form, "memberid=104", false, 409, true, "", false},
+		{"NoAuth", "PATCH", form, "memberid=101", true, 401, false, "", false},
+	})
+	for _, status := range []int{200, 400, 401, 404, 409} {
+		if !seen[status] {
+			t.Errorf("no case produced status %d", status)
+		}
+	}
+}
+
+// checkSpec sends each case's request to h at url and validates each
+// request that should conform, and every response, against the spec;
+// it returns the statuses seen.
+func checkSpec(t *testing.T, router routers.Router, h http.Handler, url string, cases []specCase) map[int]bool {
+	t.Helper()
 	opts := &openapi3filter.Options{
 		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
 		IncludeResponseStatus: true,
 	}
 	seen := map[int]bool{}
-	for _, tc := range cases(t) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(tc.method, base+tc.query, strings.NewReader(tc.body))
+			req := httptest.NewRequest(tc.method, url+tc.query, strings.NewReader(tc.body))
 			req.Header.Set("Content-Type", tc.contentType)
 			if !tc.noAuth {
 				req.Header.Set("api-key", "key-1")
@@ -129,7 +163,7 @@ func TestHandlerMatchesSpec(t *testing.T) {
 			}
 			route, pathParams, err := router.FindRoute(req)
 			if err != nil {
-				t.Fatalf("the spec has no route for %s %s: %v", tc.method, base, err)
+				t.Fatalf("the spec has no route for %s %s: %v", tc.method, url, err)
 			}
 			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: opts}
 			if tc.validReq {
@@ -161,11 +195,7 @@ func TestHandlerMatchesSpec(t *testing.T) {
 			}
 		})
 	}
-	for _, status := range []int{200, 400, 401, 404, 409, 413, 415, 503} {
-		if !seen[status] {
-			t.Errorf("no case produced status %d", status)
-		}
-	}
+	return seen
 }
 
 // TestSpecErrorCodes: the codes the spec lists are the handler's.
