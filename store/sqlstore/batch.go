@@ -22,6 +22,8 @@ import (
 func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []forget.BatchResult {
 	out := make([]forget.BatchResult, len(items))
 	var group []batchItem
+	var last *script // of the item before, which most often shares its shape
+	var lastPlan forget.Plan
 	for i, it := range items {
 		keys, err := s.lookupKeys(it.Lookup)
 		if err == nil {
@@ -33,10 +35,13 @@ func (s *Store) ForgetBatch(ctx context.Context, items []forget.BatchItem) []for
 			out[i].Err = err
 			continue
 		}
-		sc, err := s.script(it.Plan)
-		if err != nil {
-			out[i].Err = err
-			continue
+		sc := last
+		if sc == nil || !sameShape(lastPlan, it.Plan) {
+			if sc, err = s.script(it.Plan); err != nil {
+				out[i].Err = err
+				continue
+			}
+			last, lastPlan = sc, it.Plan
 		}
 		group = append(group, batchItem{at: i, keys: keys, sc: sc})
 		if len(group) == s.batch {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/sqlstore"
-	"github.com/forgetkit/forget/store/storetest"
 )
 
 // seededRand is a deterministic randomness source: two Forgetters reading
@@ -88,20 +87,7 @@ func newBulkFixture(t *testing.T, e engine, opts ...sqlstore.Option) bulkFixture
 			}
 		}
 	}
-	b := defaultBackend{db: db, sb: statementBuilder(e.dialect)}
-	var cs []storetest.Customer
-	for id := 101; id <= 140; id++ {
-		cs = append(cs, storetest.NewCustomer(id))
-	}
-	if err := b.Seed(ctx, cs); err != nil {
-		t.Fatal(err)
-	}
-	ph := func(i int) string {
-		if e.dialect == sqlstore.Postgres {
-			return fmt.Sprintf("$%d", i)
-		}
-		return "?"
-	}
+	ph := seedCustomers(t, db, e, 101, 140)
 	logID := 0
 	for id := 101; id <= 140; id++ {
 		for k := range id % 3 {

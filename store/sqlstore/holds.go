@@ -184,40 +184,8 @@ func (s *Store) buildHolds() error {
 	for _, h := range s.schema.Holds {
 		seen[h.Name] = true
 		q := s.dialect.quote
-		conds := sq.And{sq.Eq{q(h.CustomerKey): keyPlaceholder{}}}
-		for _, c := range h.Where {
-			col := q(c.Column)
-			var cond sq.Sqlizer
-			switch c.Op {
-			case "=":
-				cond = sq.Eq{col: c.Value}
-			case "!=":
-				cond = sq.NotEq{col: c.Value}
-			case "<":
-				cond = sq.Lt{col: c.Value}
-			case "<=":
-				cond = sq.LtOrEq{col: c.Value}
-			case ">":
-				cond = sq.Gt{col: c.Value}
-			case ">=":
-				cond = sq.GtOrEq{col: c.Value}
-			case "in":
-				cond = sq.Eq{col: c.Value.([]any)}
-			case "is_null":
-				cond = sq.Eq{col: nil}
-			case "not_null":
-				cond = sq.NotEq{col: nil}
-			case "newer_than", "older_than":
-				d, _ := parseAgo(c.Value)
-				if c.Op == "newer_than" {
-					cond = sq.Gt{col: timeAgo(d)}
-				} else {
-					cond = sq.Lt{col: timeAgo(d)}
-				}
-			}
-			conds = append(conds, cond)
-		}
 		// The customer key first, so the index on it serves the query.
+		conds := append(sq.And{sq.Eq{q(h.CustomerKey): keyPlaceholder{}}}, holdWhere(s.dialect, h, func(ago time.Duration) any { return timeAgo(ago) })...)
 		query, args, err := s.sb.Select("1").From(q(h.Table)).Where(conds).Limit(1).ToSql()
 		if err != nil {
 			return fmt.Errorf("sqlstore: build hold %s: %w", h.Name, err)
@@ -236,6 +204,46 @@ func (s *Store) buildHolds() error {
 		seen[g.name] = true
 	}
 	return nil
+}
+
+// holdWhere renders a mapped hold's conditions with placeholders; a
+// relative time ("newer_than 10y") is bound as ago(10 years), which the
+// single-customer statement, rendered once, binds when checked, and the
+// set-based one as of now.
+func holdWhere(d Dialect, h Hold, ago func(time.Duration) any) sq.And {
+	conds := sq.And{}
+	for _, c := range h.Where {
+		col := d.quote(c.Column)
+		var cond sq.Sqlizer
+		switch c.Op {
+		case "=":
+			cond = sq.Eq{col: c.Value}
+		case "!=":
+			cond = sq.NotEq{col: c.Value}
+		case "<":
+			cond = sq.Lt{col: c.Value}
+		case "<=":
+			cond = sq.LtOrEq{col: c.Value}
+		case ">":
+			cond = sq.Gt{col: c.Value}
+		case ">=":
+			cond = sq.GtOrEq{col: c.Value}
+		case "in":
+			cond = sq.Eq{col: c.Value.([]any)}
+		case "is_null":
+			cond = sq.Eq{col: nil}
+		case "not_null":
+			cond = sq.NotEq{col: nil}
+		case "newer_than":
+			dur, _ := parseAgo(c.Value)
+			cond = sq.Gt{col: ago(dur)}
+		case "older_than":
+			dur, _ := parseAgo(c.Value)
+			cond = sq.Lt{col: ago(dur)}
+		}
+		conds = append(conds, cond)
+	}
+	return conds
 }
 
 // checkIgnored refuses a hold to ignore that the store does not declare.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	sq "github.com/Masterminds/squirrel"
 
@@ -14,7 +15,10 @@ import (
 // run or not. Values are not part of it, so one script serves every
 // forget of that shape.
 type script struct {
-	stmts []scriptStmt
+	stmts  []scriptStmt
+	layout layout
+	// bulk is the shape's set-based statements, once looked up.
+	bulk atomic.Pointer[bulkShape]
 }
 
 // scriptStmt is one statement: its SQL, where each parameter comes from
@@ -58,6 +62,30 @@ func (s *Store) script(p forget.Plan) (*script, error) {
 	return sc, nil
 }
 
+// sameShape reports whether a and b have one shapeKey, without building it.
+func sameShape(a, b forget.Plan) bool {
+	if len(a.Fields) != len(b.Fields) || len(a.Tables) != len(b.Tables) {
+		return false
+	}
+	for i := range a.Fields {
+		if a.Fields[i].Field != b.Fields[i].Field {
+			return false
+		}
+	}
+	for i := range a.Tables {
+		ta, tb := a.Tables[i], b.Tables[i]
+		if ta.Table != tb.Table || len(ta.Scrub) != len(tb.Scrub) {
+			return false
+		}
+		for j := range ta.Scrub {
+			if ta.Scrub[j].Column != tb.Scrub[j].Column {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func shapeKey(p forget.Plan) string {
 	var b strings.Builder
 	for _, a := range p.Fields {
@@ -76,40 +104,53 @@ func shapeKey(p forget.Plan) string {
 	return b.String()
 }
 
-// buildScript renders the plan's statements with squirrel. Parameters are
-// valueRefs while building, so the order squirrel binds them in is the
-// order recorded. Fields are grouped by table in catalogue order.
-func (s *Store) buildScript(p forget.Plan) (*script, error) {
-	sc := &script{}
-	var tables []string
-	sets := make(map[string][]int) // table -> indexes into p.Fields
+// layout is where a plan's values go: its fields grouped by table, in
+// catalogue order, then its catalogue tables. Entries the schema declares
+// absent are left out.
+type layout struct {
+	updates []planUpdate
+	tables  []planTable
+}
+
+// planUpdate writes fields of one table that has a row per customer.
+type planUpdate struct {
+	table, key string
+	cols       []string
+	refs       []valueRef
+}
+
+// planTable purges (or scrubs) a catalogue table.
+type planTable struct {
+	name       forget.Table
+	table, key string
+	cols       []string // scrubbed columns; none for a purge
+	refs       []valueRef
+}
+
+func (s *Store) layoutOf(p forget.Plan) (layout, error) {
+	var l layout
+	byTable := map[string]int{} // index in l.updates
 	for i, a := range p.Fields {
 		col, ok := s.schema.Fields[a.Field]
 		if !ok {
 			if s.absent[string(a.Field)] {
 				continue
 			}
-			return nil, fmt.Errorf("sqlstore: field %s is not mapped", a.Field)
+			return layout{}, fmt.Errorf("sqlstore: field %s is not mapped", a.Field)
 		}
-		if _, seen := sets[col.Table]; !seen {
-			tables = append(tables, col.Table)
+		at, seen := byTable[col.Table]
+		if !seen {
+			key := s.schema.Customers.Key
+			if col.Table != s.schema.Customers.Table {
+				key = s.schema.Joined[col.Table]
+			}
+			at = len(l.updates)
+			byTable[col.Table] = at
+			l.updates = append(l.updates, planUpdate{table: col.Table, key: key})
 		}
-		sets[col.Table] = append(sets[col.Table], i)
-	}
-	for _, table := range tables {
-		key := s.schema.Customers.Key
-		if table != s.schema.Customers.Table {
-			key = s.schema.Joined[table]
-		}
-		u := s.sb.Update(s.dialect.quote(table))
-		for _, i := range sets[table] {
-			u = u.Set(s.dialect.quote(s.schema.Fields[p.Fields[i].Field].Column), valueRef{table: -1, index: i})
-		}
-		st, err := s.keyed(u.Where(sq.Eq{s.dialect.quote(key): keyPlaceholder{}}))
-		if err != nil {
-			return nil, err
-		}
-		sc.stmts = append(sc.stmts, st)
+		u := &l.updates[at]
+		u.cols = append(u.cols, col.Column)
+		u.refs = append(u.refs, valueRef{table: -1, index: i})
 	}
 	for ti, t := range p.Tables {
 		rt, ok := s.schema.Tables[t.Table]
@@ -117,25 +158,52 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 			if s.absent[string(t.Table)] {
 				continue
 			}
-			return nil, fmt.Errorf("sqlstore: table %s is not mapped", t.Table)
+			return layout{}, fmt.Errorf("sqlstore: table %s is not mapped", t.Table)
 		}
-		where := sq.Eq{s.dialect.quote(rt.CustomerKey): keyPlaceholder{}}
-		var b sq.Sqlizer
-		switch {
-		case len(t.Scrub) > 0:
-			u := s.sb.Update(s.dialect.quote(rt.Table))
-			for ci, c := range t.Scrub {
-				u = u.Set(s.dialect.quote(c.Column), valueRef{table: ti, index: ci})
-			}
-			b = u.Where(where)
-		default:
-			b = s.sb.Delete(s.dialect.quote(rt.Table)).Where(where)
+		pt := planTable{name: t.Table, table: rt.Table, key: rt.CustomerKey}
+		for ci, c := range t.Scrub {
+			pt.cols = append(pt.cols, c.Column)
+			pt.refs = append(pt.refs, valueRef{table: ti, index: ci})
+		}
+		l.tables = append(l.tables, pt)
+	}
+	return l, nil
+}
+
+// buildScript renders the plan's statements with squirrel. Parameters are
+// valueRefs while building, so the order squirrel binds them in is the
+// order recorded.
+func (s *Store) buildScript(p forget.Plan) (*script, error) {
+	l, err := s.layoutOf(p)
+	if err != nil {
+		return nil, err
+	}
+	sc := &script{layout: l}
+	set := func(b sq.UpdateBuilder, cols []string, refs []valueRef) sq.UpdateBuilder {
+		for i, c := range cols {
+			b = b.Set(s.dialect.quote(c), refs[i])
+		}
+		return b
+	}
+	for _, u := range l.updates {
+		b := set(s.sb.Update(s.dialect.quote(u.table)), u.cols, u.refs)
+		st, err := s.keyed(b.Where(sq.Eq{s.dialect.quote(u.key): keyPlaceholder{}}))
+		if err != nil {
+			return nil, err
+		}
+		sc.stmts = append(sc.stmts, st)
+	}
+	for _, t := range l.tables {
+		where := sq.Eq{s.dialect.quote(t.key): keyPlaceholder{}}
+		var b sq.Sqlizer = s.sb.Delete(s.dialect.quote(t.table)).Where(where)
+		if len(t.cols) > 0 {
+			b = set(s.sb.Update(s.dialect.quote(t.table)), t.cols, t.refs).Where(where)
 		}
 		st, err := s.keyed(b)
 		if err != nil {
 			return nil, err
 		}
-		st.table, st.counted = t.Table, true
+		st.table, st.counted = t.name, true
 		sc.stmts = append(sc.stmts, st)
 	}
 	return sc, nil

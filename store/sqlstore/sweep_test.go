@@ -46,6 +46,26 @@ func TestActivityValidation(t *testing.T) {
 	}
 }
 
+// seedCustomers seeds the storetest customers first to last and returns
+// the engine's placeholder for the i-th parameter.
+func seedCustomers(t testing.TB, db *sql.DB, e engine, first, last int) func(i int) string {
+	t.Helper()
+	b := defaultBackend{db: db, sb: statementBuilder(e.dialect)}
+	var cs []storetest.Customer
+	for id := first; id <= last; id++ {
+		cs = append(cs, storetest.NewCustomer(id))
+	}
+	if err := b.Seed(context.Background(), cs); err != nil {
+		t.Fatal(err)
+	}
+	return func(i int) string {
+		if e.dialect == sqlstore.Postgres {
+			return fmt.Sprintf("$%d", i)
+		}
+		return "?"
+	}
+}
+
 var sweepClock = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 // sweepFixture: the default schema with two activity columns, last_login
@@ -69,20 +89,7 @@ func sweepFixture(t *testing.T, e engine, n int, activityOf func(id int) (login,
 			t.Fatalf("%s: %v", st, err)
 		}
 	}
-	b := defaultBackend{db: db, sb: statementBuilder(e.dialect)}
-	var cs []storetest.Customer
-	for id := 1; id <= n; id++ {
-		cs = append(cs, storetest.NewCustomer(id))
-	}
-	if err := b.Seed(ctx, cs); err != nil {
-		t.Fatal(err)
-	}
-	ph := func(i int) string {
-		if e.dialect == sqlstore.Postgres {
-			return fmt.Sprintf("$%d", i)
-		}
-		return "?"
-	}
+	ph := seedCustomers(t, db, e, 1, n)
 	arg := func(t *time.Time) any {
 		if t == nil {
 			return nil

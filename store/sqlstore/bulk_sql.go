@@ -1,0 +1,210 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strings"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+// The text of the set-based statements, per dialect (see bulk.go).
+
+// maxParams bounds the parameters of one statement: SQLite allows 32,766,
+// PostgreSQL and MySQL 65,535.
+func (d Dialect) maxParams() int {
+	if d == SQLite {
+		return 32000
+	}
+	return 65000
+}
+
+// rowsPerStatement is how many customers one statement of the shape may
+// carry within the dialect's parameter limit.
+func (sh *bulkShape) rowsPerStatement(d Dialect) int {
+	widest := len(auditColumns)
+	for _, u := range sh.updates {
+		widest = max(widest, 1+len(u.cols))
+	}
+	for _, t := range sh.tables {
+		widest = max(widest, 1+len(t.cols))
+	}
+	return max(1, d.maxParams()/widest)
+}
+
+// Kinds of set-based statements, for the cache of their SQL.
+const (
+	sqlUpdate = iota
+	sqlTable
+	sqlCount
+)
+
+// cached returns the SQL of one statement for n rows, building it once.
+func (sh *bulkShape) cached(k bulkSQLKey, build func() string) string {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if q, ok := sh.sql[k]; ok {
+		return q
+	}
+	q := build()
+	if len(sh.sql) < 64 {
+		sh.sql[k] = q
+	}
+	return q
+}
+
+// qmarks renders n comma-separated parameters.
+func qmarks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// render turns ? into the dialect's placeholders.
+func (s *Store) render(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	q, err := sq.Dollar.ReplacePlaceholders(query)
+	if err != nil {
+		return query // cannot happen: the statements hold no literal '?'
+	}
+	return q
+}
+
+// updateSQL writes one table's fields for n customers, each row of the
+// VALUES list the customer key and its new values.
+func (s *Store) updateSQL(u planUpdate, n int) string {
+	q := s.dialect.quote
+	var b strings.Builder
+	row := func(first bool) string {
+		key := "?"
+		if first && s.dialect == Postgres && s.schema.Customers.KeyType != KeyText {
+			key = "CAST(? AS BIGINT)" // a VALUES column of parameters is text otherwise
+		}
+		return key + strings.Repeat(", ?", len(u.cols))
+	}
+	names := make([]string, len(u.cols))
+	for i := range u.cols {
+		names[i] = fmt.Sprintf("c%d", i+1)
+	}
+	target := q(u.table) + "." + q(u.key)
+	switch s.dialect {
+	case MySQL:
+		fmt.Fprintf(&b, "UPDATE %s JOIN (", q(u.table))
+		for i := range n {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			b.WriteString("SELECT ")
+			if i == 0 {
+				parts := []string{"? AS k"}
+				if s.schema.Customers.KeyType != KeyText {
+					parts[0] = "CAST(? AS SIGNED) AS k"
+				}
+				for _, nm := range names {
+					parts = append(parts, "? AS "+nm)
+				}
+				b.WriteString(strings.Join(parts, ", "))
+			} else {
+				b.WriteString(qmarks(1 + len(u.cols)))
+			}
+		}
+		fmt.Fprintf(&b, ") AS v ON %s = v.k SET ", target)
+		for i, c := range u.cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s.%s = v.%s", q(u.table), q(c), names[i])
+		}
+	default:
+		values := make([]string, n)
+		for i := range values {
+			values[i] = "(" + row(i == 0) + ")"
+		}
+		cols := "k, " + strings.Join(names, ", ")
+		if s.dialect == SQLite {
+			// OR FAIL: the statement's own rows need no journal of
+			// their own (SQLite keeps one for a multi-row statement
+			// that may abort), since any failure rolls back the whole
+			// transaction.
+			fmt.Fprintf(&b, "WITH v(%s) AS (VALUES %s) UPDATE OR FAIL %s SET ", cols, strings.Join(values, ", "), q(u.table))
+		} else {
+			fmt.Fprintf(&b, "UPDATE %s SET ", q(u.table))
+		}
+		for i, c := range u.cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s = v.%s", q(c), names[i])
+		}
+		if s.dialect == SQLite {
+			b.WriteString(" FROM v")
+		} else {
+			fmt.Fprintf(&b, " FROM (VALUES %s) AS v(%s)", strings.Join(values, ", "), cols)
+		}
+		fmt.Fprintf(&b, " WHERE %s = v.k", target)
+	}
+	return s.render(b.String())
+}
+
+// tableSQL purges (or scrubs) a table's rows of n customers and, but on
+// MySQL, returns the customer key of every row it touched, so that each
+// customer's receipt gets its own count.
+func (s *Store) tableSQL(t bulkTable, n int) string {
+	q := s.dialect.quote
+	in := fmt.Sprintf("%s IN (%s)", q(t.key), qmarks(n))
+	returning := " RETURNING " + q(t.key)
+	if s.dialect == MySQL {
+		returning = ""
+	}
+	if len(t.cols) == 0 {
+		return s.render(fmt.Sprintf("DELETE FROM %s WHERE %s%s", q(t.table), in, returning))
+	}
+	// A scrub: the customer key first in each VALUES row, then the values.
+	u := planUpdate{table: t.table, key: t.key, cols: t.cols}
+	query := s.updateSQL(u, n)
+	if s.dialect != MySQL {
+		query += returning
+	}
+	return query
+}
+
+// countSQL counts, and locks, a table's rows of n customers (MySQL, which
+// has no RETURNING).
+func (s *Store) countSQL(t bulkTable, n int) string {
+	q := s.dialect.quote
+	return s.render(fmt.Sprintf("SELECT %s, COUNT(*) FROM %s WHERE %s IN (%s) GROUP BY %s FOR UPDATE",
+		q(t.key), q(t.table), q(t.key), qmarks(n), q(t.key)))
+}
+
+// lockSQL resolves and locks n customers by their keys.
+func (s *Store) lockSQL(n int) string {
+	q := s.dialect.quote
+	c := s.schema.Customers
+	query := fmt.Sprintf("SELECT %s FROM %s WHERE %s IN (%s)", q(c.Key), q(c.Table), q(c.Key), qmarks(n))
+	if suffix := s.dialect.lockSuffix(); suffix != "" {
+		query += " " + suffix
+	}
+	return s.render(query)
+}
+
+// auditSQL inserts n audit records.
+func (s *Store) auditSQL(n int) string {
+	cols := make([]string, len(auditColumns))
+	for i, c := range auditColumns {
+		cols[i] = s.dialect.quote(c)
+	}
+	row := "(" + qmarks(len(auditColumns)) + ")"
+	insert := "INSERT"
+	if s.dialect == SQLite {
+		insert = "INSERT OR FAIL" // as updateSQL's UPDATE OR FAIL
+	}
+	return s.render(fmt.Sprintf("%s INTO %s (%s) VALUES %s", insert, s.dialect.quote(s.auditTable), strings.Join(cols, ", "),
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")))
+}
+
+// sqliteRows is how many customers one SQLite statement carries,
+// prepared once for the transaction and run again for every sqliteRows
+// customers. There a statement is a function call, not a round trip: a
+// sweep's CPU time is the same as with one statement per customer
+// (measured), and a VALUES list of thousands of parameters costs more to
+// parse for each group than it saves.
+const sqliteRows = 64

@@ -1,0 +1,288 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/forgetkit/forget"
+)
+
+// The writes of a set-based attempt: the erasures, shape by shape, and
+// the audit records (see bulk.go).
+
+// write erases every resolved, unheld customer: per shape, one statement
+// per table for up to rowsPerStatement customers.
+func (b *bulkRun) write(ctx context.Context) error {
+	b.rows = make([]map[forget.Table]int64, len(b.group))
+	var order []*bulkShape
+	members := map[*bulkShape][]int{}
+	for j := range b.group {
+		if b.ids[j] == nil || b.held[j] != "" {
+			continue
+		}
+		sh := b.shapes[j]
+		if _, ok := members[sh]; !ok {
+			order = append(order, sh)
+		}
+		members[sh] = append(members[sh], j)
+		b.rows[j] = make(map[forget.Table]int64, len(sh.tables))
+	}
+	for _, sh := range order {
+		all := members[sh]
+		per := sh.rowsPerStatement(b.s.dialect)
+		for start := 0; start < len(all); start += per {
+			if err := b.writeShape(ctx, sh, all[start:min(start+per, len(all))]); err != nil {
+				b.failed = sh
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error {
+	s := b.s
+	n := len(js)
+	for ui, u := range sh.updates {
+		per := n
+		if s.dialect == SQLite {
+			per = sqliteRows
+		}
+		var args []any
+		for start := 0; start < n; start += per {
+			part := js[start:min(start+per, n)]
+			k := len(part)
+			query := sh.cached(bulkSQLKey{sqlUpdate, ui, k}, func() string { return s.updateSQL(u, k) })
+			args = args[:0]
+			for _, j := range part {
+				p := b.plan(j)
+				args = append(args, b.ids[j])
+				for _, ref := range u.refs {
+					args = append(args, ref.value(p))
+				}
+			}
+			if err := b.exec(ctx, query, args); err != nil {
+				return fmt.Errorf("sqlstore: update %s: %w", u.table, ctxCause(ctx, safeError(err)))
+			}
+		}
+	}
+	byText := make(map[string]int, n)
+	keys := make([]any, n)
+	for i, j := range js {
+		byText[b.texts[j]] = j
+		keys[i] = b.ids[j]
+	}
+	for ti, t := range sh.tables {
+		if s.dialect == MySQL {
+			if err := b.writeTableMySQL(ctx, sh, ti, t, js, byText, keys); err != nil {
+				return err
+			}
+			continue
+		}
+		query := sh.cached(bulkSQLKey{sqlTable, ti, n}, func() string { return s.tableSQL(t, n) })
+		args := keys
+		if len(t.cols) > 0 {
+			args = b.scrubArgs(t, js)
+		}
+		rows, err := b.tx.q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %s %s: %w", verb(query), t.table, ctxCause(ctx, safeError(err)))
+		}
+		for _, j := range js {
+			b.rows[j][t.name] = 0
+		}
+		for rows.Next() {
+			var got string
+			if err := rows.Scan(&got); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: %s: %w", t.table, safeError(err))
+			}
+			j, ok := byText[got]
+			if !ok {
+				rows.Close()
+				return errNoBulk // a row under another spelling of a key
+			}
+			b.rows[j][t.name]++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", t.table, ctxCause(ctx, safeError(err)))
+		}
+	}
+	return nil
+}
+
+// rowStatement runs statement step of customer j's own script, prepared
+// once for the transaction; counted names the table whose rows it counts.
+func (b *bulkRun) rowStatement(ctx context.Context, j, step int, counted *forget.Table) error {
+	st := b.group[j].sc.stmts[step]
+	p := b.plan(j)
+	args := make([]any, 0, len(st.from)+1)
+	for _, ref := range st.from {
+		args = append(args, ref.value(p))
+	}
+	args = append(args, b.ids[j])
+	r, err := b.tx.exec(ctx, st.sql, args...)
+	var n int64
+	if err == nil && counted != nil {
+		n, err = r.RowsAffected()
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
+	}
+	if counted != nil {
+		b.rows[j][*counted] = n
+	}
+	return nil
+}
+
+func (b *bulkRun) scrubArgs(t bulkTable, js []int) []any {
+	args := make([]any, 0, len(js)*(1+len(t.refs)))
+	for _, j := range js {
+		p := b.plan(j)
+		args = append(args, b.ids[j])
+		for _, ref := range t.refs {
+			args = append(args, ref.value(p))
+		}
+	}
+	return args
+}
+
+// writeTableMySQL purges a table on MySQL, which has no RETURNING: the
+// rows are counted, and locked, first. A scrub runs each customer's own
+// UPDATE, since MySQL counts only the rows an UPDATE changes, and the
+// receipts must count as a single forget does.
+func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t bulkTable, js []int, byText map[string]int, keys []any) error {
+	s := b.s
+	if len(t.cols) > 0 {
+		for _, j := range js {
+			if err := b.rowStatement(ctx, j, t.step, &t.name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n := len(js)
+	rows, err := b.tx.q.QueryContext(ctx, sh.cached(bulkSQLKey{sqlCount, ti, n}, func() string { return s.countSQL(t, n) }), keys...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, safeError(err)))
+	}
+	for _, j := range js {
+		b.rows[j][t.name] = 0
+	}
+	var total int64
+	for rows.Next() {
+		var got string
+		var c int64
+		if err := rows.Scan(&got, &c); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlstore: count %s: %w", t.table, safeError(err))
+		}
+		j, ok := byText[got]
+		if !ok {
+			rows.Close()
+			return errNoBulk
+		}
+		b.rows[j][t.name] += c
+		total += c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, safeError(err)))
+	}
+	r, err := b.tx.q.ExecContext(ctx, sh.cached(bulkSQLKey{sqlTable, ti, n}, func() string { return s.tableSQL(t, n) }), keys...)
+	var deleted int64
+	if err == nil {
+		deleted, err = r.RowsAffected()
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete %s: %w", t.table, ctxCause(ctx, safeError(err)))
+	}
+	if deleted != total {
+		return errNoBulk // cannot happen with the rows locked; be exact anyway
+	}
+	return nil
+}
+
+// audit records every forget and refusal of the group, in request order,
+// with one multi-row INSERT, and sets the outcomes.
+func (b *bulkRun) audit(ctx context.Context) error {
+	s := b.s
+	var records []forget.Receipt
+	for j := range b.group {
+		if b.ids[j] == nil {
+			continue
+		}
+		p := b.plan(j)
+		if b.held[j] != "" {
+			b.results[j] = forget.BatchResult{
+				Result: forget.Result{CustomerID: b.texts[j], Rows: make(map[forget.Table]int64, len(p.Tables))},
+				Err:    &forget.HeldError{Hold: b.held[j]},
+			}
+			if s.auditTable != "" && !p.DryRun {
+				records = append(records, refusal(p.Receipt(forget.Result{CustomerID: b.texts[j]}), b.held[j]))
+			}
+			continue
+		}
+		res := forget.Result{CustomerID: b.texts[j], Rows: b.rows[j]}
+		b.results[j] = forget.BatchResult{Result: res}
+		if s.auditTable != "" {
+			records = append(records, p.Receipt(res))
+		}
+	}
+	per := max(1, s.dialect.maxParams()/len(auditColumns))
+	if s.dialect == SQLite {
+		per = sqliteRows
+	}
+	var args []any
+	for start := 0; start < len(records); start += per {
+		part := records[start:min(start+per, len(records))]
+		args = args[:0]
+		for _, rc := range part {
+			vals, err := auditValues(rc)
+			if err != nil {
+				return err
+			}
+			args = append(args, vals...)
+		}
+		if err := b.exec(ctx, s.auditSQL(len(part)), args); err != nil {
+			return fmt.Errorf("sqlstore: audit: %w", ctxCause(ctx, safeError(err)))
+		}
+	}
+	return nil
+}
+
+// exec runs a set-based statement: on SQLite prepared once for the
+// transaction (it runs again for every sqliteRows customers), elsewhere
+// as it is, a round trip either way.
+func (b *bulkRun) exec(ctx context.Context, query string, args []any) error {
+	var err error
+	if b.s.dialect == SQLite {
+		_, err = b.tx.exec(ctx, query, args...)
+	} else {
+		_, err = b.tx.q.ExecContext(ctx, query, args...)
+	}
+	return err
+}
+
+// auditValues are rc's values for the audit INSERT, in auditColumns
+// order, as [Store.audit] writes them.
+func auditValues(rc forget.Receipt) ([]any, error) {
+	deleted, err := json.Marshal(rc.RowsDeleted)
+	if err != nil {
+		return nil, err
+	}
+	scrubbed, err := json.Marshal(rc.RowsScrubbed)
+	if err != nil {
+		return nil, err
+	}
+	at := rc.At.UTC().Format(auditTimeFormat)
+	var published any // NULL: the relay's to publish
+	if rc.Held != "" {
+		published = at
+	}
+	return []any{rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
+		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
+		string(deleted), string(scrubbed), joinNames(rc.HoldsIgnored), rc.Held, published}, nil
+}
