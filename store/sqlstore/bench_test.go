@@ -388,9 +388,13 @@ func BenchmarkForgetSQLite(b *testing.B) {
 	}
 }
 
+// batchChunk is the customers a transaction of `forget run -batch` (its
+// -batch-size default), which BenchmarkBatchSQLite's ForgetBatch uses too.
+const batchChunk = 1000
+
 // BenchmarkBatchSQLite: forgetting many customers, per customer. forgetbatch
-// is Forgetter.ForgetBatch (a transaction per 100 customers, a savepoint
-// each); forget-loop calls Forget per customer (a transaction each);
+// is Forgetter.ForgetBatch (a transaction per batchChunk customers,
+// set-based); forget-loop calls Forget per customer (a transaction each);
 // baseline is the hand-written loop, a transaction each. Run with
 // -benchtime=Nx for N customers, up to 100,000.
 func BenchmarkBatchSQLite(b *testing.B) {
@@ -400,7 +404,7 @@ func BenchmarkBatchSQLite(b *testing.B) {
 		b.Run("sync="+sync, func(b *testing.B) {
 			b.Run("impl=forgetbatch", func(b *testing.B) {
 				bd := sqliteBench(b, n, b.N, sync)
-				f := benchForgetter(b, bd.db, sqlstore.SQLite)
+				f := benchForgetter(b, bd.db, sqlstore.SQLite, sqlstore.WithBatchSize(batchChunk))
 				first := bd.take(b.N)
 				reqs := make([]forget.Request, b.N)
 				for i := range reqs {

@@ -58,6 +58,7 @@ type bulkShape struct {
 
 type bulkSQLKey struct {
 	kind, index, rows int
+	fixed             string // updateSQL's fixed columns, as 0s and 1s
 }
 
 // bulkTable purges (or scrubs) a catalogue table.

@@ -70,20 +70,41 @@ func (s *Store) render(query string) string {
 }
 
 // updateSQL writes one table's fields for n customers, each row of the
-// VALUES list the customer key and its new values.
-func (s *Store) updateSQL(u planUpdate, n int) string {
+// VALUES list the customer key and its new values. A column fixed (the
+// same value for all n, as an empty or fixed rule writes) is set from one
+// parameter instead: a third of the parameters for the default catalogue.
+// Parameters come in text order: on PostgreSQL the fixed ones (in SET)
+// before the rows (in FROM), elsewhere after them.
+func (s *Store) updateSQL(u planUpdate, n int, fixed []bool) string {
 	q := s.dialect.quote
 	var b strings.Builder
-	row := func(first bool) string {
-		key := "?"
-		if first && s.dialect == Postgres && s.schema.Customers.KeyType != KeyText {
-			key = "CAST(? AS BIGINT)" // a VALUES column of parameters is text otherwise
-		}
-		return key + strings.Repeat(", ?", len(u.cols))
-	}
-	names := make([]string, len(u.cols))
+	var names []string // of the VALUES columns, by column; "" for a fixed one
+	width := 0
 	for i := range u.cols {
-		names[i] = fmt.Sprintf("c%d", i+1)
+		if fixed != nil && fixed[i] {
+			names = append(names, "")
+			continue
+		}
+		width++
+		names = append(names, fmt.Sprintf("c%d", i+1))
+	}
+	set := func(prefix string) {
+		for i, c := range u.cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if names[i] == "" {
+				fmt.Fprintf(&b, "%s%s = ?", prefix, q(c))
+			} else {
+				fmt.Fprintf(&b, "%s%s = v.%s", prefix, q(c), names[i])
+			}
+		}
+	}
+	var carried []string
+	for _, nm := range names {
+		if nm != "" {
+			carried = append(carried, nm)
+		}
 	}
 	target := q(u.table) + "." + q(u.key)
 	switch s.dialect {
@@ -99,27 +120,26 @@ func (s *Store) updateSQL(u planUpdate, n int) string {
 				if s.schema.Customers.KeyType != KeyText {
 					parts[0] = "CAST(? AS SIGNED) AS k"
 				}
-				for _, nm := range names {
+				for _, nm := range carried {
 					parts = append(parts, "? AS "+nm)
 				}
 				b.WriteString(strings.Join(parts, ", "))
 			} else {
-				b.WriteString(qmarks(1 + len(u.cols)))
+				b.WriteString(qmarks(1 + width))
 			}
 		}
 		fmt.Fprintf(&b, ") AS v ON %s = v.k SET ", target)
-		for i, c := range u.cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s.%s = v.%s", q(u.table), q(c), names[i])
-		}
+		set(q(u.table) + ".")
 	default:
 		values := make([]string, n)
 		for i := range values {
-			values[i] = "(" + row(i == 0) + ")"
+			key := "?"
+			if i == 0 && s.dialect == Postgres && s.schema.Customers.KeyType != KeyText {
+				key = "CAST(? AS BIGINT)" // a VALUES column of parameters is text otherwise
+			}
+			values[i] = "(" + key + strings.Repeat(", ?", width) + ")"
 		}
-		cols := "k, " + strings.Join(names, ", ")
+		cols := strings.Join(append([]string{"k"}, carried...), ", ")
 		if s.dialect == SQLite {
 			// OR FAIL: the statement's own rows need no journal of
 			// their own (SQLite keeps one for a multi-row statement
@@ -129,12 +149,7 @@ func (s *Store) updateSQL(u planUpdate, n int) string {
 		} else {
 			fmt.Fprintf(&b, "UPDATE %s SET ", q(u.table))
 		}
-		for i, c := range u.cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s = v.%s", q(c), names[i])
-		}
+		set("")
 		if s.dialect == SQLite {
 			b.WriteString(" FROM v")
 		} else {
@@ -160,7 +175,7 @@ func (s *Store) tableSQL(t bulkTable, n int) string {
 	}
 	// A scrub: the customer key first in each VALUES row, then the values.
 	u := planUpdate{table: t.table, key: t.key, cols: t.cols}
-	query := s.updateSQL(u, n)
+	query := s.updateSQL(u, n, nil)
 	if s.dialect != MySQL {
 		query += returning
 	}

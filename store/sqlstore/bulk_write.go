@@ -50,17 +50,46 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 			per = sqliteRows
 		}
 		var args []any
+		fixed := make([]bool, len(u.refs))
+		mask := make([]byte, len(u.refs))
 		for start := 0; start < n; start += per {
 			part := js[start:min(start+per, n)]
 			k := len(part)
-			query := sh.cached(bulkSQLKey{sqlUpdate, ui, k}, func() string { return s.updateSQL(u, k) })
+			first := b.plan(part[0])
+			for c, ref := range u.refs {
+				v := ref.raw(first)
+				fixed[c] = true
+				for _, j := range part[1:] {
+					if ref.raw(b.plan(j)) != v {
+						fixed[c] = false
+						break
+					}
+				}
+				mask[c] = "01"[b2i(fixed[c])]
+			}
+			query := sh.cached(bulkSQLKey{sqlUpdate, ui, k, string(mask)}, func() string { return s.updateSQL(u, k, fixed) })
 			args = args[:0]
+			constants := func() {
+				for c, ref := range u.refs {
+					if fixed[c] {
+						args = append(args, ref.value(first))
+					}
+				}
+			}
+			if s.dialect == Postgres {
+				constants()
+			}
 			for _, j := range part {
 				p := b.plan(j)
 				args = append(args, b.ids[j])
-				for _, ref := range u.refs {
-					args = append(args, ref.value(p))
+				for c, ref := range u.refs {
+					if !fixed[c] {
+						args = append(args, ref.value(p))
+					}
 				}
+			}
+			if s.dialect != Postgres {
+				constants()
 			}
 			if err := b.exec(ctx, query, args); err != nil {
 				return fmt.Errorf("sqlstore: update %s: %w", u.table, ctxCause(ctx, safeError(err)))
@@ -80,7 +109,7 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 			}
 			continue
 		}
-		query := sh.cached(bulkSQLKey{sqlTable, ti, n}, func() string { return s.tableSQL(t, n) })
+		query := sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n}, func() string { return s.tableSQL(t, n) })
 		args := keys
 		if len(t.cols) > 0 {
 			args = b.scrubArgs(t, js)
@@ -164,7 +193,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 		return nil
 	}
 	n := len(js)
-	rows, err := b.tx.q.QueryContext(ctx, sh.cached(bulkSQLKey{sqlCount, ti, n}, func() string { return s.countSQL(t, n) }), keys...)
+	rows, err := b.tx.q.QueryContext(ctx, sh.cached(bulkSQLKey{kind: sqlCount, index: ti, rows: n}, func() string { return s.countSQL(t, n) }), keys...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, safeError(err)))
 	}
@@ -191,7 +220,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, safeError(err)))
 	}
-	r, err := b.tx.q.ExecContext(ctx, sh.cached(bulkSQLKey{sqlTable, ti, n}, func() string { return s.tableSQL(t, n) }), keys...)
+	r, err := b.tx.q.ExecContext(ctx, sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n}, func() string { return s.tableSQL(t, n) }), keys...)
 	var deleted int64
 	if err == nil {
 		deleted, err = r.RowsAffected()
@@ -285,4 +314,11 @@ func auditValues(rc forget.Receipt) ([]any, error) {
 	return []any{rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
 		string(deleted), string(scrubbed), joinNames(rc.HoldsIgnored), rc.Held, published}, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

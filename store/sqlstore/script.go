@@ -34,11 +34,13 @@ type scriptStmt struct {
 // else Tables[table].Scrub[index].
 type valueRef struct{ table, index int }
 
-func (r valueRef) value(p forget.Plan) any {
+func (r valueRef) value(p forget.Plan) any { return sqlValue(r.raw(p)) }
+
+func (r valueRef) raw(p forget.Plan) forget.Value {
 	if r.table < 0 {
-		return sqlValue(p.Fields[r.index].Value)
+		return p.Fields[r.index].Value
 	}
-	return sqlValue(p.Tables[r.table].Scrub[r.index].Value)
+	return p.Tables[r.table].Scrub[r.index].Value
 }
 
 // script returns the cached script of p's shape, building it once.
