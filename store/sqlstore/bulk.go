@@ -32,6 +32,7 @@ type bulkState struct {
 	off    bool
 	mu     sync.Mutex
 	shapes map[string]*bulkShape // by shapeKey
+	audit  map[bulkSQLKey]string // auditSQL's statements, by rows and fixed columns
 	// Groups committed set-based, and sent to the per-customer path
 	// after a set-based attempt: for tests and benchmarks.
 	sets, fallbacks atomic.Int64

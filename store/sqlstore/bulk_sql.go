@@ -201,19 +201,59 @@ func (s *Store) lockSQL(n int) string {
 	return s.render(query)
 }
 
-// auditSQL inserts n audit records.
-func (s *Store) auditSQL(n int) string {
+// auditSQL inserts n audit records; on SQLite the columns fixed are bound
+// once, after the rows (see updateSQL).
+func (s *Store) auditSQL(n int, fixed []bool) string {
+	key := bulkSQLKey{rows: n, fixed: string(mask(fixed))}
+	s.bulk.mu.Lock()
+	defer s.bulk.mu.Unlock()
+	if q, ok := s.bulk.audit[key]; ok {
+		return q
+	}
 	cols := make([]string, len(auditColumns))
 	for i, c := range auditColumns {
 		cols[i] = s.dialect.quote(c)
 	}
-	row := "(" + qmarks(len(auditColumns)) + ")"
-	insert := "INSERT"
+	var query string
 	if s.dialect == SQLite {
-		insert = "INSERT OR FAIL" // as updateSQL's UPDATE OR FAIL
+		var carried, selected []string
+		for i := range auditColumns {
+			if fixed[i] {
+				selected = append(selected, "?")
+				continue
+			}
+			name := fmt.Sprintf("c%d", i+1)
+			carried = append(carried, name)
+			selected = append(selected, "v."+name)
+		}
+		row := "(" + qmarks(len(carried)) + ")"
+		if len(carried) == 0 {
+			carried, row = []string{"c0"}, "(NULL)" // one record: every column fixed
+		}
+		query = fmt.Sprintf("WITH v(%s) AS (VALUES %s) INSERT OR FAIL INTO %s (%s) SELECT %s FROM v", // OR FAIL: as updateSQL's
+			strings.Join(carried, ", "), strings.TrimSuffix(strings.Repeat(row+", ", n), ", "),
+			s.dialect.quote(s.auditTable), strings.Join(cols, ", "), strings.Join(selected, ", "))
+	} else {
+		row := "(" + qmarks(len(auditColumns)) + ")"
+		query = s.render(fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", s.dialect.quote(s.auditTable), strings.Join(cols, ", "),
+			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")))
 	}
-	return s.render(fmt.Sprintf("%s INTO %s (%s) VALUES %s", insert, s.dialect.quote(s.auditTable), strings.Join(cols, ", "),
-		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")))
+	if s.bulk.audit == nil {
+		s.bulk.audit = make(map[bulkSQLKey]string)
+	}
+	if len(s.bulk.audit) < 64 {
+		s.bulk.audit[key] = query
+	}
+	return query
+}
+
+// mask renders fixed columns as 0s and 1s, for a key of a statement cache.
+func mask(fixed []bool) []byte {
+	m := make([]byte, len(fixed))
+	for i, f := range fixed {
+		m[i] = "01"[b2i(f)]
+	}
+	return m
 }
 
 // sqliteRows is how many customers one SQLite statement carries,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/forgetkit/forget"
 )
@@ -51,7 +53,6 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 		}
 		var args []any
 		fixed := make([]bool, len(u.refs))
-		mask := make([]byte, len(u.refs))
 		for start := 0; start < n; start += per {
 			part := js[start:min(start+per, n)]
 			k := len(part)
@@ -65,9 +66,8 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 						break
 					}
 				}
-				mask[c] = "01"[b2i(fixed[c])]
 			}
-			query := sh.cached(bulkSQLKey{sqlUpdate, ui, k, string(mask)}, func() string { return s.updateSQL(u, k, fixed) })
+			query := sh.cached(bulkSQLKey{sqlUpdate, ui, k, string(mask(fixed))}, func() string { return s.updateSQL(u, k, fixed) })
 			args = args[:0]
 			constants := func() {
 				for c, ref := range u.refs {
@@ -264,18 +264,42 @@ func (b *bulkRun) audit(ctx context.Context) error {
 	if s.dialect == SQLite {
 		per = sqliteRows
 	}
-	var args []any
+	width := len(auditColumns)
+	var vals, args []any
+	fixed := make([]bool, width)
 	for start := 0; start < len(records); start += per {
 		part := records[start:min(start+per, len(records))]
-		args = args[:0]
+		vals = vals[:0]
 		for _, rc := range part {
-			vals, err := auditValues(rc)
+			v, err := auditValues(rc)
 			if err != nil {
 				return err
 			}
-			args = append(args, vals...)
+			vals = append(vals, v...)
 		}
-		if err := b.exec(ctx, s.auditSQL(len(part)), args); err != nil {
+		// On SQLite, as for the field updates, a column the same in
+		// every record (the principal, the lists of a plan shape) is
+		// bound once.
+		for c := range fixed {
+			fixed[c] = s.dialect == SQLite
+			for r := 1; fixed[c] && r < len(part); r++ {
+				fixed[c] = vals[r*width+c] == vals[c]
+			}
+		}
+		args = args[:0]
+		for r := range part {
+			for c := range width {
+				if !fixed[c] {
+					args = append(args, vals[r*width+c])
+				}
+			}
+		}
+		for c := range width {
+			if fixed[c] {
+				args = append(args, vals[c])
+			}
+		}
+		if err := b.exec(ctx, s.auditSQL(len(part), fixed), args); err != nil {
 			return fmt.Errorf("sqlstore: audit: %w", ctxCause(ctx, safeError(err)))
 		}
 	}
@@ -298,11 +322,11 @@ func (b *bulkRun) exec(ctx context.Context, query string, args []any) error {
 // auditValues are rc's values for the audit INSERT, in auditColumns
 // order, as [Store.audit] writes them.
 func auditValues(rc forget.Receipt) ([]any, error) {
-	deleted, err := json.Marshal(rc.RowsDeleted)
+	deleted, err := countsJSON(rc.RowsDeleted)
 	if err != nil {
 		return nil, err
 	}
-	scrubbed, err := json.Marshal(rc.RowsScrubbed)
+	scrubbed, err := countsJSON(rc.RowsScrubbed)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +337,49 @@ func auditValues(rc forget.Receipt) ([]any, error) {
 	}
 	return []any{rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
-		string(deleted), string(scrubbed), joinNames(rc.HoldsIgnored), rc.Held, published}, nil
+		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published}, nil
+}
+
+// countsJSON is json.Marshal(m), written directly when every table name
+// needs no escaping, as catalogue names do not: a record a customer.
+func countsJSON(m map[forget.Table]int64) (string, error) {
+	if m == nil {
+		return "null", nil
+	}
+	names := make([]string, 0, len(m))
+	for t := range m {
+		if !plainJSON(string(t)) {
+			b, err := json.Marshal(m)
+			return string(b), err
+		}
+		names = append(names, string(t))
+	}
+	slices.Sort(names) // as json.Marshal orders a map's keys
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, n...)
+		b = append(b, '"', ':')
+		b = strconv.AppendInt(b, m[forget.Table(n)], 10)
+	}
+	return string(append(b, '}')), nil
+}
+
+// plainJSON reports whether s is written in JSON as it is: ASCII letters,
+// digits, '_', '.' and '-' (encoding/json escapes <, > and &, quotes,
+// control and non-ASCII characters of some kinds).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func b2i(b bool) int {
