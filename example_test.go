@@ -139,7 +139,7 @@ func ExampleForgetter_ForgetBatch() {
 	})
 	for _, o := range out {
 		if o.Err != nil {
-			fmt.Println("error:", forget.PublicMessage(o.Err))
+			fmt.Println("error:", forget.ProblemOf(o.Err).Message)
 			continue
 		}
 		fmt.Println("forgotten:", o.Receipt.CustomerID)

@@ -110,17 +110,4 @@ func Refused(err error) bool {
 	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrHeld)
 }
 
-// ErrorStatus returns ProblemOf(err)'s status and code.
-//
-// Deprecated: use ProblemOf.
-func ErrorStatus(err error) (status int, code string) {
-	p := ProblemOf(err)
-	return p.Status, p.Code
-}
-
-// PublicMessage returns ProblemOf(err)'s message.
-//
-// Deprecated: use ProblemOf.
-func PublicMessage(err error) string { return ProblemOf(err).Message }
-
 const msgInternal = "internal error; the server log has the cause"
