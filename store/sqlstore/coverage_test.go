@@ -181,16 +181,23 @@ func noPlanted(t testing.TB, what, s string) {
 	}
 }
 
+// coverHostForgetter builds the host schema of createCoverHost and a store
+// and Forgetter over it with coverSchema's mapping, audited.
+func coverHostForgetter(t *testing.T, e engine) (*sqlstore.Store, *forget.Forgetter) {
+	t.Helper()
+	db := createCoverHost(t, e)
+	s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(coverSchema()), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, quietForgetter(t, s)
+}
+
 func TestCoverageClassifiesHostSchema(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			db := createCoverHost(t, e)
-			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(coverSchema()), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := quietForgetter(t, s)
+			s, f := coverHostForgetter(t, e)
 			if err := f.Verify(ctx); err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -335,12 +342,7 @@ func TestCoverageInventory(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			db := createCoverHost(t, e)
-			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(coverSchema()), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := quietForgetter(t, s)
+			s, f := coverHostForgetter(t, e)
 			for _, verified := range []bool{false, true} {
 				if verified {
 					if err := f.Verify(ctx); err != nil {
