@@ -79,20 +79,32 @@ func mountREADME(dbPath string) *http.ServeMux {
 	return mux
 }
 
-// TestREADMEMount mounts exactly what the README shows and checks that a
-// GET gets the handler's JSON 405, not ServeMux's plain-text one, and that
-// a PATCH forgets.
-func TestREADMEMount(t *testing.T) {
+// defaultSchemaFile creates a SQLite file with the default schema and the
+// rows the statements insert, and returns its path.
+func defaultSchemaFile(t *testing.T, inserts ...string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "app.db")
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
 	if err := sqlstore.CreateSchema(context.Background(), db, sqlstore.SQLite); err != nil {
 		t.Fatal(err)
 	}
-	db.Exec(`INSERT INTO customers (customer_id, username, firstname) VALUES (191, 'jdoe', 'Jane')`)
-	db.Close()
+	for _, q := range inserts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return path
+}
+
+// TestREADMEMount mounts exactly what the README shows and checks that a
+// GET gets the handler's JSON 405, not ServeMux's plain-text one, and that
+// a PATCH forgets.
+func TestREADMEMount(t *testing.T) {
+	path := defaultSchemaFile(t, `INSERT INTO customers (customer_id, username, firstname) VALUES (191, 'jdoe', 'Jane')`)
 	srv := httptest.NewServer(mountREADME(path))
 	defer srv.Close()
 
@@ -143,20 +155,12 @@ func forgetREADME(ctx context.Context, f *forget.Forgetter) string {
 }
 
 func TestREADMECall(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sqlstore.CreateSchema(context.Background(), db, sqlstore.SQLite); err != nil {
-		t.Fatal(err)
-	}
-	db.Exec(`INSERT INTO customers (customer_id, username) VALUES (191, 'jdoe')`)
-	db.Exec(`INSERT INTO transactions (orderid, customer_id) VALUES (19101, 191)`)
-	db.Exec(`INSERT INTO member_auth (customer_id, kind) VALUES (191, 'totp')`)
-	db.Close()
+	path := defaultSchemaFile(t,
+		`INSERT INTO customers (customer_id, username) VALUES (191, 'jdoe')`,
+		`INSERT INTO transactions (orderid, customer_id) VALUES (19101, 191)`,
+		`INSERT INTO member_auth (customer_id, kind) VALUES (191, 'totp')`)
 	ctx := context.Background()
-	db, err = sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
