@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -333,23 +331,10 @@ func TestServeAdminAddr(t *testing.T) {
 		t.Skip("runs the built command")
 	}
 	path, keys, db := plantedDB(t)
-	cmd := exec.Command(buildForget(t), "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var banner strings.Builder
+	srv := startServe(t, exec.Command(buildForget(t), "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"),
+		func(line string) bool { return strings.HasPrefix(line, "metrics at ") })
 	var apiURL, adminURL string
-	sc := bufio.NewScanner(stdout)
-	for adminURL == "" && sc.Scan() {
-		line := sc.Text()
-		banner.WriteString(line + "\n")
+	for _, line := range strings.Split(srv.banner, "\n") {
 		if u, ok := strings.CutPrefix(line, "forget is serving PATCH "); ok {
 			apiURL = u
 		}
@@ -357,16 +342,15 @@ func TestServeAdminAddr(t *testing.T) {
 			adminURL = strings.TrimSuffix(strings.Fields(u)[0], "/metrics,")
 		}
 	}
-	go io.Copy(io.Discard, stdout)
+	stderr := srv.stderr
 	if apiURL == "" || adminURL == "" {
-		t.Fatalf("no API or admin address in the banner:\n%s\nstderr:\n%s", banner.String(), stderr.String())
+		t.Fatalf("no API or admin address in the banner:\n%s\nstderr:\n%s", srv.banner, stderr.String())
 	}
 	checkPlantedMetrics(t, apiURL, adminURL, db)
 	if res, err := http.Get(strings.TrimSuffix(apiURL, "/api/customer/forget") + "/metrics"); err != nil || res.StatusCode != 404 {
 		t.Errorf("the API's address answers /metrics: %v %v", res, err)
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil {
+	if err := srv.stop(); err != nil {
 		t.Errorf("serve exited with %v:\n%s", err, stderr.String())
 	}
 	if _, err := http.Get(adminURL + "/healthz"); err == nil {

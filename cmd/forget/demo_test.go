@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -33,32 +31,15 @@ func TestServeDemo(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve", "-addr", "127.0.0.1:"+port)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	var banner []string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		banner = append(banner, sc.Text())
-		if strings.HasPrefix(sc.Text(), "Press Ctrl-C") {
-			break
-		}
-	}
-	text := strings.Join(banner, "\n")
+	srv := startServe(t, cmd, func(line string) bool { return strings.HasPrefix(line, "Press Ctrl-C") })
+	stderr := srv.stderr
+	text := srv.banner
 	dbPath := regexp.MustCompile(`demo SQLite database (\S+) \(1000 customers\)`).FindStringSubmatch(text)
 	if dbPath == nil {
 		t.Fatalf("banner does not name the demo database:\n%s\nstderr:\n%s", text, stderr.String())
 	}
 	var curls []string
-	for _, l := range banner {
+	for _, l := range strings.Split(text, "\n") {
 		if l = strings.TrimSpace(l); strings.HasPrefix(l, "curl ") {
 			curls = append(curls, l)
 		}
@@ -106,11 +87,7 @@ func TestServeDemo(t *testing.T) {
 	}
 
 	// Ctrl-C shuts down cleanly.
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, stdout)
-	if err := cmd.Wait(); err != nil {
+	if err := srv.stop(); err != nil {
 		t.Errorf("serve exited with %v after SIGINT; stderr:\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "shutting down") {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,4 +155,51 @@ func sqlq(t testing.TB, path, query string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// serving is a `forget serve` process a test started, its banner read.
+type serving struct {
+	cmd     *exec.Cmd
+	banner  string
+	stderr  *syncBuffer
+	drained chan struct{} // closed when stdout reaches its end
+}
+
+// startServe starts cmd, a `forget serve`, and reads its standard output
+// up to the banner line that last says is the last; the rest of the
+// output is drained in the background. The process is killed when the
+// test ends, if it still runs.
+func startServe(t testing.TB, cmd *exec.Cmd, last func(line string) bool) *serving {
+	t.Helper()
+	s := &serving{cmd: cmd, stderr: new(syncBuffer), drained: make(chan struct{})}
+	cmd.Stderr = s.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	var banner strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if last(sc.Text()) {
+			break
+		}
+	}
+	s.banner = banner.String()
+	go func() {
+		io.Copy(io.Discard, stdout)
+		close(s.drained)
+	}()
+	return s
+}
+
+// stop interrupts the server as Ctrl-C would and waits for it to exit.
+func (s *serving) stop() error {
+	s.cmd.Process.Signal(syscall.SIGINT)
+	<-s.drained
+	return s.cmd.Wait()
 }

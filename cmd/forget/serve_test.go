@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/forgetkit/forget/internal/syncbuf"
 	"io"
 	"log/slog"
 	"net"
@@ -24,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/forgetkit/forget/internal/syncbuf"
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/memstore"
@@ -310,32 +311,14 @@ func TestServeBannerRedactsDSN(t *testing.T) {
 
 	cmd := exec.Command(buildForget(t), "serve", "-keys", keys, "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), envDSN+"="+u.String()) // from the environment, as documented
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var banner strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		banner.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "API key(s)") {
-			break
-		}
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	io.Copy(io.Discard, stdout)
-	cmd.Wait()
-	out := banner.String() + stderr.String()
+	srv := startServe(t, cmd, func(line string) bool { return strings.Contains(line, "API key(s)") })
+	srv.stop()
+	banner, stderr := srv.banner, srv.stderr
+	out := banner + stderr.String()
 	if strings.Contains(out, "Sup3rS3cret") {
 		t.Errorf("serve printed a secret:\n%s", out)
 	}
-	if !strings.Contains(banner.String(), "over the database postgres://postgres:xxxxx@") || !strings.Contains(banner.String(), "application_name=xxxxx") {
-		t.Errorf("banner:\n%s\nstderr:\n%s", banner.String(), stderr.String())
+	if !strings.Contains(banner, "over the database postgres://postgres:xxxxx@") || !strings.Contains(banner, "application_name=xxxxx") {
+		t.Errorf("banner:\n%s\nstderr:\n%s", banner, stderr.String())
 	}
 }
