@@ -14,7 +14,8 @@ func TestNATSOnlyHere(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	allowed := map[string]bool{"github.com/forgetkit/forget/propagate": true, "github.com/forgetkit/forget/cmd/forget": true}
+	allowed := map[string]bool{"github.com/forgetkit/forget/propagate": true, "github.com/forgetkit/forget/cmd/forget": true,
+		"github.com/forgetkit/forget/internal/streamtest": true}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, " ")
 		if allowed[pkg] {

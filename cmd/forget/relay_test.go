@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,40 +24,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/streamtest"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
-
-// streamReceipts reads the events stream, in order.
-func streamReceipts(t testing.TB, js jetstream.JetStream) []forget.Receipt {
-	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, propagate.StreamName)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil // no relay has got as far as making it yet
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []forget.Receipt
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatalf("stream message %d: %v", seq, err)
-		}
-		var rc forget.Receipt
-		if err := json.Unmarshal(m.Data, &rc); err != nil {
-			t.Fatalf("stream message %d: %v", seq, err)
-		}
-		out = append(out, rc)
-	}
-	return out
-}
 
 // outboxState reads the audit table: every event id in commit order, by
 // customer, and how many are unpublished.
@@ -100,7 +69,7 @@ func checkExactlyOnce(t testing.TB, db *sql.DB, js jetstream.JetStream) int {
 	}
 	seen := map[string]bool{}
 	order := map[string][]string{}
-	for _, rc := range streamReceipts(t, js) {
+	for _, rc := range streamtest.Receipts(t, js) {
 		if seen[rc.EventID] {
 			t.Errorf("event %s is in the stream twice", rc.EventID)
 		}
@@ -360,7 +329,7 @@ func ackedNotMarked(t testing.TB, db *sql.DB, js jetstream.JetStream) int {
 	}
 	rows.Close()
 	n := 0
-	for _, rc := range streamReceipts(t, js) {
+	for _, rc := range streamtest.Receipts(t, js) {
 		if waiting[rc.EventID] {
 			n++
 		}

@@ -3,7 +3,6 @@ package propagate_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -15,40 +14,10 @@ import (
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/internal/outboxtest"
+	"github.com/forgetkit/forget/internal/streamtest"
 	"github.com/forgetkit/forget/internal/testdb"
-	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
-
-// streamEvents returns the events stream's receipts in stream order.
-func streamEvents(t testing.TB, js jetstream.JetStream) []forget.Receipt {
-	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, propagate.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []forget.Receipt
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatalf("message %d: %v", seq, err)
-		}
-		var rc forget.Receipt
-		if err := json.Unmarshal(m.Data, &rc); err != nil {
-			t.Fatalf("message %d: %v", seq, err)
-		}
-		if m.Header.Get(jetstream.MsgIDHeader) != rc.EventID {
-			t.Errorf("message %d: Nats-Msg-Id %q, event id %q", seq, m.Header.Get(jetstream.MsgIDHeader), rc.EventID)
-		}
-		out = append(out, rc)
-	}
-	return out
-}
 
 // waitFor polls cond until it holds or d passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
@@ -159,7 +128,7 @@ func checkStream(t testing.TB, db *sql.DB, js jetstream.JetStream) {
 	for _, id := range all {
 		want[id] = true
 	}
-	got := streamEvents(t, js)
+	got := streamtest.Receipts(t, js)
 	seen := map[string]bool{}
 	streamOrder := map[string][]string{}
 	for _, rc := range got {

@@ -15,6 +15,7 @@ import (
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/integration/internal/natstest"
 	"github.com/forgetkit/forget/internal/memseed"
+	"github.com/forgetkit/forget/internal/streamtest"
 	"github.com/forgetkit/forget/internal/syncbuf"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
@@ -70,7 +71,7 @@ func TestRelayPublishesEachEventOnce(t *testing.T) {
 	if _, err := r.Drain(ctx); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("Drain with lost marks = %v", err)
 	}
-	if n := len(streamEvents(t, js)); n != 4 {
+	if n := len(streamtest.Receipts(t, js)); n != 4 {
 		t.Fatalf("the stream has %d events after one claim of 4", n)
 	}
 	if n := unpublished(t, db); n != 11 {
@@ -93,7 +94,7 @@ func TestRelayPublishesEachEventOnce(t *testing.T) {
 	if info.Config.Duplicates != propagate.DefaultDuplicateWindow || info.Config.Subjects[0] != "forget.erased.>" {
 		t.Errorf("stream config: duplicates %s, subjects %v", info.Config.Duplicates, info.Config.Subjects)
 	}
-	for _, rc := range streamEvents(t, js) {
+	for _, rc := range streamtest.Receipts(t, js) {
 		if rc.DryRun || rc.CustomerID == "11" || rc.CustomerID == "999" {
 			t.Errorf("published an event that was never committed: %+v", rc)
 		}
@@ -118,7 +119,7 @@ func TestRelayMemstore(t *testing.T) {
 	// One claim's events of different customers are published at once,
 	// in any order; each customer's are in commit order.
 	var ones []string
-	got := streamEvents(t, js)
+	got := streamtest.Receipts(t, js)
 	for _, rc := range got {
 		if rc.CustomerID == "1" {
 			ones = append(ones, rc.EventID)
@@ -222,7 +223,7 @@ func TestThreeRelays(t *testing.T) {
 			cancel()
 			wg.Wait()
 			checkStream(t, db, ns.Connect(t))
-			if n := len(streamEvents(t, ns.Connect(t))); n != writers*perWriter {
+			if n := len(streamtest.Receipts(t, ns.Connect(t))); n != writers*perWriter {
 				t.Fatalf("%d events in the stream, want %d", n, writers*perWriter)
 			}
 		})
@@ -281,7 +282,7 @@ func TestRelayMalformedEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := streamEvents(t, js)
+	got := streamtest.Receipts(t, js)
 	if len(got) != 4 {
 		t.Fatalf("%d events published, want 4 (customers 1, 3, 4, 5)", len(got))
 	}
