@@ -168,24 +168,10 @@ func (b *bulkRun) holds(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, safeError(err))
 			}
-			for rows.Next() {
-				var got string
-				if err := rows.Scan(&got); err != nil {
-					rows.Close()
-					return fmt.Errorf("sqlstore: hold %s: %w", h.Name, safeError(err))
-				}
-				j, ok := byText[got]
-				if !ok {
-					// Another spelling of a key (a collation): let the
-					// per-customer path decide.
-					rows.Close()
-					return errNoBulk
-				}
-				b.held[j] = s.holds[hi].name
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, ctxCause(ctx, safeError(err)))
+			// A key under another spelling (a collation): the
+			// per-customer path decides.
+			if err := eachKey(rows, byText, func(j int) { b.held[j] = s.holds[hi].name }); err != nil {
+				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, ctxCause(ctx, err))
 			}
 		}
 	}

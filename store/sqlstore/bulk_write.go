@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -121,22 +122,9 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 		for _, j := range js {
 			b.rows[j][t.name] = 0
 		}
-		for rows.Next() {
-			var got string
-			if err := rows.Scan(&got); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlstore: %s: %w", t.table, safeError(err))
-			}
-			j, ok := byText[got]
-			if !ok {
-				rows.Close()
-				return errNoBulk // a row under another spelling of a key
-			}
-			b.rows[j][t.name]++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlstore: %s: %w", t.table, ctxCause(ctx, safeError(err)))
+		// A row under another spelling of a key: the per-customer path.
+		if err := eachKey(rows, byText, func(j int) { b.rows[j][t.name]++ }); err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", t.table, ctxCause(ctx, err))
 		}
 	}
 	return nil
@@ -380,6 +368,25 @@ func plainJSON(s string) bool {
 		}
 	}
 	return true
+}
+
+// eachKey calls fn with the customer (in byText) of the key in the first
+// column of every row, and closes rows. A key of no customer there, which
+// another spelling of one (a collation) would be, is errNoBulk.
+func eachKey(rows *sql.Rows, byText map[string]int, fn func(j int)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var got string
+		if err := rows.Scan(&got); err != nil {
+			return safeError(err)
+		}
+		j, ok := byText[got]
+		if !ok {
+			return errNoBulk
+		}
+		fn(j)
+	}
+	return safeError(rows.Err())
 }
 
 func b2i(b bool) int {

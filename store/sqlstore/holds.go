@@ -216,30 +216,18 @@ func holdWhere(d Dialect, h Hold, ago func(time.Duration) any) sq.And {
 		col := d.quote(c.Column)
 		var cond sq.Sqlizer
 		switch c.Op {
-		case "=":
-			cond = sq.Eq{col: c.Value}
-		case "!=":
-			cond = sq.NotEq{col: c.Value}
-		case "<":
-			cond = sq.Lt{col: c.Value}
-		case "<=":
-			cond = sq.LtOrEq{col: c.Value}
-		case ">":
-			cond = sq.Gt{col: c.Value}
-		case ">=":
-			cond = sq.GtOrEq{col: c.Value}
+		case "=", "!=", "<", "<=", ">", ">=": // holdOps: no other text reaches the SQL
+			cond = sq.Expr(col+" "+c.Op+" ?", c.Value)
 		case "in":
 			cond = sq.Eq{col: c.Value.([]any)}
 		case "is_null":
 			cond = sq.Eq{col: nil}
 		case "not_null":
 			cond = sq.NotEq{col: nil}
-		case "newer_than":
+		case "newer_than", "older_than":
 			dur, _ := parseAgo(c.Value)
-			cond = sq.Gt{col: ago(dur)}
-		case "older_than":
-			dur, _ := parseAgo(c.Value)
-			cond = sq.Lt{col: ago(dur)}
+			op := map[string]string{"newer_than": " > ?", "older_than": " < ?"}[c.Op]
+			cond = sq.Expr(col+op, ago(dur))
 		}
 		conds = append(conds, cond)
 	}
