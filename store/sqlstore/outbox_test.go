@@ -367,6 +367,38 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 	}
 }
 
+// TestOutboxAuditIndexes: the audit table has exactly the indexes its
+// reads need (customer_id: status; at: AuditTrail; unpublished: relays),
+// since every index costs each forget a B-tree insert in its transaction
+// (BenchmarkOutboxCostSQLite). Event ids are unique by construction and
+// never looked up, so they have none.
+func TestOutboxAuditIndexes(t *testing.T) {
+	db, _ := openSQLite(t)
+	if err := sqlstore.CreateSchema(context.Background(), db, sqlstore.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name", sqlstore.DefaultAuditTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"forget_audit_at", "forget_audit_customer_id", "forget_audit_unpublished"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit table indexes %v, want %v", got, want)
+	}
+}
+
 // BenchmarkForgetOutboxSQLite: the cost of the outbox, a forget WithAudit
 // (the event written in the forget's transaction) against one without an
 // audit table, alternating on one database so that both see the same
