@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/store/sqlstore"
 	"github.com/forgetkit/forget/store/storetest"
 )
@@ -44,23 +45,6 @@ func claim(t testing.TB, o forget.Outbox, limit int) forget.EventClaim {
 	return c
 }
 
-func eventIDs(evs []forget.Event) []string {
-	ids := make([]string, len(evs))
-	for i, ev := range evs {
-		ids[i] = ev.EventID
-	}
-	return ids
-}
-
-func forgetID(t testing.TB, f *forget.Forgetter, id string) *forget.Receipt {
-	t.Helper()
-	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: id}})
-	if err != nil {
-		t.Fatalf("forget %s: %v", id, err)
-	}
-	return rc
-}
-
 // TestOutboxEventPerCommittedForget: a single forget, each forget of a
 // batch and each forget of a replay leaves one unpublished event, the
 // receipt under its event id, in the outbox; a dry run, a forget that
@@ -73,7 +57,7 @@ func TestOutboxEventPerCommittedForget(t *testing.T) {
 			refuseNoteDeletes(t, b.db, e.dialect, 104)
 			f := quietForgetter(t, b)
 			var want []*forget.Receipt
-			want = append(want, forgetID(t, f, "101"))
+			want = append(want, outboxtest.Forget(t, f, "101"))
 			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, DryRun: true}); err != nil {
 				t.Fatal(err)
 			}
@@ -113,14 +97,14 @@ func TestOutboxEventPerCommittedForget(t *testing.T) {
 					t.Errorf("event %d = %+v\nwant receipt %+v", i, g, w)
 				}
 			}
-			if err := c.MarkPublished(ctx, eventIDs(got), time.Now()); err != nil {
+			if err := c.MarkPublished(ctx, outboxtest.EventIDs(got), time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			c2 := claim(t, b, 100)
-			if ids := eventIDs(c2.Events()); !slices.Equal(ids, []string{want[3].EventID}) {
+			if ids := outboxtest.EventIDs(c2.Events()); !slices.Equal(ids, []string{want[3].EventID}) {
 				t.Fatalf("second claim = %v, want the replay's event %s", ids, want[3].EventID)
 			}
-			if err := c2.MarkPublished(ctx, eventIDs(c2.Events()), time.Now()); err != nil {
+			if err := c2.MarkPublished(ctx, outboxtest.EventIDs(c2.Events()), time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if n := len(claim(t, b, 100).Events()); n != 0 {
@@ -148,18 +132,18 @@ func TestOutboxCustomerOrder(t *testing.T) {
 			ctx := context.Background()
 			b := outboxBackend(t, e, 2)
 			f := quietForgetter(t, b)
-			first, second := forgetID(t, f, "101"), forgetID(t, f, "101")
-			other := forgetID(t, f, "102")
+			first, second := outboxtest.Forget(t, f, "101"), outboxtest.Forget(t, f, "101")
+			other := outboxtest.Forget(t, f, "102")
 
 			c := claim(t, b, 1)
-			if ids := eventIDs(c.Events()); !slices.Equal(ids, []string{first.EventID}) {
+			if ids := outboxtest.EventIDs(c.Events()); !slices.Equal(ids, []string{first.EventID}) {
 				t.Fatalf("claim(1) = %v, want 101's first event", ids)
 			}
 			if e.dialect != sqlstore.SQLite {
 				// A second relay skips the claimed event and must not take
 				// 101's second one either.
 				c2 := claim(t, b, 10)
-				if ids := eventIDs(c2.Events()); !slices.Equal(ids, []string{other.EventID}) {
+				if ids := outboxtest.EventIDs(c2.Events()); !slices.Equal(ids, []string{other.EventID}) {
 					t.Fatalf("concurrent claim = %v, want only 102's event %s", ids, other.EventID)
 				}
 				c2.Release()
@@ -178,15 +162,15 @@ func TestOutboxCustomerOrder(t *testing.T) {
 			cancelled, cancel := context.WithCancel(ctx)
 			cancel()
 			c = claim(t, b, 10)
-			if ids := eventIDs(c.Events()); !slices.Equal(ids, []string{first.EventID, other.EventID}) {
+			if ids := outboxtest.EventIDs(c.Events()); !slices.Equal(ids, []string{first.EventID, other.EventID}) {
 				t.Fatalf("claim after a failed mark = %v", ids)
 			}
-			if err := c.MarkPublished(cancelled, eventIDs(c.Events()), time.Now()); err == nil {
+			if err := c.MarkPublished(cancelled, outboxtest.EventIDs(c.Events()), time.Now()); err == nil {
 				t.Fatal("MarkPublished with a cancelled context succeeded")
 			}
 			// Partly published: 101's first event only.
 			c = claim(t, b, 10)
-			if ids := eventIDs(c.Events()); !slices.Equal(ids, []string{first.EventID, other.EventID}) {
+			if ids := outboxtest.EventIDs(c.Events()); !slices.Equal(ids, []string{first.EventID, other.EventID}) {
 				t.Fatalf("claim after a cancelled mark = %v", ids)
 			}
 			at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -194,7 +178,7 @@ func TestOutboxCustomerOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			c = claim(t, b, 10)
-			if ids := eventIDs(c.Events()); !slices.Equal(ids, []string{second.EventID, other.EventID}) {
+			if ids := outboxtest.EventIDs(c.Events()); !slices.Equal(ids, []string{second.EventID, other.EventID}) {
 				t.Fatalf("claim after marking 101's first = %v, want 101's second and 102's", ids)
 			}
 			c.Release()
@@ -213,7 +197,7 @@ func TestOutboxBadInput(t *testing.T) {
 	e := engines(t)[0]
 	ctx := context.Background()
 	b := outboxBackend(t, e, 1)
-	forgetID(t, quietForgetter(t, b), "101")
+	outboxtest.Forget(t, quietForgetter(t, b), "101")
 	for _, limit := range []int{0, -1, 10001, int(^uint(0) >> 1)} {
 		if c, err := b.ClaimEvents(ctx, limit); err == nil || !errors.Is(err, forget.ErrInvalid) {
 			t.Errorf("ClaimEvents(%d) = %v, %v, want ErrInvalid", limit, c, err)
@@ -246,7 +230,7 @@ func TestOutboxBadInput(t *testing.T) {
 	if n := len(c.Events()); n != 1 {
 		t.Fatalf("after the bad calls %d events are claimable, want 1", n)
 	}
-	if err := c.MarkPublished(ctx, eventIDs(c.Events()), time.Now()); err != nil {
+	if err := c.MarkPublished(ctx, outboxtest.EventIDs(c.Events()), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	// A claim of nothing may be ended either way.
@@ -313,7 +297,7 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 						// Hold the lock while marking, so that the order of
 						// `marked` is the order marks commit.
 						mu.Lock()
-						ids := eventIDs(evs)
+						ids := outboxtest.EventIDs(evs)
 						if rnd.IntN(5) == 0 {
 							ids = ids[:len(ids)/2] // the broker acknowledged some only
 						}
@@ -331,7 +315,7 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 			var committed []*forget.Receipt
 			for range rounds {
 				for c := range customers {
-					committed = append(committed, forgetID(t, f, strconv.Itoa(101+c)))
+					committed = append(committed, outboxtest.Forget(t, f, strconv.Itoa(101+c)))
 				}
 			}
 			close(stop)
@@ -339,27 +323,7 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 			if e.dialect != sqlstore.SQLite && overlap > 0 {
 				t.Errorf("%d events were in two claims at once", overlap)
 			}
-			pos := map[string]int{}
-			for i, id := range marked {
-				if _, dup := pos[id]; dup && e.dialect != sqlstore.SQLite {
-					t.Errorf("event %s marked twice", id)
-				}
-				if _, seen := pos[id]; !seen {
-					pos[id] = i
-				}
-			}
-			last := map[string]int{}
-			for _, rc := range committed {
-				p, ok := pos[rc.EventID]
-				if !ok {
-					t.Errorf("event of customer %s never marked", rc.CustomerID)
-					continue
-				}
-				if prev, ok := last[rc.CustomerID]; ok && p < prev {
-					t.Errorf("customer %s: an event was marked before the one committed earlier", rc.CustomerID)
-				}
-				last[rc.CustomerID] = p
-			}
+			outboxtest.CheckMarked(t, marked, committed, e.dialect == sqlstore.SQLite)
 			if len(claim(t, b, 100).Events()) != 0 {
 				t.Error("events left unpublished")
 			}
