@@ -154,11 +154,11 @@ func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt) error {
 // auditRow is rc's values for the audit INSERT, in auditColumns order:
 // one forget's (Store.audit) or one row of a batch's multi-row INSERT.
 func auditRow(rc forget.Receipt) ([]any, error) {
-	deleted, err := json.Marshal(rc.RowsDeleted)
+	deleted, err := countsJSON(rc.RowsDeleted)
 	if err != nil {
 		return nil, err
 	}
-	scrubbed, err := json.Marshal(rc.RowsScrubbed)
+	scrubbed, err := countsJSON(rc.RowsScrubbed)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func auditRow(rc forget.Receipt) ([]any, error) {
 	}
 	return []any{rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
-		string(deleted), string(scrubbed), joinNames(rc.HoldsIgnored), rc.Held, published}, nil
+		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published}, nil
 }
 
 func joinNames[N ~string](names []N) string {

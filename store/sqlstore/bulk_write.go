@@ -259,7 +259,7 @@ func (b *bulkRun) audit(ctx context.Context) error {
 		part := records[start:min(start+per, len(records))]
 		vals = vals[:0]
 		for _, rc := range part {
-			v, err := auditValues(rc)
+			v, err := auditRow(rc)
 			if err != nil {
 				return err
 			}
@@ -307,29 +307,9 @@ func (b *bulkRun) exec(ctx context.Context, query string, args []any) error {
 	return err
 }
 
-// auditValues are rc's values for the audit INSERT, in auditColumns
-// order, as [Store.audit] writes them.
-func auditValues(rc forget.Receipt) ([]any, error) {
-	deleted, err := countsJSON(rc.RowsDeleted)
-	if err != nil {
-		return nil, err
-	}
-	scrubbed, err := countsJSON(rc.RowsScrubbed)
-	if err != nil {
-		return nil, err
-	}
-	at := rc.At.UTC().Format(auditTimeFormat)
-	var published any // NULL: the relay's to publish
-	if rc.Held != "" {
-		published = at
-	}
-	return []any{rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
-		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
-		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published}, nil
-}
-
-// countsJSON is json.Marshal(m), written directly when every table name
-// needs no escaping, as catalogue names do not: a record a customer.
+// countsJSON is json.Marshal(m) for auditRow, written directly when no
+// table name needs escaping, as catalogue names do not: it runs for every
+// record.
 func countsJSON(m map[forget.Table]int64) (string, error) {
 	if m == nil {
 		return "null", nil
