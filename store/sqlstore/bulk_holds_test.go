@@ -20,10 +20,7 @@ func TestHoldOps(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, _ := e.open(t)
-			if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
-				t.Fatal(err)
-			}
+			db := schemaDB(t, e)
 			typ := map[sqlstore.Dialect]string{sqlstore.SQLite: "TEXT", sqlstore.Postgres: "TIMESTAMP", sqlstore.MySQL: "DATETIME"}[e.dialect]
 			if _, err := db.ExecContext(ctx, "ALTER TABLE transactions ADD COLUMN created_at "+typ+" NULL"); err != nil {
 				t.Fatal(err)

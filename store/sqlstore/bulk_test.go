@@ -53,10 +53,7 @@ func bulkCatalogue(t testing.TB) forget.Catalogue {
 
 func newBulkFixture(t *testing.T, e engine, opts ...sqlstore.Option) bulkFixture {
 	ctx := context.Background()
-	db, _ := e.open(t)
-	if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
-		t.Fatal(err)
-	}
+	db := schemaDB(t, e)
 	text := "TEXT"
 	if e.dialect == sqlstore.MySQL {
 		text = "VARCHAR(255)"
@@ -307,10 +304,7 @@ func TestBulkLargeGroups(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, _ := e.open(t)
-			if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
-				t.Fatal(err)
-			}
+			db := schemaDB(t, e)
 			for _, st := range templateSQL(e.dialect, n) {
 				if _, err := db.ExecContext(ctx, st); err != nil {
 					t.Fatal(err)

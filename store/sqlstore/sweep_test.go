@@ -46,6 +46,16 @@ func TestActivityValidation(t *testing.T) {
 	}
 }
 
+// schemaDB is a fresh database of the engine with the default schema.
+func schemaDB(t testing.TB, e engine) *sql.DB {
+	t.Helper()
+	db, _ := e.open(t)
+	if err := sqlstore.CreateSchema(context.Background(), db, e.dialect); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // seedCustomers seeds the storetest customers first to last and returns
 // the engine's placeholder for the i-th parameter.
 func seedCustomers(t testing.TB, db *sql.DB, e engine, first, last int) func(i int) string {
@@ -74,10 +84,7 @@ var sweepClock = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 func sweepFixture(t *testing.T, e engine, n int, activityOf func(id int) (login, order *time.Time), opts ...sqlstore.Option) (*sql.DB, *sqlstore.Store, *forget.Forgetter) {
 	t.Helper()
 	ctx := context.Background()
-	db, _ := e.open(t)
-	if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
-		t.Fatal(err)
-	}
+	db := schemaDB(t, e)
 	typ := map[sqlstore.Dialect]string{sqlstore.SQLite: "TEXT", sqlstore.Postgres: "TIMESTAMP", sqlstore.MySQL: "DATETIME(6)"}[e.dialect]
 	for _, st := range []string{
 		"ALTER TABLE customers ADD COLUMN last_login " + typ + " NULL",
