@@ -30,6 +30,10 @@ func TestCrashSafety(t *testing.T) {
 	if out, err := exec.Command(bin, "init", "-db", db, "-demo", strconv.Itoa(crashCustomers)).CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
+	// A kill must land while a run is under way: draw its moment within
+	// how long an uninterrupted run of the same batch takes here (on a
+	// scratch copy), which varies with the machine and the build.
+	runTime := timeCrashRun(t, bin, dir)
 	rnd := rand.New(rand.NewPCG(20261129, 1))
 	kills, completed := 0, 0
 	for round := 0; kills < 24 && round < 200; round++ {
@@ -54,7 +58,7 @@ func TestCrashSafety(t *testing.T) {
 		select {
 		case <-done:
 			completed++
-		case <-time.After(time.Duration(20+rnd.IntN(400)) * time.Millisecond):
+		case <-time.After(runTime/5 + time.Duration(rnd.Int64N(int64(runTime*4/5)))): // the first fifth is mostly start-up
 			cmd.Process.Signal(syscall.SIGKILL)
 			err := <-done
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -77,6 +81,32 @@ func TestCrashSafety(t *testing.T) {
 	}
 	checkCrashInvariants(t, db, true)
 	t.Logf("%d kills survived, %d runs completed", kills, completed)
+}
+
+// timeCrashRun returns how long `forget run -batch` takes to forget every
+// customer of a fresh demo database of crashCustomers.
+func timeCrashRun(t *testing.T, bin, dir string) time.Duration {
+	t.Helper()
+	db := filepath.Join(dir, "timing.db")
+	csv := filepath.Join(dir, "timing.csv")
+	var b strings.Builder
+	b.WriteString("customer_id\n")
+	for i := range crashCustomers {
+		fmt.Fprintf(&b, "%d\n", i+1)
+	}
+	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "init", "-db", db, "-demo", strconv.Itoa(crashCustomers)).CombinedOutput(); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	start := time.Now()
+	if out, err := exec.Command(bin, "run", "-db", db, "-batch", csv, "-progress", "none").CombinedOutput(); err != nil {
+		t.Fatalf("timing run: %v\n%s", err, out)
+	}
+	d := time.Since(start)
+	t.Logf("an uninterrupted run takes %s", d)
+	return d
 }
 
 func checkCrashInvariants(t *testing.T, path string, wantAll bool) {
