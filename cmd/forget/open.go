@@ -33,8 +33,9 @@ type dbFlags struct {
 	requireCoverage bool             // serve -require-coverage
 	batchSize       int              // forgets per transaction (sqlstore.WithBatchSize); 0: the store's default
 	sized           bool             // -batch-size is registered
-	// SQLite page cache and memory map, in MiB (-sqlite-cache, -sqlite-mmap).
-	sqliteCache, sqliteMmap int
+	// SQLite page cache and memory map, in MiB (-sqlite-cache,
+	// -sqlite-mmap), and WAL pages between checkpoints (-sqlite-checkpoint).
+	sqliteCache, sqliteMmap, sqliteCheckpoint int
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -47,6 +48,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.auditTable, "audit-table", "forget_audit", "the `TABLE` each forget's receipt is written to, in the forget's own transaction\n(created by 'forget init' and 'forget schema'; -audit-table '' keeps no audit trail)")
 	fs.IntVar(&d.sqliteCache, "sqlite-cache", defaultSQLiteCache, "with -db: SQLite's page cache per connection, in `MiB` (measure before raising it: see the README)")
 	fs.IntVar(&d.sqliteMmap, "sqlite-mmap", defaultSQLiteMmap, "with -db: how much of the database file SQLite maps into memory, in `MiB` (0: none)")
+	fs.IntVar(&d.sqliteCheckpoint, "sqlite-checkpoint", defaultSQLiteCheckpoint, "with -db: how many `pages` the WAL grows by between automatic checkpoints\n(SQLite's own default is 1000; larger checkpoints write each page of a large database once for many forgets)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
 }
@@ -121,10 +123,11 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		if _, err := os.Stat(d.db); err != nil {
 			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, err, d.db)
 		}
-		if d.sqliteCache < 1 || d.sqliteMmap < 0 || d.sqliteCache > 1<<20 || d.sqliteMmap > 1<<20 {
-			return nil, nil, errMapping{errors.New("-sqlite-cache must be 1 to 1048576 MiB and -sqlite-mmap 0 to 1048576 MiB")}
+		tuning := sqliteTuning{cacheMiB: d.sqliteCache, mmapMiB: d.sqliteMmap, checkpointPages: d.sqliteCheckpoint}
+		if err := tuning.check(); err != nil {
+			return nil, nil, errMapping{err}
 		}
-		db, err = openSQLiteSized(d.db, d.sqliteCache, d.sqliteMmap)
+		db, err = openSQLiteTuned(d.db, tuning)
 		dialect = sqlstore.SQLite
 	} else {
 		db, dialect, err = openDSN(d.dsn)
@@ -167,32 +170,52 @@ func (e errMapping) Unwrap() error { return e.err }
 // queue.
 const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 
-// The default SQLite sizes. Measured with modernc.org/sqlite at a
-// million customers, a 256 MiB cache and a 1 GiB map made one forget
-// slower (1.0 ms against 0.68 ms over 10,000 forgets, BenchmarkForgetSQLite),
-// not faster as with the C library's shell: the Go port allocates each
-// cached page. So SQLite's own 2 MiB and no map, unless the flags say
-// otherwise.
+// The default SQLite settings, measured with modernc.org/sqlite
+// (BenchmarkForgetScaleSQLite, random forgets at 1,000 and 1,000,000
+// customers): a large page cache is slower, not faster as with the C
+// library's shell, because every commit walks the whole cache (with 256
+// MiB, a quarter of the CPU went to pcache1TruncateUnsafe), and a map
+// did not help; so SQLite's own 2 MiB and no map. Checkpoints every
+// 10,000 WAL pages instead of 1,000 brought the mean forget at a million
+// customers from 2.50x the cost at a thousand to 1.72x: each checkpoint
+// writes scattered pages of the large file, and fewer of them write each
+// page once for many forgets (the WAL stays under about 40 MiB).
 const (
-	defaultSQLiteCache = 2 // MiB
-	defaultSQLiteMmap  = 0 // MiB
+	defaultSQLiteCache      = 2 // MiB
+	defaultSQLiteMmap       = 0 // MiB
+	defaultSQLiteCheckpoint = 10000
 )
 
-// openSQLite opens exactly the file at path, whatever characters its name
-// holds ('#', '?', '%', spaces, any UTF-8), with the default sizes.
-func openSQLite(path string) (*sql.DB, error) {
-	return openSQLiteSized(path, defaultSQLiteCache, defaultSQLiteMmap)
+// sqliteTuning is how the command sizes a SQLite connection.
+type sqliteTuning struct {
+	cacheMiB, mmapMiB, checkpointPages int
 }
 
-// openSQLiteSized is openSQLite with a page cache of cacheMiB and a map of
-// mmapMiB. Temporary data (the statement journals of savepoints and
-// multi-row statements) stays in memory.
-func openSQLiteSized(path string, cacheMiB, mmapMiB int) (*sql.DB, error) {
+var defaultSQLiteTuning = sqliteTuning{defaultSQLiteCache, defaultSQLiteMmap, defaultSQLiteCheckpoint}
+
+func (t sqliteTuning) check() error {
+	if t.cacheMiB < 1 || t.mmapMiB < 0 || t.cacheMiB > 1<<20 || t.mmapMiB > 1<<20 || t.checkpointPages < 1 || t.checkpointPages > 1<<20 {
+		return errors.New("-sqlite-cache must be 1 to 1048576 MiB, -sqlite-mmap 0 to 1048576 MiB and -sqlite-checkpoint 1 to 1048576 pages")
+	}
+	return nil
+}
+
+// openSQLite opens exactly the file at path, whatever characters its name
+// holds ('#', '?', '%', spaces, any UTF-8), with the default settings.
+func openSQLite(path string) (*sql.DB, error) {
+	return openSQLiteTuned(path, defaultSQLiteTuning)
+}
+
+// openSQLiteTuned is openSQLite with t's settings. Temporary data (the
+// statement journals of savepoints and multi-row statements) stays in
+// memory.
+func openSQLiteTuned(path string, t sqliteTuning) (*sql.DB, error) {
 	uri, err := sqliteURI(path)
 	if err != nil {
 		return nil, err
 	}
-	sizes := fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=mmap_size(%d)&_pragma=temp_store(MEMORY)", cacheMiB*1024, int64(mmapMiB)<<20)
+	sizes := fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=mmap_size(%d)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(%d)",
+		t.cacheMiB*1024, int64(t.mmapMiB)<<20, t.checkpointPages)
 	return sql.Open("sqlite", uri+"?"+sqlitePragmas+sizes)
 }
 

@@ -237,38 +237,37 @@ func checkSweepInvariantsN(t *testing.T, path string, complete bool, customers i
 	return all, some
 }
 
-// TestSQLiteSizes: the command's SQLite connections get the page cache
-// and memory map the flags say (SQLite's 2 MiB and none by default) and
-// temporary data in memory; nonsense is refused before anything opens.
+// TestSQLiteSizes: the command's SQLite connections get the page cache,
+// memory map and checkpoint interval the flags say (SQLite's 2 MiB, no
+// map and 10,000 pages by default) and temporary data in memory; nonsense
+// is refused before anything opens.
 func TestSQLiteSizes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	for _, tc := range []struct {
-		cache, mmap      int
-		wantCache, wantM int64
+		tuning                   sqliteTuning
+		wantCache, wantM, wantCP int64
 	}{
-		{defaultSQLiteCache, defaultSQLiteMmap, -2 * 1024, 0},
-		{256, 1024, -256 * 1024, 1 << 30},
+		{defaultSQLiteTuning, -2 * 1024, 0, 10000},
+		{sqliteTuning{256, 1024, 500}, -256 * 1024, 1 << 30, 500},
 	} {
-		db, err := openSQLiteSized(path, tc.cache, tc.mmap)
+		db, err := openSQLiteTuned(path, tc.tuning)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cache, mmap, temp int64
-		if err := db.QueryRow("PRAGMA cache_size").Scan(&cache); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.QueryRow("PRAGMA mmap_size").Scan(&mmap); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.QueryRow("PRAGMA temp_store").Scan(&temp); err != nil {
-			t.Fatal(err)
+		db.SetMaxOpenConns(1) // the pragmas are per connection: read them on one
+		var cache, mmap, temp, checkpoint int64
+		for pragma, v := range map[string]*int64{"cache_size": &cache, "mmap_size": &mmap, "temp_store": &temp, "wal_autocheckpoint": &checkpoint} {
+			if err := db.QueryRow("PRAGMA " + pragma).Scan(v); err != nil {
+				t.Fatal(err)
+			}
 		}
 		db.Close()
-		if cache != tc.wantCache || mmap != tc.wantM || temp != 2 {
-			t.Errorf("cache_size %d, mmap_size %d, temp_store %d; want %d, %d, 2 (memory)", cache, mmap, temp, tc.wantCache, tc.wantM)
+		if cache != tc.wantCache || mmap != tc.wantM || temp != 2 || checkpoint != tc.wantCP {
+			t.Errorf("cache_size %d, mmap_size %d, temp_store %d, wal_autocheckpoint %d; want %d, %d, 2 (memory), %d",
+				cache, mmap, temp, checkpoint, tc.wantCache, tc.wantM, tc.wantCP)
 		}
 	}
-	for _, args := range [][]string{{"-sqlite-cache", "0"}, {"-sqlite-mmap", "-1"}, {"-sqlite-cache", "99999999"}} {
+	for _, args := range [][]string{{"-sqlite-cache", "0"}, {"-sqlite-mmap", "-1"}, {"-sqlite-cache", "99999999"}, {"-sqlite-checkpoint", "0"}} {
 		var out, errb strings.Builder
 		full := append([]string{"run", "-db", path, "-customer-id", "1"}, args...)
 		if code := Main(full, strings.NewReader(""), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "-sqlite-cache must be") {
