@@ -17,7 +17,8 @@ import (
 //	SQLite      WITH v(k, c1, …) AS (VALUES (?, ?, …), …) UPDATE t SET c = v.c1 … FROM v WHERE t.key = v.k
 //	PostgreSQL  UPDATE t SET c = v.c1 … FROM (VALUES (…), …) AS v(k, c1, …) WHERE t.key = v.k
 //	MariaDB     UPDATE t JOIN (SELECT ? AS k, ? AS c1 UNION ALL SELECT ?, ? …) AS v ON t.key = v.k SET t.c = v.c1 …
-//	purges      DELETE FROM t WHERE key IN (…) RETURNING key   (MySQL: SELECT key, COUNT(*) … FOR UPDATE, then DELETE)
+//	purges      DELETE FROM t WHERE key IN (…) RETURNING key   (MySQL: SELECT key, COUNT(*) … FOR UPDATE, then DELETE;
+//	            SQLite: each customer's own DELETE, prepared once per transaction)
 //	audit       INSERT INTO forget_audit (…) VALUES (…), (…), …
 //
 // Every row still gets its own plan's values (its own pseudonyms and

@@ -160,9 +160,10 @@ func (s *Store) updateSQL(u planUpdate, n int, fixed []bool) string {
 	return s.render(b.String())
 }
 
-// tableSQL purges (or scrubs) a table's rows of n customers and, but on
-// MySQL, returns the customer key of every row it touched, so that each
-// customer's receipt gets its own count.
+// tableSQL purges (or scrubs) a table's rows of n customers and, on
+// PostgreSQL, returns the customer key of every row it touched, so that
+// each customer's receipt gets its own count (SQLite runs each customer's
+// own statement instead: see writeShape).
 func (s *Store) tableSQL(t bulkTable, n int) string {
 	q := s.dialect.quote
 	in := fmt.Sprintf("%s IN (%s)", q(t.key), qmarks(n))
