@@ -350,3 +350,50 @@ func TestBulkLargeGroups(t *testing.T) {
 		})
 	}
 }
+
+// TestBulkCancelledCommitsNothing: a context that ends while a group runs
+// set-based (here, in its hold check) leaves every customer of the group
+// as it was and each request carrying the cancellation, on every engine.
+// SQLite's set-based statements run without the context's cancellation,
+// for speed: the store checks it before each one and before COMMIT.
+func TestBulkCancelledCommitsNothing(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			bg := context.Background()
+			db := schemaDB(t, e)
+			seedCustomers(t, db, e, 1, 4)
+			ctx, cancel := context.WithCancel(bg)
+			defer cancel()
+			s, err := sqlstore.New(db, e.dialect, sqlstore.WithHold("cancels", func(context.Context, sqlstore.Querier, any) (bool, error) {
+				cancel()
+				return false, nil
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			notes := func() int {
+				var n int
+				if err := db.QueryRowContext(bg, "SELECT COUNT(*) FROM member_note WHERE customer_id IN (1, 2, 3, 4)").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			before := notes()
+			var reqs []forget.Request
+			for id := 1; id <= 4; id++ {
+				reqs = append(reqs, forget.Request{Lookup: forget.Lookup{CustomerID: fmt.Sprint(id)}})
+			}
+			for i, o := range quietForgetter(t, s).ForgetBatch(ctx, reqs) {
+				if !errors.Is(o.Err, context.Canceled) {
+					t.Errorf("request %d: %v, want the cancellation", i, o.Err)
+				}
+			}
+			if after := notes(); before == 0 || after != before {
+				t.Errorf("member_note rows of the group: %d before, %d after: the cancelled group changed them", before, after)
+			}
+			if _, fallbacks := sqlstore.BulkStats(s); fallbacks != 0 {
+				t.Errorf("%d groups went per customer; the cancelled group should have stopped set-based", fallbacks)
+			}
+		})
+	}
+}
