@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
@@ -55,10 +56,10 @@ func TestCrashDeliver(t *testing.T) {
 	}
 	committed := stop()
 	waitUntil(t, 30*time.Second, "the relay to publish every event", func() bool {
-		_, _, n := outboxState(t, db)
+		_, _, n := outboxtest.AuditEvents(t, db)
 		return n == 0
 	})
-	all, _, _ := outboxState(t, db)
+	all, _, _ := outboxtest.AuditEvents(t, db)
 	missingAtLastKill, _ := hook.missing(all)
 	last := deliver()
 	if err := last.Start(); err != nil {

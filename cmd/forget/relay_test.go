@@ -24,42 +24,18 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/internal/streamtest"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
-// outboxState reads the audit table: every event id in commit order, by
-// customer, and how many are unpublished.
-func outboxState(t testing.TB, db *sql.DB) (all []string, byCustomer map[string][]string, unpublished int) {
-	t.Helper()
-	rows, err := db.Query("SELECT event_id, customer_id, published_at IS NULL FROM forget_audit WHERE held = '' ORDER BY audit_id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	byCustomer = map[string][]string{}
-	for rows.Next() {
-		var id, c string
-		var waiting bool
-		if err := rows.Scan(&id, &c, &waiting); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, id)
-		byCustomer[c] = append(byCustomer[c], id)
-		if waiting {
-			unpublished++
-		}
-	}
-	return all, byCustomer, unpublished
-}
-
 // checkExactlyOnce checks that the stream holds every committed event
 // once, each customer's in commit order, and nothing else.
 func checkExactlyOnce(t testing.TB, db *sql.DB, js jetstream.JetStream) int {
 	t.Helper()
-	all, byCustomer, waiting := outboxState(t, db)
+	all, byCustomer, waiting := outboxtest.AuditEvents(t, db)
 	if waiting != 0 {
 		t.Errorf("%d events still unpublished", waiting)
 	}
@@ -367,7 +343,7 @@ func TestCrashRelay(t *testing.T) {
 				}
 			}
 			committed := stop()
-			_, _, waiting := outboxState(t, db)
+			_, _, waiting := outboxtest.AuditEvents(t, db)
 			t.Logf("%d SIGKILLs of the relay, %d of them between the broker's ack and the mark; %d forgets committed meanwhile; %d events waited for the last relay",
 				kills, betweenAckAndMark, committed, waiting)
 			last := exec.Command(bin, append(append([]string{"relay"}, dbArgs...), "-nats", ns.url())...)
@@ -375,7 +351,7 @@ func TestCrashRelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitUntil(t, 60*time.Second, "the last relay to drain the outbox", func() bool {
-				_, _, n := outboxState(t, db)
+				_, _, n := outboxtest.AuditEvents(t, db)
 				return n == 0
 			})
 			last.Process.Signal(syscall.SIGTERM)
@@ -383,7 +359,7 @@ func TestCrashRelay(t *testing.T) {
 				t.Errorf("relay after SIGTERM: %v", err)
 			}
 			n := checkExactlyOnce(t, db, js)
-			all, _, _ := outboxState(t, db)
+			all, _, _ := outboxtest.AuditEvents(t, db)
 			crm, search := newHookReceiver(t, 0), newHookReceiver(t, 0)
 			deliverInProcess(t, js, "crm", crm)
 			deliverInProcess(t, js, "search", search)
@@ -512,7 +488,7 @@ func TestCrashServeNATS(t *testing.T) {
 		cancel()
 		load.Wait()
 	}
-	all, byCustomer, waiting := outboxState(t, db)
+	all, byCustomer, waiting := outboxtest.AuditEvents(t, db)
 	t.Logf("%d SIGKILLs of serve; %d forgets answered 200; %d events committed, %d waiting for a relay", kills, ok200, len(all), waiting)
 	for id := range answered {
 		if len(byCustomer[id]) == 0 {
@@ -524,7 +500,7 @@ func TestCrashServeNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 60*time.Second, "a relay to drain the outbox", func() bool {
-		_, _, n := outboxState(t, db)
+		_, _, n := outboxtest.AuditEvents(t, db)
 		return n == 0
 	})
 	last.Process.Signal(syscall.SIGTERM)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/propagate"
 )
 
@@ -58,11 +59,11 @@ func TestStatusAndRedriveCommands(t *testing.T) {
 	if err := relay.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, "the relay", func() bool { _, _, n := outboxState(t, db); return n == 0 })
+	waitUntil(t, 30*time.Second, "the relay", func() bool { _, _, n := outboxtest.AuditEvents(t, db); return n == 0 })
 	relay.Process.Signal(syscall.SIGTERM)
 	relay.Wait()
 
-	all, byCustomer, _ := outboxState(t, db)
+	all, byCustomer, _ := outboxtest.AuditEvents(t, db)
 	failing := byCustomer["191"][1]
 	crm, search := newHookReceiver(t, 0), newHookReceiver(t, 0)
 	crm.fail = func(id string) bool { return id == failing }

@@ -98,32 +98,11 @@ func unpublished(t testing.TB, db *sql.DB) int {
 	return n
 }
 
-// auditEvents returns the audit table's event ids by customer, in commit
-// order.
-func auditEvents(t testing.TB, db *sql.DB) (all []string, byCustomer map[string][]string) {
-	t.Helper()
-	rows, err := db.Query("SELECT event_id, customer_id FROM forget_audit WHERE held = '' ORDER BY audit_id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	byCustomer = map[string][]string{}
-	for rows.Next() {
-		var id, c string
-		if err := rows.Scan(&id, &c); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, id)
-		byCustomer[c] = append(byCustomer[c], id)
-	}
-	return all, byCustomer
-}
-
 // checkStream checks that the stream holds each event of the audit table
 // exactly once, nothing else, and each customer's events in commit order.
 func checkStream(t testing.TB, db *sql.DB, js jetstream.JetStream) {
 	t.Helper()
-	all, byCustomer := auditEvents(t, db)
+	all, byCustomer, _ := outboxtest.AuditEvents(t, db)
 	want := make(map[string]bool, len(all))
 	for _, id := range all {
 		want[id] = true

@@ -4,6 +4,7 @@ package outboxtest
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/forgetkit/forget"
@@ -57,4 +58,33 @@ func CheckMarked(tb testing.TB, marked []string, committed []*forget.Receipt, re
 		}
 		last[rc.CustomerID] = p
 	}
+}
+
+// AuditEvents reads the default audit table (forget_audit) of db: the
+// event ids of committed forgets in commit order, the same by customer,
+// and how many are not published yet.
+func AuditEvents(tb testing.TB, db *sql.DB) (all []string, byCustomer map[string][]string, unpublished int) {
+	tb.Helper()
+	rows, err := db.Query("SELECT event_id, customer_id, published_at IS NULL FROM forget_audit WHERE held = '' ORDER BY audit_id")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	byCustomer = map[string][]string{}
+	for rows.Next() {
+		var id, c string
+		var waiting bool
+		if err := rows.Scan(&id, &c, &waiting); err != nil {
+			tb.Fatal(err)
+		}
+		all = append(all, id)
+		byCustomer[c] = append(byCustomer[c], id)
+		if waiting {
+			unpublished++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return all, byCustomer, unpublished
 }

@@ -27,13 +27,21 @@ import (
 // statement's savepoint absorbs.
 func refuseNoteDeletesHard(t testing.TB, db *sql.DB, d sqlstore.Dialect, cond string) {
 	t.Helper()
+	noteTrigger(t, db, d, "refuse_note_rollback", cond, "ROLLBACK")
+}
+
+// noteTrigger creates trigger name, refusing to delete the member_note
+// rows cond (a condition on OLD) selects: on SQLite with RAISE(raise),
+// elsewhere with an error raised in the trigger.
+func noteTrigger(t testing.TB, db *sql.DB, d sqlstore.Dialect, name, cond, raise string) {
+	t.Helper()
 	stmts := map[sqlstore.Dialect][]string{
-		sqlstore.SQLite: {`CREATE TRIGGER refuse_note_rollback BEFORE DELETE ON member_note WHEN ` + cond + ` BEGIN SELECT RAISE(ROLLBACK, 'refused by trigger'); END`},
+		sqlstore.SQLite: {`CREATE TRIGGER ` + name + ` BEFORE DELETE ON member_note WHEN ` + cond + ` BEGIN SELECT RAISE(` + raise + `, 'refused by trigger'); END`},
 		sqlstore.Postgres: {
-			`CREATE FUNCTION refuse_note_rollback() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ` + cond + ` THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
-			`CREATE TRIGGER refuse_note_rollback BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse_note_rollback()`,
+			`CREATE FUNCTION ` + name + `() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ` + cond + ` THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
+			`CREATE TRIGGER ` + name + ` BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION ` + name + `()`,
 		},
-		sqlstore.MySQL: {`CREATE TRIGGER refuse_note_rollback BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF ` + cond + ` THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
+		sqlstore.MySQL: {`CREATE TRIGGER ` + name + ` BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF ` + cond + ` THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
 	}
 	for _, st := range stmts[d] {
 		if _, err := db.Exec(st); err != nil {

@@ -33,19 +33,7 @@ func refuseNoteDeletes(t *testing.T, db *sql.DB, d sqlstore.Dialect, customer in
 	if customer != 0 {
 		cond = fmt.Sprintf("OLD.customer_id = %d", customer)
 	}
-	stmts := map[sqlstore.Dialect][]string{
-		sqlstore.SQLite: {`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note WHEN ` + cond + ` BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`},
-		sqlstore.Postgres: {
-			`CREATE FUNCTION refuse_note_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ` + cond + ` THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN OLD; END $$`,
-			`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note FOR EACH ROW EXECUTE FUNCTION refuse_note_delete()`,
-		},
-		sqlstore.MySQL: {`CREATE TRIGGER refuse_note_delete BEFORE DELETE ON member_note FOR EACH ROW BEGIN IF ` + cond + ` THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END`},
-	}
-	for _, st := range stmts[d] {
-		if _, err := db.Exec(st); err != nil {
-			t.Fatal(err)
-		}
-	}
+	noteTrigger(t, db, d, "refuse_note_delete", cond, "ABORT")
 }
 
 // TestAtomicWhenLastStatementFails makes the database itself refuse the
