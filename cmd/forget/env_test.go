@@ -110,3 +110,43 @@ func TestProgressBar(t *testing.T) {
 		t.Errorf("lines %q, want %q", got, want)
 	}
 }
+
+// TestEnvironmentNeverChoosesWhomToErase: a variable left in the
+// environment for a flag that says whom to erase or what to spare is
+// refused, naming it, and nothing is erased; the same flag on the
+// command line wins over it.
+func TestEnvironmentNeverChoosesWhomToErase(t *testing.T) {
+	path := demoDB(t, 200)
+	username := func(id string) string {
+		t.Helper()
+		return sqlq(t, path, "SELECT username FROM customers WHERE customer_id = "+id)
+	}
+	before := username("191")
+	for _, tc := range []struct {
+		env  string
+		args []string
+	}{
+		{"FORGET_CUSTOMER_ID", []string{"run", "-db", path}},
+		{"FORGET_ORDERID", []string{"run", "-db", path}},
+		{"FORGET_KEEP", []string{"run", "-db", path, "-customer-id", "191"}},
+		{"FORGET_IGNORE_HOLD", []string{"run", "-db", path, "-customer-id", "191"}},
+		{"FORGET_BATCH", []string{"run", "-db", path}},
+		{"FORGET_INACTIVE", []string{"sweep", "-db", path, "-activity", "last_login"}},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv(tc.env, "191")
+			code, stdout, stderr := runMain(tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, "$"+tc.env+" is set") {
+				t.Errorf("exit %d, want %d naming $%s\n%s\n%s", code, exitUsage, tc.env, stdout, stderr)
+			}
+			if got := username("191"); got != before {
+				t.Errorf("customer 191 changed: %q → %q", before, got)
+			}
+		})
+	}
+	t.Setenv("FORGET_CUSTOMER_ID", "192")
+	code, stdout, stderr := runMain("run", "-db", path, "-customer-id", "191", "-dry-run")
+	if code != exitOK || !strings.Contains(stdout, `"customer_id": "191"`) {
+		t.Errorf("-customer-id on the command line with $FORGET_CUSTOMER_ID set: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

@@ -176,7 +176,9 @@ const envPrefix = "FORGET"
 
 const envUsage = `Every flag may also come from the environment, as ` + envPrefix + `_<FLAG> in capitals with
 dashes as underscores (` + envPrefix + `_DSN, ` + envPrefix + `_KEYS, ` + envPrefix + `_SECRET_FILE...), which keeps secrets out
-of ps; a flag on the command line wins.`
+of ps; a flag on the command line wins. The flags that say whom to erase or what to spare
+(-customer-id, -subscription-id, -orderid, -keep, -batch, -from, -ignore-hold, -inactive,
+-limit) come only from the command line: such a variable in the environment is refused.`
 
 // envName is the environment variable a flag may come from.
 func envName(flagName string) string {
@@ -203,11 +205,36 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
 	}
 	cmdline := parsed{}
 	fs.Visit(func(f *flag.Flag) { cmdline[f.Name] = true })
-	// The arguments are parsed already: ff only reads the environment.
-	if err := ff.Parse(fs, nil, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+	// The arguments are parsed already: ff only reads the environment,
+	// and only for the flags that configure; a variable left over from
+	// an earlier shell must never choose whom to erase.
+	fromEnv := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	var refused error
+	fs.VisitAll(func(f *flag.Flag) {
+		switch {
+		case cmdline[f.Name]:
+		case commandLineOnly[f.Name]:
+			if refused == nil && os.Getenv(envName(f.Name)) != "" {
+				refused = usagef("$%s is set, but -%s says whom to erase or what to spare and must be given on the command line; unset it", envName(f.Name), f.Name)
+			}
+		default:
+			fromEnv.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	if refused != nil {
+		return nil, refused
+	}
+	if err := ff.Parse(fromEnv, nil, ff.WithEnvVarPrefix(envPrefix)); err != nil {
 		return nil, usageError{err}
 	}
 	return cmdline, nil
+}
+
+// commandLineOnly are the flags that say whom to erase, what to keep, or
+// which safety to override: they never come from the environment.
+var commandLineOnly = map[string]bool{
+	"customer-id": true, "subscription-id": true, "orderid": true, "keep": true,
+	"batch": true, "from": true, "ignore-hold": true, "inactive": true, "limit": true,
 }
 
 // say prints a message to stderr, cut short: it may quote a batch file's
