@@ -28,7 +28,7 @@ type bulkRun struct {
 	later  []int    // a second forget of a customer: the next round's
 	failed *bulkShape
 	rows   []map[forget.Table]int64
-	quiet  context.Context // ctx without its cancellation: see execSQLite
+	quiet  context.Context // ctx without its cancellation: see execPrepared
 }
 
 func (b *bulkRun) plan(j int) forget.Plan { return b.items[b.group[j].at].Plan }

@@ -82,7 +82,7 @@ func (s *Store) Inactive(ctx context.Context, cutoff time.Time, cursor string, l
 	if err != nil {
 		return nil, "", err
 	}
-	if s.dialect == SQLite {
+	if s.dialect == SQLite && cursor == "" { // once a sweep, at its first page
 		if err := s.checkActivityText(ctx); err != nil {
 			return nil, "", err
 		}
