@@ -131,7 +131,8 @@ func BenchmarkOutboxCostSQLite(b *testing.B) {
 type scaleDB struct {
 	n     int
 	db    *sql.DB
-	order []int // customer ids not yet forgotten, in the order to forget them
+	stop  func() // ends the background checkpoints, if any
+	order []int  // customer ids not yet forgotten, in the order to forget them
 }
 
 var scaleDBs = map[int]*scaleDB{}
@@ -170,6 +171,7 @@ func scaleBench(b *testing.B, n int) *scaleDB {
 // the pages the timed ones will, and checkpoint the WAL as often.
 func (sd *scaleDB) open(b *testing.B) {
 	if sd.db != nil {
+		sd.stop()
 		sd.db.Close()
 	}
 	dst := filepath.Join(os.TempDir(), fmt.Sprintf("forget-scale-bench-%d.db", sd.n))
@@ -181,6 +183,22 @@ func (sd *scaleDB) open(b *testing.B) {
 		b.Fatal(err)
 	}
 	sd.db = db
+	sd.stop = func() {}
+	if every := os.Getenv("FORGET_BENCH_CHECKPOINT_EVERY"); every != "" {
+		d, err := time.ParseDuration(every)
+		if err != nil {
+			b.Fatalf("FORGET_BENCH_CHECKPOINT_EVERY=%q: %v", every, err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- sqlstore.CheckpointSQLite(ctx, db, d) }()
+		sd.stop = func() {
+			stop()
+			if err := <-done; err != nil {
+				b.Error(err)
+			}
+		}
+	}
 	sd.order = make([]int, sd.n)
 	for i := range sd.order {
 		sd.order[i] = i + 1
@@ -206,7 +224,8 @@ func (sd *scaleDB) next(b *testing.B) int {
 	return id
 }
 
-// BenchmarkForgetScaleSQLite: the 10^6/10^3 scale ratio of one forget by
+// BenchmarkForgetScaleSQLite (FORGET_BENCH_CHECKPOINT_EVERY runs
+// sqlstore.CheckpointSQLite at that interval, as forget serve does): the 10^6/10^3 scale ratio of one forget by
 // customer_id at steady state, package and baseline. Each iteration
 // forgets a random customer of a 1,000-customer database and one of a
 // 1,000,000-customer one (needs FORGET_BENCH_LARGE), in alternating

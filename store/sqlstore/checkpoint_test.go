@@ -1,0 +1,193 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// checkpointDB is a WAL database whose connections never checkpoint by
+// themselves, with one table to write to.
+func checkpointDB(t *testing.T, busyTimeout time.Duration) (*sql.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_pragma=busy_timeout("+
+		strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
+// writeRows commits n rows of 4 KiB, one a transaction, and returns the
+// longest commit.
+func writeRows(t *testing.T, db *sql.DB, n int) time.Duration {
+	return writeRowsPausing(t, db, n, 0)
+}
+
+// writeRowsPausing is writeRows pausing between commits, as a server's
+// forgets would.
+func writeRowsPausing(t *testing.T, db *sql.DB, n int, pause time.Duration) time.Duration {
+	t.Helper()
+	blob := make([]byte, 4096)
+	var longest time.Duration
+	for range n {
+		start := time.Now()
+		if _, err := db.Exec("INSERT INTO t (v) VALUES (?)", blob); err != nil {
+			t.Fatal(err)
+		}
+		longest = max(longest, time.Since(start))
+		if pause > 0 {
+			time.Sleep(pause)
+		}
+	}
+	return longest
+}
+
+// walRestarts reads how many times the log at path was started afresh:
+// the checkpoint sequence number of its header, big-endian at byte 12
+// (https://www.sqlite.org/fileformat2.html#walformat).
+func walRestarts(t *testing.T, path string) uint32 {
+	t.Helper()
+	f, err := os.Open(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var h [16]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	return binary.BigEndian.Uint32(h[12:])
+}
+
+func walSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestCheckpointSQLiteBoundsTheLog: with no checkpoint of SQLite's own,
+// the log grows with every write; with CheckpointSQLite running beside a
+// writer that never pauses (so that a checkpoint that does not block it
+// never catches up: without the RESTART step the log is never restarted)
+// the log is still copied and started afresh, and stays smaller.
+func TestCheckpointSQLiteBoundsTheLog(t *testing.T) {
+	const rows = 3000 // about 24 MB of log unchecked
+	unchecked, path := checkpointDB(t, 5*time.Second)
+	writeRows(t, unchecked, rows)
+	grown := walSize(t, path)
+
+	db, path := checkpointDB(t, 5*time.Second)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sqlstore.CheckpointSQLite(ctx, db, 5*time.Millisecond) }()
+	writeRows(t, db, rows)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("CheckpointSQLite after its context ended: %v, want nil", err)
+	}
+	restarts, size := walRestarts(t, path), walSize(t, path)
+	t.Logf("log with background checkpoints: %d bytes, restarted %d times; without: %d", size, restarts, grown)
+	if restarts < 2 || size >= grown {
+		t.Errorf("log with background checkpoints: %d bytes, restarted %d times; without: %d; want it restarted, and smaller", size, restarts, grown)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM t").Scan(&n); err != nil || n != rows {
+		t.Fatalf("rows after checkpoints: %d, %v; want %d", n, err, rows)
+	}
+	var ok string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("integrity_check: %q, %v", ok, err)
+	}
+}
+
+// TestCheckpointSQLiteDoesNotStallWritersBehindAReader: a reader that
+// holds a snapshot keeps the log from restarting. The checkpoint that
+// tries to restart it holds the write lock while it waits; it must give
+// up within its own short wait, not the connection's busy timeout, or
+// every forget stalls behind a long report.
+func TestCheckpointSQLiteDoesNotStallWritersBehindAReader(t *testing.T) {
+	db, _ := checkpointDB(t, 10*time.Second)
+	writeRows(t, db, 50)
+	rtx := holdSnapshot(t, db)
+	defer rtx.Rollback()
+	writeRows(t, db, 50) // frames the reader's snapshot does not see
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sqlstore.CheckpointSQLite(ctx, db, 10*time.Millisecond) }()
+	longest := writeRows(t, db, 300)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if longest > time.Second {
+		t.Errorf("longest commit behind a held reader: %v; want well under the 10 s busy timeout", longest)
+	}
+	// The connection it borrowed went back to the pool with its timeout.
+	var timeout int
+	for range 3 {
+		if err := db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != 10000 {
+			t.Fatalf("busy_timeout of a pooled connection: %d, %v; want 10000", timeout, err)
+		}
+	}
+}
+
+// holdSnapshot opens a read transaction on db and reads, so that it holds
+// its snapshot until rolled back.
+func holdSnapshot(t *testing.T, db *sql.DB) *sql.Tx {
+	t.Helper()
+	rtx, err := db.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rtx.QueryRow("SELECT count(*) FROM t").Scan(new(int)); err != nil {
+		t.Fatal(err)
+	}
+	return rtx
+}
+
+func TestCheckpointSQLiteRefuses(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "r.db")+"?_pragma=journal_mode(DELETE)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE t (id INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sqlstore.CheckpointSQLite(ctx, db, time.Millisecond); err == nil || !strings.Contains(err.Error(), "WAL") {
+		t.Errorf("a rollback-journal database: %v; want an error naming WAL", err)
+	}
+	if err := sqlstore.CheckpointSQLite(ctx, db, 0); err == nil {
+		t.Error("interval 0: no error")
+	}
+	if ctx.Err() != nil {
+		t.Error("CheckpointSQLite kept running on an error")
+	}
+	wal, _ := checkpointDB(t, time.Second)
+	ended, cancelEnded := context.WithCancel(context.Background())
+	cancelEnded()
+	if err := sqlstore.CheckpointSQLite(ended, wal, time.Hour); err != nil {
+		t.Errorf("an ended context: %v; want nil", err)
+	}
+}
