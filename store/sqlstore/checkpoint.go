@@ -31,7 +31,7 @@ const passiveRounds = 8
 // the write lock for at most 50 ms to copy the rest and start the log
 // afresh (RESTART), so that it stops growing. A reader that holds an old
 // snapshot keeps the log from restarting; while one does, restarts are
-// tried ever less often (up to every 64 intervals), so writers are not
+// tried less often (up to every 8 intervals), so writers are not
 // held up at every tick. Keep wal_autocheckpoint
 // set, above what the forgets write in an interval: it bounds the log
 // should a tick fail or be skipped.
@@ -79,7 +79,7 @@ func CheckpointSQLite(ctx context.Context, db *sql.DB, interval time.Duration) e
 var testRestartHook func(blocked bool)
 
 // maxRestartBackoff is the most ticks a blocked restart waits for.
-const maxRestartBackoff = 64
+const maxRestartBackoff = 8
 
 // errNotWAL is a checkpoint of a database whose journal is not a
 // write-ahead log.
