@@ -34,7 +34,8 @@ const passiveRounds = 8
 // tried less often (up to every 8 intervals), so writers are not
 // held up at every tick. Keep wal_autocheckpoint
 // set, above what the forgets write in an interval: it bounds the log
-// should a tick fail or be skipped.
+// should a tick fail, or a writer that never pauses keep the restart
+// from taking the lock.
 //
 // db must be a SQLite database in WAL mode. CheckpointSQLite returns nil
 // when ctx ends, or the first error of a checkpoint, after which SQLite's
