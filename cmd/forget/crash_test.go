@@ -109,7 +109,8 @@ func timeCrashRun(t *testing.T, bin, dir string) time.Duration {
 	return d
 }
 
-func checkCrashInvariants(t *testing.T, path string, wantAll bool) {
+// checkCrashInvariants returns the ids of the customers forgotten.
+func checkCrashInvariants(t *testing.T, path string, wantAll bool) map[string]bool {
 	t.Helper()
 	db, err := openSQLite(path)
 	if err != nil {
@@ -173,4 +174,5 @@ func checkCrashInvariants(t *testing.T, path string, wantAll bool) {
 			t.Errorf("customer %s has an audit record but is not forgotten", id)
 		}
 	}
+	return forgotten
 }

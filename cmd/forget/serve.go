@@ -97,8 +97,8 @@ func (c *cli) serve(args []string) error {
 	if *demo < 200 {
 		return usagef("-demo must be at least 200: the printed examples use customers 191 to 193")
 	}
-	if *checkpointEvery < 0 {
-		return usagef("-sqlite-checkpoint-every must not be negative")
+	if *checkpointEvery != 0 && *checkpointEvery < minCheckpointEvery {
+		return usagef("-sqlite-checkpoint-every must be 0 (off) or at least %v", minCheckpointEvery)
 	}
 	if *checkpointEvery > 0 && !flagGiven(fs.FlagSet, "sqlite-checkpoint") {
 		dbf.sqliteCheckpoint = backstopSQLiteCheckpoint
@@ -229,6 +229,8 @@ func (c *cli) serve(args []string) error {
 const (
 	defaultCheckpointEvery   = 2 * time.Second
 	backstopSQLiteCheckpoint = 100000 // pages
+	// Below this, an idle server would spin checking an empty log.
+	minCheckpointEvery = 10 * time.Millisecond
 )
 
 // checkpointInBackground runs sqlstore.CheckpointSQLite on db until ctx
