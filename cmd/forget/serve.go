@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -161,7 +160,7 @@ func (c *cli) serve(args []string) error {
 	}
 	defer o.close()
 	if dbf.db != "" && *checkpointEvery > 0 {
-		defer checkpointInBackground(ctx, o.db, *checkpointEvery, logger)() // before the database closes
+		defer checkpointInBackground(ctx, o.store, *checkpointEvery, logger)() // before the database closes
 	}
 	waitRelay, err := relay.start(ctx, o, dbf.presetName(), logger)
 	if err != nil {
@@ -222,10 +221,11 @@ func (c *cli) serve(args []string) error {
 // FORGET_BENCH_CHECKPOINT_EVERY, in the README): a forget that crosses the
 // WAL's checkpoint threshold copies thousands of scattered pages of a
 // large database before it answers; copied every two seconds in the
-// background instead, the mean forget at a million customers costs
-// about what it does at a thousand. Forgets still checkpoint themselves
-// past the backstop, should the background ones stop or fall behind
-// (about 400 MiB of WAL at 4 KiB pages).
+// background instead, taking turns with the store's forgets, the mean
+// forget at a million customers costs about what it does at a thousand.
+// Forgets still checkpoint themselves past the backstop, should the
+// background ones stop or fall behind (about 400 MiB of WAL at 4 KiB
+// pages).
 const (
 	defaultCheckpointEvery   = 2 * time.Second
 	backstopSQLiteCheckpoint = 100000 // pages
@@ -233,14 +233,14 @@ const (
 	minCheckpointEvery = 10 * time.Millisecond
 )
 
-// checkpointInBackground runs sqlstore.CheckpointSQLite on db until ctx
-// ends or the returned function is called, which waits for it to stop.
-func checkpointInBackground(ctx context.Context, db *sql.DB, every time.Duration, logger *slog.Logger) (stop func()) {
+// checkpointInBackground runs the store's CheckpointSQLite until ctx ends
+// or the returned function is called, which waits for it to stop.
+func checkpointInBackground(ctx context.Context, store *sqlstore.Store, every time.Duration, logger *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := sqlstore.CheckpointSQLite(ctx, db, every); err != nil {
+		if err := store.CheckpointSQLite(ctx, every); err != nil {
 			logger.Warn("background checkpoints stopped; forgets checkpoint the WAL themselves", "error", err)
 		}
 	}()

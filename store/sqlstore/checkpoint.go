@@ -10,43 +10,49 @@ import (
 )
 
 // restartWait bounds how long a background checkpoint holds SQLite's
-// write lock while it waits for readers to leave the write-ahead log:
-// forgets queue behind it, so a long read elsewhere must not stall them
-// for the connection's whole busy timeout.
+// write lock while it waits for readers to leave the write-ahead log, or
+// for another process's writer: forgets queue behind it, so a long read
+// elsewhere must not stall them for the connection's whole busy timeout.
 const restartWait = 50 * time.Millisecond
 
 // passiveRounds bounds the catch-up checkpoints of one tick, each copying
 // what the forgets wrote during the one before.
 const passiveRounds = 8
 
-// CheckpointSQLite copies db's write-ahead log into the database file
-// every interval until ctx ends, so that the forgets on a large SQLite
-// database do not do it themselves. A forget that crosses SQLite's
-// wal_autocheckpoint threshold copies thousands of scattered pages before
-// its caller hears back; run in the background, the copy costs a forget
-// little (BenchmarkForgetScaleSQLite in the README).
+// maxRestartBackoff is the most ticks a blocked restart waits for.
+const maxRestartBackoff = 8
+
+// testRestartHook, when set by a test, hears of every restart tried.
+var testRestartHook func(blocked bool)
+
+// CheckpointSQLite copies the write-ahead log of the store's SQLite
+// database into the database file every interval until ctx ends, so that
+// forgets on a large database do not do it themselves. A forget that
+// crosses SQLite's wal_autocheckpoint threshold copies thousands of
+// scattered pages before its caller hears back; copied in the background,
+// the mean forget at a million customers costs about what it does at a
+// thousand (BenchmarkForgetScaleSQLite in the README).
 //
-// Each tick copies the log without blocking writers (a PASSIVE
-// checkpoint, repeated while the forgets keep adding to it), then holds
-// the write lock for at most 50 ms to copy the rest and start the log
-// afresh (RESTART), so that it stops growing. A reader that holds an old
-// snapshot keeps the log from restarting; while one does, restarts are
-// tried less often (up to every 8 intervals), so writers are not
-// held up at every tick. Keep wal_autocheckpoint
+// Each tick copies the log without blocking the forgets (a PASSIVE
+// checkpoint, repeated while they keep adding to it); then it takes its
+// turn among the store's write transactions to copy the rest and start
+// the log afresh (RESTART), so that it stops growing, waiting at most
+// 50 ms for readers or another process's writer. A reader that holds an
+// old snapshot keeps the log from restarting; while one does, restarts
+// are tried less often (up to every 8 intervals). Keep wal_autocheckpoint
 // set, above what the forgets write in an interval: it bounds the log
-// should a tick fail, or a writer that never pauses keep the restart
-// from taking the lock.
+// should a tick fail, or another process write without pause.
 //
-// db must be a SQLite database in WAL mode. CheckpointSQLite returns nil
-// when ctx ends, or the first error of a checkpoint, after which SQLite's
-// own checkpoints go on as before.
-func CheckpointSQLite(ctx context.Context, db *sql.DB, interval time.Duration) error {
+// The database must be in WAL mode. CheckpointSQLite returns nil when ctx
+// ends, or the first error of a checkpoint, after which SQLite's own
+// checkpoints go on as before. Cancel ctx before closing the database.
+func (s *Store) CheckpointSQLite(ctx context.Context, interval time.Duration) error {
+	if s.dialect != SQLite {
+		return fmt.Errorf("sqlstore: CheckpointSQLite on a %v store", s.dialect)
+	}
 	if interval <= 0 {
 		return fmt.Errorf("sqlstore: checkpoint interval %v: want a positive duration", interval)
 	}
-	// A reader holding an old snapshot keeps the log from restarting, and
-	// each attempt holds the write lock for restartWait: after one fails,
-	// the next waits twice as many ticks, up to maxRestartBackoff.
 	backoff, skip := 1, 0
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -56,7 +62,7 @@ func CheckpointSQLite(ctx context.Context, db *sql.DB, interval time.Duration) e
 			return nil
 		case <-t.C:
 		}
-		blocked, err := checkpointOnce(ctx, db, skip == 0)
+		blocked, err := s.checkpointOnce(ctx, skip == 0)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -76,44 +82,58 @@ func CheckpointSQLite(ctx context.Context, db *sql.DB, interval time.Duration) e
 	}
 }
 
-// testRestartHook, when set by a test, hears of every restart tried.
-var testRestartHook func(blocked bool)
-
-// maxRestartBackoff is the most ticks a blocked restart waits for.
-const maxRestartBackoff = 8
-
 // errNotWAL is a checkpoint of a database whose journal is not a
 // write-ahead log.
 var errNotWAL = errors.New("sqlstore: the SQLite database is not in WAL mode (PRAGMA journal_mode=WAL)")
 
-// checkpointOnce is one tick of CheckpointSQLite, on one connection,
-// restarting the log if restart is set. blocked reports a restart that
-// readers or the writer kept from finishing.
-func checkpointOnce(ctx context.Context, db *sql.DB, restart bool) (blocked bool, err error) {
-	conn, err := db.Conn(ctx)
+// checkpointOnce is one tick of CheckpointSQLite, restarting the log if
+// restart is set. blocked reports a restart that readers or another
+// process kept from finishing.
+func (s *Store) checkpointOnce(ctx context.Context, restart bool) (blocked bool, err error) {
+	frames, err := s.passiveCheckpoints(ctx)
+	if err != nil || frames <= 0 || !restart {
+		return false, err // an empty log needs no restart; -1: another checkpoint runs
+	}
+	// In the writer queue's order, as begin takes it (the queue, then a
+	// connection), so that a pool of one connection cannot deadlock.
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return false, nil
+	}
+	defer func() { <-s.writer }()
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: checkpoint: %w", err)
 	}
 	defer conn.Close()
-	frames := 0
+	return restartLog(ctx, conn)
+}
+
+// passiveCheckpoints copies the log without blocking writers, again while
+// they add much to it, and returns the frames the log last held: -1 when
+// another connection was checkpointing.
+func (s *Store) passiveCheckpoints(ctx context.Context) (frames int, err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: checkpoint: %w", err)
+	}
+	defer conn.Close()
 	for range passiveRounds {
 		busy, log, err := walCheckpoint(ctx, conn, "PASSIVE")
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if busy {
-			return false, nil // another connection is checkpointing: next tick
+			return -1, nil
 		}
-		if log-frames < 100 {
-			frames = log
+		grew := log - frames
+		frames = log
+		if grew < 100 {
 			break
 		}
-		frames = log
 	}
-	if frames == 0 || !restart {
-		return false, nil // an empty log needs no restart
-	}
-	return restartLog(ctx, conn)
+	return frames, nil
 }
 
 // walCheckpoint runs one checkpoint of the given mode. log is the number
@@ -130,9 +150,9 @@ func walCheckpoint(ctx context.Context, conn *sql.Conn, mode string) (busy bool,
 }
 
 // restartLog copies what is left of the log and starts it afresh,
-// waiting at most restartWait for the writer and the readers, then puts
-// the connection's busy timeout back. A connection whose timeout cannot
-// be put back is discarded rather than returned to the pool.
+// waiting at most restartWait, then puts the connection's busy timeout
+// back. A connection whose timeout cannot be put back is discarded rather
+// than returned to the pool.
 func restartLog(ctx context.Context, conn *sql.Conn) (blocked bool, err error) {
 	var timeout int
 	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil {

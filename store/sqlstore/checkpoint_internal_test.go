@@ -46,7 +46,11 @@ func TestCheckpointRestartBacksOff(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	if err := CheckpointSQLite(ctx, db, 10*time.Millisecond); err != nil {
+	s, err := New(db, SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckpointSQLite(ctx, 10*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if blocked.Load() == 0 {

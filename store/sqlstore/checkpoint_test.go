@@ -34,6 +34,16 @@ func checkpointDB(t *testing.T, busyTimeout time.Duration) (*sql.DB, string) {
 	return db, path
 }
 
+// checkpointer is a store over db, for its checkpoints.
+func checkpointer(t *testing.T, db *sql.DB) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // writeRows commits n rows of 4 KiB, one a transaction, and returns the
 // longest commit.
 func writeRows(t *testing.T, db *sql.DB, n int) time.Duration {
@@ -99,7 +109,8 @@ func TestCheckpointSQLiteBoundsTheLog(t *testing.T) {
 	db, path := checkpointDB(t, 5*time.Second)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sqlstore.CheckpointSQLite(ctx, db, 5*time.Millisecond) }()
+	s := checkpointer(t, db)
+	go func() { done <- s.CheckpointSQLite(ctx, 5*time.Millisecond) }()
 	writeRows(t, db, rows)
 	stop()
 	if err := <-done; err != nil {
@@ -134,7 +145,8 @@ func TestCheckpointSQLiteDoesNotStallWritersBehindAReader(t *testing.T) {
 
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sqlstore.CheckpointSQLite(ctx, db, 10*time.Millisecond) }()
+	s := checkpointer(t, db)
+	go func() { done <- s.CheckpointSQLite(ctx, 10*time.Millisecond) }()
 	longest := writeRows(t, db, 300)
 	stop()
 	if err := <-done; err != nil {
@@ -177,11 +189,16 @@ func TestCheckpointSQLiteRefuses(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := sqlstore.CheckpointSQLite(ctx, db, time.Millisecond); err == nil || !strings.Contains(err.Error(), "WAL") {
+	if err := checkpointer(t, db).CheckpointSQLite(ctx, time.Millisecond); err == nil || !strings.Contains(err.Error(), "WAL") {
 		t.Errorf("a rollback-journal database: %v; want an error naming WAL", err)
 	}
-	if err := sqlstore.CheckpointSQLite(ctx, db, 0); err == nil {
+	if err := checkpointer(t, db).CheckpointSQLite(ctx, 0); err == nil {
 		t.Error("interval 0: no error")
+	}
+	if pg, err := sqlstore.New(db, sqlstore.Postgres); err != nil {
+		t.Fatal(err)
+	} else if err := pg.CheckpointSQLite(ctx, time.Second); err == nil {
+		t.Error("a PostgreSQL store: no error")
 	}
 	if ctx.Err() != nil {
 		t.Error("CheckpointSQLite kept running on an error")
@@ -189,7 +206,7 @@ func TestCheckpointSQLiteRefuses(t *testing.T) {
 	wal, _ := checkpointDB(t, time.Second)
 	ended, cancelEnded := context.WithCancel(context.Background())
 	cancelEnded()
-	if err := sqlstore.CheckpointSQLite(ended, wal, time.Hour); err != nil {
+	if err := checkpointer(t, wal).CheckpointSQLite(ended, time.Hour); err != nil {
 		t.Errorf("an ended context: %v; want nil", err)
 	}
 }
@@ -197,8 +214,9 @@ func TestCheckpointSQLiteRefuses(t *testing.T) {
 // A host serving forgets on a large SQLite database copies the
 // write-ahead log in the background, so that no forget stops to do it;
 // SQLite's own checkpoints stay as a backstop, set above what the forgets
-// write between two background ones.
-func ExampleCheckpointSQLite() {
+// write between two background ones. The checkpoints take turns with the
+// write transactions of the same store.
+func ExampleStore_CheckpointSQLite() {
 	dir, _ := os.MkdirTemp("", "forget-example-")
 	defer os.RemoveAll(dir)
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "app.db")+
@@ -207,13 +225,15 @@ func ExampleCheckpointSQLite() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sqlstore.CheckpointSQLite(ctx, db, 2*time.Second) }()
-
-	if _, err := db.Exec("CREATE TABLE t (v)"); err != nil { // the host's forgets, here
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
 		log.Fatal(err)
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- store.CheckpointSQLite(ctx, 2*time.Second) }()
+
+	// ... forget.New(store), serving its forgets until shutdown ...
 
 	stop() // at shutdown, before closing db
 	fmt.Println("checkpoints stopped:", <-done)

@@ -131,6 +131,7 @@ func BenchmarkOutboxCostSQLite(b *testing.B) {
 type scaleDB struct {
 	n     int
 	db    *sql.DB
+	f     *forget.Forgetter
 	stop  func() // ends the background checkpoints, if any
 	order []int  // customer ids not yet forgotten, in the order to forget them
 }
@@ -183,6 +184,11 @@ func (sd *scaleDB) open(b *testing.B) {
 		b.Fatal(err)
 	}
 	sd.db = db
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sd.f = quietForgetter(b, store) // the checkpoints take turns with its forgets
 	sd.stop = func() {}
 	if every := os.Getenv("FORGET_BENCH_CHECKPOINT_EVERY"); every != "" {
 		d, err := time.ParseDuration(every)
@@ -191,7 +197,7 @@ func (sd *scaleDB) open(b *testing.B) {
 		}
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- sqlstore.CheckpointSQLite(ctx, db, d) }()
+		go func() { done <- store.CheckpointSQLite(ctx, d) }()
 		sd.stop = func() {
 			stop()
 			if err := <-done; err != nil {
@@ -204,10 +210,9 @@ func (sd *scaleDB) open(b *testing.B) {
 		sd.order[i] = i + 1
 	}
 	rand.Shuffle(sd.n, func(i, j int) { sd.order[i], sd.order[j] = sd.order[j], sd.order[i] })
-	f := benchForgetter(b, db, sqlstore.SQLite)
 	ctx := context.Background()
 	for range scaleWarmUp(b, sd.n) {
-		if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(sd.next(b))}}); err != nil {
+		if _, err := sd.f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(sd.next(b))}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -225,7 +230,7 @@ func (sd *scaleDB) next(b *testing.B) int {
 }
 
 // BenchmarkForgetScaleSQLite (FORGET_BENCH_CHECKPOINT_EVERY runs
-// sqlstore.CheckpointSQLite at that interval, as forget serve does): the 10^6/10^3 scale ratio of one forget by
+// Store.CheckpointSQLite at that interval, as forget serve does): the 10^6/10^3 scale ratio of one forget by
 // customer_id at steady state, package and baseline. Each iteration
 // forgets a random customer of a 1,000-customer database and one of a
 // 1,000,000-customer one (needs FORGET_BENCH_LARGE), in alternating
@@ -253,7 +258,7 @@ func BenchmarkForgetScaleSQLite(b *testing.B) {
 						return bl.forget(ctx, sd.db, int64(id))
 					}
 					// Per forget: the copy may have been replaced.
-					_, err := benchForgetterOf(b, sd.db).Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(id)}})
+					_, err := sd.f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(id)}})
 					return err
 				}
 			}
@@ -290,15 +295,3 @@ func BenchmarkForgetScaleSQLite(b *testing.B) {
 		})
 	}
 }
-
-// benchForgetterOf is a Forgetter over db, one per database.
-func benchForgetterOf(b *testing.B, db *sql.DB) *forget.Forgetter {
-	if f, ok := forgetters[db]; ok {
-		return f
-	}
-	f := benchForgetter(b, db, sqlstore.SQLite)
-	forgetters[db] = f
-	return f
-}
-
-var forgetters = map[*sql.DB]*forget.Forgetter{}

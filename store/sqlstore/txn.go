@@ -36,6 +36,8 @@ type txn struct {
 	// transaction: a batch runs the same few statements for every
 	// customer, and parsing them is a good part of SQLite's work.
 	prepared map[string]*sql.Stmt
+	// writer is the store's SQLite writer queue, held until close.
+	writer chan struct{}
 }
 
 // reusePrepared makes the transaction prepare each statement once.
@@ -122,11 +124,17 @@ func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
 	if s.dialect != SQLite {
 		return s.beginTx(ctx, dryRun)
 	}
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqlstore: begin: %w", ctx.Err())
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
+		<-s.writer
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
 	}
-	t := &txn{q: conn, conn: conn, dryRun: dryRun}
+	t := &txn{q: conn, conn: conn, dryRun: dryRun, writer: s.writer}
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		// When ctx ends, the driver reports its error even for a BEGIN
 		// that ran: end whatever transaction there may be.
@@ -204,6 +212,12 @@ func (t *txn) rollback(ctx context.Context) {
 // close rolls back what is not done and releases the connection. It may
 // be called more than once.
 func (t *txn) close() {
+	if t.writer != nil {
+		defer func() {
+			<-t.writer
+			t.writer = nil
+		}()
+	}
 	if !t.done {
 		t.rollback(context.Background())
 	}
