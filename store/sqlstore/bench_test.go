@@ -61,15 +61,7 @@ func sqliteTemplate(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	ctx := context.Background()
-	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
-		b.Fatal(err)
-	}
-	for _, st := range templateSQL(sqlstore.SQLite, n) {
-		if _, err := db.ExecContext(ctx, st); err != nil {
-			b.Fatalf("%s: %v", st, err)
-		}
-	}
+	seedSQLite(b, db, n)
 	if _, err := db.Exec("PRAGMA journal_mode=WAL"); err != nil {
 		b.Fatal(err)
 	}
@@ -78,6 +70,21 @@ func sqliteTemplate(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// seedSQLite creates the default schema in db with n generated
+// customers.
+func seedSQLite(tb testing.TB, db *sql.DB, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
+		tb.Fatal(err)
+	}
+	for _, st := range templateSQL(sqlstore.SQLite, n) {
+		if _, err := db.ExecContext(ctx, st); err != nil {
+			tb.Fatalf("%s: %v", st, err)
+		}
+	}
 }
 
 // templateSQL fills the default schema with n customers and their rows.

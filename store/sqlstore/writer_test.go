@@ -25,15 +25,7 @@ func writerDB(t *testing.T, n int) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range templateSQL(sqlstore.SQLite, n) {
-		if _, err := db.ExecContext(ctx, st); err != nil {
-			t.Fatalf("%s: %v", st, err)
-		}
-	}
+	seedSQLite(t, db, n)
 	return db
 }
 
