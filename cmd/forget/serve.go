@@ -214,18 +214,10 @@ func (c *cli) serve(args []string) error {
 	return nil
 }
 
-// checkServePath refuses a -path that no client would send as it is: one
-// with a query or fragment, spaces or control characters, or not clean
-// (clients resolve "." and ".." before sending).
-// Serve's background checkpoints (BenchmarkForgetScaleSQLite with
-// FORGET_BENCH_CHECKPOINT_EVERY, in the README): a forget that crosses the
-// WAL's checkpoint threshold copies thousands of scattered pages of a
-// large database before it answers; copied every two seconds in the
-// background instead, taking turns with the store's forgets, the mean
-// forget at a million customers costs about what it does at a thousand.
-// Forgets still checkpoint themselves past the backstop, should the
-// background ones stop or fall behind (about 400 MiB of WAL at 4 KiB
-// pages).
+// Serve copies SQLite's WAL in the background (see the README's "Large
+// SQLite databases"); forgets checkpoint it themselves only past the
+// backstop, should the background checkpoints stop or fall behind (about
+// 400 MiB of WAL at 4 KiB pages).
 const (
 	defaultCheckpointEvery   = 2 * time.Second
 	backstopSQLiteCheckpoint = 100000 // pages
@@ -241,7 +233,7 @@ func checkpointInBackground(ctx context.Context, store *sqlstore.Store, every ti
 	go func() {
 		defer close(done)
 		if err := store.CheckpointSQLite(ctx, every); err != nil {
-			logger.Warn("background checkpoints stopped; forgets checkpoint the WAL themselves", "error", err)
+			logger.Warn("background checkpoints stopped; forgets checkpoint the WAL themselves, every -sqlite-checkpoint pages", "error", err)
 		}
 	}()
 	return func() {
@@ -250,6 +242,9 @@ func checkpointInBackground(ctx context.Context, store *sqlstore.Store, every ti
 	}
 }
 
+// checkServePath refuses a -path that no client would send as it is: one
+// with a query or fragment, spaces or control characters, or not clean
+// (clients resolve "." and ".." before sending).
 func checkServePath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return errors.New("-path must start with /")

@@ -27,25 +27,23 @@ var testRestartHook func(blocked bool)
 
 // CheckpointSQLite copies the write-ahead log of the store's SQLite
 // database into the database file every interval until ctx ends, so that
-// forgets on a large database do not do it themselves. A forget that
-// crosses SQLite's wal_autocheckpoint threshold copies thousands of
-// scattered pages before its caller hears back; copied in the background,
-// the mean forget at a million customers costs about what it does at a
-// thousand (BenchmarkForgetScaleSQLite in the README).
+// forgets on a large database do not stop to do it: a forget that
+// crosses wal_autocheckpoint copies thousands of scattered pages before
+// it answers.
 //
-// Each tick copies the log without blocking the forgets (a PASSIVE
-// checkpoint, repeated while they keep adding to it); then it takes its
-// turn among the store's write transactions to copy the rest and start
-// the log afresh (RESTART), so that it stops growing, waiting at most
-// 50 ms for readers or another process's writer. A reader that holds an
-// old snapshot keeps the log from restarting; while one does, restarts
-// are tried less often (up to every 8 intervals). Keep wal_autocheckpoint
-// set, above what the forgets write in an interval: it bounds the log
-// should a tick fail, or another process write without pause.
+// Each tick copies the log without blocking the forgets (PASSIVE, again
+// while they keep adding to it), then takes its turn among the store's
+// write transactions to copy the rest and start the log afresh (RESTART),
+// waiting at most 50 ms for readers or another process's writer. While a
+// reader holds an old snapshot, a restart is tried at most every 9th
+// tick. The interval runs from the end of a tick. Keep wal_autocheckpoint
+// set above what the forgets write in an interval: it bounds the log
+// should the checkpoints stop or fall behind.
 //
-// The database must be in WAL mode. CheckpointSQLite returns nil when ctx
-// ends, or the first error of a checkpoint, after which SQLite's own
-// checkpoints go on as before. Cancel ctx before closing the database.
+// A failed tick is logged and retried at the next; CheckpointSQLite
+// returns the error when the database is not in WAL mode or ticks fail
+// five times running, and nil when ctx ends. Cancel ctx, and wait for it
+// to return, before closing the database.
 func (s *Store) CheckpointSQLite(ctx context.Context, interval time.Duration) error {
 	if s.dialect != SQLite {
 		return fmt.Errorf("sqlstore: CheckpointSQLite on a %v store", s.dialect)
@@ -53,7 +51,7 @@ func (s *Store) CheckpointSQLite(ctx context.Context, interval time.Duration) er
 	if interval <= 0 {
 		return fmt.Errorf("sqlstore: checkpoint interval %v: want a positive duration", interval)
 	}
-	backoff, skip := 1, 0
+	backoff, skip, failures := 1, 0, 0
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -66,8 +64,16 @@ func (s *Store) CheckpointSQLite(ctx context.Context, interval time.Duration) er
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, errNotWAL):
 			return err
+		case err != nil:
+			if failures++; failures == maxCheckpointFailures {
+				return err
+			}
+			s.log.Warn("sqlstore: background checkpoint failed; retrying at the next tick", "error", err)
+		default:
+			failures = 0
 		}
 		switch {
 		case skip > 0:
@@ -78,9 +84,13 @@ func (s *Store) CheckpointSQLite(ctx context.Context, interval time.Duration) er
 		default:
 			backoff = 1
 		}
-		t.Reset(interval) // from the end of this tick: writers always get the interval
+		t.Reset(interval)
 	}
 }
+
+// maxCheckpointFailures is how many ticks in a row may fail before
+// CheckpointSQLite gives up.
+const maxCheckpointFailures = 5
 
 // errNotWAL is a checkpoint of a database whose journal is not a
 // write-ahead log.
@@ -158,17 +168,21 @@ func restartLog(ctx context.Context, conn *sql.Conn) (blocked bool, err error) {
 	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil {
 		return false, fmt.Errorf("sqlstore: checkpoint: %w", err)
 	}
+	// Restored whatever happens next, even after ctx ended (SQLite sets a
+	// busy timeout as it prepares the PRAGMA, so a cancelled one may have
+	// taken effect): the connection goes back to the pool.
+	defer func() {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", timeout)); rerr != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, fmt.Errorf("sqlstore: checkpoint: %w", rerr))
+		}
+	}()
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
 		return false, fmt.Errorf("sqlstore: checkpoint: %w", err)
 	}
 	blocked, _, err = walCheckpoint(ctx, conn, "RESTART")
 	if testRestartHook != nil {
 		testRestartHook(blocked)
-	}
-	// Restored even when ctx has ended: the connection goes back to the pool.
-	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", timeout)); rerr != nil {
-		conn.Raw(func(any) error { return driver.ErrBadConn })
-		return blocked, errors.Join(err, fmt.Errorf("sqlstore: checkpoint: %w", rerr))
 	}
 	return blocked, err
 }

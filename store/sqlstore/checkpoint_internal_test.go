@@ -12,7 +12,7 @@ import (
 // TestCheckpointRestartBacksOff: while a reader holds an old snapshot,
 // every restart fails after holding the write lock for restartWait. Tried
 // at every 10 ms tick, writers would wait most of the time; backing off,
-// a second of ticks tries it only a handful of times.
+// two seconds of ticks try it about 14 times, not 30.
 func TestCheckpointRestartBacksOff(t *testing.T) {
 	var tried, blocked atomic.Int64
 	testRestartHook = func(b bool) {
@@ -38,7 +38,7 @@ func TestCheckpointRestartBacksOff(t *testing.T) {
 	if err := rtx.QueryRow("SELECT count(*) FROM t").Scan(new(int)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	go func() {
 		for ctx.Err() == nil {
@@ -56,7 +56,7 @@ func TestCheckpointRestartBacksOff(t *testing.T) {
 	if blocked.Load() == 0 {
 		t.Fatalf("%d restarts tried, none blocked: the held reader did not hold the log", tried.Load())
 	}
-	if n := tried.Load(); n > 10 {
-		t.Errorf("%d restarts tried in a second of 10 ms ticks behind a held reader; want at most 10 (backing off)", n)
+	if n := tried.Load(); n > 20 {
+		t.Errorf("%d restarts tried in two seconds of 10 ms ticks behind a held reader; want at most 20 (backing off)", n)
 	}
 }

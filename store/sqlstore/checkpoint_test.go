@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -155,12 +157,84 @@ func TestCheckpointSQLiteDoesNotStallWritersBehindAReader(t *testing.T) {
 	if longest > time.Second {
 		t.Errorf("longest commit behind a held reader: %v; want well under the 10 s busy timeout", longest)
 	}
-	// The connection it borrowed went back to the pool with its timeout.
-	var timeout int
-	for range 3 {
-		if err := db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != 10000 {
-			t.Fatalf("busy_timeout of a pooled connection: %d, %v; want 10000", timeout, err)
+	rtx.Rollback()
+	checkPoolTimeouts(t, db, 10000)
+}
+
+// checkPoolTimeouts holds every connection of db's pool at once and reads
+// each one's busy timeout: the connections a checkpoint borrowed went
+// back with theirs.
+func checkPoolTimeouts(t *testing.T, db *sql.DB, want int) {
+	t.Helper()
+	open := db.Stats().OpenConnections
+	if open < 2 {
+		t.Fatalf("%d connections in the pool; the test needs the checkpoint's and the writers'", open)
+	}
+	for range open {
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer conn.Close()
+		var timeout int
+		if err := conn.QueryRowContext(context.Background(), "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != want {
+			t.Fatalf("busy_timeout of a pooled connection: %d, %v; want %d", timeout, err, want)
+		}
+	}
+}
+
+// TestCheckpointTakesTurnsWithForgets: forgets through the store, on
+// connections that never wait for SQLite's lock, run beside checkpoints
+// every 5 ms whose restarts each hold the write lock up to 50 ms behind a
+// reader: the restart takes its turn in the store's queue, so no forget
+// meets the lock. Then the same with a pool of one connection, which must
+// not deadlock the checkpoints and the forgets.
+func TestCheckpointTakesTurnsWithForgets(t *testing.T) {
+	for _, oneConn := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reader", true: "one-connection"}[oneConn], func(t *testing.T) {
+			db := writerDB(t, 200)
+			if oneConn {
+				db.SetMaxOpenConns(1)
+			} else {
+				rtx := holdSnapshot(t, db)
+				defer rtx.Rollback()
+			}
+			store, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAttempts(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := quietForgetter(t, store)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			ckCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- store.CheckpointSQLite(ckCtx, 5*time.Millisecond) }()
+			var wg sync.WaitGroup
+			errs := make(chan error, 200)
+			for w := range 4 {
+				wg.Go(func() {
+					for i := range 50 {
+						id := strconv.Itoa(1 + w*50 + i)
+						if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: id}}); err != nil {
+							errs <- fmt.Errorf("customer %s: %w", id, err)
+						}
+						time.Sleep(time.Millisecond)
+					}
+				})
+			}
+			wg.Wait()
+			stop()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			close(errs)
+			for err := range errs {
+				t.Errorf("a forget beside the checkpoints: %v", err)
+			}
+			if ctx.Err() != nil {
+				t.Fatal("forgets and checkpoints deadlocked")
+			}
+		})
 	}
 }
 
@@ -172,7 +246,7 @@ func holdSnapshot(t *testing.T, db *sql.DB) *sql.Tx {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rtx.QueryRow("SELECT count(*) FROM t").Scan(new(int)); err != nil {
+	if err := rtx.QueryRow("SELECT count(*) FROM sqlite_master").Scan(new(int)); err != nil {
 		t.Fatal(err)
 	}
 	return rtx

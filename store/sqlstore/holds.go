@@ -47,7 +47,9 @@ type Condition struct {
 // HoldFunc decides in Go whether a hold protects a customer. It runs in
 // the forget's transaction, after the customer row is locked; q reads in
 // that transaction. customerKey is the customer's key as bound to the
-// store's statements (an int64 or a string). It must not write.
+// store's statements (an int64 or a string). It must not write, nor
+// call the store: on SQLite the store's next transaction waits for this
+// one to end.
 type HoldFunc func(ctx context.Context, q Querier, customerKey any) (bool, error)
 
 // Querier is the read side of the forget's transaction.

@@ -70,10 +70,9 @@ type Store struct {
 	bulk bulkState // set-based batches; see bulk.go
 
 	// writer, on SQLite, queues this store's write transactions in the
-	// process: SQLite's own queue is a busy handler that sleeps and
-	// polls, up to 100 ms a turn, so four concurrent forgets waited
-	// 10 ms on average, and 140 ms at the 99th percentile, for one that
-	// takes half a millisecond.
+	// process, rather than in SQLite's busy handler, which sleeps and
+	// polls up to 100 ms a turn. Two stores on one database each have
+	// their own.
 	writer chan struct{}
 }
 

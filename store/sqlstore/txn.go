@@ -120,6 +120,8 @@ func (r ctxRow) Scan(dest ...any) error { return ctxCause(r.ctx, r.row.Scan(dest
 
 // begin starts a transaction. Dry runs take the same locks as forgets:
 // they run the real statements, and must fail exactly when a forget would.
+// On SQLite it first waits its turn in the store's writer queue, or for
+// ctx to end.
 func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
 	if s.dialect != SQLite {
 		return s.beginTx(ctx, dryRun)

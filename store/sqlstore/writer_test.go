@@ -109,8 +109,11 @@ func TestSQLiteWriterQueueCancelled(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatalf("the forget that held the queue: %v", err)
 	}
+	// A leaked turn would hang these: a deadline makes it a failure.
+	later, cancelLater := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelLater()
 	for _, id := range []string{"2", "3"} {
-		if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: id}}); err != nil {
+		if _, err := f.Forget(later, forget.Request{Lookup: forget.Lookup{CustomerID: id}}); err != nil {
 			t.Fatalf("customer %s after the cancelled forget: %v", id, err)
 		}
 	}
