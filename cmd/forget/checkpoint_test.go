@@ -21,8 +21,7 @@ import (
 // whose forgets never checkpoint by themselves (-sqlite-checkpoint at its
 // maximum): with -sqlite-checkpoint-every 0 the WAL holds every forget it
 // served and is never restarted; with background checkpoints it is copied
-// and
-// is restarted (its header's checkpoint sequence number counts restarts,
+// and restarted (its header's checkpoint sequence number counts restarts,
 // https://www.sqlite.org/fileformat2.html#walformat).
 func TestServeCheckpointsInBackground(t *testing.T) {
 	if testing.Short() {
