@@ -256,6 +256,7 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 				held    = map[string]bool{}
 				marked  []string // in marking order
 				overlap int
+				gaveUps int // marks that gave up waiting (MariaDB)
 			)
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
@@ -301,13 +302,26 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 						if rnd.IntN(5) == 0 {
 							ids = ids[:len(ids)/2] // the broker acknowledged some only
 						}
-						if err := c.MarkPublished(ctx, ids, time.Now()); err != nil {
+						// On MariaDB a mark can wait for the locks of another
+						// relay's claim, and that relay may be waiting for mu:
+						// a wait the database cannot see. The mark gives up
+						// after a while instead, and its events, still
+						// unpublished, are claimed again.
+						mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+						err = c.MarkPublished(mctx, ids, time.Now())
+						gaveUp := err != nil && mctx.Err() != nil && e.dialect == sqlstore.MySQL
+						cancel()
+						if err != nil && !gaveUp {
 							t.Error(err)
 						}
 						for _, ev := range evs {
 							delete(held, ev.EventID)
 						}
-						marked = append(marked, ids...)
+						if err == nil {
+							marked = append(marked, ids...)
+						} else {
+							gaveUps++
+						}
 						mu.Unlock()
 					}
 				}()
@@ -322,6 +336,9 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 			wg.Wait()
 			if e.dialect != sqlstore.SQLite && overlap > 0 {
 				t.Errorf("%d events were in two claims at once", overlap)
+			}
+			if gaveUps > 0 {
+				t.Logf("%d marks gave up waiting for another relay's claim", gaveUps)
 			}
 			outboxtest.CheckMarked(t, marked, committed, e.dialect == sqlstore.SQLite)
 			if len(claim(t, b, 100).Events()) != 0 {
