@@ -61,7 +61,7 @@ func sqliteTemplate(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	seedSQLite(b, db, n)
+	seedTemplate(b, db, sqlstore.SQLite, n)
 	if _, err := db.Exec("PRAGMA journal_mode=WAL"); err != nil {
 		b.Fatal(err)
 	}
@@ -72,15 +72,15 @@ func sqliteTemplate(b *testing.B, n int) string {
 	return path
 }
 
-// seedSQLite creates the default schema in db with n generated
-// customers.
-func seedSQLite(tb testing.TB, db *sql.DB, n int) {
+// seedTemplate creates the default schema in db with n generated
+// customers (templateSQL).
+func seedTemplate(tb testing.TB, db *sql.DB, d sqlstore.Dialect, n int) {
 	tb.Helper()
 	ctx := context.Background()
-	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
+	if err := sqlstore.CreateSchema(ctx, db, d); err != nil {
 		tb.Fatal(err)
 	}
-	for _, st := range templateSQL(sqlstore.SQLite, n) {
+	for _, st := range templateSQL(d, n) {
 		if _, err := db.ExecContext(ctx, st); err != nil {
 			tb.Fatalf("%s: %v", st, err)
 		}
@@ -488,14 +488,7 @@ func serverBench(b *testing.B, e engine, dsn string, n int) (*sql.DB, func(k int
 		for _, t := range []string{"bench_cursor", "member_note", "member_auth", "transactions", "subscriptions", "customers"} {
 			db.Exec("DROP TABLE IF EXISTS " + t)
 		}
-		if err := sqlstore.CreateSchema(ctx, db, e.dialect); err != nil {
-			b.Fatal(err)
-		}
-		for _, st := range templateSQL(e.dialect, n) {
-			if _, err := db.ExecContext(ctx, st); err != nil {
-				b.Fatalf("%s: %v", st, err)
-			}
-		}
+		seedTemplate(b, db, e.dialect, n)
 		for _, st := range []string{"CREATE TABLE bench_cursor (next_id BIGINT NOT NULL)", "INSERT INTO bench_cursor VALUES (1)", "ANALYZE"} {
 			if st == "ANALYZE" && e.dialect == sqlstore.MySQL {
 				st = "ANALYZE TABLE customers, subscriptions, transactions, member_auth, member_note"
@@ -570,14 +563,7 @@ func BenchmarkForgetServer(b *testing.B) {
 // ago, one in ten last month.
 func sweepDB(b *testing.B, db *sql.DB, d sqlstore.Dialect, n int) {
 	ctx := context.Background()
-	if err := sqlstore.CreateSchema(ctx, db, d); err != nil {
-		b.Fatal(err)
-	}
-	for _, st := range templateSQL(d, n) {
-		if _, err := db.ExecContext(ctx, st); err != nil {
-			b.Fatalf("%s: %v", st, err)
-		}
-	}
+	seedTemplate(b, db, d, n)
 	typ, old, recent := "TEXT", "'2022-06-01 10:00:00'", "'2026-10-01 10:00:00'"
 	if d != sqlstore.SQLite {
 		typ, old, recent = "TIMESTAMP", "TIMESTAMP '2022-06-01 10:00:00'", "TIMESTAMP '2026-10-01 10:00:00'"

@@ -304,12 +304,8 @@ func TestBulkLargeGroups(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			db := schemaDB(t, e)
-			for _, st := range templateSQL(e.dialect, n) {
-				if _, err := db.ExecContext(ctx, st); err != nil {
-					t.Fatal(err)
-				}
-			}
+			db, _ := e.open(t)
+			seedTemplate(t, db, e.dialect, n)
 			s, err := sqlstore.New(db, e.dialect, sqlstore.WithAudit(sqlstore.DefaultAuditTable), sqlstore.WithBatchSize(n))
 			if err != nil {
 				t.Fatal(err)

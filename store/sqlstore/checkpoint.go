@@ -104,14 +104,10 @@ func (s *Store) checkpointOnce(ctx context.Context, restart bool) (blocked bool,
 	if err != nil || frames <= 0 || !restart {
 		return false, err // an empty log needs no restart; -1: another checkpoint runs
 	}
-	// In the writer queue's order, as begin takes it (the queue, then a
-	// connection), so that a pool of one connection cannot deadlock.
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return false, nil
+	if err := s.takeWriterTurn(ctx); err != nil {
+		return false, nil // ctx ended
 	}
-	defer func() { <-s.writer }()
+	defer s.endWriterTurn()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: checkpoint: %w", err)

@@ -126,14 +126,12 @@ func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
 	if s.dialect != SQLite {
 		return s.beginTx(ctx, dryRun)
 	}
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("sqlstore: begin: %w", ctx.Err())
+	if err := s.takeWriterTurn(ctx); err != nil {
+		return nil, fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		<-s.writer
+		s.endWriterTurn()
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
 	}
 	t := &txn{q: conn, conn: conn, dryRun: dryRun, writer: s.writer}
@@ -145,6 +143,22 @@ func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
 	}
 	return t, nil
 }
+
+// takeWriterTurn waits for this store's turn to write to its SQLite
+// database (see Store.writer), or for ctx to end. Take the turn before a
+// connection, as begin does: a pool of one connection then cannot
+// deadlock.
+func (s *Store) takeWriterTurn(ctx context.Context) error {
+	select {
+	case s.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// endWriterTurn lets the next writer of the store go.
+func (s *Store) endWriterTurn() { <-s.writer }
 
 // beginTx starts a *sql.Tx whose own context is never cancelled (its
 // statements watch ctx): database/sql would otherwise roll it back, and

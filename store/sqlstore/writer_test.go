@@ -25,7 +25,7 @@ func writerDB(t *testing.T, n int) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	seedSQLite(t, db, n)
+	seedTemplate(t, db, sqlstore.SQLite, n)
 	return db
 }
 
