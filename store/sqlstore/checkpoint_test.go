@@ -171,17 +171,17 @@ func TestCheckpointSQLiteDoesNotStallWritersBehindAReader(t *testing.T) {
 		t.Errorf("longest commit behind a held reader: %v; want well under the 10 s busy timeout", longest)
 	}
 	rtx.Rollback()
-	checkPoolTimeouts(t, db, 10000)
+	checkPoolTimeouts(t, db, 10000, 2)
 }
 
 // checkPoolTimeouts holds every connection of db's pool at once and reads
 // each one's busy timeout: the connections a checkpoint borrowed went
 // back with theirs.
-func checkPoolTimeouts(t *testing.T, db *sql.DB, want int) {
+func checkPoolTimeouts(t *testing.T, db *sql.DB, want, minOpen int) {
 	t.Helper()
 	open := db.Stats().OpenConnections
-	if open < 1 {
-		t.Fatal("no connection in the pool to check")
+	if open < minOpen {
+		t.Fatalf("%d connections in the pool; the test needs %d (the checkpoint's and the writers')", open, minOpen)
 	}
 	for range open {
 		conn, err := db.Conn(context.Background())
@@ -348,5 +348,5 @@ func TestCheckpointCancelledMidRestart(t *testing.T) {
 		}
 	}
 	rtx.Rollback()
-	checkPoolTimeouts(t, db, 10000)
+	checkPoolTimeouts(t, db, 10000, 1)
 }
