@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/ago"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -57,7 +56,7 @@ func (c *cli) sweep(args []string) error {
 	fs := c.command("sweep", sweepUsage)
 	dbf := fs.database(true)
 	var (
-		inactive  = fs.String("inactive", "", "forget customers inactive for this `AGE`: 3y, 400d, 6w, 36h (e.g. -inactive 3y)")
+		inactive  = fs.String("inactive", "", "forget customers inactive for this `AGE`: 3y, 18mo, 400d, 6w, 36h (e.g. -inactive 3y)")
 		activity  = fs.String("activity", "", "comma-separated activity `COLUMNS` of the customers table, the latest counting\n(e.g. -activity last_login,last_order_at); default: the mapping's \"activity\"")
 		dryRun    = fs.Bool("dry-run", false, "report what would be forgotten, change nothing")
 		limit     = fs.Int("limit", 0, "forget at most `N` customers in this run (0: all)")
@@ -134,7 +133,7 @@ func (c *cli) sweep(args []string) error {
 		rw = bufio.NewWriter(file)
 		defer rw.Flush()
 	}
-	cutoff := time.Now().Add(-age)
+	cutoff := age.Before(time.Now())
 	total := -1 // how many are inactive is not counted beforehand
 	if *limit > 0 {
 		total = *limit // the most there is to do
@@ -202,22 +201,15 @@ func (c *cli) sweepSummary(rep forget.SweepReport, took time.Duration) {
 	}
 }
 
-var ageRE = regexp.MustCompile(`^([0-9]{1,6})([hdwy])$`)
-
-// parseAge reads 36h, 90d, 6w or 3y (a year is 365 days), or a Go
-// duration such as 2160h.
-func parseAge(s string) (time.Duration, error) {
-	if m := ageRE.FindStringSubmatch(s); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		unit := map[string]time.Duration{"h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[2]]
-		if n == 0 {
-			return 0, errors.New("the age must be positive: a sweep of everyone inactive since now would forget everybody")
-		}
-		return time.Duration(n) * unit, nil
+// parseAge reads 36h, 90d, 6w, 18mo or 3y (calendar months and years),
+// or a Go duration such as 2160h.
+func parseAge(s string) (ago.Span, error) {
+	sp, err := ago.Parse(s)
+	switch {
+	case errors.Is(err, ago.ErrSyntax):
+		return ago.Span{}, fmt.Errorf("%s is not an age such as 3y, 18mo, 400d, 6w or 36h", quoteClipped(s))
+	case err != nil:
+		return ago.Span{}, fmt.Errorf("the age must be positive and at most %d years (a sweep of everyone inactive since now would forget everybody): %w", ago.MaxYears, err)
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s is not an age such as 3y, 400d, 6w or 36h", quoteClipped(s))
-	}
-	return d, nil
+	return sp, nil
 }

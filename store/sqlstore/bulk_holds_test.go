@@ -17,6 +17,13 @@ import (
 // path and the set-based one alike. Customer i (1 to 6) has transactions
 // of i*100 cents, made i years ago; customer 6's have no time.
 func TestHoldOps(t *testing.T) {
+	for _, v := range []string{"5001y", "99999999999999999999d", "9999999h", "0d", "3x"} {
+		schema := sqlstore.DefaultSchema()
+		schema.Holds = []sqlstore.Hold{{Name: "h", Table: "transactions", CustomerKey: "customer_id", Where: []sqlstore.Condition{{Column: "created_at", Op: "newer_than", Value: v}}}}
+		if err := schema.Validate(); err == nil {
+			t.Errorf("newer_than %q: accepted", v)
+		}
+	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -53,6 +60,12 @@ func TestHoldOps(t *testing.T) {
 				{sqlstore.Condition{Column: "created_at", Op: "not_null"}, []int{1, 2, 3, 4, 5}},
 				{sqlstore.Condition{Column: "created_at", Op: "newer_than", Value: "900d"}, []int{1, 2}},
 				{sqlstore.Condition{Column: "created_at", Op: "older_than", Value: "900d"}, []int{3, 4, 5}},
+				// Calendar years: customer 3's time is 3y ago to the day,
+				// which 3×365 days (one leap day short) called newer.
+				{sqlstore.Condition{Column: "created_at", Op: "newer_than", Value: "3y"}, []int{1, 2}},
+				{sqlstore.Condition{Column: "created_at", Op: "older_than", Value: "30mo"}, []int{3, 4, 5}},
+				// Once a time.Duration of 1000×365 days, which wrapped.
+				{sqlstore.Condition{Column: "created_at", Op: "newer_than", Value: "1000y"}, []int{1, 2, 3, 4, 5}},
 			} {
 				schema := sqlstore.DefaultSchema()
 				schema.Holds = []sqlstore.Hold{{Name: "h", Table: "transactions", CustomerKey: "customer_id", Where: []sqlstore.Condition{tc.cond}}}

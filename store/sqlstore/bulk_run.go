@@ -8,6 +8,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/ago"
 )
 
 // One set-based attempt at a group: its customers resolved, locked and
@@ -161,7 +162,7 @@ func (b *bulkRun) holds(ctx context.Context) error {
 				byText[b.texts[j]] = j
 			}
 			query, args, err := s.sb.Select("DISTINCT " + s.dialect.quote(h.CustomerKey)).From(s.dialect.quote(h.Table)).
-				Where(sq.And{sq.Eq{s.dialect.quote(h.CustomerKey): keys}, holdWhere(s.dialect, h, func(ago time.Duration) any { return s.dialect.timeArg(now.Add(-ago)) })}).ToSql()
+				Where(sq.And{sq.Eq{s.dialect.quote(h.CustomerKey): keys}, holdWhere(s.dialect, h, func(span ago.Span) any { return s.dialect.timeArg(span.Before(now)) })}).ToSql()
 			if err != nil {
 				return fmt.Errorf("sqlstore: build hold %s: %w", h.Name, err)
 			}

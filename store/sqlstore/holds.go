@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/ago"
 )
 
 // Hold refuses to forget a customer while any of their rows in Table
@@ -76,30 +75,19 @@ type holdSQL struct {
 	args  []any // values; timeAgo for relative times; keyPlaceholder for the customer
 }
 
-// timeAgo is bound as now minus d when the hold is checked.
-type timeAgo time.Duration
+// timeAgo is bound as now less the span when the hold is checked.
+type timeAgo ago.Span
 
 var holdOps = map[string]bool{"=": true, "!=": true, "<": true, "<=": true, ">": true, ">=": true, "in": true, "is_null": true, "not_null": true, "newer_than": true, "older_than": true}
 
-var durationRE = regexp.MustCompile(`^([0-9]{1,6})([hdwy])$`)
-
-// parseAgo reads "36h", "90d", "2w" or "3y" (a year is 365 days), or a Go
-// duration.
-func parseAgo(v any) (time.Duration, error) {
+// parseAgo reads a hold's relative time, "36h", "90d", "2w", "18mo" or
+// "3y" (calendar months and years), or a Go duration.
+func parseAgo(v any) (ago.Span, error) {
 	s, ok := v.(string)
 	if !ok {
-		return 0, errors.New("needs a duration such as \"90d\" or \"3y\"")
+		return ago.Span{}, errors.New("needs a duration such as \"90d\" or \"3y\"")
 	}
-	if m := durationRE.FindStringSubmatch(s); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		unit := map[string]time.Duration{"h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[2]]
-		return time.Duration(n) * unit, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, errors.New("needs a positive duration such as \"90d\" or \"3y\"")
-	}
-	return d, nil
+	return ago.Parse(s)
 }
 
 // scalar checks a condition value: a string, a number or a bool.
@@ -187,7 +175,7 @@ func (s *Store) buildHolds() error {
 		seen[h.Name] = true
 		q := s.dialect.quote
 		// The customer key first, so the index on it serves the query.
-		conds := append(sq.And{sq.Eq{q(h.CustomerKey): keyPlaceholder{}}}, holdWhere(s.dialect, h, func(ago time.Duration) any { return timeAgo(ago) })...)
+		conds := append(sq.And{sq.Eq{q(h.CustomerKey): keyPlaceholder{}}}, holdWhere(s.dialect, h, func(span ago.Span) any { return timeAgo(span) })...)
 		query, args, err := s.sb.Select("1").From(q(h.Table)).Where(conds).Limit(1).ToSql()
 		if err != nil {
 			return fmt.Errorf("sqlstore: build hold %s: %w", h.Name, err)
@@ -209,10 +197,10 @@ func (s *Store) buildHolds() error {
 }
 
 // holdWhere renders a mapped hold's conditions with placeholders; a
-// relative time ("newer_than 10y") is bound as ago(10 years), which the
+// relative time ("newer_than 10y") is bound as ten calendar years before now, which the
 // single-customer statement, rendered once, binds when checked, and the
 // set-based one as of now.
-func holdWhere(d Dialect, h Hold, ago func(time.Duration) any) sq.And {
+func holdWhere(d Dialect, h Hold, bind func(ago.Span) any) sq.And {
 	conds := sq.And{}
 	for _, c := range h.Where {
 		col := d.quote(c.Column)
@@ -227,9 +215,9 @@ func holdWhere(d Dialect, h Hold, ago func(time.Duration) any) sq.And {
 		case "not_null":
 			cond = sq.NotEq{col: nil}
 		case "newer_than", "older_than":
-			dur, _ := parseAgo(c.Value)
+			span, _ := parseAgo(c.Value)
 			op := map[string]string{"newer_than": " > ?", "older_than": " < ?"}[c.Op]
-			cond = sq.Expr(col+op, ago(dur))
+			cond = sq.Expr(col+op, bind(span))
 		}
 		conds = append(conds, cond)
 	}
@@ -267,7 +255,7 @@ func (s *Store) held(ctx context.Context, tx *txn, id any, ignore []string) (str
 			case keyPlaceholder:
 				args[i] = id
 			case timeAgo:
-				args[i] = s.dialect.timeArg(now.Add(-time.Duration(v)))
+				args[i] = s.dialect.timeArg(ago.Span(v).Before(now))
 			default:
 				args[i] = a
 			}
