@@ -30,6 +30,9 @@ var _ forget.Verifier = (*Store)(nil)
 //     hold times: a timestamp or date on PostgreSQL and MySQL, text or a
 //     date type on SQLite (a column of Unix times would be compared
 //     with the cutoff as text, and everybody swept);
+//   - on MySQL/MariaDB, a table the mapping, a hold or the audit trail
+//     names whose engine has no transactions (MyISAM, Aria, MEMORY) or
+//     that is system-versioned (its history keeps erased values);
 //   - SQLite connections that do not enforce declared foreign keys, and
 //     MySQL sessions that are not strict (they truncate instead of
 //     failing).
@@ -57,6 +60,9 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.activity()
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
 	if err := v.session(ctx); err != nil {
+		return fmt.Errorf("sqlstore: verify: %w", err)
+	}
+	if err := v.engines(ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
 	}
 	if len(v.errs) > 0 {
