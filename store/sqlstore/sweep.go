@@ -292,7 +292,9 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 		args = append(args, cur.at)
 	}
 	keyText := key
-	if c.KeyType != KeyText {
+	// A key mapped as text may be a uuid column on PostgreSQL, which has
+	// no uuid = text; the cast is a no-op on a text column.
+	if c.KeyType != KeyText || s.dialect == Postgres {
 		keyText = "CAST(" + key + " AS TEXT)"
 		if s.dialect == MySQL {
 			keyText = "CAST(" + key + " AS CHAR)"
