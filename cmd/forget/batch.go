@@ -153,6 +153,10 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 				stopped = "the batch file could not be read further: " + clip(err.Error(), maxRowMessage)
 				break
 			}
+			if it.err == nil && it.req.DryRun && !opt.dryRun {
+				// The same body over HTTP is a preview: never erase for it.
+				it.err = rowError("dry_run is true on this line, but a batch is a dry run only as a whole (-dry-run); nothing was done")
+			}
 			if it.err == nil {
 				it.req.DryRun = opt.dryRun
 				it.req.IgnoreHolds = opt.ignoreHolds

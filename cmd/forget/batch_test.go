@@ -455,3 +455,46 @@ func TestBatchHeldCustomer(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchLineDryRun: a JSON line that is a preview over HTTP is never a
+// real erasure in a batch: it is refused, and the customer stays. Under
+// -dry-run it is a preview like every other line. A CSV cannot carry
+// dry_run: its header is refused.
+func TestBatchLineDryRun(t *testing.T) {
+	db := demoDB(t, 50)
+	dir := t.TempDir()
+	batch := filepath.Join(dir, "requests.jsonl")
+	report := filepath.Join(dir, "report.jsonl")
+	os.WriteFile(batch, []byte("{\"customer_id\": 19}\n{\"customer_id\": 20, \"dry_run\": true}\n{\"customer_id\": 21, \"dry_run\": \"1\"}\n"), 0o644)
+	code, stdout, stderr := runMain("run", "-db", db, "-batch", batch, "-report", report, "-progress", "none")
+	if code != exitFailed || !strings.Contains(stdout, ": 1 forgotten, 0 not found, 2 invalid") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	gone := forgottenIn(t, db)
+	if !gone["19"] || gone["20"] || gone["21"] || len(gone) != 1 {
+		t.Errorf("forgotten: %v, want 19 only", gone)
+	}
+	for _, l := range readReport(t, report) {
+		if l.Line != 1 && (l.Outcome != outInvalid || !strings.Contains(l.Error, "dry_run")) {
+			t.Errorf("report line %+v, want invalid naming dry_run", l)
+		}
+	}
+
+	code, stdout, stderr = runMain("run", "-db", db, "-batch", batch, "-dry-run", "-progress", "none")
+	if code != 0 || !strings.Contains(stdout, ": 3 would be forgotten (dry run)") {
+		t.Errorf("-dry-run: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if gone := forgottenIn(t, db); len(gone) != 1 {
+		t.Errorf("after -dry-run, forgotten: %v", gone)
+	}
+
+	csv := filepath.Join(dir, "requests.csv")
+	os.WriteFile(csv, []byte("customer_id,dry_run\n22,1\n"), 0o644)
+	code, stdout, stderr = runMain("run", "-db", db, "-batch", csv, "-progress", "none")
+	if code == 0 || !strings.Contains(stderr, `unknown column "dry_run"`) {
+		t.Errorf("CSV dry_run column: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if gone := forgottenIn(t, db); gone["22"] {
+		t.Error("customer 22, on a CSV dry_run row, was forgotten")
+	}
+}
