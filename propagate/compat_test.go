@@ -3,6 +3,7 @@ package propagate
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -91,5 +92,92 @@ func TestServerCompatibility(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("%s: the nak'd message did not come again", cfg.Name)
 		}
+	}
+}
+
+// systemJetStream connects to the NATS server of $FORGET_TEST_NATS.
+func systemJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	url := os.Getenv("FORGET_TEST_NATS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("FORGET_TEST_NATS is not set; under CI it must be")
+		}
+		t.Skip("FORGET_TEST_NATS is not set")
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// TestParkEndsDeliveryOnSystemServer: the terminate a park sends must end
+// the delivery on the server hosts run. nats-server 2.9 ignores a
+// terminate with a reason; the message then came back after every
+// back-off and held a slot of MaxAckPending for good.
+func TestParkEndsDeliveryOnSystemServer(t *testing.T) {
+	js := systemJetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := checkServer(js); err != nil {
+		t.Fatalf("the system server is refused: %v", err)
+	}
+	tag := strings.ToLower(rand.Text()[:10])
+	name := "PARKEND_" + strings.ToUpper(tag)
+	subject := "parkend" + tag + ".x"
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	defer js.DeleteStream(context.Background(), name)
+	if _, err := js.Publish(ctx, subject, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	set, err := newSettings([]Option{WithBackOff(50 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, name, consumerConfig("crm", subject, set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := endDelivery(m); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := cons.Next(jetstream.FetchMaxWait(time.Second)); err == nil {
+		md, _ := again.Metadata()
+		t.Fatalf("the ended message came again (delivery %d)", md.NumDelivered)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending != 0 {
+		t.Fatalf("%d messages still await an ack after the terminate, want 0", info.NumAckPending)
+	}
+}
+
+func TestServerVersions(t *testing.T) {
+	for v, want := range map[string]bool{
+		"2.9.0": true, "2.9.10": true, "2.10.0": true, "v2.15.1": true, "2.11.0-beta.2": true, "3.0.0": true,
+		"2.8.4": false, "2.2.0": false, "1.4.1": false, "": false, "2.9": false, "x.y.z": false,
+	} {
+		if got := versionAtLeast(v, MinServerVersion); got != want {
+			t.Errorf("versionAtLeast(%q) = %v, want %v", v, got, want)
+		}
+	}
+	var old *UnsupportedServerError
+	err := error(&UnsupportedServerError{Version: "2.8.4"})
+	if !errors.As(err, &old) || !strings.Contains(err.Error(), "2.8.4") || !strings.Contains(err.Error(), MinServerVersion) {
+		t.Errorf("error %q does not name both versions", err)
 	}
 }

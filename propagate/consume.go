@@ -24,7 +24,7 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 
 // Consume hands every event of the events stream to h, as the durable
 // destination name, until ctx ends; it returns nil then, and an error only
-// for bad arguments. While the broker is away it waits, and tries again.
+// for bad arguments or a broker older than [MinServerVersion]. While the broker is away it waits, and tries again.
 // Processes consuming under one name share its events;
 // each name gets every event, from the first the stream holds.
 //
@@ -56,6 +56,10 @@ func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler
 	for failures := 1; ; failures++ {
 		if main, redrive, err = c.start(ctx); err == nil {
 			break
+		}
+		var old *UnsupportedServerError
+		if errors.As(err, &old) {
+			return err // waiting will not make the broker newer
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -103,6 +107,9 @@ const serverMaxDeliver = 1 << 30
 // start creates what the consumer needs on the broker: the status
 // bucket, the streams, and its consumers on both.
 func (c *consumer) start(ctx context.Context) (main, redrive jetstream.Consumer, err error) {
+	if err := checkServer(c.js); err != nil {
+		return nil, nil, err
+	}
 	if c.kv, err = statusBucket(ctx, c.js, true); err != nil {
 		return nil, nil, fmt.Errorf("propagate: status bucket: %w", err)
 	}
@@ -236,8 +243,15 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 		})
 	}
 	c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: event parked; 'forget redrive' sends it again", slog.String("destination", c.name), slog.String("event_id", eventID), slog.String("class", class))
-	m.TermWithReason("parked")
+	if err := endDelivery(m); err != nil {
+		c.set.log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not end a parked event's delivery; it will come again and be parked once", slog.String("destination", c.name), slog.String("error", err.Error()))
+	}
 }
+
+// endDelivery tells the broker never to offer m again. A plain +TERM:
+// servers before 2.10 ignore a terminate that carries a reason
+// (TermWithReason), and the message would come back after every back-off.
+func endDelivery(m jetstream.Msg) error { return m.Term() }
 
 // record updates the event's status for this destination. Status is
 // best effort: a failure is logged, and the delivery goes on.

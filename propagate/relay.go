@@ -55,14 +55,19 @@ func (r *Relay) Wake() {
 	}
 }
 
-// Run publishes events until ctx ends, and returns nil then. It outlives
+// Run publishes events until ctx ends, and returns nil then, or an
+// [UnsupportedServerError] at once for a broker older than
+// [MinServerVersion]. It outlives
 // the broker and the database going away: it logs, waits, and tries
 // again, up to 5 seconds apart.
 func (r *Relay) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
 		n, err := r.publishClaim(ctx)
+		var old *UnsupportedServerError
 		switch {
+		case errors.As(err, &old):
+			return err // waiting will not make the broker newer
 		case err != nil && ctx.Err() == nil:
 			failures++
 			r.set.log.LogAttrs(ctx, slog.LevelWarn, "propagate: relay: events wait in the outbox", slog.String("error", err.Error()), slog.Int("failures", failures))
@@ -185,6 +190,9 @@ func (r *Relay) ensureStream(ctx context.Context) error {
 	defer r.mu.Unlock()
 	if r.stream {
 		return nil
+	}
+	if err := checkServer(r.js); err != nil {
+		return err
 	}
 	if _, err := ensureStream(ctx, r.js, StreamConfig(r.set.duplicates)); err != nil {
 		return err
