@@ -40,6 +40,7 @@ type Forgetter struct {
 	hooks       []namedHook
 	hookTimeout time.Duration
 	observers   []Observer
+	gate        verifyGate
 }
 
 // Option configures a Forgetter.
@@ -54,6 +55,7 @@ type config struct {
 	hookTimeout    time.Duration
 	hookTimeoutSet bool
 	observers      []Observer
+	noVerify       bool
 }
 
 // WithCatalogue replaces Offerit's default catalogue. [New] validates it.
@@ -127,6 +129,7 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	}
 	// Options left unset (or set to nil) get the defaults.
 	f := &Forgetter{store: store, cat: cat, log: cfg.log, now: cfg.now, rand: rand.Reader, hooks: cfg.hooks, hookTimeout: cfg.hookTimeout, observers: cfg.observers}
+	f.gate.off = cfg.noVerify
 	if f.log == nil {
 		f.log = slog.Default()
 	}
@@ -246,6 +249,13 @@ type Outcome struct {
 // batch is safe. Other stores get one Forget per request.
 func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 	out := make([]Outcome, len(reqs))
+	if err := f.ensureVerified(ctx); err != nil {
+		for i := range out {
+			out[i].Err = err
+			f.observe(ctx, 0, false, err, nil, Result{}, nil, nil)
+		}
+		return out
+	}
 	bs, ok := f.store.(BatchStore)
 	if !ok {
 		for i, req := range reqs {
@@ -305,10 +315,17 @@ func (f *Forgetter) ForgetBatch(ctx context.Context, reqs []Request) []Outcome {
 // Verify checks the store against the live database, when the store can
 // (a [Verifier]): call it once at start-up so that a mapping that cannot
 // run is found before the first request, not by it. Stores that cannot
-// check return nil.
+// check return nil. A Forgetter verifies on its own before its first
+// forget anyway (unless built [WithoutVerify]) and refuses to erase until
+// the store passes; a success here counts for that.
 func (f *Forgetter) Verify(ctx context.Context) error {
-	if v, ok := f.store.(Verifier); ok {
-		return v.Verify(ctx, f.Catalogue())
+	v, ok := f.store.(Verifier)
+	if !ok {
+		return nil
 	}
+	if err := v.Verify(ctx, f.Catalogue()); err != nil {
+		return err
+	}
+	f.gate.done.Store(true)
 	return nil
 }

@@ -17,6 +17,9 @@ type prepared struct {
 }
 
 func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) {
+	if err := f.ensureVerified(ctx); err != nil {
+		return prepared{}, err
+	}
 	lookup, err := req.Lookup.Normalize()
 	if err != nil {
 		return prepared{}, err

@@ -95,6 +95,9 @@ func (f *Forgetter) Sweep(ctx context.Context, opt SweepOptions) (SweepReport, e
 	case opt.Chunk < 0 || opt.Chunk > maxSweepChunk:
 		return rep, invalid(fmt.Sprintf("the sweep's chunk must be between 1 and %d", maxSweepChunk))
 	}
+	if err := f.ensureVerified(ctx); err != nil {
+		return rep, err
+	}
 	chunk := opt.Chunk
 	if chunk == 0 {
 		chunk = 100
