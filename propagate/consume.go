@@ -220,6 +220,10 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 	pm.Header.Set(headerDestination, c.name)
 	pm.Header.Set(headerError, class)
 	pm.Header.Set(headerAttempts, strconv.FormatUint(md.NumDelivered, 10))
+	// The status record and the parked copy carry one time, so that
+	// Status and ListParked give one answer.
+	at := c.set.now().UTC()
+	pm.Header.Set(headerParkedAt, at.Format(time.RFC3339Nano))
 	// One park per delivery of one stream message, however often it is
 	// tried.
 	id := fmt.Sprintf("park.%s.%s.%d", c.name, md.Stream, md.Sequence.Stream)
@@ -234,11 +238,11 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 		c.record(ctx, eventID, func(d *Delivery) {
 			if class != "gave_up" {
 				d.Attempts++
-				d.LastAttemptAt = c.set.now().UTC()
+				d.LastAttemptAt = at
 			}
 			d.LastError = class
 			if d.DeliveredAt.IsZero() {
-				d.Parked, d.ParkedAt = true, c.set.now().UTC()
+				d.Parked, d.ParkedAt = true, at
 			}
 		})
 	}
@@ -300,4 +304,5 @@ const (
 	headerDestination = "Forget-Destination"
 	headerError       = "Forget-Error"
 	headerAttempts    = "Forget-Attempts"
+	headerParkedAt    = "Forget-Parked-At"
 )

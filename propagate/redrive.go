@@ -23,9 +23,30 @@ type Parked struct {
 
 // ListParked returns the events parked for destination name, oldest
 // first.
+//
+// Where the event's status record says it is parked, its time, attempts
+// and error class are the record's, which [Status] shows: one reader,
+// one answer. The parked copy's headers stand in where there is no
+// record (an unreadable event, or a record that failed to be written).
 func ListParked(ctx context.Context, js jetstream.JetStream, name string) ([]Parked, error) {
+	kv, err := statusBucket(ctx, js, false)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("propagate: status bucket: %w", err)
+	}
 	var out []Parked
-	err := eachParked(ctx, js, name, func(p Parked, _ *jetstream.RawStreamMsg) error {
+	err = eachParked(ctx, js, name, func(p Parked, _ *jetstream.RawStreamMsg) error {
+		if kv != nil && validEventID(p.EventID) {
+			d, found, err := readDelivery(ctx, kv, p.EventID, name)
+			if err != nil {
+				return fmt.Errorf("propagate: status: %w", err)
+			}
+			if found && d.State == StateParked {
+				p.LastError, p.Attempts, p.ParkedAt = d.LastError, d.Attempts, d.ParkedAt
+			}
+		}
 		out = append(out, p)
 		return nil
 	})
@@ -50,7 +71,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, name string) (int, err
 	err = eachParked(ctx, js, name, func(p Parked, raw *jetstream.RawStreamMsg) error {
 		m := nats.NewMsg(redriveSubject(name))
 		m.Data = raw.Data
-		for _, h := range []string{headerEventID, headerDestination, headerError, headerAttempts} {
+		for _, h := range []string{headerEventID, headerDestination, headerError, headerAttempts, headerParkedAt} {
 			m.Header.Set(h, raw.Header.Get(h))
 		}
 		// The parked copy's sequence makes a second Redrive of the same
@@ -100,6 +121,9 @@ func eachParked(ctx context.Context, js jetstream.JetStream, name string, fn fun
 			LastError:   raw.Header.Get(headerError),
 			ParkedAt:    raw.Time.UTC(),
 			seq:         raw.Sequence,
+		}
+		if at, err := time.Parse(time.RFC3339Nano, raw.Header.Get(headerParkedAt)); err == nil {
+			p.ParkedAt = at.UTC()
 		}
 		p.Attempts, _ = strconv.Atoi(raw.Header.Get(headerAttempts))
 		if err := fn(p, raw); err != nil {

@@ -94,6 +94,27 @@ func updateDelivery(ctx context.Context, kv jetstream.KeyValue, eventID, dest st
 	}
 }
 
+// readDelivery reads the record of (eventID, dest), with its state; an
+// absent or unreadable record is a fresh one, found false.
+func readDelivery(ctx context.Context, kv jetstream.KeyValue, eventID, dest string) (Delivery, bool, error) {
+	d := Delivery{EventID: eventID, Destination: dest}
+	e, err := kv.Get(ctx, statusKey(eventID, dest))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		err = nil
+	case err == nil:
+		if json.Unmarshal(e.Value(), &d) != nil {
+			d = Delivery{EventID: eventID, Destination: dest}
+		} else {
+			d.EventID, d.Destination = eventID, dest
+			d.setState()
+			return d, true, nil
+		}
+	}
+	d.setState()
+	return d, false, err
+}
+
 // EventStatus is one erasure event and where it has reached.
 type EventStatus struct {
 	forget.Event
@@ -131,13 +152,7 @@ func Status(ctx context.Context, js jetstream.JetStream, outbox forget.Outbox, c
 		for _, dest := range dests {
 			d := Delivery{EventID: ev.EventID, Destination: dest}
 			if kv != nil && validEventID(ev.EventID) {
-				e, err := kv.Get(ctx, statusKey(ev.EventID, dest))
-				switch {
-				case err == nil:
-					if json.Unmarshal(e.Value(), &d) != nil {
-						d = Delivery{EventID: ev.EventID, Destination: dest}
-					}
-				case !errors.Is(err, jetstream.ErrKeyNotFound):
+				if d, _, err = readDelivery(ctx, kv, ev.EventID, dest); err != nil {
 					return nil, fmt.Errorf("propagate: status: %w", err)
 				}
 			}

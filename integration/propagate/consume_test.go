@@ -388,3 +388,44 @@ func TestConsumeNoRepeatBehindSlowDelivery(t *testing.T) {
 		}
 	}
 }
+
+// TestParkedOneAnswer: Status and ListParked read one record, so they
+// show the same time, attempts and error class for a parked event, also
+// after a redrive parks it again. The consumer's clock is far from the
+// server's, as a host's may be.
+func TestParkedOneAnswer(t *testing.T) {
+	ctx := context.Background()
+	ns := natstest.Start(t)
+	js := ns.Connect(t)
+	_, s, f := newStore(t, sqlite(t), 1)
+	rc := forgetID(t, f, 1)
+	r, _ := propagate.NewRelay(s, js, propagate.WithLogger(quiet()))
+	if _, err := r.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	crm := newReceiver(t)
+	crm.setAnswer(func(string, int) int { return http.StatusBadGateway })
+	clock := func() time.Time { return time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC) }
+	consume(t, js, "crm", crm.webhook(t, time.Second).Deliver, propagate.WithLogger(quiet()), propagate.WithClock(clock),
+		propagate.WithBackOff(20*time.Millisecond), propagate.WithMaxDeliver(2))
+	for round := 1; round <= 2; round++ {
+		var p []propagate.Parked
+		waitFor(t, 20*time.Second, "the event parked", func() bool {
+			p, _ = propagate.ListParked(ctx, js, "crm")
+			return len(p) == 1 && statusOf(t, js, s, rc.CustomerID, rc.EventID, "crm").State == propagate.StateParked
+		})
+		d := statusOf(t, js, s, rc.CustomerID, rc.EventID, "crm")
+		if !p[0].ParkedAt.Equal(d.ParkedAt) || p[0].Attempts != d.Attempts || p[0].LastError != d.LastError {
+			t.Fatalf("round %d: ListParked says %s, %d attempt(s), %s; Status says %s, %d, %s", round,
+				p[0].ParkedAt, p[0].Attempts, p[0].LastError, d.ParkedAt, d.Attempts, d.LastError)
+		}
+		if !d.ParkedAt.Equal(clock()) || d.Attempts != 2*round || d.LastError != "http_502" {
+			t.Fatalf("round %d: status %+v", round, d)
+		}
+		if round == 1 {
+			if n, err := propagate.Redrive(ctx, js, "crm"); err != nil || n != 1 {
+				t.Fatalf("Redrive = %d, %v", n, err)
+			}
+		}
+	}
+}
