@@ -196,8 +196,9 @@ func (s *Store) countQuery(in *Introspection, byInfo map[*TableInfo]*TableCovera
 		return "", nil, false
 	}
 	var v any = id
+	uuidKey := s.schema.Customers.KeyType == KeyText && col.Type == "uuid"
 	switch {
-	case col.Kind == KindText:
+	case col.Kind == KindText, uuidKey:
 		v = idText
 	case s.schema.Customers.KeyType == KeyText && d != SQLite:
 		return "", nil, false
@@ -206,6 +207,11 @@ func (s *Store) countQuery(in *Introspection, byInfo map[*TableInfo]*TableCovera
 	if err != nil {
 		return "", nil, false
 	}
-	query, args, err = b.Where(sq.Eq{rootAlias + "." + key: v}).ToSql()
+	var cond sq.Sqlizer = sq.Eq{rootAlias + "." + key: v}
+	if uuidKey && d == Postgres {
+		// PostgreSQL has no uuid = text; MariaDB's UUID compares with a string.
+		cond = sq.Expr(rootAlias+"."+key+" = CAST(? AS uuid)", v)
+	}
+	query, args, err = b.Where(cond).ToSql()
 	return query, args, err == nil
 }

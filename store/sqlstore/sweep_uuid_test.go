@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgetkit/forget"
+
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -37,6 +39,15 @@ func TestSweepUUIDKey(t *testing.T) {
 			}
 			if len(keys) != 1 || keys[0] != "5b0e6a3c-1d2e-4f00-8a1b-000000000001" {
 				t.Errorf("inactive %q", keys)
+			}
+			inv, err := s.Inventory(ctx, forget.Lookup{CustomerID: keys[0]}, forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tb := range inv.Tables {
+				if tb.Table == "ucustomers" && (tb.Uncounted || tb.Rows != 1) {
+					t.Errorf("inventory of ucustomers: %+v", tb)
+				}
 			}
 		})
 	}
