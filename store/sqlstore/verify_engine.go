@@ -73,9 +73,7 @@ func (s Schema) usedTables() []string {
 			out = append(out, lt.Table)
 		}
 	}
-	for _, t := range sortedKeys(s.Joined) {
-		out = append(out, t)
-	}
+	out = append(out, sortedKeys(s.Joined)...)
 	for _, c := range s.Fields {
 		out = append(out, c.Table)
 	}
