@@ -199,7 +199,7 @@ func newMockForgetter(t *testing.T, d sqlstore.Dialect, opts ...sqlstore.Option)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
+	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)), forget.WithoutVerify()) // the mock pins the forget's statements, not Verify's
 	if err != nil {
 		t.Fatal(err)
 	}
