@@ -351,31 +351,16 @@ func (v *verifier) session(ctx context.Context) error {
 	return nil
 }
 
-// qualifiers returns the schema names the mapping's tables are qualified
-// with, for Introspect to read too.
+// qualifiers returns the schema names the mapping's tables (usedTables)
+// are qualified with, for Introspect to read too.
 func (s Schema) qualifiers() []string {
 	seen := map[string]bool{}
 	var out []string
-	add := func(table string) {
+	for _, table := range s.usedTables() {
 		if i := strings.IndexByte(table, '.'); i > 0 && !seen[table[:i]] {
 			seen[table[:i]] = true
 			out = append(out, table[:i])
 		}
-	}
-	add(s.Customers.Table)
-	for _, lt := range []*LookupTable{s.Subscriptions, s.Orders} {
-		if lt != nil {
-			add(lt.Table)
-		}
-	}
-	for t := range s.Joined {
-		add(t)
-	}
-	for _, c := range s.Fields {
-		add(c.Table)
-	}
-	for _, rt := range s.Tables {
-		add(rt.Table)
 	}
 	return out
 }
