@@ -61,6 +61,7 @@ type bulkShape struct {
 type bulkSQLKey struct {
 	kind, index, rows int
 	fixed             string // updateSQL's fixed columns, as 0s and 1s
+	cast              string // valuesKeyCast's, which a Verify may change
 }
 
 // bulkTable purges (or scrubs) a catalogue table.

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/forgetkit/forget"
 )
 
 // The text of the set-based statements, per dialect (see bulk.go).
@@ -117,7 +119,7 @@ func (s *Store) updateSQL(u planUpdate, n int, fixed []bool) string {
 			b.WriteString("SELECT ")
 			if i == 0 {
 				parts := []string{"? AS k"}
-				if s.schema.Customers.KeyType != KeyText {
+				if s.keyType(forget.KeyCustomerID) == KeyInt {
 					parts[0] = "CAST(? AS SIGNED) AS k"
 				}
 				for _, nm := range carried {
@@ -134,8 +136,8 @@ func (s *Store) updateSQL(u planUpdate, n int, fixed []bool) string {
 		values := make([]string, n)
 		for i := range values {
 			key := "?"
-			if i == 0 && s.dialect == Postgres && s.schema.Customers.KeyType != KeyText {
-				key = "CAST(? AS BIGINT)" // a VALUES column of parameters is text otherwise
+			if i == 0 && s.dialect == Postgres {
+				key = s.valuesKeyCast() // a VALUES column of parameters is text otherwise
 			}
 			values[i] = "(" + key + strings.Repeat(", ?", width) + ")"
 		}
@@ -158,6 +160,19 @@ func (s *Store) updateSQL(u planUpdate, n int, fixed []bool) string {
 		fmt.Fprintf(&b, " WHERE %s = v.k", target)
 	}
 	return s.render(b.String())
+}
+
+// valuesKeyCast is the first customer key of a PostgreSQL VALUES list,
+// cast to the type the key column compares with: there is no bigint =
+// text, nor uuid = text.
+func (s *Store) valuesKeyCast() string {
+	switch {
+	case s.keyType(forget.KeyCustomerID) == KeyInt:
+		return "CAST(? AS BIGINT)"
+	case s.uuidColumn():
+		return "CAST(? AS uuid)"
+	}
+	return "?"
 }
 
 // tableSQL purges (or scrubs) a table's rows of n customers and, on

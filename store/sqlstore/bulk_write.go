@@ -68,7 +68,7 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 					}
 				}
 			}
-			query := sh.cached(bulkSQLKey{sqlUpdate, ui, k, string(mask(fixed))}, func() string { return s.updateSQL(u, k, fixed) })
+			query := sh.cached(bulkSQLKey{kind: sqlUpdate, index: ui, rows: k, fixed: string(mask(fixed)), cast: s.valuesKeyCast()}, func() string { return s.updateSQL(u, k, fixed) })
 			args = args[:0]
 			constants := func() {
 				for c, ref := range u.refs {
@@ -113,7 +113,7 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 			}
 			continue
 		}
-		query := sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n}, func() string { return s.tableSQL(t, n) })
+		query := sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n, cast: s.valuesKeyCast()}, func() string { return s.tableSQL(t, n) })
 		args := keys
 		if len(t.cols) > 0 {
 			args = b.scrubArgs(t, js)
@@ -228,7 +228,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, safeError(err)))
 	}
-	r, err := b.tx.q.ExecContext(ctx, sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n}, func() string { return s.tableSQL(t, n) }), keys...)
+	r, err := b.tx.q.ExecContext(ctx, sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n, cast: s.valuesKeyCast()}, func() string { return s.tableSQL(t, n) }), keys...)
 	var deleted int64
 	if err == nil {
 		deleted, err = r.RowsAffected()

@@ -237,6 +237,7 @@ type ColumnKind string
 const (
 	KindText  ColumnKind = "text"
 	KindInt   ColumnKind = "int"
+	KindUUID  ColumnKind = "uuid" // PostgreSQL's uuid, MariaDB's UUID
 	KindOther ColumnKind = "other"
 )
 
@@ -251,7 +252,8 @@ type ColumnInfo struct {
 	// "int" is KindInt, one containing "char", "clob" or "text"
 	// KindText); elsewhere the text kinds are text, varchar, char and
 	// citext (PostgreSQL, through domains too) and char, varchar and the
-	// four text types (MySQL); the int kinds are the integer types.
+	// four text types (MySQL); the int kinds are the integer types; the
+	// uuid kind is PostgreSQL's uuid (through domains too) and MariaDB's UUID.
 	Kind ColumnKind
 	// MaxLen is, for text kinds, the most characters the column holds;
 	// 0 means unbounded. SQLite does not enforce declared lengths, so it

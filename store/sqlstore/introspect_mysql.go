@@ -71,6 +71,8 @@ ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`, append(args, args...
 				Generated:  strings.Contains(extra, "VIRTUAL GENERATED") || strings.Contains(extra, "STORED GENERATED") || strings.Contains(extra, "PERSISTENT GENERATED")}
 			dataType = strings.ToLower(dataType)
 			switch dataType {
+			case "uuid": // MariaDB 10.7+
+				c.Kind = KindUUID
 			case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
 				c.Kind = KindText
 				c.MaxLen = int(min(maxChars.Int64, math.MaxInt))

@@ -69,6 +69,8 @@ ORDER BY 1, 2, a.attnum`, args,
 					c.MaxLen = int(min(typmod.Int64-4, math.MaxInt32))
 					c.DeclaredLen = c.MaxLen
 				}
+			case "uuid":
+				c.Kind = KindUUID
 			case "int2":
 				c.Kind, c.IntMin, c.IntMax = KindInt, math.MinInt16, math.MaxInt16
 			case "int4":

@@ -196,19 +196,20 @@ func (s *Store) countQuery(in *Introspection, byInfo map[*TableInfo]*TableCovera
 		return "", nil, false
 	}
 	var v any = id
-	uuidKey := s.schema.Customers.KeyType == KeyText && col.Type == "uuid"
+	kt := s.keyType(forget.KeyCustomerID)
+	uuidCol := col.Kind == KindUUID && kt != KeyInt
 	switch {
-	case col.Kind == KindText, uuidKey:
+	case col.Kind == KindText, uuidCol:
 		v = idText
-	case s.schema.Customers.KeyType == KeyText && d != SQLite:
-		return "", nil, false
+	case kt != KeyInt && d != SQLite:
+		return "", nil, false // a text key and an integer column
 	}
 	key, err := quoteAny(d, col.Name)
 	if err != nil {
 		return "", nil, false
 	}
 	var cond sq.Sqlizer = sq.Eq{rootAlias + "." + key: v}
-	if uuidKey && d == Postgres {
+	if uuidCol && d == Postgres {
 		// PostgreSQL has no uuid = text; MariaDB's UUID compares with a string.
 		cond = sq.Expr(rootAlias+"."+key+" = CAST(? AS uuid)", v)
 	}

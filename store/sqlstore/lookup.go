@@ -13,7 +13,7 @@ import (
 
 // lookupSQL resolves one kind of lookup key to a customer key.
 type lookupSQL struct {
-	keyType KeyType
+	keyType KeyType // as the mapping declares it; see Store.keyType
 	// query selects the customer key of at most two rows matching the
 	// lookup key (locking the row, in the customers table): a second row
 	// that names another customer makes the key ambiguous.
@@ -75,7 +75,7 @@ func (s *Store) lookupKeys(l forget.Lookup) ([]lookupKey, error) {
 		if !ok {
 			return &forget.KeyError{Key: name, Reason: "lookups are not supported by this database"}
 		}
-		val, err := parseKey(name, v, ls.keyType)
+		val, err := parseKey(name, v, s.keyType(name))
 		if err != nil {
 			return err
 		}
@@ -90,12 +90,51 @@ func (s *Store) lookupKeys(l forget.Lookup) ([]lookupKey, error) {
 	return keys, err
 }
 
+// learnedKeys is what Verify read of the key columns.
+type learnedKeys struct {
+	types map[string]KeyType // by lookup key name
+	// textUUID is set when the customers key is KeyUUID in a text column
+	// (CHAR(36)), which PostgreSQL compares only with text.
+	textUUID bool
+}
+
+// keyType returns the type of the named lookup key's column: as the last
+// Verify read it, else as the mapping declares it, else KeyInt.
+func (s *Store) keyType(name string) KeyType {
+	if k := s.keys.Load(); k != nil {
+		if t, ok := k.types[name]; ok {
+			return t
+		}
+	}
+	if ls, ok := s.lookups[name]; ok && ls.keyType != "" {
+		return ls.keyType
+	}
+	return KeyInt
+}
+
+// uuidColumn reports whether the customers key is a uuid type column
+// (assumed for a KeyUUID key until Verify has read it).
+func (s *Store) uuidColumn() bool {
+	if s.keyType(forget.KeyCustomerID) != KeyUUID {
+		return false
+	}
+	k := s.keys.Load()
+	return k == nil || !k.textUUID
+}
+
 // maxTextKey bounds a text key: no key column holds more, and the value is
 // bound to every statement of the forget.
 const maxTextKey = 255
 
 func parseKey(name, v string, t KeyType) (any, error) {
-	if t != KeyText {
+	switch t {
+	case KeyText:
+	case KeyUUID:
+		if !validUUID(v) {
+			return nil, &forget.KeyError{Key: name, Reason: "must be a UUID (8-4-4-4-12 hexadecimal digits)"}
+		}
+		return v, nil
+	default:
 		return forget.ParseIntKey(name, v)
 	}
 	if len(v) > maxTextKey {
@@ -134,7 +173,7 @@ func (s *Store) resolve(ctx context.Context, tx *txn, keys []lookupKey) (any, st
 		if id == nil {
 			if isCustomer {
 				id = k.value
-			} else if id, err = parseKey(forget.KeyCustomerID, idText, s.schema.Customers.KeyType); err != nil {
+			} else if id, err = parseKey(forget.KeyCustomerID, idText, s.keyType(forget.KeyCustomerID)); err != nil {
 				return nil, "", fmt.Errorf("sqlstore: %s names a malformed customer key", k.name)
 			}
 		}
@@ -183,4 +222,27 @@ func queryKey(ctx context.Context, tx *txn, ls lookupSQL, value any) (string, er
 		return "", errAmbiguous
 	}
 	return got[0], nil
+}
+
+// validUUID reports whether v is a UUID in its canonical text form,
+// 8-4-4-4-12 hexadecimal digits, in either case: what PostgreSQL and
+// MariaDB print, and what a CHAR(36) column holds.
+func validUUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -478,8 +478,8 @@ func (p *proposer) verify() {
 		p.note("the proposal does not fit the catalogue yet: %v", err)
 		return
 	}
-	v := &verifier{s: &Store{dialect: p.in.Dialect, schema: sc, log: slog.New(slog.DiscardHandler)}, in: p.in, ranges: map[string]keyRange{}}
-	v.keys()
+	v := &verifier{s: &Store{dialect: p.in.Dialect, schema: sc, log: slog.New(slog.DiscardHandler)}, in: p.in, ranges: map[string]keyRange{}, keys: learnedKeys{types: map[string]KeyType{}}}
+	v.checkKeys()
 	v.fields(p.cat)
 	v.tables(p.cat)
 	for _, err := range v.errs {

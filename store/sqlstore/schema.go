@@ -15,10 +15,17 @@ import (
 // KeyType is the type of a key column.
 type KeyType string
 
-// Key types. The empty KeyType means KeyInt.
+// Key types. The empty KeyType is the column's: [Store.Verify] learns it
+// from the live schema (int, uuid or text), and until then it means KeyInt.
+// A mapping that says text for a uuid column (PostgreSQL's uuid,
+// MariaDB's UUID) gets KeyUUID too.
 const (
 	KeyInt  KeyType = "int"  // a decimal integer; "abc" is refused as invalid before it reaches the database
 	KeyText KeyType = "text" // any non-empty string
+	// KeyUUID is a UUID, 8-4-4-4-12 hexadecimal digits in either case;
+	// anything else (Offerit's own "191") is refused as invalid before it
+	// reaches the database. Its column is a uuid type or text (CHAR(36)).
+	KeyUUID KeyType = "uuid"
 )
 
 // Schema maps the catalogue onto a database: where customers, lookup keys,
@@ -134,8 +141,8 @@ func (s Schema) Validate() error {
 		}
 	}
 	keyType := func(what string, k KeyType) {
-		if k != "" && k != KeyInt && k != KeyText {
-			errs = append(errs, fmt.Errorf("%s key_type %q must be int or text", what, k))
+		if k != "" && k != KeyInt && k != KeyText && k != KeyUUID {
+			errs = append(errs, fmt.Errorf("%s key_type %q must be int, uuid or text", what, clipName(string(k))))
 		}
 	}
 	ident("customers table", s.Customers.Table)
@@ -408,14 +415,7 @@ func (s Schema) clone() Schema {
 	c.Holds = slices.Clone(s.Holds)
 	c.Retain = maps.Clone(s.Retain)
 	c.Activity = slices.Clone(s.Activity)
-	if c.Customers.KeyType == "" {
-		c.Customers.KeyType = KeyInt
-	}
-	for _, lt := range []*LookupTable{c.Subscriptions, c.Orders} {
-		if lt != nil && lt.KeyType == "" {
-			lt.KeyType = KeyInt
-		}
-	}
+	// An empty KeyType stays empty: Verify learns it (see Store.keyType).
 	return c
 }
 

@@ -53,6 +53,9 @@ type Store struct {
 	// ranges, once Verify has read the live schema, bounds each integer
 	// lookup key by its column's type.
 	ranges atomic.Pointer[map[string]keyRange]
+	// keys, once Verify has read the live schema, is each lookup key's
+	// type as its column says; see keyType.
+	keys atomic.Pointer[learnedKeys]
 
 	log *slog.Logger
 

@@ -158,7 +158,7 @@ func (s *Store) parseCursor(text string) (sweepCursor, error) {
 		return sweepCursor{}, bad
 	}
 	c.key = string(k)
-	if _, err := parseKey(forget.KeyCustomerID, c.key, s.schema.Customers.KeyType); err != nil {
+	if _, err := parseKey(forget.KeyCustomerID, c.key, s.keyType(forget.KeyCustomerID)); err != nil {
 		return sweepCursor{}, bad
 	}
 	switch parts[1] {
@@ -284,7 +284,7 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	case cur.part != part || cur.at == nil:
 	case ties:
 		// An equality and a range on the index on (activity, key).
-		k, _ := parseKey(forget.KeyCustomerID, cur.key, c.KeyType)
+		k, _ := parseKey(forget.KeyCustomerID, cur.key, s.keyType(forget.KeyCustomerID))
 		where = append(where, col(part)+" = ?", key+" > ?")
 		args = append(args, cur.at, k)
 	default:
@@ -294,7 +294,7 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	keyText := key
 	// A key mapped as text may be a uuid column on PostgreSQL, which has
 	// no uuid = text; the cast is a no-op on a text column.
-	if c.KeyType != KeyText || s.dialect == Postgres {
+	if s.keyType(forget.KeyCustomerID) != KeyText || s.dialect == Postgres {
 		keyText = "CAST(" + key + " AS TEXT)"
 		if s.dialect == MySQL {
 			keyText = "CAST(" + key + " AS CHAR)"

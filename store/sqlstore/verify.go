@@ -21,7 +21,8 @@ var _ forget.Verifier = (*Store)(nil)
 //   - a mapped table or column that does not exist, or a missing audit
 //     table (or one lacking a column);
 //   - a customers key that is not unique (one forget would erase several
-//     rows), or whose type differs from the mapping's key_type;
+//     rows), or whose type differs from the mapping's key_type (an int
+//     key_type for a uuid column, say);
 //   - a column that cannot hold what its rule writes: too short for a
 //     pseudonym, NOT NULL under a Null rule, not text under a text rule;
 //   - a unique column under a rule that writes the same value for every
@@ -42,8 +43,10 @@ var _ forget.Verifier = (*Store)(nil)
 // unique (such a key that names two customers is refused as a conflict),
 // and for an activity column without an index (each page of a sweep
 // would scan the table).
-// It also learns each integer key column's range, so that a key no column
-// could hold is invalid rather than a database error.
+// It also learns each key column's type (see [KeyType]) and each integer
+// key column's range, so that a key no column could hold (an integer for
+// a uuid column, a number past the column's range) is invalid rather
+// than a database error.
 func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	if err := s.schema.check(cat); err != nil {
 		return err
@@ -52,8 +55,8 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
 	}
-	v := &verifier{s: s, in: in, ranges: map[string]keyRange{}}
-	v.keys()
+	v := &verifier{s: s, in: in, ranges: map[string]keyRange{}, keys: learnedKeys{types: map[string]KeyType{}}}
+	v.checkKeys()
 	v.fields(cat)
 	v.tables(cat)
 	v.auditTable()
@@ -72,6 +75,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 		s.log.Warn("sqlstore: " + w)
 	}
 	s.ranges.Store(&v.ranges)
+	s.keys.Store(&v.keys)
 	return nil
 }
 
@@ -82,6 +86,7 @@ type verifier struct {
 	errs     []error
 	warnings []string
 	ranges   map[string]keyRange
+	keys     learnedKeys
 }
 
 func (v *verifier) fail(format string, args ...any) {
@@ -109,8 +114,8 @@ func (v *verifier) column(t *TableInfo, name, what string) *ColumnInfo {
 	return c
 }
 
-// keys checks the customers key and the lookup tables.
-func (v *verifier) keys() {
+// checkKeys checks the customers key and the lookup tables.
+func (v *verifier) checkKeys() {
 	sc := v.s.schema
 	c := v.table(sc.Customers.Table, "customers")
 	if col := v.column(c, sc.Customers.Key, "customers key"); col != nil {
@@ -150,22 +155,42 @@ func (v *verifier) keys() {
 	}
 }
 
-// keyType checks that a key column has the type the mapping declares and
-// records an integer column's range.
+// keyType checks that a key column has the type the mapping declares,
+// learns the type of a key the mapping leaves empty (or says text, of a
+// uuid column), and records an integer column's range.
 func (v *verifier) keyType(name string, t *TableInfo, col *ColumnInfo, kt KeyType) {
-	if kt == "" {
-		kt = KeyInt
-	}
 	strictTypes := v.s.dialect != SQLite // SQLite compares across affinities
+	learned := kt
+	if kt == "" {
+		switch col.Kind {
+		case KindUUID:
+			learned = KeyUUID
+		case KindText:
+			learned = KeyText
+		default:
+			learned = KeyInt
+		}
+	}
+	if kt == KeyText && col.Kind == KindUUID {
+		learned = KeyUUID // its values are uuids: anything else is invalid
+	}
 	switch {
-	case kt == KeyInt && col.Kind == KindInt:
+	case learned == KeyInt && col.Kind == KindInt:
 		v.ranges[name] = keyRange{min: col.IntMin, max: col.IntMax}
-	case kt == KeyInt && col.Kind != KindInt && strictTypes:
+	case learned == KeyInt && col.Kind == KindUUID:
+		v.fail("%s column %s.%s is %s, but the mapping declares an int key (key_type \"uuid\"?)", name, t.Name, col.Name, col.Type)
+	case learned == KeyInt && col.Kind != KindInt && strictTypes:
 		v.fail("%s column %s.%s is %s, but the mapping declares an int key (key_type \"text\"?)", name, t.Name, col.Name, col.Type)
-	case kt == KeyText && col.Kind == KindInt && strictTypes:
-		v.fail("%s column %s.%s is %s, but the mapping declares a text key (key_type \"int\"?)", name, t.Name, col.Name, col.Type)
-	case kt == KeyInt:
+	case learned != KeyInt && col.Kind == KindInt && strictTypes:
+		v.fail("%s column %s.%s is %s, but the mapping declares a %s key (key_type \"int\"?)", name, t.Name, col.Name, col.Type, learned)
+	case learned == KeyUUID && col.Kind == KindOther && strictTypes:
+		v.fail("%s column %s.%s is %s, which a uuid key cannot be compared with (a uuid or text column can)", name, t.Name, col.Name, col.Type)
+	case learned == KeyInt:
 		v.ranges[name] = keyRange{min: math.MinInt64, max: math.MaxInt64}
+	}
+	v.keys.types[name] = learned
+	if name == forget.KeyCustomerID && learned == KeyUUID && col.Kind != KindUUID {
+		v.keys.textUUID = true
 	}
 }
 

@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -18,16 +19,16 @@ func testLookup(t *testing.T, s *suite) {
 		name   string
 		lookup forget.Lookup
 	}{
-		{"CustomerID", forget.Lookup{CustomerID: "101"}},
+		{"CustomerID", forget.Lookup{CustomerID: s.id(101)}},
 		{"SubscriptionID", forget.Lookup{SubscriptionID: "1012"}},
 		{"OrderID", forget.Lookup{OrderID: "10103"}},
-		{"AllKeysAgree", forget.Lookup{CustomerID: "101", SubscriptionID: "1011", OrderID: "10102"}},
-		{"SpacesTrimmed", forget.Lookup{CustomerID: " 101 ", SubscriptionID: "\t"}},
+		{"AllKeysAgree", forget.Lookup{CustomerID: s.id(101), SubscriptionID: "1011", OrderID: "10102"}},
+		{"SpacesTrimmed", forget.Lookup{CustomerID: " " + s.id(101) + " ", SubscriptionID: "\t"}},
 	}
 	for _, tc := range lookups {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := s.forget101(t, forget.Request{Lookup: tc.lookup}, nil)
-			if rc.CustomerID != "101" {
+			if rc.CustomerID != s.id(101) {
 				t.Errorf("receipt customer_id = %q, want 101", rc.CustomerID)
 			}
 			wantRows := map[forget.Table]int64{forget.MemberAuth: 2, forget.MemberNote: 3}
@@ -56,7 +57,7 @@ func testKeep(t *testing.T, s *suite) {
 			for _, n := range tc.want {
 				kept[n] = true
 			}
-			rc := s.forget101(t, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: tc.keep}, kept)
+			rc := s.forget101(t, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}, Keep: tc.keep}, kept)
 			var gotKept []string
 			for _, f := range rc.FieldsKept {
 				gotKept = append(gotKept, string(f))
@@ -83,13 +84,20 @@ func testRefusal(t *testing.T, s *suite) {
 		{"MalformedSubscriptionID", forget.Request{Lookup: forget.Lookup{SubscriptionID: "1; DROP TABLE customers"}}, forget.ErrInvalid},
 		{"MalformedOrderID", forget.Request{Lookup: forget.Lookup{OrderID: "1.5"}}, forget.ErrInvalid},
 		{"OutOfRangeID", forget.Request{Lookup: forget.Lookup{CustomerID: "99999999999999999999999"}}, forget.ErrInvalid},
-		{"UnknownKeep", forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstnme,member_notes,phone"}}, forget.ErrInvalid},
-		{"CustomerNotFound", forget.Request{Lookup: forget.Lookup{CustomerID: "999"}}, forget.ErrNotFound},
+		{"UnknownKeep", forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}, Keep: []string{"firstnme,member_notes,phone"}}, forget.ErrInvalid},
+		{"CustomerNotFound", forget.Request{Lookup: forget.Lookup{CustomerID: s.id(999)}}, forget.ErrNotFound},
 		{"SubscriptionNotFound", forget.Request{Lookup: forget.Lookup{SubscriptionID: "999"}}, forget.ErrNotFound},
 		{"OrderNotFound", forget.Request{Lookup: forget.Lookup{OrderID: "999"}}, forget.ErrNotFound},
-		{"OneKeyNotFound", forget.Request{Lookup: forget.Lookup{CustomerID: "101", OrderID: "999"}}, forget.ErrNotFound},
-		{"ConflictCustomerOrder", forget.Request{Lookup: forget.Lookup{CustomerID: "101", OrderID: "10201"}}, forget.ErrConflict},
+		{"OneKeyNotFound", forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101), OrderID: "999"}}, forget.ErrNotFound},
+		{"ConflictCustomerOrder", forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101), OrderID: "10201"}}, forget.ErrConflict},
 		{"ConflictSubscriptionOrder", forget.Request{Lookup: forget.Lookup{SubscriptionID: "1031", OrderID: "10201"}}, forget.ErrConflict},
+	}
+	for i, v := range s.keys.Malformed {
+		refusals = append(refusals, struct {
+			name string
+			req  forget.Request
+			want error
+		}{fmt.Sprintf("MalformedForKeyType%d", i+1), forget.Request{Lookup: forget.Lookup{CustomerID: v}}, forget.ErrInvalid})
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +122,7 @@ func testRefusal(t *testing.T, s *suite) {
 
 func testUnknownKeepListsEveryName(t *testing.T, s *suite) {
 	_, f, _ := s.setup(t)
-	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, Keep: []string{"firstnme, Phone ,member_notes", "bogus"}})
+	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}, Keep: []string{"firstnme, Phone ,member_notes", "bogus"}})
 	var un *forget.UnknownNamesError
 	if !errors.As(err, &un) {
 		t.Fatalf("error = %v, want *UnknownNamesError", err)
@@ -134,12 +142,12 @@ func testIdempotentSecondForget(t *testing.T, s *suite) {
 	if err != nil {
 		t.Fatalf("second Forget: %v", err)
 	}
-	if rc.CustomerID != "101" || rc.RowsDeleted[forget.MemberNote] != 0 || rc.RowsDeleted[forget.MemberAuth] != 0 {
+	if rc.CustomerID != s.id(101) || rc.RowsDeleted[forget.MemberNote] != 0 || rc.RowsDeleted[forget.MemberAuth] != 0 {
 		t.Errorf("second receipt = %+v, want customer 101 with no rows left to delete", rc)
 	}
 	after := snapshot(t, b)
-	checkForgotten(t, s.byID["101"], before["101"], after["101"], nil)
-	checkUntouched(t, before, after, "101")
+	checkForgotten(t, s.byID[s.id(101)], before[s.id(101)], after[s.id(101)], nil)
+	checkUntouched(t, before, after, s.id(101))
 }
 
 func testAmbiguousOrderIsConflict(t *testing.T, s *suite) {
@@ -149,7 +157,7 @@ func testAmbiguousOrderIsConflict(t *testing.T, s *suite) {
 		t.Skip("the backend cannot hold an orderid shared by two customers")
 	}
 	// 10101 is 101's; give it to 102 as well.
-	if err := sharer.ShareOrder(s.ctx, "10101", "102"); err != nil {
+	if err := sharer.ShareOrder(s.ctx, "10101", s.id(102)); err != nil {
 		t.Fatalf("ShareOrder: %v", err)
 	}
 	before := snapshot(t, b)
@@ -160,7 +168,7 @@ func testAmbiguousOrderIsConflict(t *testing.T, s *suite) {
 		}
 	}
 	// With the customer named too, the order still names two.
-	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101", OrderID: "10101"}}); !errors.Is(err, forget.ErrConflict) {
+	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101), OrderID: "10101"}}); !errors.Is(err, forget.ErrConflict) {
 		t.Errorf("Forget(customer_id and ambiguous orderid) = %v, want ErrConflict", err)
 	}
 	checkUntouched(t, before, snapshot(t, b), "")
@@ -172,18 +180,18 @@ func testKeyNeverErased(t *testing.T, s *suite) {
 	if err != nil {
 		t.Fatalf("Forget: %v", err)
 	}
-	if rc.CustomerID != "101" {
+	if rc.CustomerID != s.id(101) {
 		t.Errorf("receipt customer_id = %q, want the key 101", rc.CustomerID)
 	}
 	after := snapshot(t, b)
-	if _, ok := after["101"]; !ok {
+	if _, ok := after[s.id(101)]; !ok {
 		t.Fatal("customer 101 is gone: the customer key was erased")
 	}
-	checkUntouched(t, before, after, "101")
+	checkUntouched(t, before, after, s.id(101))
 	// Every lookup key still names the customer.
-	for _, l := range []forget.Lookup{{CustomerID: "101"}, {SubscriptionID: "1012"}, {OrderID: "10103"}} {
+	for _, l := range []forget.Lookup{{CustomerID: s.id(101)}, {SubscriptionID: "1012"}, {OrderID: "10103"}} {
 		rc, err := f.Forget(s.ctx, forget.Request{Lookup: l, DryRun: true})
-		if err != nil || rc.CustomerID != "101" {
+		if err != nil || rc.CustomerID != s.id(101) {
 			t.Errorf("Forget(%+v) after the forget = %v, %v; want customer 101 still found", l, rc, err)
 		}
 	}
@@ -195,7 +203,7 @@ func testKeptValueNeverWritten(t *testing.T, s *suite) {
 		fields = append(fields, string(fs.Name))
 	}
 	b, f, before := s.setup(t)
-	rc, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}, Keep: []string{strings.Join(fields, ",")}})
+	rc, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(102)}, Keep: []string{strings.Join(fields, ",")}})
 	if err != nil {
 		t.Fatalf("Forget: %v", err)
 	}
@@ -203,13 +211,13 @@ func testKeptValueNeverWritten(t *testing.T, s *suite) {
 		t.Errorf("receipt erased %v, want no field", rc.FieldsErased)
 	}
 	after := snapshot(t, b)
-	if !maps.Equal(before["102"].Fields, after["102"].Fields) {
+	if !maps.Equal(before[s.id(102)].Fields, after[s.id(102)].Fields) {
 		t.Error("a forget that kept every field changed a field")
 	}
 	for _, ts := range forget.DefaultCatalogue().Tables {
-		if after["102"].Rows[ts.Name] != 0 {
+		if after[s.id(102)].Rows[ts.Name] != 0 {
 			t.Errorf("table %s not purged", ts.Name)
 		}
 	}
-	checkUntouched(t, before, after, "102")
+	checkUntouched(t, before, after, s.id(102))
 }

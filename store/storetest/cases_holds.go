@@ -13,7 +13,7 @@ import (
 
 func testHeldRefusedAndAudited(t *testing.T, s *suite) {
 	b, f, before := s.holdSetup(t)
-	for _, l := range []forget.Lookup{{CustomerID: "101"}, {OrderID: "10102"}} {
+	for _, l := range []forget.Lookup{{CustomerID: s.id(101)}, {OrderID: "10102"}} {
 		for _, dry := range []bool{true, false} {
 			_, err := f.Forget(s.ctx, forget.Request{Lookup: l, DryRun: dry, Principal: "ops"})
 			var he *forget.HeldError
@@ -37,20 +37,20 @@ func testHeldRefusedAndAudited(t *testing.T, s *suite) {
 			t.Fatalf("%d audit records, want the 2 refusals (dry runs are not recorded)", len(recs))
 		}
 		for _, r := range recs {
-			if r.Held != HoldName || r.CustomerID != "101" || r.Principal != "ops" || len(r.FieldsErased) != 0 || len(r.RowsDeleted) != 0 {
+			if r.Held != HoldName || r.CustomerID != s.id(101) || r.Principal != "ops" || len(r.FieldsErased) != 0 || len(r.RowsDeleted) != 0 {
 				t.Errorf("refusal record = %+v, want hold %s, customer 101, principal ops, nothing erased", r, HoldName)
 			}
 		}
 	}
 	// Another customer is not held.
-	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "102"}}); err != nil {
+	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(102)}}); err != nil {
 		t.Errorf("Forget(102): %v", err)
 	}
 }
 
 func testHoldIgnoredByOperator(t *testing.T, s *suite) {
 	b, f, before := s.holdSetup(t)
-	rc, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, IgnoreHolds: []string{HoldName}})
+	rc, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}, IgnoreHolds: []string{HoldName}})
 	if err != nil {
 		t.Fatalf("Forget ignoring the hold: %v", err)
 	}
@@ -58,8 +58,8 @@ func testHoldIgnoredByOperator(t *testing.T, s *suite) {
 		t.Errorf("receipt holds ignored = %v, want [%s]", rc.HoldsIgnored, HoldName)
 	}
 	after := snapshot(t, b)
-	checkForgotten(t, s.byID["101"], before["101"], after["101"], nil)
-	checkUntouched(t, before, after, "101")
+	checkForgotten(t, s.byID[s.id(101)], before[s.id(101)], after[s.id(101)], nil)
+	checkUntouched(t, before, after, s.id(101))
 	if ab, ok := b.(AuditBackend); ok {
 		recs, err := ab.AuditRecords(s.ctx)
 		if err != nil || len(recs) != 1 || !slices.Equal(recs[0].HoldsIgnored, []string{HoldName}) {
@@ -70,7 +70,7 @@ func testHoldIgnoredByOperator(t *testing.T, s *suite) {
 
 func testUnknownHoldToIgnore(t *testing.T, s *suite) {
 	b, f, before := s.holdSetup(t)
-	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, IgnoreHolds: []string{"open_chargebak"}})
+	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}, IgnoreHolds: []string{"open_chargebak"}})
 	var uh *forget.UnknownHoldError
 	if !errors.As(err, &uh) || !errors.Is(err, forget.ErrInvalid) {
 		t.Errorf("Forget ignoring a misspelt hold = %v, want an UnknownHoldError", err)
@@ -81,9 +81,9 @@ func testUnknownHoldToIgnore(t *testing.T, s *suite) {
 func testHeldInBatch(t *testing.T, s *suite) {
 	b, f, before := s.holdSetup(t)
 	out := f.ForgetBatch(s.ctx, []forget.Request{
-		{Lookup: forget.Lookup{CustomerID: "102"}},
-		{Lookup: forget.Lookup{CustomerID: "101"}},
-		{Lookup: forget.Lookup{CustomerID: "103"}},
+		{Lookup: forget.Lookup{CustomerID: s.id(102)}},
+		{Lookup: forget.Lookup{CustomerID: s.id(101)}},
+		{Lookup: forget.Lookup{CustomerID: s.id(103)}},
 	})
 	if !errors.Is(out[1].Err, forget.ErrHeld) {
 		t.Errorf("held customer in a batch: %v, want ErrHeld", out[1].Err)
@@ -92,16 +92,16 @@ func testHeldInBatch(t *testing.T, s *suite) {
 		t.Errorf("others: %v, %v", out[0].Err, out[2].Err)
 	}
 	after := snapshot(t, b)
-	if !before["101"].Equal(after["101"]) {
+	if !before[s.id(101)].Equal(after[s.id(101)]) {
 		t.Error("the held customer changed")
 	}
-	checkForgotten(t, s.byID["102"], before["102"], after["102"], nil)
-	checkForgotten(t, s.byID["103"], before["103"], after["103"], nil)
+	checkForgotten(t, s.byID[s.id(102)], before[s.id(102)], after[s.id(102)], nil)
+	checkForgotten(t, s.byID[s.id(103)], before[s.id(103)], after[s.id(103)], nil)
 	if ab, ok := b.(AuditBackend); ok {
 		recs, err := ab.AuditRecords(s.ctx)
 		held := 0
 		for _, r := range recs {
-			if r.Held == HoldName && r.CustomerID == "101" {
+			if r.Held == HoldName && r.CustomerID == s.id(101) {
 				held++
 			}
 		}

@@ -16,7 +16,7 @@ import (
 
 func testPseudonymsDistinct(t *testing.T, s *suite) {
 	b, f, _ := s.setup(t)
-	for _, id := range []string{"101", "102", "103"} {
+	for _, id := range []string{s.id(101), s.id(102), s.id(103)} {
 		if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: id}}); err != nil {
 			t.Fatalf("Forget %s: %v", id, err)
 		}
@@ -40,7 +40,7 @@ func testDryRunChangesNothing(t *testing.T, s *suite) {
 	if err != nil {
 		t.Fatalf("Forget: %v", err)
 	}
-	if !rc.DryRun || rc.CustomerID != "102" {
+	if !rc.DryRun || rc.CustomerID != s.id(102) {
 		t.Errorf("receipt = %+v, want a dry run for 102", rc)
 	}
 	if want := map[forget.Table]int64{forget.MemberNote: 3}; !maps.Equal(rc.RowsDeleted, want) {
@@ -56,14 +56,14 @@ func testFixedRule(t *testing.T, s *suite) {
 	cat := forget.DefaultCatalogue()
 	must(t, cat.SetRule(forget.Country, forget.Fixed("XX")))
 	b, f, before := s.setup(t, forget.WithCatalogue(cat))
-	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "103"}}); err != nil {
+	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(103)}}); err != nil {
 		t.Fatalf("Forget: %v", err)
 	}
 	after := snapshot(t, b)
-	if got := after["103"].Fields[forget.Country]; got != (forget.Value{String: "XX"}) {
+	if got := after[s.id(103)].Fields[forget.Country]; got != (forget.Value{String: "XX"}) {
 		t.Errorf("country = %+v, want XX", got)
 	}
-	checkUntouched(t, before, after, "103")
+	checkUntouched(t, before, after, s.id(103))
 }
 
 func testNullRule(t *testing.T, s *suite) {
@@ -73,28 +73,28 @@ func testNullRule(t *testing.T, s *suite) {
 	cat := forget.DefaultCatalogue()
 	must(t, cat.SetRule(forget.Phone, forget.Null()))
 	b, f, before := s.setup(t, forget.WithCatalogue(cat))
-	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "103"}})
+	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(103)}})
 	after := snapshot(t, b)
 	if err != nil {
 		t.Logf("NULL refused: %v", err)
 		checkUntouched(t, before, after, "")
 		return
 	}
-	if got := after["103"].Fields[forget.Phone]; !got.Null {
+	if got := after[s.id(103)].Fields[forget.Phone]; !got.Null {
 		t.Errorf("phone = %+v, want NULL", got)
 	}
-	checkUntouched(t, before, after, "103")
+	checkUntouched(t, before, after, s.id(103))
 }
 
 func testAtomicOnConstraintFailure(t *testing.T, s *suite) {
 	// Giving 101 the username 102 holds breaks the unique index in the
 	// middle of the transaction, after the lookup and lock: nothing
 	// of 101 may change, its rows included.
-	taken := s.byID["102"].Fields[forget.Username]
+	taken := s.byID[s.id(102)].Fields[forget.Username]
 	cat := forget.DefaultCatalogue()
 	must(t, cat.SetRule(forget.Username, forget.Fixed(taken)))
 	b, f, before := s.setup(t, forget.WithCatalogue(cat))
-	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}})
+	_, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}})
 	if err == nil {
 		t.Fatal("Forget succeeded though the new username is taken")
 	}
@@ -115,7 +115,7 @@ func testAtomicOnRuleFailure(t *testing.T, s *suite) {
 		return forget.Value{}, errors.New("rule broke")
 	})))
 	b, f, before := s.setup(t, forget.WithCatalogue(cat))
-	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); err == nil {
+	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}}); err == nil {
 		t.Fatal("Forget succeeded though a rule failed")
 	}
 	checkUntouched(t, before, snapshot(t, b), "")
@@ -124,21 +124,21 @@ func testAtomicOnRuleFailure(t *testing.T, s *suite) {
 func testBatch(t *testing.T, s *suite) {
 	b, f, before := s.setup(t)
 	reqs := []forget.Request{
-		{Lookup: forget.Lookup{CustomerID: "101"}},
-		{Lookup: forget.Lookup{CustomerID: "999"}},                               // not found
-		{Lookup: forget.Lookup{CustomerID: "102"}, Keep: []string{"firstnme"}},   // invalid
-		{Lookup: forget.Lookup{CustomerID: "102", OrderID: "10301"}},             // conflict
-		{Lookup: forget.Lookup{OrderID: "10203"}, Keep: []string{"member_note"}}, // 102
-		{Lookup: forget.Lookup{SubscriptionID: "1011"}},                          // 101 again
-		{Lookup: forget.Lookup{CustomerID: "103"}, DryRun: true},                 // changes nothing
-		{Lookup: forget.Lookup{CustomerID: "abc"}},                               // malformed
+		{Lookup: forget.Lookup{CustomerID: s.id(101)}},
+		{Lookup: forget.Lookup{CustomerID: s.id(999)}},                             // not found
+		{Lookup: forget.Lookup{CustomerID: s.id(102)}, Keep: []string{"firstnme"}}, // invalid
+		{Lookup: forget.Lookup{CustomerID: s.id(102), OrderID: "10301"}},           // conflict
+		{Lookup: forget.Lookup{OrderID: "10203"}, Keep: []string{"member_note"}},   // 102
+		{Lookup: forget.Lookup{SubscriptionID: "1011"}},                            // 101 again
+		{Lookup: forget.Lookup{CustomerID: s.id(103)}, DryRun: true},               // changes nothing
+		{Lookup: forget.Lookup{CustomerID: "abc"}},                                 // malformed
 	}
 	out := f.ForgetBatch(s.ctx, reqs)
 	if len(out) != len(reqs) {
 		t.Fatalf("%d outcomes for %d requests", len(out), len(reqs))
 	}
 	wantErr := []error{nil, forget.ErrNotFound, forget.ErrInvalid, forget.ErrConflict, nil, nil, nil, forget.ErrInvalid}
-	wantID := []string{"101", "", "", "", "102", "101", "103", ""}
+	wantID := []string{s.id(101), "", "", "", s.id(102), s.id(101), s.id(103), ""}
 	for i, o := range out {
 		switch {
 		case wantErr[i] != nil && !errors.Is(o.Err, wantErr[i]):
@@ -155,9 +155,9 @@ func testBatch(t *testing.T, s *suite) {
 		t.Errorf("dry run receipt = %+v", rc)
 	}
 	after := snapshot(t, b)
-	checkForgotten(t, s.byID["101"], before["101"], after["101"], nil)
-	checkForgotten(t, s.byID["102"], before["102"], after["102"], map[string]bool{"member_note": true})
-	if !before["103"].Equal(after["103"]) {
+	checkForgotten(t, s.byID[s.id(101)], before[s.id(101)], after[s.id(101)], nil)
+	checkForgotten(t, s.byID[s.id(102)], before[s.id(102)], after[s.id(102)], map[string]bool{"member_note": true})
+	if !before[s.id(103)].Equal(after[s.id(103)]) {
 		t.Error("customer 103 changed in a dry run")
 	}
 }
@@ -165,14 +165,14 @@ func testBatch(t *testing.T, s *suite) {
 func testConcurrentForgets(t *testing.T, s *suite) {
 	b, f, before := s.setup(t)
 	reqs := []forget.Request{
-		{Lookup: forget.Lookup{CustomerID: "101"}},
+		{Lookup: forget.Lookup{CustomerID: s.id(101)}},
 		{Lookup: forget.Lookup{SubscriptionID: "1011"}},
 		{Lookup: forget.Lookup{OrderID: "10102"}},
-		{Lookup: forget.Lookup{CustomerID: "101"}, DryRun: true},
-		{Lookup: forget.Lookup{CustomerID: "102"}},
+		{Lookup: forget.Lookup{CustomerID: s.id(101)}, DryRun: true},
+		{Lookup: forget.Lookup{CustomerID: s.id(102)}},
 		{Lookup: forget.Lookup{OrderID: "10203"}},
-		{Lookup: forget.Lookup{CustomerID: "102"}, DryRun: true},
-		{Lookup: forget.Lookup{CustomerID: "101", OrderID: "10201"}}, // conflict
+		{Lookup: forget.Lookup{CustomerID: s.id(102)}, DryRun: true},
+		{Lookup: forget.Lookup{CustomerID: s.id(101), OrderID: "10201"}}, // conflict
 	}
 	const rounds = 3
 	var wg sync.WaitGroup
@@ -181,7 +181,7 @@ func testConcurrentForgets(t *testing.T, s *suite) {
 		for _, req := range reqs {
 			wg.Go(func() {
 				_, err := f.Forget(s.ctx, req)
-				if req.Lookup.CustomerID == "101" && req.Lookup.OrderID == "10201" {
+				if req.Lookup.CustomerID == s.id(101) && req.Lookup.OrderID == "10201" {
 					if !errors.Is(err, forget.ErrConflict) {
 						errs <- fmt.Errorf("conflicting lookup: %v, want ErrConflict", err)
 					}
@@ -199,9 +199,9 @@ func testConcurrentForgets(t *testing.T, s *suite) {
 		t.Error(err)
 	}
 	after := snapshot(t, b)
-	checkForgotten(t, s.byID["101"], before["101"], after["101"], nil)
-	checkForgotten(t, s.byID["102"], before["102"], after["102"], nil)
-	if !before["103"].Equal(after["103"]) {
+	checkForgotten(t, s.byID[s.id(101)], before[s.id(101)], after[s.id(101)], nil)
+	checkForgotten(t, s.byID[s.id(102)], before[s.id(102)], after[s.id(102)], nil)
+	if !before[s.id(103)].Equal(after[s.id(103)]) {
 		t.Error("customer 103 changed")
 	}
 }

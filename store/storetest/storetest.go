@@ -108,13 +108,46 @@ func NewCustomer(id int) Customer {
 	return c
 }
 
-// Run runs the suite. newBackend must return an empty Backend of its own
-// for every call: cases seed and change it. Each case is a function of
-// its own, listed in [cases]; a new case is a new function and a line.
+// Keys says how the backend's customer keys spell the fixtures' numbers
+// (101, 102, 103, and 999 for a customer who does not exist).
+// Subscription and order ids stay integers.
+type Keys struct {
+	// Customer returns the customer key of fixture number n.
+	Customer func(n int) string
+	// Malformed are customer ids the key type refuses as invalid
+	// (besides "abc", which every key type refuses).
+	Malformed []string
+}
+
+// IntKeys are the default: customer n's key is n.
+func IntKeys() Keys {
+	return Keys{Customer: func(n int) string { return fmt.Sprint(n) }}
+}
+
+// UUIDKeys spell customer n's key as a UUID (lower case, as PostgreSQL
+// and MariaDB print it); Offerit's integer ids are then malformed.
+func UUIDKeys() Keys {
+	return Keys{
+		Customer:  func(n int) string { return fmt.Sprintf("5b0e6a3c-1d2e-4f00-8a1b-%012d", n) },
+		Malformed: []string{"191", "5b0e6a3c1d2e4f008a1b000000000101"},
+	}
+}
+
+// Run runs the suite with integer customer keys. newBackend must return
+// an empty Backend of its own for every call: cases seed and change it.
+// Each case is a function of its own, listed in [cases]; a new case is a
+// new function and a line.
 func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	t.Helper()
-	s := &suite{ctx: context.Background(), newBackend: newBackend, byID: make(map[string]Customer)}
-	for _, c := range Fixtures() {
+	RunKeys(t, IntKeys(), newBackend)
+}
+
+// RunKeys runs the suite with the customer keys keys spells: the
+// backend's Seed gets the fixtures under those keys.
+func RunKeys(t *testing.T, keys Keys, newBackend func(t *testing.T) Backend) {
+	t.Helper()
+	s := &suite{ctx: context.Background(), newBackend: newBackend, keys: keys, byID: make(map[string]Customer)}
+	for _, c := range s.fixtures() {
 		s.byID[c.ID] = c
 	}
 	for _, c := range cases {
@@ -153,7 +186,22 @@ var cases = []struct {
 type suite struct {
 	ctx        context.Context
 	newBackend func(t *testing.T) Backend
+	keys       Keys
 	byID       map[string]Customer // the fixtures
+}
+
+// id is the customer key of fixture number n.
+func (s *suite) id(n int) string { return s.keys.Customer(n) }
+
+// fixtures are Fixtures under the suite's customer keys.
+func (s *suite) fixtures() []Customer {
+	cs := Fixtures()
+	for i := range cs {
+		var n int
+		fmt.Sscan(cs[i].ID, &n)
+		cs[i].ID = s.id(n)
+	}
+	return cs
 }
 
 // setup returns a fresh backend seeded with the fixtures, a Forgetter on
@@ -161,7 +209,7 @@ type suite struct {
 func (s *suite) setup(t *testing.T, opts ...forget.Option) (Backend, *forget.Forgetter, Snapshot) {
 	t.Helper()
 	b := s.newBackend(t)
-	if err := b.Seed(s.ctx, Fixtures()); err != nil {
+	if err := b.Seed(s.ctx, s.fixtures()); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
 	f, err := forget.New(b, append([]forget.Option{forget.WithLogger(discard())}, opts...)...)
@@ -182,8 +230,8 @@ func (s *suite) forget101(t *testing.T, req forget.Request, kept map[string]bool
 		t.Fatalf("Forget: %v", err)
 	}
 	after := snapshot(t, b)
-	checkForgotten(t, s.byID["101"], before["101"], after["101"], kept)
-	checkUntouched(t, before, after, "101")
+	checkForgotten(t, s.byID[s.id(101)], before[s.id(101)], after[s.id(101)], kept)
+	checkUntouched(t, before, after, s.id(101))
 	return rc
 }
 
@@ -196,7 +244,7 @@ func (s *suite) holdSetup(t *testing.T) (Backend, *forget.Forgetter, Snapshot) {
 	if !ok {
 		t.Skip("the backend declares no hold")
 	}
-	if err := hb.PlaceHold(s.ctx, "101"); err != nil {
+	if err := hb.PlaceHold(s.ctx, s.id(101)); err != nil {
 		t.Fatalf("PlaceHold: %v", err)
 	}
 	return b, f, snapshot(t, b)
