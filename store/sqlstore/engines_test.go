@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,6 +207,62 @@ func (b conformanceBackend) PlaceHold(ctx context.Context, customerID string) er
 
 func (b conformanceBackend) AuditRecords(ctx context.Context) ([]forget.Receipt, error) {
 	return b.AuditTrail(ctx, time.Time{})
+}
+
+// newUUIDConformanceBackend is the conformance schema with uuid customer
+// keys in every table (PostgreSQL's uuid, MariaDB's UUID, TEXT on
+// SQLite). The mapping leaves the key type for Verify to learn on
+// PostgreSQL, says text on MariaDB (Verify learns uuid), and says uuid on
+// SQLite, whose column cannot tell.
+func newUUIDConformanceBackend(t testing.TB, e engine, tweaks ...func(db *sql.DB, s *sqlstore.Schema)) conformanceBackend {
+	ctx := context.Background()
+	db, _ := e.open(t)
+	quoted, typ, kt := `"customer_id"`, "UUID", sqlstore.KeyType("")
+	switch e.dialect {
+	case sqlstore.MySQL:
+		quoted, kt = "`customer_id`", sqlstore.KeyText
+	case sqlstore.SQLite:
+		typ, kt = "TEXT", sqlstore.KeyUUID
+	}
+	for _, st := range sqlstore.DDL(e.dialect) {
+		for _, int := range []string{" BIGINT", " INTEGER"} {
+			st = strings.ReplaceAll(st, quoted+int, quoted+" "+typ)
+		}
+		if _, err := db.ExecContext(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range []string{
+		"DROP TABLE transactions",
+		"CREATE TABLE transactions (orderid BIGINT NOT NULL, customer_id " + typ + " NOT NULL, amount_cents BIGINT NOT NULL DEFAULT 0)",
+		"CREATE INDEX transactions_orderid ON transactions (orderid)",
+	} {
+		if _, err := db.ExecContext(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	schema := sqlstore.DefaultSchema()
+	schema.Customers.KeyType = kt
+	schema.Holds = []sqlstore.Hold{{Name: storetest.HoldName, Table: "subscriptions", CustomerKey: "customer_id",
+		Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
+	for _, tweak := range tweaks {
+		tweak(db, &schema)
+	}
+	s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema), sqlstore.WithAudit(sqlstore.DefaultAuditTable),
+		sqlstore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conformanceBackend{defaultBackend{Store: s, db: db, sb: statementBuilder(e.dialect)}}
+}
+
+// TestConformanceUUID runs the suite with uuid customer keys.
+func TestConformanceUUID(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			storetest.RunKeys(t, storetest.UUIDKeys(), func(t *testing.T) storetest.Backend { return newUUIDConformanceBackend(t, e) })
+		})
+	}
 }
 
 func TestConformance(t *testing.T) {
