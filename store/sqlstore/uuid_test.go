@@ -89,6 +89,20 @@ func TestUUIDKey(t *testing.T) {
 				}
 			}
 
+			// A page at a time: the cursor carries a uuid, and the three
+			// share one activity time (a page of ties, by key).
+			var all []string
+			for cursor, pages := "", 0; pages == 0 || cursor != ""; pages++ {
+				page, next, err := b.Inactive(ctx, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), cursor, 1)
+				if err != nil || pages > 5 {
+					t.Fatalf("Inactive page %d: %v", pages, err)
+				}
+				all, cursor = append(all, page...), next
+			}
+			if strings.Join(all, ",") != keys.Customer(101)+","+keys.Customer(102)+","+keys.Customer(103) {
+				t.Errorf("inactive %q, want 101, 102 and 103", all)
+			}
+
 			before, _ := sqlstore.BulkStats(b.Store)
 			out := f.ForgetBatch(ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: keys.Customer(101)}}, {Lookup: forget.Lookup{CustomerID: keys.Customer(102)}}})
 			for i, o := range out {
@@ -160,6 +174,51 @@ func TestUUIDKeyTypeVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantVerifyError(t, st.Verify(ctx, forget.DefaultCatalogue()), "customer_id column customers.customer_id is bigint", "but the mapping declares a uuid key")
+		})
+	}
+}
+
+// TestUUIDLookupKey: an orderid in a uuid column is learned as a uuid
+// key: an integer is invalid, a uuid names its customer.
+func TestUUIDLookupKey(t *testing.T) {
+	keys := storetest.UUIDKeys()
+	for _, e := range engines(t) {
+		if e.dialect == sqlstore.SQLite {
+			continue // no uuid type
+		}
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			b := newUUIDConformanceBackend(t, e, func(db *sql.DB, s *sqlstore.Schema) {
+				for _, st := range []string{
+					"DROP TABLE transactions",
+					"CREATE TABLE transactions (orderid UUID PRIMARY KEY, customer_id UUID NOT NULL, amount_cents BIGINT NOT NULL DEFAULT 0)",
+				} {
+					if _, err := db.ExecContext(ctx, st); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s.Orders.KeyType = ""
+			})
+			c := storetest.NewCustomer(101)
+			c.ID, c.Orders = keys.Customer(101), nil
+			if err := b.Seed(ctx, []storetest.Customer{c}); err != nil {
+				t.Fatal(err)
+			}
+			order := "0f0e6a3c-1d2e-4f00-8a1b-000000000001"
+			if err := b.ShareOrder(ctx, order, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			f, err := forget.New(b, forget.WithLogger(slog.New(slog.DiscardHandler)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{OrderID: "10101"}}); !errors.Is(err, forget.ErrInvalid) {
+				t.Errorf("orderid 10101: %v, want ErrInvalid", err)
+			}
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{OrderID: order}, DryRun: true})
+			if err != nil || rc.CustomerID != c.ID {
+				t.Errorf("orderid %s: %v, %v; want customer 101", order, rc, err)
+			}
 		})
 	}
 }
