@@ -169,14 +169,10 @@ func (p *proposer) customers() error {
 	if p.key == nil || !validIdent(p.key.Name) {
 		return fmt.Errorf("sqlstore: propose: the key of %s cannot be named in a mapping", best.Name)
 	}
-	kt := KeyText
-	if p.key.Kind == KindInt {
-		kt = KeyInt
-	}
-	p.s = Schema{Customers: CustomerTable{Table: best.Name, Key: p.key.Name, KeyType: kt}, Joined: map[string]string{},
+	p.s = Schema{Customers: CustomerTable{Table: best.Name, Key: p.key.Name, KeyType: keyTypeOf(p.key)}, Joined: map[string]string{},
 		Fields: map[forget.Field]Column{}, Tables: map[forget.Table]RelatedTable{}, Retain: map[string]string{}}
 	p.holder[best] = true
-	p.note("customers: table %s keyed by %s (%s key): %d of its columns are named like catalogue fields", best.Name, p.key.Name, kt, bestScore)
+	p.note("customers: table %s keyed by %s (%s key): %d of its columns are named like catalogue fields", best.Name, p.key.Name, p.s.Customers.KeyType, bestScore)
 	return nil
 }
 
@@ -236,11 +232,7 @@ func (p *proposer) lookups() {
 			if ck == "" || strings.EqualFold(ck, t.PrimaryKey[0]) || !validIdent(ck) {
 				continue
 			}
-			kt := KeyText
-			if c := t.Column(t.PrimaryKey[0]); c != nil && c.Kind == KindInt {
-				kt = KeyInt
-			}
-			lk.set(&LookupTable{Table: t.Name, Key: t.PrimaryKey[0], KeyType: kt, CustomerKey: ck})
+			lk.set(&LookupTable{Table: t.Name, Key: t.PrimaryKey[0], KeyType: keyTypeOf(t.Column(t.PrimaryKey[0])), CustomerKey: ck})
 			p.holder[t] = true
 			p.note("%s lookups: table %s, key %s, customer key %s (guessed from the table's name)", lk.key, t.Name, t.PrimaryKey[0], ck)
 			break

@@ -28,6 +28,18 @@ const (
 	KeyUUID KeyType = "uuid"
 )
 
+// keyTypeOf is the key type a column's kind asks for (text for a column
+// of unknown kind).
+func keyTypeOf(c *ColumnInfo) KeyType {
+	switch {
+	case c != nil && c.Kind == KindInt:
+		return KeyInt
+	case c != nil && c.Kind == KindUUID:
+		return KeyUUID
+	}
+	return KeyText
+}
+
 // Schema maps the catalogue onto a database: where customers, lookup keys,
 // fields and related rows live. Every identifier must be a plain name,
 // optionally schema-qualified ("crm.customers"); the store quotes them for

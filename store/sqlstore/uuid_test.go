@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,19 @@ func TestUUIDKey(t *testing.T) {
 					t.Errorf("customer_id %s: %v, want ErrInvalid", v, err)
 				}
 			}
+			// Over HTTP, as Offerit's own clients send it: 400, not 500.
+			h, err := forget.NewHandler(f, forget.HostAuthenticated())
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodPatch, "/api/customer/forget", strings.NewReader("customer_id=191"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "invalid") {
+				t.Errorf("PATCH customer_id=191: %d %s, want 400 invalid", rec.Code, rec.Body)
+			}
+
 			// Either case names the customer in a uuid column; a TEXT
 			// column compares as text.
 			id103 := keys.Customer(103)
