@@ -215,6 +215,12 @@ func (b conformanceBackend) AuditRecords(ctx context.Context) ([]forget.Receipt,
 // PostgreSQL, says text on MariaDB (Verify learns uuid), and says uuid on
 // SQLite, whose column cannot tell.
 func newUUIDConformanceBackend(t testing.TB, e engine, tweaks ...func(db *sql.DB, s *sqlstore.Schema)) conformanceBackend {
+	return newUUIDBackend(t, e, true, tweaks...)
+}
+
+// newUUIDBackend is newUUIDConformanceBackend, with the keys in CHAR(36)
+// columns mapped as key_type uuid unless native.
+func newUUIDBackend(t testing.TB, e engine, native bool, tweaks ...func(db *sql.DB, s *sqlstore.Schema)) conformanceBackend {
 	ctx := context.Background()
 	db, _ := e.open(t)
 	quoted, typ, kt := `"customer_id"`, "UUID", sqlstore.KeyType("")
@@ -223,6 +229,9 @@ func newUUIDConformanceBackend(t testing.TB, e engine, tweaks ...func(db *sql.DB
 		quoted, kt = "`customer_id`", sqlstore.KeyText
 	case sqlstore.SQLite:
 		typ, kt = "TEXT", sqlstore.KeyUUID
+	}
+	if !native && e.dialect != sqlstore.SQLite {
+		typ, kt = "CHAR(36)", sqlstore.KeyUUID
 	}
 	for _, st := range sqlstore.DDL(e.dialect) {
 		for _, int := range []string{" BIGINT", " INTEGER"} {
