@@ -176,8 +176,8 @@ func TestKeyFileCutOff(t *testing.T) {
 	const whole = "alice:alice-key-0123456789\nbob:bob-key-0123456789abcdef\n"
 	mustParseKeys(t, whole)
 	for _, file := range []string{
-		whole[:len(whole)-1],  // the last newline missing
-		whole[:len(whole)-6],  // bob's key cut to a prefix still long enough
+		whole[:len(whole)-1], // the last newline missing
+		whole[:len(whole)-6], // bob's key cut to a prefix still long enough
 		"# comment\nalice:x", // a short key cut: refused, whichever reason is given
 	} {
 		_, err := ParseAPIKeyFile(strings.NewReader(file))
