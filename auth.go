@@ -118,11 +118,14 @@ func (e *APIKeyFileError) Error() string {
 // non-space character is '#' is a comment ('#' elsewhere is part of the
 // key). Keys are at least [MinKeyFileKeyLength] characters, with no spaces
 // or control characters. A username may appear on several lines: all its
-// keys are valid, which is how a key is rotated. Errors are
-// *APIKeyFileError.
+// keys are valid, which is how a key is rotated. Every line, the last
+// included, ends with a newline: a file whose last line lacks one is
+// refused, as it may have been cut off while it was written (replace the
+// file by rename instead). Errors are *APIKeyFileError.
 func ParseAPIKeyFile(r io.Reader) (*APIKeys, error) {
 	b := newAPIKeysBuilder()
-	sc := bufio.NewScanner(r)
+	lr := &lastByteReader{r: r}
+	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	n := 0
 	for sc.Scan() {
@@ -141,10 +144,31 @@ func ParseAPIKeyFile(r io.Reader) (*APIKeys, error) {
 		}
 		return nil, &APIKeyFileError{Reason: "read: " + err.Error()}
 	}
+	if lr.read && lr.last != '\n' {
+		// A write cut off mid-line leaves a prefix of a key that would lock
+		// its user out. A cut just after a newline cannot be told from a
+		// whole file: hence replacing the file by rename.
+		return nil, &APIKeyFileError{Line: n, Reason: "the last line does not end with a newline: the file may be cut off mid-write (write a new file and rename it over the old one)"}
+	}
 	if b.keys == 0 {
 		return nil, &APIKeyFileError{Reason: "no keys"}
 	}
 	return b.build(), nil
+}
+
+// lastByteReader remembers the last byte read through it.
+type lastByteReader struct {
+	r    io.Reader
+	last byte
+	read bool
+}
+
+func (l *lastByteReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n > 0 {
+		l.last, l.read = p[n-1], true
+	}
+	return n, err
 }
 
 func (b *apiKeysBuilder) addLine(n int, line string) error {

@@ -168,3 +168,30 @@ func TestAPIKeysComparesEverySlot(t *testing.T) {
 		t.Error("the zero APIKeys accepts")
 	}
 }
+
+// TestKeyFileCutOff: a file whose last line has no newline may be a write
+// cut off mid-line (a prefix of a key, which locks its user out): it is
+// refused, naming the line and not its content.
+func TestKeyFileCutOff(t *testing.T) {
+	const whole = "alice:alice-key-0123456789\nbob:bob-key-0123456789abcdef\n"
+	mustParseKeys(t, whole)
+	for _, file := range []string{
+		whole[:len(whole)-1], // the last newline missing
+		whole[:len(whole)-6], // bob's key cut to a prefix still long enough
+		"# comment\nalice:x", // a short key cut: refused, whichever reason is given
+	} {
+		_, err := ParseAPIKeyFile(strings.NewReader(file))
+		var kfe *APIKeyFileError
+		if !errors.As(err, &kfe) {
+			t.Errorf("ParseAPIKeyFile(%q) = %v, want a *APIKeyFileError", file, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "key-0123") {
+			t.Errorf("the error %q shows the line's content", err)
+		}
+	}
+	_, err := ParseAPIKeyFile(strings.NewReader(whole[:len(whole)-6]))
+	if err == nil || !strings.Contains(err.Error(), "line 2: the last line does not end with a newline") {
+		t.Errorf("err = %v, want line 2 without a newline", err)
+	}
+}

@@ -101,6 +101,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := decodeRequest(r, h.contract)
 	if err != nil {
+		drainOversized(w, r, err)
 		h.fail(ctx, w, r, reqID, err)
 		return
 	}

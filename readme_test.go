@@ -66,7 +66,7 @@ func mountREADME(dbPath string) *http.ServeMux {
 	mux := http.NewServeMux()
 	os.Setenv("FORGET_API_KEY", "fk_0123456789abcdef")
 	// README:begin mount
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -28,7 +28,9 @@ table), key, retained (with the mapping's reason) or unclassified.
 Unclassified columns whose names or types look personal are flagged;
 -sample N reads up to N values of each unclassified text column and counts
 those that look like e-mail addresses, phone numbers or IP addresses.
-Names, types and counts only: never a value from the database.
+Names, types and counts only: never a value from the database. A mapping
+that does not fit the database (the default one on a database without its
+tables, for one) is refused, as lint refuses it.
 
 With a lookup (-customer-id, -subscription-id, -orderid) it shows instead
 the inventory of one customer: for each table, how many of the customer's
@@ -67,7 +69,8 @@ func (cf *coverFlags) check() error {
 }
 
 // open opens the database for inspect and lint: the store and catalogue
-// as serve and run build them, not verified (lint verifies it itself).
+// as serve and run build them, not verified (both verify it with
+// mappingFits, but for -propose, which needs no mapping).
 // done closes it and stops listening for Ctrl-C.
 func (cf *coverFlags) open(c *cli) (ctx context.Context, o *opened, done func(), err error) {
 	return session(func(ctx context.Context) (*opened, error) { return c.openStore(ctx, cf.dbf, c.warnLogger()) })
@@ -123,6 +126,9 @@ func (c *cli) inspect(args []string) error {
 	defer done()
 	if *propose {
 		return c.propose(ctx, o, &cf)
+	}
+	if err := mappingFits(ctx, o, "inspect"); err != nil {
+		return err
 	}
 	if lookup {
 		return c.inventory(ctx, o, l, *format)

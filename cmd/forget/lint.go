@@ -38,11 +38,8 @@ func (c *cli) lint(args []string) error {
 		return err
 	}
 	defer done()
-	if err := o.f.Verify(ctx); err != nil {
-		if ctx.Err() != nil {
-			return errInterrupted
-		}
-		return fmt.Errorf("lint: the mapping does not fit the database: %w", err)
+	if err := mappingFits(ctx, o, "lint"); err != nil {
+		return err
 	}
 	cov, err := cf.coverage(ctx, o)
 	if err != nil {

@@ -165,10 +165,15 @@ func (e errMapping) Error() string { return e.err.Error() }
 func (e errMapping) Unwrap() error { return e.err }
 
 // sqlitePragmas are the settings every SQLite connection of the command
-// gets: foreign keys enforced, as the host's application presumably has
-// them; WAL so readers never block the writer; a busy timeout so writers
-// queue.
-const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+// gets (the driver applies a DSN's _pragma to each connection it opens):
+// foreign keys enforced, as the host's application presumably has them;
+// WAL so readers never block the writer; a busy timeout so writers queue;
+// secure_delete so that what a forget deletes or overwrites is zeroed in
+// the file, not left readable in free space (and so in every copy); a
+// journal_size_limit of 0, so that the first write after a complete
+// checkpoint truncates the WAL, whose old frames hold the pages as they
+// were before the forget (a checkpoint alone leaves them in the file).
+const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_pragma=journal_size_limit(0)"
 
 // The default SQLite settings, measured with modernc.org/sqlite
 // (BenchmarkForgetScaleSQLite, random forgets at 1,000 and 1,000,000

@@ -37,8 +37,9 @@ printed with ready curl lines.
 The keys file holds one username:key per line, or username:sha256:HEX (the
 SHA-256 of the key, so the file need not hold it); keys have 16 characters
 or more; a user may have several keys, for rotation; a line starting with
-# is a comment. Send SIGHUP to re-read it: a file that does not parse is
-logged and the keys in force stay.
+# is a comment; every line ends with a newline. Send SIGHUP to re-read
+it: a file that does not parse, or whose last line has no newline (cut off
+mid-write), is logged and the keys in force stay. Replace it by rename.
 
 On a SQLite database, serve copies the write-ahead log into the database
 file in the background every -sqlite-checkpoint-every (2s), so that a
@@ -368,6 +369,10 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (the
+// handler's 413 sets a read deadline to drain an oversized body).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusRecorder) Write(p []byte) (int, error) {
 	n, err := s.ResponseWriter.Write(p)

@@ -79,10 +79,10 @@ func Servers(t testing.TB) []Engine {
 	return out
 }
 
-// SQLiteDSN is how tests open a SQLite file: WAL, a busy timeout, and
-// foreign keys enforced, as the README tells hosts to.
+// SQLiteDSN is how tests open a SQLite file: WAL, a busy timeout,
+// foreign keys enforced and secure_delete, as the README tells hosts to.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
 }
 
 // Open returns a fresh database of the test's own.

@@ -9,7 +9,7 @@
 // the [Schema], checked and quoted when the store is built; request values
 // are only ever bound parameters.
 //
-//	db, _ := sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+//	db, _ := sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)")
 //	store, err := sqlstore.New(db, sqlstore.SQLite)
 //	f, err := forget.New(store)
 //	err = f.Verify(ctx) // the mapping against the live database, once at start-up

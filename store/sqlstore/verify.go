@@ -38,7 +38,10 @@ var _ forget.Verifier = (*Store)(nil)
 //     MySQL sessions that are not strict (they truncate instead of
 //     failing).
 //
-// It logs a warning for a lookup or customer-key column without an index
+// It logs a warning for a SQLite connection without secure_delete (what
+// a forget deletes would stay in the file), for a PostgreSQL CHECK
+// constraint on a column a field writes (a forget failing it makes the
+// server log the row), for a lookup or customer-key column without an index
 // (each forget would scan the table) and for a lookup key that is not
 // unique (such a key that names two customers is refused as a conflict),
 // and for an activity column without an index (each page of a sweep
@@ -61,6 +64,8 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.tables(cat)
 	v.auditTable()
 	v.activity()
+	v.secureDelete(ctx)
+	v.checkConstraints(ctx)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
 	if err := v.session(ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
