@@ -151,3 +151,39 @@ func TestReplayAfterRestore(t *testing.T) {
 		t.Errorf("the restored database's audit trail after replay = %+v", again)
 	}
 }
+
+// TestReplayKeepsIgnoredHolds: an erasure with a mapped hold ignored is
+// recorded with it, and its replay onto the restored database (here, a
+// database seeded alike) ignores it again, on every engine: the hold
+// would otherwise refuse the replay and the customer stay back for good.
+func TestReplayKeepsIgnoredHolds(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			live := newBulkFixture(t, e)
+			if _, err := live.f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "121"}, IgnoreHolds: []string{"chargeback"}}); err != nil {
+				t.Fatal(err)
+			}
+			trail, err := live.s.AuditTrail(ctx, time.Time{})
+			if err != nil || len(trail) != 1 || !slices.Equal(trail[0].HoldsIgnored, []string{"chargeback"}) {
+				t.Fatalf("audit trail = %+v, %v; want one record with the hold ignored", trail, err)
+			}
+			restored := newBulkFixture(t, e)
+			out := restored.f.Replay(ctx, trail)
+			if out[0].Err != nil {
+				t.Fatalf("replay: %v", out[0].Err)
+			}
+			if !slices.Equal(out[0].Receipt.HoldsIgnored, []string{"chargeback"}) {
+				t.Errorf("replay receipt holds_ignored = %v", out[0].Receipt.HoldsIgnored)
+			}
+			var lastname string
+			if err := restored.db.QueryRowContext(ctx, "SELECT lastname FROM customers WHERE customer_id = 121").Scan(&lastname); err != nil || lastname != "" {
+				t.Errorf("customer 121 after the replay: lastname %d characters, %v", len(lastname), err)
+			}
+			again, err := restored.s.AuditTrail(ctx, time.Time{})
+			if err != nil || len(again) != 1 || again[0].Held != "" || !slices.Equal(again[0].HoldsIgnored, []string{"chargeback"}) {
+				t.Errorf("restored audit trail = %+v, %v; want the erasure, the hold ignored", again, err)
+			}
+		})
+	}
+}
