@@ -305,7 +305,8 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		}
 		if s.auditing && !p.DryRun {
 			rc := p.Receipt(forget.Result{CustomerID: id})
-			rc.Held, rc.FieldsErased, rc.RowsDeleted, rc.RowsScrubbed = h.name, []forget.Field{}, map[forget.Table]int64{}, nil
+			// A refusal is no event: it has no event id.
+			rc.Held, rc.EventID, rc.FieldsErased, rc.RowsDeleted, rc.RowsScrubbed = h.name, "", []forget.Field{}, map[forget.Table]int64{}, nil
 			s.audit = append(s.audit, rc)
 		}
 		return res, &forget.HeldError{Hold: h.name}

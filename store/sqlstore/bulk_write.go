@@ -247,6 +247,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 func (b *bulkRun) audit(ctx context.Context) error {
 	s := b.s
 	var records []forget.Receipt
+	var planIDs []string // each record's plan's event id, for a refusal's placeholder
 	for j := range b.group {
 		if b.ids[j] == nil {
 			continue
@@ -259,6 +260,7 @@ func (b *bulkRun) audit(ctx context.Context) error {
 			}
 			if s.auditTable != "" && !p.DryRun {
 				records = append(records, refusal(p.Receipt(forget.Result{CustomerID: b.texts[j]}), b.held[j]))
+				planIDs = append(planIDs, p.Record.EventID)
 			}
 			continue
 		}
@@ -266,6 +268,7 @@ func (b *bulkRun) audit(ctx context.Context) error {
 		b.results[j] = forget.BatchResult{Result: res}
 		if s.auditTable != "" {
 			records = append(records, p.Receipt(res))
+			planIDs = append(planIDs, p.Record.EventID)
 		}
 	}
 	per := max(1, s.dialect.maxParams()/len(auditColumns))
@@ -278,8 +281,8 @@ func (b *bulkRun) audit(ctx context.Context) error {
 	for start := 0; start < len(records); start += per {
 		part := records[start:min(start+per, len(records))]
 		vals = vals[:0]
-		for _, rc := range part {
-			v, err := auditRow(rc)
+		for r, rc := range part {
+			v, err := s.auditRow(rc, planIDs[start+r])
 			if err != nil {
 				return err
 			}

@@ -61,6 +61,11 @@ type Store struct {
 
 	auditTable  string
 	auditInsert string
+	// refusalIDs is set while the audit table's event_id may not be NULL
+	// (tables AuditDDL made before refusals had no event id): a refusal's
+	// record then carries a placeholder id. Verify clears it when the
+	// column allows NULL; until then the store assumes the older table.
+	refusalIDs atomic.Bool
 
 	cover coverState // WithCoverage, and the schema the last Verify read
 
@@ -116,6 +121,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", d)
 	}
 	s := &Store{db: db, dialect: d, schema: DefaultSchema(), attempts: 5, batch: 100}
+	s.refusalIDs.Store(true)
 	if d == SQLite {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -257,7 +263,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		if s.auditTable != "" && !p.DryRun {
 			rc := p.Receipt(forget.Result{CustomerID: idText})
-			if err := s.audit(ctx, tx, refusal(rc, hold)); err != nil {
+			if err := s.audit(ctx, tx, refusal(rc, hold), p.Record.EventID); err != nil {
 				return forget.Result{}, err
 			}
 		}
@@ -290,7 +296,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 	}
 	if s.auditTable != "" {
-		if err := s.audit(ctx, tx, p.Receipt(res)); err != nil {
+		if err := s.audit(ctx, tx, p.Receipt(res), p.Record.EventID); err != nil {
 			return forget.Result{}, err
 		}
 	}
