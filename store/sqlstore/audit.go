@@ -98,7 +98,7 @@ func refusal(rc forget.Receipt, hold string) forget.Receipt {
 	rc.Held = hold
 	rc.EventID = ""
 	rc.FieldsErased = []forget.Field{}
-	rc.RowsDeleted, rc.RowsScrubbed = map[forget.Table]int64{}, nil
+	rc.RowsDeleted, rc.RowsScrubbed, rc.RowsUpdated = map[forget.Table]int64{}, nil, nil
 	return rc
 }
 

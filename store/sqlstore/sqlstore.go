@@ -277,23 +277,17 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 	}
 	args := make([]any, 0, len(p.Fields)+1)
-	for _, st := range sc.stmts {
+	for i, st := range sc.stmts {
 		args = args[:0]
 		for _, ref := range st.from {
 			args = append(args, ref.value(p))
 		}
 		args = append(args, id)
-		r, err := tx.exec(ctx, st.sql, args...)
-		var n int64
-		if err == nil && st.counted {
-			n, err = r.RowsAffected()
-		}
+		n, err := runStatement(ctx, tx, st, args, tx.exec)
 		if err != nil {
-			return forget.Result{}, fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
+			return forget.Result{}, err
 		}
-		if st.counted {
-			res.Rows[st.table] = n
-		}
+		countWritten(&res, sc, i, n, p)
 	}
 	if s.auditTable != "" {
 		if err := s.audit(ctx, tx, p.Receipt(res), p.Record.EventID); err != nil {
