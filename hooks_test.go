@@ -146,3 +146,49 @@ func TestReplayAfterRestore(t *testing.T) {
 		t.Errorf("replay principal = %q", out[0].Receipt.Principal)
 	}
 }
+
+// TestReplayKeepsIgnoredHolds: a customer forgotten with a hold ignored
+// (an operator cleared it) is forgotten again by the replay after a
+// restore, the hold still ignored and the replay's receipt saying so;
+// without that the hold refuses the replay and the customer comes back
+// for good.
+func TestReplayKeepsIgnoredHolds(t *testing.T) {
+	held := memstore.WithHold("chargeback", func(id string) bool { return id == "101" })
+	live := seeded(t, memstore.WithAudit(), held)
+	ctx := context.Background()
+	if _, err := newForgetter(t, live).Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}, IgnoreHolds: []string{"chargeback"}}); err != nil {
+		t.Fatal(err)
+	}
+	trail := mustTrail(t, live)
+	if len(trail) != 1 || !slices.Equal(trail[0].HoldsIgnored, []string{"chargeback"}) {
+		t.Fatalf("audit trail = %+v, want one record with the hold ignored", trail)
+	}
+
+	restored := seeded(t, memstore.WithAudit(), held) // the backup, taken before the forget
+	out := newForgetter(t, restored).Replay(ctx, trail)
+	if len(out) != 1 || out[0].Err != nil {
+		t.Fatalf("replay = %+v, want the customer forgotten again", out)
+	}
+	if !slices.Equal(out[0].Receipt.HoldsIgnored, []string{"chargeback"}) {
+		t.Errorf("replay receipt holds_ignored = %v, want [chargeback]", out[0].Receipt.HoldsIgnored)
+	}
+	if c, _ := restored.Customer("101"); c.Fields[forget.Lastname] != "" {
+		t.Error("customer 101 is back after the replay")
+	}
+	again := mustTrail(t, restored)
+	if len(again) != 1 || again[0].Held != "" || !slices.Equal(again[0].HoldsIgnored, []string{"chargeback"}) {
+		t.Errorf("restored audit trail = %+v, want the erasure with the hold ignored", again)
+	}
+
+	// A hold the restored store no longer declares is refused, not
+	// silently dropped: nothing is erased.
+	other := seeded(t, memstore.WithAudit())
+	out = newForgetter(t, other).Replay(ctx, trail)
+	var uh *forget.UnknownHoldError
+	if !errors.As(out[0].Err, &uh) {
+		t.Errorf("replay onto a store without the hold: %v, want an *UnknownHoldError", out[0].Err)
+	}
+	if c, _ := other.Customer("101"); c.Fields[forget.Lastname] == "" {
+		t.Error("customer 101 erased though the hold to ignore is unknown")
+	}
+}

@@ -2,6 +2,7 @@ package forget
 
 import (
 	"context"
+	"slices"
 )
 
 // Store finds customers and applies erasure plans. Implementations must be
@@ -86,6 +87,16 @@ func (p Plan) Receipt(res Result) Receipt {
 	rc := p.Record
 	rc.CustomerID = res.CustomerID
 	rc.Inventory = res.Inventory
+	rc.RowsUpdated = res.Updated
+	if len(res.Unwritten) > 0 {
+		// No row held them: not erased, and said so. The plan's slices
+		// are shared; these are the receipt's own.
+		rc.FieldsErased = slices.DeleteFunc(slices.Clone(rc.FieldsErased), func(f Field) bool { return slices.Contains(res.Unwritten, f) })
+		rc.Absent = slices.Clone(rc.Absent)
+		for _, f := range res.Unwritten {
+			rc.Absent = append(rc.Absent, string(f))
+		}
+	}
 	rc.RowsDeleted = make(map[Table]int64, len(p.Tables))
 	rc.RowsScrubbed = nil
 	for _, t := range p.Tables {
@@ -130,6 +141,13 @@ type Result struct {
 	// Rows counts, per table of the plan, the rows deleted (or scrubbed, or
 	// in a dry run that would be).
 	Rows map[Table]int64
+	// Updated counts, per table of the store holding fields of the plan,
+	// the customer's rows its update wrote (or would): rows matched, not
+	// only those whose values changed. Nil when the store does not count.
+	Updated map[string]int64
+	// Unwritten lists the plan's fields that no row of the customer held
+	// (a joined table without the customer's row): nothing was erased.
+	Unwritten []Field
 	// Attempts is how many transactions the store tried, retries
 	// included; 0 when it does not count. A store may set it alongside an
 	// error too, so that the retries of a failed forget are seen.

@@ -67,7 +67,8 @@ const replayUsage = `
 Usage: forget replay (-db FILE | -dsn URL) -from FILE [-batch-size N] [-progress MODE]
 
 Forgets again every customer of an exported audit trail, keeping what each
-forget kept. Run it after restoring a backup, with the trail exported
+forget kept and ignoring the holds each ignored (-ignore-hold): the summary
+counts them. Run it after restoring a backup, with the trail exported
 before the restore (or since the backup was taken): the restore brought the
 forgotten customers back. Customers the backup does not hold are reported
 as not found and need nothing. Re-running it is safe.
@@ -108,7 +109,7 @@ func (c *cli) replay(args []string) error {
 // time, so that an interruption stops after the chunk in progress.
 func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, total, size int, prog *progress) error {
 	counts := map[string]int{}
-	done := 0
+	done, ignoring := 0, 0 // ignoring: forgotten again with the holds their erasure ignored
 	chunk := make([]forget.Receipt, 0, size)
 	at := make([]int, 0, size)
 	replay := func() {
@@ -128,6 +129,9 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 			}
 			done++
 			counts[out]++
+			if out == outForgotten && len(chunk[i].HoldsIgnored) > 0 {
+				ignoring++
+			}
 			if out != outForgotten && out != outNotFound {
 				prog.clear()
 				fmt.Fprintf(c.stderr, "forget: record %d (customer %s): %s\n", at[i], quoteClipped(chunk[i].CustomerID), clip(describe(oc.Err), maxRowMessage))
@@ -155,8 +159,12 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 	if counts[outHeld] > 0 {
 		held = fmt.Sprintf(", %d held", counts[outHeld])
 	}
-	fmt.Fprintf(c.stdout, "replayed %d records: %d forgotten again, %d not in this database, %d invalid%s, %d failed\n",
-		done, counts[outForgotten], counts[outNotFound], counts[outInvalid]+counts[outConflict], held, counts[outFailed])
+	ignored := ""
+	if ignoring > 0 { // only then, so that the usual line stays as scripts parse it
+		ignored = fmt.Sprintf(" (%d with the holds their erasure ignored)", ignoring)
+	}
+	fmt.Fprintf(c.stdout, "replayed %d records: %d forgotten again%s, %d not in this database, %d invalid%s, %d failed\n",
+		done, counts[outForgotten], ignored, counts[outNotFound], counts[outInvalid]+counts[outConflict], held, counts[outFailed])
 	switch {
 	case err != nil:
 		return err

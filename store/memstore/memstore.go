@@ -57,6 +57,10 @@ type hold struct {
 
 var _ forget.Store = (*Store)(nil)
 
+// customersTable names the customer's record in receipts' rows_updated,
+// as the SQL store's default schema names its table.
+const customersTable = "customers"
+
 // Option configures a Store.
 type Option func(*Store)
 
@@ -305,12 +309,16 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		}
 		if s.auditing && !p.DryRun {
 			rc := p.Receipt(forget.Result{CustomerID: id})
-			rc.Held, rc.FieldsErased, rc.RowsDeleted, rc.RowsScrubbed = h.name, []forget.Field{}, map[forget.Table]int64{}, nil
+			// A refusal is no event: it has no event id.
+			rc.Held, rc.EventID, rc.FieldsErased, rc.RowsDeleted, rc.RowsScrubbed = h.name, "", []forget.Field{}, map[forget.Table]int64{}, nil
 			s.audit = append(s.audit, rc)
 		}
 		return res, &forget.HeldError{Hold: h.name}
 	}
 
+	if len(p.Fields) > 0 {
+		res.Updated = map[string]int64{customersTable: 1} // every field lives in the customer's one record
+	}
 	fields := maps.Clone(c.Fields)
 	for _, a := range p.Fields {
 		if a.Value.Null {

@@ -21,8 +21,10 @@ const DefaultAuditTable = "forget_audit"
 const auditTimeFormat = "2006-01-02T15:04:05.000000000Z"
 
 // auditColumns are the columns the store writes, in the order of the
-// INSERT. published_at is NULL until a relay has published the event; a
-// refusal's record, which has no event, is born published.
+// INSERT. published_at is NULL until a relay has published the event. A
+// refusal's record has no event: its event_id and published_at are NULL
+// (on a table whose event_id is NOT NULL, as AuditDDL made them before,
+// a placeholder id and its own time instead; see Store.refusalIDs).
 var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "held", "published_at"}
 
 // WithAudit makes the store write each forget's receipt to table, in the
@@ -51,7 +53,9 @@ func AuditDDL(d Dialect, table string) []string {
 	for _, c := range auditColumns {
 		typ := list
 		switch c {
-		case "event_id", "customer_id", "at":
+		case "event_id": // NULL in a refusal's record: no event exists
+			typ = strings.TrimSuffix(indexed, " NOT NULL")
+		case "customer_id", "at":
 			typ = indexed
 		case "principal", "request_id", "held": // held: the refusing hold, '' for an erasure
 			typ = text
@@ -82,17 +86,19 @@ func AuditDDL(d Dialect, table string) []string {
 	return append(out,
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", q(bare+"_customer_id"), q(table), q("customer_id")),
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", q(bare+"_at"), q(table), q("at")),
-		// Relays find unpublished events with it, however long the trail.
-		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s) WHERE %s IS NULL", q(bare+"_unpublished"), q(table), q("audit_id"), q("published_at")),
+		// Relays find unpublished events with it, however long the trail
+		// and however many refusals (never published) it holds.
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s) WHERE %s IS NULL AND %s = ''", q(bare+"_unpublished"), q(table), q("audit_id"), q("published_at"), q("held")),
 	)
 }
 
 // refusal turns a forget's receipt into the record of its refusal by a
-// hold: nothing was erased, and no event is to be published.
+// hold: nothing was erased, and no event exists, so it has no event id.
 func refusal(rc forget.Receipt, hold string) forget.Receipt {
 	rc.Held = hold
+	rc.EventID = ""
 	rc.FieldsErased = []forget.Field{}
-	rc.RowsDeleted, rc.RowsScrubbed = map[forget.Table]int64{}, nil
+	rc.RowsDeleted, rc.RowsScrubbed, rc.RowsUpdated = map[forget.Table]int64{}, nil, nil
 	return rc
 }
 
@@ -139,9 +145,10 @@ func (s *Store) buildAudit() error {
 	return nil
 }
 
-// audit writes rc in tx.
-func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt) error {
-	vals, err := auditRow(rc)
+// audit writes rc in tx; planEventID is the id of the plan, which a
+// refusal's record uses on a table that requires one (see refusalIDs).
+func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt, planEventID string) error {
+	vals, err := s.auditRow(rc, planEventID)
 	if err != nil {
 		return err
 	}
@@ -153,7 +160,7 @@ func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt) error {
 
 // auditRow is rc's values for the audit INSERT, in auditColumns order:
 // one forget's (Store.audit) or one row of a batch's multi-row INSERT.
-func auditRow(rc forget.Receipt) ([]any, error) {
+func (s *Store) auditRow(rc forget.Receipt, planEventID string) ([]any, error) {
 	deleted, err := countsJSON(rc.RowsDeleted)
 	if err != nil {
 		return nil, err
@@ -163,11 +170,16 @@ func auditRow(rc forget.Receipt) ([]any, error) {
 		return nil, err
 	}
 	at := rc.At.UTC().Format(auditTimeFormat)
-	var published any // NULL: the relay's to publish
+	var eventID, published any = rc.EventID, nil // published NULL: the relay's to publish
 	if rc.Held != "" {
-		published = at // a refusal is no event
+		eventID = nil // a refusal is no event
+		if s.refusalIDs.Load() {
+			// The table requires an id: a unique one, and marked
+			// published so that no relay takes the refusal for an event.
+			eventID, published = planEventID, at
+		}
 	}
-	return []any{rc.EventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
+	return []any{eventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
 		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published}, nil
 }
@@ -221,9 +233,12 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 	for rows.Next() {
 		var rc forget.Receipt
 		var at, erased, kept, tablesKept, deleted, scrubbed, ignored string
-		var published sql.NullString
-		if err := rows.Scan(&rc.EventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &rc.Held, &published); err != nil {
+		var eventID, published sql.NullString
+		if err := rows.Scan(&eventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &rc.Held, &published); err != nil {
 			return nil, fmt.Errorf("sqlstore: read audit trail: %w", err)
+		}
+		if rc.Held == "" {
+			rc.EventID = eventID.String // a refusal's placeholder is no event id
 		}
 		if rc.At, err = time.Parse(auditTimeFormat, at); err != nil {
 			return nil, fmt.Errorf("sqlstore: audit record of customer %s: bad time: %w", rc.CustomerID, err)

@@ -29,7 +29,11 @@ type bulkRun struct {
 	later  []int    // a second forget of a customer: the next round's
 	failed *bulkShape
 	rows   []map[forget.Table]int64
-	quiet  context.Context // ctx without its cancellation: see execPrepared
+	// updated and unwritten are each customer's Result.Updated and
+	// Result.Unwritten (see written.go).
+	updated   []map[string]int64
+	unwritten [][]forget.Field
+	quiet     context.Context // ctx without its cancellation: see execPrepared
 }
 
 func (b *bulkRun) plan(j int) forget.Plan { return b.items[b.group[j].at].Plan }

@@ -28,7 +28,8 @@ func newSeededRand() *seededRand {
 func (s *seededRand) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 // bulkFixture is a database with the default schema, an extension table
-// whose columns are scrubbed, a hold in the mapping and one in Go, and a
+// whose columns are scrubbed, a joined table of shipping names (0 to 2
+// rows a customer), a hold in the mapping and one in Go, and a
 // trigger that refuses to delete one customer's notes.
 type bulkFixture struct {
 	db *sql.DB
@@ -62,6 +63,10 @@ func newBulkFixture(t *testing.T, e engine, opts ...sqlstore.Option) bulkFixture
 		"ALTER TABLE customers MODIFY phone VARCHAR(255) NULL",
 		fmt.Sprintf("CREATE TABLE member_loginlog (log_id INTEGER NOT NULL PRIMARY KEY, customer_id BIGINT NOT NULL, ip %s, agent %s, note %s)", text, text, text),
 		"CREATE INDEX member_loginlog_customer_id ON member_loginlog (customer_id)",
+		// A joined table holding two fields, with 0, 1 or 2 rows a
+		// customer: receipts count what each path wrote there.
+		fmt.Sprintf("CREATE TABLE shipping (ship_id INTEGER NOT NULL PRIMARY KEY, customer_id BIGINT NOT NULL, shipping_firstname %s NOT NULL, shipping_lastname %s NOT NULL)", text, text),
+		"CREATE INDEX shipping_customer_id ON shipping (customer_id)",
 	} {
 		switch {
 		case strings.Contains(st, "MODIFY") && e.dialect == sqlstore.Postgres:
@@ -95,6 +100,16 @@ func newBulkFixture(t *testing.T, e engine, opts ...sqlstore.Option) bulkFixture
 			}
 		}
 	}
+	shipID := 0
+	for id := 101; id <= 140; id++ {
+		for range (id + 1) % 3 {
+			shipID++
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO shipping (ship_id, customer_id, shipping_firstname, shipping_lastname) VALUES (%s, %s, %s, %s)", ph(1), ph(2), ph(3), ph(4)),
+				shipID, id, fmt.Sprint("ship-first-", id), fmt.Sprint("ship-last-", id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	// Customer 121 is under the mapped hold.
 	if _, err := db.ExecContext(ctx, "UPDATE subscriptions SET status = 'chargeback' WHERE customer_id IN (121, 125)"); err != nil {
 		t.Fatal(err)
@@ -103,6 +118,9 @@ func newBulkFixture(t *testing.T, e engine, opts ...sqlstore.Option) bulkFixture
 
 	schema := sqlstore.DefaultSchema()
 	schema.Tables["member_loginlog"] = sqlstore.RelatedTable{Table: "member_loginlog", CustomerKey: "customer_id"}
+	schema.Joined = map[string]string{"shipping": "customer_id"}
+	schema.Fields[forget.ShippingFirstname] = sqlstore.Column{Table: "shipping", Column: "shipping_firstname"}
+	schema.Fields[forget.ShippingLastname] = sqlstore.Column{Table: "shipping", Column: "shipping_lastname"}
 	schema.Absent = []string{string(forget.ShippingAddress2)}
 	delete(schema.Fields, forget.ShippingAddress2)
 	schema.Holds = []sqlstore.Hold{{Name: "chargeback", Table: "subscriptions", CustomerKey: "customer_id",
@@ -172,7 +190,7 @@ func bulkRequests(dryRun bool) []forget.Request {
 func dumpAll(t testing.TB, db *sql.DB) map[string][]string {
 	t.Helper()
 	out := make(map[string][]string)
-	for _, table := range []string{"customers", "subscriptions", "transactions", "member_auth", "member_note", "member_loginlog", sqlstore.DefaultAuditTable} {
+	for _, table := range []string{"customers", "subscriptions", "transactions", "member_auth", "member_note", "member_loginlog", "shipping", sqlstore.DefaultAuditTable} {
 		rows, err := db.Query("SELECT * FROM " + table)
 		if err != nil {
 			t.Fatal(err)
@@ -265,6 +283,14 @@ func TestBulkMatchesPerCustomer(t *testing.T) {
 						case "101", "125", "126", "140":
 							if outSet[i].Err != nil {
 								t.Errorf("customer %s: %v", r.Lookup.CustomerID, outSet[i].Err)
+								continue
+							}
+							// 101, 125 and 140 have no shipping row, 126 one.
+							var id int
+							fmt.Sscan(r.Lookup.CustomerID, &id)
+							rc := outSet[i].Receipt
+							if rows := rc.RowsUpdated["shipping"]; rows != int64((id+1)%3) || slices.Contains(rc.FieldsErased, forget.ShippingFirstname) != (rows > 0) {
+								t.Errorf("customer %d: %d shipping rows written, fields erased %v", id, rows, rc.FieldsErased)
 							}
 						}
 					}

@@ -18,6 +18,7 @@ import (
 // per table for up to rowsPerStatement customers.
 func (b *bulkRun) write(ctx context.Context) error {
 	b.rows = make([]map[forget.Table]int64, len(b.group))
+	b.updated, b.unwritten = make([]map[string]int64, len(b.group)), make([][]forget.Field, len(b.group))
 	var order []*bulkShape
 	members := map[*bulkShape][]int{}
 	for j := range b.group {
@@ -48,6 +49,23 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 	s := b.s
 	n := len(js)
 	for ui, u := range sh.updates {
+		if u.table != s.schema.Customers.Table {
+			// A joined table: each customer's own statement, counted
+			// as the per-customer path counts it (a customer may have
+			// no row there, or several).
+			for _, j := range js {
+				if err := b.rowStatement(ctx, j, ui); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		for _, j := range js {
+			if b.updated[j] == nil {
+				b.updated[j] = make(map[string]int64, len(sh.updates))
+			}
+			b.updated[j][u.table] = 1 // the row resolved and locked
+		}
 		per := n
 		if s.dialect == SQLite {
 			per = sqliteRows
@@ -142,7 +160,7 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 func (b *bulkRun) purgeEach(ctx context.Context, sh *bulkShape, js []int) error {
 	for _, t := range sh.tables {
 		for _, j := range js {
-			if err := b.rowStatement(ctx, j, t.step, &t.name); err != nil {
+			if err := b.rowStatement(ctx, j, t.step); err != nil {
 				return err
 			}
 		}
@@ -151,26 +169,26 @@ func (b *bulkRun) purgeEach(ctx context.Context, sh *bulkShape, js []int) error 
 }
 
 // rowStatement runs statement step of customer j's own script, prepared
-// once for the transaction; counted names the table whose rows it counts.
-func (b *bulkRun) rowStatement(ctx context.Context, j, step int, counted *forget.Table) error {
-	st := b.group[j].sc.stmts[step]
+// once for the transaction, and counts what it wrote as the per-customer
+// path does.
+func (b *bulkRun) rowStatement(ctx context.Context, j, step int) error {
+	sc := b.group[j].sc
+	st := sc.stmts[step]
 	p := b.plan(j)
 	args := make([]any, 0, len(st.from)+1)
 	for _, ref := range st.from {
 		args = append(args, ref.value(p))
 	}
 	args = append(args, b.ids[j])
-	r, err := b.execPrepared(ctx, st.sql, args)
-	var n int64
-	if err == nil && counted != nil {
-		n, err = r.RowsAffected()
-	}
+	n, err := runStatement(ctx, b.tx, st, args, func(ctx context.Context, query string, args ...any) (sql.Result, error) {
+		return b.execPrepared(ctx, query, args)
+	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
+		return err
 	}
-	if counted != nil {
-		b.rows[j][*counted] = n
-	}
+	res := forget.Result{Rows: b.rows[j], Updated: b.updated[j], Unwritten: b.unwritten[j]}
+	countWritten(&res, sc, step, n, p)
+	b.updated[j], b.unwritten[j] = res.Updated, res.Unwritten
 	return nil
 }
 
@@ -194,7 +212,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 	s := b.s
 	if len(t.cols) > 0 {
 		for _, j := range js {
-			if err := b.rowStatement(ctx, j, t.step, &t.name); err != nil {
+			if err := b.rowStatement(ctx, j, t.step); err != nil {
 				return err
 			}
 		}
@@ -247,6 +265,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 func (b *bulkRun) audit(ctx context.Context) error {
 	s := b.s
 	var records []forget.Receipt
+	var planIDs []string // each record's plan's event id, for a refusal's placeholder
 	for j := range b.group {
 		if b.ids[j] == nil {
 			continue
@@ -259,13 +278,15 @@ func (b *bulkRun) audit(ctx context.Context) error {
 			}
 			if s.auditTable != "" && !p.DryRun {
 				records = append(records, refusal(p.Receipt(forget.Result{CustomerID: b.texts[j]}), b.held[j]))
+				planIDs = append(planIDs, p.Record.EventID)
 			}
 			continue
 		}
-		res := forget.Result{CustomerID: b.texts[j], Rows: b.rows[j]}
+		res := forget.Result{CustomerID: b.texts[j], Rows: b.rows[j], Updated: b.updated[j], Unwritten: b.unwritten[j]}
 		b.results[j] = forget.BatchResult{Result: res}
 		if s.auditTable != "" {
 			records = append(records, p.Receipt(res))
+			planIDs = append(planIDs, p.Record.EventID)
 		}
 	}
 	per := max(1, s.dialect.maxParams()/len(auditColumns))
@@ -278,8 +299,8 @@ func (b *bulkRun) audit(ctx context.Context) error {
 	for start := 0; start < len(records); start += per {
 		part := records[start:min(start+per, len(records))]
 		vals = vals[:0]
-		for _, rc := range part {
-			v, err := auditRow(rc)
+		for r, rc := range part {
+			v, err := s.auditRow(rc, planIDs[start+r])
 			if err != nil {
 				return err
 			}

@@ -69,10 +69,13 @@ func (s *Store) heads(cols []string, limit int) sq.SelectBuilder {
 	for i, c := range cols {
 		qcols[i] = "a." + q(c)
 	}
-	earlier := fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s b WHERE b.%s = a.%s AND b.%s IS NULL AND b.%s < a.%s)",
-		t, q("customer_id"), q("customer_id"), q("published_at"), q("audit_id"), q("audit_id"))
+	// held = '': a refusal is no event, and its published_at stays NULL.
+	// A literal, not a parameter, so that the planner matches the
+	// partial index AuditDDL makes.
+	earlier := fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s b WHERE b.%s = a.%s AND b.%s IS NULL AND b.%s = '' AND b.%s < a.%s)",
+		t, q("customer_id"), q("customer_id"), q("published_at"), q("held"), q("audit_id"), q("audit_id"))
 	return s.sb.Select(qcols...).From(t + " a").
-		Where("a." + q("published_at") + " IS NULL").
+		Where("a." + q("published_at") + " IS NULL AND a." + q("held") + " = ''").
 		Where(earlier).
 		OrderBy("a." + q("audit_id")).
 		Limit(uint64(limit))

@@ -26,8 +26,18 @@ type script struct {
 type scriptStmt struct {
 	sql     string
 	from    []valueRef
-	table   forget.Table // "" for a field update, whose rows are not counted
+	table   forget.Table // "" for a field update
 	counted bool
+	// fields, for a field update, is the table it writes; its rows are
+	// counted in Result.Updated (see runStatement).
+	fields string
+	// one: the update writes the customers table, whose one row the
+	// forget has resolved and locked.
+	one bool
+	// matched counts, and locks, the rows an UPDATE will write (MySQL
+	// only, whose affected rows leave out rows given the values they
+	// held); the customer key is its one parameter.
+	matched string
 }
 
 // valueRef names a value of the plan: Fields[index] when table is -1,
@@ -193,6 +203,10 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 		if err != nil {
 			return nil, err
 		}
+		st.fields, st.one = u.table, u.table == s.schema.Customers.Table
+		if !st.one {
+			st.matched = s.matchedSQL(u.table, u.key)
+		}
 		sc.stmts = append(sc.stmts, st)
 	}
 	for _, t := range l.tables {
@@ -206,6 +220,9 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 			return nil, err
 		}
 		st.table, st.counted = t.name, true
+		if len(t.cols) > 0 {
+			st.matched = s.matchedSQL(t.table, t.key)
+		}
 		sc.stmts = append(sc.stmts, st)
 	}
 	return sc, nil

@@ -64,6 +64,11 @@ type Store struct {
 
 	auditTable  string
 	auditInsert string
+	// refusalIDs is set while the audit table's event_id may not be NULL
+	// (tables AuditDDL made before refusals had no event id): a refusal's
+	// record then carries a placeholder id. Verify clears it when the
+	// column allows NULL; until then the store assumes the older table.
+	refusalIDs atomic.Bool
 
 	cover coverState // WithCoverage, and the schema the last Verify read
 
@@ -119,6 +124,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", d)
 	}
 	s := &Store{db: db, dialect: d, schema: DefaultSchema(), attempts: 5, batch: 100}
+	s.refusalIDs.Store(true)
 	if d == SQLite {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -260,7 +266,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		if s.auditTable != "" && !p.DryRun {
 			rc := p.Receipt(forget.Result{CustomerID: idText})
-			if err := s.audit(ctx, tx, refusal(rc, hold)); err != nil {
+			if err := s.audit(ctx, tx, refusal(rc, hold), p.Record.EventID); err != nil {
 				return forget.Result{}, err
 			}
 		}
@@ -274,26 +280,20 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 	}
 	args := make([]any, 0, len(p.Fields)+1)
-	for _, st := range sc.stmts {
+	for i, st := range sc.stmts {
 		args = args[:0]
 		for _, ref := range st.from {
 			args = append(args, ref.value(p))
 		}
 		args = append(args, id)
-		r, err := tx.exec(ctx, st.sql, args...)
-		var n int64
-		if err == nil && st.counted {
-			n, err = r.RowsAffected()
-		}
+		n, err := runStatement(ctx, tx, st, args, tx.exec)
 		if err != nil {
-			return forget.Result{}, fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
+			return forget.Result{}, err
 		}
-		if st.counted {
-			res.Rows[st.table] = n
-		}
+		countWritten(&res, sc, i, n, p)
 	}
 	if s.auditTable != "" {
-		if err := s.audit(ctx, tx, p.Receipt(res)); err != nil {
+		if err := s.audit(ctx, tx, p.Receipt(res), p.Record.EventID); err != nil {
 			return forget.Result{}, err
 		}
 	}

@@ -310,6 +310,12 @@ func (v *verifier) auditTable() {
 	t := v.table(v.s.auditTable, what)
 	for _, name := range auditColumns {
 		col := v.column(t, name, what)
+		if col != nil && name == "event_id" {
+			v.s.refusalIDs.Store(!col.Nullable)
+			if !col.Nullable {
+				v.warnings = append(v.warnings, fmt.Sprintf("%s: column %s.event_id is NOT NULL, so a refusal's record, which has no event, carries a placeholder id and is marked published; let the column be NULL (AuditDDL's tables do)", what, t.Name))
+			}
+		}
 		if col == nil || col.MaxLen == 0 {
 			continue
 		}

@@ -180,6 +180,7 @@ var cases = []struct {
 	{"AtomicOnRuleFailure", testAtomicOnRuleFailure},
 	{"Batch", testBatch},
 	{"ConcurrentForgets", testConcurrentForgets},
+	{"Receipts", testReceipts}, // cases_receipts.go
 }
 
 // suite is what every case shares: how to make a fresh, seeded backend.

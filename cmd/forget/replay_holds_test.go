@@ -1,0 +1,78 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/forgetkit/forget/internal/testdb"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// TestReplayIgnoredHolds: a customer forgotten with -ignore-hold is
+// forgotten again by `forget replay` onto the restored backup, the hold
+// ignored as the operator decided, and the summary says so; the hold
+// used to refuse the replay, and the customer came back for good.
+func TestReplayIgnoredHolds(t *testing.T) {
+	dir := t.TempDir()
+	dbPath, backup := filepath.Join(dir, "app.db"), filepath.Join(dir, "backup.db")
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr strings.Builder
+		code := Main(args, nil, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	if code, _, stderr := run("init", "-db", dbPath, "-demo", "200"); code != exitOK {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	schema := sqlstore.DefaultSchema()
+	schema.Holds = []sqlstore.Hold{{Name: "open_chargeback", Table: "subscriptions", CustomerKey: "customer_id",
+		Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
+	mapping, _ := json.Marshal(schema)
+	mappingPath := filepath.Join(dir, "mapping.json")
+	if err := os.WriteFile(mappingPath, mapping, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", testdb.SQLiteDSN(dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, st := range []string{"UPDATE subscriptions SET status = 'chargeback' WHERE customer_id = 191", "VACUUM INTO '" + backup + "'"} {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, stderr := run("run", "-db", dbPath, "-schema", mappingPath, "-customer-id", "191", "-ignore-hold", "open_chargeback"); code != exitOK {
+		t.Fatalf("forget with the hold ignored: exit %d, %s", code, stderr)
+	}
+	code, trail, stderr := run("audit", "-db", dbPath)
+	if code != exitOK || !strings.Contains(trail, `"holds_ignored":["open_chargeback"]`) {
+		t.Fatalf("audit: exit %d, %s %s", code, trail, stderr)
+	}
+	trailPath := filepath.Join(dir, "audit.jsonl")
+	if err := os.WriteFile(trailPath, []byte(trail), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := run("replay", "-db", backup, "-schema", mappingPath, "-from", trailPath, "-progress", "none")
+	if code != exitOK || !strings.Contains(stdout, "replayed 1 records: 1 forgotten again (1 with the holds their erasure ignored), 0 not in this database, 0 invalid, 0 failed") {
+		t.Errorf("replay: exit %d, stdout %q, stderr %q; want 191 forgotten again, the hold ignored", code, stdout, stderr)
+	}
+	restored, err := sql.Open("sqlite", testdb.SQLiteDSN(backup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	var username, ignored string
+	restored.QueryRow("SELECT username FROM customers WHERE customer_id = 191").Scan(&username)
+	if !strings.HasPrefix(username, "forgot-") {
+		t.Error("customer 191 is back after the replay")
+	}
+	restored.QueryRow("SELECT holds_ignored FROM forget_audit WHERE customer_id = '191' AND held = ''").Scan(&ignored)
+	if ignored != "open_chargeback" {
+		t.Errorf("the replay's audit record: holds_ignored %q, want open_chargeback", ignored)
+	}
+}
