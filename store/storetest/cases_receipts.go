@@ -24,10 +24,10 @@ func testRefusalHasNoEvent(t *testing.T, s *suite) {
 	if !ok {
 		t.Skip("the backend keeps no audit trail")
 	}
-	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); !errors.Is(err, forget.ErrHeld) {
+	if _, err := f.Forget(s.ctx, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}}); !errors.Is(err, forget.ErrHeld) {
 		t.Fatalf("Forget(held customer) = %v, want ErrHeld", err)
 	}
-	out := f.ForgetBatch(s.ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: "101"}}, {Lookup: forget.Lookup{CustomerID: "102"}}})
+	out := f.ForgetBatch(s.ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: s.id(101)}}, {Lookup: forget.Lookup{CustomerID: s.id(102)}}})
 	if !errors.Is(out[0].Err, forget.ErrHeld) || out[1].Err != nil {
 		t.Fatalf("batch = %v, %v; want held, then forgotten", out[0].Err, out[1].Err)
 	}
@@ -56,7 +56,7 @@ func testRefusalHasNoEvent(t *testing.T, s *suite) {
 			t.Fatal(err)
 		}
 		defer claim.Release()
-		if evs := claim.Events(); len(evs) != 1 || evs[0].CustomerID != "102" {
+		if evs := claim.Events(); len(evs) != 1 || evs[0].CustomerID != s.id(102) {
 			t.Errorf("outbox claims %d events (%+v); want the one erasure of 102", len(evs), evs)
 		}
 	}
