@@ -250,6 +250,15 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	if err != nil {
 		return forget.Result{}, err
 	}
+	if !p.UnlessForgottenSince.IsZero() {
+		done, err := s.forgottenSince(ctx, tx, []string{idText}, p.UnlessForgottenSince)
+		if err != nil {
+			return forget.Result{}, err
+		}
+		if done[idText] {
+			return forget.Result{}, forget.ErrAlreadyForgotten // by another sweep, meanwhile
+		}
+	}
 	res := forget.Result{CustomerID: idText, Rows: make(map[forget.Table]int64, len(p.Tables))}
 	if hold, err := s.held(ctx, tx, id, p.IgnoreHolds); err != nil || hold != "" {
 		if err != nil {

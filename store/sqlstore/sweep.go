@@ -368,3 +368,79 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 	}
 	return nil
 }
+
+// forgottenSince returns which of the customers (keys as text) the audit
+// trail shows fully forgotten at or after cutoff, read in tx once their
+// rows are locked: a sweep's forget checks again what its page was read
+// by, so that two sweeps at once never erase a customer twice. The lock
+// makes the check exact: a forget of the customer by another transaction
+// committed before it was granted, or waits for this one. PostgreSQL
+// (read committed) and SQLite (BEGIN IMMEDIATE) then read that commit;
+// MySQL's repeatable read would read the transaction's first snapshot,
+// so there the read is a locking one, which reads the latest.
+func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cutoff time.Time) (map[string]bool, error) {
+	done := make(map[string]bool)
+	if s.auditTable == "" || cutoff.IsZero() || len(texts) == 0 {
+		return done, nil
+	}
+	q := s.dialect.quote
+	per := s.dialect.maxParams() - 1
+	for start := 0; start < len(texts); start += per {
+		part := texts[start:min(start+per, len(texts))]
+		query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s) AND %s = '' AND %s = '' AND %s = '' AND COALESCE(%s, '') >= ?",
+			q("customer_id"), q(s.auditTable), q("customer_id"), qmarks(len(part)), q("held"), q("fields_kept"), q("tables_kept"), q("at"))
+		if s.dialect == MySQL {
+			query += " LOCK IN SHARE MODE"
+		}
+		args := make([]any, 0, len(part)+1)
+		for _, t := range part {
+			args = append(args, t)
+		}
+		args = append(args, cutoff.UTC().Format(auditTimeFormat))
+		rows, err := tx.query(ctx, s.render(query), args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: sweep: checking the audit trail for customers forgotten meanwhile: %w", safeError(err))
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlstore: sweep: checking the audit trail for customers forgotten meanwhile: %w", safeError(err))
+			}
+			done[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlstore: sweep: checking the audit trail for customers forgotten meanwhile: %w", ctxCause(ctx, safeError(err)))
+		}
+	}
+	return done, nil
+}
+
+// forgotten skips, with forget.ErrAlreadyForgotten, the customers of a
+// sweep's group that another sweep forgot meanwhile (see forgottenSince).
+func (b *bulkRun) forgotten(ctx context.Context) error {
+	bySince := make(map[time.Time][]int)
+	for j := range b.group {
+		if since := b.plan(j).UnlessForgottenSince; b.ids[j] != nil && !since.IsZero() {
+			bySince[since] = append(bySince[since], j)
+		}
+	}
+	for since, js := range bySince {
+		texts := make([]string, len(js))
+		for i, j := range js {
+			texts[i] = b.texts[j]
+		}
+		done, err := b.s.forgottenSince(ctx, b.tx, texts, since)
+		if err != nil {
+			return err
+		}
+		for _, j := range js {
+			if done[b.texts[j]] {
+				b.ids[j] = nil
+				b.results[j].Err = forget.ErrAlreadyForgotten
+			}
+		}
+	}
+	return nil
+}
