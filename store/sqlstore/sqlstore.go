@@ -69,6 +69,8 @@ type Store struct {
 
 	bulk bulkState // set-based batches; see bulk.go
 
+	namesCache // the mapping's names, which error messages may quote; see scrubbedError
+
 	// writer, on SQLite, queues this store's write transactions in the
 	// process, rather than in SQLite's busy handler, which sleeps and
 	// polls up to 100 ms a turn. Two stores on one database each have

@@ -193,19 +193,20 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		// small scans all of it for every page. Index probes it is.
 		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+			return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: beginning the transaction that selects inactive customers: %w", s.scrubbedError(err))
 		}
 		defer tx.Rollback()
 		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL enable_material = off"} {
 			if _, err := tx.ExecContext(ctx, set); err != nil {
-				return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+				return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: %s before selecting inactive customers: %w", set, s.scrubbedError(err))
 			}
 		}
 		q = tx
 	}
 	ids := make([]string, 0, limit)
 	last := sweepCursor{part: part}
-	read := func(query string, args []any) error {
+	read := func(query string, args []any) (err error) {
+		defer func() { err = s.scrubbedError(err, args...) }()
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -225,14 +226,15 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		}
 		return rows.Err()
 	}
+	what := fmt.Sprintf("sqlstore: sweep: selecting inactive customers by %s.%s (and the audit table %s, for those forgotten already)", s.schema.Customers.Table, s.schema.Activity[part].Column, s.auditTable)
 	if cur.part == part && cur.at != nil {
 		if err := read(s.inactiveTiesSQL(part, cutoff, cur, limit)); err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+			return nil, sweepCursor{}, fmt.Errorf("%s: %w", what, ctxCause(ctx, err))
 		}
 	}
 	if len(ids) < limit {
 		if err := read(s.inactiveSQL(part, cutoff, cur, limit-len(ids))); err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+			return nil, sweepCursor{}, fmt.Errorf("%s: %w", what, ctxCause(ctx, err))
 		}
 	}
 	return ids, last, nil
@@ -316,17 +318,6 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
 }
 
-// quietError keeps a PostgreSQL error's SQLSTATE and hides its message,
-// which may quote a value the statement was given: on a sweep's page,
-// the activity time of the customer it stopped at.
-func quietError(err error) error {
-	var state interface{ SQLState() string }
-	if errors.As(err, &state) {
-		return &redactedDBError{msg: "postgres error SQLSTATE " + state.SQLState(), err: err}
-	}
-	return safeError(err)
-}
-
 // sqliteTimeText is how a time kept as text starts.
 var sqliteTimeText = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
 
@@ -347,7 +338,7 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 		// string: ask the catalogue first.
 		var n int
 		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?, ?) WHERE name = ? COLLATE NOCASE", table, schema, a.Column).Scan(&n); err != nil {
-			return fmt.Errorf("sqlstore: check activity column %s: %w", a.Column, err)
+			return fmt.Errorf("sqlstore: sweep: checking activity column %s in the catalogue: %w", a.Column, err)
 		}
 		if n == 0 {
 			return fmt.Errorf("sqlstore: activity column %s is not a column of %s", a.Column, s.schema.Customers.Table)
@@ -360,7 +351,7 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 			case errors.Is(err, sql.ErrNoRows):
 				continue
 			case err != nil:
-				return fmt.Errorf("sqlstore: check activity column %s: %w", a.Column, err)
+				return fmt.Errorf("sqlstore: sweep: checking that activity column %s holds times as text: %w", a.Column, err)
 			case typ != "text" || !sqliteTimeText.MatchString(text):
 				return fmt.Errorf("sqlstore: activity column %s holds values that are not times as text (YYYY-MM-DD...); a sweep compares them with its cutoff as text, and refuses", a.Column)
 			}
@@ -399,19 +390,19 @@ func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cut
 		args = append(args, cutoff.UTC().Format(auditTimeFormat))
 		rows, err := tx.query(ctx, s.render(query), args...)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: sweep: checking the audit trail for customers forgotten meanwhile: %w", safeError(err))
+			return nil, fmt.Errorf("sqlstore: sweep: checking the audit table %s for customers forgotten meanwhile: %w", s.auditTable, s.scrubbedError(err, args...))
 		}
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("sqlstore: sweep: checking the audit trail for customers forgotten meanwhile: %w", safeError(err))
+				return nil, fmt.Errorf("sqlstore: sweep: checking the audit table %s for customers forgotten meanwhile: %w", s.auditTable, s.scrubbedError(err, args...))
 			}
 			done[id] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sqlstore: sweep: checking the audit trail for customers forgotten meanwhile: %w", ctxCause(ctx, safeError(err)))
+			return nil, fmt.Errorf("sqlstore: sweep: checking the audit table %s for customers forgotten meanwhile: %w", s.auditTable, ctxCause(ctx, s.scrubbedError(err, args...)))
 		}
 	}
 	return done, nil
