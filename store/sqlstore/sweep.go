@@ -66,6 +66,10 @@ const maxInactivePage = 10000
 // any point and run again forgets exactly the customers the first run did
 // not; one erased with a keep list is erased again, in full.
 //
+// On MySQL a zero date (0000-00-00 00:00:00, which a non-strict session
+// may store for "never") counts as NULL: no activity, so a customer
+// whose activity columns hold only zero dates and NULLs is never swept.
+//
 // On SQLite the activity columns must hold times as text, in SQLite's own
 // form ("2024-05-01 10:00:00", UTC) or ISO 8601: the cutoff is compared
 // as text; a column holding numbers is refused.
@@ -271,8 +275,16 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	var args []any
 	where = append(where, col(part)+" < ?")
 	args = append(args, at)
+	if s.dialect == MySQL {
+		// A zero date (0000-00-00, legacy MySQL's "never") is no
+		// activity: as NULL, never swept by it. Every real time is at
+		// least 1000-01-01, DATETIME's least; the range stays one.
+		where = append(where, col(part)+" >= "+mysqlLeastTime)
+	}
 	for i := range s.schema.Activity {
 		switch {
+		case i < part && s.dialect == MySQL:
+			where = append(where, "(COALESCE("+col(i)+", NULL) IS NULL OR "+col(i)+" < "+mysqlLeastTime+")")
 		case i < part:
 			// Not indexable on purpose: the planner must drive by the
 			// range on column part, which gives the order too.
@@ -317,6 +329,11 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s LIMIT %d",
 		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
 }
+
+// mysqlLeastTime is the least DATETIME MySQL supports: anything below
+// it is a zero date (0000-00-00 00:00:00) or a date with a zero part,
+// which a sweep takes for no activity at all.
+const mysqlLeastTime = "'1000-01-01 00:00:00'"
 
 // sqliteTimeText is how a time kept as text starts.
 var sqliteTimeText = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
