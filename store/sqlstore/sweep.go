@@ -385,7 +385,9 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 // committed before it was granted, or waits for this one. PostgreSQL
 // (read committed) and SQLite (BEGIN IMMEDIATE) then read that commit;
 // MySQL's repeatable read would read the transaction's first snapshot,
-// so there the read is a locking one, which reads the latest.
+// so there the read is a locking one, which reads the latest. Its gap
+// locks can deadlock with another forget's audit INSERT; MySQL then
+// aborts one transaction, which the store retries (Dialect.retryable).
 func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cutoff time.Time) (map[string]bool, error) {
 	done := make(map[string]bool)
 	if s.auditTable == "" || cutoff.IsZero() || len(texts) == 0 {
