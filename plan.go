@@ -53,6 +53,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 		plan.IgnoreHolds = slices.Clone(req.IgnoreHolds)
 		plan.Record.HoldsIgnored = plan.IgnoreHolds
 	}
+	plan.UnlessForgottenSince = req.sweptSince
 	return prepared{lookup: lookup, plan: plan}, nil
 }
 

@@ -23,6 +23,9 @@ type Request struct {
 	// the store does not check them, and the receipt and audit record
 	// list them. A name the store does not declare is invalid.
 	IgnoreHolds []string
+
+	// sweptSince, set by Sweep only, becomes Plan.UnlessForgottenSince.
+	sweptSince time.Time
 }
 
 // Receipt says what a forget did. It never holds a field's value.

@@ -3,6 +3,7 @@ package forget
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Store finds customers and applies erasure plans. Implementations must be
@@ -73,6 +74,12 @@ type Plan struct {
 	// Request.IgnoreHolds); the store refuses names it does not declare
 	// with an *UnknownHoldError. It is also in Record.HoldsIgnored.
 	IgnoreHolds []string
+	// UnlessForgottenSince, when set (by [Forgetter.Sweep]), makes the
+	// store skip, with [ErrAlreadyForgotten], a customer its audit trail
+	// shows fully forgotten (nothing kept, not held) at or after it. The
+	// store checks inside the forget's transaction, with the customer
+	// locked, so that two sweeps at once never erase one customer twice.
+	UnlessForgottenSince time.Time
 	// Record is the receipt of this forget but for what only the store
 	// learns (the customer id and row counts); [Plan.Receipt] completes
 	// it. A store that keeps an audit trail completes and records it

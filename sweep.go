@@ -26,6 +26,12 @@ type InactiveFinder interface {
 	Inactive(ctx context.Context, cutoff time.Time, cursor string, limit int) (ids []string, next string, err error)
 }
 
+// ErrAlreadyForgotten is a sweep's customer that the store found fully
+// forgotten since the sweep's cutoff once it held the customer's lock:
+// another sweep, running at the same time, got there first. Nothing was
+// changed or recorded. It wraps ErrConflict.
+var ErrAlreadyForgotten = fmt.Errorf("forget: the customer was fully forgotten since the sweep's cutoff, by another sweep at the same time: %w", ErrConflict)
+
 // SweepOptions says what a sweep forgets.
 type SweepOptions struct {
 	// InactiveSince is the cutoff: customers whose latest activity is
@@ -58,7 +64,10 @@ type SweepReport struct {
 	Held      int            `json:"held"`
 	HeldBy    map[string]int `json:"held_by,omitempty"` // by hold name
 	NotFound  int            `json:"not_found"`         // gone between selection and forget
-	Failed    int            `json:"failed"`
+	// AlreadyForgotten counts customers another sweep, running at the
+	// same time, forgot first (ErrAlreadyForgotten): skipped, not failed.
+	AlreadyForgotten int `json:"already_forgotten,omitempty"`
+	Failed           int `json:"failed"`
 }
 
 // maxSweepChunk bounds SweepOptions.Chunk.
@@ -73,7 +82,10 @@ const maxSweepChunk = 10000
 // A sweep is safe to stop at any moment and run again: each customer is
 // all or nothing, and the store skips customers fully forgotten since the
 // cutoff, so a re-run picks up where the last one stopped without
-// forgetting anybody twice. Memory stays flat: customers are read a page
+// forgetting anybody twice. Sweeps running at the same time on one
+// database share the work: each customer's forget checks again, under
+// the customer's lock, that no other sweep forgot it meanwhile, and such
+// a customer is counted as AlreadyForgotten. Memory stays flat: customers are read a page
 // at a time.
 //
 // It returns the counts so far and ctx's error when ctx ends, an error
@@ -137,7 +149,7 @@ func (f *Forgetter) Sweep(ctx context.Context, opt SweepOptions) (SweepReport, e
 		}
 		reqs = reqs[:0]
 		for _, id := range ids {
-			reqs = append(reqs, Request{Lookup: Lookup{CustomerID: id}, DryRun: opt.DryRun, Principal: principal, RequestID: opt.RequestID})
+			reqs = append(reqs, Request{Lookup: Lookup{CustomerID: id}, DryRun: opt.DryRun, Principal: principal, RequestID: opt.RequestID, sweptSince: opt.InactiveSince})
 		}
 		outs := f.ForgetBatch(ctx, reqs)
 		interrupted := ctx.Err() != nil
@@ -180,6 +192,8 @@ func (r *SweepReport) count(o Outcome) {
 		r.HeldBy[held.Hold]++
 	case errors.Is(o.Err, ErrNotFound):
 		r.NotFound++
+	case errors.Is(o.Err, ErrAlreadyForgotten):
+		r.AlreadyForgotten++
 	default:
 		r.Failed++
 	}

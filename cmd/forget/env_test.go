@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +15,17 @@ import (
 func TestFlagsFromEnvironment(t *testing.T) {
 	path := demoDB(t, 200)
 	t.Setenv("FORGET_DB", path)
-	t.Setenv("FORGET_PRINCIPAL", "ops:env")
-	t.Setenv("FORGET_DRY_RUN", "true")
-	code, stdout, stderr := runMain("run", "-customer-id", "191")
-	if code != exitOK || !strings.Contains(stdout, `"principal": "ops:env"`) || !strings.Contains(stdout, `"dry_run": true`) {
+	code, stdout, stderr := runMain("run", "-customer-id", "191", "-dry-run")
+	if code != exitOK || !strings.Contains(stdout, `"customer_id": "191"`) || !strings.Contains(stdout, `"dry_run": true`) {
 		t.Fatalf("from the environment: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	// The command line wins.
-	code, stdout, stderr = runMain("run", "-customer-id", "191", "-principal", "ops:argv")
-	if code != exitOK || !strings.Contains(stdout, `"principal": "ops:argv"`) {
+	t.Setenv("FORGET_SCHEMA", "/no/such/mapping.json")
+	code, stdout, stderr = runMain("run", "-customer-id", "191", "-dry-run", "-schema", "")
+	if code != exitOK || !strings.Contains(stdout, `"customer_id": "191"`) {
 		t.Errorf("command line over environment: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	t.Setenv("FORGET_SCHEMA", "")
 	// -dsn on the command line wins over $FORGET_DB, as -db does over
 	// $FORGET_DSN: not "give -db or -dsn, not both".
 	code, _, stderr = runMain("run", "-dsn", "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", "-customer-id", "191")
@@ -132,6 +133,13 @@ func TestEnvironmentNeverChoosesWhomToErase(t *testing.T) {
 		{"FORGET_IGNORE_HOLD", []string{"run", "-db", path, "-customer-id", "191"}},
 		{"FORGET_BATCH", []string{"run", "-db", path}},
 		{"FORGET_INACTIVE", []string{"sweep", "-db", path, "-activity", "last_login"}},
+		// Which activity counts decides whom a sweep erases; the
+		// principal, the audit table and -dry-run what is recorded.
+		{"FORGET_ACTIVITY", []string{"sweep", "-db", path, "-inactive", "1d"}},
+		{"FORGET_PRINCIPAL", []string{"run", "-db", path, "-customer-id", "191"}},
+		{"FORGET_AUDIT_TABLE", []string{"run", "-db", path, "-customer-id", "191"}},
+		{"FORGET_DRY_RUN", []string{"run", "-db", path, "-customer-id", "191"}},
+		{"FORGET_LIMIT", []string{"sweep", "-db", path, "-inactive", "1d", "-activity", "last_login"}},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			t.Setenv(tc.env, "191")
@@ -148,5 +156,50 @@ func TestEnvironmentNeverChoosesWhomToErase(t *testing.T) {
 	code, stdout, stderr := runMain("run", "-db", path, "-customer-id", "191", "-dry-run")
 	if code != exitOK || !strings.Contains(stdout, `"customer_id": "191"`) {
 		t.Errorf("-customer-id on the command line with $FORGET_CUSTOMER_ID set: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// TestEnvironmentSetsOnlyOperationalFlags enumerates every flag of every
+// subcommand (from its -h) and checks that the environment may set it
+// only when it is a connection or operational setting: a flag that
+// decides whom to erase, what to spare or what is written as evidence is
+// never in envSettable, and a variable for any flag outside it is
+// refused (exit 2, naming it) before the command does anything.
+func TestEnvironmentSetsOnlyOperationalFlags(t *testing.T) {
+	decisive := map[string]bool{
+		"customer-id": true, "subscription-id": true, "orderid": true, "keep": true, "batch": true,
+		"from": true, "ignore-hold": true, "inactive": true, "limit": true, "activity": true,
+		"principal": true, "dry-run": true, "audit-table": true, "since": true,
+	}
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+	seen := map[string]bool{}
+	for name := range commands {
+		_, stdout, stderr := runMain(name, "-h")
+		flags := flagLine.FindAllStringSubmatch(stdout+stderr, -1)
+		if len(flags) == 0 && name != "schema" {
+			t.Errorf("%s -h lists no flags:\n%s", name, stderr)
+		}
+		for _, m := range flags {
+			flag := m[1]
+			seen[flag] = true
+			if envSettable[flag] {
+				if decisive[flag] {
+					t.Errorf("%s -%s decides whom to erase or what is recorded, yet the environment may set it", name, flag)
+				}
+				continue
+			}
+			env := envName(flag)
+			t.Setenv(env, "1")
+			code, out, errOut := runMain(name)
+			if code != exitUsage || !strings.Contains(errOut, "$"+env+" is set") {
+				t.Errorf("%s with $%s set: exit %d, want %d naming it\n%s%s", name, env, code, exitUsage, out, errOut)
+			}
+			t.Setenv(env, "")
+		}
+	}
+	for flag := range decisive {
+		if !seen[flag] {
+			t.Errorf("no subcommand has -%s: keep this test's list current", flag)
+		}
 	}
 }

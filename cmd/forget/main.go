@@ -9,8 +9,8 @@
 //	forget schema -dialect postgres   print the default schema's DDL
 //
 // Exit status: 0 on success, 1 when a forget (or the server) fails, 2 on
-// bad usage. Every flag may also come from the environment: FORGET_DSN
-// for -dsn, FORGET_SECRET_FILE for -secret-file.
+// bad usage. Connection and operational flags may also come from the
+// environment: FORGET_DSN for -dsn, FORGET_SECRET_FILE for -secret-file.
 package main
 
 import (
@@ -174,11 +174,11 @@ func (c *cli) flags(name, usage string) *flag.FlagSet {
 // FORGET_DSN for -dsn, FORGET_SECRET_FILE for -secret-file.
 const envPrefix = "FORGET"
 
-const envUsage = `Every flag may also come from the environment, as ` + envPrefix + `_<FLAG> in capitals with
-dashes as underscores (` + envPrefix + `_DSN, ` + envPrefix + `_KEYS, ` + envPrefix + `_SECRET_FILE...), which keeps secrets out
-of ps; a flag on the command line wins. The flags that say whom to erase or what to spare
-(-customer-id, -subscription-id, -orderid, -keep, -batch, -from, -ignore-hold, -inactive,
--limit) come only from the command line: such a variable in the environment is refused.`
+const envUsage = `Connection and operational flags may also come from the environment, as ` + envPrefix + `_<FLAG> in
+capitals with dashes as underscores (` + envPrefix + `_DSN, ` + envPrefix + `_KEYS, ` + envPrefix + `_SECRET_FILE...), which keeps secrets
+out of ps; a flag on the command line wins. Every other flag (whom to erase, what to spare, which
+activity counts, the principal and audit table written as evidence, -dry-run, -limit...) comes only
+from the command line: such a variable in the environment is refused.`
 
 // envName is the environment variable a flag may come from.
 func envName(flagName string) string {
@@ -213,12 +213,12 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
 	fs.VisitAll(func(f *flag.Flag) {
 		switch {
 		case cmdline[f.Name]:
-		case commandLineOnly[f.Name]:
-			if refused == nil && os.Getenv(envName(f.Name)) != "" {
-				refused = usagef("$%s is set, but -%s says whom to erase or what to spare and must be given on the command line; unset it", envName(f.Name), f.Name)
-			}
-		default:
+		case envSettable[f.Name]:
 			fromEnv.Var(f.Value, f.Name, f.Usage)
+		default:
+			if refused == nil && os.Getenv(envName(f.Name)) != "" {
+				refused = usagef("$%s is set, but -%s may decide whom to erase or what is recorded as evidence, and comes only from the command line; unset it", envName(f.Name), f.Name)
+			}
 		}
 	})
 	if refused != nil {
@@ -230,11 +230,23 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
 	return cmdline, nil
 }
 
-// commandLineOnly are the flags that say whom to erase, what to keep, or
-// which safety to override: they never come from the environment.
-var commandLineOnly = map[string]bool{
-	"customer-id": true, "subscription-id": true, "orderid": true, "keep": true,
-	"batch": true, "from": true, "ignore-hold": true, "inactive": true, "limit": true,
+// envSettable are the only flags the environment may set: where the
+// database, broker and files are, and how the command runs. Every other
+// flag may decide whom a forget erases, what it spares or what is written
+// as evidence (-activity, -principal, -audit-table, -dry-run...), and a
+// variable left over from an earlier shell must never do that: an
+// allow-list, so that a new flag is command-line only until it is judged
+// harmless here (TestEnvironmentSetsOnlyOperationalFlags enumerates them).
+var envSettable = map[string]bool{
+	// Where things are.
+	"db": true, "dsn": true, "nats": true, "keys": true, "secret-file": true,
+	"addr": true, "admin-addr": true, "path": true, "webhook": true, "name": true,
+	"schema": true, "preset": true, "dialect": true, "report": true,
+	// How the command runs: speed, logs, output, retries.
+	"log-format": true, "progress": true, "format": true, "json": true,
+	"batch-size": true, "chunk": true, "workers": true, "poll": true, "timeout": true,
+	"max-deliver": true, "backoff": true, "demo": true, "require-coverage": true,
+	"sqlite-cache": true, "sqlite-mmap": true, "sqlite-checkpoint": true, "sqlite-checkpoint-every": true,
 }
 
 // say prints a message to stderr, cut short: it may quote a batch file's

@@ -39,6 +39,9 @@ Examples:
   forget sweep -dsn postgres://app@db/app -schema mapping.json -inactive 400d -report sweep.jsonl
 `
 
+// maxSweepFailures bounds the failed forgets a sweep describes on stderr.
+const maxSweepFailures = 5
+
 // sweepSQLiteCache is a sweep's SQLite page cache, in MiB, unless
 // -sqlite-cache says otherwise.
 const sweepSQLiteCache = 64
@@ -140,10 +143,21 @@ func (c *cli) sweep(args []string) error {
 	}
 	prog := c.newProgress(*progress, total)
 	var reportErr error
+	failures := 0
 	start := time.Now()
 	rep, err := o.f.Sweep(ctx, forget.SweepOptions{
 		InactiveSince: cutoff, Limit: *limit, DryRun: *dryRun, Principal: *principal, Chunk: dbf.batchSize,
 		OnOutcome: func(id string, out forget.Outcome) {
+			if outcomeOf(out.Err) == outFailed && failures < maxSweepFailures {
+				// Why, for the first few: the counts alone do not say.
+				// Not the customer's id, which the database gave.
+				failures++
+				prog.clear()
+				c.say("a customer's forget failed: %s", clip(out.Err.Error(), maxRowMessage))
+				if failures == maxSweepFailures {
+					c.say("further failures are not shown here (-report lists every customer's outcome)")
+				}
+			}
 			if rw == nil || reportErr != nil {
 				return
 			}
@@ -168,29 +182,46 @@ func (c *cli) sweep(args []string) error {
 		},
 	})
 	prog.finish(rep.Tried)
-	c.sweepSummary(rep, time.Since(start))
 	switch {
 	case err != nil && ctx.Err() != nil:
+		c.sweepSummary(rep, time.Since(start))
 		fmt.Fprintln(c.stdout, "interrupted: re-running the sweep is safe; it goes on where this one stopped")
 		return exitError(exitFailed)
 	case err != nil:
-		return errors.New(describe(err))
-	case reportErr != nil:
-		return fmt.Errorf("-report: %w", reportErr)
-	case rep.Failed > 0:
+		// No summary that reads like a finished sweep: what was done
+		// before the error, then the error, which says what failed.
+		if rep.Tried > 0 {
+			fmt.Fprintf(c.stdout, "sweep failed after trying %d customers inactive since %s: %d %s, %d held, %d not found, %d failed\n",
+				rep.Tried, rep.Cutoff.Format(time.RFC3339), rep.Forgotten, sweepVerb(rep), rep.Held, rep.NotFound, rep.Failed)
+			return fmt.Errorf("sweep failed (re-running it is safe): %s", describe(err))
+		}
+		return fmt.Errorf("sweep failed before forgetting anybody: %s", describe(err))
+	}
+	c.sweepSummary(rep, time.Since(start))
+	if reportErr != nil {
+		return fmt.Errorf("-report: %w; the counts above are complete, the report is not", reportErr)
+	}
+	if rep.Failed > 0 {
 		return exitError(exitFailed)
 	}
 	return nil
 }
 
+func sweepVerb(rep forget.SweepReport) string {
+	if rep.DryRun {
+		return "would be forgotten (dry run)"
+	}
+	return "forgotten"
+}
+
 // sweepSummary prints the counts of a sweep: one line, and the holds.
 func (c *cli) sweepSummary(rep forget.SweepReport, took time.Duration) {
-	verb := "forgotten"
-	if rep.DryRun {
-		verb = "would be forgotten (dry run)"
+	already := ""
+	if rep.AlreadyForgotten > 0 { // only then, so that the usual line stays as scripts parse it
+		already = fmt.Sprintf(", %d already forgotten by another sweep", rep.AlreadyForgotten)
 	}
-	fmt.Fprintf(c.stdout, "%d customers inactive since %s in %s: %d %s, %d held, %d not found, %d failed\n",
-		rep.Tried, rep.Cutoff.Format(time.RFC3339), took.Round(time.Millisecond), rep.Forgotten, verb, rep.Held, rep.NotFound, rep.Failed)
+	fmt.Fprintf(c.stdout, "%d customers inactive since %s in %s: %d %s, %d held, %d not found%s, %d failed\n",
+		rep.Tried, rep.Cutoff.Format(time.RFC3339), took.Round(time.Millisecond), rep.Forgotten, sweepVerb(rep), rep.Held, rep.NotFound, already, rep.Failed)
 	holds := make([]string, 0, len(rep.HeldBy))
 	for h := range rep.HeldBy {
 		holds = append(holds, h)

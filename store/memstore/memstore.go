@@ -301,6 +301,9 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 			return forget.Result{}, &forget.UnknownHoldError{Hold: n}
 		}
 	}
+	if !p.UnlessForgottenSince.IsZero() && s.forgottenSince(id, p.UnlessForgottenSince) {
+		return forget.Result{}, forget.ErrAlreadyForgotten // by another sweep, meanwhile
+	}
 	c := s.customers[id]
 	res := forget.Result{CustomerID: id, Rows: make(map[forget.Table]int64, len(p.Tables))}
 	for _, h := range s.holds {

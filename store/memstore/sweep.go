@@ -83,7 +83,7 @@ func (w *Sweeper) Inactive(ctx context.Context, cutoff time.Time, cursor string,
 	defer s.mu.Unlock()
 	forgotten := make(map[string]bool)
 	for _, rc := range s.audit {
-		if rc.Held == "" && !rc.DryRun && len(rc.FieldsKept) == 0 && len(rc.TablesKept) == 0 && !rc.At.Before(cutoff) {
+		if fullErasureSince(rc, cutoff) {
 			forgotten[rc.CustomerID] = true
 		}
 	}
@@ -115,4 +115,21 @@ func (w *Sweeper) Inactive(ctx context.Context, cutoff time.Time, cursor string,
 		next = last.at.UTC().Format(time.RFC3339Nano) + "|" + last.id
 	}
 	return ids, next, nil
+}
+
+// fullErasureSince reports whether rc records a forget that kept nothing,
+// at or after cutoff: a customer a sweep from cutoff has done.
+func fullErasureSince(rc forget.Receipt, cutoff time.Time) bool {
+	return rc.Held == "" && !rc.DryRun && len(rc.FieldsKept) == 0 && len(rc.TablesKept) == 0 && !rc.At.Before(cutoff)
+}
+
+// forgottenSince reports whether the audit trail shows customer id fully
+// forgotten at or after cutoff. s.mu must be held.
+func (s *Store) forgottenSince(id string, cutoff time.Time) bool {
+	for _, rc := range slices.Backward(s.audit) {
+		if rc.CustomerID == id && fullErasureSince(rc, cutoff) {
+			return true
+		}
+	}
+	return false
 }

@@ -82,5 +82,5 @@ func InactiveSQLAt(s *Store, cutoff time.Time, cursor string) (string, []any) {
 	return s.inactiveSQL(cur.part, cutoff, cur, 100)
 }
 
-// QuietError is quietError, for tests.
-func QuietError(err error) error { return quietError(err) }
+// ScrubbedError is s.scrubbedError, for tests.
+func ScrubbedError(s *Store, err error, args ...any) error { return s.scrubbedError(err, args...) }

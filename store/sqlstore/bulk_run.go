@@ -44,6 +44,9 @@ func (b *bulkRun) run(ctx context.Context) error {
 	if err := b.resolve(ctx); err != nil {
 		return err
 	}
+	if err := b.forgotten(ctx); err != nil {
+		return err
+	}
 	if err := b.holds(ctx); err != nil {
 		return err
 	}

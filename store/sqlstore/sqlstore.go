@@ -77,6 +77,8 @@ type Store struct {
 
 	bulk bulkState // set-based batches; see bulk.go
 
+	namesCache // the mapping's names, which error messages may quote; see scrubbedError
+
 	// writer, on SQLite, queues this store's write transactions in the
 	// process, rather than in SQLite's busy handler, which sleeps and
 	// polls up to 100 ms a turn. Two stores on one database each have
@@ -258,6 +260,15 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	id, idText, err := s.resolve(ctx, tx, keys)
 	if err != nil {
 		return forget.Result{}, err
+	}
+	if !p.UnlessForgottenSince.IsZero() {
+		done, err := s.forgottenSince(ctx, tx, []string{idText}, p.UnlessForgottenSince)
+		if err != nil {
+			return forget.Result{}, err
+		}
+		if done[idText] {
+			return forget.Result{}, forget.ErrAlreadyForgotten // by another sweep, meanwhile
+		}
 	}
 	res := forget.Result{CustomerID: idText, Rows: make(map[forget.Table]int64, len(p.Tables))}
 	if hold, err := s.held(ctx, tx, id, p.IgnoreHolds); err != nil || hold != "" {

@@ -66,6 +66,10 @@ const maxInactivePage = 10000
 // any point and run again forgets exactly the customers the first run did
 // not; one erased with a keep list is erased again, in full.
 //
+// On MySQL a zero date (0000-00-00 00:00:00, which a non-strict session
+// may store for "never") counts as NULL: no activity, so a customer
+// whose activity columns hold only zero dates and NULLs is never swept.
+//
 // On SQLite the activity columns must hold times as text, in SQLite's own
 // form ("2024-05-01 10:00:00", UTC) or ISO 8601: the cutoff is compared
 // as text; a column holding numbers is refused.
@@ -193,19 +197,20 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		// small scans all of it for every page. Index probes it is.
 		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+			return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: beginning the transaction that selects inactive customers: %w", s.scrubbedError(err))
 		}
 		defer tx.Rollback()
 		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL enable_material = off"} {
 			if _, err := tx.ExecContext(ctx, set); err != nil {
-				return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+				return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: %s before selecting inactive customers: %w", set, s.scrubbedError(err))
 			}
 		}
 		q = tx
 	}
 	ids := make([]string, 0, limit)
 	last := sweepCursor{part: part}
-	read := func(query string, args []any) error {
+	read := func(query string, args []any) (err error) {
+		defer func() { err = s.scrubbedError(err, args...) }()
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -225,14 +230,15 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 		}
 		return rows.Err()
 	}
+	what := fmt.Sprintf("sqlstore: sweep: selecting inactive customers by %s.%s (and the audit table %s, for those forgotten already)", s.schema.Customers.Table, s.schema.Activity[part].Column, s.auditTable)
 	if cur.part == part && cur.at != nil {
 		if err := read(s.inactiveTiesSQL(part, cutoff, cur, limit)); err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+			return nil, sweepCursor{}, fmt.Errorf("%s: %w", what, ctxCause(ctx, err))
 		}
 	}
 	if len(ids) < limit {
 		if err := read(s.inactiveSQL(part, cutoff, cur, limit-len(ids))); err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: find inactive customers: %w", quietError(err))
+			return nil, sweepCursor{}, fmt.Errorf("%s: %w", what, ctxCause(ctx, err))
 		}
 	}
 	return ids, last, nil
@@ -269,8 +275,16 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	var args []any
 	where = append(where, col(part)+" < ?")
 	args = append(args, at)
+	if s.dialect == MySQL {
+		// A zero date (0000-00-00, legacy MySQL's "never") is no
+		// activity: as NULL, never swept by it. Every real time is at
+		// least 1000-01-01, DATETIME's least; the range stays one.
+		where = append(where, col(part)+" >= "+mysqlLeastTime)
+	}
 	for i := range s.schema.Activity {
 		switch {
+		case i < part && s.dialect == MySQL:
+			where = append(where, "(COALESCE("+col(i)+", NULL) IS NULL OR "+col(i)+" < "+mysqlLeastTime+")")
 		case i < part:
 			// Not indexable on purpose: the planner must drive by the
 			// range on column part, which gives the order too.
@@ -316,16 +330,10 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
 }
 
-// quietError keeps a PostgreSQL error's SQLSTATE and hides its message,
-// which may quote a value the statement was given: on a sweep's page,
-// the activity time of the customer it stopped at.
-func quietError(err error) error {
-	var state interface{ SQLState() string }
-	if errors.As(err, &state) {
-		return &redactedDBError{msg: "postgres error SQLSTATE " + state.SQLState(), err: err}
-	}
-	return safeError(err)
-}
+// mysqlLeastTime is the least DATETIME MySQL supports: anything below
+// it is a zero date (0000-00-00 00:00:00) or a date with a zero part,
+// which a sweep takes for no activity at all.
+const mysqlLeastTime = "'1000-01-01 00:00:00'"
 
 // sqliteTimeText is how a time kept as text starts.
 var sqliteTimeText = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
@@ -347,7 +355,7 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 		// string: ask the catalogue first.
 		var n int
 		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?, ?) WHERE name = ? COLLATE NOCASE", table, schema, a.Column).Scan(&n); err != nil {
-			return fmt.Errorf("sqlstore: check activity column %s: %w", a.Column, err)
+			return fmt.Errorf("sqlstore: sweep: checking activity column %s in the catalogue: %w", a.Column, err)
 		}
 		if n == 0 {
 			return fmt.Errorf("sqlstore: activity column %s is not a column of %s", a.Column, s.schema.Customers.Table)
@@ -360,9 +368,87 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 			case errors.Is(err, sql.ErrNoRows):
 				continue
 			case err != nil:
-				return fmt.Errorf("sqlstore: check activity column %s: %w", a.Column, err)
+				return fmt.Errorf("sqlstore: sweep: checking that activity column %s holds times as text: %w", a.Column, err)
 			case typ != "text" || !sqliteTimeText.MatchString(text):
 				return fmt.Errorf("sqlstore: activity column %s holds values that are not times as text (YYYY-MM-DD...); a sweep compares them with its cutoff as text, and refuses", a.Column)
+			}
+		}
+	}
+	return nil
+}
+
+// forgottenSince returns which of the customers (keys as text) the audit
+// trail shows fully forgotten at or after cutoff, read in tx once their
+// rows are locked: a sweep's forget checks again what its page was read
+// by, so that two sweeps at once never erase a customer twice. The lock
+// makes the check exact: a forget of the customer by another transaction
+// committed before it was granted, or waits for this one. PostgreSQL
+// (read committed) and SQLite (BEGIN IMMEDIATE) then read that commit;
+// MySQL's repeatable read would read the transaction's first snapshot,
+// so there the read is a locking one, which reads the latest. Its gap
+// locks can deadlock with another forget's audit INSERT; MySQL then
+// aborts one transaction, which the store retries (Dialect.retryable).
+func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cutoff time.Time) (map[string]bool, error) {
+	done := make(map[string]bool)
+	if s.auditTable == "" || cutoff.IsZero() || len(texts) == 0 {
+		return done, nil
+	}
+	q := s.dialect.quote
+	per := s.dialect.maxParams() - 1
+	for start := 0; start < len(texts); start += per {
+		part := texts[start:min(start+per, len(texts))]
+		query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s) AND %s = '' AND %s = '' AND %s = '' AND COALESCE(%s, '') >= ?",
+			q("customer_id"), q(s.auditTable), q("customer_id"), qmarks(len(part)), q("held"), q("fields_kept"), q("tables_kept"), q("at"))
+		if s.dialect == MySQL {
+			query += " LOCK IN SHARE MODE"
+		}
+		args := make([]any, 0, len(part)+1)
+		for _, t := range part {
+			args = append(args, t)
+		}
+		args = append(args, cutoff.UTC().Format(auditTimeFormat))
+		rows, err := tx.query(ctx, s.render(query), args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: sweep: checking the audit table %s for customers forgotten meanwhile: %w", s.auditTable, s.scrubbedError(err, args...))
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlstore: sweep: checking the audit table %s for customers forgotten meanwhile: %w", s.auditTable, s.scrubbedError(err, args...))
+			}
+			done[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlstore: sweep: checking the audit table %s for customers forgotten meanwhile: %w", s.auditTable, ctxCause(ctx, s.scrubbedError(err, args...)))
+		}
+	}
+	return done, nil
+}
+
+// forgotten skips, with forget.ErrAlreadyForgotten, the customers of a
+// sweep's group that another sweep forgot meanwhile (see forgottenSince).
+func (b *bulkRun) forgotten(ctx context.Context) error {
+	bySince := make(map[time.Time][]int)
+	for j := range b.group {
+		if since := b.plan(j).UnlessForgottenSince; b.ids[j] != nil && !since.IsZero() {
+			bySince[since] = append(bySince[since], j)
+		}
+	}
+	for since, js := range bySince {
+		texts := make([]string, len(js))
+		for i, j := range js {
+			texts[i] = b.texts[j]
+		}
+		done, err := b.s.forgottenSince(ctx, b.tx, texts, since)
+		if err != nil {
+			return err
+		}
+		for _, j := range js {
+			if done[b.texts[j]] {
+				b.ids[j] = nil
+				b.results[j].Err = forget.ErrAlreadyForgotten
 			}
 		}
 	}

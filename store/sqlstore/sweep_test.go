@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/sqlstore"
 	"github.com/forgetkit/forget/store/storetest"
@@ -281,25 +283,64 @@ func TestSweepUsesIndex(t *testing.T) {
 	}
 }
 
-// pgError stands for pgconn.PgError: a message quoting a value, and a
+// pgError stands for pgconn.PgError: its Error() is its message and
 // SQLSTATE.
-type pgError struct{}
+type pgError struct{ msg, state string }
 
-func (pgError) Error() string {
-	return `invalid input syntax for type timestamp: "2022-06-01 10:00:00"`
-}
-func (pgError) SQLState() string { return "22007" }
+func (e pgError) Error() string    { return "ERROR: " + e.msg + " (SQLSTATE " + e.state + ")" }
+func (e pgError) SQLState() string { return e.state }
 
-// TestSweepErrorsQuoteNoValue: a failing page query reports PostgreSQL's
-// SQLSTATE, never its message, which may quote the activity value the
-// sweep stopped at.
+// TestSweepErrorsQuoteNoValue: a failing statement of a sweep reports the
+// server's message, so that the operator learns what failed, but every
+// quoted part that is not a name of the mapping (a value the statement
+// was given, or read) is scrubbed, and so is every argument's text.
 func TestSweepErrorsQuoteNoValue(t *testing.T) {
-	err := sqlstore.QuietError(pgError{})
-	if strings.Contains(err.Error(), "2022") || !strings.Contains(err.Error(), "22007") {
-		t.Errorf("%q", err)
+	schema := sqlstore.DefaultSchema()
+	schema.Activity = []sqlstore.Column{{Column: "last_login"}}
+	db, err := sql.Open("pgx", "postgres://nobody@127.0.0.1:1/none") // never connected
+	if err != nil {
+		t.Fatal(err)
 	}
-	var pe pgError
-	if !errors.As(err, &pe) {
-		t.Error("the cause is lost")
+	defer db.Close()
+	s, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.WithSchema(schema), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		args []any
+		want []string
+		not  []string
+	}{
+		{"UUIDOperator", pgError{"operator does not exist: text = uuid", "42883"}, nil,
+			[]string{"postgres error: ERROR: operator does not exist: text = uuid (SQLSTATE 42883)"}, nil},
+		{"QuotedValue", pgError{`invalid input syntax for type timestamp: "2022-06-01 10:00:00"`, "22007"}, nil,
+			[]string{`invalid input syntax for type timestamp: "…"`, "22007"}, []string{"2022"}},
+		{"KnownName", pgError{`column "last_login" does not exist`, "42703"}, nil,
+			[]string{`column "last_login" does not exist`}, nil},
+		{"UnknownName", pgError{`invalid input syntax for type integer: "jane"`, "22P02"}, nil,
+			[]string{`type integer: "…"`}, []string{"jane"}},
+		{"Argument", pgError{"could not compare to 2025-01-01T10:00:00Z", "XX000"}, []any{"2025-01-01T10:00:00Z"},
+			[]string{"could not compare to …", "XX000"}, []string{"2025"}},
+		{"MySQL", &mysql.MySQLError{Number: 1062, SQLState: [5]byte{'2', '3', '0', '0', '0'}, Message: "Duplicate entry 'jane@example.com' for key 'customers.username'"}, nil,
+			[]string{"mysql error 1062 (SQLSTATE 23000): Duplicate entry '…' for key 'customers.username'"}, []string{"jane"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sqlstore.ScrubbedError(s, tc.err, tc.args...)
+			for _, w := range tc.want {
+				if !strings.Contains(got.Error(), w) {
+					t.Errorf("%q, want it to say %q", got, w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(got.Error(), n) {
+					t.Errorf("%q quotes %q", got, n)
+				}
+			}
+			if !errors.Is(got, tc.err) {
+				t.Error("the cause is lost")
+			}
+		})
 	}
 }

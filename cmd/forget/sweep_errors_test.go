@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/forgetkit/forget/internal/testdb"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// TestSweepFailureSaysWhatFailed: a sweep whose selection fails says
+// which statement failed and the server's message, and prints no
+// summary that reads like a sweep that found nobody; nothing is erased.
+// The selection is made to fail by a lock on the customers table and a
+// statement timeout: PostgreSQL's 57014.
+func TestSweepFailureSaysWhatFailed(t *testing.T) {
+	for _, e := range testdb.Servers(t) {
+		if e.Dialect != sqlstore.Postgres {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			tdb := e.Open(t)
+			ctx := context.Background()
+			if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
+				t.Fatal(err)
+			}
+			if err := seedDemo(ctx, tdb.DB, e.Dialect, 20); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range []string{"ALTER TABLE customers ADD COLUMN last_seen TIMESTAMP", "UPDATE customers SET last_seen = '2001-01-01'", "CREATE INDEX customers_last_seen ON customers (last_seen, customer_id)"} {
+				if _, err := tdb.Exec(st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lock, err := tdb.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lock.Rollback()
+			if _, err := lock.Exec("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE"); err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(tdb.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("statement_timeout", "300")
+			u.RawQuery = q.Encode()
+			code, stdout, stderr := runSweep("-dsn", u.String(), "-activity", "last_seen", "-inactive", "3y", "-progress", "none")
+			t.Logf("stdout: %s\nstderr: %s", stdout, stderr)
+			if code != exitFailed {
+				t.Errorf("exit %d, want %d", code, exitFailed)
+			}
+			if strings.Contains(stdout, "customers inactive since") || strings.Contains(stdout, "0 failed") {
+				t.Errorf("a failed sweep printed a summary:\n%s", stdout)
+			}
+			for _, w := range []string{"sweep failed before forgetting anybody", "sweep: selecting inactive customers by customers.last_seen", "canceling statement due to statement timeout", "57014"} {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, stderr)
+				}
+			}
+			lock.Rollback()
+			var audits int
+			if err := tdb.QueryRow("SELECT COUNT(*) FROM forget_audit").Scan(&audits); err != nil || audits != 0 {
+				t.Errorf("%d audit records, %v", audits, err)
+			}
+		})
+	}
+}

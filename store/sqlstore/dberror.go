@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// quoted finds what a driver's message quotes: PostgreSQL and MySQL
+// quote both names ("column "stauts" does not exist") and values
+// ("invalid input syntax for type uuid: "191"").
+var quoted = regexp.MustCompile(`"[^"]*"|'[^']*'`)
+
+// scrubbedError keeps a server's error message, so that the operator
+// learns what went wrong (operator does not exist: text = uuid), with
+// every quoted part that is not a name the mapping uses, and every value
+// the statement was given, replaced by "…": a message may quote a value,
+// and values never reach a log or a report. PostgreSQL's Error() holds
+// its message and SQLSTATE, never the DETAIL that quotes a row; MySQL's
+// gets its number and SQLSTATE in front. Other errors are returned as
+// they are.
+func (s *Store) scrubbedError(err error, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var state interface{ SQLState() string }
+	switch my, isMySQL := asMySQLError(err); {
+	case errors.As(err, &state):
+		msg := s.scrub(err.Error(), args)
+		if !strings.Contains(msg, state.SQLState()) {
+			msg += " (SQLSTATE " + state.SQLState() + ")"
+		}
+		return &redactedDBError{msg: "postgres error: " + msg, err: err}
+	case isMySQL:
+		text := err.Error()
+		if _, rest, ok := strings.Cut(text, ": "); ok { // "Error 1146 (42S02): Table ..."
+			text = rest
+		}
+		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s): %s", my.number, my.state, s.scrub(text, args)), err: err}
+	}
+	return err
+}
+
+// scrub replaces in msg the quoted parts that are not names known to the
+// mapping, and the text of every argument.
+func (s *Store) scrub(msg string, args []any) string {
+	for _, a := range args {
+		var text string
+		switch v := a.(type) {
+		case nil:
+			continue
+		case time.Time:
+			text = v.Format("2006-01-02 15:04:05")
+		case []byte:
+			text = string(v)
+		default:
+			text = fmt.Sprint(v)
+		}
+		// Not short numbers: they would also match the SQLSTATE.
+		if len(text) >= 6 && strings.Trim(text, "0123456789") != "" {
+			msg = strings.ReplaceAll(msg, text, "…")
+		}
+	}
+	known := s.knownNames()
+	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		inner := q[1 : len(q)-1]
+		parts := strings.Split(inner, ".")
+		last := strings.ToLower(parts[len(parts)-1])
+		if inner == "" || (len(parts) <= 2 && validIdent(inner) && known[last]) {
+			return q
+		}
+		return q[:1] + "…" + q[:1]
+	})
+}
+
+// knownNames are the names of the tables and columns of the mapping and
+// of the audit table, in lower case: the quoted parts of a message that
+// are no value.
+func (s *Store) knownNames() map[string]bool {
+	s.namesOnce.Do(func() {
+		s.names = map[string]bool{}
+		add := func(v string) {
+			for _, p := range strings.Split(v, ".") {
+				if validIdent(p) {
+					s.names[strings.ToLower(p)] = true
+				}
+			}
+		}
+		add(s.auditTable)
+		for _, c := range auditColumns {
+			add(c)
+		}
+		// Every name the mapping holds, wherever it holds it; a hold's
+		// value is the mapping's own text, never the database's.
+		b, _ := json.Marshal(s.schema)
+		var walk func(any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case string:
+				add(v)
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			case map[string]any:
+				for k, e := range v {
+					add(k)
+					walk(e)
+				}
+			}
+		}
+		var tree any
+		if json.Unmarshal(b, &tree) == nil {
+			walk(tree)
+		}
+	})
+	return s.names
+}
+
+// namesCache is embedded in Store: knownNames computes once.
+type namesCache struct {
+	namesOnce sync.Once
+	names     map[string]bool
+}
