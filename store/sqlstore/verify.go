@@ -30,6 +30,10 @@ var _ forget.Verifier = (*Store)(nil)
 //     hold times: a timestamp or date on PostgreSQL and MySQL, text or a
 //     date type on SQLite (a column of Unix times would be compared
 //     with the cutoff as text, and everybody swept);
+//   - a hold whose table, customer key or condition column does not
+//     exist, or whose value cannot compare with its column (a number
+//     against text, a string against an integer, anything but a time
+//     string against a time column);
 //   - on MySQL/MariaDB, a table the mapping, a hold or the audit trail
 //     names whose engine has no transactions (MyISAM, Aria, MEMORY) or
 //     that is system-versioned (its history keeps erased values);
@@ -58,6 +62,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.tables(cat)
 	v.auditTable()
 	v.activity()
+	v.holds()
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
 	if err := v.session(ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
