@@ -53,6 +53,9 @@ type Store struct {
 	// ranges, once Verify has read the live schema, bounds each integer
 	// lookup key by its column's type.
 	ranges atomic.Pointer[map[string]keyRange]
+	// cascadeGraph, once Verify has read the foreign keys, refuses a keep
+	// list that an ON DELETE/UPDATE action would break (cascade.go).
+	cascadeGraph atomic.Pointer[cascadeGraph]
 
 	log *slog.Logger
 

@@ -73,10 +73,13 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	if len(v.errs) > 0 {
 		return fmt.Errorf("sqlstore: the mapping does not fit the database: %w", errors.Join(v.errs...))
 	}
+	g := v.cascades()
+	v.warnings = append(v.warnings, g.warnings()...)
 	for _, w := range v.warnings {
 		s.log.Warn("sqlstore: " + w)
 	}
 	s.ranges.Store(&v.ranges)
+	s.cascadeGraph.Store(g)
 	return nil
 }
 

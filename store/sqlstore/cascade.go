@@ -1,0 +1,188 @@
+package sqlstore
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/forgetkit/forget"
+)
+
+// cascadeGraph is what Verify learnt of the foreign keys whose ON DELETE
+// or ON UPDATE action changes a child table's rows when a forget deletes
+// or rewrites the parent's: a keep list must not name such a child while
+// erasing its parent. Names are the introspected ones (TableInfo.Name).
+type cascadeGraph struct {
+	tables map[forget.Table]string    // mapped catalogue table -> its table
+	fields map[forget.Field][2]string // mapped field -> table, column
+	edges  map[string][]cascadeEdge   // by parent table
+}
+
+type cascadeEdge struct {
+	child    string
+	columns  []string // the parent's referenced columns
+	onDelete string   // CASCADE, SET NULL or SET DEFAULT; "" for none
+	onUpdate string
+}
+
+// changesRows reports whether an FK action writes the child's rows.
+func changesRows(action string) bool {
+	return action == "CASCADE" || action == "SET NULL" || action == "SET DEFAULT"
+}
+
+// cascades builds the graph from the introspection.
+func (v *verifier) cascades() *cascadeGraph {
+	g := &cascadeGraph{tables: map[forget.Table]string{}, fields: map[forget.Field][2]string{}, edges: map[string][]cascadeEdge{}}
+	for name, rt := range v.s.schema.Tables {
+		if t := v.in.Table(rt.Table); t != nil {
+			g.tables[name] = t.Name
+		}
+	}
+	for name, m := range v.s.schema.Fields {
+		if t := v.in.Table(m.Table); t != nil {
+			g.fields[name] = [2]string{t.Name, m.Column}
+		}
+	}
+	for _, t := range v.in.Tables {
+		for _, fk := range t.ForeignKeys {
+			e := cascadeEdge{child: t.Name, columns: fk.RefColumns}
+			if changesRows(fk.OnDelete) {
+				e.onDelete = fk.OnDelete
+			}
+			if changesRows(fk.OnUpdate) {
+				e.onUpdate = fk.OnUpdate
+			}
+			if e.onDelete != "" || e.onUpdate != "" {
+				g.edges[fk.RefTable] = append(g.edges[fk.RefTable], e)
+			}
+		}
+	}
+	return g
+}
+
+// reach follows the edges from a table whose rows are deleted (or, with
+// columns, whose columns are rewritten) and calls found for each table
+// whose rows change, with the chain that changes them. Deleted rows
+// cascade further; rows set to NULL or their default do only through
+// ON UPDATE, which this does not follow (it stops at the first change).
+func (g *cascadeGraph) reach(from string, columns []string, found func(table, via string)) {
+	type step struct {
+		table, via string
+		deleted    bool // the rows are deleted, so their children's actions run too
+	}
+	seen := map[string]bool{from: true}
+	var queue []step
+	for _, e := range g.edges[from] {
+		switch {
+		case columns == nil && e.onDelete != "":
+			queue = append(queue, step{e.child, from + " -(ON DELETE " + e.onDelete + ")-> " + e.child, e.onDelete == "CASCADE"})
+		case columns != nil && e.onUpdate != "" && overlaps(e.columns, columns):
+			queue = append(queue, step{e.child, from + " -(ON UPDATE " + e.onUpdate + ")-> " + e.child, false})
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if seen[s.table] {
+			continue
+		}
+		seen[s.table] = true
+		found(s.table, s.via)
+		if !s.deleted {
+			continue // set to NULL, a default or a new key: the rows stay
+		}
+		for _, e := range g.edges[s.table] {
+			if e.onDelete != "" {
+				queue = append(queue, step{e.child, s.via + " -(ON DELETE " + e.onDelete + ")-> " + e.child, e.onDelete == "CASCADE"})
+			}
+		}
+	}
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		if containsFold(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkCascades refuses a plan that keeps a table whose rows the
+// database itself would delete or rewrite because the plan erases a
+// table (or a column) they reference. It needs Verify's graph; a store
+// that was never verified is not checked.
+func (s *Store) checkCascades(p forget.Plan) error {
+	g := s.cascadeGraph.Load()
+	if g == nil {
+		return nil
+	}
+	erased := map[forget.Table]bool{}
+	for _, a := range p.Tables {
+		erased[a.Table] = true
+	}
+	kept := map[string]forget.Table{}
+	for name, table := range g.tables {
+		if !erased[name] {
+			kept[table] = name
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	var refusal error
+	check := func(erasedName string) func(table, via string) {
+		return func(table, via string) {
+			if k, ok := kept[table]; ok && refusal == nil {
+				refusal = &forget.CascadeError{Kept: k, Erased: erasedName, Via: via}
+			}
+		}
+	}
+	for _, a := range p.Tables {
+		table, ok := g.tables[a.Table]
+		if !ok {
+			continue
+		}
+		if len(a.Scrub) == 0 {
+			g.reach(table, nil, check(string(a.Table)))
+			continue
+		}
+		cols := make([]string, len(a.Scrub))
+		for i, c := range a.Scrub {
+			cols[i] = c.Column
+		}
+		g.reach(table, cols, check(string(a.Table)))
+	}
+	for _, a := range p.Fields {
+		if tc, ok := g.fields[a.Field]; ok {
+			g.reach(tc[0], []string{tc[1]}, check(string(a.Field)))
+		}
+	}
+	return refusal
+}
+
+// cascadeWarnings names each mapped table that a forget erasing another
+// mapped table or field changes through a foreign key: keeping it alone
+// is refused. The mapping cannot make this certain (every entry may be
+// kept), so it is a warning at start-up and a refusal per request.
+func (g *cascadeGraph) warnings() []string {
+	byTable := map[string]forget.Table{}
+	for name, table := range g.tables {
+		byTable[table] = name
+	}
+	var out []string
+	note := func(erased string) func(table, via string) {
+		return func(table, via string) {
+			if k, ok := byTable[table]; ok && string(k) != erased {
+				out = append(out, fmt.Sprintf("a foreign key makes erasing %s change table %s (%s): a request keeping %s without %s is refused", erased, k, via, k, erased))
+			}
+		}
+	}
+	for name, table := range g.tables {
+		g.reach(table, nil, note(string(name)))
+	}
+	for name, tc := range g.fields {
+		g.reach(tc[0], []string{tc[1]}, note(string(name)))
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,96 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// addFK adds column col to child referencing parent(ref) with the action.
+func addFK(t *testing.T, db *sql.DB, d sqlstore.Dialect, child, col, parent, ref, action string) {
+	t.Helper()
+	if d == sqlstore.MySQL {
+		execAll(t, db, "ALTER TABLE "+child+" ADD COLUMN "+col+" BIGINT NULL, ADD CONSTRAINT "+child+"_"+col+"_fk FOREIGN KEY ("+col+") REFERENCES "+parent+" ("+ref+") ON DELETE "+action)
+		return
+	}
+	typ := "BIGINT"
+	if d == sqlstore.SQLite {
+		typ = "INTEGER"
+	}
+	execAll(t, db, "ALTER TABLE "+child+" ADD COLUMN "+col+" "+typ+" NULL REFERENCES "+parent+" ("+ref+") ON DELETE "+action)
+}
+
+func countRows(t *testing.T, db *sql.DB, query string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// TestKeepRefusedWhenACascadeWouldBreakIt: member_note rows referencing
+// member_auth rows by ON DELETE CASCADE, directly or through a table the
+// mapping does not name, and by ON DELETE SET NULL: keep=member_note
+// while member_auth is erased is refused (400-class, naming both tables,
+// in the dry run too), nothing erased; keeping both erases the rest.
+func TestKeepRefusedWhenACascadeWouldBreakIt(t *testing.T) {
+	for _, e := range engines(t) {
+		for _, shape := range []string{"cascade", "two hops", "set null"} {
+			t.Run(e.name+"/"+shape, func(t *testing.T) {
+				ctx := context.Background()
+				db := schemaDB(t, e)
+				seedCustomers(t, db, e, 1, 1)
+				switch shape {
+				case "cascade":
+					addFK(t, db, e.dialect, "member_note", "auth_id", "member_auth", "auth_id", "CASCADE")
+					execAll(t, db, "UPDATE member_note SET auth_id = (SELECT MIN(auth_id) FROM member_auth)")
+				case "two hops":
+					idType := map[sqlstore.Dialect]string{sqlstore.SQLite: "INTEGER", sqlstore.Postgres: "BIGINT", sqlstore.MySQL: "BIGINT"}[e.dialect]
+					execAll(t, db, "CREATE TABLE auth_session (session_id "+idType+" PRIMARY KEY)")
+					addFK(t, db, e.dialect, "auth_session", "auth_id", "member_auth", "auth_id", "CASCADE")
+					addFK(t, db, e.dialect, "member_note", "session_id", "auth_session", "session_id", "CASCADE")
+					execAll(t, db, "INSERT INTO auth_session (session_id, auth_id) SELECT MIN(auth_id), MIN(auth_id) FROM member_auth",
+						"UPDATE member_note SET session_id = (SELECT MIN(session_id) FROM auth_session)")
+				case "set null":
+					addFK(t, db, e.dialect, "member_note", "auth_id", "member_auth", "auth_id", "SET NULL")
+					execAll(t, db, "UPDATE member_note SET auth_id = (SELECT MIN(auth_id) FROM member_auth)")
+				}
+				notes := countRows(t, db, "SELECT COUNT(*) FROM member_note WHERE customer_id = 1")
+				s, err := sqlstore.New(db, e.dialect)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := quietForgetter(t, s)
+				for _, dry := range []bool{true, false} {
+					_, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, Keep: []string{"member_note"}, DryRun: dry})
+					var ce *forget.CascadeError
+					if !errors.As(err, &ce) || !errors.Is(err, forget.ErrInvalid) {
+						t.Fatalf("keep=member_note (dry run %v): %v; want a CascadeError", dry, err)
+					}
+					if p := forget.ProblemOf(err); p.Status != 400 || !strings.Contains(p.Message, "member_note cannot be kept while member_auth is erased") {
+						t.Errorf("problem %+v", p)
+					}
+				}
+				if n := countRows(t, db, "SELECT COUNT(*) FROM member_note WHERE customer_id = 1"); n != notes {
+					t.Fatalf("member_note rows after the refusals: %d, want %d", n, notes)
+				}
+				if n := countRows(t, db, "SELECT COUNT(*) FROM member_auth WHERE customer_id = 1"); n == 0 {
+					t.Fatal("member_auth rows erased by a refused forget")
+				}
+				rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, Keep: []string{"member_note", "member_auth"}})
+				if err != nil {
+					t.Fatalf("keep=member_note,member_auth: %v", err)
+				}
+				if n := countRows(t, db, "SELECT COUNT(*) FROM member_note WHERE customer_id = 1"); n != notes || len(rc.TablesKept) != 2 {
+					t.Fatalf("after keeping both: %d notes (want %d), tables kept %v", n, notes, rc.TablesKept)
+				}
+			})
+		}
+	}
+}
