@@ -186,3 +186,14 @@ func (g *cascadeGraph) warnings() []string {
 	sort.Strings(out)
 	return out
 }
+
+// deletedFrom lists the tables whose rows a forget that erases every
+// mapped table deletes through ON DELETE actions, besides the mapped ones.
+func (g *cascadeGraph) deletedFrom() []string {
+	var out []string
+	for _, table := range g.tables {
+		g.reach(table, nil, func(child, _ string) { out = append(out, child) })
+	}
+	sort.Strings(out)
+	return out
+}
