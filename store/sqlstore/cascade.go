@@ -19,6 +19,7 @@ type cascadeGraph struct {
 
 type cascadeEdge struct {
 	child    string
+	fkCols   []string // the child's referencing columns
 	columns  []string // the parent's referenced columns
 	onDelete string   // CASCADE, SET NULL or SET DEFAULT; "" for none
 	onUpdate string
@@ -44,7 +45,7 @@ func (v *verifier) cascades() *cascadeGraph {
 	}
 	for _, t := range v.in.Tables {
 		for _, fk := range t.ForeignKeys {
-			e := cascadeEdge{child: t.Name, columns: fk.RefColumns}
+			e := cascadeEdge{child: t.Name, fkCols: fk.Columns, columns: fk.RefColumns}
 			if changesRows(fk.OnDelete) {
 				e.onDelete = fk.OnDelete
 			}
@@ -65,34 +66,50 @@ func (v *verifier) cascades() *cascadeGraph {
 // cascade further; rows set to NULL or their default do only through
 // ON UPDATE, which this does not follow (it stops at the first change).
 func (g *cascadeGraph) reach(from string, columns []string, found func(table, via string)) {
-	type step struct {
-		table, via string
-		deleted    bool // the rows are deleted, so their children's actions run too
-	}
+	g.walk(from, columns, func(c cascadeChange) { found(c.table, c.via) })
+}
+
+// cascadeChange is a table whose rows a forget changes through a foreign
+// key: deleted, or with setCols set to NULL, a default or a new key.
+type cascadeChange struct {
+	table, via string
+	deleted    bool
+	setCols    []string
+}
+
+// walk is reach with what each change does.
+func (g *cascadeGraph) walk(from string, columns []string, found func(cascadeChange)) {
 	seen := map[string]bool{from: true}
-	var queue []step
+	var queue []cascadeChange
+	follow := func(e cascadeEdge, via, action string) {
+		c := cascadeChange{table: e.child, via: via + " -(" + action + ")-> " + e.child, deleted: action == "ON DELETE CASCADE"}
+		if !c.deleted {
+			c.setCols = e.fkCols
+		}
+		queue = append(queue, c)
+	}
 	for _, e := range g.edges[from] {
 		switch {
 		case columns == nil && e.onDelete != "":
-			queue = append(queue, step{e.child, from + " -(ON DELETE " + e.onDelete + ")-> " + e.child, e.onDelete == "CASCADE"})
+			follow(e, from, "ON DELETE "+e.onDelete)
 		case columns != nil && e.onUpdate != "" && overlaps(e.columns, columns):
-			queue = append(queue, step{e.child, from + " -(ON UPDATE " + e.onUpdate + ")-> " + e.child, false})
+			follow(e, from, "ON UPDATE "+e.onUpdate)
 		}
 	}
 	for len(queue) > 0 {
-		s := queue[0]
+		c := queue[0]
 		queue = queue[1:]
-		if seen[s.table] {
+		if seen[c.table] {
 			continue
 		}
-		seen[s.table] = true
-		found(s.table, s.via)
-		if !s.deleted {
+		seen[c.table] = true
+		found(c)
+		if !c.deleted {
 			continue // set to NULL, a default or a new key: the rows stay
 		}
-		for _, e := range g.edges[s.table] {
+		for _, e := range g.edges[c.table] {
 			if e.onDelete != "" {
-				queue = append(queue, step{e.child, s.via + " -(ON DELETE " + e.onDelete + ")-> " + e.child, e.onDelete == "CASCADE"})
+				follow(e, c.via, "ON DELETE "+e.onDelete)
 			}
 		}
 	}
@@ -196,4 +213,31 @@ func (g *cascadeGraph) deletedFrom() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// retained refuses a Retain entry (a column the host keeps on purpose)
+// whose rows every forget that erases a mapped table deletes, or whose
+// column it sets, through a foreign key: the mapping alone makes it
+// certain that what it says is kept is not.
+func (v *verifier) retained(g *cascadeGraph) {
+	for _, key := range sortedKeys(v.s.schema.Retain) {
+		table, column, ok := splitRetain(key)
+		t := v.in.Table(table)
+		if !ok || t == nil {
+			continue
+		}
+		for _, name := range sortedKeys(g.tables) {
+			refused := false
+			g.walk(g.tables[name], nil, func(c cascadeChange) {
+				if refused || c.table != t.Name || !c.deleted && !containsFold(c.setCols, column) {
+					return
+				}
+				refused = true
+				v.fail("retain %s: the column is kept on purpose, but every forget that erases table %s changes it through a foreign key (%s); change the key's ON DELETE action or drop the retain entry", key, name, c.via)
+			})
+			if refused {
+				break
+			}
+		}
+	}
 }

@@ -94,3 +94,27 @@ func TestKeepRefusedWhenACascadeWouldBreakIt(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyRefusesRetainBrokenByCascade: a column the mapping retains
+// on purpose, in rows a forget deletes (or in a column it sets to NULL)
+// through a foreign key from a mapped table, is never kept; the mapping
+// alone makes that certain, so Verify refuses it.
+func TestVerifyRefusesRetainBrokenByCascade(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			db := schemaDB(t, e)
+			if err := verify(t, db, e.dialect, sqlstore.DefaultSchema(), forget.DefaultCatalogue()); err != nil {
+				t.Fatalf("Verify before the foreign keys: %v", err)
+			}
+			addFK(t, db, e.dialect, "transactions", "auth_id", "member_auth", "auth_id", "CASCADE")
+			err := verify(t, db, e.dialect, sqlstore.DefaultSchema(), forget.DefaultCatalogue())
+			wantVerifyError(t, err, "retain transactions.amount_cents: ", "erases table member_auth", "member_auth -(ON DELETE CASCADE)-> transactions")
+			addFK(t, db, e.dialect, "subscriptions", "auth_id", "member_auth", "auth_id", "SET NULL")
+			schema := sqlstore.DefaultSchema()
+			delete(schema.Retain, "transactions.amount_cents")
+			schema.Retain["subscriptions.auth_id"] = "which login opened it"
+			err = verify(t, db, e.dialect, schema, forget.DefaultCatalogue())
+			wantVerifyError(t, err, "retain subscriptions.auth_id: ", "member_auth -(ON DELETE SET NULL)-> subscriptions")
+		})
+	}
+}

@@ -34,6 +34,8 @@ var _ forget.Verifier = (*Store)(nil)
 //     exist, or whose value cannot compare with its column (a number
 //     against text, a string against an integer, anything but a time
 //     string against a time column);
+//   - a Retain column whose rows a forget deletes, or which it sets,
+//     through a foreign key's ON DELETE action from a mapped table;
 //   - on MySQL/MariaDB, a table the mapping, a hold or the audit trail
 //     names whose engine has no transactions (MyISAM, Aria, MEMORY) or
 //     that is system-versioned (its history keeps erased values);
@@ -44,8 +46,10 @@ var _ forget.Verifier = (*Store)(nil)
 // It logs a warning for a lookup or customer-key column without an index
 // (each forget would scan the table) and for a lookup key that is not
 // unique (such a key that names two customers is refused as a conflict),
-// and for an activity column without an index (each page of a sweep
-// would scan the table).
+// for an activity column without an index (each page of a sweep
+// would scan the table), and for each mapped table that a foreign key
+// changes when another mapped entry is erased (a request keeping the
+// one without the other is refused: checkCascades).
 // It also learns each integer key column's range, so that a key no column
 // could hold is invalid rather than a database error.
 func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
@@ -63,6 +67,8 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.auditTable()
 	v.activity()
 	v.holds()
+	g := v.cascades()
+	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
 	if err := v.session(ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
@@ -73,7 +79,6 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	if len(v.errs) > 0 {
 		return fmt.Errorf("sqlstore: the mapping does not fit the database: %w", errors.Join(v.errs...))
 	}
-	g := v.cascades()
 	v.warnings = append(v.warnings, g.warnings()...)
 	for _, w := range v.warnings {
 		s.log.Warn("sqlstore: " + w)
