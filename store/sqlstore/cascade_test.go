@@ -118,3 +118,35 @@ func TestVerifyRefusesRetainBrokenByCascade(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepRefusedWhenAnUpdateCascadeWouldBreakIt: notes referencing the
+// customer's username by ON UPDATE CASCADE change when the username is
+// pseudonymised; keeping member_note but not username is refused.
+func TestKeepRefusedWhenAnUpdateCascadeWouldBreakIt(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := schemaDB(t, e)
+			seedCustomers(t, db, e, 1, 1)
+			if e.dialect == sqlstore.MySQL {
+				execAll(t, db, "ALTER TABLE member_note ADD COLUMN username VARCHAR(32) NULL, ADD CONSTRAINT member_note_username_fk FOREIGN KEY (username) REFERENCES customers (username) ON UPDATE CASCADE")
+			} else {
+				execAll(t, db, "ALTER TABLE member_note ADD COLUMN username VARCHAR(32) NULL REFERENCES customers (username) ON UPDATE CASCADE")
+			}
+			execAll(t, db, "UPDATE member_note SET username = (SELECT username FROM customers WHERE customers.customer_id = member_note.customer_id)")
+			s, err := sqlstore.New(db, e.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := quietForgetter(t, s)
+			_, err = f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, Keep: []string{"member_note"}, DryRun: true})
+			var ce *forget.CascadeError
+			if !errors.As(err, &ce) || ce.Erased != "username" || !strings.Contains(err.Error(), "customers -(ON UPDATE CASCADE)-> member_note") {
+				t.Fatalf("keep=member_note erasing username: %v; want a CascadeError naming username", err)
+			}
+			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, Keep: []string{"member_note", "username"}, DryRun: true}); err != nil {
+				t.Fatalf("keep=member_note,username: %v", err)
+			}
+		})
+	}
+}
