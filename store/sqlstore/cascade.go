@@ -143,14 +143,32 @@ func (s *Store) checkCascades(p forget.Plan) error {
 			kept[table] = name
 		}
 	}
-	if len(kept) == 0 {
-		return nil
+	erasedField := map[forget.Field]bool{}
+	for _, a := range p.Fields {
+		erasedField[a.Field] = true
+	}
+	keptFields := map[string][]forget.Field{} // by table
+	for _, name := range sortedKeys(g.fields) {
+		if tc := g.fields[name]; !erasedField[name] {
+			keptFields[tc[0]] = append(keptFields[tc[0]], name)
+		}
 	}
 	var refusal error
-	check := func(erasedName string) func(table, via string) {
-		return func(table, via string) {
-			if k, ok := kept[table]; ok && refusal == nil {
-				refusal = &forget.CascadeError{Kept: k, Erased: erasedName, Via: via}
+	check := func(erasedName string) func(cascadeChange) {
+		return func(c cascadeChange) {
+			if refusal != nil {
+				return
+			}
+			if k, ok := kept[c.table]; ok {
+				refusal = &forget.CascadeError{Kept: string(k), Erased: erasedName, Via: c.via}
+				return
+			}
+			// A kept field's row deleted, or its column set.
+			for _, f := range keptFields[c.table] {
+				if c.deleted || containsFold(c.setCols, g.fields[f][1]) {
+					refusal = &forget.CascadeError{Kept: string(f), Erased: erasedName, Via: c.via}
+					return
+				}
 			}
 		}
 	}
@@ -160,18 +178,18 @@ func (s *Store) checkCascades(p forget.Plan) error {
 			continue
 		}
 		if len(a.Scrub) == 0 {
-			g.reach(table, nil, check(string(a.Table)))
+			g.walk(table, nil, check(string(a.Table)))
 			continue
 		}
 		cols := make([]string, len(a.Scrub))
 		for i, c := range a.Scrub {
 			cols[i] = c.Column
 		}
-		g.reach(table, cols, check(string(a.Table)))
+		g.walk(table, cols, check(string(a.Table)))
 	}
 	for _, a := range p.Fields {
 		if tc, ok := g.fields[a.Field]; ok {
-			g.reach(tc[0], []string{tc[1]}, check(string(a.Field)))
+			g.walk(tc[0], []string{tc[1]}, check(string(a.Field)))
 		}
 	}
 	return refusal

@@ -150,3 +150,35 @@ func TestKeepRefusedWhenAnUpdateCascadeWouldBreakIt(t *testing.T) {
 		})
 	}
 }
+
+// TestKeptFieldRefusedWhenACascadeWouldSetIt: a kept field whose column
+// refers to member_auth by ON DELETE SET NULL would be emptied by the
+// member_auth rows' deletion; the keep list is refused.
+func TestKeptFieldRefusedWhenACascadeWouldSetIt(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := schemaDB(t, e)
+			seedCustomers(t, db, e, 1, 1)
+			addFK(t, db, e.dialect, "customers", "last_auth", "member_auth", "auth_id", "SET NULL")
+			execAll(t, db, "UPDATE customers SET last_auth = (SELECT MIN(auth_id) FROM member_auth)")
+			cat := forget.DefaultCatalogue()
+			cat.Fields = append(cat.Fields, forget.FieldSpec{Name: "last_auth", Rule: forget.Null()})
+			schema := sqlstore.DefaultSchema()
+			schema.Fields["last_auth"] = sqlstore.Column{Table: "customers", Column: "last_auth"}
+			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := quietForgetter(t, s, forget.WithCatalogue(cat))
+			_, err = f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, Keep: []string{"last_auth"}})
+			var ce *forget.CascadeError
+			if !errors.As(err, &ce) || ce.Kept != "last_auth" || ce.Erased != "member_auth" {
+				t.Fatalf("keep=last_auth: %v; want a CascadeError keeping last_auth", err)
+			}
+			if n := countRows(t, db, "SELECT COUNT(*) FROM customers WHERE last_auth IS NOT NULL"); n != 1 {
+				t.Fatalf("customers with last_auth after the refusal: %d, want 1", n)
+			}
+		})
+	}
+}
