@@ -168,8 +168,8 @@ func (b *bulkRun) holds(ctx context.Context) error {
 				keys[i] = b.ids[j]
 				byText[b.texts[j]] = j
 			}
-			query, args, err := s.sb.Select("DISTINCT " + s.dialect.quote(h.CustomerKey)).From(s.dialect.quote(h.Table)).
-				Where(sq.And{sq.Eq{s.dialect.quote(h.CustomerKey): keys}, holdWhere(s.dialect, h, func(span ago.Span) any { return s.dialect.timeArg(span.Before(now)) })}).ToSql()
+			query, args, err := s.sb.Select("DISTINCT " + s.dialect.holdQuote(h.CustomerKey)).From(s.dialect.holdQuote(h.Table)).
+				Where(sq.And{sq.Eq{s.dialect.holdQuote(h.CustomerKey): keys}, holdWhere(s.dialect, h, func(span ago.Span) any { return s.dialect.timeArg(span.Before(now)) })}).ToSql()
 			if err != nil {
 				return fmt.Errorf("sqlstore: build hold %s: %w", h.Name, err)
 			}

@@ -173,7 +173,7 @@ func (s *Store) buildHolds() error {
 	seen := map[string]bool{}
 	for _, h := range s.schema.Holds {
 		seen[h.Name] = true
-		q := s.dialect.quote
+		q := s.dialect.holdQuote
 		// The customer key first, so the index on it serves the query.
 		conds := append(sq.And{sq.Eq{q(h.CustomerKey): keyPlaceholder{}}}, holdWhere(s.dialect, h, func(span ago.Span) any { return timeAgo(span) })...)
 		query, args, err := s.sb.Select("1").From(q(h.Table)).Where(conds).Limit(1).ToSql()
@@ -203,7 +203,7 @@ func (s *Store) buildHolds() error {
 func holdWhere(d Dialect, h Hold, bind func(ago.Span) any) sq.And {
 	conds := sq.And{}
 	for _, c := range h.Where {
-		col := d.quote(c.Column)
+		col := d.holdQuote(c.Column)
 		var cond sq.Sqlizer
 		switch c.Op {
 		case "=", "!=", "<", "<=", ">", ">=": // holdOps: no other text reaches the SQL
@@ -222,6 +222,23 @@ func holdWhere(d Dialect, h Hold, bind func(ago.Span) any) sq.And {
 		conds = append(conds, cond)
 	}
 	return conds
+}
+
+// holdQuote quotes a hold's identifiers. SQLite reads a double-quoted
+// name that is no column as a string literal, so a misspelt column would
+// compare a constant and the hold never match; a backquoted name is
+// always an identifier there (no such column is an error). Verify
+// refuses such a hold first; this keeps an unverified store from
+// skipping it silently.
+func (d Dialect) holdQuote(ident string) string {
+	if d != SQLite {
+		return d.quote(ident)
+	}
+	parts := strings.Split(ident, ".")
+	for i, p := range parts {
+		parts[i] = "`" + p + "`"
+	}
+	return strings.Join(parts, ".")
 }
 
 // checkIgnored refuses a hold to ignore that the store does not declare.

@@ -55,6 +55,9 @@ func (r valueRef) raw(p forget.Plan) forget.Value {
 
 // script returns the cached script of p's shape, building it once.
 func (s *Store) script(p forget.Plan) (*script, error) {
+	if err := s.checkCascades(p); err != nil {
+		return nil, err
+	}
 	key := shapeKey(p)
 	s.mu.RLock()
 	sc, ok := s.scripts[key]

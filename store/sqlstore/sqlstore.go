@@ -56,6 +56,9 @@ type Store struct {
 	// keys, once Verify has read the live schema, is each lookup key's
 	// type as its column says; see keyType.
 	keys atomic.Pointer[learnedKeys]
+	// cascadeGraph, once Verify has read the foreign keys, refuses a keep
+	// list that an ON DELETE/UPDATE action would break (cascade.go).
+	cascadeGraph atomic.Pointer[cascadeGraph]
 
 	log *slog.Logger
 

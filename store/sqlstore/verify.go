@@ -31,6 +31,12 @@ var _ forget.Verifier = (*Store)(nil)
 //     hold times: a timestamp or date on PostgreSQL and MySQL, text or a
 //     date type on SQLite (a column of Unix times would be compared
 //     with the cutoff as text, and everybody swept);
+//   - a hold whose table, customer key or condition column does not
+//     exist, or whose value cannot compare with its column (a number
+//     against text, a string against an integer, anything but a time
+//     string against a time column);
+//   - a Retain column whose rows a forget deletes, or which it sets,
+//     through a foreign key's ON DELETE action from a mapped table;
 //   - on MySQL/MariaDB, a table the mapping, a hold or the audit trail
 //     names whose engine has no transactions (MyISAM, Aria, MEMORY) or
 //     that is system-versioned (its history keeps erased values);
@@ -44,8 +50,10 @@ var _ forget.Verifier = (*Store)(nil)
 // server log the row), for a lookup or customer-key column without an index
 // (each forget would scan the table) and for a lookup key that is not
 // unique (such a key that names two customers is refused as a conflict),
-// and for an activity column without an index (each page of a sweep
-// would scan the table).
+// for an activity column without an index (each page of a sweep
+// would scan the table), and for each mapped table that a foreign key
+// changes when another mapped entry is erased (a request keeping the
+// one without the other is refused: checkCascades).
 // It also learns each key column's type (see [KeyType]) and each integer
 // key column's range, so that a key no column could hold (an integer for
 // a uuid column, a number past the column's range) is invalid rather
@@ -66,6 +74,9 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.activity()
 	v.secureDelete(ctx)
 	v.checkConstraints(ctx)
+	v.holds()
+	g := v.cascades()
+	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
 	if err := v.session(ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
@@ -76,11 +87,13 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	if len(v.errs) > 0 {
 		return fmt.Errorf("sqlstore: the mapping does not fit the database: %w", errors.Join(v.errs...))
 	}
+	v.warnings = append(v.warnings, g.warnings()...)
 	for _, w := range v.warnings {
 		s.log.Warn("sqlstore: " + w)
 	}
 	s.ranges.Store(&v.ranges)
 	s.keys.Store(&v.keys)
+	s.cascadeGraph.Store(g)
 	return nil
 }
 

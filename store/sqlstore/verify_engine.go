@@ -23,6 +23,9 @@ func (v *verifier) engines(ctx context.Context) error {
 	if v.s.auditTable != "" {
 		names = append(names, v.s.auditTable)
 	}
+	// A table whose rows a forget deletes or rewrites through a foreign
+	// key's ON DELETE action keeps the old rows as history too.
+	names = append(names, v.cascades().deletedFrom()...)
 	type info struct{ engine, kind string }
 	found := map[*TableInfo]info{}
 	args := schemaArgs(v.in.Current, v.s.schema.qualifiers())
@@ -58,7 +61,10 @@ FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (`+placeholders(MySQL, len(
 			v.fail("table %s uses engine %s, which has no transactions: a dry run or a failed forget would leave its writes; convert it with ALTER TABLE %s ENGINE=InnoDB", t.Name, i.engine, t.Name)
 		}
 		if strings.EqualFold(i.kind, "SYSTEM VERSIONED") {
-			v.fail("table %s is system-versioned: its history keeps every value a forget erases (FOR SYSTEM_TIME ALL); remove versioning (ALTER TABLE %s DROP SYSTEM VERSIONING) or map another table", t.Name, t.Name)
+			// No opt-in can help: MariaDB deletes history only table-wide
+			// (DELETE HISTORY ... BEFORE SYSTEM_TIME), every customer's at
+			// once; it has no DELETE of one row's old versions.
+			v.fail("table %s is system-versioned: its history keeps every value a forget erases (FOR SYSTEM_TIME ALL), and MariaDB can delete history only for the whole table, never one customer's; remove versioning (ALTER TABLE %s DROP SYSTEM VERSIONING) or map another table", t.Name, t.Name)
 		}
 	}
 	return nil

@@ -35,3 +35,44 @@ func TestVerifyRefusesNonTransactionalAndVersionedTables(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyRefusesVersionedTableReachedByCascade: a table the mapping
+// does not name, whose rows a forget deletes through ON DELETE CASCADE,
+// keeps them as history if it is system-versioned; Verify names it.
+func TestVerifyRefusesVersionedTableReachedByCascade(t *testing.T) {
+	for _, e := range engines(t) {
+		if e.dialect != sqlstore.MySQL {
+			continue
+		}
+		t.Run(e.name, func(t *testing.T) {
+			db := schemaDB(t, e)
+			execAll(t, db, "CREATE TABLE auth_session (session_id BIGINT PRIMARY KEY, auth_id BIGINT NULL, "+
+				"FOREIGN KEY (auth_id) REFERENCES member_auth (auth_id) ON DELETE CASCADE) ENGINE=InnoDB WITH SYSTEM VERSIONING")
+			err := verify(t, db, e.dialect, sqlstore.DefaultSchema(), forget.DefaultCatalogue())
+			wantVerifyError(t, err, "table auth_session is system-versioned", "never one customer's")
+		})
+	}
+}
+
+// TestMariaDBHasNoPerRowHistoryDelete pins why Verify offers no opt-in
+// for system-versioned tables: MariaDB deletes history only table-wide.
+// Should a release accept either statement, revisit verify_engine.go.
+func TestMariaDBHasNoPerRowHistoryDelete(t *testing.T) {
+	for _, e := range engines(t) {
+		if e.dialect != sqlstore.MySQL {
+			continue
+		}
+		t.Run(e.name, func(t *testing.T) {
+			db := schemaDB(t, e)
+			execAll(t, db, "ALTER TABLE member_note ADD SYSTEM VERSIONING")
+			for _, st := range []string{
+				"DELETE HISTORY FROM member_note WHERE customer_id = 1",
+				"DELETE FROM member_note FOR SYSTEM_TIME ALL WHERE customer_id = 1",
+			} {
+				if _, err := db.Exec(st); err == nil {
+					t.Errorf("%s: accepted; MariaDB can now delete one customer's history", st)
+				}
+			}
+		})
+	}
+}

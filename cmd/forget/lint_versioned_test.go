@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/forgetkit/forget/internal/testdb"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// TestLintNamesSystemVersionedTables: on MariaDB a system-versioned
+// mapped table keeps every erased value as history; lint fails, naming
+// it, where it was once green.
+func TestLintNamesSystemVersionedTables(t *testing.T) {
+	for _, e := range testdb.Servers(t) {
+		if e.Dialect != sqlstore.MySQL {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			tdb := e.Open(t)
+			ctx := context.Background()
+			if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tdb.DB.Exec("ALTER TABLE member_note ADD SYSTEM VERSIONING"); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr strings.Builder
+			code := Main([]string{"lint", "-dsn", tdb.URL}, nil, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code == exitOK || !strings.Contains(out, "table member_note is system-versioned") {
+				t.Fatalf("lint on a system-versioned member_note: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
