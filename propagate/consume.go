@@ -37,7 +37,7 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 // fails is retried. Each attempt is recorded in [StatusBucket].
 //
 // Options: [WithMaxDeliver], [WithBackOff], [WithAttemptTimeout],
-// [WithWorkers], [WithLogger], [WithClock].
+// [WithWorkers], [WithNamespace], [WithLogger], [WithClock].
 func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler, opts ...Option) error {
 	if js == nil || h == nil {
 		return errors.New("propagate: Consume needs a JetStream and a handler")
@@ -110,20 +110,21 @@ func (c *consumer) start(ctx context.Context) (main, redrive jetstream.Consumer,
 	if err := checkServer(c.js); err != nil {
 		return nil, nil, err
 	}
-	if c.kv, err = statusBucket(ctx, c.js, true); err != nil {
+	n := c.set.names
+	if c.kv, err = statusBucket(ctx, c.js, n.Bucket, true); err != nil {
 		return nil, nil, fmt.Errorf("propagate: status bucket: %w", err)
 	}
-	if _, err := ensureStream(ctx, c.js, StreamConfig(DefaultDuplicateWindow)); err != nil {
+	if _, err := ensureStream(ctx, c.js, n.StreamConfig(DefaultDuplicateWindow)); err != nil {
 		return nil, nil, err
 	}
-	if _, err := ensureStream(ctx, c.js, ParkedStreamConfig()); err != nil {
+	if _, err := ensureStream(ctx, c.js, n.ParkedStreamConfig()); err != nil {
 		return nil, nil, err
 	}
-	if main, err = c.js.CreateOrUpdateConsumer(ctx, StreamName, consumerConfig(c.name, "forget.erased.>", c.set)); err != nil {
-		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, StreamName, err)
+	if main, err = c.js.CreateOrUpdateConsumer(ctx, n.Stream, consumerConfig(c.name, n.Subject(">"), c.set)); err != nil {
+		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, n.Stream, err)
 	}
-	if redrive, err = c.js.CreateOrUpdateConsumer(ctx, ParkedStreamName, consumerConfig(c.name, redriveSubject(c.name), c.set)); err != nil {
-		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, ParkedStreamName, err)
+	if redrive, err = c.js.CreateOrUpdateConsumer(ctx, n.ParkedStream, consumerConfig(c.name, n.redriveSubject(c.name), c.set)); err != nil {
+		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, n.ParkedStream, err)
 	}
 	return main, redrive, nil
 }
@@ -214,7 +215,7 @@ func (c *consumer) delay(attempt int) time.Duration {
 // delivery. When the copy fails, the event is offered again later, and
 // parked then.
 func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata, eventID, class string) {
-	pm := nats.NewMsg(parkedSubject(c.name))
+	pm := nats.NewMsg(c.set.names.parkedSubject(c.name))
 	pm.Data = m.Data()
 	pm.Header.Set(headerEventID, eventID)
 	pm.Header.Set(headerDestination, c.name)
@@ -229,7 +230,7 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 	id := fmt.Sprintf("park.%s.%s.%d", c.name, md.Stream, md.Sequence.Stream)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := c.js.PublishMsg(pctx, pm, jetstream.WithMsgID(id), jetstream.WithExpectStream(ParkedStreamName)); err != nil {
+	if _, err := c.js.PublishMsg(pctx, pm, jetstream.WithMsgID(id), jetstream.WithExpectStream(c.set.names.ParkedStream)); err != nil {
 		c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: could not park an event; it will come again", slog.String("destination", c.name), slog.String("error", err.Error()))
 		m.NakWithDelay(c.set.backOff[len(c.set.backOff)-1])
 		return

@@ -10,9 +10,10 @@ import (
 )
 
 const deliverUsage = `
-Usage: forget deliver -nats URL -name NAME -webhook URL -secret-file FILE
+Usage: forget deliver -nats URL -name NAME -webhook URL -secret-file FILE [-namespace NS]
 
-Delivers every erasure event of the stream FORGET to one destination, by
+Delivers every erasure event of the stream FORGET (FORGET-NS with
+-namespace NS) to one destination, by
 POSTing it to a webhook, signed as Standard Webhooks prescribe: headers
 webhook-id (the event id: receivers drop repeats by it),
 webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of
@@ -83,12 +84,12 @@ func (c *cli) deliver(args []string) error {
 	}
 	defer nc.Close()
 	logger.Info("delivering erasure events", "destination", *name, "from", nf.where(), "webhook", wh.Where())
-	err = propagate.Consume(ctx, js, *name, wh.Deliver,
+	err = propagate.Consume(ctx, js, *name, wh.Deliver, append(nf.options(),
 		propagate.WithLogger(logger),
 		propagate.WithMaxDeliver(*maxDeliver),
 		propagate.WithBackOff(delays...),
 		propagate.WithAttemptTimeout(*timeout+time.Second),
-		propagate.WithWorkers(*workers))
+		propagate.WithWorkers(*workers))...)
 	if err != nil {
 		return usageError{err}
 	}
