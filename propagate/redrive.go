@@ -89,16 +89,20 @@ func Redrive(ctx context.Context, js jetstream.JetStream, name string, opts ...O
 		for _, h := range []string{headerEventID, headerDestination, headerError, headerAttempts, headerParkedAt} {
 			m.Header.Set(h, raw.Header.Get(h))
 		}
+		// The record first: Consume counts the failures it holds, and
+		// would park the copy again at once were they still there.
+		if p.EventID != "" {
+			if err := updateDelivery(ctx, kv, p.EventID, name, func(d *Delivery) {
+				d.Parked, d.ParkedAt, d.Failures = false, time.Time{}, 0
+			}); err != nil {
+				return fmt.Errorf("propagate: redrive: status: %w", err)
+			}
+		}
 		// The parked copy's sequence makes a second Redrive of the same
 		// copy a repeat the stream drops.
 		id := "redrive." + name + "." + strconv.FormatUint(p.seq, 10)
 		if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(id), jetstream.WithExpectStream(names.ParkedStream)); err != nil {
 			return fmt.Errorf("propagate: redrive: %w", err)
-		}
-		if p.EventID != "" {
-			if err := updateDelivery(ctx, kv, p.EventID, name, func(d *Delivery) { d.Parked, d.ParkedAt = false, time.Time{} }); err != nil {
-				return fmt.Errorf("propagate: redrive: status: %w", err)
-			}
 		}
 		if err := s.DeleteMsg(ctx, p.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("propagate: redrive: %w", err)

@@ -23,7 +23,11 @@ type Delivery struct {
 	// or pending (not attempted yet).
 	State string `json:"state"`
 	// Attempts counts the attempts that finished, failed or not.
-	Attempts      int       `json:"attempts"`
+	Attempts int `json:"attempts"`
+	// Failures counts the failed attempts since the event was last
+	// delivered or redriven; at max-deliver it is parked. An attempt cut
+	// off by its deliverer's death counts in neither.
+	Failures      int       `json:"failures,omitempty"`
 	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
 	// LastError is the class of the last failure (http_500, timeout,
