@@ -179,6 +179,9 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	log := c.set.log.With(slog.String("destination", c.name), slog.String("event_id", rc.EventID))
+	// From here the broker hears that the message is in hand: reading
+	// the record takes some of its ack wait.
+	stop := keepAlive(m, c.set.backOff[0])
 	prior, err := c.read(ctx, rc.EventID)
 	if err != nil {
 		// Without the record, the broker's count stands in for it.
@@ -187,20 +190,21 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	switch {
 	case prior.Failures >= c.set.maxDeliver && prior.DeliveredAt.IsZero():
+		stop()
 		// The last attempt failed, and its park did not finish.
 		c.park(ctx, m, md, rc.EventID, prior.LastError, prior.Attempts)
 		return
 	case int(md.NumDelivered) > maxDeliveries(c.set.maxDeliver):
 		// Offered that often without its attempts finishing: a message
 		// that kills its deliverer, say.
+		stop()
 		c.park(ctx, m, md, rc.EventID, "gave_up", prior.Attempts)
 		return
 	}
-	stop := keepAlive(m, c.set.backOff[0])
 	hctx, cancel := context.WithTimeout(ctx, c.set.attemptTimeout)
 	err = safeCall(hctx, c.h, rc)
 	cancel()
-	stop()
+	stop() // before the ack or nak, which a later "in progress" would undo
 	if err == nil {
 		c.record(ctx, rc.EventID, func(d *Delivery) {
 			d.Attempts++
