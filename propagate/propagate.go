@@ -14,11 +14,15 @@
 // [Consume] runs a durable consumer, one per destination name: many
 // processes consuming under one name share its events. A handler that
 // fails is retried after the back-off delays, by the broker; an event that
-// fails [DefaultMaxDeliver] times is parked on the stream [ParkedStreamName],
+// fails [DefaultMaxDeliver] times (attempts that finished: a deliverer
+// killed mid-attempt uses none up) is parked on the stream [ParkedStreamName],
 // where [Redrive] sends it back to its destination. [Webhook] is a handler
 // that POSTs each event to a URL, signed as Standard Webhooks prescribe.
 // Every attempt is recorded in the key-value bucket [StatusBucket];
 // [Status] reads it, with the outbox, for one customer.
+//
+// [WithNamespace] keeps one environment's streams, subjects and bucket
+// apart from another's on a shared account (see [Names]).
 //
 // Events, status records and logs hold what receipts hold (ids, field and
 // table names, counts, times), never a value read from the database.
