@@ -184,9 +184,9 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	stop := keepAlive(m, c.set.backOff[0])
 	prior, err := c.read(ctx, rc.EventID)
 	if err != nil {
-		// Without the record, the broker's count stands in for it.
-		log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not read delivery status; counting the broker's deliveries", slog.String("error", err.Error()))
-		prior = Delivery{Failures: int(md.NumDelivered) - 1, Attempts: int(md.NumDelivered) - 1}
+		// Attempt anyway: the record's update counts this one if it
+		// can, and the backstop bounds the rest.
+		log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not read delivery status", slog.String("error", err.Error()))
 	}
 	switch {
 	case prior.Failures >= c.set.maxDeliver && prior.DeliveredAt.IsZero():
