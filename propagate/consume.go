@@ -30,14 +30,20 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 //
 // An event h fails is offered again after the back-off delays
 // ([WithBackOff]), by the broker: a Consume that dies mid-attempt loses
-// nothing. After [WithMaxDeliver] attempts the event is parked: copied to
-// forget.parked.<name> on [ParkedStreamName], where [Redrive] finds it.
+// nothing. After [WithMaxDeliver] failed attempts the event is parked:
+// copied to forget.parked.<name> on [ParkedStreamName], where [Redrive]
+// finds it. Failed attempts are those h returned an error from (or
+// timed out, or panicked), as the status record counts them: a
+// deliverer killed mid-attempt uses none up, however often. As a
+// backstop, an event the broker has offered ten times WithMaxDeliver
+// (and at least 50 times) without that many failures, a message that
+// kills its deliverer every time, say, is parked with class gave_up.
 // The consumer's own MaxDeliver is out of reach, so that the broker never
 // drops an event silently: parking is Consume's decision, and a park that
 // fails is retried. Each attempt is recorded in [StatusBucket].
 //
 // Options: [WithMaxDeliver], [WithBackOff], [WithAttemptTimeout],
-// [WithWorkers], [WithLogger], [WithClock].
+// [WithWorkers], [WithNamespace], [WithLogger], [WithClock].
 func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler, opts ...Option) error {
 	if js == nil || h == nil {
 		return errors.New("propagate: Consume needs a JetStream and a handler")
@@ -110,20 +116,21 @@ func (c *consumer) start(ctx context.Context) (main, redrive jetstream.Consumer,
 	if err := checkServer(c.js); err != nil {
 		return nil, nil, err
 	}
-	if c.kv, err = statusBucket(ctx, c.js, true); err != nil {
+	n := c.set.names
+	if c.kv, err = statusBucket(ctx, c.js, n.Bucket, true); err != nil {
 		return nil, nil, fmt.Errorf("propagate: status bucket: %w", err)
 	}
-	if _, err := ensureStream(ctx, c.js, StreamConfig(DefaultDuplicateWindow)); err != nil {
+	if _, err := ensureStream(ctx, c.js, n.StreamConfig(DefaultDuplicateWindow)); err != nil {
 		return nil, nil, err
 	}
-	if _, err := ensureStream(ctx, c.js, ParkedStreamConfig()); err != nil {
+	if _, err := ensureStream(ctx, c.js, n.ParkedStreamConfig()); err != nil {
 		return nil, nil, err
 	}
-	if main, err = c.js.CreateOrUpdateConsumer(ctx, StreamName, consumerConfig(c.name, "forget.erased.>", c.set)); err != nil {
-		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, StreamName, err)
+	if main, err = c.js.CreateOrUpdateConsumer(ctx, n.Stream, consumerConfig(c.name, n.Subject(">"), c.set)); err != nil {
+		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, n.Stream, err)
 	}
-	if redrive, err = c.js.CreateOrUpdateConsumer(ctx, ParkedStreamName, consumerConfig(c.name, redriveSubject(c.name), c.set)); err != nil {
-		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, ParkedStreamName, err)
+	if redrive, err = c.js.CreateOrUpdateConsumer(ctx, n.ParkedStream, consumerConfig(c.name, n.redriveSubject(c.name), c.set)); err != nil {
+		return nil, nil, fmt.Errorf("propagate: consumer %s on %s: %w", c.name, n.ParkedStream, err)
 	}
 	return main, redrive, nil
 }
@@ -152,6 +159,12 @@ type consumer struct {
 
 // handle makes one attempt at one message. An attempt in progress
 // finishes even when ctx ends: its outcome is recorded and acknowledged.
+//
+// Whether an event is given up on is decided by the failed attempts its
+// status record counts (Delivery.Failures), not by the broker's count of
+// deliveries: that one also counts the deliveries of a deliverer killed
+// mid-attempt, which say nothing of the receiver. The broker's count is
+// only the backstop of [maxDeliveries].
 func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	ctx = context.WithoutCancel(ctx)
 	md, err := m.Metadata()
@@ -159,27 +172,43 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 		m.Term() // not a JetStream message
 		return
 	}
-	attempt := int(md.NumDelivered)
 	var rc forget.Receipt
 	if err := json.Unmarshal(m.Data(), &rc); err != nil || !validEventID(rc.EventID) || rc.CustomerID == "" {
 		// Not an event a relay published: nobody can deliver it.
-		c.park(ctx, m, md, "", "bad_event")
+		c.park(ctx, m, md, "", "bad_event", int(md.NumDelivered))
 		return
 	}
 	log := c.set.log.With(slog.String("destination", c.name), slog.String("event_id", rc.EventID))
-	if attempt > c.set.maxDeliver {
-		// The last attempt died midway (or its park failed).
-		c.park(ctx, m, md, rc.EventID, "gave_up")
+	// From here the broker hears that the message is in hand: reading
+	// the record takes some of its ack wait.
+	stop := keepAlive(m, c.set.backOff[0])
+	prior, err := c.read(ctx, rc.EventID)
+	if err != nil {
+		// Attempt anyway: the record's update counts this one if it
+		// can, and the backstop bounds the rest.
+		log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not read delivery status", slog.String("error", err.Error()))
+	}
+	switch {
+	case prior.Failures >= c.set.maxDeliver && prior.DeliveredAt.IsZero():
+		stop()
+		// The last attempt failed, and its park did not finish.
+		c.park(ctx, m, md, rc.EventID, prior.LastError, prior.Attempts)
+		return
+	case int(md.NumDelivered) > maxDeliveries(c.set.maxDeliver):
+		// Offered that often without its attempts finishing: a message
+		// that kills its deliverer, say.
+		stop()
+		c.park(ctx, m, md, rc.EventID, "gave_up", prior.Attempts)
 		return
 	}
-	stop := keepAlive(m, c.set.backOff[0])
 	hctx, cancel := context.WithTimeout(ctx, c.set.attemptTimeout)
 	err = safeCall(hctx, c.h, rc)
 	cancel()
-	stop()
+	stop() // before the ack or nak, which a later "in progress" would undo
 	if err == nil {
 		c.record(ctx, rc.EventID, func(d *Delivery) {
 			d.Attempts++
+			d.Failures = 0
 			d.LastAttemptAt = c.set.now().UTC()
 			if d.DeliveredAt.IsZero() {
 				d.DeliveredAt = d.LastAttemptAt
@@ -192,34 +221,57 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	class := ErrorClass(err)
-	log.LogAttrs(ctx, slog.LevelWarn, "propagate: delivery failed", slog.Int("attempt", attempt), slog.String("class", class))
-	if attempt >= c.set.maxDeliver {
-		c.park(ctx, m, md, rc.EventID, class)
-		return
-	}
+	// Should the record fail to be written, the count read before the
+	// attempt goes on.
+	failures, attempts := prior.Failures+1, prior.Attempts+1
 	c.record(ctx, rc.EventID, func(d *Delivery) {
 		d.Attempts++
+		d.Failures++
 		d.LastAttemptAt = c.set.now().UTC()
 		d.LastError = class
+		failures, attempts = d.Failures, d.Attempts
 	})
-	m.NakWithDelay(c.delay(attempt))
+	log.LogAttrs(ctx, slog.LevelWarn, "propagate: delivery failed", slog.Int("attempt", failures), slog.String("class", class))
+	if failures >= c.set.maxDeliver {
+		c.park(ctx, m, md, rc.EventID, class, attempts)
+		return
+	}
+	m.NakWithDelay(c.delay(failures))
 }
 
-// delay is the wait before the retry that follows attempt.
-func (c *consumer) delay(attempt int) time.Duration {
-	return c.set.backOff[min(attempt, len(c.set.backOff))-1]
+// maxDeliveries is how often the broker may offer one event to a
+// destination before it is parked as gave_up, however few of its
+// attempts finished: ten times max-deliver, and at least 50. Deliverers
+// killed mid-attempt do not come near it; a message that kills its
+// deliverer every time, or whose attempts can never be recorded, is
+// stopped by it.
+func maxDeliveries(maxDeliver int) int { return max(10*maxDeliver, 50) }
+
+// read returns the event's status record for this destination; an
+// absent one is fresh.
+func (c *consumer) read(ctx context.Context, eventID string) (Delivery, error) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	d, _, err := readDelivery(rctx, c.kv, eventID, c.name)
+	return d, err
+}
+
+// delay is the wait before the retry that follows the n-th failure.
+func (c *consumer) delay(n int) time.Duration {
+	return c.set.backOff[min(max(n, 1), len(c.set.backOff))-1]
 }
 
 // park copies the event to the parked stream, records it, and ends its
 // delivery. When the copy fails, the event is offered again later, and
-// parked then.
-func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata, eventID, class string) {
-	pm := nats.NewMsg(parkedSubject(c.name))
+// parked then. attempts is the finished attempts, as the copy records
+// them.
+func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata, eventID, class string, attempts int) {
+	pm := nats.NewMsg(c.set.names.parkedSubject(c.name))
 	pm.Data = m.Data()
 	pm.Header.Set(headerEventID, eventID)
 	pm.Header.Set(headerDestination, c.name)
 	pm.Header.Set(headerError, class)
-	pm.Header.Set(headerAttempts, strconv.FormatUint(md.NumDelivered, 10))
+	pm.Header.Set(headerAttempts, strconv.Itoa(attempts))
 	// The status record and the parked copy carry one time, so that
 	// Status and ListParked give one answer.
 	at := c.set.now().UTC()
@@ -229,18 +281,16 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 	id := fmt.Sprintf("park.%s.%s.%d", c.name, md.Stream, md.Sequence.Stream)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := c.js.PublishMsg(pctx, pm, jetstream.WithMsgID(id), jetstream.WithExpectStream(ParkedStreamName)); err != nil {
+	if _, err := c.js.PublishMsg(pctx, pm, jetstream.WithMsgID(id), jetstream.WithExpectStream(c.set.names.ParkedStream)); err != nil {
 		c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: could not park an event; it will come again", slog.String("destination", c.name), slog.String("error", err.Error()))
 		m.NakWithDelay(c.set.backOff[len(c.set.backOff)-1])
 		return
 	}
 	if eventID != "" {
 		c.record(ctx, eventID, func(d *Delivery) {
-			if class != "gave_up" {
-				d.Attempts++
-				d.LastAttemptAt = at
+			if class != "" {
+				d.LastError = class
 			}
-			d.LastError = class
 			if d.DeliveredAt.IsZero() {
 				d.Parked, d.ParkedAt = true, at
 			}

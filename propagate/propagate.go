@@ -14,11 +14,15 @@
 // [Consume] runs a durable consumer, one per destination name: many
 // processes consuming under one name share its events. A handler that
 // fails is retried after the back-off delays, by the broker; an event that
-// fails [DefaultMaxDeliver] times is parked on the stream [ParkedStreamName],
+// fails [DefaultMaxDeliver] times (attempts that finished: a deliverer
+// killed mid-attempt uses none up) is parked on the stream [ParkedStreamName],
 // where [Redrive] sends it back to its destination. [Webhook] is a handler
 // that POSTs each event to a URL, signed as Standard Webhooks prescribe.
 // Every attempt is recorded in the key-value bucket [StatusBucket];
 // [Status] reads it, with the outbox, for one customer.
+//
+// [WithNamespace] keeps one environment's streams, subjects and bucket
+// apart from another's on a shared account (see [Names]).
 //
 // Events, status records and logs hold what receipts hold (ids, field and
 // table names, counts, times), never a value read from the database.
@@ -74,22 +78,94 @@ var defaultBackOff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Sec
 // 30m, 1h.
 func DefaultBackOff() []time.Duration { return append([]time.Duration(nil), defaultBackOff...) }
 
-// Subject returns the subject events of preset are published on.
-func Subject(preset string) string { return "forget.erased." + preset }
-
-func parkedSubject(dest string) string  { return "forget.parked." + dest }
-func redriveSubject(dest string) string { return "forget.redrive." + dest }
+// Subject returns the subject events of preset are published on, under
+// the default names.
+func Subject(preset string) string { return defaultNames.Subject(preset) }
 
 // StreamConfig returns the configuration a relay creates the events
-// stream with when it does not exist: file storage, every event kept, and
-// the duplicate window. A host that wants replicas or an age limit
-// creates the stream itself, with subjects forget.erased.>, before the
-// first relay starts; relays use it as it is.
+// stream with when it does not exist, under the default names: file
+// storage, every event kept, and the duplicate window. A host that wants
+// replicas or an age limit creates the stream itself, with subjects
+// forget.erased.>, before the first relay starts; relays use it as it is.
+// [Names.StreamConfig] is the same for a namespace.
 func StreamConfig(duplicates time.Duration) jetstream.StreamConfig {
+	return defaultNames.StreamConfig(duplicates)
+}
+
+// ParkedStreamConfig returns the configuration of the parked stream,
+// under the default names.
+func ParkedStreamConfig() jetstream.StreamConfig { return defaultNames.ParkedStreamConfig() }
+
+// Names are the stream, subject and bucket names of one namespace, so
+// that environments (or shops) sharing a NATS account never see each
+// other's events. The default names, namespace "", are [StreamName],
+// forget.erased.<preset>, [ParkedStreamName] and [StatusBucket];
+// namespace staging has FORGET-staging, staging.forget.erased.<preset>,
+// FORGET_PARKED-staging and forget_delivery-staging. The "-" before the
+// namespace is in no default name, so a namespace can never name another
+// namespace's streams or the default ones.
+type Names struct {
+	Namespace    string // "" for the default names
+	Stream       string // the events stream
+	ParkedStream string // parked and redriven events
+	Bucket       string // delivery status
+}
+
+var defaultNames = Names{Stream: StreamName, ParkedStream: ParkedStreamName, Bucket: StatusBucket}
+
+// NamesOf returns the names of namespace: "" (the default names), or 1 to
+// 32 lower-case letters, digits, - and _, starting with a letter or a
+// digit. Lower case only: a server on a case-insensitive file system
+// would store Staging's and staging's streams in one directory.
+func NamesOf(namespace string) (Names, error) {
+	if namespace == "" {
+		return defaultNames, nil
+	}
+	if !validNamespace(namespace) {
+		return Names{}, fmt.Errorf("propagate: namespace %q: want 1 to 32 lower-case letters, digits, - or _, starting with a letter or a digit", namespace)
+	}
+	return Names{
+		Namespace:    namespace,
+		Stream:       StreamName + "-" + namespace,
+		ParkedStream: ParkedStreamName + "-" + namespace,
+		Bucket:       StatusBucket + "-" + namespace,
+	}, nil
+}
+
+func validNamespace(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' || s[0] == '_' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// prefix is the namespace's first subject token, with its dot.
+func (n Names) prefix() string {
+	if n.Namespace == "" {
+		return ""
+	}
+	return n.Namespace + "."
+}
+
+// Subject returns the subject events of preset are published on.
+func (n Names) Subject(preset string) string { return n.prefix() + "forget.erased." + preset }
+
+func (n Names) parkedSubject(dest string) string  { return n.prefix() + "forget.parked." + dest }
+func (n Names) redriveSubject(dest string) string { return n.prefix() + "forget.redrive." + dest }
+
+// StreamConfig returns the configuration a relay creates the
+// namespace's events stream with, as the package's StreamConfig does.
+func (n Names) StreamConfig(duplicates time.Duration) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        StreamName,
+		Name:        n.Stream,
 		Description: "erasure events (github.com/forgetkit/forget)",
-		Subjects:    []string{"forget.erased.>"},
+		Subjects:    []string{n.prefix() + "forget.erased.>"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
@@ -97,12 +173,13 @@ func StreamConfig(duplicates time.Duration) jetstream.StreamConfig {
 	}
 }
 
-// ParkedStreamConfig returns the configuration of the parked stream.
-func ParkedStreamConfig() jetstream.StreamConfig {
+// ParkedStreamConfig returns the configuration of the namespace's
+// parked stream.
+func (n Names) ParkedStreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        ParkedStreamName,
+		Name:        n.ParkedStream,
 		Description: "erasure events a destination gave up on, and those sent back to it",
-		Subjects:    []string{"forget.parked.>", "forget.redrive.>"},
+		Subjects:    []string{n.prefix() + "forget.parked.>", n.prefix() + "forget.redrive.>"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Duplicates:  DefaultDuplicateWindow,
@@ -130,19 +207,19 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 }
 
 // statusBucket returns the status bucket, creating it when create is set.
-func statusBucket(ctx context.Context, js jetstream.JetStream, create bool) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, StatusBucket)
+func statusBucket(ctx context.Context, js jetstream.JetStream, bucket string, create bool) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, bucket)
 	if err == nil || !create || !errors.Is(err, jetstream.ErrBucketNotFound) {
 		return kv, err
 	}
 	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      StatusBucket,
+		Bucket:      bucket,
 		Description: "delivery status of erasure events, per destination",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 	})
 	if errors.Is(err, jetstream.ErrBucketExists) {
-		kv, err = js.KeyValue(ctx, StatusBucket)
+		kv, err = js.KeyValue(ctx, bucket)
 	}
 	return kv, err
 }
@@ -178,8 +255,9 @@ func validEventID(id string) bool {
 	return true
 }
 
-// Option configures a Relay or Consume; each option says which it
-// applies to, and the other ignores it.
+// Option configures a Relay, Consume, and the functions that read or
+// redrive; each option says which it applies to, and the others ignore
+// it.
 type Option func(*settings)
 
 type settings struct {
@@ -194,6 +272,8 @@ type settings struct {
 	backOff        []time.Duration
 	attemptTimeout time.Duration
 	workers        int
+	namespace      string
+	names          Names
 }
 
 func newSettings(opts []Option) (*settings, error) {
@@ -215,6 +295,11 @@ func newSettings(opts []Option) (*settings, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	names, err := NamesOf(s.namespace)
+	if err != nil {
+		return nil, err
+	}
+	s.names = names
 	switch {
 	case s.now == nil:
 		return nil, errors.New("propagate: WithClock(nil)")
@@ -287,3 +372,9 @@ func WithAttemptTimeout(d time.Duration) Option { return func(s *settings) { s.a
 // WithWorkers sets how many events one Consume handles at once; the
 // default is 4.
 func WithWorkers(n int) Option { return func(s *settings) { s.workers = n } }
+
+// WithNamespace sets the namespace ([NamesOf]) of the streams, subjects
+// and bucket; every Relay, Consume, [Status], [Destinations],
+// [ListParked] and [Redrive] of one environment must be given the same.
+// The default, "", is the default names.
+func WithNamespace(ns string) Option { return func(s *settings) { s.namespace = ns } }

@@ -28,8 +28,14 @@ type Parked struct {
 // and error class are the record's, which [Status] shows: one reader,
 // one answer. The parked copy's headers stand in where there is no
 // record (an unreadable event, or a record that failed to be written).
-func ListParked(ctx context.Context, js jetstream.JetStream, name string) ([]Parked, error) {
-	kv, err := statusBucket(ctx, js, false)
+// Options: [WithNamespace].
+func ListParked(ctx context.Context, js jetstream.JetStream, name string, opts ...Option) ([]Parked, error) {
+	set, err := newSettings(opts)
+	if err != nil {
+		return nil, err
+	}
+	n := set.names
+	kv, err := statusBucket(ctx, js, n.Bucket, false)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = nil, nil
 	}
@@ -37,7 +43,7 @@ func ListParked(ctx context.Context, js jetstream.JetStream, name string) ([]Par
 		return nil, fmt.Errorf("propagate: status bucket: %w", err)
 	}
 	var out []Parked
-	err = eachParked(ctx, js, name, func(p Parked, _ *jetstream.RawStreamMsg) error {
+	err = eachParked(ctx, js, n, name, func(p Parked, _ *jetstream.RawStreamMsg) error {
 		if kv != nil && validEventID(p.EventID) {
 			d, found, err := readDelivery(ctx, kv, p.EventID, name)
 			if err != nil {
@@ -58,32 +64,45 @@ func ListParked(ctx context.Context, js jetstream.JetStream, name string) ([]Par
 // attempts, and parks it again should it fail as often. It returns how
 // many it sent. An event is removed from the parked ones only once the
 // broker holds its copy, so a Redrive that dies midway may be run again.
-func Redrive(ctx context.Context, js jetstream.JetStream, name string) (int, error) {
-	kv, err := statusBucket(ctx, js, true)
+// Options: [WithNamespace].
+func Redrive(ctx context.Context, js jetstream.JetStream, name string, opts ...Option) (int, error) {
+	set, err := newSettings(opts)
+	if err != nil {
+		return 0, err
+	}
+	names := set.names
+	if !validName(name) {
+		return 0, badDestination(name)
+	}
+	kv, err := statusBucket(ctx, js, names.Bucket, true)
 	if err != nil {
 		return 0, fmt.Errorf("propagate: status bucket: %w", err)
 	}
-	s, err := ensureStream(ctx, js, ParkedStreamConfig())
+	s, err := ensureStream(ctx, js, names.ParkedStreamConfig())
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	err = eachParked(ctx, js, name, func(p Parked, raw *jetstream.RawStreamMsg) error {
-		m := nats.NewMsg(redriveSubject(name))
+	err = eachParked(ctx, js, names, name, func(p Parked, raw *jetstream.RawStreamMsg) error {
+		m := nats.NewMsg(names.redriveSubject(name))
 		m.Data = raw.Data
 		for _, h := range []string{headerEventID, headerDestination, headerError, headerAttempts, headerParkedAt} {
 			m.Header.Set(h, raw.Header.Get(h))
 		}
+		// The record first: Consume counts the failures it holds, and
+		// would park the copy again at once were they still there.
+		if p.EventID != "" {
+			if err := updateDelivery(ctx, kv, p.EventID, name, func(d *Delivery) {
+				d.Parked, d.ParkedAt, d.Failures = false, time.Time{}, 0
+			}); err != nil {
+				return fmt.Errorf("propagate: redrive: status: %w", err)
+			}
+		}
 		// The parked copy's sequence makes a second Redrive of the same
 		// copy a repeat the stream drops.
 		id := "redrive." + name + "." + strconv.FormatUint(p.seq, 10)
-		if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(id), jetstream.WithExpectStream(ParkedStreamName)); err != nil {
+		if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(id), jetstream.WithExpectStream(names.ParkedStream)); err != nil {
 			return fmt.Errorf("propagate: redrive: %w", err)
-		}
-		if p.EventID != "" {
-			if err := updateDelivery(ctx, kv, p.EventID, name, func(d *Delivery) { d.Parked, d.ParkedAt = false, time.Time{} }); err != nil {
-				return fmt.Errorf("propagate: redrive: status: %w", err)
-			}
 		}
 		if err := s.DeleteMsg(ctx, p.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("propagate: redrive: %w", err)
@@ -95,18 +114,18 @@ func Redrive(ctx context.Context, js jetstream.JetStream, name string) (int, err
 }
 
 // eachParked calls fn with each event parked for name, oldest first.
-func eachParked(ctx context.Context, js jetstream.JetStream, name string, fn func(Parked, *jetstream.RawStreamMsg) error) error {
+func eachParked(ctx context.Context, js jetstream.JetStream, names Names, name string, fn func(Parked, *jetstream.RawStreamMsg) error) error {
 	if !validName(name) {
-		return fmt.Errorf("propagate: destination name %q: want 1 to 64 letters, digits, - or _", name)
+		return badDestination(name)
 	}
-	s, err := js.Stream(ctx, ParkedStreamName)
+	s, err := js.Stream(ctx, names.ParkedStream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("propagate: stream %s: %w", ParkedStreamName, err)
+		return fmt.Errorf("propagate: stream %s: %w", names.ParkedStream, err)
 	}
-	subject := parkedSubject(name)
+	subject := names.parkedSubject(name)
 	for seq := uint64(1); ; {
 		raw, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -131,4 +150,8 @@ func eachParked(ctx context.Context, js jetstream.JetStream, name string, fn fun
 		}
 		seq = raw.Sequence + 1
 	}
+}
+
+func badDestination(name string) error {
+	return fmt.Errorf("propagate: destination name %q: want 1 to 64 letters, digits, - or _", name)
 }

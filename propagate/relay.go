@@ -33,7 +33,7 @@ type Relay struct {
 
 // NewRelay returns a relay from outbox to the stream js reaches. Options:
 // [WithPreset], [WithBatch], [WithPollInterval], [WithPublishTimeout],
-// [WithDuplicateWindow], [WithLogger], [WithClock].
+// [WithDuplicateWindow], [WithNamespace], [WithLogger], [WithClock].
 func NewRelay(outbox forget.Outbox, js jetstream.JetStream, opts ...Option) (*Relay, error) {
 	if outbox == nil || js == nil {
 		return nil, errors.New("propagate: NewRelay needs an outbox and a JetStream")
@@ -42,7 +42,7 @@ func NewRelay(outbox forget.Outbox, js jetstream.JetStream, opts ...Option) (*Re
 	if err != nil {
 		return nil, err
 	}
-	return &Relay{outbox: outbox, js: js, set: set, subject: Subject(set.preset), wake: make(chan struct{}, 1)}, nil
+	return &Relay{outbox: outbox, js: js, set: set, subject: set.names.Subject(set.preset), wake: make(chan struct{}, 1)}, nil
 }
 
 // Wake makes a waiting Run look for events at once rather than at its
@@ -171,7 +171,7 @@ func (r *Relay) publish(ctx context.Context, events []forget.Event) ([]string, e
 			msg.Header.Set(headerEventID, ev.EventID)
 			// A repeat (ack.Duplicate) is acknowledged too: the stream
 			// has the event.
-			if _, err := r.js.PublishMsg(pctx, msg, jetstream.WithMsgID(ev.EventID), jetstream.WithExpectStream(StreamName)); err != nil {
+			if _, err := r.js.PublishMsg(pctx, msg, jetstream.WithMsgID(ev.EventID), jetstream.WithExpectStream(r.set.names.Stream)); err != nil {
 				fail(fmt.Errorf("propagate: publish: %w", err))
 				return
 			}
@@ -194,7 +194,7 @@ func (r *Relay) ensureStream(ctx context.Context) error {
 	if err := checkServer(r.js); err != nil {
 		return err
 	}
-	if _, err := ensureStream(ctx, r.js, StreamConfig(r.set.duplicates)); err != nil {
+	if _, err := ensureStream(ctx, r.js, r.set.names.StreamConfig(r.set.duplicates)); err != nil {
 		return err
 	}
 	r.stream = true

@@ -23,7 +23,11 @@ type Delivery struct {
 	// or pending (not attempted yet).
 	State string `json:"state"`
 	// Attempts counts the attempts that finished, failed or not.
-	Attempts      int       `json:"attempts"`
+	Attempts int `json:"attempts"`
+	// Failures counts the failed attempts since the event was last
+	// delivered or redriven; at max-deliver it is parked. An attempt cut
+	// off by its deliverer's death counts in neither.
+	Failures      int       `json:"failures,omitempty"`
 	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
 	// LastError is the class of the last failure (http_500, timeout,
@@ -127,19 +131,24 @@ type EventStatus struct {
 // its publication time (zero while it waits in the outbox) and its status
 // at every destination. Destinations are the durable consumers of the
 // events stream: a destination that has not started yet is not listed.
-func Status(ctx context.Context, js jetstream.JetStream, outbox forget.Outbox, customerID string) ([]EventStatus, error) {
+// Options: [WithNamespace].
+func Status(ctx context.Context, js jetstream.JetStream, outbox forget.Outbox, customerID string, opts ...Option) ([]EventStatus, error) {
 	if js == nil || outbox == nil {
 		return nil, errors.New("propagate: Status needs a JetStream and an outbox")
+	}
+	set, err := newSettings(opts)
+	if err != nil {
+		return nil, err
 	}
 	events, err := outbox.CustomerEvents(ctx, customerID)
 	if err != nil {
 		return nil, err
 	}
-	dests, err := Destinations(ctx, js)
+	dests, err := destinations(ctx, js, set.names)
 	if err != nil {
 		return nil, err
 	}
-	kv, err := statusBucket(ctx, js, false)
+	kv, err := statusBucket(ctx, js, set.names.Bucket, false)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = nil, nil // nothing delivered yet
 	}
@@ -164,14 +173,23 @@ func Status(ctx context.Context, js jetstream.JetStream, outbox forget.Outbox, c
 }
 
 // Destinations returns the names of the events stream's durable
-// consumers, sorted: the destinations events are delivered to.
-func Destinations(ctx context.Context, js jetstream.JetStream) ([]string, error) {
-	s, err := js.Stream(ctx, StreamName)
+// consumers, sorted: the destinations events are delivered to. Options:
+// [WithNamespace].
+func Destinations(ctx context.Context, js jetstream.JetStream, opts ...Option) ([]string, error) {
+	set, err := newSettings(opts)
+	if err != nil {
+		return nil, err
+	}
+	return destinations(ctx, js, set.names)
+}
+
+func destinations(ctx context.Context, js jetstream.JetStream, n Names) ([]string, error) {
+	s, err := js.Stream(ctx, n.Stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("propagate: stream %s: %w", StreamName, err)
+		return nil, fmt.Errorf("propagate: stream %s: %w", n.Stream, err)
 	}
 	var names []string
 	l := s.ListConsumers(ctx)

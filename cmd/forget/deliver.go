@@ -10,16 +10,17 @@ import (
 )
 
 const deliverUsage = `
-Usage: forget deliver -nats URL -name NAME -webhook URL -secret-file FILE
+Usage: forget deliver -nats URL -name NAME -webhook URL -secret-file FILE [-namespace NS]
 
-Delivers every erasure event of the stream FORGET to one destination, by
-POSTing it to a webhook, signed as Standard Webhooks prescribe: headers
-webhook-id (the event id: receivers drop repeats by it),
-webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of
-"id.timestamp.body"> under the secret). A 2xx answer is a delivery.
-Anything else is retried by the broker after the -backoff delays; after
--max-deliver attempts the event is parked, 'forget status' shows it and
-'forget redrive' sends it again. The destination is a durable consumer
+Delivers every erasure event of the stream FORGET (FORGET-NS with
+-namespace NS) to one destination, by POSTing it to a webhook, signed as
+Standard Webhooks prescribe: headers webhook-id (the event id: receivers
+drop repeats by it), webhook-timestamp and webhook-signature
+(v1,<base64 HMAC-SHA256 of "id.timestamp.body"> under the secret). A 2xx
+answer is a delivery. Anything else is retried by the broker after the
+-backoff delays; after -max-deliver failed attempts (a deliverer killed
+mid-attempt uses none up) the event is parked, 'forget status' shows it
+and 'forget redrive' sends it again. The destination is a durable consumer
 named NAME: run several 'forget deliver' with one name to share its
 work, one name per destination. Runs until interrupted.
 
@@ -39,7 +40,7 @@ func (c *cli) deliver(args []string) error {
 	hook := fs.String("webhook", "", "the `URL` to POST each event to (http or https)")
 	secretFile := fs.String("secret-file", "", "a `FILE` holding the webhook's secret, whsec_<base64>")
 	newSecret := fs.Bool("new-secret", false, "print a fresh secret and exit")
-	maxDeliver := fs.Int("max-deliver", propagate.DefaultMaxDeliver, "attempts before an event is parked (`N`)")
+	maxDeliver := fs.Int("max-deliver", propagate.DefaultMaxDeliver, "failed attempts before an event is parked (`N`); a deliverer killed mid-attempt uses none up")
 	backoff := fs.String("backoff", "1s,5s,30s,2m,10m,30m,1h", "the delays before each retry, comma-separated (`LIST`); the last repeats")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long one POST may take (`DURATION`)")
 	workers := fs.Int("workers", 4, "how many events to deliver at once (`N`)")
@@ -83,12 +84,12 @@ func (c *cli) deliver(args []string) error {
 	}
 	defer nc.Close()
 	logger.Info("delivering erasure events", "destination", *name, "from", nf.where(), "webhook", wh.Where())
-	err = propagate.Consume(ctx, js, *name, wh.Deliver,
+	err = propagate.Consume(ctx, js, *name, wh.Deliver, append(nf.options(),
 		propagate.WithLogger(logger),
 		propagate.WithMaxDeliver(*maxDeliver),
 		propagate.WithBackOff(delays...),
 		propagate.WithAttemptTimeout(*timeout+time.Second),
-		propagate.WithWorkers(*workers))
+		propagate.WithWorkers(*workers))...)
 	if err != nil {
 		return usageError{err}
 	}

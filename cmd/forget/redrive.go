@@ -8,7 +8,7 @@ import (
 )
 
 const redriveUsage = `
-Usage: forget redrive -nats URL -name NAME [-list]
+Usage: forget redrive -nats URL -name NAME [-list] [-namespace NS]
 
 Sends the events parked for destination NAME (those its webhook failed
 -max-deliver times) back to it: the running 'forget deliver -name NAME'
@@ -40,7 +40,7 @@ func (c *cli) redrive(args []string) error {
 	}
 	defer nc.Close()
 	if *list {
-		parked, err := propagate.ListParked(ctx, js, *name)
+		parked, err := propagate.ListParked(ctx, js, *name, nf.options()...)
 		if err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (c *cli) redrive(args []string) error {
 		fmt.Fprintf(c.stdout, "%d event(s) parked for %s\n", len(parked), *name)
 		return nil
 	}
-	n, err := propagate.Redrive(ctx, js, *name)
+	n, err := propagate.Redrive(ctx, js, *name, nf.options()...)
 	if err != nil {
 		return fmt.Errorf("%w (%d sent before)", err, n)
 	}

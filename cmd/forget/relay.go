@@ -17,9 +17,12 @@ import (
 	"github.com/forgetkit/forget/propagate"
 )
 
-// natsFlags name the NATS server.
+// natsFlags name the NATS server, and the namespace of the streams,
+// subjects and bucket on it.
 type natsFlags struct {
-	url string
+	url       string
+	namespace string
+	names     propagate.Names
 }
 
 // envNATS may hold -nats: a URL with a user's password or a token in argv
@@ -28,11 +31,17 @@ const envNATS = "FORGET_NATS"
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.url, "nats", "", "the NATS server `URL`, JetStream enabled (e.g. -nats nats://127.0.0.1:4222;\nseveral, comma-separated, for a cluster); without it, the URL in $"+envNATS)
+	fs.StringVar(&n.namespace, "namespace", "", "the `NAMESPACE` of the streams, subjects and status bucket, so that environments sharing a NATS\naccount never see each other's events (e.g. -namespace staging: stream FORGET-staging, subjects\nstaging.forget.erased.<preset>); lower-case letters, digits, - and _; without it, the default names.\nEvery serve, relay, deliver, status and redrive of one environment needs the same")
 }
 
 // check checks -nats (or $FORGET_NATS), required or not, and tells c its
 // secrets.
 func (n *natsFlags) check(c *cli, cmd string, required bool) error {
+	names, err := propagate.NamesOf(n.namespace)
+	if err != nil {
+		return usagef("-namespace %s: want 1 to 32 lower-case letters, digits, - or _, starting with a letter or a digit", quoteClipped(n.namespace))
+	}
+	n.names = names
 	if n.url == "" {
 		if required {
 			return n.missing(cmd)
@@ -59,6 +68,11 @@ func (n *natsFlags) check(c *cli, cmd string, required bool) error {
 		c.hide(append(secrets, n.url))
 	}
 	return nil
+}
+
+// options are the propagate options the flags give.
+func (n *natsFlags) options() []propagate.Option {
+	return []propagate.Option{propagate.WithNamespace(n.namespace)}
 }
 
 // missing is the usage error of a command that needs -nats without it.
@@ -108,11 +122,12 @@ func (n *natsFlags) connect(name string, wait bool, logger *slog.Logger) (*nats.
 }
 
 const relayUsage = `
-Usage: forget relay (-db FILE | -dsn URL) -nats URL [-preset NAME]
+Usage: forget relay (-db FILE | -dsn URL) -nats URL [-preset NAME] [-namespace NS]
 
 Publishes the erasure events waiting in the database's outbox (its audit
 table, written in each forget's own transaction) to the NATS JetStream
-stream FORGET, subject forget.erased.<preset>, each with its event id as
+stream FORGET, subject forget.erased.<preset> (with -namespace NS: stream
+FORGET-NS, subject NS.forget.erased.<preset>), each with its event id as
 Nats-Msg-Id, and marks them published once the broker has acknowledged
 them. Runs until interrupted. Killed at any point, it publishes again on
 restart what it had not marked, and the stream drops the repeats. Several
@@ -152,11 +167,11 @@ func (c *cli) relay(args []string) error {
 	}
 	defer nc.Close()
 	preset := dbf.presetName()
-	r, err := propagate.NewRelay(o.store, js, propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll))
+	r, err := propagate.NewRelay(o.store, js, append(nf.options(), propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll))...)
 	if err != nil {
 		return usageError{err}
 	}
-	logger.Info("relaying erasure events", "to", nf.where(), "subject", propagate.Subject(preset))
+	logger.Info("relaying erasure events", "to", nf.where(), "stream", nf.names.Stream, "subject", nf.names.Subject(preset))
 	if err := r.Run(ctx); err != nil {
 		return err
 	}
@@ -205,7 +220,7 @@ func (s *serveRelay) start(ctx context.Context, o *opened, preset string, logger
 	if err != nil {
 		return nil, err
 	}
-	r, err := propagate.NewRelay(o.store, js, propagate.WithLogger(logger), propagate.WithPreset(preset))
+	r, err := propagate.NewRelay(o.store, js, append(s.nf.options(), propagate.WithLogger(logger), propagate.WithPreset(preset))...)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -216,6 +231,6 @@ func (s *serveRelay) start(ctx context.Context, o *opened, preset string, logger
 		defer close(done)
 		r.Run(ctx)
 	}()
-	logger.Info("relaying erasure events", "to", s.nf.where(), "subject", propagate.Subject(preset))
+	logger.Info("relaying erasure events", "to", s.nf.where(), "stream", s.nf.names.Stream, "subject", s.nf.names.Subject(preset))
 	return func() { <-done; nc.Close() }, nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const statusUsage = `
-Usage: forget status (-db FILE | -dsn URL) -nats URL -customer-id ID [-json]
+Usage: forget status (-db FILE | -dsn URL) -nats URL -customer-id ID [-json] [-namespace NS]
 
 Shows, for each erasure of one customer, when it was committed and
 published, and where it has reached: each destination (each name a
@@ -57,7 +57,7 @@ func (c *cli) status(args []string) error {
 		return err
 	}
 	defer nc.Close()
-	events, err := propagate.Status(ctx, js, o.store, id)
+	events, err := propagate.Status(ctx, js, o.store, id, nf.options()...)
 	if err != nil {
 		return err
 	}
