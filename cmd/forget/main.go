@@ -241,7 +241,7 @@ var envSettable = map[string]bool{
 	// Where things are.
 	"db": true, "dsn": true, "nats": true, "keys": true, "secret-file": true,
 	"addr": true, "admin-addr": true, "path": true, "webhook": true, "name": true,
-	"schema": true, "preset": true, "dialect": true, "report": true,
+	"schema": true, "preset": true, "dialect": true, "report": true, "namespace": true,
 	// How the command runs: speed, logs, output, retries.
 	"log-format": true, "progress": true, "format": true, "json": true,
 	"batch-size": true, "chunk": true, "workers": true, "poll": true, "timeout": true,
