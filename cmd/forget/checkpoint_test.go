@@ -70,7 +70,10 @@ func TestServeCheckpointsInBackground(t *testing.T) {
 	grown, never := wal("0")
 	checkpointed, restarts := wal("10ms")
 	t.Logf("WAL after %d forgets: %d bytes, restarted %d times with background checkpoints; %d bytes, %d times without", forgets, checkpointed, restarts, grown, never)
-	if never != 0 || restarts < 2 || checkpointed >= grown {
+	// How many restarts, and how large the file grows between them,
+	// depends on the scheduler; that there is a restart, and that the log
+	// ends smaller than unchecked, does not.
+	if never != 0 || restarts < 1 || checkpointed >= grown {
 		t.Error("want the WAL restarted with background checkpoints (and smaller), never without")
 	}
 }

@@ -141,8 +141,11 @@ func TestCheckpointSQLiteBoundsTheLog(t *testing.T) {
 	never, grown := forgetAll(0)
 	restarts, size := forgetAll(5 * time.Millisecond)
 	t.Logf("log after %d forgets: %d bytes, restarted %d times with background checkpoints; %d bytes, %d times without", customers, size, restarts, grown, never)
-	if never != 0 || restarts < 3 {
-		t.Errorf("log restarted %d times with background checkpoints, %d without; want several, and none", restarts, never)
+	// How many restarts fit in the run is the scheduler's choice under
+	// load; that the log is restarted and ends smaller than unchecked is
+	// not.
+	if never != 0 || restarts < 1 || size >= grown {
+		t.Errorf("log restarted %d times with background checkpoints (%d bytes), %d without (%d bytes); want some and a smaller log, and none", restarts, size, never, grown)
 	}
 }
 
