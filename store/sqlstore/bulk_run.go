@@ -33,6 +33,9 @@ type bulkRun struct {
 	// Result.Unwritten (see written.go).
 	updated   []map[string]int64
 	unwritten [][]forget.Field
+	// inventories are a dry run's, by group index, as a single forget's
+	// receipt carries them.
+	inventories []*forget.Inventory
 	quiet     context.Context // ctx without its cancellation: see execPrepared
 }
 
@@ -50,10 +53,44 @@ func (b *bulkRun) run(ctx context.Context) error {
 	if err := b.holds(ctx); err != nil {
 		return err
 	}
+	if err := b.inventory(ctx); err != nil {
+		return err
+	}
 	if err := b.write(ctx); err != nil {
 		return err
 	}
-	return b.audit(ctx)
+	if err := b.audit(ctx); err != nil {
+		return err
+	}
+	for j, inv := range b.inventories {
+		if inv != nil && b.results[j].Err == nil {
+			b.results[j].Result.Inventory = inv
+		}
+	}
+	return nil
+}
+
+// inventory counts, for a dry run, each customer's rows before the
+// writes, customer by customer, as a single forget does: a preview says
+// the same whichever path runs it. Held customers get none, as there.
+// Duplicates never reach here (a dry run's second forget of a customer
+// runs per customer).
+func (b *bulkRun) inventory(ctx context.Context) error {
+	if len(b.group) == 0 || !b.plan(0).DryRun {
+		return nil
+	}
+	b.inventories = make([]*forget.Inventory, len(b.group))
+	for j := range b.group {
+		if b.ids[j] == nil || b.held[j] != "" {
+			continue
+		}
+		inv, err := b.s.dryRunInventory(ctx, b.tx, b.plan(j), b.ids[j], b.texts[j])
+		if err != nil {
+			return err
+		}
+		b.inventories[j] = inv
+	}
+	return nil
 }
 
 // resolve resolves and locks every customer: those named by customer_id
