@@ -36,7 +36,7 @@ type bulkRun struct {
 	// inventories are a dry run's, by group index, as a single forget's
 	// receipt carries them.
 	inventories []*forget.Inventory
-	quiet     context.Context // ctx without its cancellation: see execPrepared
+	quiet       context.Context // ctx without its cancellation: see execPrepared
 }
 
 func (b *bulkRun) plan(j int) forget.Plan { return b.items[b.group[j].at].Plan }
