@@ -119,20 +119,20 @@ func (b *bulkRun) resolve(ctx context.Context) error {
 		}
 		rows, err := b.tx.query(ctx, s.lockSQL(len(part)), args...)
 		if err != nil {
-			return fmt.Errorf("sqlstore: resolve customers: %w", safeError(err))
+			return fmt.Errorf("sqlstore: resolve customers: %w", s.scrubbedError(err, args...))
 		}
 		found := make(map[string]int, len(part))
 		for rows.Next() {
 			var got string
 			if err := rows.Scan(&got); err != nil {
 				rows.Close()
-				return fmt.Errorf("sqlstore: resolve customers: %w", safeError(err))
+				return fmt.Errorf("sqlstore: resolve customers: %w", s.scrubbedError(err, args...))
 			}
 			found[got]++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlstore: resolve customers: %w", ctxCause(ctx, safeError(err)))
+			return fmt.Errorf("sqlstore: resolve customers: %w", ctxCause(ctx, s.scrubbedError(err, args...)))
 		}
 		// A key found exactly once, under exactly its own spelling, is
 		// settled; anything else (not found, two rows, a collation that
@@ -212,7 +212,7 @@ func (b *bulkRun) holds(ctx context.Context) error {
 			}
 			rows, err := b.tx.query(ctx, query, args...)
 			if err != nil {
-				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, safeError(err))
+				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, s.scrubbedError(err, args...))
 			}
 			// A key under another spelling (a collation): the
 			// per-customer path decides.
@@ -228,7 +228,7 @@ func (b *bulkRun) holds(ctx context.Context) error {
 			}
 			on, err := g.fn(ctx, b.tx.q, b.ids[j])
 			if err != nil {
-				return fmt.Errorf("sqlstore: hold %s: %w", g.name, safeError(err))
+				return fmt.Errorf("sqlstore: hold %s: %w", g.name, s.scrubbedError(err, b.ids[j]))
 			}
 			if on {
 				b.held[j] = g.name
