@@ -66,6 +66,8 @@ func TestForgetErrorsScrubbed(t *testing.T) {
 				}
 				stmts := []string{
 					`CREATE TABLE err_sink (n INTEGER)`,
+					// The planted note is the only one of 101: the row that fails.
+					`DELETE FROM member_note WHERE customer_id = 101`,
 					`INSERT INTO member_note (customer_id, note) VALUES (101, '` + planted + `')`,
 				}
 				switch e.dialect {
