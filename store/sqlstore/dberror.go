@@ -22,8 +22,9 @@ var quoted = regexp.MustCompile(`"[^"]*"|'[^']*'`)
 // the statement was given, replaced by "…": a message may quote a value,
 // and values never reach a log or a report. PostgreSQL's Error() holds
 // its message and SQLSTATE, never the DETAIL that quotes a row; MySQL's
-// gets its number and SQLSTATE in front. Other errors are returned as
-// they are.
+// gets its number and SQLSTATE in front. A message a trigger or function
+// wrote itself is dropped whole (see hostMessage). Other errors are
+// returned as they are.
 func (s *Store) scrubbedError(err error, args ...any) error {
 	if err == nil {
 		return nil
@@ -46,8 +47,25 @@ func (s *Store) scrubbedError(err error, args ...any) error {
 			text = rest
 		}
 		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s): %s", my.number, my.state, s.scrub(text, args)), err: err}
+	case sqliteRaised(err):
+		return &redactedDBError{msg: "sqlite error 1811 (SQLITE_CONSTRAINT_TRIGGER): " + hostMessage, err: err}
 	}
 	return err
+}
+
+// sqliteRaised reports whether a SQLite error is a trigger's RAISE, whose
+// message may be any expression of the row (SQLite 3.47 and later).
+func sqliteRaised(err error) bool {
+	const constraintTrigger = 1811   // SQLITE_CONSTRAINT | 7<<8
+	var lite interface{ Code() int } // modernc.org/sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == constraintTrigger
+	}
+	if v, ok := driverStruct(err, mattnSQLitePkg, "Error"); ok {
+		ext := v.FieldByName("ExtendedCode")
+		return ext.IsValid() && ext.CanInt() && ext.Int() == constraintTrigger
+	}
+	return false
 }
 
 // hostMessage stands for a message the host's own trigger or function
