@@ -3,11 +3,16 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/store/sqlstore"
@@ -127,6 +132,39 @@ func TestForgetErrorsScrubbed(t *testing.T) {
 					t.Errorf("a value read from the row reached the log, an error or the response:\n%s\n%s", log, msg)
 				}
 			})
+		}
+	}
+}
+
+// raiseError stands for a pgconn.PgError raised by PL/pgSQL's RAISE with
+// an ERRCODE of its own: only its Routine tells.
+type raiseError struct {
+	pgError
+	Routine string
+}
+
+// TestHostMessagesDropped: without a database, a message the host's
+// trigger or function wrote is dropped whole, whatever it quotes or not,
+// and the error still wraps its cause.
+func TestHostMessagesDropped(t *testing.T) {
+	db, err := sql.Open("pgx", "postgres://nobody@127.0.0.1:1/none") // never connected
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := sqlstore.New(db, sqlstore.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cause := range map[string]error{
+		"RaiseDefault": pgError{"refused: jane@example.com", "P0001"},
+		"RaiseCode":    &raiseError{pgError{"refused: jane@example.com", "23514"}, "exec_stmt_raise"},
+		"Signal":       &mysql.MySQLError{Number: 1644, SQLState: [5]byte{'4', '5', '0', '0', '0'}, Message: "refused: jane@example.com"},
+		"SignalErrno":  &mysql.MySQLError{Number: 3999, SQLState: [5]byte{'4', '5', '1', '2', '3'}, Message: "refused: jane@example.com"},
+	} {
+		got := sqlstore.ScrubbedError(s, fmt.Errorf("wrapped: %w", cause))
+		if strings.Contains(got.Error(), "jane") || !strings.Contains(got.Error(), "raised by a trigger") || !errors.Is(got, cause) {
+			t.Errorf("%s: %q", name, got)
 		}
 	}
 }
