@@ -153,7 +153,7 @@ func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt, planEvent
 		return err
 	}
 	if _, err = tx.exec(ctx, s.auditInsert, vals...); err != nil {
-		return fmt.Errorf("sqlstore: audit: %w", safeError(err))
+		return fmt.Errorf("sqlstore: audit: %w", s.scrubbedError(err, vals...))
 	}
 	return nil
 }
@@ -226,7 +226,7 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: read audit trail: %w", safeError(err))
+		return nil, fmt.Errorf("sqlstore: read audit trail: %w", s.scrubbedError(err, args...))
 	}
 	defer rows.Close()
 	var out []forget.Receipt

@@ -168,7 +168,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 	}()
 	for j := range n {
 		if _, err := tx.q.ExecContext(ctx, "SAVEPOINT forget_item"); err != nil {
-			return fmt.Errorf("sqlstore: savepoint: %w", safeError(err))
+			return fmt.Errorf("sqlstore: savepoint: %w", s.scrubbedError(err))
 		}
 		res, err := item(j)
 		switch {
@@ -188,7 +188,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 			}
 		}
 		if _, rerr := tx.q.ExecContext(ctx, "RELEASE SAVEPOINT forget_item"); rerr != nil {
-			return fmt.Errorf("sqlstore: release savepoint: %w", safeError(rerr))
+			return fmt.Errorf("sqlstore: release savepoint: %w", s.scrubbedError(rerr))
 		}
 		results[j] = forget.BatchResult{Result: res, Err: err}
 	}
@@ -196,7 +196,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 		return nil
 	}
 	if err := tx.commit(ctx); err != nil {
-		return &commitError{fmt.Errorf("sqlstore: commit: %w", safeError(err))}
+		return &commitError{fmt.Errorf("sqlstore: commit: %w", s.scrubbedError(err))}
 	}
 	return nil
 }

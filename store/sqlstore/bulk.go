@@ -167,7 +167,7 @@ func (s *Store) bulkGroup(ctx context.Context, items []forget.BatchItem, group [
 			return nil
 		}
 		if err = tx.commit(ctx); err != nil {
-			return &commitError{fmt.Errorf("sqlstore: commit: %w", safeError(err))}
+			return &commitError{fmt.Errorf("sqlstore: commit: %w", s.scrubbedError(err))}
 		}
 		return nil
 	})

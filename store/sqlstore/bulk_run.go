@@ -33,7 +33,10 @@ type bulkRun struct {
 	// Result.Unwritten (see written.go).
 	updated   []map[string]int64
 	unwritten [][]forget.Field
-	quiet     context.Context // ctx without its cancellation: see execPrepared
+	// inventories are a dry run's, by group index, as a single forget's
+	// receipt carries them.
+	inventories []*forget.Inventory
+	quiet       context.Context // ctx without its cancellation: see execPrepared
 }
 
 func (b *bulkRun) plan(j int) forget.Plan { return b.items[b.group[j].at].Plan }
@@ -50,10 +53,44 @@ func (b *bulkRun) run(ctx context.Context) error {
 	if err := b.holds(ctx); err != nil {
 		return err
 	}
+	if err := b.inventory(ctx); err != nil {
+		return err
+	}
 	if err := b.write(ctx); err != nil {
 		return err
 	}
-	return b.audit(ctx)
+	if err := b.audit(ctx); err != nil {
+		return err
+	}
+	for j, inv := range b.inventories {
+		if inv != nil && b.results[j].Err == nil {
+			b.results[j].Result.Inventory = inv
+		}
+	}
+	return nil
+}
+
+// inventory counts, for a dry run, each customer's rows before the
+// writes, customer by customer, as a single forget does: a preview says
+// the same whichever path runs it. Held customers get none, as there.
+// Duplicates never reach here (a dry run's second forget of a customer
+// runs per customer).
+func (b *bulkRun) inventory(ctx context.Context) error {
+	if len(b.group) == 0 || !b.plan(0).DryRun {
+		return nil
+	}
+	b.inventories = make([]*forget.Inventory, len(b.group))
+	for j := range b.group {
+		if b.ids[j] == nil || b.held[j] != "" {
+			continue
+		}
+		inv, err := b.s.dryRunInventory(ctx, b.tx, b.plan(j), b.ids[j], b.texts[j])
+		if err != nil {
+			return err
+		}
+		b.inventories[j] = inv
+	}
+	return nil
 }
 
 // resolve resolves and locks every customer: those named by customer_id
@@ -82,20 +119,20 @@ func (b *bulkRun) resolve(ctx context.Context) error {
 		}
 		rows, err := b.tx.query(ctx, s.lockSQL(len(part)), args...)
 		if err != nil {
-			return fmt.Errorf("sqlstore: resolve customers: %w", safeError(err))
+			return fmt.Errorf("sqlstore: resolve customers: %w", s.scrubbedError(err, args...))
 		}
 		found := make(map[string]int, len(part))
 		for rows.Next() {
 			var got string
 			if err := rows.Scan(&got); err != nil {
 				rows.Close()
-				return fmt.Errorf("sqlstore: resolve customers: %w", safeError(err))
+				return fmt.Errorf("sqlstore: resolve customers: %w", s.scrubbedError(err, args...))
 			}
 			found[got]++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlstore: resolve customers: %w", ctxCause(ctx, safeError(err)))
+			return fmt.Errorf("sqlstore: resolve customers: %w", ctxCause(ctx, s.scrubbedError(err, args...)))
 		}
 		// A key found exactly once, under exactly its own spelling, is
 		// settled; anything else (not found, two rows, a collation that
@@ -175,7 +212,7 @@ func (b *bulkRun) holds(ctx context.Context) error {
 			}
 			rows, err := b.tx.query(ctx, query, args...)
 			if err != nil {
-				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, safeError(err))
+				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, s.scrubbedError(err, args...))
 			}
 			// A key under another spelling (a collation): the
 			// per-customer path decides.
@@ -191,7 +228,7 @@ func (b *bulkRun) holds(ctx context.Context) error {
 			}
 			on, err := g.fn(ctx, b.tx.q, b.ids[j])
 			if err != nil {
-				return fmt.Errorf("sqlstore: hold %s: %w", g.name, safeError(err))
+				return fmt.Errorf("sqlstore: hold %s: %w", g.name, s.scrubbedError(err, b.ids[j]))
 			}
 			if on {
 				b.held[j] = g.name

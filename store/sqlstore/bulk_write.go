@@ -111,7 +111,7 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 				constants()
 			}
 			if err := b.exec(ctx, query, args); err != nil {
-				return fmt.Errorf("sqlstore: update %s: %w", u.table, ctxCause(ctx, safeError(err)))
+				return fmt.Errorf("sqlstore: update %s: %w", u.table, ctxCause(ctx, b.s.scrubbedError(err, args...)))
 			}
 		}
 	}
@@ -138,7 +138,7 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 		}
 		rows, err := b.tx.q.QueryContext(ctx, query, args...)
 		if err != nil {
-			return fmt.Errorf("sqlstore: %s %s: %w", verb(query), t.table, ctxCause(ctx, safeError(err)))
+			return fmt.Errorf("sqlstore: %s %s: %w", verb(query), t.table, ctxCause(ctx, b.s.scrubbedError(err, args...)))
 		}
 		for _, j := range js {
 			b.rows[j][t.name] = 0
@@ -180,7 +180,7 @@ func (b *bulkRun) rowStatement(ctx context.Context, j, step int) error {
 		args = append(args, ref.value(p))
 	}
 	args = append(args, b.ids[j])
-	n, err := runStatement(ctx, b.tx, st, args, func(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	n, err := b.s.runStatement(ctx, b.tx, st, args, func(ctx context.Context, query string, args ...any) (sql.Result, error) {
 		return b.execPrepared(ctx, query, args)
 	})
 	if err != nil {
@@ -221,7 +221,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 	n := len(js)
 	rows, err := b.tx.q.QueryContext(ctx, sh.cached(bulkSQLKey{kind: sqlCount, index: ti, rows: n}, func() string { return s.countSQL(t, n) }), keys...)
 	if err != nil {
-		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, safeError(err)))
+		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, b.s.scrubbedError(err, keys...)))
 	}
 	for _, j := range js {
 		b.rows[j][t.name] = 0
@@ -232,7 +232,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 		var c int64
 		if err := rows.Scan(&got, &c); err != nil {
 			rows.Close()
-			return fmt.Errorf("sqlstore: count %s: %w", t.table, safeError(err))
+			return fmt.Errorf("sqlstore: count %s: %w", t.table, b.s.scrubbedError(err, keys...))
 		}
 		j, ok := byText[got]
 		if !ok {
@@ -244,7 +244,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, safeError(err)))
+		return fmt.Errorf("sqlstore: count %s: %w", t.table, ctxCause(ctx, b.s.scrubbedError(err, keys...)))
 	}
 	r, err := b.tx.q.ExecContext(ctx, sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n, cast: s.valuesKeyCast()}, func() string { return s.tableSQL(t, n) }), keys...)
 	var deleted int64
@@ -252,7 +252,7 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 		deleted, err = r.RowsAffected()
 	}
 	if err != nil {
-		return fmt.Errorf("sqlstore: delete %s: %w", t.table, ctxCause(ctx, safeError(err)))
+		return fmt.Errorf("sqlstore: delete %s: %w", t.table, ctxCause(ctx, b.s.scrubbedError(err, keys...)))
 	}
 	if deleted != total {
 		return errNoBulk // cannot happen with the rows locked; be exact anyway
@@ -329,7 +329,7 @@ func (b *bulkRun) audit(ctx context.Context) error {
 			}
 		}
 		if err := b.exec(ctx, s.auditSQL(len(part), fixed), args); err != nil {
-			return fmt.Errorf("sqlstore: audit: %w", ctxCause(ctx, safeError(err)))
+			return fmt.Errorf("sqlstore: audit: %w", ctxCause(ctx, s.scrubbedError(err, args...)))
 		}
 	}
 	return nil

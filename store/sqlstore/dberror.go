@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,14 +22,19 @@ var quoted = regexp.MustCompile(`"[^"]*"|'[^']*'`)
 // the statement was given, replaced by "…": a message may quote a value,
 // and values never reach a log or a report. PostgreSQL's Error() holds
 // its message and SQLSTATE, never the DETAIL that quotes a row; MySQL's
-// gets its number and SQLSTATE in front. Other errors are returned as
-// they are.
+// gets its number and SQLSTATE in front. A message a trigger or function
+// wrote itself is dropped whole (see hostMessage). Other errors are
+// returned as they are.
 func (s *Store) scrubbedError(err error, args ...any) error {
 	if err == nil {
 		return nil
 	}
 	var state interface{ SQLState() string }
 	switch my, isMySQL := asMySQLError(err); {
+	case errors.As(err, &state) && hostWritten(err, state.SQLState()):
+		return &redactedDBError{msg: "postgres error: " + hostMessage + " (SQLSTATE " + state.SQLState() + ")", err: err}
+	case isMySQL && (my.number == 1644 || strings.HasPrefix(my.state, "45")):
+		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s): %s", my.number, my.state, hostMessage), err: err}
 	case errors.As(err, &state):
 		msg := s.scrub(err.Error(), args)
 		if !strings.Contains(msg, state.SQLState()) {
@@ -41,8 +47,54 @@ func (s *Store) scrubbedError(err error, args ...any) error {
 			text = rest
 		}
 		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s): %s", my.number, my.state, s.scrub(text, args)), err: err}
+	case sqliteRaised(err):
+		return &redactedDBError{msg: "sqlite error 1811 (SQLITE_CONSTRAINT_TRIGGER): " + hostMessage, err: err}
 	}
 	return err
+}
+
+// sqliteRaised reports whether a SQLite error is a trigger's RAISE, whose
+// message may be any expression of the row (SQLite 3.47 and later).
+func sqliteRaised(err error) bool {
+	const constraintTrigger = 1811   // SQLITE_CONSTRAINT | 7<<8
+	var lite interface{ Code() int } // modernc.org/sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == constraintTrigger
+	}
+	if v, ok := driverStruct(err, mattnSQLitePkg, "Error"); ok {
+		ext := v.FieldByName("ExtendedCode")
+		return ext.IsValid() && ext.CanInt() && ext.Int() == constraintTrigger
+	}
+	return false
+}
+
+// hostMessage stands for a message the host's own trigger or function
+// wrote (MySQL's SIGNAL, PostgreSQL's RAISE): it is the host's text, not
+// the server's, and may be built from the row (CONCAT('…', OLD.email)),
+// unquoted, where scrubbing cannot find the value.
+const hostMessage = "raised by a trigger or function of the database (its message is not shown: it may hold a value)"
+
+// hostWritten reports whether a PostgreSQL error was raised by PL/pgSQL's
+// RAISE: SQLSTATE P0001 (RAISE's default) or, for a RAISE with an ERRCODE
+// of its own, the routine pgx and lib/pq report (read by reflection: the
+// store imports no driver).
+func hostWritten(err error, state string) bool {
+	if state == "P0001" {
+		return true
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		v := reflect.ValueOf(e)
+		if v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			continue
+		}
+		if r := v.FieldByName("Routine"); r.IsValid() && r.Kind() == reflect.String && r.String() == "exec_stmt_raise" {
+			return true
+		}
+	}
+	return false
 }
 
 // scrub replaces in msg the quoted parts that are not names known to the

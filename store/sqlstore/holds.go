@@ -282,7 +282,7 @@ func (s *Store) held(ctx context.Context, tx *txn, id any, ignore []string) (str
 		case err == nil:
 			return h.name, nil
 		case !errors.Is(err, sql.ErrNoRows):
-			return "", fmt.Errorf("sqlstore: hold %s: %w", h.name, safeError(err))
+			return "", fmt.Errorf("sqlstore: hold %s: %w", h.name, s.scrubbedError(err, args...))
 		}
 	}
 	for _, g := range s.goHolds {
@@ -291,7 +291,7 @@ func (s *Store) held(ctx context.Context, tx *txn, id any, ignore []string) (str
 		}
 		on, err := g.fn(ctx, tx.q, id)
 		if err != nil {
-			return "", fmt.Errorf("sqlstore: hold %s: %w", g.name, safeError(err))
+			return "", fmt.Errorf("sqlstore: hold %s: %w", g.name, s.scrubbedError(err, id))
 		}
 		if on {
 			return g.name, nil

@@ -146,7 +146,7 @@ func (s *Store) inventory(ctx context.Context, tx *txn, in *Introspection, cov *
 		if !ok {
 			it.Uncounted = true
 		} else if err := tx.queryRow(ctx, q, args...).Scan(&it.Rows); err != nil {
-			return nil, fmt.Errorf("sqlstore: inventory of %s: %w", tc.Table, safeError(err))
+			return nil, fmt.Errorf("sqlstore: inventory of %s: %w", tc.Table, s.scrubbedError(err, args...))
 		}
 		inv.Tables = append(inv.Tables, it)
 	}

@@ -243,7 +243,7 @@ func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p 
 		// A refusal changes nothing but its audit record, which stands.
 		refused = true
 		if cerr := tx.commit(ctx); cerr != nil {
-			return forget.Result{}, fmt.Errorf("sqlstore: commit refusal: %w", safeError(cerr))
+			return forget.Result{}, fmt.Errorf("sqlstore: commit refusal: %w", s.scrubbedError(cerr))
 		}
 		return res, err
 	}
@@ -251,7 +251,7 @@ func (s *Store) forgetOnce(ctx context.Context, keys []lookupKey, sc *script, p 
 		return res, err
 	}
 	if err = tx.commit(ctx); err != nil {
-		return forget.Result{}, fmt.Errorf("sqlstore: commit: %w", safeError(err))
+		return forget.Result{}, fmt.Errorf("sqlstore: commit: %w", s.scrubbedError(err))
 	}
 	return res, nil
 }
@@ -300,7 +300,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 			args = append(args, ref.value(p))
 		}
 		args = append(args, id)
-		n, err := runStatement(ctx, tx, st, args, tx.exec)
+		n, err := s.runStatement(ctx, tx, st, args, tx.exec)
 		if err != nil {
 			return forget.Result{}, err
 		}

@@ -27,11 +27,15 @@ func (s *Store) matchedSQL(table, key string) string {
 
 // runStatement runs st (args end with the customer key) with exec and
 // returns the rows it wrote, when st is counted.
-func runStatement(ctx context.Context, tx *txn, st scriptStmt, args []any, exec func(context.Context, string, ...any) (sql.Result, error)) (int64, error) {
+func (s *Store) runStatement(ctx context.Context, tx *txn, st scriptStmt, args []any, exec func(context.Context, string, ...any) (sql.Result, error)) (int64, error) {
+	target := st.fields
+	if target == "" {
+		target = string(st.table)
+	}
 	var matched int64
 	if st.matched != "" {
 		if err := tx.queryRow(ctx, st.matched, args[len(args)-1]).Scan(&matched); err != nil {
-			return 0, fmt.Errorf("sqlstore: count: %w", safeError(err))
+			return 0, fmt.Errorf("sqlstore: count %s: %w", target, s.scrubbedError(err, args...))
 		}
 	}
 	r, err := exec(ctx, st.sql, args...)
@@ -40,7 +44,7 @@ func runStatement(ctx context.Context, tx *txn, st scriptStmt, args []any, exec 
 		n, err = r.RowsAffected()
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: %s: %w", verb(st.sql), safeError(err))
+		return 0, fmt.Errorf("sqlstore: %s %s: %w", verb(st.sql), target, s.scrubbedError(err, args...))
 	}
 	switch {
 	case st.one:
