@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -65,5 +67,62 @@ func TestEnvironmentOddSpellingsSetNothing(t *testing.T) {
 	code, _, stderr := runMain("sweep", "-db", path, "-inactive", "1d", "-activity", "last_login", "-dry-run")
 	if code == exitOK || !strings.Contains(stderr, "customers.last_login does not exist") {
 		t.Errorf("-activity with $FORGET_ACTIVITY: exit %d\n%s", code, stderr)
+	}
+}
+
+// hostileSQLModes are DSN query strings that try to leave a MySQL
+// session non-strict past the command's check (a repeat, another
+// spelling of the variable, an expression that contains a strict mode's
+// name).
+var hostileSQLModes = []string{
+	"?sql_mode=%27TRADITIONAL%27&sql_mode=%27%27",
+	"?SQL_MODE=%27%27",
+	"?Sql_Mode=%27ANSI%27",
+	"?@@sql_mode=%27%27",
+	"?@@session.sql_mode=%27%27",
+	"?sql_mode=REPLACE(%27STRICT_ALL_TABLES%27,%27STRICT_ALL_TABLES%27,%27%27)",
+	"?sql_mode=%27NO_ZERO_DATE%27%2C%27STRICT_ALL_TABLES%27",
+}
+
+// TestMySQLSessionStaysStrict: whatever the DSN's query string says, a
+// session the command opens is strict, or the DSN is refused before
+// connecting. Each of hostileSQLModes used to give a session that cuts
+// values silently.
+func TestMySQLSessionStaysStrict(t *testing.T) {
+	base := mysqlURL(t)
+	for _, q := range hostileSQLModes {
+		db, _, err := openDSN(base + q)
+		if err != nil {
+			continue // refused: fine
+		}
+		var mode string
+		err = db.QueryRowContext(context.Background(), "SELECT @@SESSION.sql_mode").Scan(&mode)
+		db.Close()
+		if err != nil {
+			continue // the server refused the session: nothing is written through it
+		}
+		if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
+			t.Errorf("DSN query %q: the session's sql_mode %q is not strict", q, mode)
+		}
+	}
+}
+
+// TestMySQLConfigRefusesSQLModeEvasions: each of hostileSQLModes is
+// refused before connecting (no server needed); plain strict lists pass.
+func TestMySQLConfigRefusesSQLModeEvasions(t *testing.T) {
+	for _, q := range hostileSQLModes {
+		u, err := url.Parse("mysql://app@db/shop" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mysqlConfig(u); err == nil || !strings.Contains(err.Error(), "sql_mode") {
+			t.Errorf("%s: err %v, want a refusal naming sql_mode", q, err)
+		}
+	}
+	for _, q := range []string{"?sql_mode=%27STRICT_ALL_TABLES%27", "?sql_mode=%27traditional%27", "?sql_mode=%27STRICT_TRANS_TABLES,NO_ZERO_DATE%27"} {
+		u, _ := url.Parse("mysql://app@db/shop" + q)
+		if _, err := mysqlConfig(u); err != nil {
+			t.Errorf("%s: %v", q, err)
+		}
 	}
 }
