@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -123,6 +125,44 @@ func TestMySQLConfigRefusesSQLModeEvasions(t *testing.T) {
 		u, _ := url.Parse("mysql://app@db/shop" + q)
 		if _, err := mysqlConfig(u); err != nil {
 			t.Errorf("%s: %v", q, err)
+		}
+	}
+}
+
+// TestSQLitePathCannotSetPragmas: -db is a file name, never a URI, so a
+// name that reads like one ("file:app.db?_pragma=secure_delete(0)")
+// opens the file of that name with the command's own settings, and a
+// name that only would name app.db as a URI does not open app.db.
+func TestSQLitePathCannotSetPragmas(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if code, _, stderr := runMain("init", "-db", "app.db", "-demo", "10"); code != exitOK {
+		t.Fatalf("init: %s", stderr)
+	}
+	for _, name := range []string{"app.db?_pragma=secure_delete(0)&_pragma=foreign_keys(0)", "file:app.db?_pragma=secure_delete(0)", "app.db#x", "app.db "} {
+		code, _, stderr := runMain("inspect", "-db", name)
+		if code == exitOK || !strings.Contains(stderr, "no such file") {
+			t.Errorf("-db %q: exit %d, want no such file\n%s", name, code, stderr)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := openSQLite(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var secure, fk int
+		if err := db.QueryRow("PRAGMA secure_delete").Scan(&secure); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		var tables int
+		db.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&tables)
+		db.Close()
+		if secure != 1 || fk != 1 || tables != 0 {
+			t.Errorf("-db %q: secure_delete %d, foreign_keys %d, %d tables (want 1, 1 and the empty file, not app.db)", name, secure, fk, tables)
 		}
 	}
 }
