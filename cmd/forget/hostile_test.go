@@ -166,3 +166,29 @@ func TestSQLitePathCannotSetPragmas(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyFileIsNotADatabase: every command given an empty -db file
+// refuses it alike and leaves it empty. SQLite took it for an empty
+// database: lint and inspect wrote a WAL-mode header into it (0 → 4096
+// bytes), a read-only command changing a file named by mistake.
+func TestEmptyFileIsNotADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"inspect"}, {"lint"}, {"inspect", "-customer-id", "1"},
+		{"run", "-customer-id", "1", "-dry-run"}, {"sweep", "-inactive", "1d", "-activity", "last_login", "-dry-run"},
+	} {
+		code, _, stderr := runMain(append(args, "-db", path)...)
+		if code == exitOK || !strings.Contains(stderr, "the file is empty, not a SQLite database") {
+			t.Errorf("%q: exit %d\n%s", args, code, stderr)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+			t.Fatalf("%q changed the empty file: %v, %d bytes", args, err, fi.Size())
+		}
+	}
+	if code, _, stderr := runMain("init", "-db", path); code != exitOK {
+		t.Errorf("init on the empty file: exit %d\n%s", code, stderr)
+	}
+}

@@ -120,8 +120,15 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		err     error
 	)
 	if d.db != "" {
-		if _, err := os.Stat(d.db); err != nil {
+		fi, err := os.Stat(d.db)
+		if err != nil {
 			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, err, d.db)
+		}
+		// SQLite takes an empty file for an empty database and writes its
+		// header into it (WAL mode): even lint and inspect would change a
+		// file named by mistake.
+		if fi.Mode().IsRegular() && fi.Size() == 0 {
+			return nil, nil, fmt.Errorf("-db %s: the file is empty, not a SQLite database (create the schema with 'forget init -db %s')", d.db, d.db)
 		}
 		tuning := sqliteTuning{cacheMiB: d.sqliteCache, mmapMiB: d.sqliteMmap, checkpointPages: d.sqliteCheckpoint}
 		if err := tuning.check(); err != nil {
