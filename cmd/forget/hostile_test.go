@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -190,5 +192,36 @@ func TestEmptyFileIsNotADatabase(t *testing.T) {
 	}
 	if code, _, stderr := runMain("init", "-db", path); code != exitOK {
 		t.Errorf("init on the empty file: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestReadOnlyDatabaseFile: on a file nobody may write (immutable, so
+// that root is refused too), inspect and lint work and say the same as
+// on a writable copy; a forget fails with a clear error and nothing
+// changes. Skipped where chattr +i is not allowed.
+func TestReadOnlyDatabaseFile(t *testing.T) {
+	path := demoDB(t, 200)
+	_, wantLint, _ := runMain("lint", "-db", path)
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runMain("lint", "-db", path); code != exitOK || stdout != wantLint {
+		t.Errorf("lint: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runMain("inspect", "-db", path, "-customer-id", "191"); code != exitOK || !strings.Contains(stdout, "member_note") {
+		t.Errorf("inspect: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr := runMain("run", "-db", path, "-customer-id", "191")
+	if code == exitOK || !strings.Contains(stderr, "readonly database") {
+		t.Errorf("run: exit %d\n%s", code, stderr)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Error("the read-only file changed")
 	}
 }
