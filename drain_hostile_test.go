@@ -224,3 +224,40 @@ func TestPipelinedAfterTooLarge(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedBeforeBodyWriteFirstClient: a request refused before its
+// body is read (a wrong key, a wrong method, a query string) carrying a
+// body under the limit but past what net/http discards by itself (256
+// KiB) is answered, not reset, for a client that writes first.
+func TestRefusedBeforeBodyWriteFirstClient(t *testing.T) {
+	srv := hostileServer(t)
+	body := "customer_id=101&keep=" + strings.Repeat("a", 900<<10)
+	for _, c := range []struct {
+		name, method, target, key string
+		want                      int
+	}{
+		{"wrong key", "PATCH", "/", "wrong-key-0123456789", http.StatusUnauthorized},
+		{"wrong method", "POST", "/", testKey, http.StatusMethodNotAllowed},
+		{"query string", "PATCH", "/?dry_run=1", testKey, http.StatusBadRequest},
+	} {
+		for i := range 4 {
+			t.Run(fmt.Sprintf("%s/%d", c.name, i), func(t *testing.T) {
+				conn := dial(t, srv)
+				conn.(*net.TCPConn).SetWriteBuffer(64 << 10)
+				req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\napi-username: %s\r\napi-key: %s\r\nContent-Length: %d\r\n\r\n%s",
+					c.method, c.target, testUser, c.key, len(body), body)
+				if _, err := io.WriteString(conn, req); err != nil {
+					t.Fatalf("writing the body: %v (the server closed before reading it)", err)
+				}
+				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatalf("reading the response: %v", err)
+				}
+				res.Body.Close()
+				if res.StatusCode != c.want {
+					t.Errorf("status %d, want %d", res.StatusCode, c.want)
+				}
+			})
+		}
+	}
+}
