@@ -233,19 +233,20 @@ func TestRefusedBeforeBodyWriteFirstClient(t *testing.T) {
 	srv := hostileServer(t)
 	body := "customer_id=101&keep=" + strings.Repeat("a", 900<<10)
 	for _, c := range []struct {
-		name, method, target, key string
-		want                      int
+		name, method, target, key, ct string
+		want                          int
 	}{
-		{"wrong key", "PATCH", "/", "wrong-key-0123456789", http.StatusUnauthorized},
-		{"wrong method", "POST", "/", testKey, http.StatusMethodNotAllowed},
-		{"query string", "PATCH", "/?dry_run=1", testKey, http.StatusBadRequest},
+		{"wrong key", "PATCH", "/", "wrong-key-0123456789", "application/x-www-form-urlencoded", http.StatusUnauthorized},
+		{"wrong method", "POST", "/", testKey, "application/x-www-form-urlencoded", http.StatusMethodNotAllowed},
+		{"query string", "PATCH", "/?dry_run=1", testKey, "application/x-www-form-urlencoded", http.StatusBadRequest},
+		{"media type", "PATCH", "/", testKey, "text/plain", http.StatusUnsupportedMediaType},
 	} {
 		for i := range 4 {
 			t.Run(fmt.Sprintf("%s/%d", c.name, i), func(t *testing.T) {
 				conn := dial(t, srv)
 				conn.(*net.TCPConn).SetWriteBuffer(64 << 10)
-				req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\napi-username: %s\r\napi-key: %s\r\nContent-Length: %d\r\n\r\n%s",
-					c.method, c.target, testUser, c.key, len(body), body)
+				req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\napi-username: %s\r\napi-key: %s\r\nContent-Length: %d\r\n\r\n%s",
+					c.method, c.target, c.ct, testUser, c.key, len(body), body)
 				if _, err := io.WriteString(conn, req); err != nil {
 					t.Fatalf("writing the body: %v (the server closed before reading it)", err)
 				}
@@ -260,4 +261,20 @@ func TestRefusedBeforeBodyWriteFirstClient(t *testing.T) {
 			})
 		}
 	}
+	// Waiting for 100 Continue with a wrong key: answered at once, the
+	// body not invited, the connection closed (net/http still sees its
+	// own body type).
+	t.Run("ExpectContinue", func(t *testing.T) {
+		conn := dial(t, srv)
+		fmt.Fprintf(conn, "PATCH / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\napi-username: %s\r\napi-key: wrong-key-0123456789\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", testUser, len(body))
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized || !res.Close {
+			t.Errorf("status %d, close %v; want 401 and Connection: close", res.StatusCode, res.Close)
+		}
+	})
 }
