@@ -86,6 +86,7 @@ var hostileSQLModes = []string{
 	"?@@session.sql_mode=%27%27",
 	"?sql_mode=REPLACE(%27STRICT_ALL_TABLES%27,%27STRICT_ALL_TABLES%27,%27%27)",
 	"?sql_mode=%27NO_ZERO_DATE%27%2C%27STRICT_ALL_TABLES%27",
+	"?sql_mode=STRICT_ALL_TABLES%27",
 }
 
 // TestMySQLSessionStaysStrict: whatever the DSN's query string says, a

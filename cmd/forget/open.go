@@ -120,9 +120,9 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		err     error
 	)
 	if d.db != "" {
-		fi, err := os.Stat(d.db)
-		if err != nil {
-			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, err, d.db)
+		fi, statErr := os.Stat(d.db)
+		if statErr != nil {
+			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, statErr, d.db)
 		}
 		// SQLite takes an empty file for an empty database and writes its
 		// header into it (WAL mode): even lint and inspect would change a
@@ -338,8 +338,9 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 // strictSQLMode reports whether v is a quoted literal list of modes (no
 // expression, which the check could not read) naming a strict one.
 func strictSQLMode(v string) bool {
-	list, ok := strings.CutPrefix(v, "'")
-	if list, ok = strings.CutSuffix(list, "'"); !ok {
+	list, quoted := strings.CutPrefix(v, "'")
+	list, closed := strings.CutSuffix(list, "'")
+	if !quoted || !closed {
 		return false
 	}
 	strict := false
