@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/forgetkit/forget"
 )
 
 // TestFlagGivenTwiceIsRefused: the flag package keeps the last of a
@@ -224,5 +227,64 @@ func TestReadOnlyDatabaseFile(t *testing.T) {
 	after, _ := os.ReadFile(path)
 	if !bytes.Equal(before, after) {
 		t.Error("the read-only file changed")
+	}
+}
+
+// renameOnRead renames next over path after the first byte is read.
+type renameOnRead struct {
+	f          *os.File
+	next, path string
+	done       bool
+}
+
+func (r *renameOnRead) Read(p []byte) (int, error) {
+	n, err := r.f.Read(p[:1])
+	if !r.done {
+		r.done = true
+		if err := os.Rename(r.next, r.path); err != nil {
+			return n, err
+		}
+	}
+	return n, err
+}
+
+// TestKeysFileReplacedMidRead: a keys file replaced by rename while it
+// is read (the README's way) gives the old file's keys whole, never a
+// mix; the next read gives the new file's.
+func TestKeysFileReplacedMidRead(t *testing.T) {
+	dir := t.TempDir()
+	path, next := filepath.Join(dir, "keys"), filepath.Join(dir, "keys.new")
+	const oldKey, newKey = "old-key-0123456789abcdef", "new-key-0123456789abcdef"
+	if err := os.WriteFile(path, []byte("alice:"+oldKey+"\nbob:"+oldKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(next, []byte("alice:"+newKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kt, err := forget.ParseAPIKeyFile(&renameOnRead{f: f, next: next, path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := func(kt *forget.APIKeys, user, key string) bool {
+		r := httptest.NewRequest("PATCH", "/", nil)
+		r.Header.Set("api-username", user)
+		r.Header.Set("api-key", key)
+		_, err := kt.Authenticate(r)
+		return err == nil
+	}
+	if kt.Len() != 2 || !auth(kt, "alice", oldKey) || !auth(kt, "bob", oldKey) || auth(kt, "alice", newKey) {
+		t.Errorf("read while replaced: %d keys; want the old file's two", kt.Len())
+	}
+	kt, err = readKeys(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kt.Len() != 1 || !auth(kt, "alice", newKey) {
+		t.Errorf("after the rename: %d keys; want the new file's one", kt.Len())
 	}
 }
