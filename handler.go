@@ -89,19 +89,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
 	defer h.recoverPanic(ctx, w, r, reqID)
+	// decodeRequest reads through reqBody, so that drainRefused knows what
+	// is left. It is r.Body only meanwhile: net/http looks at r.Body's
+	// type when it answers (an unread "100-continue" body closes).
+	var reqBody *trackedBody
+	if body := r.Body; body != nil && body != http.NoBody {
+		reqBody = &trackedBody{ReadCloser: body}
+		defer func() { r.Body = body }() // runs before recoverPanic answers
+	}
 	if r.Method != http.MethodPatch {
 		w.Header().Set("Allow", http.MethodPatch)
+		drainRefused(w, r, reqBody, errMethod)
 		h.fail(ctx, w, r, reqID, errMethod)
 		return
 	}
 	principal, err := h.auth.Authenticate(r)
 	if err != nil {
+		drainRefused(w, r, reqBody, err)
 		h.fail(ctx, w, r, reqID, err)
 		return
 	}
+	if reqBody != nil {
+		r.Body = reqBody
+	}
 	req, err := decodeRequest(r, h.contract)
+	if reqBody != nil {
+		r.Body = reqBody.ReadCloser
+	}
 	if err != nil {
-		drainOversized(w, r, err)
+		drainRefused(w, r, reqBody, err)
 		h.fail(ctx, w, r, reqID, err)
 		return
 	}

@@ -203,6 +203,9 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
+	if name := repeatedFlag(fs, args); name != "" {
+		return nil, usagef("-%s is given more than once; give each flag once (the flag package would silently keep only the last)", name)
+	}
 	cmdline := parsed{}
 	fs.Visit(func(f *flag.Flag) { cmdline[f.Name] = true })
 	// The arguments are parsed already: ff only reads the environment,
@@ -228,6 +231,35 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
 		return nil, usageError{err}
 	}
 	return cmdline, nil
+}
+
+// repeatedFlag returns the name of a flag args give twice, or "". The
+// flag package keeps the last value: "-customer-id 5 -customer-id 6"
+// would erase 6 alone without a word, where the HTTP handler refuses a
+// repeated customer_id. No flag of the command accumulates. args are
+// already parsed by fs, so every flag in them is known.
+func repeatedFlag(fs *flag.FlagSet, args []string) string {
+	seen := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' || a == "--" {
+			return "" // the flag package stops here too
+		}
+		name := strings.TrimPrefix(a[1:], "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			return ""
+		}
+		if seen[f.Name] {
+			return f.Name
+		}
+		seen[f.Name] = true
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+			i++ // the next argument is the value
+		}
+	}
+	return ""
 }
 
 // envSettable are the only flags the environment may set: where the

@@ -120,8 +120,15 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 		err     error
 	)
 	if d.db != "" {
-		if _, err := os.Stat(d.db); err != nil {
-			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, err, d.db)
+		fi, statErr := os.Stat(d.db)
+		if statErr != nil {
+			return nil, nil, fmt.Errorf("-db %s: %w (create one with 'forget init -db %s')", d.db, statErr, d.db)
+		}
+		// SQLite takes an empty file for an empty database and writes its
+		// header into it (WAL mode): even lint and inspect would change a
+		// file named by mistake.
+		if fi.Mode().IsRegular() && fi.Size() == 0 {
+			return nil, nil, fmt.Errorf("-db %s: the file is empty, not a SQLite database (create the schema with 'forget init -db %s')", d.db, d.db)
 		}
 		tuning := sqliteTuning{cacheMiB: d.sqliteCache, mmapMiB: d.sqliteMmap, checkpointPages: d.sqliteCheckpoint}
 		if err := tuning.check(); err != nil {
@@ -295,11 +302,16 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	if q.Has("user") {
 		return nil, errors.New("give the user name before the host (mysql://user@host/db), not in the query string")
 	}
-	if m := q.Get("sql_mode"); q.Has("sql_mode") {
-		up := strings.ToUpper(m)
-		if !strings.Contains(up, "STRICT_TRANS_TABLES") && !strings.Contains(up, "STRICT_ALL_TABLES") && !strings.Contains(up, "TRADITIONAL") {
-			return nil, errors.New("sql_mode must be strict (STRICT_ALL_TABLES, STRICT_TRANS_TABLES or TRADITIONAL): a forget must not write a value MySQL silently cuts")
+	// MySQL reads SQL_MODE and @@session.sql_mode as sql_mode, and the
+	// driver sends its parameters in random order: another spelling or a
+	// repeat would make the session's mode a coin toss.
+	for k := range q {
+		if k != "sql_mode" && strings.Contains(strings.ToLower(k), "sql_mode") {
+			return nil, errors.New("give sql_mode in lower case, as sql_mode=%27...%27, and once")
 		}
+	}
+	if ms, ok := q["sql_mode"]; ok && (len(ms) != 1 || !strictSQLMode(ms[0])) {
+		return nil, errors.New("sql_mode must be strict (STRICT_ALL_TABLES, STRICT_TRANS_TABLES or TRADITIONAL), given once as a quoted list of modes: a forget must not write a value MySQL silently cuts")
 	}
 	cfg, err := mysql.ParseDSN("/?" + q.Encode())
 	if err != nil {
@@ -321,6 +333,24 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	cfg.Addr = net.JoinHostPort(u.Hostname(), port)
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	return cfg, nil
+}
+
+// strictSQLMode reports whether v is a quoted literal list of modes (no
+// expression, which the check could not read) naming a strict one.
+func strictSQLMode(v string) bool {
+	list, quoted := strings.CutPrefix(v, "'")
+	list, closed := strings.CutSuffix(list, "'")
+	if !quoted || !closed {
+		return false
+	}
+	strict := false
+	for _, m := range strings.Split(strings.ToUpper(list), ",") {
+		if m == "" || strings.Trim(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != "" {
+			return false
+		}
+		strict = strict || m == "STRICT_TRANS_TABLES" || m == "STRICT_ALL_TABLES" || m == "TRADITIONAL"
+	}
+	return strict
 }
 
 // quietMySQLError keeps a MySQL error's number and hides its message,

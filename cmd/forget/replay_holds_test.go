@@ -76,3 +76,66 @@ func TestReplayIgnoredHolds(t *testing.T) {
 		t.Errorf("the replay's audit record: holds_ignored %q, want open_chargeback", ignored)
 	}
 }
+
+// TestReplayIgnoredHoldNoLongerDeclared: a record whose ignored hold the
+// mapping no longer declares is replayed as invalid, naming the hold (exit 1),
+// never as "forgotten again", and the restored customer is untouched
+// (an operator decides again; see forget.Replay).
+func TestReplayIgnoredHoldNoLongerDeclared(t *testing.T) {
+	dir := t.TempDir()
+	dbPath, backup := filepath.Join(dir, "app.db"), filepath.Join(dir, "backup.db")
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr strings.Builder
+		code := Main(args, nil, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	if code, _, stderr := run("init", "-db", dbPath, "-demo", "200"); code != exitOK {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	schema := sqlstore.DefaultSchema()
+	schema.Holds = []sqlstore.Hold{{Name: "open_chargeback", Table: "subscriptions", CustomerKey: "customer_id",
+		Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
+	mapping, _ := json.Marshal(schema)
+	mappingPath := filepath.Join(dir, "mapping.json")
+	if err := os.WriteFile(mappingPath, mapping, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", testdb.SQLiteDSN(dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, st := range []string{"UPDATE subscriptions SET status = 'chargeback' WHERE customer_id = 191", "VACUUM INTO '" + backup + "'"} {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, stderr := run("run", "-db", dbPath, "-schema", mappingPath, "-customer-id", "191", "-ignore-hold", "open_chargeback"); code != exitOK {
+		t.Fatalf("forget with the hold ignored: exit %d, %s", code, stderr)
+	}
+	code, trail, stderr := run("audit", "-db", dbPath)
+	if code != exitOK || !strings.Contains(trail, `"holds_ignored":["open_chargeback"]`) {
+		t.Fatalf("audit: exit %d, %s %s", code, trail, stderr)
+	}
+	trailPath := filepath.Join(dir, "audit.jsonl")
+	if err := os.WriteFile(trailPath, []byte(trail), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := run("replay", "-db", backup, "-from", trailPath, "-progress", "none")
+	if code == exitOK || !strings.Contains(stdout+stderr, "0 forgotten again") || !strings.Contains(stdout+stderr, "1 invalid") || !strings.Contains(stdout+stderr, `unknown hold "open_chargeback"`) {
+		t.Errorf("replay without the hold: exit %d, stdout %q, stderr %q; want 1 invalid naming the hold", code, stdout, stderr)
+	}
+	restored, err := sql.Open("sqlite", testdb.SQLiteDSN(backup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	var username string
+	var records int
+	restored.QueryRow("SELECT username FROM customers WHERE customer_id = 191").Scan(&username)
+	restored.QueryRow("SELECT count(*) FROM forget_audit WHERE customer_id = '191'").Scan(&records)
+	if strings.HasPrefix(username, "forgot-") || records != 0 {
+		t.Errorf("a refused replay erased or recorded: username forgotten %v, %d audit records", strings.HasPrefix(username, "forgot-"), records)
+	}
+}

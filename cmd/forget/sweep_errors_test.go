@@ -70,3 +70,58 @@ func TestSweepFailureSaysWhatFailed(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepConnectionKilledMidway: a sweep whose database connection is
+// terminated part-way (a trigger kills its own backend at customer 100,
+// as a failover or an operator's pg_terminate_backend would) exits
+// non-zero and says how many failed and why; its summary never reads as
+// a complete sweep, and the customers it reports forgotten are.
+func TestSweepConnectionKilledMidway(t *testing.T) {
+	for _, e := range testdb.Servers(t) {
+		if e.Dialect != sqlstore.Postgres {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			tdb := e.Open(t)
+			ctx := context.Background()
+			if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
+				t.Fatal(err)
+			}
+			if err := seedDemo(ctx, tdb.DB, e.Dialect, 200); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range []string{
+				"ALTER TABLE customers ADD COLUMN last_seen TIMESTAMP",
+				"UPDATE customers SET last_seen = '2001-01-01'",
+				`CREATE FUNCTION kill_own_backend() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NEW; END $$`,
+				"CREATE TRIGGER kill_at_100 BEFORE UPDATE ON customers FOR EACH ROW WHEN (OLD.customer_id = 100) EXECUTE FUNCTION kill_own_backend()",
+			} {
+				if _, err := tdb.Exec(st); err != nil {
+					t.Fatalf("%s: %v", st, err)
+				}
+			}
+			code, stdout, stderr := runSweep("-dsn", tdb.URL, "-activity", "last_seen", "-inactive", "3y", "-chunk", "10", "-progress", "none")
+			t.Logf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			if code == exitOK {
+				t.Errorf("exit 0 after the connection was killed")
+			}
+			var forgotten, audits int
+			tdb.QueryRow("SELECT COUNT(*) FROM customers WHERE username LIKE 'forgot-%'").Scan(&forgotten)
+			tdb.QueryRow("SELECT COUNT(*) FROM forget_audit WHERE held = ''").Scan(&audits)
+			if forgotten != audits {
+				t.Errorf("%d customers forgotten, %d audit records", forgotten, audits)
+			}
+			var custUser string
+			tdb.QueryRow("SELECT username FROM customers WHERE customer_id = 100").Scan(&custUser)
+			if strings.HasPrefix(custUser, "forgot-") {
+				t.Error("customer 100 is forgotten though its forget was killed")
+			}
+			if strings.Contains(stdout, " 0 failed") {
+				t.Errorf("the summary says 0 failed:\n%s", stdout)
+			}
+			if !strings.Contains(stdout+stderr, "terminat") {
+				t.Errorf("the output does not say the connection was terminated:\n%s\n%s", stdout, stderr)
+			}
+		})
+	}
+}
