@@ -187,7 +187,11 @@ func (p *params) set(name, v string) error {
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "1", "true", "yes", "on":
 			p.req.DryRun = true
-		case "", "0", "false", "no", "off":
+		case "0", "false", "no", "off":
+		case "":
+			// "dry_run=$DRY" with DRY unset: a preview was meant, or
+			// nothing was; an erasure must not be the guess.
+			return invalid("dry_run is empty: send 1 or true for a preview, 0 or false (or no dry_run) to erase")
 		default:
 			return invalid("dry_run must be 1, true, 0 or false")
 		}

@@ -315,6 +315,9 @@ func TestDecodeEdges(t *testing.T) {
 		{"FormBadEscapeValue", form, "customer_id=101&keep=%zz", 400, "malformed"},
 		{"FormEmptyPairsIgnored", form, "&&customer_id=101&&dry_run=1&", 200, ""},
 		{"FormEscapedNames", form, "customer%5Fid=101&dry%5frun=1&keep=first%6eame", 200, ""},
+		{"FormDryRunEmpty", form, "customer_id=101&dry_run=", 400, "dry_run is empty"},
+		{"FormDryRunBare", form, "customer_id=101&dry_run", 400, "dry_run is empty"},
+		{"JSONDryRunEmptyString", "application/json", `{"customer_id":101,"dry_run":""}`, 400, "dry_run is empty"},
 		{"HugeParamNameCut", form, "customer_id=101&x" + strings.Repeat("\u00e9", 5000) + "=1", 400, `unknown parameter "x` + strings.Repeat("\u00e9", 19) + `..."`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
