@@ -1,0 +1,51 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// TestKeepRefusedWhenACascadeFollowsASetNull: an unmapped table reached
+// first by ON DELETE SET NULL, straight from member_auth, and then by ON
+// DELETE CASCADE through another table, loses its rows, and member_note
+// rows cascading from it go too. The shorter SET NULL path must not hide
+// the longer one that deletes: keep=member_note is refused.
+func TestKeepRefusedWhenACascadeFollowsASetNull(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := schemaDB(t, e)
+			seedCustomers(t, db, e, 1, 1)
+			idType := map[sqlstore.Dialect]string{sqlstore.SQLite: "INTEGER", sqlstore.Postgres: "BIGINT", sqlstore.MySQL: "BIGINT"}[e.dialect]
+			execAll(t, db, "CREATE TABLE auth_session (session_id "+idType+" PRIMARY KEY)",
+				"CREATE TABLE auth_log (log_id "+idType+" PRIMARY KEY)")
+			addFK(t, db, e.dialect, "auth_session", "auth_id", "member_auth", "auth_id", "CASCADE")
+			addFK(t, db, e.dialect, "auth_log", "auth_id", "member_auth", "auth_id", "SET NULL")
+			addFK(t, db, e.dialect, "auth_log", "session_id", "auth_session", "session_id", "CASCADE")
+			addFK(t, db, e.dialect, "member_note", "log_id", "auth_log", "log_id", "CASCADE")
+			execAll(t, db, "INSERT INTO auth_session (session_id, auth_id) SELECT MIN(auth_id), MIN(auth_id) FROM member_auth",
+				"INSERT INTO auth_log (log_id, auth_id, session_id) SELECT 1, MIN(auth_id), MIN(auth_id) FROM member_auth",
+				"UPDATE member_note SET log_id = 1")
+			notes := countRows(t, db, "SELECT COUNT(*) FROM member_note WHERE customer_id = 1")
+			s, err := sqlstore.New(db, e.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := quietForgetter(t, s)
+			for _, dry := range []bool{true, false} {
+				_, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, Keep: []string{"member_note"}, DryRun: dry})
+				var ce *forget.CascadeError
+				if !errors.As(err, &ce) || ce.Kept != "member_note" {
+					t.Fatalf("keep=member_note (dry run %v): %v; want a CascadeError keeping member_note", dry, err)
+				}
+			}
+			if n := countRows(t, db, "SELECT COUNT(*) FROM member_note WHERE customer_id = 1"); n != notes {
+				t.Fatalf("member_note rows after the refusal: %d, want %d", n, notes)
+			}
+		})
+	}
+}
