@@ -49,3 +49,57 @@ func TestKeepRefusedWhenACascadeFollowsASetNull(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepRefusedThroughCyclesAndCompositeKeys: a cycle of cascading
+// keys (member_auth -> member_note -> member_auth), a self-referencing
+// key, and a composite key (customer_id, auth_id): the walk ends, and
+// keep=member_note while member_auth is erased is refused.
+func TestKeepRefusedThroughCyclesAndCompositeKeys(t *testing.T) {
+	for _, e := range engines(t) {
+		for _, shape := range []string{"cycle", "self", "composite"} {
+			if shape == "composite" && e.dialect == sqlstore.SQLite {
+				continue // SQLite adds no table constraint to an existing table
+			}
+			t.Run(e.name+"/"+shape, func(t *testing.T) {
+				ctx := context.Background()
+				db := schemaDB(t, e)
+				seedCustomers(t, db, e, 1, 2)
+				switch shape {
+				case "cycle":
+					addFK(t, db, e.dialect, "member_note", "auth_id", "member_auth", "auth_id", "CASCADE")
+					addFK(t, db, e.dialect, "member_auth", "note_ref", "member_note", "note_id", "CASCADE")
+					execAll(t, db, "UPDATE member_note SET auth_id = (SELECT MIN(auth_id) FROM member_auth WHERE customer_id = 1) WHERE customer_id = 1")
+				case "self":
+					addFK(t, db, e.dialect, "member_auth", "parent_auth", "member_auth", "auth_id", "CASCADE")
+					addFK(t, db, e.dialect, "member_note", "auth_id", "member_auth", "auth_id", "CASCADE")
+					execAll(t, db, "UPDATE member_note SET auth_id = (SELECT MIN(auth_id) FROM member_auth WHERE customer_id = 1) WHERE customer_id = 1")
+				case "composite":
+					execAll(t, db, "ALTER TABLE member_auth ADD CONSTRAINT member_auth_cust_auth UNIQUE (customer_id, auth_id)",
+						"ALTER TABLE member_note ADD COLUMN auth_id BIGINT NULL",
+						"ALTER TABLE member_note ADD CONSTRAINT member_note_cust_auth FOREIGN KEY (customer_id, auth_id) REFERENCES member_auth (customer_id, auth_id) ON DELETE CASCADE",
+						"UPDATE member_note SET auth_id = (SELECT MIN(auth_id) FROM member_auth WHERE customer_id = 1) WHERE customer_id = 1")
+				}
+				notes := countRows(t, db, "SELECT COUNT(*) FROM member_note")
+				s, err := sqlstore.New(db, e.dialect)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := quietForgetter(t, s)
+				_, err = f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, Keep: []string{"member_note"}})
+				var ce *forget.CascadeError
+				if !errors.As(err, &ce) || ce.Kept != "member_note" {
+					t.Fatalf("keep=member_note: %v; want a CascadeError keeping member_note", err)
+				}
+				if n := countRows(t, db, "SELECT COUNT(*) FROM member_note"); n != notes {
+					t.Fatalf("member_note rows after the refusal: %d, want %d", n, notes)
+				}
+				if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
+					t.Fatalf("a whole forget: %v", err)
+				}
+				if n := countRows(t, db, "SELECT COUNT(*) FROM member_note WHERE customer_id = 2"); n == 0 {
+					t.Fatal("customer 2's notes went with customer 1's")
+				}
+			})
+		}
+	}
+}
