@@ -3,6 +3,8 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/forgetkit/forget"
@@ -101,5 +103,29 @@ func TestKeepRefusedThroughCyclesAndCompositeKeys(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestVerifyWarnsOfSelfCascade: notes that reply to notes by a
+// self-referencing ON DELETE CASCADE key: deleting customer 1's notes
+// deletes customer 2's replies to them. The store cannot tell whose rows
+// the database deletes, so Verify says so at start, naming the key.
+func TestVerifyWarnsOfSelfCascade(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			db := schemaDB(t, e)
+			addFK(t, db, e.dialect, "member_note", "reply_to", "member_note", "note_id", "CASCADE")
+			var logs strings.Builder
+			s, err := sqlstore.New(db, e.dialect, sqlstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := quietForgetter(t, s).Verify(context.Background()); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if !strings.Contains(logs.String(), "member_note -(ON DELETE CASCADE)-> member_note") {
+				t.Errorf("Verify logged %q; want a warning naming the self-referencing cascade", logs.String())
+			}
+		})
 	}
 }

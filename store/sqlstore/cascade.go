@@ -225,6 +225,13 @@ func (g *cascadeGraph) warnings() []string {
 	}
 	for name, table := range g.tables {
 		g.reach(table, nil, note(string(name)))
+		// walk never revisits its start, and a key to the table's own
+		// rows may reach other customers' (a reply to a note).
+		for _, e := range g.edges[table] {
+			if e.child == table && e.onDelete != "" {
+				out = append(out, fmt.Sprintf("a foreign key makes a forget that deletes rows of table %s change the rows that refer to them (%s -(ON DELETE %s)-> %s), which may be other customers' rows", name, table, e.onDelete, table))
+			}
+		}
 	}
 	for name, tc := range g.fields {
 		g.reach(tc[0], []string{tc[1]}, note(string(name)))
