@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/forgetkit/forget"
 )
@@ -79,7 +80,9 @@ type cascadeChange struct {
 
 // walk is reach with what each change does.
 func (g *cascadeGraph) walk(from string, columns []string, found func(cascadeChange)) {
-	seen := map[string]bool{from: true}
+	// A table is seen per change: reached first by SET NULL, it may
+	// still be reached later by a CASCADE that deletes its rows.
+	seen := map[string]bool{changeKey(cascadeChange{table: from, deleted: true}): true}
 	var queue []cascadeChange
 	follow := func(e cascadeEdge, via, action string) {
 		c := cascadeChange{table: e.child, via: via + " -(" + action + ")-> " + e.child, deleted: action == "ON DELETE CASCADE"}
@@ -99,10 +102,10 @@ func (g *cascadeGraph) walk(from string, columns []string, found func(cascadeCha
 	for len(queue) > 0 {
 		c := queue[0]
 		queue = queue[1:]
-		if seen[c.table] {
+		if seen[changeKey(c)] || seen[changeKey(cascadeChange{table: c.table, deleted: true})] {
 			continue
 		}
-		seen[c.table] = true
+		seen[changeKey(c)] = true
 		found(c)
 		if !c.deleted {
 			continue // set to NULL, a default or a new key: the rows stay
@@ -113,6 +116,14 @@ func (g *cascadeGraph) walk(from string, columns []string, found func(cascadeCha
 			}
 		}
 	}
+}
+
+// changeKey names what a change does to its table.
+func changeKey(c cascadeChange) string {
+	if c.deleted {
+		return c.table + "\x00deleted"
+	}
+	return c.table + "\x00" + strings.Join(c.setCols, ",")
 }
 
 func overlaps(a, b []string) bool {
@@ -214,6 +225,13 @@ func (g *cascadeGraph) warnings() []string {
 	}
 	for name, table := range g.tables {
 		g.reach(table, nil, note(string(name)))
+		// walk never revisits its start, and a key to the table's own
+		// rows may reach other customers' (a reply to a note).
+		for _, e := range g.edges[table] {
+			if e.child == table && e.onDelete != "" {
+				out = append(out, fmt.Sprintf("a foreign key makes a forget that deletes rows of table %s change the rows that refer to them (%s -(ON DELETE %s)-> %s), which may be other customers' rows", name, table, e.onDelete, table))
+			}
+		}
 	}
 	for name, tc := range g.fields {
 		g.reach(tc[0], []string{tc[1]}, note(string(name)))

@@ -261,6 +261,11 @@ func (c *coverer) customerKeyNames() []string {
 // customer key.
 func (c *coverer) byColumnName() {
 	names := c.customerKeyNames()
+	if strings.EqualFold(c.s.Customers.Key, "id") {
+		// Rails-style: every table's own key is "id"; a column of that
+		// name names the table's row, never a customer.
+		names = slices.DeleteFunc(names, func(n string) bool { return n == "id" })
+	}
 	for i := range c.in.Tables {
 		t := &c.in.Tables[i]
 		if c.tables[t] != nil {

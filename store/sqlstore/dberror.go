@@ -5,16 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 )
-
-// quoted finds what a driver's message quotes: PostgreSQL and MySQL
-// quote both names ("column "stauts" does not exist") and values
-// ("invalid input syntax for type uuid: "191"").
-var quoted = regexp.MustCompile(`"[^"]*"|'[^']*'`)
 
 // scrubbedError keeps a server's error message, so that the operator
 // learns what went wrong (operator does not exist: text = uuid), with
@@ -117,16 +111,45 @@ func (s *Store) scrub(msg string, args []any) string {
 			msg = strings.ReplaceAll(msg, text, "…")
 		}
 	}
-	known := s.knownNames()
-	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
-		inner := q[1 : len(q)-1]
-		parts := strings.Split(inner, ".")
-		last := strings.ToLower(parts[len(parts)-1])
-		if inner == "" || (len(parts) <= 2 && validIdent(inner) && known[last]) {
-			return q
+	return scrubQuoted(msg, s.knownNames())
+}
+
+// mysqlPlaces are the parts of a statement MySQL quotes in its messages
+// ("Unknown column 'stauts' in 'where clause'").
+var mysqlPlaces = map[string]bool{"field list": true, "where clause": true, "on clause": true, "order clause": true, "group statement": true, "having clause": true}
+
+// scrubQuoted replaces with one "…" everything from the first quote that
+// does not open a known name to the last quote that does not close one.
+// A value may itself hold quotes ("O'Brien", `ab"cd`), so pairing quotes
+// cannot find where it ends; only the names around it can be trusted.
+func scrubQuoted(msg string, known map[string]bool) string {
+	first, last := -1, -1
+	for i := 0; i < len(msg); i++ {
+		q := msg[i]
+		if q != '"' && q != '\'' {
+			continue
 		}
-		return q[:1] + "…" + q[:1]
-	})
+		if end := strings.IndexByte(msg[i+1:], q); end >= 0 {
+			inner := msg[i+1 : i+1+end]
+			parts := strings.Split(inner, ".")
+			if validIdent(inner) && known[strings.ToLower(parts[len(parts)-1])] || mysqlPlaces[inner] {
+				i += end + 1 // a name the mapping uses: kept
+				continue
+			}
+		}
+		if first < 0 {
+			first = i
+		}
+		last = i
+	}
+	if first < 0 {
+		return msg
+	}
+	q := msg[first : first+1]
+	if first == last {
+		return msg[:first] + q + "…" + q
+	}
+	return msg[:first] + q + "…" + q + msg[last+1:]
 }
 
 // knownNames are the names of the tables and columns of the mapping and

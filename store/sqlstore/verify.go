@@ -74,7 +74,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.activity()
 	v.secureDelete(ctx)
 	v.checkConstraints(ctx)
-	v.holds()
+	v.holds(ctx)
 	g := v.cascades()
 	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)

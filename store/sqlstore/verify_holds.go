@@ -1,8 +1,14 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/forgetkit/forget/internal/ago"
 )
 
 // holds refuses a mapped hold that could never match: its table, customer
@@ -10,38 +16,93 @@ import (
 // compare with (SQLite compares a number with text as text, so 3 never
 // equals "3"; PostgreSQL and MySQL fail or convert). A hold that never
 // matches erases the customers it was written to protect.
-func (v *verifier) holds() {
+func (v *verifier) holds(ctx context.Context) {
 	for i, h := range v.s.schema.Holds {
 		what := fmt.Sprintf("hold %d (%s)", i+1, h.Name)
-		t := v.table(h.Table, what)
-		if t == nil {
+		before := len(v.errs)
+		v.hold(h, what)
+		if len(v.errs) == before && i < len(v.s.holds) {
+			v.probeHold(ctx, v.s.holds[i], what)
+		}
+	}
+}
+
+// probeHold runs the hold's statement once for no customer (the key
+// bound as NULL matches no row): a value the server cannot read as the
+// column's type (an enum label misspelt, "not an address" for inet, a
+// number for a uuid) fails there on every forget, so it is refused now.
+func (v *verifier) probeHold(ctx context.Context, h holdSQL, what string) {
+	args := make([]any, len(h.args))
+	for i, a := range h.args {
+		switch x := a.(type) {
+		case keyPlaceholder:
+			args[i] = nil
+		case timeAgo:
+			args[i] = v.s.dialect.timeArg(ago.Span(x).Before(time.Now()))
+		default:
+			args[i] = a
+		}
+	}
+	conn, err := v.s.db.Conn(ctx)
+	if err != nil {
+		return // the session checks report a database that cannot be reached
+	}
+	defer conn.Close()
+	var one int
+	if err := conn.QueryRowContext(ctx, h.query, args...).Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		v.fail("%s: the database cannot evaluate it: %v", what, v.s.scrubbedError(err, args...))
+		return
+	}
+	if v.s.dialect != MySQL {
+		return
+	}
+	// MySQL compares a misspelt enum label, or a string that is no date
+	// or uuid, with a warning and no match: a hold that never holds.
+	rows, err := conn.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var level, message string
+		var code int
+		if rows.Scan(&level, &code, &message) == nil {
+			v.fail("%s: the database warns evaluating it (MySQL warning %d: %s): it would never match", what, code, scrubQuoted(message, v.s.knownNames()))
+			return
+		}
+	}
+}
+
+// hold checks one hold against the introspected tables.
+func (v *verifier) hold(h Hold, what string) {
+	t := v.table(h.Table, what)
+	if t == nil {
+		return
+	}
+	v.column(t, h.CustomerKey, what+" customer_key")
+	for j, c := range h.Where {
+		cw := fmt.Sprintf("%s condition %d", what, j+1)
+		col := v.column(t, c.Column, cw)
+		if col == nil {
 			continue
 		}
-		v.column(t, h.CustomerKey, what+" customer_key")
-		for j, c := range h.Where {
-			cw := fmt.Sprintf("%s condition %d", what, j+1)
-			col := v.column(t, c.Column, cw)
-			if col == nil {
-				continue
+		switch c.Op {
+		case "is_null", "not_null":
+		case "newer_than", "older_than":
+			if !holdsTimes(v.s.dialect, col) {
+				v.fail("%s: %s compares %s.%s with a time, but it is %s", cw, c.Op, t.Name, col.Name, col.Type)
 			}
-			switch c.Op {
-			case "is_null", "not_null":
-			case "newer_than", "older_than":
-				if !holdsTimes(v.s.dialect, col) {
-					v.fail("%s: %s compares %s.%s with a time, but it is %s", cw, c.Op, t.Name, col.Name, col.Type)
+		case "in":
+			list, _ := c.Value.([]any)
+			for _, x := range list {
+				if why := v.incomparable(col, x); why != "" {
+					v.fail("%s: %s.%s is %s, but the in list holds %s", cw, t.Name, col.Name, col.Type, why)
+					break
 				}
-			case "in":
-				list, _ := c.Value.([]any)
-				for _, x := range list {
-					if why := v.incomparable(col, x); why != "" {
-						v.fail("%s: %s.%s is %s, but the in list holds %s", cw, t.Name, col.Name, col.Type, why)
-						break
-					}
-				}
-			default:
-				if why := v.incomparable(col, c.Value); why != "" {
-					v.fail("%s: %s.%s is %s, but the value is %s", cw, t.Name, col.Name, col.Type, why)
-				}
+			}
+		default:
+			if why := v.incomparable(col, c.Value); why != "" {
+				v.fail("%s: %s.%s is %s, but the value is %s", cw, t.Name, col.Name, col.Type, why)
 			}
 		}
 	}
@@ -62,6 +123,14 @@ func (v *verifier) incomparable(col *ColumnInfo, x any) string {
 		return "" // validateHolds refuses other values
 	}
 	typ := strings.ToLower(col.Type)
+	if labels, ok := mysqlEnumLabels(col.Type); ok && kind == "a string" {
+		for _, l := range labels {
+			if strings.EqualFold(l, x.(string)) {
+				return ""
+			}
+		}
+		return "a string that is none of its labels" // MySQL compares it without an error, and never matches
+	}
 	switch col.Kind {
 	case KindText:
 		if kind != "a string" {
@@ -92,4 +161,38 @@ func isNumericType(typ string) bool {
 		}
 	}
 	return false
+}
+
+// mysqlEnumLabels reads the labels of a MySQL column type
+// enum('calm','it”s').
+func mysqlEnumLabels(typ string) ([]string, bool) {
+	if len(typ) < 6 || !strings.EqualFold(typ[:5], "enum(") || !strings.HasSuffix(typ, ")") {
+		return nil, false
+	}
+	var labels []string
+	rest := typ[5 : len(typ)-1]
+	for rest != "" {
+		if rest[0] != '\'' {
+			return nil, false
+		}
+		var b strings.Builder
+		i := 1
+		for ; i < len(rest); i++ {
+			if rest[i] == '\'' {
+				if i+1 < len(rest) && rest[i+1] == '\'' {
+					b.WriteByte('\'')
+					i++
+					continue
+				}
+				break
+			}
+			b.WriteByte(rest[i])
+		}
+		if i >= len(rest) {
+			return nil, false
+		}
+		labels = append(labels, b.String())
+		rest = strings.TrimPrefix(rest[i+1:], ",")
+	}
+	return labels, true
 }
