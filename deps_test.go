@@ -1,6 +1,7 @@
 package forget_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,12 +27,13 @@ func TestRootImportsOnlyStandardLibrary(t *testing.T) {
 // SQLite-only host: it must hold no MySQL or PostgreSQL driver, and no
 // library package of forget may import a driver at all.
 func TestSQLiteHostLinksNoOtherDriver(t *testing.T) {
-	// Inside the module, so that it resolves against this tree.
-	host := filepath.Join("internal", "sqlitehost_"+strings.ReplaceAll(t.Name(), "/", "_"))
-	if err := os.MkdirAll(host, 0o755); err != nil {
+	// Inside the module, so that it resolves against this tree, but
+	// through an overlay: the test writes nothing into the source tree
+	// (a read-only checkout must pass too).
+	abs, err := filepath.Abs(filepath.Join("internal", "sqlitehost"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(host) })
 	src := `package main
 
 import (
@@ -48,10 +50,20 @@ func main() {
 	forget.New(s)
 }
 `
-	if err := os.WriteFile(filepath.Join(host, "main.go"), []byte(src), 0o644); err != nil {
+	tmp := t.TempDir()
+	mainGo := filepath.Join(tmp, "main.go")
+	if err := os.WriteFile(mainGo, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+host).CombinedOutput()
+	overlay, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(abs, "main.go"): mainGo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlayFile := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "list", "-overlay", overlayFile, "-deps", "-f", "{{.ImportPath}}", "./internal/sqlitehost").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
