@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgetkit/forget/internal/testdb"
+	"github.com/forgetkit/forget/store/sqlstore"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -202,4 +205,19 @@ func (s *serving) stop() error {
 	s.cmd.Process.Signal(syscall.SIGINT)
 	<-s.drained
 	return s.cmd.Wait()
+}
+
+// demoOn makes the default schema with n demo customers in a fresh
+// database of engine e.
+func demoOn(t *testing.T, e testdb.Engine, n int) testdb.DB {
+	t.Helper()
+	tdb := e.Open(t)
+	ctx := context.Background()
+	if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedDemo(ctx, tdb.DB, e.Dialect, n); err != nil {
+		t.Fatal(err)
+	}
+	return tdb
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -18,17 +17,12 @@ func TestLintNamesSystemVersionedTables(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name, func(t *testing.T) {
-			tdb := e.Open(t)
-			ctx := context.Background()
-			if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
-				t.Fatal(err)
-			}
+			tdb := demoOn(t, e, 0)
 			if _, err := tdb.DB.Exec("ALTER TABLE member_note ADD SYSTEM VERSIONING"); err != nil {
 				t.Fatal(err)
 			}
-			var stdout, stderr strings.Builder
-			code := Main([]string{"lint", "-dsn", tdb.URL}, nil, &stdout, &stderr)
-			out := stdout.String() + stderr.String()
+			code, stdout, stderr := runMain("lint", "-dsn", tdb.URL)
+			out := stdout + stderr
 			if code == exitOK || !strings.Contains(out, "table member_note is system-versioned") {
 				t.Fatalf("lint on a system-versioned member_note: exit %d\n%s", code, out)
 			}

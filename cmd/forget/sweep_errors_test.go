@@ -21,14 +21,7 @@ func TestSweepFailureSaysWhatFailed(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name, func(t *testing.T) {
-			tdb := e.Open(t)
-			ctx := context.Background()
-			if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
-				t.Fatal(err)
-			}
-			if err := seedDemo(ctx, tdb.DB, e.Dialect, 20); err != nil {
-				t.Fatal(err)
-			}
+			tdb, ctx := demoOn(t, e, 20), context.Background()
 			for _, st := range []string{"ALTER TABLE customers ADD COLUMN last_seen TIMESTAMP", "UPDATE customers SET last_seen = '2001-01-01'", "CREATE INDEX customers_last_seen ON customers (last_seen, customer_id)"} {
 				if _, err := tdb.Exec(st); err != nil {
 					t.Fatal(err)
@@ -82,14 +75,7 @@ func TestSweepConnectionKilledMidway(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name, func(t *testing.T) {
-			tdb := e.Open(t)
-			ctx := context.Background()
-			if err := sqlstore.CreateSchema(ctx, tdb.DB, e.Dialect); err != nil {
-				t.Fatal(err)
-			}
-			if err := seedDemo(ctx, tdb.DB, e.Dialect, 200); err != nil {
-				t.Fatal(err)
-			}
+			tdb := demoOn(t, e, 200)
 			for _, st := range []string{
 				"ALTER TABLE customers ADD COLUMN last_seen TIMESTAMP",
 				"UPDATE customers SET last_seen = '2001-01-01'",
