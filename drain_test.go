@@ -6,12 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/forgetkit/forget"
 )
 
 // smallBufferListener gives each accepted connection a small receive
@@ -33,23 +30,7 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 // connection with the body unread, and the client got ECONNRESET or EPIPE
 // instead (about 1 in 3 here).
 func TestTooLargeWriteFirstClient(t *testing.T) {
-	store := seeded(t)
-	f, err := forget.New(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := forget.NewHandler(f, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener = smallBufferListener{srv.Listener}
-	srv.Start()
-	defer srv.Close()
+	srv := hostileServer(t)
 
 	body := "customer_id=101&keep=" + strings.Repeat("a", 2<<20)
 	for _, chunked := range []bool{false, true} {
@@ -61,8 +42,7 @@ func TestTooLargeWriteFirstClient(t *testing.T) {
 				}
 				defer c.Close()
 				c.(*net.TCPConn).SetWriteBuffer(64 << 10)
-				head := "PATCH / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
-					"api-username: " + testUser + "\r\napi-key: " + testKey + "\r\n"
+				head := hostileHead("application/x-www-form-urlencoded")
 				var req string
 				if chunked {
 					req = head + "Transfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n", len(body)) + body + "\r\n0\r\n\r\n"
