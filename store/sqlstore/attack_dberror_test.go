@@ -51,6 +51,11 @@ func TestScrubbedErrorsSurviveHostileValues(t *testing.T) {
 			if _, isMy := e.(*mysql.MySQLError); isMy && !strings.Contains(got, "'customers.username'") {
 				t.Errorf("%q: %q lost the key's name", v.value, got)
 			}
+			// The statements that run without the mapping's names at hand
+			// (connect, lookups, the outbox) scrub every quoted part.
+			if got := sqlstore.SafeError(e).Error(); strings.Contains(got, v.secret) {
+				t.Errorf("safeError: %q: %q quotes %q", v.value, got, v.secret)
+			}
 		}
 	}
 }

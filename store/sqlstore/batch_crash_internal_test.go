@@ -84,3 +84,6 @@ func InactiveSQLAt(s *Store, cutoff time.Time, cursor string) (string, []any) {
 
 // ScrubbedError is s.scrubbedError, for tests.
 func ScrubbedError(s *Store, err error, args ...any) error { return s.scrubbedError(err, args...) }
+
+// SafeError is safeError, for tests.
+func SafeError(err error) error { return safeError(err) }

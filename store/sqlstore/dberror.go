@@ -20,6 +20,16 @@ import (
 // wrote itself is dropped whole (see hostMessage). Other errors are
 // returned as they are.
 func (s *Store) scrubbedError(err error, args ...any) error {
+	return scrubDBError(err, s.knownNames(), args)
+}
+
+// safeError scrubs the error of a statement that does not run with the
+// mapping's names at hand (connect, begin, introspection, the outbox's
+// claims, lookups): as scrubbedError, with every quoted part replaced.
+func safeError(err error) error { return scrubDBError(err, nil, nil) }
+
+// scrubDBError is scrubbedError with the names to keep, known, given.
+func scrubDBError(err error, known map[string]bool, args []any) error {
 	if err == nil {
 		return nil
 	}
@@ -30,7 +40,7 @@ func (s *Store) scrubbedError(err error, args ...any) error {
 	case isMySQL && (my.number == 1644 || strings.HasPrefix(my.state, "45")):
 		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s): %s", my.number, my.state, hostMessage), err: err}
 	case errors.As(err, &state):
-		msg := s.scrub(err.Error(), args)
+		msg := scrub(err.Error(), args, known)
 		if !strings.Contains(msg, state.SQLState()) {
 			msg += " (SQLSTATE " + state.SQLState() + ")"
 		}
@@ -40,7 +50,7 @@ func (s *Store) scrubbedError(err error, args ...any) error {
 		if _, rest, ok := strings.Cut(text, ": "); ok { // "Error 1146 (42S02): Table ..."
 			text = rest
 		}
-		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s): %s", my.number, my.state, s.scrub(text, args)), err: err}
+		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s): %s", my.number, my.state, scrub(text, args, known)), err: err}
 	case sqliteRaised(err):
 		return &redactedDBError{msg: "sqlite error 1811 (SQLITE_CONSTRAINT_TRIGGER): " + hostMessage, err: err}
 	}
@@ -91,9 +101,9 @@ func hostWritten(err error, state string) bool {
 	return false
 }
 
-// scrub replaces in msg the quoted parts that are not names known to the
-// mapping, and the text of every argument.
-func (s *Store) scrub(msg string, args []any) string {
+// scrub replaces in msg the quoted parts that are not names in known,
+// and the text of every argument.
+func scrub(msg string, args []any, known map[string]bool) string {
 	for _, a := range args {
 		var text string
 		switch v := a.(type) {
@@ -111,7 +121,7 @@ func (s *Store) scrub(msg string, args []any) string {
 			msg = strings.ReplaceAll(msg, text, "…")
 		}
 	}
-	return scrubQuoted(msg, s.knownNames())
+	return scrubQuoted(msg, known)
 }
 
 // mysqlPlaces are the parts of a statement MySQL quotes in its messages

@@ -198,15 +198,6 @@ func validIdent(s string) bool {
 	return true
 }
 
-// safeError hides a MySQL error's message, which may quote the value that
-// broke a constraint, and keeps its number for the operator.
-func safeError(err error) error {
-	if my, ok := asMySQLError(err); ok {
-		return &redactedDBError{msg: fmt.Sprintf("mysql error %d (SQLSTATE %s)", my.number, my.state), err: err}
-	}
-	return err
-}
-
 type redactedDBError struct {
 	msg string
 	err error
