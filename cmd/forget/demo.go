@@ -37,19 +37,7 @@ func seedDemo(ctx context.Context, db *sql.DB, d sqlstore.Dialect, n int) error 
 		return err
 	}
 	defer tx.Rollback()
-	ph := func(i int) string {
-		if d == sqlstore.Postgres {
-			return fmt.Sprintf("$%d", i)
-		}
-		return "?"
-	}
-	phs := func(k int) string {
-		var p []string
-		for i := 1; i <= k; i++ {
-			p = append(p, ph(i))
-		}
-		return strings.Join(p, ", ")
-	}
+	phs := d.Placeholders
 	cols := []string{"customer_id"}
 	for _, f := range forget.DefaultCatalogue().Fields {
 		cols = append(cols, string(f.Name))

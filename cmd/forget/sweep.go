@@ -113,7 +113,7 @@ func (c *cli) sweep(args []string) error {
 	dbf.batchSize = *chunk
 	if dbf.batchSize == 0 {
 		dbf.batchSize = 100
-		if dbf.dialect() == sqlstore.SQLite {
+		if dbf.dialect().SingleWriter() {
 			// One writer at a time anyway: larger transactions write each
 			// page once for more customers (a chunk holds the write lock
 			// for about half a second).

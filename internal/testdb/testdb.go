@@ -32,6 +32,25 @@ type Engine struct {
 	Name    string // sqlite, postgres or mysql: subtests are named so
 	Dialect sqlstore.Dialect
 	dsn     string
+	kind    *kind
+}
+
+// kind is how tests reach one engine. A fourth engine adds one entry to
+// kinds.
+type kind struct {
+	name    string
+	dialect sqlstore.Dialect
+	env     string // names the server's DSN; "" when the engine needs none
+	open    func(t testing.TB, dsn string) DB
+	// dsn returns the driver DSN that opens database db (see Engine.DSN)
+	// on the server dsn names.
+	dsn func(t testing.TB, dsn, db string) string
+}
+
+var kinds = []*kind{
+	{name: "sqlite", dialect: sqlstore.SQLite, open: openSQLite, dsn: func(_ testing.TB, _, db string) string { return SQLiteDSN(db) }},
+	{name: "postgres", dialect: sqlstore.Postgres, env: EnvPostgres, open: openPostgres, dsn: postgresDSN},
+	{name: "mysql", dialect: sqlstore.MySQL, env: EnvMySQL, open: openMySQL, dsn: mysqlDSN},
 }
 
 // DB is a fresh, empty database of one test's own, dropped when it ends.
@@ -47,21 +66,18 @@ type DB struct {
 
 // Engines returns SQLite and every server whose DSN is set.
 func Engines(t testing.TB) []Engine {
-	es := []Engine{{Name: "sqlite", Dialect: sqlstore.SQLite}}
-	for _, e := range []Engine{
-		{Name: "postgres", Dialect: sqlstore.Postgres, dsn: os.Getenv(EnvPostgres)},
-		{Name: "mysql", Dialect: sqlstore.MySQL, dsn: os.Getenv(EnvMySQL)},
-	} {
-		env := EnvPostgres
-		if e.Dialect == sqlstore.MySQL {
-			env = EnvMySQL
-		}
-		if e.dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set; under CI every engine must run", env)
+	var es []Engine
+	for _, k := range kinds {
+		e := Engine{Name: k.name, Dialect: k.dialect, kind: k}
+		if k.env != "" {
+			e.dsn = os.Getenv(k.env)
+			if e.dsn == "" {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("%s is not set; under CI every engine must run", k.env)
+				}
+				t.Logf("%s is not set: skipping %s", k.env, e.Name)
+				continue
 			}
-			t.Logf("%s is not set: skipping %s", env, e.Name)
-			continue
 		}
 		es = append(es, e)
 	}
@@ -72,7 +88,7 @@ func Engines(t testing.TB) []Engine {
 func Servers(t testing.TB) []Engine {
 	var out []Engine
 	for _, e := range Engines(t) {
-		if e.Dialect != sqlstore.SQLite {
+		if e.kind.env != "" {
 			out = append(out, e)
 		}
 	}
@@ -88,12 +104,10 @@ func SQLiteDSN(path string) string {
 // Open returns a fresh database of the test's own.
 func (e Engine) Open(t testing.TB) DB {
 	t.Helper()
-	switch e.Dialect {
-	case sqlstore.Postgres:
-		return openPostgres(t, e.dsn)
-	case sqlstore.MySQL:
-		return openMySQL(t, e.dsn)
-	}
+	return e.kind.open(t, e.dsn)
+}
+
+func openSQLite(t testing.TB, _ string) DB {
 	path := filepath.Join(t.TempDir(), "forget.db")
 	db, err := sql.Open("sqlite", SQLiteDSN(path))
 	if err != nil {
@@ -108,25 +122,27 @@ func (e Engine) Open(t testing.TB) DB {
 // Schema, or, on SQLite, the file's path.
 func (e Engine) DSN(t testing.TB, db string) string {
 	t.Helper()
-	switch e.Dialect {
-	case sqlstore.Postgres:
-		u, err := url.Parse(e.dsn)
-		if err != nil {
-			t.Fatalf("%s must be a URL: %v", EnvPostgres, err)
-		}
-		q := u.Query()
-		q.Set("search_path", db)
-		u.RawQuery = q.Encode()
-		return u.String()
-	case sqlstore.MySQL:
-		cfg, err := mysql.ParseDSN(e.dsn)
-		if err != nil {
-			t.Fatalf("%s: %v", EnvMySQL, err)
-		}
-		cfg.DBName = db
-		return cfg.FormatDSN()
+	return e.kind.dsn(t, e.dsn, db)
+}
+
+func postgresDSN(t testing.TB, dsn, db string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s must be a URL: %v", EnvPostgres, err)
 	}
-	return SQLiteDSN(db)
+	q := u.Query()
+	q.Set("search_path", db)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func mysqlDSN(t testing.TB, dsn, db string) string {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvMySQL, err)
+	}
+	cfg.DBName = db
+	return cfg.FormatDSN()
 }
 
 // Name returns a fresh name with the prefix, for schemas and databases.
@@ -145,7 +161,7 @@ func openPostgres(t testing.TB, dsn string) DB {
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatalf("postgres: %v", err)
 	}
-	pgURL := Engine{Dialect: sqlstore.Postgres, dsn: dsn}.DSN(t, schema)
+	pgURL := postgresDSN(t, dsn, schema)
 	db, err := sql.Open("pgx", pgURL)
 	if err != nil {
 		t.Fatal(err)

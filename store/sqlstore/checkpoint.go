@@ -45,7 +45,7 @@ var testRestartHook func(blocked bool)
 // five times running, and nil when ctx ends. Cancel ctx, and wait for it
 // to return, before closing the database.
 func (s *Store) CheckpointSQLite(ctx context.Context, interval time.Duration) error {
-	if s.dialect != SQLite {
+	if !s.dialect.engine().walCheckpoint {
 		return fmt.Errorf("sqlstore: CheckpointSQLite on a %v store", s.dialect)
 	}
 	if interval <= 0 {

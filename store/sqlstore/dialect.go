@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	sq "github.com/Masterminds/squirrel"
@@ -33,83 +34,58 @@ const (
 // ParseDialect returns the dialect named sqlite, postgres or mysql
 // (also: postgresql, pg, mariadb).
 func ParseDialect(name string) (Dialect, error) {
-	switch strings.ToLower(name) {
-	case "sqlite", "sqlite3":
-		return SQLite, nil
-	case "postgres", "postgresql", "pg":
-		return Postgres, nil
-	case "mysql", "mariadb":
-		return MySQL, nil
+	lower := strings.ToLower(name)
+	for _, e := range registered() {
+		if lower == e.name || slices.Contains(e.aliases, lower) {
+			return e.dialect, nil
+		}
 	}
-	return 0, fmt.Errorf("sqlstore: unknown dialect %q (want sqlite, postgres or mysql)", name)
+	return 0, fmt.Errorf("sqlstore: unknown dialect %q (want %s)", name, dialectNames())
 }
 
 func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	case MySQL:
-		return "mysql"
+	if e := d.engine(); e != nil {
+		return e.name
 	}
-	return fmt.Sprintf("Dialect(%d)", int(d))
+	return fmtUnknown(d)
 }
 
-func (d Dialect) valid() bool { return d >= SQLite && d <= MySQL }
+func (d Dialect) valid() bool { return d.engine() != nil }
 
-func (d Dialect) placeholder() sq.PlaceholderFormat {
-	if d == Postgres {
-		return sq.Dollar
-	}
-	return sq.Question
+// Placeholders returns n placeholders for d, numbered from 1 where the
+// dialect numbers them: "?, ?" or "$1, $2".
+func (d Dialect) Placeholders(n int) string {
+	return d.render(strings.TrimSuffix(strings.Repeat("?, ", n), ", "))
 }
+
+// SingleWriter reports whether d's engine lets one writer at a time
+// write (SQLite): a store then queues its own writers, and larger chunks
+// write each page once for more customers.
+func (d Dialect) SingleWriter() bool { return d.engine().singleWriter }
+
+// render turns ? into the dialect's placeholders.
+func (d Dialect) render(query string) string {
+	q, err := d.placeholder().ReplacePlaceholders(query)
+	if err != nil {
+		return query // cannot happen: the statements hold no literal '?'
+	}
+	return q
+}
+
+func (d Dialect) placeholder() sq.PlaceholderFormat { return d.engine().placeholder }
 
 // quote quotes a checked identifier, each part of a qualified one apart.
 // Identifiers are checked by validIdent before they reach here, so they
 // hold no quote characters.
-func (d Dialect) quote(ident string) string {
-	q := `"`
-	if d == MySQL {
-		q = "`"
-	}
-	parts := strings.Split(ident, ".")
-	for i, p := range parts {
-		parts[i] = q + p + q
-	}
-	return strings.Join(parts, ".")
-}
+func (d Dialect) quote(ident string) string { return quoteIdent(d.engine().identQuote, ident) }
 
 // lockSuffix is appended to the statement that locks the customer row.
-func (d Dialect) lockSuffix() string {
-	if d == SQLite {
-		return "" // the whole database is locked by BEGIN IMMEDIATE
-	}
-	return "FOR UPDATE"
-}
+func (d Dialect) lockSuffix() string { return d.engine().lockSuffix }
 
 // retryable reports whether err means the database gave up on the
 // transaction for a reason that retrying may cure: a deadlock, a
 // serialisation failure, or a lock that stayed busy.
-func (d Dialect) retryable(err error) bool {
-	var state interface{ SQLState() string } // pgconn.PgError, lib/pq's Error
-	var lite interface{ Code() int }         // modernc.org/sqlite.Error
-	switch {
-	case errors.As(err, &state):
-		s := state.SQLState()
-		return s == "40001" || s == "40P01" || s == "55P03"
-	case errors.As(err, &lite):
-		code := lite.Code() & 0xff    // primary result code
-		return code == 5 || code == 6 // SQLITE_BUSY, SQLITE_LOCKED
-	}
-	if my, ok := asMySQLError(err); ok {
-		return my.number == 1213 || my.number == 1205 // deadlock, lock wait timeout
-	}
-	if code, ok := asMattnSQLiteError(err); ok {
-		return code == 5 || code == 6
-	}
-	return false
-}
+func (d Dialect) retryable(err error) bool { return d.engine().retryable(err) }
 
 // The errors of go-sql-driver/mysql and mattn/go-sqlite3 expose fields,
 // not methods, so no interface reaches them. The store reads them by

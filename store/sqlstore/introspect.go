@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -35,23 +34,13 @@ func Introspect(ctx context.Context, db *sql.DB, d Dialect, schemas ...string) (
 	if !d.valid() {
 		return nil, fmt.Errorf("sqlstore: introspect: unknown dialect %v", d)
 	}
-	if d != SQLite {
-		if err := checkSchemaNames(d, schemas); err != nil {
-			return nil, err
-		}
+	e := d.engine()
+	if err := e.checkSchemas(schemas); err != nil {
+		return nil, err
 	}
 	in := &Introspection{Dialect: d}
 	b := &introBuilder{in: in, tables: make(map[tableKey]*TableInfo)}
-	var err error
-	switch d {
-	case SQLite:
-		err = b.sqlite(ctx, db)
-	case Postgres:
-		err = b.postgres(ctx, db, schemas)
-	case MySQL:
-		err = b.mysql(ctx, db, schemas)
-	}
-	if err != nil {
+	if err := e.introspect(b, ctx, db, schemas); err != nil {
 		return nil, fmt.Errorf("sqlstore: introspect %s: %w", d, safeError(err))
 	}
 	b.finish()
@@ -61,7 +50,9 @@ func Introspect(ctx context.Context, db *sql.DB, d Dialect, schemas ...string) (
 // maxSchemas bounds the schemas one call reads: each is a bound parameter.
 const maxSchemas = 1000
 
-func checkSchemaNames(d Dialect, schemas []string) error {
+// checkSchemaNames refuses schema names no catalogue query should bind,
+// and the engine's system schemas.
+func checkSchemaNames(schemas []string, system func(string) bool) error {
 	if len(schemas) > maxSchemas {
 		return fmt.Errorf("sqlstore: introspect: %d schemas named, at most %d", len(schemas), maxSchemas)
 	}
@@ -71,8 +62,7 @@ func checkSchemaNames(d Dialect, schemas []string) error {
 			return errors.New("sqlstore: introspect: empty schema name")
 		case !utf8.ValidString(s) || strings.ContainsRune(s, 0):
 			return fmt.Errorf("sqlstore: introspect: schema name %q is not valid UTF-8 text", s)
-		case d == Postgres && (s == "information_schema" || strings.HasPrefix(s, "pg_")),
-			d == MySQL && slices.Contains([]string{"information_schema", "mysql", "performance_schema", "sys"}, strings.ToLower(s)):
+		case system(s):
 			return fmt.Errorf("sqlstore: introspect: %q is a system schema", s)
 		}
 	}
@@ -357,7 +347,7 @@ func (b *introBuilder) table(schema, table string) *TableInfo {
 	if t == nil {
 		t = &TableInfo{
 			Name: b.name(schema, table), Schema: schema, Unqualified: table,
-			foldColumns: b.in.Dialect != Postgres,
+			foldColumns: b.in.Dialect.engine().foldColumns,
 		}
 		b.tables[k] = t
 	}
@@ -457,18 +447,6 @@ func scanRows(ctx context.Context, q querier, query string, args []any, each fun
 		return err
 	}
 	return rows.Close()
-}
-
-// placeholders returns n placeholders for d, numbered from 1.
-func placeholders(d Dialect, n int) string {
-	ps := make([]string, n)
-	for i := range ps {
-		ps[i] = "?"
-		if d == Postgres {
-			ps[i] = "$" + strconv.Itoa(i+1)
-		}
-	}
-	return strings.Join(ps, ", ")
 }
 
 // schemaArgs returns the distinct schemas to read: the current one, if

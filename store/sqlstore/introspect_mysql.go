@@ -38,7 +38,7 @@ func (b *introBuilder) mysql(ctx context.Context, db *sql.DB, schemas []string) 
 	if len(args) == 0 {
 		return nil // no database selected and none named
 	}
-	in := placeholders(MySQL, len(args))
+	in := MySQL.Placeholders(len(args))
 	// MariaDB does not carry a condition on one information_schema
 	// table over to another it is joined with: without one on each, a
 	// join opens every table of the schema once per row (20 times

@@ -24,7 +24,7 @@ func (b *introBuilder) postgres(ctx context.Context, db *sql.DB, schemas []strin
 	if len(args) == 0 {
 		return nil // no search_path and no schema named
 	}
-	in := placeholders(Postgres, len(args))
+	in := Postgres.Placeholders(len(args))
 
 	// dom resolves each domain to its base type, through domains over
 	// domains, keeping the outermost type modifier (the length).

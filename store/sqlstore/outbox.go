@@ -55,10 +55,7 @@ func (s *Store) ClaimEvents(ctx context.Context, limit int) (forget.EventClaim, 
 	if limit < 1 || limit > maxClaim {
 		return nil, fmt.Errorf("sqlstore: claim between 1 and %d events, not %d: %w", maxClaim, limit, forget.ErrInvalid)
 	}
-	if s.dialect == SQLite {
-		return s.claimSQLite(ctx, limit)
-	}
-	return s.claimLocked(ctx, limit)
+	return s.dialect.engine().claim(s, ctx, limit)
 }
 
 // heads selects the unpublished events that are their customer's oldest

@@ -107,10 +107,7 @@ func quoteAny(d Dialect, name string) (string, error) {
 	if strings.IndexByte(name, 0) >= 0 || name == "" {
 		return "", fmt.Errorf("the name %q cannot be quoted", name)
 	}
-	q := `"`
-	if d == MySQL {
-		q = "`"
-	}
+	q := d.engine().identQuote
 	return q + strings.ReplaceAll(name, q, q+q) + q, nil
 }
 

@@ -130,7 +130,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: d, schema: DefaultSchema(), attempts: 5, batch: 100}
 	s.refusalIDs.Store(true)
-	if d == SQLite {
+	if d.engine().singleWriter {
 		s.writer = make(chan struct{}, 1)
 	}
 	for _, opt := range opts {

@@ -86,8 +86,8 @@ func (s *Store) Inactive(ctx context.Context, cutoff time.Time, cursor string, l
 	if err != nil {
 		return nil, "", err
 	}
-	if s.dialect == SQLite && cursor == "" { // once a sweep, at its first page
-		if err := s.checkActivityText(ctx); err != nil {
+	if cursor == "" { // once a sweep, at its first page
+		if err := s.dialect.engine().sweepCheck(s, ctx); err != nil {
 			return nil, "", err
 		}
 	}
@@ -191,16 +191,13 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 	var q interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	} = s.db
-	if s.dialect == Postgres {
-		// The audit table grows by a chunk at a time, faster than
-		// autovacuum's statistics follow: a planner that believes it
-		// small scans all of it for every page. Index probes it is.
+	if plan := s.dialect.engine().sweepPlan; len(plan) > 0 {
 		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
 			return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: beginning the transaction that selects inactive customers: %w", s.scrubbedError(err))
 		}
 		defer tx.Rollback()
-		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL enable_material = off"} {
+		for _, set := range plan {
 			if _, err := tx.ExecContext(ctx, set); err != nil {
 				return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: %s before selecting inactive customers: %w", set, s.scrubbedError(err))
 			}
@@ -275,16 +272,17 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	var args []any
 	where = append(where, col(part)+" < ?")
 	args = append(args, at)
-	if s.dialect == MySQL {
+	least := s.dialect.engine().leastTime
+	if least != "" {
 		// A zero date (0000-00-00, legacy MySQL's "never") is no
 		// activity: as NULL, never swept by it. Every real time is at
 		// least 1000-01-01, DATETIME's least; the range stays one.
-		where = append(where, col(part)+" >= "+mysqlLeastTime)
+		where = append(where, col(part)+" >= "+least)
 	}
 	for i := range s.schema.Activity {
 		switch {
-		case i < part && s.dialect == MySQL:
-			where = append(where, "(COALESCE("+col(i)+", NULL) IS NULL OR "+col(i)+" < "+mysqlLeastTime+")")
+		case i < part && least != "":
+			where = append(where, "(COALESCE("+col(i)+", NULL) IS NULL OR "+col(i)+" < "+least+")")
 		case i < part:
 			// Not indexable on purpose: the planner must drive by the
 			// range on column part, which gives the order too.
@@ -306,13 +304,8 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 		args = append(args, cur.at)
 	}
 	keyText := key
-	// A key mapped as text may be a uuid column on PostgreSQL, which has
-	// no uuid = text; the cast is a no-op on a text column.
-	if s.keyType(forget.KeyCustomerID) != KeyText || s.dialect == Postgres {
-		keyText = "CAST(" + key + " AS TEXT)"
-		if s.dialect == MySQL {
-			keyText = "CAST(" + key + " AS CHAR)"
-		}
+	if e := s.dialect.engine(); s.keyType(forget.KeyCustomerID) != KeyText || e.castTextKey {
+		keyText = "CAST(" + key + " AS " + e.textType + ")"
 	}
 	a := q(s.auditTable)
 	// Only the customer_id term may use an index: a planner that
@@ -322,18 +315,10 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s WHERE %s.%s = %s AND %s.%s = '' AND %s.%s = '' AND %s.%s = '' AND COALESCE(%s.%s, '') >= ?)",
 		a, a, q("customer_id"), keyText, a, q("held"), a, q("fields_kept"), a, q("tables_kept"), a, q("at")))
 	args = append(args, cutoff.UTC().Format(auditTimeFormat))
-	selected := col(part)
-	if s.dialect == SQLite {
-		selected = "CAST(" + selected + " AS TEXT)" // exactly as stored, to bind again
-	}
+	selected := s.dialect.engine().storedTime(col(part))
 	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s LIMIT %d",
 		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
 }
-
-// mysqlLeastTime is the least DATETIME MySQL supports: anything below
-// it is a zero date (0000-00-00 00:00:00) or a date with a zero part,
-// which a sweep takes for no activity at all.
-const mysqlLeastTime = "'1000-01-01 00:00:00'"
 
 // sqliteTimeText is how a time kept as text starts.
 var sqliteTimeText = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
@@ -399,9 +384,7 @@ func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cut
 		part := texts[start:min(start+per, len(texts))]
 		query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s) AND %s = '' AND %s = '' AND %s = '' AND COALESCE(%s, '') >= ?",
 			q("customer_id"), q(s.auditTable), q("customer_id"), qmarks(len(part)), q("held"), q("fields_kept"), q("tables_kept"), q("at"))
-		if s.dialect == MySQL {
-			query += " LOCK IN SHARE MODE"
-		}
+		query += s.dialect.engine().shareLock
 		args := make([]any, 0, len(part)+1)
 		for _, t := range part {
 			args = append(args, t)

@@ -118,30 +118,11 @@ type ctxRow struct {
 
 func (r ctxRow) Scan(dest ...any) error { return ctxCause(r.ctx, r.row.Scan(dest...)) }
 
-// begin starts a transaction. Dry runs take the same locks as forgets:
-// they run the real statements, and must fail exactly when a forget would.
-// On SQLite it first waits its turn in the store's writer queue, or for
-// ctx to end.
+// begin starts a transaction, as the store's engine does. Dry runs take
+// the same locks as forgets: they run the real statements, and must fail
+// exactly when a forget would.
 func (s *Store) begin(ctx context.Context, dryRun bool) (*txn, error) {
-	if s.dialect != SQLite {
-		return s.beginTx(ctx, dryRun)
-	}
-	if err := s.takeWriterTurn(ctx); err != nil {
-		return nil, fmt.Errorf("sqlstore: begin: %w", err)
-	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		s.endWriterTurn()
-		return nil, fmt.Errorf("sqlstore: connect: %w", err)
-	}
-	t := &txn{q: conn, conn: conn, dryRun: dryRun, writer: s.writer}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		// When ctx ends, the driver reports its error even for a BEGIN
-		// that ran: end whatever transaction there may be.
-		t.close()
-		return nil, fmt.Errorf("sqlstore: begin: %w", err)
-	}
-	return t, nil
+	return s.dialect.engine().begin(s, ctx, dryRun)
 }
 
 // takeWriterTurn waits for this store's turn to write to its SQLite

@@ -72,16 +72,12 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.tables(cat)
 	v.auditTable()
 	v.activity()
-	v.secureDelete(ctx)
-	v.checkConstraints(ctx)
+	v.s.dialect.engine().verifyWarnings(v, ctx)
 	v.holds(ctx)
 	g := v.cascades()
 	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
-	if err := v.session(ctx); err != nil {
-		return fmt.Errorf("sqlstore: verify: %w", err)
-	}
-	if err := v.engines(ctx); err != nil {
+	if err := s.dialect.engine().verifyConn(v, ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
 	}
 	if len(v.errs) > 0 {
@@ -177,7 +173,7 @@ func (v *verifier) checkKeys() {
 // learns the type of a key the mapping leaves empty (or says text, of a
 // uuid column), and records an integer column's range.
 func (v *verifier) keyType(name string, t *TableInfo, col *ColumnInfo, kt KeyType) {
-	strictTypes := v.s.dialect != SQLite // SQLite compares across affinities
+	strictTypes := v.s.dialect.engine().strictTypes // SQLite compares across affinities
 	learned := kt
 	if kt == "" {
 		switch col.Kind {
@@ -267,7 +263,7 @@ func (v *verifier) rule(what string, t *TableInfo, col *ColumnInfo, customerKey 
 	}
 	// SQLite stores any value in any column (but STRICT tables, which
 	// hosts rarely use): only the other engines refuse a type.
-	strictTypes := v.s.dialect != SQLite
+	strictTypes := v.s.dialect.engine().strictTypes
 	if out.Text && col.Kind != KindText && strictTypes {
 		if _, err := strconv.ParseInt(out.Fixed, 10, 64); !(col.Kind == KindInt && out.Fixed != "" && err == nil) {
 			v.fail("%s: its rule writes text, but %s is %s (use Null(), or map a text column)", what, where, col.Type)
@@ -352,7 +348,7 @@ func (v *verifier) activity() {
 		if col == nil {
 			continue
 		}
-		if !holdsTimes(v.s.dialect, col) {
+		if !v.s.dialect.engine().holdsTimes(col) {
 			v.fail("%s %s.%s is %s, not a time: a sweep compares it with its cutoff (timestamp or date on PostgreSQL and MySQL; text such as 2024-05-01 10:00:00 on SQLite)", what, t.Name, col.Name, col.Type)
 			continue
 		}
@@ -360,44 +356,6 @@ func (v *verifier) activity() {
 			v.warnings = append(v.warnings, fmt.Sprintf("%s %s.%s has no index: every page of a sweep scans the table", what, t.Name, col.Name))
 		}
 	}
-}
-
-// holdsTimes reports whether col can hold the times a sweep compares:
-// on SQLite, text (a declared date or time type stores text too), never
-// numbers.
-func holdsTimes(d Dialect, col *ColumnInfo) bool {
-	typ := col.Type
-	switch d {
-	case SQLite:
-		return col.Kind == KindText || strings.Contains(typ, "date") || strings.Contains(typ, "time")
-	case Postgres:
-		return strings.HasPrefix(typ, "timestamp") || typ == "date"
-	default:
-		return strings.HasPrefix(typ, "datetime") || strings.HasPrefix(typ, "timestamp") || typ == "date"
-	}
-}
-
-// session checks the connection settings the store relies on.
-func (v *verifier) session(ctx context.Context) error {
-	switch v.s.dialect {
-	case SQLite:
-		var on int
-		if err := v.s.db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
-			return fmt.Errorf("read PRAGMA foreign_keys: %w", err)
-		}
-		if on == 0 && v.in.hasForeignKeys() {
-			v.fail("the database declares foreign keys, but this connection does not enforce them: ON DELETE RESTRICT would not protect rows and ON DELETE CASCADE would leave orphans; open it with _pragma=foreign_keys(1) in the DSN")
-		}
-	case MySQL:
-		var mode string
-		if err := v.s.db.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
-			return fmt.Errorf("read sql_mode: %w", safeError(err))
-		}
-		if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
-			v.fail("the MySQL session is not strict (sql_mode lacks STRICT_TRANS_TABLES): a value too long for its column would be truncated, not refused; add sql_mode='STRICT_TRANS_TABLES,...' to the DSN's parameters")
-		}
-	}
-	return nil
 }
 
 // qualifiers returns the schema names the mapping's tables (usedTables)

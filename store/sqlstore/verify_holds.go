@@ -53,24 +53,7 @@ func (v *verifier) probeHold(ctx context.Context, h holdSQL, what string) {
 		v.fail("%s: the database cannot evaluate it: %v", what, v.s.scrubbedError(err, args...))
 		return
 	}
-	if v.s.dialect != MySQL {
-		return
-	}
-	// MySQL compares a misspelt enum label, or a string that is no date
-	// or uuid, with a warning and no match: a hold that never holds.
-	rows, err := conn.QueryContext(ctx, "SHOW WARNINGS")
-	if err != nil {
-		return
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var level, message string
-		var code int
-		if rows.Scan(&level, &code, &message) == nil {
-			v.fail("%s: the database warns evaluating it (MySQL warning %d: %s): it would never match", what, code, scrubQuoted(message, v.s.knownNames()))
-			return
-		}
-	}
+	v.s.dialect.engine().holdWarnings(v, ctx, conn, what)
 }
 
 // hold checks one hold against the introspected tables.
@@ -89,7 +72,7 @@ func (v *verifier) hold(h Hold, what string) {
 		switch c.Op {
 		case "is_null", "not_null":
 		case "newer_than", "older_than":
-			if !holdsTimes(v.s.dialect, col) {
+			if !v.s.dialect.engine().holdsTimes(col) {
 				v.fail("%s: %s compares %s.%s with a time, but it is %s", cw, c.Op, t.Name, col.Name, col.Type)
 			}
 		case "in":
@@ -138,16 +121,16 @@ func (v *verifier) incomparable(col *ColumnInfo, x any) string {
 		}
 	case KindInt:
 		// MySQL's booleans are tinyint(1); SQLite stores true as 1.
-		if kind == "a string" || kind == "a bool" && v.s.dialect == Postgres {
+		if kind == "a string" || kind == "a bool" && v.s.dialect.engine().strictBools {
 			return kind
 		}
 	default:
 		switch {
-		case holdsTimes(v.s.dialect, col) && kind != "a string":
+		case v.s.dialect.engine().holdsTimes(col) && kind != "a string":
 			return kind + " (a time is written as a string such as \"2024-05-01 10:00:00\")"
 		case isNumericType(typ) && kind != "a number":
 			return kind
-		case typ == "boolean" && v.s.dialect == Postgres && kind != "a bool":
+		case typ == "boolean" && v.s.dialect.engine().strictBools && kind != "a bool":
 			return kind
 		}
 	}

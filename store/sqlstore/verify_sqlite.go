@@ -13,9 +13,6 @@ import (
 // 1 passes. It reads one pooled connection: set it in the DSN
 // (_pragma=secure_delete(1)) so that every connection has it.
 func (v *verifier) secureDelete(ctx context.Context) {
-	if v.s.dialect != SQLite {
-		return
-	}
 	var mode int
 	if err := v.s.db.QueryRowContext(ctx, "PRAGMA secure_delete").Scan(&mode); err != nil {
 		v.fail("read PRAGMA secure_delete: %w", err)

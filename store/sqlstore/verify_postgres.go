@@ -14,9 +14,6 @@ import (
 // log "Failing row contains (...)", the whole row with the old values of
 // every column the forget did not write.
 func (v *verifier) checkConstraints(ctx context.Context) {
-	if v.s.dialect != Postgres {
-		return
-	}
 	args := schemaArgs(v.in.Current, v.s.schema.qualifiers())
 	if len(args) == 0 {
 		return
@@ -28,7 +25,7 @@ JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 CROSS JOIN LATERAL unnest(c.conkey) AS k(att)
 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att
-WHERE c.contype = 'c' AND n.nspname IN (`+placeholders(Postgres, len(args))+`)
+WHERE c.contype = 'c' AND n.nspname IN (`+Postgres.Placeholders(len(args))+`)
 ORDER BY 1, 2, 3, 4`, args,
 		func(rows *sql.Rows) error {
 			var schema, table, name, column string

@@ -16,9 +16,6 @@ var transactionalEngines = map[string]bool{"innodb": true, "xtradb": true, "ndbc
 // forget that has no transactions, and a MariaDB system-versioned table
 // (it keeps every erased value as history).
 func (v *verifier) engines(ctx context.Context) error {
-	if v.s.dialect != MySQL {
-		return nil
-	}
 	names := v.s.schema.usedTables()
 	if v.s.auditTable != "" {
 		names = append(names, v.s.auditTable)
@@ -33,7 +30,7 @@ func (v *verifier) engines(ctx context.Context) error {
 		return nil
 	}
 	err := scanRows(ctx, v.s.db, `SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(ENGINE, ''), TABLE_TYPE
-FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (`+placeholders(MySQL, len(args))+`)`, args,
+FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (`+MySQL.Placeholders(len(args))+`)`, args,
 		func(rows *sql.Rows) error {
 			var schema, table, engine, kind string
 			if err := rows.Scan(&schema, &table, &engine, &kind); err != nil {
@@ -90,4 +87,24 @@ func (s Schema) usedTables() []string {
 		out = append(out, h.Table)
 	}
 	return out
+}
+
+// mysqlHoldWarnings fails a hold whose statement MySQL just evaluated on
+// conn with a warning.
+func (v *verifier) mysqlHoldWarnings(ctx context.Context, conn *sql.Conn, what string) {
+	// MySQL compares a misspelt enum label, or a string that is no date
+	// or uuid, with a warning and no match: a hold that never holds.
+	rows, err := conn.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var level, message string
+		var code int
+		if rows.Scan(&level, &code, &message) == nil {
+			v.fail("%s: the database warns evaluating it (MySQL warning %d: %s): it would never match", what, code, scrubQuoted(message, v.s.knownNames()))
+			return
+		}
+	}
 }

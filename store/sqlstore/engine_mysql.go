@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+// MySQL and MariaDB (go-sql-driver/mysql): backquotes, row locks, a
+// database for a schema, strict types in a strict session, zero dates,
+// no RETURNING.
+func init() {
+	register(&engine{
+		dialect:     MySQL,
+		name:        "mysql",
+		aliases:     []string{"mariadb"},
+		placeholder: sq.Question,
+		identQuote:  "`",
+		holdQuote:   "`",
+		lockSuffix:  "FOR UPDATE",
+		shareLock:   " LOCK IN SHARE MODE",
+		textType:    "CHAR",
+		leastTime:   mysqlLeastTime,
+		storedTime:  identity,
+		timeArg:     utcTime,
+		maxParams:   65000, // of 65,535
+		ddl: ddlTypes{
+			id: "BIGINT", text: "VARCHAR(255) NOT NULL DEFAULT ''", name: "VARCHAR(32) NOT NULL DEFAULT ''",
+			autoID:        "BIGINT AUTO_INCREMENT PRIMARY KEY",
+			tail:          " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+			inlineIndexes: true,
+		},
+		begin:          (*Store).beginTx,
+		retryable:      mysqlRetryable,
+		claim:          (*Store).claimLocked,
+		sweepCheck:     noSweepCheck,
+		introspect:     (*introBuilder).mysql,
+		checkSchemas:   func(schemas []string) error { return checkSchemaNames(schemas, mysqlSystemSchema) },
+		foldColumns:    true,
+		strictTypes:    true,
+		strictBools:    false, // a boolean is tinyint(1)
+		holdsTimes:     mysqlHoldsTimes,
+		verifyWarnings: noWarnings,
+		verifyConn:     (*verifier).mysqlConn,
+		holdWarnings:   (*verifier).mysqlHoldWarnings,
+	})
+}
+
+// mysqlLeastTime is the least DATETIME MySQL supports: anything below
+// it is a zero date (0000-00-00 00:00:00) or a date with a zero part,
+// which a sweep takes for no activity at all.
+const mysqlLeastTime = "'1000-01-01 00:00:00'"
+
+func mysqlRetryable(err error) bool {
+	if my, ok := asMySQLError(err); ok {
+		return my.number == 1213 || my.number == 1205 // deadlock, lock wait timeout
+	}
+	return false
+}
+
+func mysqlSystemSchema(s string) bool {
+	return slices.Contains([]string{"information_schema", "mysql", "performance_schema", "sys"}, strings.ToLower(s))
+}
+
+func mysqlHoldsTimes(col *ColumnInfo) bool {
+	typ := col.Type
+	return strings.HasPrefix(typ, "datetime") || strings.HasPrefix(typ, "timestamp") || typ == "date"
+}
+
+// mysqlConn checks that the session is strict, then the tables' storage
+// engines.
+func (v *verifier) mysqlConn(ctx context.Context) error {
+	var mode string
+	if err := v.s.db.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read sql_mode: %w", safeError(err))
+	}
+	if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
+		v.fail("the MySQL session is not strict (sql_mode lacks STRICT_TRANS_TABLES): a value too long for its column would be truncated, not refused; add sql_mode='STRICT_TRANS_TABLES,...' to the DSN's parameters")
+	}
+	return v.engines(ctx)
+}

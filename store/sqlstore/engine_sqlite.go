@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+// SQLite (modernc.org/sqlite or mattn/go-sqlite3): one writer at a time,
+// times kept as text, no schemas but main, any value in any column.
+func init() {
+	register(&engine{
+		dialect:     SQLite,
+		name:        "sqlite",
+		aliases:     []string{"sqlite3"},
+		placeholder: sq.Question,
+		identQuote:  `"`,
+		// SQLite reads a double-quoted name that is no column as a string
+		// literal, so a hold naming a missing column would compare with
+		// its own name: backquotes make it an error instead.
+		holdQuote:  "`",
+		lockSuffix: "", // the whole database is locked by BEGIN IMMEDIATE
+		shareLock:  "",
+		textType:   "TEXT",
+		// Exactly as stored, to bind again.
+		storedTime: func(col string) string { return "CAST(" + col + " AS TEXT)" },
+		// SQLite keeps times as text, most often in its own datetime()
+		// form, which compares as text.
+		timeArg:   func(t time.Time) any { return t.UTC().Format("2006-01-02 15:04:05") },
+		maxParams: 32000, // of SQLite's 32,766
+		ddl: ddlTypes{
+			id: "INTEGER", text: "TEXT NOT NULL DEFAULT ''", name: "TEXT NOT NULL DEFAULT ''",
+			autoID: "INTEGER PRIMARY KEY AUTOINCREMENT",
+		},
+		singleWriter:   true,
+		begin:          beginImmediate,
+		retryable:      sqliteRetryable,
+		claim:          (*Store).claimSQLite,
+		walCheckpoint:  true,
+		sweepCheck:     (*Store).checkActivityText,
+		introspect:     func(b *introBuilder, ctx context.Context, db *sql.DB, _ []string) error { return b.sqlite(ctx, db) },
+		checkSchemas:   func([]string) error { return nil }, // main only
+		foldColumns:    true,
+		strictTypes:    false,
+		strictBools:    false,
+		holdsTimes:     sqliteHoldsTimes,
+		verifyWarnings: (*verifier).secureDelete,
+		verifyConn:     (*verifier).sqliteSession,
+		holdWarnings:   noHoldWarnings,
+	})
+}
+
+func sqliteRetryable(err error) bool {
+	var lite interface{ Code() int } // modernc.org/sqlite.Error
+	if errors.As(err, &lite) {
+		code := lite.Code() & 0xff    // primary result code
+		return code == 5 || code == 6 // SQLITE_BUSY, SQLITE_LOCKED
+	}
+	if code, ok := asMattnSQLiteError(err); ok {
+		return code == 5 || code == 6
+	}
+	return false
+}
+
+// sqliteHoldsTimes: text (a declared date or time type stores text too),
+// never numbers.
+func sqliteHoldsTimes(col *ColumnInfo) bool {
+	typ := col.Type
+	return col.Kind == KindText || strings.Contains(typ, "date") || strings.Contains(typ, "time")
+}
+
+// sqliteSession checks that the connection enforces the foreign keys the
+// database declares.
+func (v *verifier) sqliteSession(ctx context.Context) error {
+	var on int
+	if err := v.s.db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+		return fmt.Errorf("read PRAGMA foreign_keys: %w", err)
+	}
+	if on == 0 && v.in.hasForeignKeys() {
+		v.fail("the database declares foreign keys, but this connection does not enforce them: ON DELETE RESTRICT would not protect rows and ON DELETE CASCADE would leave orphans; open it with _pragma=foreign_keys(1) in the DSN")
+	}
+	return nil
+}
+
+// beginImmediate waits its turn in the store's writer queue, or for ctx
+// to end, and begins an IMMEDIATE transaction on a connection of its own,
+// so that two writers queue for the lock instead of failing on upgrade.
+func beginImmediate(s *Store, ctx context.Context, dryRun bool) (*txn, error) {
+	if err := s.takeWriterTurn(ctx); err != nil {
+		return nil, fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		s.endWriterTurn()
+		return nil, fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	t := &txn{q: conn, conn: conn, dryRun: dryRun, writer: s.writer}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		// When ctx ends, the driver reports its error even for a BEGIN
+		// that ran: end whatever transaction there may be.
+		t.close()
+		return nil, fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	return t, nil
+}
