@@ -116,9 +116,8 @@ func (s *Store) bulkGroup(ctx context.Context, items []forget.BatchItem, group [
 			}
 			tx.close()
 		}()
-		if s.dialect != Postgres {
-			// Statements run per customer are prepared once (pgx
-			// caches its statements itself).
+		if !s.dialect.engine().cachesStatements {
+			// Statements run per customer are prepared once.
 			tx.reusePrepared()
 		}
 		b := bulkRun{s: s, tx: tx, items: items, group: group, shapes: shapes, results: results}

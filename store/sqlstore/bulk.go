@@ -158,12 +158,12 @@ func (b *bulkRun) run(ctx context.Context) error {
 	return nil
 }
 
-// exec runs a set-based statement: on SQLite prepared once for the
-// transaction (it runs again for every sqliteRows customers), elsewhere
-// as it is, a round trip either way.
+// exec runs a set-based statement: on an embedded engine prepared once
+// for the transaction (it runs again for every statementRows customers),
+// elsewhere as it is, a round trip either way.
 func (b *bulkRun) exec(ctx context.Context, query string, args []any) error {
 	var err error
-	if b.s.dialect == SQLite {
+	if b.s.dialect.engine().embedded {
 		_, err = b.execPrepared(ctx, query, args)
 	} else {
 		_, err = b.tx.q.ExecContext(ctx, query, args...)
@@ -172,13 +172,13 @@ func (b *bulkRun) exec(ctx context.Context, query string, args []any) error {
 }
 
 // execPrepared runs a statement prepared once for the transaction. On
-// SQLite it gets ctx without its cancellation, checked here instead:
-// modernc.org/sqlite starts a goroutine to watch a cancellable context
-// for every statement, a fifth of the time of a customer's DELETE
-// (measured), and these statements, a customer or a few dozen by key,
-// end within a millisecond, after which the next one sees ctx end.
+// an embedded engine it gets ctx without its cancellation, checked here
+// instead: modernc.org/sqlite starts a goroutine to watch a cancellable
+// context for every statement, a fifth of the time of a customer's
+// DELETE (measured), and these statements, a customer or a few dozen by
+// key, end within a millisecond, after which the next one sees ctx end.
 func (b *bulkRun) execPrepared(ctx context.Context, query string, args []any) (sql.Result, error) {
-	if b.s.dialect != SQLite {
+	if !b.s.dialect.engine().embedded {
 		return b.tx.exec(ctx, query, args...)
 	}
 	if err := ctx.Err(); err != nil {

@@ -4,21 +4,13 @@ import (
 	"fmt"
 	"strings"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/forgetkit/forget"
 )
 
 // The text of the set-based statements, per dialect (see bulk.go).
 
-// maxParams bounds the parameters of one statement: SQLite allows 32,766,
-// PostgreSQL and MySQL 65,535.
-func (d Dialect) maxParams() int {
-	if d == SQLite {
-		return 32000
-	}
-	return 65000
-}
+// maxParams bounds the parameters of one statement.
+func (d Dialect) maxParams() int { return d.engine().maxParams }
 
 // rowsPerStatement is how many customers one statement of the shape may
 // carry within the dialect's parameter limit.
@@ -60,106 +52,89 @@ func qmarks(n int) string {
 }
 
 // render turns ? into the dialect's placeholders.
-func (s *Store) render(query string) string {
-	if s.dialect != Postgres {
-		return query
-	}
-	q, err := sq.Dollar.ReplacePlaceholders(query)
-	if err != nil {
-		return query // cannot happen: the statements hold no literal '?'
-	}
-	return q
-}
+func (s *Store) render(query string) string { return s.dialect.render(query) }
 
 // updateSQL writes one table's fields for n customers, each row of the
 // VALUES list the customer key and its new values. A column fixed (the
 // same value for all n, as an empty or fixed rule writes) is set from one
 // parameter instead: a third of the parameters for the default catalogue.
-// Parameters come in text order: on PostgreSQL the fixed ones (in SET)
-// before the rows (in FROM), elsewhere after them.
+// Parameters come in text order: where the engine says fixedFirst the
+// fixed ones (in SET) before the rows (in FROM), elsewhere after them.
+// The statement's form is the engine's (updateSQL).
 func (s *Store) updateSQL(u planUpdate, n int, fixed []bool) string {
-	q := s.dialect.quote
-	var b strings.Builder
-	var names []string // of the VALUES columns, by column; "" for a fixed one
-	width := 0
+	up := multiUpdate{s: s, u: u, n: n}
 	for i := range u.cols {
 		if fixed != nil && fixed[i] {
-			names = append(names, "")
+			up.names = append(up.names, "")
 			continue
 		}
-		width++
-		names = append(names, fmt.Sprintf("c%d", i+1))
+		up.width++
+		name := fmt.Sprintf("c%d", i+1)
+		up.names = append(up.names, name)
+		up.carried = append(up.carried, name)
 	}
-	set := func(prefix string) {
-		for i, c := range u.cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if names[i] == "" {
-				fmt.Fprintf(&b, "%s%s = ?", prefix, q(c))
-			} else {
-				fmt.Fprintf(&b, "%s%s = v.%s", prefix, q(c), names[i])
-			}
+	return s.render(s.dialect.engine().updateSQL(&up))
+}
+
+// multiUpdate is one multi-row UPDATE to build: each engine's updateSQL
+// writes its own form from it.
+type multiUpdate struct {
+	s       *Store
+	u       planUpdate
+	n       int      // rows
+	names   []string // of the VALUES columns, by column; "" for a fixed one
+	carried []string // the names that are not ""
+	width   int      // len(carried)
+}
+
+// set writes the SET list, each column from its VALUES column or, fixed,
+// from a parameter.
+func (up *multiUpdate) set(b *strings.Builder, prefix string) {
+	q := up.s.dialect.quote
+	for i, c := range up.u.cols {
+		if i > 0 {
+			b.WriteString(", ")
 		}
-	}
-	var carried []string
-	for _, nm := range names {
-		if nm != "" {
-			carried = append(carried, nm)
-		}
-	}
-	target := q(u.table) + "." + q(u.key)
-	switch s.dialect {
-	case MySQL:
-		fmt.Fprintf(&b, "UPDATE %s JOIN (", q(u.table))
-		for i := range n {
-			if i > 0 {
-				b.WriteString(" UNION ALL ")
-			}
-			b.WriteString("SELECT ")
-			if i == 0 {
-				parts := []string{"? AS k"}
-				if s.keyType(forget.KeyCustomerID) == KeyInt {
-					parts[0] = "CAST(? AS SIGNED) AS k"
-				}
-				for _, nm := range carried {
-					parts = append(parts, "? AS "+nm)
-				}
-				b.WriteString(strings.Join(parts, ", "))
-			} else {
-				b.WriteString(qmarks(1 + width))
-			}
-		}
-		fmt.Fprintf(&b, ") AS v ON %s = v.k SET ", target)
-		set(q(u.table) + ".")
-	default:
-		values := make([]string, n)
-		for i := range values {
-			key := "?"
-			if i == 0 && s.dialect == Postgres {
-				key = s.valuesKeyCast() // a VALUES column of parameters is text otherwise
-			}
-			values[i] = "(" + key + strings.Repeat(", ?", width) + ")"
-		}
-		cols := strings.Join(append([]string{"k"}, carried...), ", ")
-		if s.dialect == SQLite {
-			// OR FAIL: the statement's own rows need no journal of
-			// their own (SQLite keeps one for a multi-row statement
-			// that may abort), since any failure rolls back the whole
-			// transaction.
-			fmt.Fprintf(&b, "WITH v(%s) AS (VALUES %s) UPDATE OR FAIL %s SET ", cols, strings.Join(values, ", "), q(u.table))
+		if up.names[i] == "" {
+			fmt.Fprintf(b, "%s%s = ?", prefix, q(c))
 		} else {
-			fmt.Fprintf(&b, "UPDATE %s SET ", q(u.table))
+			fmt.Fprintf(b, "%s%s = v.%s", prefix, q(c), up.names[i])
 		}
-		set("")
-		if s.dialect == SQLite {
-			b.WriteString(" FROM v")
-		} else {
-			fmt.Fprintf(&b, " FROM (VALUES %s) AS v(%s)", strings.Join(values, ", "), cols)
-		}
-		fmt.Fprintf(&b, " WHERE %s = v.k", target)
 	}
-	return s.render(b.String())
+}
+
+// target is the customer key the rows join on.
+func (up *multiUpdate) target() string {
+	q := up.s.dialect.quote
+	return q(up.u.table) + "." + q(up.u.key)
+}
+
+// values returns the VALUES rows, the first one's key first as it.
+func (up *multiUpdate) values(first string) []string {
+	values := make([]string, up.n)
+	for i := range values {
+		key := "?"
+		if i == 0 {
+			key = first
+		}
+		values[i] = "(" + key + strings.Repeat(", ?", up.width) + ")"
+	}
+	return values
+}
+
+// columns names the VALUES columns: k, the key, then the carried ones.
+func (up *multiUpdate) columns() string {
+	return strings.Join(append([]string{"k"}, up.carried...), ", ")
+}
+
+// fromValuesUpdate is UPDATE ... SET ... FROM (VALUES ...) AS v(...).
+func fromValuesUpdate(up *multiUpdate, firstKey string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "UPDATE %s SET ", up.s.dialect.quote(up.u.table))
+	up.set(&b, "")
+	fmt.Fprintf(&b, " FROM (VALUES %s) AS v(%s)", strings.Join(up.values(firstKey), ", "), up.columns())
+	fmt.Fprintf(&b, " WHERE %s = v.k", up.target())
+	return b.String()
 }
 
 // valuesKeyCast is the first customer key of a PostgreSQL VALUES list,
@@ -182,20 +157,16 @@ func (s *Store) valuesKeyCast() string {
 func (s *Store) tableSQL(t bulkTable, n int) string {
 	q := s.dialect.quote
 	in := fmt.Sprintf("%s IN (%s)", q(t.key), qmarks(n))
-	returning := " RETURNING " + q(t.key)
-	if s.dialect == MySQL {
-		returning = ""
+	returning := ""
+	if s.dialect.engine().returning {
+		returning = " RETURNING " + q(t.key)
 	}
 	if len(t.cols) == 0 {
 		return s.render(fmt.Sprintf("DELETE FROM %s WHERE %s%s", q(t.table), in, returning))
 	}
 	// A scrub: the customer key first in each VALUES row, then the values.
 	u := planUpdate{table: t.table, key: t.key, cols: t.cols}
-	query := s.updateSQL(u, n, nil)
-	if s.dialect != MySQL {
-		query += returning
-	}
-	return query
+	return s.updateSQL(u, n, nil) + returning
 }
 
 // countSQL counts, and locks, a table's rows of n customers (MySQL, which
@@ -217,8 +188,8 @@ func (s *Store) lockSQL(n int) string {
 	return s.render(query)
 }
 
-// auditSQL inserts n audit records; on SQLite the columns fixed are bound
-// once, after the rows (see updateSQL).
+// auditSQL inserts n audit records; where the engine's insertFixedOnce,
+// the columns fixed are bound once, after the rows (see updateSQL).
 func (s *Store) auditSQL(n int, fixed []bool) string {
 	key := bulkSQLKey{rows: n, fixed: string(mask(fixed))}
 	s.bulk.mu.Lock()
@@ -230,30 +201,7 @@ func (s *Store) auditSQL(n int, fixed []bool) string {
 	for i, c := range auditColumns {
 		cols[i] = s.dialect.quote(c)
 	}
-	var query string
-	if s.dialect == SQLite {
-		var carried, selected []string
-		for i := range auditColumns {
-			if fixed[i] {
-				selected = append(selected, "?")
-				continue
-			}
-			name := fmt.Sprintf("c%d", i+1)
-			carried = append(carried, name)
-			selected = append(selected, "v."+name)
-		}
-		row := "(" + qmarks(len(carried)) + ")"
-		if len(carried) == 0 {
-			carried, row = []string{"c0"}, "(NULL)" // one record: every column fixed
-		}
-		query = fmt.Sprintf("WITH v(%s) AS (VALUES %s) INSERT OR FAIL INTO %s (%s) SELECT %s FROM v", // OR FAIL: as updateSQL's
-			strings.Join(carried, ", "), strings.TrimSuffix(strings.Repeat(row+", ", n), ", "),
-			s.dialect.quote(s.auditTable), strings.Join(cols, ", "), strings.Join(selected, ", "))
-	} else {
-		row := "(" + qmarks(len(auditColumns)) + ")"
-		query = s.render(fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", s.dialect.quote(s.auditTable), strings.Join(cols, ", "),
-			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")))
-	}
+	query := s.dialect.engine().insertSQL(s, s.dialect.quote(s.auditTable), cols, n, fixed)
 	if s.bulk.audit == nil {
 		s.bulk.audit = make(map[bulkSQLKey]string)
 	}
@@ -279,10 +227,10 @@ func b2i(b bool) int {
 	return 0
 }
 
-// sqliteRows is how many customers one SQLite statement carries,
-// prepared once for the transaction and run again for every sqliteRows
-// customers. There a statement is a function call, not a round trip: a
-// sweep's CPU time is the same as with one statement per customer
-// (measured), and a VALUES list of thousands of parameters costs more to
-// parse for each group than it saves.
-const sqliteRows = 64
+// valuesInsertSQL inserts n rows of cols into table with one VALUES
+// list.
+func valuesInsertSQL(s *Store, table string, cols []string, n int, _ []bool) string {
+	row := "(" + qmarks(len(cols)) + ")"
+	return s.render(fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", table, strings.Join(cols, ", "),
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")))
+}

@@ -42,9 +42,10 @@ type engine struct {
 	shareLock string
 	// textType is what CAST(... AS textType) turns a value into text with.
 	textType string
-	// castTextKey: a key mapped as text may still need CAST(... AS
-	// textType) to compare with text (a PostgreSQL uuid column).
-	castTextKey bool
+	// uuidNotText: a uuid column does not compare with text, so a key
+	// mapped as text is cast (CAST(... AS textType), a no-op on a text
+	// column) and a text key bound to a uuid column CAST(? AS uuid).
+	uuidNotText bool
 	// leastTime, when set, is the least real time the engine stores: a
 	// smaller one is a zero date, which a sweep takes for no activity.
 	leastTime string
@@ -54,6 +55,31 @@ type engine struct {
 	// timeArg is how a time is bound to compare with a time column.
 	timeArg   func(t time.Time) any
 	maxParams int // bound parameters one statement may carry
+
+	// Set-based statements (bulk.go, write.go, audit.go).
+	// statementRows, when set, is how many customers one multi-row
+	// statement carries, whatever maxParams would allow.
+	statementRows int
+	// embedded: the database runs in the process, a statement a function
+	// call rather than a round trip: set-based statements are prepared
+	// once and run again, under ctx without its cancellation (see
+	// bulkRun.execPrepared).
+	embedded bool
+	// fixedFirst: a multi-row UPDATE binds its fixed columns (in SET)
+	// before its rows, which come later in the text.
+	fixedFirst bool
+	// returning: a DELETE or UPDATE can return the keys of its rows.
+	returning bool
+	// updateSQL writes the text of a multi-row UPDATE, with ? for its
+	// parameters.
+	updateSQL func(up *multiUpdate) string
+	// insertSQL inserts n rows of cols into the quoted table; fixed
+	// columns are bound once where insertFixedOnce.
+	insertSQL       func(s *Store, table string, cols []string, n int, fixed []bool) string
+	insertFixedOnce bool
+	// writeTables purges (or scrubs) the catalogue tables of customers
+	// js, counting each customer's rows.
+	writeTables func(b *bulkRun, ctx context.Context, sh *bulkShape, js []int) error
 
 	// Default schema types (DDL, NATSMemberDDL, AuditDDL).
 	ddl ddlTypes
@@ -66,6 +92,13 @@ type engine struct {
 	begin        func(s *Store, ctx context.Context, dryRun bool) (*txn, error)
 	retryable    func(err error) bool
 	claim        func(s *Store, ctx context.Context, limit int) (forget.EventClaim, error)
+	// cachesStatements: the driver prepares and caches statements
+	// itself, so a transaction need not keep its own prepared.
+	cachesStatements bool
+	// changedRows: an UPDATE reports the rows whose values changed, not
+	// those it matched, so the store counts matched rows itself
+	// (matchedSQL).
+	changedRows bool
 	// walCheckpoint: CheckpointSQLite applies.
 	walCheckpoint bool
 
@@ -105,7 +138,11 @@ type ddlTypes struct {
 	text   string // a field
 	name   string // a username
 	autoID string // a generated primary key
-	tail   string // after CREATE TABLE's closing parenthesis
+	// indexed is a text column the engine can index (AuditDDL).
+	indexed string
+	// eventIndex: the audit table has a unique index on event_id.
+	eventIndex bool
+	tail       string // after CREATE TABLE's closing parenthesis
 	// inlineIndexes: indexes are declared in CREATE TABLE (MySQL has no
 	// CREATE INDEX IF NOT EXISTS).
 	inlineIndexes bool

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/forgetkit/forget"
 )
 
 // MySQL and MariaDB (go-sql-driver/mysql): backquotes, row locks, a
@@ -30,10 +32,18 @@ func init() {
 		ddl: ddlTypes{
 			id: "BIGINT", text: "VARCHAR(255) NOT NULL DEFAULT ''", name: "VARCHAR(32) NOT NULL DEFAULT ''",
 			autoID:        "BIGINT AUTO_INCREMENT PRIMARY KEY",
+			indexed:       "VARCHAR(255) NOT NULL", // MySQL indexes only bounded columns
+			eventIndex:    true,
 			tail:          " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 			inlineIndexes: true,
 		},
+		returning: false,
+		updateSQL: mysqlUpdateSQL,
+		insertSQL: valuesInsertSQL,
+		// No RETURNING: each table's rows are counted, and locked, first.
+		writeTables:    (*bulkRun).writeTablesCounted,
 		begin:          (*Store).beginTx,
+		changedRows:    true,
 		retryable:      mysqlRetryable,
 		claim:          (*Store).claimLocked,
 		sweepCheck:     noSweepCheck,
@@ -81,4 +91,33 @@ func (v *verifier) mysqlConn(ctx context.Context) error {
 		v.fail("the MySQL session is not strict (sql_mode lacks STRICT_TRANS_TABLES): a value too long for its column would be truncated, not refused; add sql_mode='STRICT_TRANS_TABLES,...' to the DSN's parameters")
 	}
 	return v.engines(ctx)
+}
+
+// mysqlUpdateSQL is UPDATE ... JOIN (SELECT ... UNION ALL ...) AS v ON
+// ... SET: MySQL has no FROM (VALUES ...) to update from.
+func mysqlUpdateSQL(up *multiUpdate) string {
+	q := up.s.dialect.quote
+	var b strings.Builder
+	fmt.Fprintf(&b, "UPDATE %s JOIN (", q(up.u.table))
+	for i := range up.n {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT ")
+		if i == 0 {
+			parts := []string{"? AS k"}
+			if up.s.keyType(forget.KeyCustomerID) == KeyInt {
+				parts[0] = "CAST(? AS SIGNED) AS k"
+			}
+			for _, nm := range up.carried {
+				parts = append(parts, "? AS "+nm)
+			}
+			b.WriteString(strings.Join(parts, ", "))
+		} else {
+			b.WriteString(qmarks(1 + up.width))
+		}
+	}
+	fmt.Fprintf(&b, ") AS v ON %s = v.k SET ", up.target())
+	up.set(&b, q(up.u.table)+".")
+	return b.String()
 }

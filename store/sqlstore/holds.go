@@ -227,22 +227,9 @@ func holdWhere(d Dialect, h Hold, bind func(ago.Span) any) sq.And {
 	return conds
 }
 
-// holdQuote quotes a hold's identifiers. SQLite reads a double-quoted
-// name that is no column as a string literal, so a misspelt column would
-// compare a constant and the hold never match; a backquoted name is
-// always an identifier there (no such column is an error). Verify
-// refuses such a hold first; this keeps an unverified store from
-// skipping it silently.
-func (d Dialect) holdQuote(ident string) string {
-	if d != SQLite {
-		return d.quote(ident)
-	}
-	parts := strings.Split(ident, ".")
-	for i, p := range parts {
-		parts[i] = "`" + p + "`"
-	}
-	return strings.Join(parts, ".")
-}
+// holdQuote quotes a hold's identifiers with the engine's holdQuote (see
+// engine_sqlite.go for why it may differ from its identifier quote).
+func (d Dialect) holdQuote(ident string) string { return quoteIdent(d.engine().holdQuote, ident) }
 
 // checkIgnored refuses a hold to ignore that the store does not declare.
 func (s *Store) checkIgnored(names []string) error {
@@ -371,11 +358,5 @@ func contains(list []string, s string) bool {
 }
 
 // timeArg is how a time is bound for comparison with a host's time
-// column: SQLite keeps times as text, most often in its own datetime()
-// form, which compares as text.
-func (d Dialect) timeArg(t time.Time) any {
-	if d == SQLite {
-		return t.UTC().Format("2006-01-02 15:04:05")
-	}
-	return t.UTC()
-}
+// column.
+func (d Dialect) timeArg(t time.Time) any { return d.engine().timeArg(t) }

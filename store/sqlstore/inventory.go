@@ -224,7 +224,7 @@ func (s *Store) countQuery(in *Introspection, byInfo map[*TableInfo]*TableCovera
 	switch {
 	case col.Kind == KindText, uuidCol:
 		v = idText
-	case kt != KeyInt && d != SQLite:
+	case kt != KeyInt && d.engine().strictTypes:
 		return "", nil, false // a text key and an integer column
 	}
 	key, err := quoteAny(d, col.Name)
@@ -232,8 +232,7 @@ func (s *Store) countQuery(in *Introspection, byInfo map[*TableInfo]*TableCovera
 		return "", nil, false
 	}
 	var cond sq.Sqlizer = sq.Eq{rootAlias + "." + key: v}
-	if uuidCol && d == Postgres {
-		// PostgreSQL has no uuid = text; MariaDB's UUID compares with a string.
+	if uuidCol && d.engine().uuidNotText {
 		cond = sq.Expr(rootAlias+"."+key+" = CAST(? AS uuid)", v)
 	}
 	query, args, err = b.Where(cond).ToSql()

@@ -304,7 +304,7 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 		args = append(args, cur.at)
 	}
 	keyText := key
-	if e := s.dialect.engine(); s.keyType(forget.KeyCustomerID) != KeyText || e.castTextKey {
+	if e := s.dialect.engine(); s.keyType(forget.KeyCustomerID) != KeyText || e.uuidNotText {
 		keyText = "CAST(" + key + " AS " + e.textType + ")"
 	}
 	a := q(s.auditTable)

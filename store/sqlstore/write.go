@@ -20,7 +20,7 @@ import (
 // scrubbed, written again, is written all the same. Elsewhere it is "":
 // the UPDATE's own count is the rows it matched.
 func (s *Store) matchedSQL(table, key string) string {
-	if s.dialect != MySQL {
+	if !s.dialect.engine().changedRows {
 		return ""
 	}
 	q := s.dialect.quote
@@ -132,8 +132,8 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 			b.updated[j][u.table] = 1 // the row resolved and locked
 		}
 		per := n
-		if s.dialect == SQLite {
-			per = sqliteRows
+		if r := s.dialect.engine().statementRows; r > 0 {
+			per = r
 		}
 		var args []any
 		fixed := make([]bool, len(u.refs))
@@ -160,7 +160,8 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 					}
 				}
 			}
-			if s.dialect == Postgres {
+			fixedFirst := s.dialect.engine().fixedFirst
+			if fixedFirst {
 				constants()
 			}
 			for _, j := range part {
@@ -172,7 +173,7 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 					}
 				}
 			}
-			if s.dialect != Postgres {
+			if !fixedFirst {
 				constants()
 			}
 			if err := b.exec(ctx, query, args); err != nil {
@@ -180,22 +181,28 @@ func (b *bulkRun) writeShape(ctx context.Context, sh *bulkShape, js []int) error
 			}
 		}
 	}
-	if s.dialect == SQLite {
-		return b.purgeEach(ctx, sh, js)
-	}
-	byText := make(map[string]int, n)
-	keys := make([]any, n)
+	return s.dialect.engine().writeTables(b, ctx, sh, js)
+}
+
+// keysOf returns customers js by their keys' text, and their keys.
+func (b *bulkRun) keysOf(js []int) (map[string]int, []any) {
+	byText := make(map[string]int, len(js))
+	keys := make([]any, len(js))
 	for i, j := range js {
 		byText[b.texts[j]] = j
 		keys[i] = b.ids[j]
 	}
+	return byText, keys
+}
+
+// writeTablesReturning purges (or scrubs) each catalogue table of
+// customers js with one statement, which returns the customer key of
+// every row it touched, so that each customer's receipt gets its own
+// count.
+func (b *bulkRun) writeTablesReturning(ctx context.Context, sh *bulkShape, js []int) error {
+	s, n := b.s, len(js)
+	byText, keys := b.keysOf(js)
 	for ti, t := range sh.tables {
-		if s.dialect == MySQL {
-			if err := b.writeTableMySQL(ctx, sh, ti, t, js, byText, keys); err != nil {
-				return err
-			}
-			continue
-		}
 		query := sh.cached(bulkSQLKey{kind: sqlTable, index: ti, rows: n, cast: s.valuesKeyCast()}, func() string { return s.tableSQL(t, n) })
 		args := keys
 		if len(t.cols) > 0 {
@@ -267,6 +274,18 @@ func (b *bulkRun) scrubArgs(t bulkTable, js []int) []any {
 		}
 	}
 	return args
+}
+
+// writeTablesCounted purges (or scrubs) each catalogue table of
+// customers js with writeTableMySQL.
+func (b *bulkRun) writeTablesCounted(ctx context.Context, sh *bulkShape, js []int) error {
+	byText, keys := b.keysOf(js)
+	for ti, t := range sh.tables {
+		if err := b.writeTableMySQL(ctx, sh, ti, t, js, byText, keys); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeTableMySQL purges a table on MySQL, which has no RETURNING: the
