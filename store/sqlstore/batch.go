@@ -294,7 +294,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 		tx.close()
 	}()
 	for j := range n {
-		if _, err := tx.q.ExecContext(ctx, "SAVEPOINT forget_item"); err != nil {
+		if _, err := tx.q.ExecContext(ctx, s.dialect.engine().savepoints.set); err != nil {
 			return fmt.Errorf("sqlstore: savepoint: %w", s.scrubbedError(err))
 		}
 		res, err := item(j)
@@ -305,7 +305,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 		case s.dialect.retryable(err) || ctx.Err() != nil:
 			return err // retry the group, or stop: nothing will commit
 		default:
-			if _, rerr := tx.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forget_item"); rerr != nil {
+			if _, rerr := tx.q.ExecContext(ctx, s.dialect.engine().savepoints.rollback); rerr != nil {
 				if ctx.Err() != nil {
 					return rerr
 				}
@@ -314,7 +314,7 @@ func (s *Store) groupOnce(ctx context.Context, tx *txn, n int, item func(int) (f
 				return &txGoneError{at: j, err: err}
 			}
 		}
-		if _, rerr := tx.q.ExecContext(ctx, "RELEASE SAVEPOINT forget_item"); rerr != nil {
+		if _, rerr := tx.q.ExecContext(ctx, s.dialect.engine().savepoints.release); rerr != nil {
 			return fmt.Errorf("sqlstore: release savepoint: %w", s.scrubbedError(rerr))
 		}
 		results[j] = forget.BatchResult{Result: res, Err: err}

@@ -55,6 +55,11 @@ type engine struct {
 	// timeArg is how a time is bound to compare with a time column.
 	timeArg   func(t time.Time) any
 	maxParams int // bound parameters one statement may carry
+	// limit ends an ordered SELECT that reads at most n rows (the
+	// statements squirrel builds use its Limit, the same on all three).
+	limit func(n int) string
+	// savepoints are the statements that isolate one item of a batch.
+	savepoints savepointSQL
 
 	// Set-based statements (bulk.go, write.go, audit.go).
 	// statementRows, when set, is how many customers one multi-row
@@ -131,6 +136,19 @@ type engine struct {
 	// statement it just evaluated.
 	holdWarnings func(v *verifier, ctx context.Context, conn *sql.Conn, what string)
 }
+
+// savepointSQL sets, rolls back to and releases a savepoint.
+type savepointSQL struct{ set, rollback, release string }
+
+// sqlSavepoints are SQL's, which all three engines speak.
+var sqlSavepoints = savepointSQL{
+	set:      "SAVEPOINT forget_item",
+	rollback: "ROLLBACK TO SAVEPOINT forget_item",
+	release:  "RELEASE SAVEPOINT forget_item",
+}
+
+// limitClause is LIMIT n, which all three engines speak.
+func limitClause(n int) string { return fmt.Sprintf(" LIMIT %d", n) }
 
 // ddlTypes are the column types of the schemas the package creates.
 type ddlTypes struct {

@@ -78,6 +78,14 @@ func TestEngines(t *testing.T) {
 			if e.maxParams < 999 || e.maxParams > 65535 {
 				t.Errorf("maxParams %d: every engine binds at least 999 and at most 65,535", e.maxParams)
 			}
+			if !strings.Contains(e.limit(7), "7") {
+				t.Errorf("limit(7) = %q", e.limit(7))
+			}
+			for _, st := range []string{e.savepoints.set, e.savepoints.rollback, e.savepoints.release} {
+				if st == "" {
+					t.Error("a savepoint statement is empty")
+				}
+			}
 			if e.timeArg(time.Unix(0, 0)) == nil {
 				t.Error("timeArg returned nil")
 			}

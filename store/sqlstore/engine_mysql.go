@@ -29,6 +29,8 @@ func init() {
 		storedTime:  identity,
 		timeArg:     utcTime,
 		maxParams:   65000, // of 65,535
+		limit:       limitClause,
+		savepoints:  sqlSavepoints,
 		ddl: ddlTypes{
 			id: "BIGINT", text: "VARCHAR(255) NOT NULL DEFAULT ''", name: "VARCHAR(32) NOT NULL DEFAULT ''",
 			autoID:        "BIGINT AUTO_INCREMENT PRIMARY KEY",

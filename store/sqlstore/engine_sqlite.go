@@ -31,8 +31,10 @@ func init() {
 		storedTime: func(col string) string { return "CAST(" + col + " AS TEXT)" },
 		// SQLite keeps times as text, most often in its own datetime()
 		// form, which compares as text.
-		timeArg:   func(t time.Time) any { return t.UTC().Format("2006-01-02 15:04:05") },
-		maxParams: 32000, // of SQLite's 32,766
+		timeArg:    func(t time.Time) any { return t.UTC().Format("2006-01-02 15:04:05") },
+		maxParams:  32000, // of SQLite's 32,766
+		limit:      limitClause,
+		savepoints: sqlSavepoints,
 		ddl: ddlTypes{
 			id: "INTEGER", text: "TEXT NOT NULL DEFAULT ''", name: "TEXT NOT NULL DEFAULT ''",
 			autoID: "INTEGER PRIMARY KEY AUTOINCREMENT", indexed: "TEXT NOT NULL",

@@ -316,8 +316,8 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 		a, a, q("customer_id"), keyText, a, q("held"), a, q("fields_kept"), a, q("tables_kept"), a, q("at")))
 	args = append(args, cutoff.UTC().Format(auditTimeFormat))
 	selected := s.dialect.engine().storedTime(col(part))
-	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s LIMIT %d",
-		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
+	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s",
+		key, selected, table, strings.Join(where, " AND "), col(part), key) + s.dialect.engine().limit(limit)), args
 }
 
 // sqliteTimeText is how a time kept as text starts.
