@@ -45,6 +45,10 @@ type Proposal struct {
 //
 // It reads nothing; see [Store.Propose] for the store's own database.
 func Propose(in *Introspection, cat forget.Catalogue) (*Proposal, error) {
+	if in != nil && !in.Dialect.valid() {
+		// Each engine's rules differ; there is none to apply.
+		return nil, fmt.Errorf("sqlstore: propose: unknown dialect %v", in.Dialect)
+	}
 	return propose(in, cat, "")
 }
 
