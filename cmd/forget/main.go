@@ -70,6 +70,7 @@ Usage:
   forget redrive [flags]  send a destination's parked events back to it
   forget inspect [flags]  show what a forget does with every column that reaches a customer
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
+  forget version          print the release, the VCS revision and the Go version
 
 Run 'forget COMMAND -h' for a command's flags and examples.
 `
@@ -92,7 +93,7 @@ var commands = map[string]func(*cli, []string) error{
 	"serve": (*cli).serve, "init": (*cli).init, "run": (*cli).run, "schema": (*cli).schema,
 	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
-	"inspect": (*cli).inspect, "lint": (*cli).lint,
+	"inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
 }
 
 func (c *cli) dispatch(args []string) error {
