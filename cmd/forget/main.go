@@ -72,7 +72,7 @@ Usage:
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
   forget version          print the release, the VCS revision and the Go version
 
-Run 'forget COMMAND -h' for a command's flags and examples.
+Run 'forget help COMMAND' (or 'forget COMMAND -h') for a command's flags and examples.
 `
 
 // Main runs the command line args and returns the exit status. Every
@@ -104,6 +104,13 @@ func (c *cli) dispatch(args []string) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && cmd == "help" {
+			if run, ok := commands[rest[0]]; ok {
+				return run(c, []string{"-h"}) // forget help run = forget run -h
+			}
+			fmt.Fprintf(c.stderr, "forget help: unknown command %q\n\n%s", rest[0], mainUsage)
+			return exitError(exitUsage)
+		}
 		fmt.Fprint(c.stdout, mainUsage)
 		return nil
 	}
@@ -194,11 +201,18 @@ type parsed map[string]bool
 // stray arguments are usage errors; -h is flag.ErrHelp. The flag package
 // prints its own errors, with the usage.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
+	// The flag package prints the whole usage after its error too, which
+	// buries the error under every flag: -h alone prints it.
+	full := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = full
 	if errors.Is(err, flag.ErrHelp) {
+		full()
 		return nil, err
 	}
 	if err != nil {
+		fmt.Fprintf(fs.Output(), "Run '%s -h' for its flags and examples.\n", fs.Name())
 		return nil, exitError(exitUsage)
 	}
 	if fs.NArg() > 0 {

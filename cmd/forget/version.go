@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-const versionUsage = `Usage: forget version
+const versionUsage = `
+Usage: forget version
 
 Prints the module version (the release tag, or a pseudo-version for a
 build between tags), the VCS revision it was built from and the Go version.
@@ -16,12 +17,9 @@ build between tags), the VCS revision it was built from and the Go version.
 // version prints what debug.ReadBuildInfo knows: go build stamps the module
 // version from the tag and the VCS revision since Go 1.24.
 func (c *cli) version(args []string) error {
-	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-			fmt.Fprint(c.stdout, versionUsage)
-			return nil
-		}
-		return usagef("version takes no arguments")
+	fs := c.flags("version", versionUsage)
+	if _, err := c.parseFlags(fs, args); err != nil {
+		return err
 	}
 	fmt.Fprintln(c.stdout, versionLine(debug.ReadBuildInfo()))
 	return nil

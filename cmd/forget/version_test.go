@@ -46,7 +46,7 @@ func TestVersionOfBuiltBinary(t *testing.T) {
 	if rev := strings.TrimSpace(string(head)); !strings.Contains(line, "revision "+rev[:12]) {
 		t.Errorf("forget version printed %q, want revision %s", line, rev[:12])
 	}
-	if code, _, stderr := runMain("version", "extra"); code != exitUsage || !strings.Contains(stderr, "no arguments") {
+	if code, _, stderr := runMain("version", "extra"); code != exitUsage || !strings.Contains(stderr, "unexpected argument") {
 		t.Errorf("forget version extra: exit %d, stderr %q", code, stderr)
 	}
 }
