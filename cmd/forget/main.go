@@ -42,6 +42,9 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	tty            bool // stderr is a terminal
+	// flagSets are the FlagSets this invocation made, in order: the
+	// completion scripts read each command's flags from them.
+	flagSets []*flag.FlagSet
 }
 
 // hide makes every later write to stdout and stderr replace secrets (a
@@ -71,6 +74,7 @@ Usage:
   forget inspect [flags]  show what a forget does with every column that reaches a customer
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
   forget version          print the release, the VCS revision and the Go version
+  forget completion SHELL print a completion script for bash or zsh
 
 Run 'forget help COMMAND' (or 'forget COMMAND -h') for a command's flags and examples.
 `
@@ -95,6 +99,9 @@ var commands = map[string]func(*cli, []string) error{
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
 	"inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
 }
+
+// completion reads commands, so it joins them after initialisation.
+func init() { commands["completion"] = (*cli).completion }
 
 func (c *cli) dispatch(args []string) error {
 	if len(args) == 0 {
@@ -168,6 +175,7 @@ func (c *cli) exitStatus(err error) int {
 // flag (to stderr, as Go's own tools do).
 func (c *cli) flags(name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("forget "+name, flag.ContinueOnError)
+	c.flagSets = append(c.flagSets, fs)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), strings.TrimLeft(usage, "\n"))
