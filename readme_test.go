@@ -381,11 +381,12 @@ func markedSnippets(src string) map[string][]string {
 	return snippets
 }
 
-// TestDocLinks: every relative link of README.md and docs/*.md names a
-// file that exists, and every #anchor a heading of its page.
+// TestDocLinks: every relative link of README.md, docs/*.md and
+// SECURITY.md names a file that exists, and every #anchor a heading of
+// its page.
 func TestDocLinks(t *testing.T) {
 	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
-	for _, file := range docFiles(t) {
+	for _, file := range append(docFiles(t), "SECURITY.md") {
 		text, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
