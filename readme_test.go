@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -536,5 +537,40 @@ func TestREADMEMapping(t *testing.T) {
 	}
 	if len(schema.Holds) != 1 || len(schema.Retain) != 1 {
 		t.Errorf("holds %v, retain %v: the README shows one of each", schema.Holds, schema.Retain)
+	}
+}
+
+// TestMappingReference: docs/mapping.md's table names every key of a
+// mapping file, and each of its JSON fragments (a key and its value, or
+// a whole mapping but for "...") loads as part of a mapping file does.
+func TestMappingReference(t *testing.T) {
+	text, err := os.ReadFile("docs/mapping.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(text)
+	st := reflect.TypeOf(sqlstore.Schema{})
+	for i := range st.NumField() {
+		key, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		if !regexp.MustCompile("(?m)^\\| (`[a-z_]+`, )*`" + key + "`").MatchString(page) {
+			t.Errorf("docs/mapping.md's key table has no row for %q", key)
+		}
+	}
+	fragments := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(page, -1)
+	if len(fragments) < 3 {
+		t.Fatalf("docs/mapping.md has %d JSON blocks, want its holds, activity and retain examples", len(fragments))
+	}
+	for _, m := range fragments {
+		body := strings.TrimSpace(m[1])
+		body = strings.ReplaceAll(body, ",\n ...}", "}")
+		if strings.HasPrefix(body, `"`) {
+			body = "{" + body + "}"
+		}
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		var s sqlstore.Schema
+		if err := dec.Decode(&s); err != nil {
+			t.Errorf("a JSON block of docs/mapping.md does not load: %v\n%s", err, m[1])
+		}
 	}
 }
