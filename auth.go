@@ -97,20 +97,6 @@ func NewAPIKeys(keys map[string]string) (*APIKeys, error) {
 	return b.build(), nil
 }
 
-// APIKeyFileError is a line of a keys file that [ParseAPIKeyFile] refuses. It
-// names the line, never its content, which may hold a key.
-type APIKeyFileError struct {
-	Line   int // 1-based; 0 when the error is about the whole file
-	Reason string
-}
-
-func (e *APIKeyFileError) Error() string {
-	if e.Line == 0 {
-		return "forget: keys file: " + e.Reason
-	}
-	return fmt.Sprintf("forget: keys file line %d: %s", e.Line, e.Reason)
-}
-
 // ParseAPIKeyFile reads a keys file: one "username:key" or
 // "username:sha256:<64 hex digits>" (the SHA-256 digest of the key, so the
 // file need not hold the key) per line. Spaces around the username and the

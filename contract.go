@@ -152,9 +152,6 @@ func (c *Contract) rename(err error) error {
 	return err
 }
 
-// HandlerOption configures a [Handler].
-type HandlerOption func(*Handler)
-
 // WithContract serves c instead of Offerit's contract: its lookup
 // parameters and its success body. [NewHandler] validates it.
 func WithContract(c Contract) HandlerOption {
