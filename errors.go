@@ -44,16 +44,16 @@ var ErrAlreadyForgotten = fmt.Errorf("forget: the customer was fully forgotten s
 // Bounds of an [UnknownNamesError]: a keep list may hold 200,000 unknown
 // names, and the error goes back to the caller and into logs.
 const (
-	MaxUnknownNamesShown = 5  // names an UnknownNamesError shows
-	MaxUnknownNameBytes  = 64 // bytes of each, "..." included
+	maxUnknownNamesShown = 5  // names an UnknownNamesError shows
+	maxUnknownNameBytes  = 64 // bytes of each, "..." included
 )
 
 // UnknownNamesError reports the names in a keep list that are neither a
 // field nor a table of the catalogue. It wraps ErrInvalid.
 type UnknownNamesError struct {
 	// Names holds the first unknown names, in the order given, without
-	// repeats: at most MaxUnknownNamesShown of them, each cut to
-	// MaxUnknownNameBytes bytes, ending in "..." when cut.
+	// repeats: at most five of them, each cut to 64 bytes, ending in
+	// "..." when cut.
 	Names []string
 	// Count is how many distinct unknown names there were, Names
 	// included. A Count below len(Names) counts as len(Names).
@@ -64,7 +64,7 @@ func (e *UnknownNamesError) public() string { return e.Error() }
 
 func (e *UnknownNamesError) Error() string {
 	// Bounded even when the error was built by hand.
-	names := e.Names[:min(len(e.Names), MaxUnknownNamesShown)]
+	names := e.Names[:min(len(e.Names), maxUnknownNamesShown)]
 	total := max(e.Count, len(e.Names))
 	var b strings.Builder
 	b.WriteString("unknown keep name")
@@ -76,7 +76,7 @@ func (e *UnknownNamesError) Error() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(strconv.Quote(cutName(n, MaxUnknownNameBytes)))
+		b.WriteString(strconv.Quote(cutName(n, maxUnknownNameBytes)))
 	}
 	if more := total - len(names); more > 0 {
 		b.WriteString(" and ")

@@ -104,12 +104,12 @@ func (u *unknownNames) add(name string) {
 				return
 			}
 		}
-		if len(u.shown) < MaxUnknownNamesShown {
+		if len(u.shown) < maxUnknownNamesShown {
 			u.shown = append(u.shown, name)
 			u.count++
 			return
 		}
-		u.seen = make(map[string]struct{}, 2*MaxUnknownNamesShown)
+		u.seen = make(map[string]struct{}, 2*maxUnknownNamesShown)
 		for _, s := range u.shown {
 			u.seen[s] = struct{}{}
 		}
@@ -127,7 +127,7 @@ func (u *unknownNames) err() error {
 	names := make([]string, len(u.shown))
 	for i, s := range u.shown {
 		// A copy, so the error does not pin the request body.
-		names[i] = strings.Clone(cutName(s, MaxUnknownNameBytes))
+		names[i] = strings.Clone(cutName(s, maxUnknownNameBytes))
 	}
 	return &UnknownNamesError{Names: names, Count: u.count}
 }
