@@ -20,14 +20,13 @@ var (
 	// ErrConflict: the lookup keys name different customers. Nothing was
 	// changed.
 	ErrConflict = errors.New("lookup keys name different customers")
+	// ErrHeld: a hold the host declared (an open chargeback, a dispute,
+	// a retention window) protects the customer. Nothing was erased; a
+	// store that keeps an audit trail has recorded the refusal.
+	ErrHeld = errors.New("customer is under a hold")
 	// ErrUnauthorized: an Authenticator rejected the caller.
 	ErrUnauthorized = errors.New("unauthorized")
 )
-
-// ErrHeld: a hold the host declared (an open chargeback, a dispute, a
-// retention window) protects the customer. Nothing was erased; a store
-// that keeps an audit trail has recorded the refusal.
-var ErrHeld = errors.New("customer is under a hold")
 
 // ErrUnverified: the store failed its check against the live database
 // ([Verifier]), so the Forgetter refuses to erase. It is an internal
