@@ -40,7 +40,7 @@ func (fn AuthenticatorFunc) Authenticate(r *http.Request) (string, error) { retu
 // is the one that middleware stored with [WithPrincipal].
 func HostAuthenticated() Authenticator {
 	return AuthenticatorFunc(func(r *http.Request) (string, error) {
-		return PrincipalFrom(r.Context()), nil
+		return principalFrom(r.Context()), nil
 	})
 }
 

@@ -104,7 +104,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 	}
 	principal := req.Principal
 	if principal == "" {
-		principal = PrincipalFrom(ctx)
+		principal = principalFrom(ctx)
 	}
 	if err := checkLabel("principal", principal); err != nil {
 		return prepared{}, err

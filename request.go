@@ -36,8 +36,8 @@ func WithPrincipal(ctx context.Context, principal string) context.Context {
 	return context.WithValue(ctx, principalKey{}, principal)
 }
 
-// PrincipalFrom returns the principal stored by WithPrincipal, or "".
-func PrincipalFrom(ctx context.Context) string {
+// principalFrom returns the principal stored by WithPrincipal, or "".
+func principalFrom(ctx context.Context) string {
 	p, _ := ctx.Value(principalKey{}).(string)
 	return p
 }
