@@ -1,8 +1,6 @@
 package forget
 
-import (
-	"context"
-)
+import "context"
 
 // Store finds customers and applies erasure plans. Implementations must be
 // safe for concurrent use.
