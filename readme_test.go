@@ -425,18 +425,7 @@ func TestDocLinks(t *testing.T) {
 // withoutCode drops fenced blocks and inline code, whose brackets are no
 // links.
 func withoutCode(text string) string {
-	var out []string
-	in := false
-	for _, line := range strings.Split(text, "\n") {
-		if strings.HasPrefix(line, "```") {
-			in = !in
-			continue
-		}
-		if !in {
-			out = append(out, regexp.MustCompile("`[^`]*`").ReplaceAllString(line, ""))
-		}
-	}
-	return strings.Join(out, "\n")
+	return regexp.MustCompile("`[^`\n]*`").ReplaceAllString(withoutFences(text), "")
 }
 
 // headingAnchors returns the anchors GitHub gives a page's headings:
