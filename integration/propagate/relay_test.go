@@ -230,7 +230,7 @@ func TestThreeRelays(t *testing.T) {
 func TestRelayBadInput(t *testing.T) {
 	js := natstest.Start(t).Connect(t)
 	o := memstore.New(memstore.WithAudit())
-	for name, opts := range map[string][]propagate.Option{
+	for name, opts := range map[string][]propagate.RelayOption{
 		"preset with a dot":  {propagate.WithPreset("a.b")},
 		"preset with a star": {propagate.WithPreset("*")},
 		"empty preset":       {propagate.WithPreset("")},
