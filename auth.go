@@ -18,8 +18,8 @@ import (
 // The headers Offerit's API authenticates with. net/http matches header
 // names case-insensitively.
 const (
-	HeaderAPIKey      = "api-key"
-	HeaderAPIUsername = "api-username"
+	headerAPIKey      = "api-key"
+	headerAPIUsername = "api-username"
 )
 
 // Authenticator decides who makes a request. It returns the principal's
@@ -40,17 +40,17 @@ func (fn AuthenticatorFunc) Authenticate(r *http.Request) (string, error) { retu
 // is the one that middleware stored with [WithPrincipal].
 func HostAuthenticated() Authenticator {
 	return AuthenticatorFunc(func(r *http.Request) (string, error) {
-		return PrincipalFrom(r.Context()), nil
+		return principalFrom(r.Context()), nil
 	})
 }
 
-// MaxUsernameBytes bounds a key table's usernames: a username becomes the
+// maxUsernameBytes bounds a key table's usernames: a username becomes the
 // principal of receipts and audit records, whose columns have a size.
-const MaxUsernameBytes = 64
+const maxUsernameBytes = 64
 
-// MinKeyFileKeyLength is the shortest key [ParseAPIKeyFile] accepts, in
+// minKeyFileKeyLength is the shortest key [ParseAPIKeyFile] accepts, in
 // characters: a short key can be guessed.
-const MinKeyFileKeyLength = 16
+const minKeyFileKeyLength = 16
 
 // APIKeys authenticates Offerit's api-username and api-key headers against
 // a fixed table. A user may have several keys at once, so that a key can be
@@ -72,7 +72,7 @@ type keySlot struct {
 }
 
 // NewAPIKeys returns a APIKeys from username → key. Usernames must be
-// 1 to [MaxUsernameBytes] bytes of printable ASCII without spaces or ':';
+// 1 to 64 bytes of printable ASCII without spaces or ':';
 // keys must be non-empty and free of surrounding spaces.
 func NewAPIKeys(keys map[string]string) (*APIKeys, error) {
 	if len(keys) == 0 {
@@ -97,26 +97,12 @@ func NewAPIKeys(keys map[string]string) (*APIKeys, error) {
 	return b.build(), nil
 }
 
-// APIKeyFileError is a line of a keys file that [ParseAPIKeyFile] refuses. It
-// names the line, never its content, which may hold a key.
-type APIKeyFileError struct {
-	Line   int // 1-based; 0 when the error is about the whole file
-	Reason string
-}
-
-func (e *APIKeyFileError) Error() string {
-	if e.Line == 0 {
-		return "forget: keys file: " + e.Reason
-	}
-	return fmt.Sprintf("forget: keys file line %d: %s", e.Line, e.Reason)
-}
-
 // ParseAPIKeyFile reads a keys file: one "username:key" or
 // "username:sha256:<64 hex digits>" (the SHA-256 digest of the key, so the
 // file need not hold the key) per line. Spaces around the username and the
 // key are ignored; blank lines are skipped, and a line whose first
 // non-space character is '#' is a comment ('#' elsewhere is part of the
-// key). Keys are at least [MinKeyFileKeyLength] characters, with no spaces
+// key). Keys are at least 16 characters, with no spaces
 // or control characters. A username may appear on several lines: all its
 // keys are valid, which is how a key is rotated. Every line, the last
 // included, ends with a newline: a file whose last line lacks one is
@@ -197,8 +183,8 @@ func (b *apiKeysBuilder) addLine(n int, line string) error {
 			return &APIKeyFileError{Line: n, Reason: "the key holds a space, a control character or invalid UTF-8 ('#' starts a comment only at the start of a line)"}
 		}
 	}
-	if utf8.RuneCountInString(key) < MinKeyFileKeyLength {
-		return &APIKeyFileError{Line: n, Reason: fmt.Sprintf("the key is shorter than %d characters", MinKeyFileKeyLength)}
+	if utf8.RuneCountInString(key) < minKeyFileKeyLength {
+		return &APIKeyFileError{Line: n, Reason: fmt.Sprintf("the key is shorter than %d characters", minKeyFileKeyLength)}
 	}
 	b.add(user, sha256.Sum256([]byte(key)))
 	return nil
@@ -210,8 +196,8 @@ func checkUsername(u string) error {
 	if u == "" {
 		return errors.New("a username is empty")
 	}
-	if len(u) > MaxUsernameBytes {
-		return fmt.Errorf("a username is longer than %d bytes", MaxUsernameBytes)
+	if len(u) > maxUsernameBytes {
+		return fmt.Errorf("a username is longer than %d bytes", maxUsernameBytes)
 	}
 	for i := 0; i < len(u); i++ {
 		if c := u[i]; c <= ' ' || c > '~' || c == ':' {
@@ -261,8 +247,8 @@ func (kt *APIKeys) Len() int { return kt.keys }
 
 // Authenticate implements Authenticator.
 func (kt *APIKeys) Authenticate(r *http.Request) (string, error) {
-	user := r.Header.Get(HeaderAPIUsername)
-	key := r.Header.Get(HeaderAPIKey)
+	user := r.Header.Get(headerAPIUsername)
+	key := r.Header.Get(headerAPIKey)
 	if user == "" || key == "" {
 		return "", fmt.Errorf("%w: send the api-username and api-key headers", ErrUnauthorized)
 	}

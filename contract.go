@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 )
 
@@ -70,7 +69,7 @@ func (c Contract) Validate() error {
 		switch {
 		case l.Param == "" || len(l.Param) > 64 || strings.ContainsFunc(l.Param, func(r rune) bool { return r <= ' ' || r > '~' }):
 			errs = append(errs, fmt.Errorf("lookup parameter %q must be 1 to 64 printable ASCII characters", cutName(l.Param, 64)))
-		case l.Param == ParamKeep || l.Param == ParamDryRun:
+		case l.Param == paramKeep || l.Param == paramDryRun:
 			errs = append(errs, fmt.Errorf("lookup parameter %q is reserved", l.Param))
 		case params[l.Param]:
 			errs = append(errs, fmt.Errorf("lookup parameter %q is given twice", l.Param))
@@ -120,7 +119,7 @@ func (c *Contract) expected() string {
 	for _, l := range c.Lookups {
 		names = append(names, l.Param)
 	}
-	return strings.Join(names, ", ") + ", " + ParamKeep + " or " + ParamDryRun
+	return strings.Join(names, ", ") + ", " + paramKeep + " or " + paramDryRun
 }
 
 // lookupNames lists the lookup parameters, for "give ...".
@@ -135,10 +134,6 @@ func (c *Contract) lookupNames() string {
 	return "at least one of " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
-// DecodeRequest reads a forget request's parameters from r's body under
-// c, with the rules of the package-level [DecodeRequest].
-func (c Contract) DecodeRequest(r *http.Request) (Request, error) { return decodeRequest(r, &c) }
-
 // rename renames the lookup key of a *KeyError to the parameter the
 // caller sent ("memberid must be an integer", not customer_id).
 func (c *Contract) rename(err error) error {
@@ -151,9 +146,6 @@ func (c *Contract) rename(err error) error {
 	}
 	return err
 }
-
-// HandlerOption configures a [Handler].
-type HandlerOption func(*Handler)
 
 // WithContract serves c instead of Offerit's contract: its lookup
 // parameters and its success body. [NewHandler] validates it.

@@ -14,30 +14,28 @@ import (
 
 // The request parameters, all read from the body.
 const (
-	ParamKeep   = "keep"
-	ParamDryRun = "dry_run"
+	paramKeep   = "keep"
+	paramDryRun = "dry_run"
 )
 
-// MaxParams is the most parameters a request body may hold, each item of
+// maxParams is the most parameters a request body may hold, each item of
 // a JSON keep array counting as one (PHP's max_input_vars, and the part
 // limit of Go's multipart.ReadForm, are 1000 too). It bounds the work a
 // body can ask for; a real request has a handful.
-const MaxParams = 1000
+const maxParams = 1000
 
 // maxBoundary is RFC 2046's limit on a multipart boundary.
 const maxBoundary = 70
 
 var errQuery = invalid("parameters belong in the request body; the query string must be empty")
 
-// DecodeRequest reads a forget request's parameters from r's body, which
-// may be form-urlencoded, multipart/form-data or JSON. Any query string is
-// refused (a bare "?" carries none and is allowed): a keep or dry_run the
-// server ignored would erase what the caller meant to keep. Unknown
-// parameters are refused for the same reason (a misspelt "kep"). The body
-// is limited to MaxBodyBytes and MaxParams.
-func DecodeRequest(r *http.Request) (Request, error) { return decodeRequest(r, nil) }
-
-// decodeRequest decodes under contract c; nil is Offerit's.
+// decodeRequest reads a forget request's parameters from r's body, which
+// may be form-urlencoded, multipart/form-data or JSON, under contract c
+// (nil is Offerit's). Any query string is refused (a bare "?" carries
+// none and is allowed): a keep or dry_run the server ignored would erase
+// what the caller meant to keep. Unknown parameters are refused for the
+// same reason (a misspelt "kep"). The body is limited to MaxBodyBytes and
+// maxParams.
 func decodeRequest(r *http.Request, c *Contract) (Request, error) {
 	// Refused whatever it holds: the server's parser drops pairs it
 	// cannot read (";"), and "dryRun" or "keep[]" would be ignored too.
@@ -149,16 +147,16 @@ type params struct {
 	n                         int // parameters so far, keep items included
 }
 
-// count refuses the parameter past MaxParams.
+// count refuses the parameter past maxParams.
 func (p *params) count() error {
 	p.n++
-	if p.n > MaxParams {
+	if p.n > maxParams {
 		return errTooManyParams
 	}
 	return nil
 }
 
-var errTooManyParams = invalid("the body holds more than " + strconv.Itoa(MaxParams) + " parameters")
+var errTooManyParams = invalid("the body holds more than " + strconv.Itoa(maxParams) + " parameters")
 
 func (p *params) set(name, v string) error {
 	once := func(seen *bool, dst *string) error {
@@ -176,10 +174,10 @@ func (p *params) set(name, v string) error {
 		return once(&p.seenSID, &p.req.Lookup.SubscriptionID)
 	case KeyOrderID:
 		return once(&p.seenOID, &p.req.Lookup.OrderID)
-	case ParamKeep:
+	case paramKeep:
 		p.req.Keep = append(p.req.Keep, v)
 		return nil
-	case ParamDryRun:
+	case paramDryRun:
 		if p.seenDry {
 			return invalid(name + " is given more than once")
 		}
@@ -208,7 +206,7 @@ func (p *params) set(name, v string) error {
 // (under Offerit's, its own name); other names come back as they are,
 // and the other contracts' lookup names as "".
 func (p *params) key(name string) string {
-	if p.c == nil || name == ParamKeep || name == ParamDryRun {
+	if p.c == nil || name == paramKeep || name == paramDryRun {
 		return name
 	}
 	return p.c.key(name)
@@ -302,7 +300,7 @@ func (p *params) readJSON(body string) error {
 			return err
 		}
 		switch p.key(name) {
-		case KeyCustomerID, KeySubscriptionID, KeyOrderID, ParamDryRun:
+		case KeyCustomerID, KeySubscriptionID, KeyOrderID, paramDryRun:
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
 				return errMalformedJSON
@@ -310,7 +308,7 @@ func (p *params) readJSON(body string) error {
 			if err := p.setJSON(name, raw); err != nil {
 				return err
 			}
-		case ParamKeep:
+		case paramKeep:
 			if err := p.readJSONKeep(dec); err != nil {
 				return err
 			}
@@ -335,7 +333,7 @@ var (
 
 // readJSONKeep reads keep's value, a string, null or an array of strings
 // (null items ignored), one token at a time: each item counts against
-// MaxParams before it costs anything more.
+// maxParams before it costs anything more.
 func (p *params) readJSONKeep(dec *json.Decoder) error {
 	tok, err := dec.Token()
 	if err != nil {
@@ -345,7 +343,7 @@ func (p *params) readJSONKeep(dec *json.Decoder) error {
 	case nil:
 		return nil
 	case string:
-		return p.set(ParamKeep, t)
+		return p.set(paramKeep, t)
 	case json.Delim:
 		if t != '[' {
 			return errKeepType
@@ -384,7 +382,7 @@ func (p *params) setJSON(name string, raw json.RawMessage) error {
 			return p.set(name, v)
 		}
 		return invalid(name + " must be a string or a number")
-	case ParamDryRun:
+	case paramDryRun:
 		var b bool
 		if err := json.Unmarshal(raw, &b); err == nil {
 			return p.set(name, strconv.FormatBool(b))

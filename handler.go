@@ -37,6 +37,9 @@ type Handler struct {
 	hostID func(context.Context) string
 }
 
+// HandlerOption configures a [Handler].
+type HandlerOption func(*Handler)
+
 // WithRequestIDFrom makes the handler use the request id the host's own
 // middleware put in the request's context, read by fn (with chi:
 // forget.WithRequestIDFrom(middleware.GetReqID)), so that the host's logs

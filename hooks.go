@@ -107,3 +107,17 @@ func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []HookFailure {
 	}
 	return failed
 }
+
+// How a hook failed, in HookFailure.Reason.
+const (
+	HookError   = "error"
+	HookPanic   = "panic"
+	HookTimeout = "timeout"
+)
+
+// HookFailure is a hook that failed: its name as given to [WithHook], and
+// HookError, HookPanic or HookTimeout.
+type HookFailure struct {
+	Hook   string
+	Reason string
+}

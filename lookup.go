@@ -1,6 +1,10 @@
 package forget
 
-import "strings"
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
 
 // The lookup key names, as they appear in requests.
 const (
@@ -46,4 +50,18 @@ func (l Lookup) Keys(fn func(key, value string) error) error {
 		}
 	}
 	return nil
+}
+
+// ParseIntKey checks that v is a decimal integer key and returns its
+// canonical form ("007" becomes "7"). Stores with integer keys use it so
+// that a malformed key is ErrInvalid on every engine.
+func ParseIntKey(key, v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, &KeyError{Key: key, Reason: "is out of range"}
+		}
+		return 0, &KeyError{Key: key, Reason: "must be an integer"}
+	}
+	return n, nil
 }

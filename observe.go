@@ -71,20 +71,6 @@ type TableRows struct {
 	Rows     int64
 }
 
-// How a hook failed, in HookFailure.Reason.
-const (
-	HookError   = "error"
-	HookPanic   = "panic"
-	HookTimeout = "timeout"
-)
-
-// HookFailure is a hook that failed: its name as given to [WithHook], and
-// HookError, HookPanic or HookTimeout.
-type HookFailure struct {
-	Hook   string
-	Reason string
-}
-
 // WithObserver adds an observer; each one added is told of every forget.
 // A nil observer is ignored. Without any, nothing is measured.
 func WithObserver(o Observer) Option {

@@ -10,6 +10,80 @@ import (
 	"unicode/utf8"
 )
 
+// Plan is what a Store must do to one customer. Fields and tables are in
+// catalogue order, so the same request always yields the same plan.
+type Plan struct {
+	Fields []Assignment
+	Tables []TableAction
+	DryRun bool
+	// IgnoreHolds names holds the store must not check (see
+	// Request.IgnoreHolds); the store refuses names it does not declare
+	// with an *UnknownHoldError. It is also in Record.HoldsIgnored.
+	IgnoreHolds []string
+	// UnlessForgottenSince, when set (by [Forgetter.Sweep]), makes the
+	// store skip, with [ErrAlreadyForgotten], a customer its audit trail
+	// shows fully forgotten (nothing kept, not held) at or after it. The
+	// store checks inside the forget's transaction, with the customer
+	// locked, so that two sweeps at once never erase one customer twice.
+	UnlessForgottenSince time.Time
+	// Record is the receipt of this forget but for what only the store
+	// learns (the customer id and row counts); [Plan.Receipt] completes
+	// it. A store that keeps an audit trail completes and records it
+	// inside the forget's transaction, so that there is never an erasure
+	// without its record nor a record without its erasure.
+	Record Receipt
+}
+
+// Receipt completes p.Record with what the store reports of the forget.
+// It is a pure function of the plan and the result.
+func (p Plan) Receipt(res Result) Receipt {
+	rc := p.Record
+	rc.CustomerID = res.CustomerID
+	rc.Inventory = res.Inventory
+	rc.RowsUpdated = res.Updated
+	if len(res.Unwritten) > 0 {
+		// No row held them: not erased, and said so. The plan's slices
+		// are shared; these are the receipt's own.
+		rc.FieldsErased = slices.DeleteFunc(slices.Clone(rc.FieldsErased), func(f Field) bool { return slices.Contains(res.Unwritten, f) })
+		rc.Absent = slices.Clone(rc.Absent)
+		for _, f := range res.Unwritten {
+			rc.Absent = append(rc.Absent, string(f))
+		}
+	}
+	rc.RowsDeleted = make(map[Table]int64, len(p.Tables))
+	rc.RowsScrubbed = nil
+	for _, t := range p.Tables {
+		if len(t.Scrub) > 0 {
+			if rc.RowsScrubbed == nil {
+				rc.RowsScrubbed = make(map[Table]int64)
+			}
+			rc.RowsScrubbed[t.Table] = res.Rows[t.Table]
+			continue
+		}
+		rc.RowsDeleted[t.Table] = res.Rows[t.Table]
+	}
+	return rc
+}
+
+// Assignment sets a field to a new value.
+type Assignment struct {
+	Field Field
+	Value Value
+}
+
+// TableAction purges the customer's rows from Table, or, when Scrub is not
+// empty, overwrites those columns of the rows instead.
+type TableAction struct {
+	Table Table
+	Scrub []ColumnAssignment
+}
+
+// ColumnAssignment sets a column of a scrubbed table.
+type ColumnAssignment struct {
+	Column string
+	Value  Value
+}
+
 // prepared is a checked request and its plan.
 type prepared struct {
 	lookup Lookup
@@ -30,7 +104,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 	}
 	principal := req.Principal
 	if principal == "" {
-		principal = PrincipalFrom(ctx)
+		principal = principalFrom(ctx)
 	}
 	if err := checkLabel("principal", principal); err != nil {
 		return prepared{}, err

@@ -12,20 +12,20 @@ package forget
 // are named epochtransstats and membercancelstats, which a keep list
 // matches whatever its case.
 const (
-	MemberOpenIDAccessToken  Table = "member_openid_access_token"
-	MemberOpenIDAuthToken    Table = "member_openid_auth_token"
-	MemberTemp               Table = "member_temp"
-	LiveMemberLoginlog       Table = "live_member_loginlog"
-	HistoricalMemberLoginlog Table = "historical_member_loginlog"
-	MemberAutocascade        Table = "member_autocascade"
-	MemberVerificationAtvod  Table = "member_verification_atvod"
-	LiveSurferAction         Table = "live_surfer_action"
-	HistoricalSurferAction   Table = "historical_surfer_action"
-	MemberAutocascadeNextra  Table = "member_autocascade_nextra"
-	EpochTransStats          Table = "epochtransstats"
-	MemberCancelStats        Table = "membercancelstats"
-	PayzeEvent               Table = "payze_event"
-	PayzeTransaction         Table = "payze_transaction"
+	memberOpenIDAccessToken  Table = "member_openid_access_token"
+	memberOpenIDAuthToken    Table = "member_openid_auth_token"
+	memberTemp               Table = "member_temp"
+	liveMemberLoginlog       Table = "live_member_loginlog"
+	historicalMemberLoginlog Table = "historical_member_loginlog"
+	memberAutocascade        Table = "member_autocascade"
+	memberVerificationAtvod  Table = "member_verification_atvod"
+	liveSurferAction         Table = "live_surfer_action"
+	historicalSurferAction   Table = "historical_surfer_action"
+	memberAutocascadeNextra  Table = "member_autocascade_nextra"
+	epochTransStats          Table = "epochtransstats"
+	memberCancelStats        Table = "membercancelstats"
+	payzeEvent               Table = "payze_event"
+	payzeTransaction         Table = "payze_transaction"
 )
 
 // NATSMemberCatalogue returns a fresh copy of the NATS member forget's
@@ -35,9 +35,9 @@ const (
 func NATSMemberCatalogue() Catalogue {
 	c := DefaultCatalogue()
 	for _, t := range []Table{
-		MemberOpenIDAccessToken, MemberOpenIDAuthToken, MemberTemp, LiveMemberLoginlog, HistoricalMemberLoginlog,
-		MemberAutocascade, MemberVerificationAtvod, LiveSurferAction, HistoricalSurferAction, MemberAutocascadeNextra,
-		EpochTransStats, MemberCancelStats, PayzeEvent, PayzeTransaction,
+		memberOpenIDAccessToken, memberOpenIDAuthToken, memberTemp, liveMemberLoginlog, historicalMemberLoginlog,
+		memberAutocascade, memberVerificationAtvod, liveSurferAction, historicalSurferAction, memberAutocascadeNextra,
+		epochTransStats, memberCancelStats, payzeEvent, payzeTransaction,
 	} {
 		c.Tables = append(c.Tables, TableSpec{Name: t})
 	}

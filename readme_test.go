@@ -1,8 +1,9 @@
 package forget_test
 
-// The README's Go snippets live here, between "README:begin" and
-// "README:end" lines, so that each one compiles and runs; TestREADMESnippets
-// checks that the README shows them exactly, in order.
+// The Go snippets of the README and of docs/*.md live here, between
+// "README:begin FILE NAME" and "README:end" lines, so that each one
+// compiles and runs; TestREADMESnippets checks that each file shows its
+// snippets exactly, in order, and TestDocLinks that their links resolve.
 
 import (
 	"bufio"
@@ -18,9 +19,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	_ "modernc.org/sqlite"
 
@@ -36,7 +41,7 @@ import (
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
-// README:begin handler
+// README:begin README.md handler
 // newForgetHandler builds the erasure endpoint over the host's database.
 func newForgetHandler(ctx context.Context, db *sql.DB, apiKey string, logger *slog.Logger) (*forget.Handler, error) {
 	store, err := sqlstore.New(db, sqlstore.SQLite, // your schema: sqlstore.WithSchema(mapping)
@@ -65,7 +70,7 @@ func mountREADME(dbPath string) *http.ServeMux {
 	ctx := context.Background()
 	mux := http.NewServeMux()
 	os.Setenv("FORGET_API_KEY", "fk_0123456789abcdef")
-	// README:begin mount
+	// README:begin README.md mount
 	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)")
 	if err != nil {
 		log.Fatal(err)
@@ -136,7 +141,7 @@ func TestREADMEMount(t *testing.T) {
 
 // forgetREADME is the README's "Call it from Go" snippet.
 func forgetREADME(ctx context.Context, f *forget.Forgetter) string {
-	// README:begin call
+	// README:begin docs/http.md call
 	rc, err := f.Forget(ctx, forget.Request{
 		Lookup: forget.Lookup{OrderID: "19101"},
 		Keep:   []string{"firstname", "member_note"},
@@ -183,7 +188,7 @@ func TestREADMECall(t *testing.T) {
 // ExampleCatalogue_extend is the README's "Extend the catalogue" snippet.
 func ExampleCatalogue_extend() {
 	store := memstore.New()
-	// README:begin extend
+	// README:begin docs/mapping.md extend
 	cat := forget.DefaultCatalogue()
 	cat.Fields = append(cat.Fields, forget.FieldSpec{Name: "email", Rule: forget.Pseudonym()}) // a unique column
 	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "member_loginlog"})                 // rows deleted
@@ -204,7 +209,7 @@ func ExampleCatalogue_extend() {
 
 // sweepREADME is the README's retention-sweep snippet.
 func sweepREADME(ctx context.Context, f *forget.Forgetter, logger *slog.Logger) (forget.SweepReport, error) {
-	// README:begin sweep
+	// README:begin docs/operations.md sweep
 	rep, err := f.Sweep(ctx, forget.SweepOptions{
 		InactiveSince: time.Now().AddDate(-3, 0, 0),
 		Chunk:         1000,
@@ -227,7 +232,7 @@ func (x *searchIndex) DeleteCustomer(_ context.Context, id string) error {
 // propagateREADME is the README's "Propagate erasures" snippet, compiled
 // here; propagate's own tests run the same calls against a real server.
 func propagateREADME(ctx context.Context, db *sql.DB, natsURL string, index *searchIndex) error {
-	// README:begin propagate
+	// README:begin docs/propagation.md propagate
 	store, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	if err != nil {
 		return err
@@ -258,7 +263,7 @@ var _ = propagateREADME
 
 // observeREADME is the README's "Observability" snippet.
 func observeREADME(store forget.Store, admin *http.ServeMux, built **forget.Forgetter) error {
-	// README:begin observe
+	// README:begin docs/observability.md observe
 	reg := prometheus.NewRegistry() // or prometheus.DefaultRegisterer
 	obs, err := forgetprom.New(reg) // github.com/forgetkit/forget/observe/prometheus
 	if err != nil {
@@ -292,17 +297,55 @@ func TestREADMEObserve(t *testing.T) {
 	}
 }
 
-// TestREADMESnippets: every Go block of the README is one of the marked
-// snippets above, in the same order, so that each compiles and runs.
+// TestREADMESnippets: every Go block of README.md and docs/*.md is one of
+// the snippets above marked with that file, in the same order, so that
+// each compiles and runs.
 func TestREADMESnippets(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+	src, err := os.ReadFile("readme_test.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []string
-	var cur []string
+	snippets := markedSnippets(string(src))
+	files := docFiles(t)
+	for file := range snippets {
+		if !slices.Contains(files, file) {
+			t.Errorf("readme_test.go marks snippets for %s, which does not exist", file)
+		}
+	}
+	for _, file := range files {
+		text, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks := goBlocks(string(text))
+		want := snippets[file]
+		if len(blocks) != len(want) {
+			t.Errorf("%s has %d Go blocks, readme_test.go %d snippets for it", file, len(blocks), len(want))
+			continue
+		}
+		for i := range blocks {
+			if blocks[i] != want[i] {
+				t.Errorf("%s: Go block %d differs from its snippet (scripts/readme-snippets copies them):\n--- %s\n%s\n--- readme_test.go\n%s", file, i+1, file, blocks[i], want[i])
+			}
+		}
+	}
+}
+
+// docFiles is README.md and every page of docs/.
+func docFiles(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob("docs/*.md")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no docs/*.md pages: %v", err)
+	}
+	return append([]string{"README.md"}, pages...)
+}
+
+// goBlocks returns the bodies of a Markdown text's ```go blocks.
+func goBlocks(text string) []string {
+	var blocks, cur []string
 	in := false
-	sc := bufio.NewScanner(strings.NewReader(string(readme)))
+	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -315,32 +358,121 @@ func TestREADMESnippets(t *testing.T) {
 			cur = append(cur, line)
 		}
 	}
-	src, err := os.ReadFile("readme_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var snippets []string
-	in = false
-	for _, line := range strings.Split(string(src), "\n") {
+	return blocks
+}
+
+// markedSnippets returns the snippets of src by the file that shows them,
+// in order.
+func markedSnippets(src string) map[string][]string {
+	snippets := make(map[string][]string)
+	var cur []string
+	file := ""
+	for _, line := range strings.Split(src, "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
-		case strings.HasPrefix(trimmed, "// README:begin"):
-			in, cur = true, nil
+		case strings.HasPrefix(trimmed, "// README:begin "):
+			file, cur = strings.Fields(trimmed)[2], nil
 		case trimmed == "// README:end":
-			in = false
-			snippets = append(snippets, dedent(cur))
-		case in:
+			snippets[file] = append(snippets[file], dedent(cur))
+			file = ""
+		case file != "":
 			cur = append(cur, line)
 		}
 	}
-	if len(blocks) != len(snippets) {
-		t.Fatalf("the README has %d Go blocks, readme_test.go %d snippets", len(blocks), len(snippets))
-	}
-	for i := range blocks {
-		if blocks[i] != snippets[i] {
-			t.Errorf("README Go block %d differs from its snippet (scripts/readme-snippets copies them):\n--- README\n%s\n--- readme_test.go\n%s", i+1, blocks[i], snippets[i])
+	return snippets
+}
+
+// TestDocLinks: every relative link of README.md, docs/*.md and
+// SECURITY.md names a file that exists, and every #anchor a heading of
+// its page.
+func TestDocLinks(t *testing.T) {
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, file := range append(docFiles(t), "SECURITY.md") {
+		text, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(withoutCode(string(text)), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path, anchor, _ := strings.Cut(target, "#")
+			if path == "" {
+				path = file
+			} else {
+				path = filepath.Join(filepath.Dir(file), path)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s: link %s: %v", file, target, err)
+				continue
+			}
+			if anchor == "" {
+				continue
+			}
+			page, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s: link %s: %v", file, target, err)
+				continue
+			}
+			if !slices.Contains(headingAnchors(string(page)), anchor) {
+				t.Errorf("%s: link %s: %s has no heading with that anchor", file, target, path)
+			}
 		}
 	}
+}
+
+// withoutCode drops fenced blocks and inline code, whose brackets are no
+// links.
+func withoutCode(text string) string {
+	return regexp.MustCompile("`[^`\n]*`").ReplaceAllString(withoutFences(text), "")
+}
+
+// headingAnchors returns the anchors GitHub gives a page's headings:
+// lower case, spaces as hyphens, other punctuation dropped, repeats
+// numbered.
+func headingAnchors(text string) []string {
+	var anchors []string
+	seen := make(map[string]int)
+	for _, line := range strings.Split(withoutFences(text), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		var b strings.Builder
+		for _, r := range strings.ToLower(title) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		a := b.String()
+		if n := seen[a]; n > 0 {
+			anchors = append(anchors, fmt.Sprintf("%s-%d", a, n))
+		} else {
+			anchors = append(anchors, a)
+		}
+		seen[a]++
+	}
+	return anchors
+}
+
+// withoutFences drops fenced blocks, whose # lines are no headings.
+func withoutFences(text string) string {
+	var out []string
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "```") {
+			in = !in
+			continue
+		}
+		if !in {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // dedent removes the first line's indentation from every line.
@@ -394,5 +526,40 @@ func TestREADMEMapping(t *testing.T) {
 	}
 	if len(schema.Holds) != 1 || len(schema.Retain) != 1 {
 		t.Errorf("holds %v, retain %v: the README shows one of each", schema.Holds, schema.Retain)
+	}
+}
+
+// TestMappingReference: docs/mapping.md's table names every key of a
+// mapping file, and each of its JSON fragments (a key and its value, or
+// a whole mapping but for "...") loads as part of a mapping file does.
+func TestMappingReference(t *testing.T) {
+	text, err := os.ReadFile("docs/mapping.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(text)
+	st := reflect.TypeOf(sqlstore.Schema{})
+	for i := range st.NumField() {
+		key, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		if !regexp.MustCompile("(?m)^\\| (`[a-z_]+`, )*`" + key + "`").MatchString(page) {
+			t.Errorf("docs/mapping.md's key table has no row for %q", key)
+		}
+	}
+	fragments := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(page, -1)
+	if len(fragments) < 3 {
+		t.Fatalf("docs/mapping.md has %d JSON blocks, want its holds, activity and retain examples", len(fragments))
+	}
+	for _, m := range fragments {
+		body := strings.TrimSpace(m[1])
+		body = strings.ReplaceAll(body, ",\n ...}", "}")
+		if strings.HasPrefix(body, `"`) {
+			body = "{" + body + "}"
+		}
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		var s sqlstore.Schema
+		if err := dec.Decode(&s); err != nil {
+			t.Errorf("a JSON block of docs/mapping.md does not load: %v\n%s", err, m[1])
+		}
 	}
 }

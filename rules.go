@@ -56,12 +56,12 @@ func Null() Rule { return Rule{kind: ruleNull} }
 func Fixed(v string) Rule { return Rule{kind: ruleFixed, fixed: v} }
 
 // Pseudonym overwrites the field with a fresh, unpredictable name of
-// [PseudonymLen] characters that holds nothing of the old value: "forgot-"
+// 32 characters that holds nothing of the old value: "forgot-"
 // followed by 125 random bits. It suits unique columns such as usernames:
 // nobody can register the pseudonym first and so make a later forget fail.
 func Pseudonym() Rule { return Rule{kind: rulePseudonym} }
 
-// Random overwrites the field with [RandomLen] characters carrying 160
+// Random overwrites the field with 32 characters carrying 160
 // random bits, so that no password, hash, token or session, empty ones
 // included, can match the forgotten customer again.
 func Random() Rule { return Rule{kind: ruleRandom} }
@@ -96,11 +96,11 @@ func (r Rule) String() string {
 
 const (
 	pseudonymPrefix = "forgot-"
-	// PseudonymLen is the length of every value the Pseudonym rule makes;
+	// pseudonymLen is the length of every value the Pseudonym rule makes;
 	// it fits a 32-character column.
-	PseudonymLen = len(pseudonymPrefix) + 25
-	// RandomLen is the length of every value the Random rule makes.
-	RandomLen = 32
+	pseudonymLen = len(pseudonymPrefix) + 25
+	// randomLen is the length of every value the Random rule makes.
+	randomLen = 32
 )
 
 // lowerBase32 spells random bytes with letters and digits only, so the
@@ -144,11 +144,11 @@ func (r Rule) apply(name string, entropy *[]byte, rnd io.Reader, now time.Time) 
 		var out [64]byte
 		if r.kind == ruleRandom {
 			lowerBase32.Encode(out[:], raw)
-			return Value{String: string(out[:RandomLen])}, nil
+			return Value{String: string(out[:randomLen])}, nil
 		}
 		copy(out[:], pseudonymPrefix)
 		lowerBase32.Encode(out[len(pseudonymPrefix):], raw)
-		return Value{String: string(out[:PseudonymLen])}, nil
+		return Value{String: string(out[:pseudonymLen])}, nil
 	case ruleFunc:
 		v, err := r.fn(RuleInput{Field: name, Rand: rnd, Now: now})
 		if err != nil {
@@ -188,9 +188,9 @@ func (r Rule) Output() RuleOutput {
 	case ruleFixed:
 		return RuleOutput{MaxLen: len(r.fixed), Text: true, Fixed: r.fixed}
 	case rulePseudonym:
-		return RuleOutput{MaxLen: PseudonymLen, Distinct: true, Text: true}
+		return RuleOutput{MaxLen: pseudonymLen, Distinct: true, Text: true}
 	case ruleRandom:
-		return RuleOutput{MaxLen: RandomLen, Distinct: true, Text: true}
+		return RuleOutput{MaxLen: randomLen, Distinct: true, Text: true}
 	case ruleFunc:
 		return RuleOutput{MaxLen: -1, Distinct: true, Text: true}
 	}

@@ -26,12 +26,6 @@ type InactiveFinder interface {
 	Inactive(ctx context.Context, cutoff time.Time, cursor string, limit int) (ids []string, next string, err error)
 }
 
-// ErrAlreadyForgotten is a sweep's customer that the store found fully
-// forgotten since the sweep's cutoff once it held the customer's lock:
-// another sweep, running at the same time, got there first. Nothing was
-// changed or recorded. It wraps ErrConflict.
-var ErrAlreadyForgotten = fmt.Errorf("forget: the customer was fully forgotten since the sweep's cutoff, by another sweep at the same time: %w", ErrConflict)
-
 // SweepOptions says what a sweep forgets.
 type SweepOptions struct {
 	// InactiveSince is the cutoff: customers whose latest activity is

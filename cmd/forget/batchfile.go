@@ -152,7 +152,7 @@ func newBatchReader(r io.Reader, path string) (*batchReader, error) {
 }
 
 var batchColumns = map[string]bool{
-	forget.KeyCustomerID: true, forget.KeySubscriptionID: true, forget.KeyOrderID: true, forget.ParamKeep: true,
+	forget.KeyCustomerID: true, forget.KeySubscriptionID: true, forget.KeyOrderID: true, "keep": true,
 }
 
 // next returns the next request, or io.EOF at the end of the file. Any

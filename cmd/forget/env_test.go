@@ -203,3 +203,35 @@ func TestEnvironmentSetsOnlyOperationalFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressFitsTheTerminal: on a known width the bar line never wraps
+// (it would break the \r redraw): the bar shrinks, then goes, then the
+// text is cut.
+func TestProgressFitsTheTerminal(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	for _, width := range []int{200, 80, 40, 30, 12, 1} {
+		var w bytes.Buffer
+		p := newProgress(&w, "bar", 1000000, true, clock)
+		p.width = func() int { return width }
+		now = now.Add(10 * time.Second)
+		p.update(250000)
+		line := strings.TrimSuffix(strings.TrimPrefix(w.String(), "\r"), "\033[K")
+		if len(line) > width-1 {
+			t.Errorf("width %d: %d columns: %q", width, len(line), line)
+		}
+		if width >= 60 && !strings.Contains(line, "[#") {
+			t.Errorf("width %d: no bar: %q", width, line)
+		}
+		if width >= 40 && !strings.Contains(line, "250000/1000000") {
+			t.Errorf("width %d: no count: %q", width, line)
+		}
+	}
+	var w bytes.Buffer
+	p := newProgress(&w, "bar", -1, true, clock)
+	p.width = func() int { return 5 }
+	p.update(123456)
+	if got := w.String(); got != "\r1234\033[K" {
+		t.Errorf("no total, 5 columns: %q", got)
+	}
+}

@@ -42,6 +42,9 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	tty            bool // stderr is a terminal
+	// flagSets are the FlagSets this invocation made, in order: the
+	// completion scripts read each command's flags from them.
+	flagSets []*flag.FlagSet
 }
 
 // hide makes every later write to stdout and stderr replace secrets (a
@@ -70,8 +73,10 @@ Usage:
   forget redrive [flags]  send a destination's parked events back to it
   forget inspect [flags]  show what a forget does with every column that reaches a customer
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
+  forget version          print the release, the VCS revision and the Go version
+  forget completion SHELL print a completion script for bash or zsh
 
-Run 'forget COMMAND -h' for a command's flags and examples.
+Run 'forget help COMMAND' (or 'forget COMMAND -h') for a command's flags and examples.
 `
 
 // Main runs the command line args and returns the exit status. Every
@@ -92,8 +97,11 @@ var commands = map[string]func(*cli, []string) error{
 	"serve": (*cli).serve, "init": (*cli).init, "run": (*cli).run, "schema": (*cli).schema,
 	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
-	"inspect": (*cli).inspect, "lint": (*cli).lint,
+	"inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
 }
+
+// completion reads commands, so it joins them after initialisation.
+func init() { commands["completion"] = (*cli).completion }
 
 func (c *cli) dispatch(args []string) error {
 	if len(args) == 0 {
@@ -103,6 +111,13 @@ func (c *cli) dispatch(args []string) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && cmd == "help" {
+			if run, ok := commands[rest[0]]; ok {
+				return run(c, []string{"-h"}) // forget help run = forget run -h
+			}
+			fmt.Fprintf(c.stderr, "forget help: unknown command %q\n\n%s", rest[0], mainUsage)
+			return exitError(exitUsage)
+		}
 		fmt.Fprint(c.stdout, mainUsage)
 		return nil
 	}
@@ -160,6 +175,7 @@ func (c *cli) exitStatus(err error) int {
 // flag (to stderr, as Go's own tools do).
 func (c *cli) flags(name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("forget "+name, flag.ContinueOnError)
+	c.flagSets = append(c.flagSets, fs)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), strings.TrimLeft(usage, "\n"))
@@ -193,11 +209,18 @@ type parsed map[string]bool
 // stray arguments are usage errors; -h is flag.ErrHelp. The flag package
 // prints its own errors, with the usage.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (parsed, error) {
+	// The flag package prints the whole usage after its error too, which
+	// buries the error under every flag: -h alone prints it.
+	full := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = full
 	if errors.Is(err, flag.ErrHelp) {
+		full()
 		return nil, err
 	}
 	if err != nil {
+		fmt.Fprintf(fs.Output(), "Run '%s -h' for its flags and examples.\n", fs.Name())
 		return nil, exitError(exitUsage)
 	}
 	if fs.NArg() > 0 {

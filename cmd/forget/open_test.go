@@ -215,6 +215,7 @@ func TestRedactDSN(t *testing.T) {
 // secrets. url.Parse's errors quote their input; the driver's may too.
 func TestDSNSecretsNeverPrinted(t *testing.T) {
 	const secret = "Sup3rS3cret"
+	keys := keysFileFor(t)
 	for _, dsn := range []string{
 		"postgres://app:" + secret + "@127.0.0.1:1/app?sslmode=disable&connect_timeout=2",
 		"postgres://app@127.0.0.1:1/app?password=" + secret + "&sslmode=disable",
@@ -230,7 +231,7 @@ func TestDSNSecretsNeverPrinted(t *testing.T) {
 	} {
 		for _, args := range [][]string{
 			{"run", "-dsn", dsn, "-customer-id", "1"},
-			{"serve", "-dsn", dsn, "-addr", "127.0.0.1:0"},
+			{"serve", "-dsn", dsn, "-keys", keys, "-addr", "127.0.0.1:0"},
 			{"audit", "-dsn", dsn},
 		} {
 			code, stdout, stderr := runMain(args...)
@@ -294,7 +295,7 @@ func TestMappingThatDoesNotFitIsBadUsage(t *testing.T) {
 		{"run", "-db", path, "-batch", batch},
 		{"replay", "-db", path, "-from", trail},
 		{"audit", "-db", path},
-		{"serve", "-db", path, "-addr", "127.0.0.1:0"},
+		{"serve", "-db", path, "-keys", keysFileFor(t), "-addr", "127.0.0.1:0"},
 	} {
 		var code int
 		var stdout, stderr string

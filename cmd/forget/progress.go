@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,6 +44,10 @@ type progress struct {
 	step   int       // lines: the last tenth printed (or ten thousand, with no total)
 	drawn  bool      // bar: a bar is on the line
 	barLen int
+	// width is the terminal's width in columns (0: unknown), read at
+	// each redraw: a line longer than the terminal wraps, and \r then
+	// redraws only its last part.
+	width func() int
 }
 
 // newProgress shows progress on w; auto is a bar when tty (w is a
@@ -53,12 +59,37 @@ func newProgress(w io.Writer, mode progressMode, total int, tty bool, now func()
 			mode = "bar"
 		}
 	}
-	return &progress{w: w, mode: mode, total: total, now: now, start: now(), barLen: 30}
+	return &progress{w: w, mode: mode, total: total, now: now, start: now(), barLen: 30, width: func() int { return 0 }}
 }
 
 // newProgress shows progress on the command's stderr.
 func (c *cli) newProgress(mode progressMode, total int) *progress {
-	return newProgress(c.stderr, mode, total, c.tty, time.Now)
+	p := newProgress(c.stderr, mode, total, c.tty, time.Now)
+	if f, ok := c.stderr.(*os.File); ok && c.tty {
+		p.width = func() int { return terminalWidth(f) }
+	}
+	return p
+}
+
+// fit returns the bar's line for a terminal width columns wide: the bar
+// shrinks first (to 10), then goes, then the text is cut, so that the
+// line never wraps. width 0 (unknown) keeps the 30-column bar.
+func fit(width, filled, barLen int, text string) string {
+	bar := func(n int) string {
+		f := filled * n / max(barLen, 1)
+		return "[" + strings.Repeat("#", f) + strings.Repeat(".", n-f) + "] "
+	}
+	if width <= 0 {
+		return bar(barLen) + text
+	}
+	room := width - 1 // the last column would wrap on some terminals
+	if n := min(room-len(text)-3, barLen*2); n >= 10 {
+		return bar(n) + text
+	}
+	if len(text) > room {
+		return text[:max(room, 0)]
+	}
+	return text
 }
 
 // rates returns the items per second so far and, with a total, the time
@@ -93,14 +124,19 @@ func (p *progress) update(done int) {
 		p.last = now
 		p.drawn = true
 		if p.total < 0 { // a pipe or a sweep: no total
-			fmt.Fprintf(p.w, "\r%d  %s\033[K", done, p.speed(done))
+			text := fmt.Sprintf("%d  %s", done, p.speed(done))
+			if w := p.width(); w > 0 && len(text) > w-1 {
+				text = text[:max(w-1, 0)]
+			}
+			fmt.Fprintf(p.w, "\r%s\033[K", text)
 			return
 		}
 		filled := 0
 		if p.total > 0 {
 			filled = min(done*p.barLen/p.total, p.barLen)
 		}
-		fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %s\033[K", strings.Repeat("#", filled), strings.Repeat(".", p.barLen-filled), done, p.total, p.speed(done))
+		line := fit(p.width(), filled, p.barLen, fmt.Sprintf("%d/%d  %s", done, p.total, p.speed(done)))
+		fmt.Fprintf(p.w, "\r%s\033[K", line)
 	case "lines":
 		if p.total < 0 {
 			if step := done / 10000; step > p.step {
@@ -133,4 +169,14 @@ func (p *progress) finish(done int) {
 		p.update(done)
 		fmt.Fprintln(p.w)
 	}
+}
+
+// columnsFromEnv is $COLUMNS, which shells set, when the terminal cannot
+// be asked.
+func columnsFromEnv() int {
+	n, err := strconv.Atoi(os.Getenv("COLUMNS"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }

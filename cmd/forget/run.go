@@ -106,7 +106,7 @@ func (c *cli) run(args []string) error {
 	}
 
 	vals := url.Values{}
-	for name, v := range map[string]string{forget.KeyCustomerID: *customerID, forget.KeySubscriptionID: *subscriptionID, forget.KeyOrderID: *orderID, forget.ParamKeep: *keep} {
+	for name, v := range map[string]string{forget.KeyCustomerID: *customerID, forget.KeySubscriptionID: *subscriptionID, forget.KeyOrderID: *orderID, "keep": *keep} {
 		if v != "" {
 			vals.Set(name, v)
 		}

@@ -98,7 +98,10 @@ func TestUsage(t *testing.T) {
 		{args: forgetArgs("run", "-h"), stderr: []string{"-customer-id ID", "-subscription-id ID", "-orderid ID", "e.g. -keep firstname,member_note", "-dry-run", "-batch FILE", "-report FILE", "-progress MODE", "-batch-size N"}},
 		{args: forgetArgs("schema", "-h"), stderr: []string{"-dialect DIALECT"}},
 		// Flag errors are usage errors: exit status 2.
-		{args: forgetArgs("run", "-no-such-flag"), code: exitUsage, stderr: []string{"flag provided but not defined: -no-such-flag"}},
+		// The error and one line pointing to -h, not the whole usage.
+		{args: forgetArgs("run", "-no-such-flag"), code: exitUsage, stderr: []string{`\Aflag provided but not defined: -no-such-flag\nRun 'forget run -h' for its flags and examples.\n\z`}},
+		{args: []string{"help", "run"}, code: exitOK, stderr: []string{`\AUsage: forget run `, `(?s)Flags:.*-customer-id`}},
+		{args: []string{"help", "nosuch"}, code: exitUsage, stderr: []string{`unknown command "nosuch"`}},
 		{args: forgetArgs("schema", "-dialect", "oracle"), code: exitUsage, stderr: []string{`unknown dialect "oracle"`}},
 		{args: forgetArgs("init"), code: exitUsage, stderr: []string{"init needs -db FILE"}},
 		{args: forgetArgs("init", "-db", "x.db", "stray"), code: exitUsage, stderr: []string{`unexpected argument "stray"`}},

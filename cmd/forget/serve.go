@@ -32,7 +32,8 @@ mapping before anything is served.
 With neither -db nor -dsn (nor $FORGET_DSN) it runs a demo: an embedded
 SQLite database in your cache directory, with the default schema and
 -demo customers (191 among them), and a fresh API key for offerit_admin,
-printed with ready curl lines.
+printed with ready curl lines. On any other database -keys is required:
+serve never makes up a key for a real database.
 
 The keys file holds one username:key per line, or username:sha256:HEX (the
 SHA-256 of the key, so the file need not hold it); keys have 16 characters
@@ -75,7 +76,7 @@ func newHTTPServer(h http.Handler, logger *slog.Logger, t timeouts) *http.Server
 func (c *cli) serve(args []string) error {
 	fs := c.command("serve", serveUsage)
 	dbf := fs.database(false)
-	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key or username:sha256:HEX per line, re-read on SIGHUP\n(e.g. -keys /etc/forget/keys); without it a random key is made for offerit_admin")
+	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key or username:sha256:HEX per line, re-read on SIGHUP\n(e.g. -keys /etc/forget/keys); required with -db or -dsn; on the demo database, without it,\na random key is made for offerit_admin")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (e.g. -addr 0.0.0.0:8080; port 0 picks a free one)")
 	adminAddr := fs.String("admin-addr", "", "a second `HOST:PORT` serving GET /metrics (Prometheus) and GET /healthz (pings the database)\n(e.g. -admin-addr 127.0.0.1:9090); off by default, so that metrics are not public")
 	path := fs.String("path", "/api/customer/forget", "the URL `PATH` to serve the API at (e.g. -path /gdpr/forget)")
@@ -105,6 +106,11 @@ func (c *cli) serve(args []string) error {
 	}
 	if nf.url != "" && dbf.auditTable == "" {
 		return usagef("-nats needs the audit table: it is the outbox (-audit-table '' keeps none)")
+	}
+	if *keysFile == "" && dbf.given() {
+		// A key made up here would be a live credential for a real
+		// database, printed into whatever collects the logs.
+		return usagef("serve -db or -dsn needs -keys FILE (one username:key or username:sha256:HEX per line): a key is generated only for the demo database")
 	}
 	relay := serveRelay{nf: nf}
 	if !flagGiven(fs.FlagSet, "path") {

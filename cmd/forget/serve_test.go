@@ -322,3 +322,31 @@ func TestServeBannerRedactsDSN(t *testing.T) {
 		t.Errorf("banner:\n%s\nstderr:\n%s", banner, stderr.String())
 	}
 }
+
+// keysFileFor writes a keys file with one key for offerit_admin.
+func keysFileFor(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, []byte("offerit_admin:fk_keysfileforthetests\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestServeNeedsKeysOnAHostDatabase: a key is generated for the demo
+// database only; on any other, serve refuses before it opens anything.
+func TestServeNeedsKeysOnAHostDatabase(t *testing.T) {
+	path := demoDB(t, 200)
+	for _, args := range [][]string{
+		{"serve", "-db", path, "-addr", "127.0.0.1:0"},
+		{"serve", "-dsn", "postgres://app@127.0.0.1:1/app", "-addr", "127.0.0.1:0"},
+	} {
+		code, stdout, stderr := runMain(args...)
+		if code != exitUsage || !strings.Contains(stderr, "needs -keys FILE") {
+			t.Errorf("%q: exit %d, want 2 asking for -keys\n%s%s", args, code, stdout, stderr)
+		}
+		if strings.Contains(stdout+stderr, "api-key") || strings.Contains(stdout+stderr, "fk_") {
+			t.Errorf("%q printed a key:\n%s%s", args, stdout, stderr)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +14,9 @@ import (
 
 	"github.com/forgetkit/forget"
 )
+
+// The audit table: its DDL, and the records of one forget (Store.audit)
+// and of a batch group at once (bulkRun.audit).
 
 // DefaultAuditTable is the audit table DDL creates.
 const DefaultAuditTable = "forget_audit"
@@ -158,6 +163,81 @@ func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt, planEvent
 	return nil
 }
 
+// audit records every forget and refusal of the group, in request order,
+// with one multi-row INSERT, and sets the outcomes.
+func (b *bulkRun) audit(ctx context.Context) error {
+	s := b.s
+	var records []forget.Receipt
+	var planIDs []string // each record's plan's event id, for a refusal's placeholder
+	for j := range b.group {
+		if b.ids[j] == nil {
+			continue
+		}
+		p := b.plan(j)
+		if b.held[j] != "" {
+			b.results[j] = forget.BatchResult{
+				Result: forget.Result{CustomerID: b.texts[j], Rows: make(map[forget.Table]int64, len(p.Tables))},
+				Err:    &forget.HeldError{Hold: b.held[j]},
+			}
+			if s.auditTable != "" && !p.DryRun {
+				records = append(records, refusal(p.Receipt(forget.Result{CustomerID: b.texts[j]}), b.held[j]))
+				planIDs = append(planIDs, p.Record.EventID)
+			}
+			continue
+		}
+		res := forget.Result{CustomerID: b.texts[j], Rows: b.rows[j], Updated: b.updated[j], Unwritten: b.unwritten[j]}
+		b.results[j] = forget.BatchResult{Result: res}
+		if s.auditTable != "" {
+			records = append(records, p.Receipt(res))
+			planIDs = append(planIDs, p.Record.EventID)
+		}
+	}
+	per := max(1, s.dialect.maxParams()/len(auditColumns))
+	if s.dialect == SQLite {
+		per = sqliteRows
+	}
+	width := len(auditColumns)
+	var vals, args []any
+	fixed := make([]bool, width)
+	for start := 0; start < len(records); start += per {
+		part := records[start:min(start+per, len(records))]
+		vals = vals[:0]
+		for r, rc := range part {
+			v, err := s.auditRow(rc, planIDs[start+r])
+			if err != nil {
+				return err
+			}
+			vals = append(vals, v...)
+		}
+		// On SQLite, as for the field updates, a column the same in
+		// every record (the principal, the lists of a plan shape) is
+		// bound once.
+		for c := range fixed {
+			fixed[c] = s.dialect == SQLite
+			for r := 1; fixed[c] && r < len(part); r++ {
+				fixed[c] = vals[r*width+c] == vals[c]
+			}
+		}
+		args = args[:0]
+		for r := range part {
+			for c := range width {
+				if !fixed[c] {
+					args = append(args, vals[r*width+c])
+				}
+			}
+		}
+		for c := range width {
+			if fixed[c] {
+				args = append(args, vals[c])
+			}
+		}
+		if err := b.exec(ctx, s.auditSQL(len(part), fixed), args); err != nil {
+			return fmt.Errorf("sqlstore: audit: %w", ctxCause(ctx, s.scrubbedError(err, args...)))
+		}
+	}
+	return nil
+}
+
 // auditRow is rc's values for the audit INSERT, in auditColumns order:
 // one forget's (Store.audit) or one row of a batch's multi-row INSERT.
 func (s *Store) auditRow(rc forget.Receipt, planEventID string) ([]any, error) {
@@ -182,6 +262,49 @@ func (s *Store) auditRow(rc forget.Receipt, planEventID string) ([]any, error) {
 	return []any{eventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
 		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published}, nil
+}
+
+// countsJSON is json.Marshal(m) for auditRow, written directly when no
+// table name needs escaping, as catalogue names do not: it runs for every
+// record.
+func countsJSON(m map[forget.Table]int64) (string, error) {
+	if m == nil {
+		return "null", nil
+	}
+	names := make([]string, 0, len(m))
+	for t := range m {
+		if !plainJSON(string(t)) {
+			b, err := json.Marshal(m)
+			return string(b), err
+		}
+		names = append(names, string(t))
+	}
+	slices.Sort(names) // as json.Marshal orders a map's keys
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, n...)
+		b = append(b, '"', ':')
+		b = strconv.AppendInt(b, m[forget.Table(n)], 10)
+	}
+	return string(append(b, '}')), nil
+}
+
+// plainJSON reports whether s is written in JSON as it is: ASCII letters,
+// digits, '_', '.' and '-' (encoding/json escapes <, > and &, quotes,
+// control and non-ASCII characters of some kinds).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func joinNames[N ~string](names []N) string {

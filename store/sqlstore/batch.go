@@ -62,6 +62,134 @@ type batchItem struct {
 	sc   *script
 }
 
+// forgetChunk forgets one group of a batch, set-based when it can: then
+// lookups and holds are checked customer by customer, and the writes of
+// customers sharing a plan shape are a few statements. Should anything
+// fail there, the group runs again on the per-customer path.
+func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) {
+	group = append([]batchItem(nil), group...) // the caller reuses its slice
+	for len(group) > 0 {
+		if s.bulk.off || len(group) < 2 {
+			s.forgetGroup(ctx, items, group, out)
+			return
+		}
+		rest, ok, failed := s.bulkGroup(ctx, items, group, out)
+		if !ok {
+			s.bulk.fallbacks.Add(1)
+			s.forgetGroup(ctx, items, group, out)
+			s.judgeShape(items, group, out, failed)
+			return
+		}
+		group = rest
+	}
+}
+
+// errNoBulk sends a group to the per-customer path.
+var errNoBulk = errors.New("sqlstore: per-customer path")
+
+// bulkGroup runs group set-based. It returns the items it left for a later
+// round (a second forget of a customer the group already forgets), and
+// false when the group must run on the per-customer path instead, nothing
+// of it being committed.
+func (s *Store) bulkGroup(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) (rest []batchItem, ok bool, failed *bulkShape) {
+	dryRun := items[group[0].at].Plan.DryRun
+	shapes := make([]*bulkShape, len(group))
+	for j, it := range group {
+		sh := s.bulkShapeOf(it.sc, items[it.at].Plan)
+		if sh.off.Load() {
+			return nil, false, nil
+		}
+		shapes[j] = sh
+	}
+	results := make([]forget.BatchResult, len(group))
+	var later []int
+	err := s.retry(ctx, func() error {
+		clear(results)
+		later, failed = later[:0], nil
+		tx, err := s.begin(ctx, dryRun)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil || dryRun {
+				tx.rollback(ctx)
+			}
+			tx.close()
+		}()
+		if s.dialect != Postgres {
+			// Statements run per customer are prepared once (pgx
+			// caches its statements itself).
+			tx.reusePrepared()
+		}
+		b := bulkRun{s: s, tx: tx, items: items, group: group, shapes: shapes, results: results}
+		if err = b.run(ctx); err != nil {
+			failed = b.failed
+			return err
+		}
+		later = b.later
+		if dryRun {
+			return nil
+		}
+		if err = tx.commit(ctx); err != nil {
+			return &commitError{fmt.Errorf("sqlstore: commit: %w", s.scrubbedError(err))}
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		rest = make([]batchItem, 0, len(later))
+		isLater := make(map[int]bool, len(later))
+		for _, j := range later {
+			isLater[j] = true
+			rest = append(rest, group[j])
+		}
+		for j, it := range group {
+			if !isLater[j] {
+				out[it.at] = results[j]
+			}
+		}
+		s.bulk.sets.Add(1)
+		return rest, true, nil
+	case ctx.Err() != nil:
+		// Nothing committed. A request's own refusal (no such customer,
+		// a conflict) stands; the others carry the interruption.
+		cerr := fmt.Errorf("sqlstore: not committed: %w", ctx.Err())
+		for j, it := range group {
+			out[it.at] = forget.BatchResult{Err: cerr}
+			if forget.Refused(results[j].Err) && standsAlone(results[j].Err) {
+				out[it.at] = results[j]
+			}
+		}
+		return nil, true, nil
+	}
+	if s.dialect.retryable(err) || errors.Is(err, errNoBulk) {
+		failed = nil
+	}
+	return nil, false, failed
+}
+
+// judgeShape is told how the per-customer path did with a group whose
+// set-based statement of shape sh failed. When every customer of that
+// shape then succeeded (or was refused on its own), the failure was the
+// set-based statements' (a column type or collation they do not handle):
+// after the second such time, the shape runs per customer for good.
+func (s *Store) judgeShape(items []forget.BatchItem, group []batchItem, out []forget.BatchResult, sh *bulkShape) {
+	if sh == nil {
+		return
+	}
+	for _, it := range group {
+		if o := out[it.at].Err; o != nil && !forget.Refused(o) {
+			if s.bulkShapeOf(it.sc, items[it.at].Plan) == sh {
+				return // a customer failed: the set did not fail for nothing
+			}
+		}
+	}
+	if sh.strikes.Add(1) == 2 {
+		sh.off.Store(true)
+		s.log.Warn("sqlstore: the set-based statements of a plan shape failed where per-customer ones succeeded; that shape now runs per customer")
+	}
+}
+
 // txGoneError says that the database ended the whole transaction when
 // item at failed with err: the savepoints of the items before it are gone.
 type txGoneError struct {

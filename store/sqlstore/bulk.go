@@ -2,8 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"database/sql"
 	"sync"
 	"sync/atomic"
 
@@ -26,6 +25,11 @@ import (
 // customer. When anything of a group fails, the whole transaction is
 // rolled back and the group runs again on the per-customer path, a
 // savepoint each, so that only the failing customer is refused.
+//
+// Each step of a set-based attempt (bulkRun.run) sits beside its
+// per-customer form: resolve.go, holds.go, inventory.go, write.go and
+// audit.go; the statements' text is in bulk_sql.go, and batch.go decides
+// when a group runs set-based.
 
 // bulkState is the store's set-based machinery: whether it is on, and the
 // statement shapes it has built.
@@ -98,130 +102,109 @@ func (s *Store) bulkShapeOf(sc *script, p forget.Plan) *bulkShape {
 	return sh
 }
 
-// forgetChunk forgets one group of a batch, set-based when it can: then
-// lookups and holds are checked customer by customer, and the writes of
-// customers sharing a plan shape are a few statements. Should anything
-// fail there, the group runs again on the per-customer path.
-func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) {
-	group = append([]batchItem(nil), group...) // the caller reuses its slice
-	for len(group) > 0 {
-		if s.bulk.off || len(group) < 2 {
-			s.forgetGroup(ctx, items, group, out)
-			return
+// bulkRun is one set-based attempt at a group, in one transaction.
+type bulkRun struct {
+	s       *Store
+	tx      *txn
+	items   []forget.BatchItem
+	group   []batchItem
+	shapes  []*bulkShape
+	results []forget.BatchResult
+
+	ids    []any    // by group index: the customer key as bound, nil until resolved
+	texts  []string // the key as text
+	held   []string // the hold that refuses the customer
+	later  []int    // a second forget of a customer: the next round's
+	failed *bulkShape
+	rows   []map[forget.Table]int64
+	// updated and unwritten are each customer's Result.Updated and
+	// Result.Unwritten (see write.go).
+	updated   []map[string]int64
+	unwritten [][]forget.Field
+	// inventories are a dry run's, by group index, as a single forget's
+	// receipt carries them.
+	inventories []*forget.Inventory
+	quiet       context.Context // ctx without its cancellation: see execPrepared
+}
+
+func (b *bulkRun) plan(j int) forget.Plan { return b.items[b.group[j].at].Plan }
+
+func (b *bulkRun) run(ctx context.Context) error {
+	n := len(b.group)
+	b.ids, b.texts, b.held = make([]any, n), make([]string, n), make([]string, n)
+	if err := b.resolve(ctx); err != nil {
+		return err
+	}
+	if err := b.forgotten(ctx); err != nil {
+		return err
+	}
+	if err := b.holds(ctx); err != nil {
+		return err
+	}
+	if err := b.inventory(ctx); err != nil {
+		return err
+	}
+	if err := b.write(ctx); err != nil {
+		return err
+	}
+	if err := b.audit(ctx); err != nil {
+		return err
+	}
+	for j, inv := range b.inventories {
+		if inv != nil && b.results[j].Err == nil {
+			b.results[j].Result.Inventory = inv
 		}
-		rest, ok, failed := s.bulkGroup(ctx, items, group, out)
+	}
+	return nil
+}
+
+// exec runs a set-based statement: on SQLite prepared once for the
+// transaction (it runs again for every sqliteRows customers), elsewhere
+// as it is, a round trip either way.
+func (b *bulkRun) exec(ctx context.Context, query string, args []any) error {
+	var err error
+	if b.s.dialect == SQLite {
+		_, err = b.execPrepared(ctx, query, args)
+	} else {
+		_, err = b.tx.q.ExecContext(ctx, query, args...)
+	}
+	return err
+}
+
+// execPrepared runs a statement prepared once for the transaction. On
+// SQLite it gets ctx without its cancellation, checked here instead:
+// modernc.org/sqlite starts a goroutine to watch a cancellable context
+// for every statement, a fifth of the time of a customer's DELETE
+// (measured), and these statements, a customer or a few dozen by key,
+// end within a millisecond, after which the next one sees ctx end.
+func (b *bulkRun) execPrepared(ctx context.Context, query string, args []any) (sql.Result, error) {
+	if b.s.dialect != SQLite {
+		return b.tx.exec(ctx, query, args...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if b.quiet == nil {
+		b.quiet = context.WithoutCancel(ctx)
+	}
+	return b.tx.exec(b.quiet, query, args...)
+}
+
+// eachKey calls fn with the customer (in byText) of the key in the first
+// column of every row, and closes rows. A key of no customer there, which
+// another spelling of one (a collation) would be, is errNoBulk.
+func eachKey(rows *sql.Rows, byText map[string]int, fn func(j int)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var got string
+		if err := rows.Scan(&got); err != nil {
+			return safeError(err)
+		}
+		j, ok := byText[got]
 		if !ok {
-			s.bulk.fallbacks.Add(1)
-			s.forgetGroup(ctx, items, group, out)
-			s.judgeShape(items, group, out, failed)
-			return
+			return errNoBulk
 		}
-		group = rest
+		fn(j)
 	}
-}
-
-// errNoBulk sends a group to the per-customer path.
-var errNoBulk = errors.New("sqlstore: per-customer path")
-
-// bulkGroup runs group set-based. It returns the items it left for a later
-// round (a second forget of a customer the group already forgets), and
-// false when the group must run on the per-customer path instead, nothing
-// of it being committed.
-func (s *Store) bulkGroup(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) (rest []batchItem, ok bool, failed *bulkShape) {
-	dryRun := items[group[0].at].Plan.DryRun
-	shapes := make([]*bulkShape, len(group))
-	for j, it := range group {
-		sh := s.bulkShapeOf(it.sc, items[it.at].Plan)
-		if sh.off.Load() {
-			return nil, false, nil
-		}
-		shapes[j] = sh
-	}
-	results := make([]forget.BatchResult, len(group))
-	var later []int
-	err := s.retry(ctx, func() error {
-		clear(results)
-		later, failed = later[:0], nil
-		tx, err := s.begin(ctx, dryRun)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err != nil || dryRun {
-				tx.rollback(ctx)
-			}
-			tx.close()
-		}()
-		if s.dialect != Postgres {
-			// Statements run per customer are prepared once (pgx
-			// caches its statements itself).
-			tx.reusePrepared()
-		}
-		b := bulkRun{s: s, tx: tx, items: items, group: group, shapes: shapes, results: results}
-		if err = b.run(ctx); err != nil {
-			failed = b.failed
-			return err
-		}
-		later = b.later
-		if dryRun {
-			return nil
-		}
-		if err = tx.commit(ctx); err != nil {
-			return &commitError{fmt.Errorf("sqlstore: commit: %w", s.scrubbedError(err))}
-		}
-		return nil
-	})
-	switch {
-	case err == nil:
-		rest = make([]batchItem, 0, len(later))
-		isLater := make(map[int]bool, len(later))
-		for _, j := range later {
-			isLater[j] = true
-			rest = append(rest, group[j])
-		}
-		for j, it := range group {
-			if !isLater[j] {
-				out[it.at] = results[j]
-			}
-		}
-		s.bulk.sets.Add(1)
-		return rest, true, nil
-	case ctx.Err() != nil:
-		// Nothing committed. A request's own refusal (no such customer,
-		// a conflict) stands; the others carry the interruption.
-		cerr := fmt.Errorf("sqlstore: not committed: %w", ctx.Err())
-		for j, it := range group {
-			out[it.at] = forget.BatchResult{Err: cerr}
-			if forget.Refused(results[j].Err) && standsAlone(results[j].Err) {
-				out[it.at] = results[j]
-			}
-		}
-		return nil, true, nil
-	}
-	if s.dialect.retryable(err) || errors.Is(err, errNoBulk) {
-		failed = nil
-	}
-	return nil, false, failed
-}
-
-// judgeShape is told how the per-customer path did with a group whose
-// set-based statement of shape sh failed. When every customer of that
-// shape then succeeded (or was refused on its own), the failure was the
-// set-based statements' (a column type or collation they do not handle):
-// after the second such time, the shape runs per customer for good.
-func (s *Store) judgeShape(items []forget.BatchItem, group []batchItem, out []forget.BatchResult, sh *bulkShape) {
-	if sh == nil {
-		return
-	}
-	for _, it := range group {
-		if o := out[it.at].Err; o != nil && !forget.Refused(o) {
-			if s.bulkShapeOf(it.sc, items[it.at].Plan) == sh {
-				return // a customer failed: the set did not fail for nothing
-			}
-		}
-	}
-	if sh.strikes.Add(1) == 2 {
-		sh.off.Store(true)
-		s.log.Warn("sqlstore: the set-based statements of a plan shape failed where per-customer ones succeeded; that shape now runs per customer")
-	}
+	return safeError(rows.Err())
 }

@@ -272,6 +272,13 @@ func mask(fixed []bool) []byte {
 	return m
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // sqliteRows is how many customers one SQLite statement carries,
 // prepared once for the transaction and run again for every sqliteRows
 // customers. There a statement is a function call, not a round trip: a

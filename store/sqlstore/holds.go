@@ -14,6 +14,9 @@ import (
 	"github.com/forgetkit/forget/internal/ago"
 )
 
+// Holds as a mapping declares them, and their check: for one customer
+// (Store.held) and for a batch group at once (bulkRun.holds).
+
 // Hold refuses to forget a customer while any of their rows in Table
 // matches every condition of Where: an open chargeback, a dispute, a
 // transaction inside the tax-retention window. The store checks holds
@@ -298,6 +301,64 @@ func (s *Store) held(ctx context.Context, tx *txn, id any, ignore []string) (str
 		}
 	}
 	return "", nil
+}
+
+// holds finds, for every resolved customer, the first hold that protects
+// it, in the order a single forget checks them: the mapping's holds, one
+// statement each for the whole group, then the Go holds.
+func (b *bulkRun) holds(ctx context.Context) error {
+	s := b.s
+	if len(s.holds) == 0 && len(s.goHolds) == 0 {
+		return nil
+	}
+	now := time.Now()
+	for hi, h := range s.schema.Holds {
+		var cand []int
+		for j := range b.group {
+			if b.ids[j] != nil && b.held[j] == "" && !contains(b.plan(j).IgnoreHolds, h.Name) {
+				cand = append(cand, j)
+			}
+		}
+		per := s.dialect.maxParams() - 64
+		for start := 0; start < len(cand); start += per {
+			part := cand[start:min(start+per, len(cand))]
+			keys := make([]any, len(part))
+			byText := make(map[string]int, len(part))
+			for i, j := range part {
+				keys[i] = b.ids[j]
+				byText[b.texts[j]] = j
+			}
+			query, args, err := s.sb.Select("DISTINCT " + s.dialect.holdQuote(h.CustomerKey)).From(s.dialect.holdQuote(h.Table)).
+				Where(sq.And{sq.Eq{s.dialect.holdQuote(h.CustomerKey): keys}, holdWhere(s.dialect, h, func(span ago.Span) any { return s.dialect.timeArg(span.Before(now)) })}).ToSql()
+			if err != nil {
+				return fmt.Errorf("sqlstore: build hold %s: %w", h.Name, err)
+			}
+			rows, err := b.tx.query(ctx, query, args...)
+			if err != nil {
+				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, s.scrubbedError(err, args...))
+			}
+			// A key under another spelling (a collation): the
+			// per-customer path decides.
+			if err := eachKey(rows, byText, func(j int) { b.held[j] = s.holds[hi].name }); err != nil {
+				return fmt.Errorf("sqlstore: hold %s: %w", h.Name, ctxCause(ctx, err))
+			}
+		}
+	}
+	for _, g := range s.goHolds {
+		for j := range b.group {
+			if b.ids[j] == nil || b.held[j] != "" || contains(b.plan(j).IgnoreHolds, g.name) {
+				continue
+			}
+			on, err := g.fn(ctx, b.tx.q, b.ids[j])
+			if err != nil {
+				return fmt.Errorf("sqlstore: hold %s: %w", g.name, s.scrubbedError(err, b.ids[j]))
+			}
+			if on {
+				b.held[j] = g.name
+			}
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

@@ -99,6 +99,29 @@ func (s *Store) dryRunInventory(ctx context.Context, tx *txn, p forget.Plan, id 
 	return s.inventory(ctx, tx, in, cov, id, idText, kept)
 }
 
+// inventory counts, for a dry run, each customer's rows before the
+// writes, customer by customer, as a single forget does: a preview says
+// the same whichever path runs it. Held customers get none, as there.
+// Duplicates never reach here (a dry run's second forget of a customer
+// runs per customer).
+func (b *bulkRun) inventory(ctx context.Context) error {
+	if len(b.group) == 0 || !b.plan(0).DryRun {
+		return nil
+	}
+	b.inventories = make([]*forget.Inventory, len(b.group))
+	for j := range b.group {
+		if b.ids[j] == nil || b.held[j] != "" {
+			continue
+		}
+		inv, err := b.s.dryRunInventory(ctx, b.tx, b.plan(j), b.ids[j], b.texts[j])
+		if err != nil {
+			return err
+		}
+		b.inventories[j] = inv
+	}
+	return nil
+}
+
 // inventory counts the customer's rows in each table of cov, in tx, and
 // sorts its columns by what the forget does with them.
 func (s *Store) inventory(ctx context.Context, tx *txn, in *Introspection, cov *Coverage, id any, idText string, kept map[string]bool) (*forget.Inventory, error) {

@@ -10,8 +10,8 @@ import (
 // natsTables maps the NATS member catalogue's tables to their table
 // names: the vendor's, in the vendor's case.
 var natsTables = map[forget.Table]string{
-	forget.EpochTransStats:   "EpochTransStats",
-	forget.MemberCancelStats: "MemberCancelStats",
+	"epochtransstats":   "EpochTransStats",
+	"membercancelstats": "MemberCancelStats",
 }
 
 func natsTable(t forget.Table) string {

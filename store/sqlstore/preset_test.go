@@ -45,12 +45,12 @@ func TestNATSMemberPreset(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rc.RowsDeleted) != 15 || rc.RowsDeleted[forget.LiveMemberLoginlog] != 2 || len(rc.TablesKept) != 1 {
+			if len(rc.RowsDeleted) != 15 || rc.RowsDeleted["live_member_loginlog"] != 2 || len(rc.TablesKept) != 1 {
 				t.Errorf("receipt: deleted %v, kept %v", rc.RowsDeleted, rc.TablesKept)
 			}
 			for _, tb := range cat.Tables {
 				want := 0
-				if tb.Name == forget.EpochTransStats {
+				if tb.Name == "epochtransstats" {
 					want = 2
 				}
 				var n int

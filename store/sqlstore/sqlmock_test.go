@@ -30,14 +30,14 @@ type pseudonymArg struct{}
 
 func (pseudonymArg) Match(v driver.Value) bool {
 	s, ok := v.(string)
-	return ok && len(s) == forget.PseudonymLen && strings.HasPrefix(s, "forgot-")
+	return ok && len(s) == forget.Pseudonym().Output().MaxLen && strings.HasPrefix(s, "forgot-")
 }
 
 type randomArg struct{}
 
 func (randomArg) Match(v driver.Value) bool {
 	s, ok := v.(string)
-	return ok && len(s) == forget.RandomLen
+	return ok && len(s) == forget.Random().Output().MaxLen
 }
 
 // dialectSQL renders the statements of each dialect from one template:

@@ -3,16 +3,81 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
 
 	"github.com/forgetkit/forget"
 )
 
-// The writes of a set-based attempt: the erasures, shape by shape, and
-// the audit records (see bulk.go).
+// The writes of a forget: a customer's script, statement by statement
+// (runStatement), and a batch group's, shape by shape (bulkRun.write).
+// What a forget wrote is counted alike on every engine and on both paths,
+// so that a receipt says no more than happened: a field is erased only
+// where a row held it, and every table counts the customer's rows
+// written.
+
+// matchedSQL counts and locks the customer's rows of table on MySQL,
+// whose UPDATE reports only the rows whose values changed: a row already
+// scrubbed, written again, is written all the same. Elsewhere it is "":
+// the UPDATE's own count is the rows it matched.
+func (s *Store) matchedSQL(table, key string) string {
+	if s.dialect != MySQL {
+		return ""
+	}
+	q := s.dialect.quote
+	return fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s = ? FOR UPDATE", q(table), q(key))
+}
+
+// runStatement runs st (args end with the customer key) with exec and
+// returns the rows it wrote, when st is counted.
+func (s *Store) runStatement(ctx context.Context, tx *txn, st scriptStmt, args []any, exec func(context.Context, string, ...any) (sql.Result, error)) (int64, error) {
+	target := st.fields
+	if target == "" {
+		target = string(st.table)
+	}
+	var matched int64
+	if st.matched != "" {
+		if err := tx.queryRow(ctx, st.matched, args[len(args)-1]).Scan(&matched); err != nil {
+			return 0, fmt.Errorf("sqlstore: count %s: %w", target, s.scrubbedError(err, args...))
+		}
+	}
+	r, err := exec(ctx, st.sql, args...)
+	var n int64
+	if err == nil && st.matched == "" && !st.one && (st.counted || st.fields != "") {
+		n, err = r.RowsAffected()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %s %s: %w", verb(st.sql), target, s.scrubbedError(err, args...))
+	}
+	switch {
+	case st.one:
+		n = 1
+	case st.matched != "":
+		n = matched
+	}
+	return n, nil
+}
+
+// countWritten records in res the n rows that statement step of sc wrote
+// for plan p: a catalogue table's in Rows, a field update's in Updated,
+// and its fields in Unwritten when it wrote none.
+func countWritten(res *forget.Result, sc *script, step int, n int64, p forget.Plan) {
+	st := sc.stmts[step]
+	if st.counted {
+		res.Rows[st.table] = n
+	}
+	if st.fields == "" {
+		return
+	}
+	if res.Updated == nil {
+		res.Updated = make(map[string]int64, len(sc.layout.updates))
+	}
+	res.Updated[st.fields] = n
+	if n == 0 {
+		for _, ref := range sc.layout.updates[step].refs {
+			res.Unwritten = append(res.Unwritten, p.Fields[ref.index].Field)
+		}
+	}
+}
 
 // write erases every resolved, unheld customer: per shape, one statement
 // per table for up to rowsPerStatement customers.
@@ -258,180 +323,4 @@ func (b *bulkRun) writeTableMySQL(ctx context.Context, sh *bulkShape, ti int, t 
 		return errNoBulk // cannot happen with the rows locked; be exact anyway
 	}
 	return nil
-}
-
-// audit records every forget and refusal of the group, in request order,
-// with one multi-row INSERT, and sets the outcomes.
-func (b *bulkRun) audit(ctx context.Context) error {
-	s := b.s
-	var records []forget.Receipt
-	var planIDs []string // each record's plan's event id, for a refusal's placeholder
-	for j := range b.group {
-		if b.ids[j] == nil {
-			continue
-		}
-		p := b.plan(j)
-		if b.held[j] != "" {
-			b.results[j] = forget.BatchResult{
-				Result: forget.Result{CustomerID: b.texts[j], Rows: make(map[forget.Table]int64, len(p.Tables))},
-				Err:    &forget.HeldError{Hold: b.held[j]},
-			}
-			if s.auditTable != "" && !p.DryRun {
-				records = append(records, refusal(p.Receipt(forget.Result{CustomerID: b.texts[j]}), b.held[j]))
-				planIDs = append(planIDs, p.Record.EventID)
-			}
-			continue
-		}
-		res := forget.Result{CustomerID: b.texts[j], Rows: b.rows[j], Updated: b.updated[j], Unwritten: b.unwritten[j]}
-		b.results[j] = forget.BatchResult{Result: res}
-		if s.auditTable != "" {
-			records = append(records, p.Receipt(res))
-			planIDs = append(planIDs, p.Record.EventID)
-		}
-	}
-	per := max(1, s.dialect.maxParams()/len(auditColumns))
-	if s.dialect == SQLite {
-		per = sqliteRows
-	}
-	width := len(auditColumns)
-	var vals, args []any
-	fixed := make([]bool, width)
-	for start := 0; start < len(records); start += per {
-		part := records[start:min(start+per, len(records))]
-		vals = vals[:0]
-		for r, rc := range part {
-			v, err := s.auditRow(rc, planIDs[start+r])
-			if err != nil {
-				return err
-			}
-			vals = append(vals, v...)
-		}
-		// On SQLite, as for the field updates, a column the same in
-		// every record (the principal, the lists of a plan shape) is
-		// bound once.
-		for c := range fixed {
-			fixed[c] = s.dialect == SQLite
-			for r := 1; fixed[c] && r < len(part); r++ {
-				fixed[c] = vals[r*width+c] == vals[c]
-			}
-		}
-		args = args[:0]
-		for r := range part {
-			for c := range width {
-				if !fixed[c] {
-					args = append(args, vals[r*width+c])
-				}
-			}
-		}
-		for c := range width {
-			if fixed[c] {
-				args = append(args, vals[c])
-			}
-		}
-		if err := b.exec(ctx, s.auditSQL(len(part), fixed), args); err != nil {
-			return fmt.Errorf("sqlstore: audit: %w", ctxCause(ctx, s.scrubbedError(err, args...)))
-		}
-	}
-	return nil
-}
-
-// exec runs a set-based statement: on SQLite prepared once for the
-// transaction (it runs again for every sqliteRows customers), elsewhere
-// as it is, a round trip either way.
-func (b *bulkRun) exec(ctx context.Context, query string, args []any) error {
-	var err error
-	if b.s.dialect == SQLite {
-		_, err = b.execPrepared(ctx, query, args)
-	} else {
-		_, err = b.tx.q.ExecContext(ctx, query, args...)
-	}
-	return err
-}
-
-// execPrepared runs a statement prepared once for the transaction. On
-// SQLite it gets ctx without its cancellation, checked here instead:
-// modernc.org/sqlite starts a goroutine to watch a cancellable context
-// for every statement, a fifth of the time of a customer's DELETE
-// (measured), and these statements, a customer or a few dozen by key,
-// end within a millisecond, after which the next one sees ctx end.
-func (b *bulkRun) execPrepared(ctx context.Context, query string, args []any) (sql.Result, error) {
-	if b.s.dialect != SQLite {
-		return b.tx.exec(ctx, query, args...)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if b.quiet == nil {
-		b.quiet = context.WithoutCancel(ctx)
-	}
-	return b.tx.exec(b.quiet, query, args...)
-}
-
-// countsJSON is json.Marshal(m) for auditRow, written directly when no
-// table name needs escaping, as catalogue names do not: it runs for every
-// record.
-func countsJSON(m map[forget.Table]int64) (string, error) {
-	if m == nil {
-		return "null", nil
-	}
-	names := make([]string, 0, len(m))
-	for t := range m {
-		if !plainJSON(string(t)) {
-			b, err := json.Marshal(m)
-			return string(b), err
-		}
-		names = append(names, string(t))
-	}
-	slices.Sort(names) // as json.Marshal orders a map's keys
-	b := make([]byte, 0, 64)
-	b = append(b, '{')
-	for i, n := range names {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, n...)
-		b = append(b, '"', ':')
-		b = strconv.AppendInt(b, m[forget.Table(n)], 10)
-	}
-	return string(append(b, '}')), nil
-}
-
-// plainJSON reports whether s is written in JSON as it is: ASCII letters,
-// digits, '_', '.' and '-' (encoding/json escapes <, > and &, quotes,
-// control and non-ASCII characters of some kinds).
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// eachKey calls fn with the customer (in byText) of the key in the first
-// column of every row, and closes rows. A key of no customer there, which
-// another spelling of one (a collation) would be, is errNoBulk.
-func eachKey(rows *sql.Rows, byText map[string]int, fn func(j int)) error {
-	defer rows.Close()
-	for rows.Next() {
-		var got string
-		if err := rows.Scan(&got); err != nil {
-			return safeError(err)
-		}
-		j, ok := byText[got]
-		if !ok {
-			return errNoBulk
-		}
-		fn(j)
-	}
-	return safeError(rows.Err())
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -2,18 +2,38 @@ package forget
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 )
 
-// ErrUnverified: the store failed its check against the live database
-// ([Verifier]), so the Forgetter refuses to erase. It is an internal
-// (500-class) error: the host's mapping or database is at fault, not the
-// request. The cause is logged and wrapped.
-var ErrUnverified = errors.New("the store failed verification; nothing was erased")
+// Verifier is implemented by stores that can check, against the live
+// database, that every plan the catalogue can produce would run: tables
+// and columns exist, each column can hold what its rule writes, unique
+// columns get a rule that can be written twice, the audit table exists.
+// [Forgetter.Verify] calls it; hosts call that before serving.
+type Verifier interface {
+	Verify(ctx context.Context, cat Catalogue) error
+}
+
+// Verify checks the store against the live database, when the store can
+// (a [Verifier]): call it once at start-up so that a mapping that cannot
+// run is found before the first request, not by it. Stores that cannot
+// check return nil. A Forgetter verifies on its own before its first
+// forget anyway (unless built [WithoutVerify]) and refuses to erase until
+// the store passes; a success here counts for that.
+func (f *Forgetter) Verify(ctx context.Context) error {
+	v, ok := f.store.(Verifier)
+	if !ok {
+		return nil
+	}
+	if err := v.Verify(ctx, f.Catalogue()); err != nil {
+		return err
+	}
+	f.gate.done.Store(true)
+	return nil
+}
 
 // WithoutVerify stops the Forgetter from verifying its store before the
 // first forget. Use it only for a store whose database is known to differ

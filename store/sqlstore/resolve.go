@@ -11,6 +11,10 @@ import (
 	"github.com/forgetkit/forget"
 )
 
+// Resolving a request's lookup keys to the customer key, locking the
+// customer: one customer (Store.resolve) and a batch group at once
+// (bulkRun.resolve).
+
 // lookupSQL resolves one kind of lookup key to a customer key.
 type lookupSQL struct {
 	keyType KeyType // as the mapping declares it; see Store.keyType
@@ -222,6 +226,93 @@ func queryKey(ctx context.Context, tx *txn, ls lookupSQL, value any) (string, er
 		return "", errAmbiguous
 	}
 	return got[0], nil
+}
+
+// resolve resolves and locks every customer: those named by customer_id
+// alone with one statement, the others (and any the set does not settle
+// exactly) one by one, as a single forget does. A request whose
+// customer is already in the group waits for the next round.
+func (b *bulkRun) resolve(ctx context.Context) error {
+	s := b.s
+	var byID []int
+	for j, it := range b.group {
+		if len(it.keys) == 1 && it.keys[0].name == forget.KeyCustomerID {
+			byID = append(byID, j)
+		}
+	}
+	settled := make([]bool, len(b.group))
+	per := s.dialect.maxParams()
+	for start := 0; start < len(byID); start += per {
+		part := byID[start:min(start+per, len(byID))]
+		args := make([]any, len(part))
+		want := make(map[string][]int, len(part))
+		for i, j := range part {
+			v := b.group[j].keys[0].value
+			args[i] = v
+			text := fmt.Sprint(v)
+			want[text] = append(want[text], j)
+		}
+		rows, err := b.tx.query(ctx, s.lockSQL(len(part)), args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: resolve customers: %w", s.scrubbedError(err, args...))
+		}
+		found := make(map[string]int, len(part))
+		for rows.Next() {
+			var got string
+			if err := rows.Scan(&got); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: resolve customers: %w", s.scrubbedError(err, args...))
+			}
+			found[got]++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: resolve customers: %w", ctxCause(ctx, s.scrubbedError(err, args...)))
+		}
+		// A key found exactly once, under exactly its own spelling, is
+		// settled; anything else (not found, two rows, a collation that
+		// matched another spelling) is resolved on its own below.
+		for text, js := range want {
+			if found[text] != 1 {
+				continue
+			}
+			for _, j := range js {
+				b.ids[j], b.texts[j], settled[j] = b.group[j].keys[0].value, text, true
+			}
+		}
+	}
+	for j, it := range b.group {
+		if settled[j] {
+			continue
+		}
+		id, text, err := s.resolve(ctx, b.tx, it.keys)
+		if err != nil {
+			if forget.Refused(err) && ctx.Err() == nil {
+				b.results[j].Err = err
+				continue
+			}
+			return err
+		}
+		b.ids[j], b.texts[j] = id, text
+	}
+	seen := make(map[string]bool, len(b.group))
+	for j := range b.group {
+		if b.ids[j] == nil {
+			continue
+		}
+		if seen[b.texts[j]] && b.plan(j).DryRun {
+			// A dry run's second forget of a customer must see the
+			// first's changes, in the one transaction it rolls back.
+			return errNoBulk
+		}
+		if seen[b.texts[j]] {
+			b.later = append(b.later, j)
+			b.ids[j] = nil
+			continue
+		}
+		seen[b.texts[j]] = true
+	}
+	return nil
 }
 
 // validUUID reports whether v is a UUID in its canonical text form,
