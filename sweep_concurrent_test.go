@@ -28,10 +28,10 @@ func (b firstPageBarrier) Inactive(ctx context.Context, cutoff time.Time, cursor
 	return ids, next, err
 }
 
-// barrierSweeper is a memstore Sweeper whose first pages wait for each
+// barrierSweeper is a memstore Store whose first pages wait for each
 // other.
 type barrierSweeper struct {
-	*memstore.Sweeper
+	*memstore.Store
 	firstPageBarrier
 }
 
@@ -51,11 +51,7 @@ func TestConcurrentSweepsForgetOnce(t *testing.T) {
 	errs := make([]error, 2)
 	var run sync.WaitGroup
 	for i := range 2 {
-		sw, err := memstore.NewSweeper(s, lastLogin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := forget.New(barrierSweeper{sw, firstPageBarrier{sw, &wg}}, forget.WithClock(func() time.Time { return sweepNow }), forget.WithLogger(slog.New(slog.DiscardHandler)))
+		f, err := forget.New(barrierSweeper{s, firstPageBarrier{s, &wg}}, forget.WithClock(func() time.Time { return sweepNow }), forget.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)
 		}

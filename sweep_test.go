@@ -35,12 +35,8 @@ func sweepStore(t *testing.T, n int) (*memstore.Store, *forget.Forgetter) {
 			c.Fields[lastLogin] = sweepNow.AddDate(0, -1, 0).Format(time.RFC3339)
 		}
 	}
-	s := memseed.New(t, cs, memstore.WithAudit(), memstore.WithHold("chargeback", func(id string) bool { return id == "7" }))
-	sw, err := memstore.NewSweeper(s, lastLogin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := forget.New(sw, forget.WithClock(func() time.Time { return sweepNow }), forget.WithLogger(slog.New(slog.DiscardHandler)))
+	s := memseed.New(t, cs, memstore.WithAudit(), memstore.WithActivity(lastLogin), memstore.WithHold("chargeback", func(id string) bool { return id == "7" }))
+	f, err := forget.New(s, forget.WithClock(func() time.Time { return sweepNow }), forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,14 +156,14 @@ func TestSweepRefusesBadOptions(t *testing.T) {
 	if len(auditOf(t, s)) != 0 {
 		t.Error("a refused sweep changed something")
 	}
-	// A store that cannot sweep says so.
+	// A store that cannot sweep (no activity fields) says so.
 	plain, _ := forget.New(memstore.New(), forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if _, err := plain.Sweep(ctx, forget.SweepOptions{InactiveSince: sweepNow}); err == nil {
-		t.Error("a store without InactiveFinder swept")
+		t.Error("a store without activity fields swept")
 	}
-	// So does a Sweeper over a store without an audit trail.
-	if _, err := memstore.NewSweeper(memstore.New(), lastLogin); err == nil {
-		t.Error("NewSweeper accepted a store without an audit trail")
+	// So does a store with activity but without an audit trail.
+	if _, _, err := memstore.New(memstore.WithActivity(lastLogin)).Inactive(ctx, sweepNow, "", 10); err == nil {
+		t.Error("a store without an audit trail found inactive customers")
 	}
 }
 

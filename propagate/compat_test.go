@@ -38,7 +38,7 @@ func TestServerCompatibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	tag := strings.ToLower(rand.Text()[:10])
-	set, err := newSettings([]Option{WithBackOff(50*time.Millisecond, 100*time.Millisecond)})
+	set, err := consumerSettings([]ConsumerOption{WithBackOff(50*time.Millisecond, 100*time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestParkEndsDeliveryOnSystemServer(t *testing.T) {
 	if _, err := js.Publish(ctx, subject, []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
-	set, err := newSettings([]Option{WithBackOff(50 * time.Millisecond)})
+	set, err := consumerSettings([]ConsumerOption{WithBackOff(50 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,14 +44,14 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 //
 // Options: [WithMaxDeliver], [WithBackOff], [WithAttemptTimeout],
 // [WithWorkers], [WithNamespace], [WithLogger], [WithClock].
-func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler, opts ...Option) error {
+func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler, opts ...ConsumerOption) error {
 	if js == nil || h == nil {
 		return errors.New("propagate: Consume needs a JetStream and a handler")
 	}
 	if !validName(name) {
 		return fmt.Errorf("propagate: destination name %q: want 1 to 64 letters, digits, - or _", name)
 	}
-	set, err := newSettings(opts)
+	set, err := consumerSettings(opts)
 	if err != nil {
 		return err
 	}

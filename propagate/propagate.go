@@ -255,10 +255,63 @@ func validEventID(id string) bool {
 	return true
 }
 
-// Option configures a Relay, Consume, and the functions that read or
-// redrive; each option says which it applies to, and the others ignore
-// it.
+// RelayOption configures a [Relay]. Options are typed by what they
+// configure, so that an option passed to a part it does not apply to
+// does not compile:
+//
+//   - [RelayOption] configures [NewRelay]: WithPreset, WithBatch,
+//     WithPollInterval, WithPublishTimeout, WithDuplicateWindow;
+//   - [ConsumerOption] configures [Consume]: WithMaxDeliver, WithBackOff,
+//     WithAttemptTimeout, WithWorkers;
+//   - a [SharedOption] is both: WithLogger, WithClock;
+//   - an [Option] is both, and also configures the functions that read or
+//     redrive ([Status], [Destinations], [ListParked], [Redrive]):
+//     WithNamespace.
+type RelayOption interface{ applyRelay(*settings) }
+
+// ConsumerOption configures [Consume].
+type ConsumerOption interface{ applyConsumer(*settings) }
+
+// SharedOption configures a [Relay] and [Consume] alike.
+type SharedOption func(*settings)
+
+// Option configures every part that names the streams, subjects and
+// bucket: a [Relay], [Consume], and the functions that read or redrive.
 type Option func(*settings)
+
+type relayOption func(*settings)
+type consumerOption func(*settings)
+
+func (o relayOption) applyRelay(s *settings)       { o(s) }
+func (o consumerOption) applyConsumer(s *settings) { o(s) }
+func (o SharedOption) applyRelay(s *settings)      { o(s) }
+func (o SharedOption) applyConsumer(s *settings)   { o(s) }
+func (o Option) applyRelay(s *settings)            { o(s) }
+func (o Option) applyConsumer(s *settings)         { o(s) }
+
+func relaySettings(opts []RelayOption) (*settings, error) {
+	return newSettings(func(s *settings) {
+		for _, o := range opts {
+			o.applyRelay(s)
+		}
+	})
+}
+
+func consumerSettings(opts []ConsumerOption) (*settings, error) {
+	return newSettings(func(s *settings) {
+		for _, o := range opts {
+			o.applyConsumer(s)
+		}
+	})
+}
+
+func readerSettings(opts []Option) (*settings, error) {
+	return newSettings(func(s *settings) {
+		for _, o := range opts {
+			o(s)
+		}
+	})
+}
 
 type settings struct {
 	log            *slog.Logger
@@ -276,7 +329,8 @@ type settings struct {
 	names          Names
 }
 
-func newSettings(opts []Option) (*settings, error) {
+// newSettings returns the defaults as apply changes them, checked.
+func newSettings(apply func(*settings)) (*settings, error) {
 	s := &settings{
 		now:            time.Now,
 		preset:         DefaultPreset,
@@ -289,9 +343,7 @@ func newSettings(opts []Option) (*settings, error) {
 		attemptTimeout: DefaultAttemptTimeout,
 		workers:        4,
 	}
-	for _, o := range opts {
-		o(s)
-	}
+	apply(s)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -329,49 +381,59 @@ func newSettings(opts []Option) (*settings, error) {
 // WithLogger sets where a Relay or Consume logs; the default is
 // slog.Default(). Logs name events by id and destinations by name, never
 // a value.
-func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } }
+func WithLogger(l *slog.Logger) SharedOption { return func(s *settings) { s.log = l } }
 
 // WithClock sets the clock that stamps publications and delivery status.
-func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
+func WithClock(now func() time.Time) SharedOption { return func(s *settings) { s.now = now } }
 
 // WithPreset sets the Relay's subject, forget.erased.<preset>; the
 // default is offerit.
-func WithPreset(p string) Option { return func(s *settings) { s.preset = p } }
+func WithPreset(p string) RelayOption { return relayOption(func(s *settings) { s.preset = p }) }
 
 // WithBatch sets how many events a Relay claims at once; the default is
 // 500.
-func WithBatch(n int) Option { return func(s *settings) { s.batch = n } }
+func WithBatch(n int) RelayOption { return relayOption(func(s *settings) { s.batch = n }) }
 
 // WithPollInterval sets how often an idle Relay looks for new events; the
 // default is 20ms. [Relay.Wake] makes it look at once.
-func WithPollInterval(d time.Duration) Option { return func(s *settings) { s.poll = d } }
+func WithPollInterval(d time.Duration) RelayOption {
+	return relayOption(func(s *settings) { s.poll = d })
+}
 
 // WithPublishTimeout bounds how long a Relay waits for the broker's
 // acknowledgement of a claim's events; the default is 5s.
-func WithPublishTimeout(d time.Duration) Option { return func(s *settings) { s.publishTimeout = d } }
+func WithPublishTimeout(d time.Duration) RelayOption {
+	return relayOption(func(s *settings) { s.publishTimeout = d })
+}
 
 // WithDuplicateWindow sets the duplicate window of the stream a Relay
 // creates; the default is [DefaultDuplicateWindow].
-func WithDuplicateWindow(d time.Duration) Option { return func(s *settings) { s.duplicates = d } }
+func WithDuplicateWindow(d time.Duration) RelayOption {
+	return relayOption(func(s *settings) { s.duplicates = d })
+}
 
 // WithMaxDeliver sets how many times Consume offers an event before it
 // parks it; the default is [DefaultMaxDeliver].
-func WithMaxDeliver(n int) Option { return func(s *settings) { s.maxDeliver = n } }
+func WithMaxDeliver(n int) ConsumerOption {
+	return consumerOption(func(s *settings) { s.maxDeliver = n })
+}
 
 // WithBackOff sets the delays before each retry of a failed delivery, and
 // the consumer's BackOff (the redelivery delays when a consumer dies
 // mid-attempt); the default is [DefaultBackOff].
-func WithBackOff(d ...time.Duration) Option {
-	return func(s *settings) { s.backOff = append([]time.Duration(nil), d...) }
+func WithBackOff(d ...time.Duration) ConsumerOption {
+	return consumerOption(func(s *settings) { s.backOff = append([]time.Duration(nil), d...) })
 }
 
 // WithAttemptTimeout bounds one call of Consume's handler; the default is
 // [DefaultAttemptTimeout].
-func WithAttemptTimeout(d time.Duration) Option { return func(s *settings) { s.attemptTimeout = d } }
+func WithAttemptTimeout(d time.Duration) ConsumerOption {
+	return consumerOption(func(s *settings) { s.attemptTimeout = d })
+}
 
 // WithWorkers sets how many events one Consume handles at once; the
 // default is 4.
-func WithWorkers(n int) Option { return func(s *settings) { s.workers = n } }
+func WithWorkers(n int) ConsumerOption { return consumerOption(func(s *settings) { s.workers = n }) }
 
 // WithNamespace sets the namespace ([NamesOf]) of the streams, subjects
 // and bucket; every Relay, Consume, [Status], [Destinations],

@@ -30,7 +30,7 @@ type Parked struct {
 // record (an unreadable event, or a record that failed to be written).
 // Options: [WithNamespace].
 func ListParked(ctx context.Context, js jetstream.JetStream, name string, opts ...Option) ([]Parked, error) {
-	set, err := newSettings(opts)
+	set, err := readerSettings(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func ListParked(ctx context.Context, js jetstream.JetStream, name string, opts .
 // broker holds its copy, so a Redrive that dies midway may be run again.
 // Options: [WithNamespace].
 func Redrive(ctx context.Context, js jetstream.JetStream, name string, opts ...Option) (int, error) {
-	set, err := newSettings(opts)
+	set, err := readerSettings(opts)
 	if err != nil {
 		return 0, err
 	}

@@ -34,11 +34,11 @@ type Relay struct {
 // NewRelay returns a relay from outbox to the stream js reaches. Options:
 // [WithPreset], [WithBatch], [WithPollInterval], [WithPublishTimeout],
 // [WithDuplicateWindow], [WithNamespace], [WithLogger], [WithClock].
-func NewRelay(outbox forget.Outbox, js jetstream.JetStream, opts ...Option) (*Relay, error) {
+func NewRelay(outbox forget.Outbox, js jetstream.JetStream, opts ...RelayOption) (*Relay, error) {
 	if outbox == nil || js == nil {
 		return nil, errors.New("propagate: NewRelay needs an outbox and a JetStream")
 	}
-	set, err := newSettings(opts)
+	set, err := relaySettings(opts)
 	if err != nil {
 		return nil, err
 	}

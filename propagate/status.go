@@ -136,7 +136,7 @@ func Status(ctx context.Context, js jetstream.JetStream, outbox forget.Outbox, c
 	if js == nil || outbox == nil {
 		return nil, errors.New("propagate: Status needs a JetStream and an outbox")
 	}
-	set, err := newSettings(opts)
+	set, err := readerSettings(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ func Status(ctx context.Context, js jetstream.JetStream, outbox forget.Outbox, c
 // consumers, sorted: the destinations events are delivered to. Options:
 // [WithNamespace].
 func Destinations(ctx context.Context, js jetstream.JetStream, opts ...Option) ([]string, error) {
-	set, err := newSettings(opts)
+	set, err := readerSettings(opts)
 	if err != nil {
 		return nil, err
 	}

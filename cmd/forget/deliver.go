@@ -84,12 +84,13 @@ func (c *cli) deliver(args []string) error {
 	}
 	defer nc.Close()
 	logger.Info("delivering erasure events", "destination", *name, "from", nf.where(), "webhook", wh.Where())
-	err = propagate.Consume(ctx, js, *name, wh.Deliver, append(nf.options(),
+	err = propagate.Consume(ctx, js, *name, wh.Deliver,
+		propagate.WithNamespace(nf.namespace),
 		propagate.WithLogger(logger),
 		propagate.WithMaxDeliver(*maxDeliver),
 		propagate.WithBackOff(delays...),
 		propagate.WithAttemptTimeout(*timeout+time.Second),
-		propagate.WithWorkers(*workers))...)
+		propagate.WithWorkers(*workers))
 	if err != nil {
 		return usageError{err}
 	}

@@ -70,7 +70,8 @@ func (n *natsFlags) check(c *cli, cmd string, required bool) error {
 	return nil
 }
 
-// options are the propagate options the flags give.
+// options are the propagate options the flags give the functions that
+// read or redrive; a relay and a deliverer take WithNamespace itself.
 func (n *natsFlags) options() []propagate.Option {
 	return []propagate.Option{propagate.WithNamespace(n.namespace)}
 }
@@ -167,7 +168,7 @@ func (c *cli) relay(args []string) error {
 	}
 	defer nc.Close()
 	preset := dbf.presetName()
-	r, err := propagate.NewRelay(o.store, js, append(nf.options(), propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll))...)
+	r, err := propagate.NewRelay(o.store, js, propagate.WithNamespace(nf.namespace), propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll))
 	if err != nil {
 		return usageError{err}
 	}
@@ -220,7 +221,7 @@ func (s *serveRelay) start(ctx context.Context, o *opened, preset string, logger
 	if err != nil {
 		return nil, err
 	}
-	r, err := propagate.NewRelay(o.store, js, append(s.nf.options(), propagate.WithLogger(logger), propagate.WithPreset(preset))...)
+	r, err := propagate.NewRelay(o.store, js, propagate.WithNamespace(s.nf.namespace), propagate.WithLogger(logger), propagate.WithPreset(preset))
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -93,7 +93,7 @@ func (r *receiver) webhook(t testing.TB, timeout time.Duration) *propagate.Webho
 }
 
 // consume runs propagate.Consume until the test ends.
-func consume(t testing.TB, js jetstream.JetStream, name string, h propagate.Handler, opts ...propagate.Option) {
+func consume(t testing.TB, js jetstream.JetStream, name string, h propagate.Handler, opts ...propagate.ConsumerOption) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -159,7 +159,7 @@ func TestDeliverRetriesParksRedrives(t *testing.T) {
 	})
 	var logs syncbuf.Buffer
 	backoff := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
-	opts := []propagate.Option{propagate.WithLogger(logs.Logger()), propagate.WithBackOff(backoff...), propagate.WithMaxDeliver(4)}
+	opts := []propagate.ConsumerOption{propagate.WithLogger(logs.Logger()), propagate.WithBackOff(backoff...), propagate.WithMaxDeliver(4)}
 	consume(t, js, "crm", crm.webhook(t, 150*time.Millisecond).Deliver, opts...)
 	consume(t, js, "search", search.webhook(t, time.Second).Deliver, opts...)
 
@@ -263,7 +263,7 @@ func TestConsumeSharesWork(t *testing.T) {
 	a, b, other := &seen{byID: map[string]int{}}, &seen{byID: map[string]int{}}, &seen{byID: map[string]int{}}
 	panicked := false
 	var pmu sync.Mutex
-	opts := []propagate.Option{propagate.WithLogger(quiet()), propagate.WithBackOff(50 * time.Millisecond)}
+	opts := []propagate.ConsumerOption{propagate.WithLogger(quiet()), propagate.WithBackOff(50 * time.Millisecond)}
 	consume(t, ns.Connect(t), "crm", count(a), opts...)
 	consume(t, ns.Connect(t), "crm", count(b), opts...)
 	consume(t, ns.Connect(t), "index", func(ctx context.Context, rc forget.Receipt) error {
@@ -326,7 +326,7 @@ func TestConsumeBadInput(t *testing.T) {
 			t.Errorf("Redrive(%q) succeeded", name)
 		}
 	}
-	for name, opt := range map[string]propagate.Option{
+	for name, opt := range map[string]propagate.ConsumerOption{
 		"no back-off":       propagate.WithBackOff(),
 		"negative back-off": propagate.WithBackOff(-time.Second),
 		"max deliver 0":     propagate.WithMaxDeliver(0),

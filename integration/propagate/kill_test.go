@@ -19,7 +19,7 @@ import (
 // a handler that reaches the receiver through wh and then dies as a
 // killed process does: its connection is gone before the attempt is
 // recorded or acknowledged. It returns once one attempt died so.
-func killedDeliverer(t *testing.T, ns *natstest.Server, name string, wh *propagate.Webhook, opts []propagate.Option) {
+func killedDeliverer(t *testing.T, ns *natstest.Server, name string, wh *propagate.Webhook, opts []propagate.ConsumerOption) {
 	t.Helper()
 	js := ns.Connect(t)
 	nc := js.Conn()
@@ -64,7 +64,7 @@ func TestKilledDeliverersDoNotPark(t *testing.T) {
 		t.Fatal(err)
 	}
 	const maxDeliver, kills = 3, 7
-	opts := []propagate.Option{propagate.WithLogger(quiet()), propagate.WithBackOff(30 * time.Millisecond), propagate.WithMaxDeliver(maxDeliver), propagate.WithWorkers(1)}
+	opts := []propagate.ConsumerOption{propagate.WithLogger(quiet()), propagate.WithBackOff(30 * time.Millisecond), propagate.WithMaxDeliver(maxDeliver), propagate.WithWorkers(1)}
 
 	healthy, failing := newReceiver(t), newReceiver(t)
 	failing.setAnswer(func(string, int) int { return http.StatusInternalServerError })

@@ -85,7 +85,7 @@ func TestNamespacesDoNotMix(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	opts := []propagate.Option{propagate.WithLogger(quiet()), propagate.WithBackOff(100 * time.Millisecond), propagate.WithMaxDeliver(2)}
+	opts := []propagate.ConsumerOption{propagate.WithLogger(quiet()), propagate.WithBackOff(100 * time.Millisecond), propagate.WithMaxDeliver(2)}
 	consume(t, js, "crm", prodCRM.webhook(t, time.Second).Deliver, opts...)
 	consume(t, js, "crm", stagingCRM.webhook(t, time.Second).Deliver, append(opts, staging)...)
 	// A destination only staging has.

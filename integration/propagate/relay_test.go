@@ -107,12 +107,8 @@ func TestRelayMemstore(t *testing.T) {
 	js := natstest.Start(t).Connect(t)
 	s := memseed.New(t, memseed.Users(1, 2), memstore.WithAudit())
 	f, _ := forget.New(s, forget.WithLogger(quiet()))
-	o, err := memstore.NewOutbox(s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := []string{forgetID(t, f, 1).EventID, forgetID(t, f, 2).EventID, forgetID(t, f, 1).EventID}
-	r, _ := propagate.NewRelay(o, js, propagate.WithLogger(quiet()), propagate.WithPreset("host_2"))
+	r, _ := propagate.NewRelay(s, js, propagate.WithLogger(quiet()), propagate.WithPreset("host_2"))
 	if n, err := r.Drain(ctx); n != 3 || err != nil {
 		t.Fatalf("Drain = %d, %v", n, err)
 	}
@@ -233,9 +229,8 @@ func TestThreeRelays(t *testing.T) {
 // TestRelayBadInput: construction refuses what cannot work.
 func TestRelayBadInput(t *testing.T) {
 	js := natstest.Start(t).Connect(t)
-	s := memstore.New(memstore.WithAudit())
-	o, _ := memstore.NewOutbox(s)
-	for name, opts := range map[string][]propagate.Option{
+	o := memstore.New(memstore.WithAudit())
+	for name, opts := range map[string][]propagate.RelayOption{
 		"preset with a dot":  {propagate.WithPreset("a.b")},
 		"preset with a star": {propagate.WithPreset("*")},
 		"empty preset":       {propagate.WithPreset("")},

@@ -5,6 +5,11 @@
 //
 // Seed it with [Store.Add] and [Store.AddRow]; read it back with
 // [Store.Customer] and [Store.Rows].
+//
+// Its optional capabilities are methods configured by options, as the SQL
+// store's are: WithAudit makes its audit trail a [forget.Outbox] for a
+// relay, and WithActivity (with WithAudit) makes it a
+// [forget.InactiveFinder] for [forget.Forgetter.Sweep].
 package memstore
 
 import (
@@ -48,6 +53,8 @@ type Store struct {
 	auditing  bool
 	audit     []forget.Receipt
 	holds     []hold
+	activity  []forget.Field // WithActivity
+	outbox    outbox
 }
 
 type hold struct {
@@ -55,7 +62,11 @@ type hold struct {
 	fn   func(customerID string) bool
 }
 
-var _ forget.Store = (*Store)(nil)
+var (
+	_ forget.Store          = (*Store)(nil)
+	_ forget.Outbox         = (*Store)(nil)
+	_ forget.InactiveFinder = (*Store)(nil)
+)
 
 // customersTable names the customer's record in receipts' rows_updated,
 // as the SQL store's default schema names its table.
@@ -70,8 +81,19 @@ type Option func(*Store)
 func WithTextKeys() Option { return func(s *Store) { s.textKeys = true } }
 
 // WithAudit makes the store keep the receipt of every forget it applies,
-// recorded in the same step as the erasure; read them with [Store.AuditTrail].
+// recorded in the same step as the erasure; read them with
+// [Store.AuditTrail]. The trail is also the store's outbox
+// ([Store.ClaimEvents]), as the SQL store's audit table is.
 func WithAudit() Option { return func(s *Store) { s.auditing = true } }
+
+// WithActivity names the fields that hold when each customer was last
+// active, as RFC 3339 times, the latest counting: [Store.Inactive] reads
+// them, for [forget.Forgetter.Sweep], as the SQL store reads
+// Schema.Activity. A sweep also needs WithAudit, to tell whom it has
+// already forgotten.
+func WithActivity(fields ...forget.Field) Option {
+	return func(s *Store) { s.activity = slices.Clone(fields) }
+}
 
 // WithHold declares a hold: while fn reports true for a customer, a
 // forget of that customer is refused with a *forget.HeldError naming it,
@@ -97,6 +119,7 @@ func New(opts ...Option) *Store {
 		shared:    make(map[string][]string),
 		rows:      make(map[forget.Table]map[string][]Row),
 		holders:   make(map[forget.Field]map[string]string),
+		outbox:    outbox{published: make(map[string]time.Time), claimed: make(map[string]bool)},
 	}
 	for _, opt := range opts {
 		opt(s)

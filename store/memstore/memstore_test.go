@@ -2,6 +2,8 @@ package memstore_test
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,9 +20,12 @@ type backend struct {
 	held *sync.Map // customer ids under storetest.HoldName
 }
 
+// lastActive is the backend's activity field.
+const lastActive forget.Field = "last_active"
+
 func newBackend() backend {
 	held := &sync.Map{}
-	s := memstore.New(memstore.WithAudit(), memstore.WithHold(storetest.HoldName, func(id string) bool {
+	s := memstore.New(memstore.WithAudit(), memstore.WithActivity(lastActive), memstore.WithHold(storetest.HoldName, func(id string) bool {
 		_, ok := held.Load(id)
 		return ok
 	}))
@@ -37,8 +42,18 @@ func (b backend) AuditRecords(ctx context.Context) ([]forget.Receipt, error) {
 }
 
 func (b backend) Seed(_ context.Context, cs []storetest.Customer) error {
+	cs = slices.Clone(cs)
+	for i, c := range cs {
+		if !c.LastActive.IsZero() {
+			cs[i].Fields = maps.Clone(c.Fields)
+			cs[i].Fields[lastActive] = c.LastActive.UTC().Format(time.RFC3339)
+		}
+	}
 	return memseed.Seed(b.Store, cs...)
 }
+
+// SeedsLastActive implements storetest.ActivityBackend.
+func (backend) SeedsLastActive() {}
 
 func (b backend) ShareOrder(_ context.Context, orderID, customerID string) error {
 	return b.AddOrder(customerID, orderID)

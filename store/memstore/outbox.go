@@ -6,21 +6,20 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/forgetkit/forget"
 )
 
-// Outbox is a forget.Outbox over a Store's audit trail: every receipt the
-// store records WithAudit, in the same step as its erasure, is an event
-// (refusals apart). It keeps which events are published itself, in
-// memory, as the SQL store keeps them in its audit table; it behaves as
-// the SQL store does on PostgreSQL, claims excluding one another. Make
-// one Outbox per Store.
-type Outbox struct {
-	s         *Store
-	mu        sync.Mutex
+// The audit trail is the outbox (WithAudit): every receipt the store
+// records, in the same step as its erasure, is an event (refusals apart).
+// The store keeps which events are published itself, in memory, as the
+// SQL store keeps them in its audit table; it behaves as the SQL store
+// does on PostgreSQL, claims excluding one another.
+
+// outbox is what the store knows of its events beyond the trail. Store.mu
+// guards it.
+type outbox struct {
 	published map[string]time.Time // event id → when
 	claimed   map[string]bool
 	// done is how many audit records from the start are published or
@@ -28,44 +27,32 @@ type Outbox struct {
 	done int
 }
 
-var _ forget.Outbox = (*Outbox)(nil)
-
 // Bounds, as the SQL store's.
 const (
 	maxClaim          = 10000
 	maxCustomerEvents = 1000
 )
 
-// NewOutbox returns the outbox of s, which must keep an audit trail
-// (WithAudit).
-func NewOutbox(s *Store) (*Outbox, error) {
-	if s == nil {
-		return nil, errors.New("memstore: NewOutbox needs a Store")
-	}
-	s.mu.Lock()
-	auditing := s.auditing
-	s.mu.Unlock()
-	if !auditing {
-		return nil, errors.New("memstore: the store keeps no audit trail, which is its outbox (see WithAudit)")
-	}
-	return &Outbox{s: s, published: make(map[string]time.Time), claimed: make(map[string]bool)}, nil
-}
+// errNoOutbox is returned when the store keeps no audit trail.
+var errNoOutbox = errors.New("memstore: the store keeps no outbox: events are its audit trail (see WithAudit)")
 
 func isEvent(rc *forget.Receipt) bool { return rc.EventID != "" && rc.Held == "" && !rc.DryRun }
 
-// ClaimEvents implements forget.Outbox.
-func (o *Outbox) ClaimEvents(ctx context.Context, limit int) (forget.EventClaim, error) {
+// ClaimEvents implements forget.Outbox. It fails unless the store keeps
+// an audit trail (WithAudit).
+func (s *Store) ClaimEvents(ctx context.Context, limit int) (forget.EventClaim, error) {
 	if limit < 1 || limit > maxClaim {
 		return nil, fmt.Errorf("memstore: claim between 1 and %d events, not %d: %w", maxClaim, limit, forget.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.s.mu.Lock()
-	defer o.s.mu.Unlock()
-	trail := o.s.audit
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.auditing {
+		return nil, errNoOutbox
+	}
+	o, trail := &s.outbox, s.audit
 	for o.done < len(trail) {
 		rc := &trail[o.done]
 		if _, ok := o.published[rc.EventID]; isEvent(rc) && !ok {
@@ -73,7 +60,7 @@ func (o *Outbox) ClaimEvents(ctx context.Context, limit int) (forget.EventClaim,
 		}
 		o.done++
 	}
-	c := &claim{o: o}
+	c := &claim{s: s}
 	waiting := make(map[string]bool) // customers with an older unpublished event
 	for i := o.done; i < len(trail) && len(c.events) < limit; i++ {
 		rc := &trail[i]
@@ -91,25 +78,27 @@ func (o *Outbox) ClaimEvents(ctx context.Context, limit int) (forget.EventClaim,
 	return c, nil
 }
 
-// CustomerEvents implements forget.Outbox: at most the latest 1,000.
-func (o *Outbox) CustomerEvents(ctx context.Context, customerID string) ([]forget.Event, error) {
+// CustomerEvents implements forget.Outbox: at most the latest 1,000. It
+// fails unless the store keeps an audit trail (WithAudit).
+func (s *Store) CustomerEvents(ctx context.Context, customerID string) ([]forget.Event, error) {
 	if customerID == "" {
 		return nil, fmt.Errorf("memstore: customer events: no customer id: %w", forget.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.s.mu.Lock()
-	defer o.s.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.auditing {
+		return nil, errNoOutbox
+	}
 	var out []forget.Event
-	for i := len(o.s.audit) - 1; i >= 0 && len(out) < maxCustomerEvents; i-- {
-		rc := &o.s.audit[i]
+	for i := len(s.audit) - 1; i >= 0 && len(out) < maxCustomerEvents; i-- {
+		rc := &s.audit[i]
 		if rc.CustomerID != customerID || !isEvent(rc) {
 			continue
 		}
-		out = append(out, forget.Event{Receipt: cloneReceipt(*rc), PublishedAt: o.published[rc.EventID]})
+		out = append(out, forget.Event{Receipt: cloneReceipt(*rc), PublishedAt: s.outbox.published[rc.EventID]})
 	}
 	slices.Reverse(out)
 	return out, nil
@@ -129,7 +118,7 @@ func cloneReceipt(rc forget.Receipt) forget.Receipt {
 }
 
 type claim struct {
-	o      *Outbox
+	s      *Store
 	events []forget.Event
 	ended  bool
 }
@@ -141,10 +130,10 @@ func (c *claim) Release() {
 		return
 	}
 	c.ended = true
-	c.o.mu.Lock()
-	defer c.o.mu.Unlock()
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
 	for _, ev := range c.events {
-		delete(c.o.claimed, ev.EventID)
+		delete(c.s.outbox.claimed, ev.EventID)
 	}
 }
 
@@ -168,11 +157,11 @@ func (c *claim) MarkPublished(ctx context.Context, eventIDs []string, at time.Ti
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.o.mu.Lock()
-	defer c.o.mu.Unlock()
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
 	for _, id := range eventIDs {
-		if _, ok := c.o.published[id]; !ok {
-			c.o.published[id] = at
+		if _, ok := c.s.outbox.published[id]; !ok {
+			c.s.outbox.published[id] = at
 		}
 	}
 	return nil

@@ -16,18 +16,14 @@ import (
 	"github.com/forgetkit/forget/store/memstore"
 )
 
-func outboxStore(t testing.TB, n int, opts ...memstore.Option) (*memstore.Store, *memstore.Outbox, *forget.Forgetter) {
+func outboxStore(t testing.TB, n int, opts ...memstore.Option) (*memstore.Store, forget.Outbox, *forget.Forgetter) {
 	t.Helper()
 	s := memseed.New(t, memseed.Users(101, 100+n), append([]memstore.Option{memstore.WithAudit()}, opts...)...)
-	o, err := memstore.NewOutbox(s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, o, f
+	return s, s, f
 }
 
 // TestOutboxEvents: single forgets, batches and replays are events, dry
@@ -103,11 +99,11 @@ func TestOutboxEvents(t *testing.T) {
 	if _, err := o.ClaimEvents(cancelled, 1); err == nil {
 		t.Error("ClaimEvents with a cancelled context succeeded")
 	}
-	if _, err := memstore.NewOutbox(memstore.New()); err == nil {
-		t.Error("NewOutbox on a store without audit trail succeeded")
+	if _, err := memstore.New().ClaimEvents(ctx, 1); err == nil {
+		t.Error("ClaimEvents on a store without audit trail succeeded")
 	}
-	if _, err := memstore.NewOutbox(nil); err == nil {
-		t.Error("NewOutbox(nil) succeeded")
+	if _, err := memstore.New().CustomerEvents(ctx, "101"); err == nil {
+		t.Error("CustomerEvents on a store without audit trail succeeded")
 	}
 }
 

@@ -12,39 +12,6 @@ import (
 	"github.com/forgetkit/forget"
 )
 
-// Sweeper is a Store that can find inactive customers, for
-// [forget.Forgetter.Sweep]: its activity fields hold when each customer
-// was last active, as RFC 3339 times, and the latest counts. Build a
-// Forgetter on the Sweeper, not on the Store beneath it.
-type Sweeper struct {
-	*Store
-	activity []forget.Field
-}
-
-var (
-	_ forget.Store          = (*Sweeper)(nil)
-	_ forget.InactiveFinder = (*Sweeper)(nil)
-)
-
-// NewSweeper returns s, sweepable by the activity fields. s must keep an
-// audit trail (WithAudit): it tells which customers a sweep has already
-// forgotten.
-func NewSweeper(s *Store, activity ...forget.Field) (*Sweeper, error) {
-	if s == nil {
-		return nil, errors.New("memstore: NewSweeper needs a Store")
-	}
-	if len(activity) == 0 {
-		return nil, errors.New("memstore: NewSweeper needs at least one activity field")
-	}
-	s.mu.Lock()
-	auditing := s.auditing
-	s.mu.Unlock()
-	if !auditing {
-		return nil, errors.New("memstore: a sweep needs the audit trail to know whom it forgot (see WithAudit)")
-	}
-	return &Sweeper{Store: s, activity: slices.Clone(activity)}, nil
-}
-
 // maxInactivePage bounds a page of Inactive, as the SQL store's.
 const maxInactivePage = 10000
 
@@ -60,9 +27,11 @@ func (a inactive) compare(b inactive) int {
 	return cmp.Compare(a.id, b.id)
 }
 
-// Inactive implements forget.InactiveFinder. Activity values that are
-// not RFC 3339 times are ignored, as NULLs would be.
-func (w *Sweeper) Inactive(ctx context.Context, cutoff time.Time, cursor string, limit int) ([]string, string, error) {
+// Inactive implements forget.InactiveFinder over the activity fields
+// (WithActivity); whether a customer was already forgotten comes from the
+// audit trail, which is why a sweep needs one (WithAudit). Activity
+// values that are not RFC 3339 times are ignored, as NULLs would be.
+func (s *Store) Inactive(ctx context.Context, cutoff time.Time, cursor string, limit int) ([]string, string, error) {
 	if limit < 1 || limit > maxInactivePage {
 		return nil, "", fmt.Errorf("memstore: a page of inactive customers holds 1 to %d, not %d: %w", maxInactivePage, limit, forget.ErrInvalid)
 	}
@@ -78,9 +47,14 @@ func (w *Sweeper) Inactive(ctx context.Context, cutoff time.Time, cursor string,
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	s := w.Store
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	switch {
+	case len(s.activity) == 0:
+		return nil, "", errors.New("memstore: the store names no activity field (WithActivity): a sweep cannot tell who is inactive")
+	case !s.auditing:
+		return nil, "", errors.New("memstore: a sweep needs the audit trail (WithAudit) to tell whom it has already forgotten")
+	}
 	forgotten := make(map[string]bool)
 	for _, rc := range s.audit {
 		if fullErasureSince(rc, cutoff) {
@@ -90,7 +64,7 @@ func (w *Sweeper) Inactive(ctx context.Context, cutoff time.Time, cursor string,
 	var found []inactive
 	for id, c := range s.customers {
 		var latest time.Time
-		for _, f := range w.activity {
+		for _, f := range s.activity {
 			if t, err := time.Parse(time.RFC3339Nano, c.Fields[f]); err == nil && t.After(latest) {
 				latest = t
 			}

@@ -181,8 +181,10 @@ func newConformanceBackend(t testing.TB, e engine) conformanceBackend {
 	schema := sqlstore.DefaultSchema()
 	schema.Holds = []sqlstore.Hold{{Name: storetest.HoldName, Table: "subscriptions", CustomerKey: "customer_id",
 		Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
+	schema.Activity = []sqlstore.Column{{Column: activityColumn}}
 	b := newDefaultBackend(t, e, sqlstore.WithSchema(schema), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	ctx := context.Background()
+	addActivity(t, e, b.db)
 	for _, st := range []string{
 		"DROP TABLE transactions",
 		"CREATE TABLE transactions (orderid BIGINT NOT NULL, customer_id BIGINT NOT NULL, amount_cents BIGINT NOT NULL DEFAULT 0)",
@@ -265,11 +267,67 @@ func newUUIDBackend(t testing.TB, e engine, native bool, tweaks ...func(db *sql.
 	return conformanceBackend{defaultBackend{Store: s, db: db, sb: statementBuilder(e.dialect)}}
 }
 
+// activityColumn is the conformance backends' activity column
+// (Schema.Activity), which Seed fills from Customer.LastActive.
+const activityColumn = "last_active"
+
+// addActivity adds the activity column, indexed, to db's customers.
+func addActivity(t testing.TB, e engine, db *sql.DB) {
+	t.Helper()
+	typ := map[sqlstore.Dialect]string{sqlstore.SQLite: "TEXT", sqlstore.Postgres: "TIMESTAMP", sqlstore.MySQL: "DATETIME(6)"}[e.dialect]
+	for _, st := range []string{
+		"ALTER TABLE customers ADD COLUMN " + activityColumn + " " + typ + " NULL",
+		"CREATE INDEX customers_" + activityColumn + " ON customers (" + activityColumn + ", customer_id)",
+	} {
+		if _, err := db.ExecContext(context.Background(), st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+}
+
+// activityBackend is a conformance backend whose schema has the activity
+// column, for the suite's InactiveFinder cases, and that says whether its
+// outbox claims may overlap (on SQLite they lock nothing).
+type activityBackend struct {
+	conformanceBackend
+	dialect sqlstore.Dialect
+}
+
+// SeedsLastActive implements storetest.ActivityBackend.
+func (activityBackend) SeedsLastActive() {}
+
+// ClaimsOverlap implements storetest.ClaimOverlapper.
+func (b activityBackend) ClaimsOverlap() bool { return b.dialect == sqlstore.SQLite }
+
+func (b activityBackend) Seed(ctx context.Context, cs []storetest.Customer) error {
+	if err := b.conformanceBackend.Seed(ctx, cs); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.LastActive.IsZero() {
+			continue
+		}
+		var at any = c.LastActive.UTC()
+		if b.dialect == sqlstore.SQLite { // SQLite's own text form
+			at = c.LastActive.UTC().Format("2006-01-02 15:04:05")
+		}
+		if _, err := b.sb.Update("customers").Set(activityColumn, at).Where(sq.Eq{"customer_id": c.ID}).RunWith(b.db).ExecContext(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // TestConformanceUUID runs the suite with uuid customer keys.
 func TestConformanceUUID(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
-			storetest.RunKeys(t, storetest.UUIDKeys(), func(t *testing.T) storetest.Backend { return newUUIDConformanceBackend(t, e) })
+			storetest.RunKeys(t, storetest.UUIDKeys(), func(t *testing.T) storetest.Backend {
+				return activityBackend{newUUIDConformanceBackend(t, e, func(db *sql.DB, s *sqlstore.Schema) {
+					addActivity(t, e, db)
+					s.Activity = []sqlstore.Column{{Column: activityColumn}}
+				}), e.dialect}
+			})
 		})
 	}
 }
@@ -277,7 +335,7 @@ func TestConformanceUUID(t *testing.T) {
 func TestConformance(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) storetest.Backend { return newConformanceBackend(t, e) })
+			storetest.Run(t, func(t *testing.T) storetest.Backend { return activityBackend{newConformanceBackend(t, e), e.dialect} })
 		})
 	}
 }

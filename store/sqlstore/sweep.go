@@ -139,6 +139,18 @@ func (c sweepCursor) encode() string {
 	return strconv.Itoa(c.part) + "." + tag + "." + enc([]byte(v)) + "." + enc([]byte(c.key))
 }
 
+// cursorKey is a cursor's customer key as bound to the page's statement.
+// A mapping may leave the key's type for Verify to learn, and until then
+// it reads as an integer: a uuid or text key a page returned before
+// Verify ran is taken as text.
+func (s *Store) cursorKey(key string) (any, error) {
+	k, err := parseKey(forget.KeyCustomerID, key, s.keyType(forget.KeyCustomerID))
+	if err != nil && s.keys.Load() == nil && s.lookups[forget.KeyCustomerID].keyType == "" {
+		return parseKey(forget.KeyCustomerID, key, KeyText)
+	}
+	return k, err
+}
+
 func (s *Store) parseCursor(text string) (sweepCursor, error) {
 	bad := fmt.Errorf("sqlstore: malformed sweep cursor: %w", forget.ErrInvalid)
 	if text == "" {
@@ -162,7 +174,7 @@ func (s *Store) parseCursor(text string) (sweepCursor, error) {
 		return sweepCursor{}, bad
 	}
 	c.key = string(k)
-	if _, err := parseKey(forget.KeyCustomerID, c.key, s.keyType(forget.KeyCustomerID)); err != nil {
+	if _, err := s.cursorKey(c.key); err != nil {
 		return sweepCursor{}, bad
 	}
 	switch parts[1] {
@@ -296,7 +308,7 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	case cur.part != part || cur.at == nil:
 	case ties:
 		// An equality and a range on the index on (activity, key).
-		k, _ := parseKey(forget.KeyCustomerID, cur.key, s.keyType(forget.KeyCustomerID))
+		k, _ := s.cursorKey(cur.key)
 		where = append(where, col(part)+" = ?", key+" > ?")
 		args = append(args, cur.at, k)
 	default:

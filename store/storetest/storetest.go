@@ -11,7 +11,10 @@
 // every case, and checks the default catalogue's semantics: every lookup
 // path, keep sets, invalid input, not found, conflict, idempotence,
 // distinct pseudonyms, dry runs, atomicity under a real constraint
-// failure, and concurrent forgets (run it with -race).
+// failure, and concurrent forgets (run it with -race). A store that is a
+// [forget.Outbox] has its claims checked too, and a backend that is an
+// [ActivityBackend] its [forget.InactiveFinder]; the cases of a
+// capability a store lacks are skipped, saying so.
 package storetest
 
 import (
@@ -21,6 +24,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgetkit/forget"
 )
@@ -60,6 +64,26 @@ type AuditBackend interface {
 	AuditRecords(ctx context.Context) ([]forget.Receipt, error)
 }
 
+// ActivityBackend is implemented by backends whose store finds inactive
+// customers (a [forget.InactiveFinder]) and whose Seed records each
+// customer's [Customer.LastActive] where Inactive reads it (an activity
+// column, an activity field). The suite then checks the inactive
+// customers found, their pages and cursors, and a sweep.
+type ActivityBackend interface {
+	forget.InactiveFinder
+	// SeedsLastActive says that Seed records Customer.LastActive.
+	SeedsLastActive()
+}
+
+// ClaimOverlapper is implemented by backends whose outbox claims lock
+// nothing, so that two claims open at once may hold the same event (the
+// SQL store on SQLite, which has one writer); ClaimsOverlap reports
+// whether they may. The suite then checks no exclusion between open
+// claims, only that published events are not claimed again.
+type ClaimOverlapper interface {
+	ClaimsOverlap() bool
+}
+
 // Customer is a customer to seed.
 type Customer struct {
 	ID            string
@@ -67,6 +91,9 @@ type Customer struct {
 	Subscriptions []string
 	Orders        []string
 	Rows          map[forget.Table]int
+	// LastActive is when the customer was last active, to the second,
+	// for an ActivityBackend; zero is no recorded activity (NULL).
+	LastActive time.Time
 }
 
 // Snapshot is a store's state by customer id.
@@ -180,7 +207,9 @@ var cases = []struct {
 	{"AtomicOnRuleFailure", testAtomicOnRuleFailure},
 	{"Batch", testBatch},
 	{"ConcurrentForgets", testConcurrentForgets},
-	{"Receipts", testReceipts}, // cases_receipts.go
+	{"Receipts", testReceipts},             // cases_receipts.go
+	{"Outbox", testOutbox},                 // cases_outbox.go
+	{"InactiveFinder", testInactiveFinder}, // cases_inactive.go
 }
 
 // suite is what every case shares: how to make a fresh, seeded backend.
