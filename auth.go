@@ -250,7 +250,7 @@ func (kt *APIKeys) Authenticate(r *http.Request) (string, error) {
 	user := r.Header.Get(headerAPIUsername)
 	key := r.Header.Get(headerAPIKey)
 	if user == "" || key == "" {
-		return "", fmt.Errorf("%w: send the api-username and api-key headers", ErrUnauthorized)
+		return "", errNoCredentials
 	}
 	slots, known := kt.users[user]
 	if !known {
@@ -262,7 +262,40 @@ func (kt *APIKeys) Authenticate(r *http.Request) (string, error) {
 		match |= subtle.ConstantTimeCompare(got[:], slots[i].digest[:]) & slots[i].valid
 	}
 	if match != 1 {
-		return "", fmt.Errorf("%w: wrong api-username or api-key", ErrUnauthorized)
+		if !known {
+			return "", errUnknownUser
+		}
+		return "", errWrongKey
 	}
 	return user, nil
+}
+
+// authFailure is a refusal by APIKeys with the reason the metrics and the
+// log give. Unknown user and wrong key have the same message, and the
+// caller sees neither (ProblemOf answers every 401 alike): which
+// usernames exist is for the operator only.
+type authFailure struct {
+	reason string
+	msg    string
+}
+
+func (e *authFailure) Error() string { return e.msg }
+
+// Is makes errors.Is(err, ErrUnauthorized) true.
+func (e *authFailure) Is(target error) bool { return target == ErrUnauthorized }
+
+var (
+	errNoCredentials = &authFailure{AuthMissing, "unauthorized: send the api-username and api-key headers"}
+	errUnknownUser   = &authFailure{AuthUnknownUser, "unauthorized: wrong api-username or api-key"}
+	errWrongKey      = &authFailure{AuthWrongKey, "unauthorized: wrong api-username or api-key"}
+)
+
+// authReason is the reason of an authenticator's refusal: APIKeys' own,
+// or AuthRejected for any other Authenticator's.
+func authReason(err error) string {
+	var af *authFailure
+	if errors.As(err, &af) {
+		return af.reason
+	}
+	return AuthRejected
 }

@@ -1,5 +1,7 @@
 package forget
 
+import "time"
+
 // Limits and names the tests check, unexported because hosts need not
 // build on them.
 const (
@@ -12,3 +14,14 @@ const (
 	RandomLen            = randomLen
 	LiveMemberLoginlog   = liveMemberLoginlog
 )
+
+// SetLimiterClock makes h's limiter of failed authentications read now;
+// call it before h serves.
+func (h *Handler) SetLimiterClock(now func() time.Time) {
+	if h.limiter != nil {
+		h.limiter.now = now
+	}
+}
+
+// LimiterEntries counts the entries of h's limiter's tables.
+func (h *Handler) LimiterEntries() (addrs, users, exempt int) { return h.limiter.len() }

@@ -58,7 +58,7 @@ func FuzzParseKeep(f *testing.F) {
 
 var documentedCodes = map[int]string{
 	400: "invalid", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-	409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+	409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests",
 }
 
 func FuzzHandler(f *testing.F) {

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // MaxBodyBytes is the largest request body the handler reads.
@@ -35,6 +36,13 @@ type Handler struct {
 	// hostID, when set, reads the id the host's middleware gave the
 	// request (chi's middleware.GetReqID, say), so that logs line up.
 	hostID func(context.Context) string
+	// The limiter of failed authentications (nil: off), as configured by
+	// WithAuthLimit, WithoutAuthLimit and WithClientAddr.
+	limit      AuthLimit
+	limitOff   bool
+	limiter    *limiter
+	clientAddr func(*http.Request) string
+	observers  []HandlerObserver
 }
 
 // HandlerOption configures a [Handler].
@@ -66,9 +74,20 @@ func NewHandler(f *Forgetter, auth Authenticator, opts ...HandlerOption) (*Handl
 	if _, err := io.ReadFull(f.rand, raw[:]); err != nil {
 		return nil, fmt.Errorf("forget: read randomness: %w", err)
 	}
-	h := &Handler{f: f, auth: auth, log: f.log, idPrefix: lowerBase32.EncodeToString(raw[:])[:12]}
+	h := &Handler{f: f, auth: auth, log: f.log, idPrefix: lowerBase32.EncodeToString(raw[:])[:12],
+		clientAddr: ClientAddr, observers: handlerObservers(f.observers)}
 	for _, opt := range opts {
 		opt(h)
+	}
+	if h.clientAddr == nil {
+		h.clientAddr = ClientAddr
+	}
+	if !h.limitOff {
+		l, err := h.limit.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		h.limiter = newLimiter(l)
 	}
 	if h.contract != nil {
 		if err := h.contract.Validate(); err != nil {
@@ -103,10 +122,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPatch {
 		w.Header().Set("Allow", http.MethodPatch)
 		drainRefused(w, r, reqBody, errMethod)
-		h.fail(ctx, w, r, reqID, errMethod)
+		h.refuse(ctx, w, r, reqID, errMethod)
 		return
 	}
-	principal, err := h.auth.Authenticate(r)
+	principal, err := h.authenticate(ctx, w, r, reqID)
 	if err != nil {
 		drainRefused(w, r, reqBody, err)
 		h.fail(ctx, w, r, reqID, err)
@@ -121,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		drainRefused(w, r, reqBody, err)
-		h.fail(ctx, w, r, reqID, err)
+		h.refuse(ctx, w, r, reqID, err)
 		return
 	}
 	req.Principal = principal
@@ -147,6 +166,82 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write(body)
+}
+
+// authenticate runs the Authenticator behind the limiter: a client address
+// or username out of tokens is refused before its key is compared. A
+// failure is counted and logged with the username tried, never the key.
+func (h *Handler) authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, reqID string) (string, error) {
+	user := r.Header.Get(headerAPIUsername)
+	addr := h.clientAddr(r)
+	var rv reservation
+	if h.limiter != nil {
+		var wait time.Duration
+		if rv, wait = h.limiter.reserve(addr, user); wait > 0 {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			h.authFailed(ctx, reqID, AuthLimited, user, addr)
+			return "", errAuthLimited
+		}
+	}
+	principal, err := h.auth.Authenticate(r)
+	switch {
+	case err == nil:
+		if h.limiter != nil {
+			h.limiter.succeeded(rv)
+		}
+	case errors.Is(err, ErrUnauthorized):
+		if h.limiter != nil {
+			h.limiter.failed(rv)
+		}
+		h.authFailed(ctx, reqID, authReason(err), user, addr)
+	default: // the authenticator could not decide: not the caller's failure
+		if h.limiter != nil {
+			h.limiter.release(rv)
+		}
+	}
+	return principal, err
+}
+
+// maxLoggedUsername bounds the username a failure log shows: it is
+// whatever the client sent.
+const maxLoggedUsername = 64
+
+// authFailed logs and counts a failed authentication. Refusals by the
+// limiter are logged at DEBUG only: they are counted, and an attack
+// would otherwise write a line per guess it is not allowed.
+func (h *Handler) authFailed(ctx context.Context, reqID, reason, user, addr string) {
+	level := slog.LevelWarn
+	status, code := http.StatusUnauthorized, CodeUnauthorized
+	if reason == AuthLimited {
+		level = slog.LevelDebug
+		status, code = http.StatusTooManyRequests, CodeTooManyRequests
+	}
+	if h.log.Enabled(ctx, level) {
+		h.log.LogAttrs(ctx, level, "forget: authentication failed",
+			slog.String("reason", reason),
+			slog.String("username", escapeClipped(user, maxLoggedUsername)),
+			slog.String("client", escapeClipped(addr, maxLimitKeyBytes)),
+			slog.String("request_id", reqID),
+		)
+	}
+	h.refused(ctx, RefusalStats{Status: status, Code: code, AuthReason: reason})
+}
+
+// escapeClipped cuts s to n bytes and escapes what is not printable
+// ASCII (control characters, invalid UTF-8, newlines that would forge
+// log lines), without the quotes strconv adds.
+func escapeClipped(s string, n int) string {
+	q := strconv.QuoteToASCII(clip(s, n))
+	return q[1 : len(q)-1]
+}
+
+// refuse answers a refusal made before any forget, and tells the handler
+// observers of it.
+func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, reqID string, err error) {
+	if p := ProblemOf(h.contract.rename(err)); p.Status < http.StatusInternalServerError {
+		h.refused(ctx, RefusalStats{Status: p.Status, Code: p.Code})
+	}
+	h.fail(ctx, w, r, reqID, err)
 }
 
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, reqID string, err error) {

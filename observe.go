@@ -125,3 +125,62 @@ func (f *Forgetter) tell(ctx context.Context, i int, o Observer, s ForgetStats) 
 	}()
 	o.ForgetDone(ctx, s)
 }
+
+// HandlerObserver is an Observer that is also told of the requests a
+// [Handler] answers without a forget: failed authentications, the
+// limiter's 429s, and its 400, 405, 413 and 415 answers (a forget's own
+// refusals go to ForgetDone). A Handler finds it among its Forgetter's
+// observers ([WithObserver]) by type assertion, so an Observer without
+// the method keeps working. The same rules hold: safe for concurrent use,
+// quick, a panic recovered and logged.
+type HandlerObserver interface {
+	Observer
+	// HandlerRefused reports one refused request. ctx is the request's.
+	HandlerRefused(ctx context.Context, s RefusalStats)
+}
+
+// Reasons of a failed authentication, in RefusalStats.AuthReason.
+const (
+	AuthMissing     = "missing_credentials" // no api-username or no api-key header
+	AuthUnknownUser = "unknown_user"        // APIKeys has no such username
+	AuthWrongKey    = "wrong_key"           // not one of the username's keys
+	AuthRejected    = "rejected"            // another Authenticator refused
+	AuthLimited     = "limited"             // 429: too many failures, not authenticated
+)
+
+// RefusalStats describes a request the handler refused without a
+// forget, as names and numbers only: no username, key, address or
+// request id, so that every field can be a metric label.
+type RefusalStats struct {
+	Status int    // 400, 401, 405, 413, 415 or 429
+	Code   string // the error body's code
+	// AuthReason is one of AuthMissing, AuthUnknownUser, AuthWrongKey,
+	// AuthRejected and AuthLimited for a 401 or 429; empty otherwise.
+	AuthReason string
+}
+
+// handlerObservers returns the observers that want refusals.
+func handlerObservers(obs []Observer) []HandlerObserver {
+	var hs []HandlerObserver
+	for _, o := range obs {
+		if ho, ok := o.(HandlerObserver); ok {
+			hs = append(hs, ho)
+		}
+	}
+	return hs
+}
+
+// refused tells the handler observers of one refusal, each panic
+// recovered as tell does.
+func (h *Handler) refused(ctx context.Context, s RefusalStats) {
+	for i, o := range h.observers {
+		func() {
+			defer func() {
+				if recover() != nil {
+					h.log.LogAttrs(ctx, slog.LevelError, "forget: observer panicked", slog.Int("observer", i+1))
+				}
+			}()
+			o.HandlerRefused(ctx, s)
+		}()
+	}
+}

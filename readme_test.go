@@ -139,6 +139,47 @@ func TestREADMEMount(t *testing.T) {
 	}
 }
 
+// limitREADME is docs/http.md's "Failed authentications" snippet.
+func limitREADME(f *forget.Forgetter, keys *forget.APIKeys) (*forget.Handler, error) {
+	// README:begin docs/http.md limit
+	h, err := forget.NewHandler(f, keys,
+		forget.WithAuthLimit(forget.AuthLimit{Burst: 20, Refill: 2 * time.Second}),
+		// Only a header your proxy sets and clients cannot.
+		forget.WithClientAddr(func(r *http.Request) string { return r.Header.Get("X-Real-IP") }),
+	)
+	// README:end
+	return h, err
+}
+
+// TestREADMELimit: the snippet's handler allows 20 failures per
+// X-Real-IP, whatever the connection's address.
+func TestREADMELimit(t *testing.T) {
+	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := limitREADME(newForgetter(t, seeded(t)), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(realIP string, port int) int {
+		req := httptest.NewRequest(http.MethodPatch, "/", nil)
+		req.RemoteAddr = fmt.Sprintf("10.0.0.1:%d", port)
+		req.Header.Set("X-Real-IP", realIP)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range 20 {
+		if s := status("192.0.2.1", i); s != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, s)
+		}
+	}
+	if a, b := status("192.0.2.1", 99), status("192.0.2.2", 99); a != http.StatusTooManyRequests || b != http.StatusUnauthorized {
+		t.Errorf("past the burst: %d, another client %d; want 429, 401", a, b)
+	}
+}
+
 // forgetREADME is the README's "Call it from Go" snippet.
 func forgetREADME(ctx context.Context, f *forget.Forgetter) string {
 	// README:begin docs/http.md call

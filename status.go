@@ -15,6 +15,7 @@ const (
 	CodeConflict             = "conflict"
 	CodeTooLarge             = "too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeTooManyRequests      = "too_many_requests"
 	CodeInternal             = "internal"
 	CodeCanceled             = "canceled"
 	CodeHeld                 = "held"

@@ -121,6 +121,30 @@ func TestHandlerMatchesSpec(t *testing.T) {
 	}
 }
 
+// TestLimitedMatchesSpec: the limiter's 429, with its Retry-After, as
+// openapi.yaml documents it, on both paths.
+func TestLimitedMatchesSpec(t *testing.T) {
+	_, router := loadSpec(t)
+	form := "application/x-www-form-urlencoded"
+	for _, c := range []struct {
+		url  string
+		opts []forget.HandlerOption
+		body string
+	}{
+		{base, nil, "customer_id=101"},
+		{"https://example.com/api/member/forget", []forget.HandlerOption{forget.WithContract(forget.NATSMember())}, "memberid=101"},
+	} {
+		h := handler(t, append(c.opts, forget.WithAuthLimit(forget.AuthLimit{Burst: 1}))...)
+		seen := checkSpec(t, router, h, c.url, []specCase{
+			{"NoAuth", "PATCH", form, c.body, true, 401, false, "", false},
+			{"Limited", "PATCH", form, c.body, true, 429, false, "", false},
+		})
+		if !seen[429] {
+			t.Errorf("%s: no 429", c.url)
+		}
+	}
+}
+
 // TestMemberHandlerMatchesSpec: the NATS member contract's path, as
 // openapi.yaml documents it, answered by a handler built with that
 // contract.
@@ -206,7 +230,8 @@ func TestSpecErrorCodes(t *testing.T) {
 		inSpec = append(inSpec, v.(string))
 	}
 	inCode := []string{forget.CodeInvalid, forget.CodeUnauthorized, forget.CodeNotFound, forget.CodeMethodNotAllowed,
-		forget.CodeConflict, forget.CodeHeld, forget.CodeTooLarge, forget.CodeUnsupportedMediaType, forget.CodeInternal, forget.CodeCanceled}
+		forget.CodeConflict, forget.CodeHeld, forget.CodeTooLarge, forget.CodeUnsupportedMediaType, forget.CodeTooManyRequests,
+		forget.CodeInternal, forget.CodeCanceled}
 	slices.Sort(inSpec)
 	slices.Sort(inCode)
 	if !slices.Equal(inSpec, inCode) {
@@ -215,7 +240,7 @@ func TestSpecErrorCodes(t *testing.T) {
 	op := doc.Paths.Find("/api/customer/forget").Patch
 	// 417, 431, 501 and 505 come from net/http, before the handler runs
 	// (the root package's TestNetHTTPAnswersFirst pins them).
-	for _, status := range []string{"200", "400", "401", "404", "405", "409", "413", "415", "417", "431", "500", "501", "503", "505"} {
+	for _, status := range []string{"200", "400", "401", "404", "405", "409", "413", "415", "417", "429", "431", "500", "501", "503", "505"} {
 		if op.Responses.Value(status) == nil {
 			t.Errorf("the spec does not document %s", status)
 		}

@@ -360,3 +360,101 @@ func TestServeAdminAddr(t *testing.T) {
 		t.Errorf("the log holds the key:\n%s", stderr.String())
 	}
 }
+
+// TestServeAuthLimitMetrics: serve -auth-burst and -auth-refill limit
+// failed authentications from one address, answer 429 with Retry-After,
+// log each failure with the username tried and never the key, and count
+// failures and the 415 in -admin-addr's /metrics.
+func TestServeAuthLimitMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the built command")
+	}
+	path, keys, _ := plantedDB(t)
+	srv := startServe(t, exec.Command(buildForget(t), "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0",
+		"-auth-burst", "3", "-auth-refill", "1m", "-log-format", "json"),
+		func(line string) bool { return strings.HasPrefix(line, "metrics at ") })
+	var apiURL, adminURL string
+	for _, line := range strings.Split(srv.banner, "\n") {
+		if u, ok := strings.CutPrefix(line, "forget is serving PATCH "); ok {
+			apiURL = u
+		}
+		if u, ok := strings.CutPrefix(line, "metrics at "); ok {
+			adminURL = strings.TrimSuffix(strings.Fields(u)[0], "/metrics,")
+		}
+	}
+	if apiURL == "" || adminURL == "" {
+		t.Fatalf("no API or admin address in the banner:\n%s", srv.banner)
+	}
+	const wrongKey = "zq-wrong-key-never-logged-77"
+	send := func(contentType, user, key string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("PATCH", apiURL, strings.NewReader("customer_id=191&dry_run=1"))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("api-username", user)
+		req.Header.Set("api-key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	form := "application/x-www-form-urlencoded"
+	if res := send(form, plantedUser, plantedKey); res.StatusCode != 200 {
+		t.Fatalf("the right key: %d", res.StatusCode)
+	}
+	if res := send("text/plain", plantedUser, plantedKey); res.StatusCode != 415 {
+		t.Errorf("text/plain: %d, want 415", res.StatusCode)
+	}
+	for i, user := range []string{plantedUser, "zq_nobodé", plantedUser} {
+		if res := send(form, user, wrongKey); res.StatusCode != 401 {
+			t.Errorf("wrong key %d: %d, want 401", i, res.StatusCode)
+		}
+	}
+	res := send(form, plantedUser, plantedKey)
+	if res.StatusCode != 429 || res.Header.Get("Retry-After") != "60" {
+		t.Errorf("past the burst: %d, Retry-After %q; want 429 and 60 (-auth-refill 1m)", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+
+	res, err := http.Get(adminURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`forget_auth_failures_total{reason="wrong_key"} 2`,
+		`forget_auth_failures_total{reason="unknown_user"} 1`,
+		`forget_auth_failures_total{reason="limited"} 1`,
+		`forget_auth_failures_total{reason="missing_credentials"} 0`,
+		`forget_http_refusals_total{code="unsupported_media_type"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(string(body), "forget_auth_failures_total", "forget_http_refusals_total"))
+		}
+	}
+	if err := srv.stop(); err != nil {
+		t.Errorf("serve exited with %v:\n%s", err, srv.stderr.String())
+	}
+	logs := srv.stderr.String()
+	if strings.Contains(logs, wrongKey) || strings.Contains(logs, plantedKey) {
+		t.Errorf("the log holds a key:\n%s", logs)
+	}
+	if !strings.Contains(logs, `"msg":"forget: authentication failed","reason":"unknown_user","username":"zq_nobod\\u00e9"`) {
+		t.Errorf("the unknown username's failure is not logged, escaped:\n%s", logs)
+	}
+}
+
+// grepLines returns the lines of s that start with one of prefixes.
+func grepLines(s string, prefixes ...string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				b.WriteString(line)
+			}
+		}
+	}
+	return b.String()
+}

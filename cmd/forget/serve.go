@@ -23,7 +23,7 @@ import (
 
 const serveUsage = `
 Usage: forget serve [-db FILE | -dsn URL] [-schema FILE] [-keys FILE] [-addr HOST:PORT] [-path PATH]
-                    [-preset offerit|nats] [-require-coverage]
+                    [-preset offerit|nats] [-require-coverage] [-auth-burst N] [-auth-refill DURATION]
 
 Serves PATCH /api/customer/forget with Offerit's contract, at exactly
 -path: any other path is a JSON 404. The database is checked against the
@@ -41,6 +41,16 @@ or more; a user may have several keys, for rotation; a line starting with
 # is a comment; every line ends with a newline. Send SIGHUP to re-read
 it: a file that does not parse, or whose last line has no newline (cut off
 mid-write), is logged and the keys in force stay. Replace it by rename.
+
+Failed authentications are limited with a token bucket per client
+address and one per api-username: -auth-burst failures at once (10),
+one more every -auth-refill (1s); a request past it is answered 429 with
+Retry-After, its key not compared. Successes take nothing, and an address
+that has authenticated as a user is still served while others exhaust
+that user's bucket. Each failure is logged with the username tried (never
+the key) and counted in -admin-addr's forget_auth_failures_total{reason}.
+The address is the connection's: behind a reverse proxy every client
+shares the proxy's, so limit there and give -auth-burst 0 (no limit).
 
 On a SQLite database, serve copies the write-ahead log into the database
 file in the background every -sqlite-checkpoint-every (2s), so that a
@@ -84,6 +94,8 @@ func (c *cli) serve(args []string) error {
 	demo := fs.Int("demo", 1000, "how many demo customers a new demo database gets (e.g. -demo 5000)")
 	fs.BoolVar(&dbf.requireCoverage, "require-coverage", false, "refuse to start while a column that reaches a customer is unclassified (see 'forget lint')")
 	checkpointEvery := fs.Duration("sqlite-checkpoint-every", defaultCheckpointEvery, "with -db: how often serve copies SQLite's WAL into the database in the background, so that\nforgets need not (e.g. -sqlite-checkpoint-every 2s; 0: forgets do, every -sqlite-checkpoint pages)")
+	authBurst := fs.Int("auth-burst", forget.DefaultAuthBurst, "failed authentications allowed at once per client address and per username, before 429\n(e.g. -auth-burst 20; 0: no limit, for a proxy that limits)")
+	authRefill := fs.Duration("auth-refill", forget.DefaultAuthRefill, "how long each address's and username's bucket takes to allow one more failure (e.g. -auth-refill 5s)")
 	nf := fs.natsServer(false)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -111,6 +123,16 @@ func (c *cli) serve(args []string) error {
 		// A key made up here would be a live credential for a real
 		// database, printed into whatever collects the logs.
 		return usagef("serve -db or -dsn needs -keys FILE (one username:key or username:sha256:HEX per line): a key is generated only for the demo database")
+	}
+	if *authBurst < 0 {
+		return usagef("-auth-burst must be 0 (no limit) or more")
+	}
+	if *authRefill <= 0 {
+		return usagef("-auth-refill must be a positive duration, such as 1s")
+	}
+	authLimit := forget.WithAuthLimit(forget.AuthLimit{Burst: *authBurst, Refill: *authRefill})
+	if *authBurst == 0 {
+		authLimit = forget.WithoutAuthLimit()
 	}
 	relay := serveRelay{nf: nf}
 	if !flagGiven(fs.FlagSet, "path") {
@@ -177,7 +199,7 @@ func (c *cli) serve(args []string) error {
 	auth := forget.AuthenticatorFunc(func(r *http.Request) (string, error) {
 		return keys.Load().Authenticate(r)
 	})
-	h, err := forget.NewHandler(o.f, auth, forget.WithContract(dbf.contract()))
+	h, err := forget.NewHandler(o.f, auth, forget.WithContract(dbf.contract()), authLimit)
 	if err != nil {
 		return err
 	}

@@ -350,3 +350,18 @@ func TestServeNeedsKeysOnAHostDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestServeAuthLimitFlags: a negative burst or a refill that is not a
+// positive duration is a usage error, before anything is opened.
+func TestServeAuthLimitFlags(t *testing.T) {
+	for _, c := range []struct{ flag, value, want string }{
+		{"-auth-burst", "-1", "-auth-burst must be 0"},
+		{"-auth-refill", "0s", "-auth-refill must be a positive duration"},
+		{"-auth-refill", "-1s", "-auth-refill must be a positive duration"},
+	} {
+		code, stdout, stderr := runMain("serve", "-addr", "127.0.0.1:0", c.flag, c.value)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s %s: exit %d, want 2 saying %q\n%s%s", c.flag, c.value, code, c.want, stdout, stderr)
+		}
+	}
+}

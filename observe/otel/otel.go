@@ -15,6 +15,12 @@
 //	forget.rows           {row}     table, action (deleted, scrubbed); committed forgets only
 //	forget.retries        {transaction}
 //	forget.hook_failures  {failure} hook, reason (error, panic, timeout)
+//	forget.auth_failures  {failure} reason (missing_credentials, unknown_user, wrong_key, rejected, limited)
+//	forget.http_refusals  {request} code (invalid, method_not_allowed, too_large, unsupported_media_type)
+//
+// The last two come from the Handler ([forget.HandlerObserver]): failed
+// authentications, the limiter's 429s among them, and the other requests
+// it refused without a forget.
 package forgetotel
 
 import (
@@ -39,9 +45,11 @@ type Observer struct {
 	rows     metric.Int64Counter
 	retries  metric.Int64Counter
 	hooks    metric.Int64Counter
+	auth     metric.Int64Counter
+	refusals metric.Int64Counter
 }
 
-var _ forget.Observer = (*Observer)(nil)
+var _ forget.HandlerObserver = (*Observer)(nil)
 
 // New returns an Observer whose instruments come from mp's Meter named
 // [Scope]. It fails when mp is nil or refuses an instrument.
@@ -51,7 +59,7 @@ func New(mp metric.MeterProvider) (*Observer, error) {
 	}
 	m := mp.Meter(Scope)
 	var o Observer
-	var errs [6]error
+	var errs [8]error
 	o.requests, errs[0] = m.Int64Counter("forget.requests", metric.WithUnit("{forget}"),
 		metric.WithDescription("Forgets by outcome (forgotten, dry_run, refused, failed) and error code."))
 	o.duration, errs[1] = m.Float64Histogram("forget.duration", metric.WithUnit("s"),
@@ -65,6 +73,10 @@ func New(mp metric.MeterProvider) (*Observer, error) {
 		metric.WithDescription("Transactions a store tried again after a deadlock, serialisation failure or busy lock."))
 	o.hooks, errs[5] = m.Int64Counter("forget.hook_failures", metric.WithUnit("{failure}"),
 		metric.WithDescription("After-forget hooks that failed, by hook and reason (error, panic, timeout); the erasures stood."))
+	o.auth, errs[6] = m.Int64Counter("forget.auth_failures", metric.WithUnit("{failure}"),
+		metric.WithDescription("Failed authentications, by reason (missing_credentials, unknown_user, wrong_key, rejected, limited: answered 429 without comparing the key)."))
+	o.refusals, errs[7] = m.Int64Counter("forget.http_refusals", metric.WithUnit("{request}"),
+		metric.WithDescription("Requests the handler refused without a forget, authentication aside, by code (invalid, method_not_allowed, too_large, unsupported_media_type)."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, errors.Join(errors.New("forgetotel: instruments"), err)
 	}
@@ -100,4 +112,14 @@ func (o *Observer) ForgetDone(ctx context.Context, s forget.ForgetStats) {
 		}
 		o.rows.Add(ctx, t.Rows, metric.WithAttributes(attribute.String("table", string(t.Table)), attribute.String("action", action)))
 	}
+}
+
+// HandlerRefused implements forget.HandlerObserver.
+func (o *Observer) HandlerRefused(ctx context.Context, s forget.RefusalStats) {
+	ctx = context.WithoutCancel(ctx)
+	if s.AuthReason != "" {
+		o.auth.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", s.AuthReason)))
+		return
+	}
+	o.refusals.Add(ctx, 1, metric.WithAttributes(attribute.String("code", s.Code)))
 }

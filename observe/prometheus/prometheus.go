@@ -13,10 +13,18 @@
 //	forget_rows_total{table,action}          rows deleted or scrubbed, by catalogue table
 //	forget_retries_total                     transactions a store tried again
 //	forget_hook_failures_total{hook,reason}  after-forget hooks that failed
+//	forget_auth_failures_total{reason}       failed authentications, by reason
+//	forget_http_refusals_total{code}         other requests the handler refused without a forget
 //
 // outcome is forgotten, dry_run, refused or failed; code is the error's
 // code (empty when there is none); action is deleted or scrubbed; reason
-// is error, panic or timeout. Rows count committed forgets only, not dry
+// is error, panic or timeout. An auth failure's reason is
+// missing_credentials, unknown_user, wrong_key, rejected (a host's
+// Authenticator) or limited (429: too many failures, the key not
+// compared); the refusals' code is invalid (a query string, an
+// undecodable body), method_not_allowed, too_large (413) or
+// unsupported_media_type (415): the Handler reports both
+// ([forget.HandlerObserver]). Rows count committed forgets only, not dry
 // runs. A host that builds two Forgetters registers each on its own
 // registry, or each on a prometheus.WrapRegistererWith of one registry
 // with a label that tells them apart.
@@ -42,9 +50,11 @@ type Observer struct {
 	rows     *prometheus.CounterVec
 	retries  prometheus.Counter
 	hooks    *prometheus.CounterVec
+	auth     *prometheus.CounterVec
+	refusals *prometheus.CounterVec
 }
 
-var _ forget.Observer = (*Observer)(nil)
+var _ forget.HandlerObserver = (*Observer)(nil)
 
 // Option configures an Observer.
 type Option func(*config)
@@ -112,6 +122,14 @@ func New(reg prometheus.Registerer, opts ...Option) (*Observer, error) {
 			Name: "forget_hook_failures_total",
 			Help: "After-forget hooks that failed, by hook and reason (error, panic, timeout); the erasures stood.",
 		}, []string{"hook", "reason"}),
+		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "forget_auth_failures_total",
+			Help: "Failed authentications, by reason (missing_credentials, unknown_user, wrong_key, rejected, limited: answered 429 without comparing the key).",
+		}, []string{"reason"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "forget_http_refusals_total",
+			Help: "Requests the handler refused without a forget, authentication aside, by code (invalid, method_not_allowed, too_large, unsupported_media_type).",
+		}, []string{"code"}),
 	}
 	for _, oc := range outcomeCodes {
 		o.requests.WithLabelValues(oc[0], oc[1])
@@ -119,7 +137,13 @@ func New(reg prometheus.Registerer, opts ...Option) (*Observer, error) {
 	for _, out := range []string{forget.OutcomeForgotten, forget.OutcomeDryRun, forget.OutcomeRefused, forget.OutcomeFailed} {
 		o.duration.WithLabelValues(out)
 	}
-	cs := []prometheus.Collector{o.requests, o.duration, o.fields, o.rows, o.retries, o.hooks}
+	for _, r := range []string{forget.AuthMissing, forget.AuthUnknownUser, forget.AuthWrongKey, forget.AuthRejected, forget.AuthLimited} {
+		o.auth.WithLabelValues(r)
+	}
+	for _, c := range []string{forget.CodeInvalid, forget.CodeMethodNotAllowed, forget.CodeTooLarge, forget.CodeUnsupportedMediaType} {
+		o.refusals.WithLabelValues(c)
+	}
+	cs := []prometheus.Collector{o.requests, o.duration, o.fields, o.rows, o.retries, o.hooks, o.auth, o.refusals}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -177,5 +201,16 @@ func (o *Observer) ForgetDone(_ context.Context, s forget.ForgetStats) {
 		if c, err := o.rows.GetMetricWithLabelValues(string(t.Table), action); err == nil && t.Rows >= 0 {
 			c.Add(float64(t.Rows))
 		}
+	}
+}
+
+// HandlerRefused implements forget.HandlerObserver.
+func (o *Observer) HandlerRefused(_ context.Context, s forget.RefusalStats) {
+	vec, label := o.refusals, s.Code
+	if s.AuthReason != "" {
+		vec, label = o.auth, s.AuthReason
+	}
+	if c, err := vec.GetMetricWithLabelValues(label); err == nil {
+		c.Inc()
 	}
 }

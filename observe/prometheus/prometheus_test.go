@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -252,4 +253,94 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no %s", name)
 	return 0
+}
+
+// TestHandlerRefusals: a Handler built on a Forgetter with the observer
+// counts failed authentications by reason, the limiter's 429s among
+// them, and the 405, 413 and 415 it answers without a forget.
+func TestHandlerRefusals(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs, err := forgetprom.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := forget.New(observetest.Store(t), forget.WithObserver(obs), forget.WithLogger(quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := forget.NewAPIKeys(map[string]string{"offerit_admin": "key-for-the-metrics-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := forget.NewHandler(f, keys, forget.WithAuthLimit(forget.AuthLimit{Burst: 3, Refill: time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(method, contentType, body, user, key string) {
+		req := httptest.NewRequest(method, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("api-username", user)
+		req.Header.Set("api-key", key)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	form := "application/x-www-form-urlencoded"
+	send("PATCH", form, "customer_id=101", "", "")
+	send("PATCH", form, "customer_id=101", "mallory", "some-wrong-key-0123")
+	send("PATCH", form, "customer_id=101", "offerit_admin", "some-wrong-key-0123")
+	send("PATCH", form, "customer_id=101", "offerit_admin", "key-for-the-metrics-test") // limited: the burst is spent
+	send("GET", "", "", "offerit_admin", "key-for-the-metrics-test")                    // 405 comes first
+	want := `
+# HELP forget_auth_failures_total Failed authentications, by reason (missing_credentials, unknown_user, wrong_key, rejected, limited: answered 429 without comparing the key).
+# TYPE forget_auth_failures_total counter
+forget_auth_failures_total{reason="limited"} 1
+forget_auth_failures_total{reason="missing_credentials"} 1
+forget_auth_failures_total{reason="rejected"} 0
+forget_auth_failures_total{reason="unknown_user"} 1
+forget_auth_failures_total{reason="wrong_key"} 1
+# HELP forget_http_refusals_total Requests the handler refused without a forget, authentication aside, by code (invalid, method_not_allowed, too_large, unsupported_media_type).
+# TYPE forget_http_refusals_total counter
+forget_http_refusals_total{code="invalid"} 0
+forget_http_refusals_total{code="method_not_allowed"} 1
+forget_http_refusals_total{code="too_large"} 0
+forget_http_refusals_total{code="unsupported_media_type"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "forget_auth_failures_total", "forget_http_refusals_total"); err != nil {
+		t.Error(err)
+	}
+
+	// A client the limiter has not met: its refusals after authentication.
+	fresh, err := forget.NewHandler(f, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = fresh
+	send("PATCH", "text/plain", "customer_id=101", "offerit_admin", "key-for-the-metrics-test")
+	send("PATCH", form, "keep="+strings.Repeat("x", forget.MaxBodyBytes), "offerit_admin", "key-for-the-metrics-test")
+	send("PATCH", form, "customer_id=101&bogus=1", "offerit_admin", "key-for-the-metrics-test")
+	want = `
+# HELP forget_http_refusals_total Requests the handler refused without a forget, authentication aside, by code (invalid, method_not_allowed, too_large, unsupported_media_type).
+# TYPE forget_http_refusals_total counter
+forget_http_refusals_total{code="invalid"} 1
+forget_http_refusals_total{code="method_not_allowed"} 1
+forget_http_refusals_total{code="too_large"} 1
+forget_http_refusals_total{code="unsupported_media_type"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "forget_http_refusals_total"); err != nil {
+		t.Error(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "forget_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if v := m.GetCounter().GetValue(); v != 0 {
+				t.Errorf("forget_requests_total %v = %v: refusals before a forget are not forgets", m.GetLabel(), v)
+			}
+		}
+	}
+	noPlanted(t, reg)
 }

@@ -11,6 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/internal/observetest"
 	forgetotel "github.com/forgetkit/forget/observe/otel"
 )
@@ -105,5 +106,36 @@ func TestConcurrent(t *testing.T) {
 		if strings.HasPrefix(p, "forget.requests") && !strings.HasSuffix(p, " 8") {
 			t.Errorf("%s, want 8", p)
 		}
+	}
+}
+
+// TestHandlerRefused: the handler's refusals become forget.auth_failures
+// by reason and forget.http_refusals by code.
+func TestHandlerRefused(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	obs, err := forgetotel.New(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a request's context may be done: it still counts
+	for _, s := range []forget.RefusalStats{
+		{Status: 401, Code: forget.CodeUnauthorized, AuthReason: forget.AuthWrongKey},
+		{Status: 401, Code: forget.CodeUnauthorized, AuthReason: forget.AuthWrongKey},
+		{Status: 429, Code: forget.CodeTooManyRequests, AuthReason: forget.AuthLimited},
+		{Status: 413, Code: forget.CodeTooLarge},
+		{Status: 415, Code: forget.CodeUnsupportedMediaType},
+	} {
+		obs.HandlerRefused(ctx, s)
+	}
+	got := strings.Join(points(t, reader), "\n")
+	want := strings.Join([]string{
+		"forget.auth_failures{reason=limited} 1",
+		"forget.auth_failures{reason=wrong_key} 2",
+		"forget.http_refusals{code=too_large} 1",
+		"forget.http_refusals{code=unsupported_media_type} 1",
+	}, "\n")
+	if got != want {
+		t.Errorf("collected:\n%s\nwant:\n%s", got, want)
 	}
 }
