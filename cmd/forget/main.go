@@ -301,6 +301,7 @@ var envSettable = map[string]bool{
 	"log-format": true, "progress": true, "format": true, "json": true,
 	"batch-size": true, "chunk": true, "workers": true, "poll": true, "timeout": true,
 	"max-deliver": true, "backoff": true, "demo": true, "require-coverage": true,
+	"auth-burst": true, "auth-refill": true,
 	"sqlite-cache": true, "sqlite-mmap": true, "sqlite-checkpoint": true, "sqlite-checkpoint-every": true,
 }
 
