@@ -416,7 +416,10 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 	}
 	if eventID != "" {
 		c.record(ctx, eventID, func(d *Delivery) {
-			if class != "" {
+			// gone is why an event was never attempted: it must not hide
+			// the class of an attempt that was (the 410 itself, when the
+			// broker offered that event again).
+			if class != "" && (class != classGone || d.LastError == "") {
 				d.LastError = class
 			}
 			if d.DeliveredAt.IsZero() {
