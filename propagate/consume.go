@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -19,7 +20,11 @@ import (
 // Handler tells one destination of one erasure event. It must be
 // idempotent: an event may come more than once (rc.EventID tells
 // repeats). An error makes the broker offer the event again later; its
-// class, never its text, is recorded (see [ErrorClass]).
+// class, never its text, is recorded (see [ErrorClass]). An error may
+// say more, as [HTTPStatusError] does: one with a method Gone() bool
+// that returns true stops deliveries to the destination (see [Consume]);
+// one with a method Throttled() (retryAfter time.Duration, ok bool) that
+// returns ok asks for a later retry that counts no failure.
 type Handler func(ctx context.Context, rc forget.Receipt) error
 
 // Consume hands every event of the events stream to h, as the durable
@@ -29,18 +34,36 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 // each name gets every event, from the first the stream holds.
 //
 // An event h fails is offered again after the back-off delays
-// ([WithBackOff]), by the broker: a Consume that dies mid-attempt loses
-// nothing. After [WithMaxDeliver] failed attempts the event is parked:
-// copied to forget.parked.<name> on [ParkedStreamName], where [Redrive]
-// finds it. Failed attempts are those h returned an error from (or
-// timed out, or panicked), as the status record counts them: a
-// deliverer killed mid-attempt uses none up, however often. As a
-// backstop, an event the broker has offered ten times WithMaxDeliver
-// (and at least 50 times) without that many failures, a message that
-// kills its deliverer every time, say, is parked with class gave_up.
-// The consumer's own MaxDeliver is out of reach, so that the broker never
-// drops an event silently: parking is Consume's decision, and a park that
-// fails is retried. Each attempt is recorded in [StatusBucket].
+// ([WithBackOff]; by default the Standard Webhooks schedule, 5s to 24h,
+// spanning three days), each lengthened by up to a tenth at random so
+// that retries after an outage do not all come at once, by the broker: a
+// Consume that dies mid-attempt loses nothing. After [WithMaxDeliver]
+// failed attempts the event is parked: copied to forget.parked.<name> on
+// [ParkedStreamName], where [Redrive] finds it. Failed attempts are
+// those h returned an error from (or timed out, or panicked), as the
+// status record counts them: a deliverer killed mid-attempt uses none
+// up, however often.
+//
+// Two answers are not failures like the others. An error that says the
+// destination is gone (a webhook's 410) parks its event at once and
+// marks the destination gone in [StatusBucket] ([DestinationStatus]):
+// from then on its events are parked, class gone, without an attempt,
+// until [Redrive] lifts the mark. An error that asks to slow down (a
+// webhook's 429, 502, 503 or 504) is a throttled attempt: it counts no
+// failure, so it never hastens parking; the next attempt comes after
+// its Retry-After, held between 1s and 24h, or, without one, after the
+// next delay of the schedule, which throttled attempts and failures
+// move along together. Throttled attempts are bounded as the backstop
+// below is: an event with ten times WithMaxDeliver (at least 50)
+// throttled and failed attempts is parked, with the class of the last.
+//
+// As a backstop, an event the broker has offered ten times WithMaxDeliver
+// (and at least 50 times) more often than its attempts finished, a
+// message that kills its deliverer every time, say, is parked with class
+// gave_up. The consumer's own MaxDeliver is out of reach, so that the
+// broker never drops an event silently: parking is Consume's decision,
+// and a park that fails is retried. Each attempt is recorded in
+// [StatusBucket].
 //
 // Options: [WithMaxDeliver], [WithBackOff], [WithAttemptTimeout],
 // [WithWorkers], [WithNamespace], [WithLogger], [WithClock].
@@ -110,6 +133,30 @@ func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler
 // event silently). Not -1, which servers before 2.10 refuse with BackOff.
 const serverMaxDeliver = 1 << 30
 
+// Retries are Consume's, each a NakWithDelay, rather than the broker's
+// BackOff list: the schedule's step is the count of finished attempts
+// on the status record, which the broker cannot know (its delivery count
+// also counts killed deliverers and throttled attempts), and jitter and
+// Retry-After are per attempt. The consumer's BackOff only times the
+// redelivery of an attempt whose deliverer died; each of its delays is
+// cut to maxRedelivery, so that a deliverer killed on a late retry does
+// not hold the event back another day.
+const maxRedelivery = time.Minute
+
+// Bounds of a Retry-After: a receiver cannot make retries come
+// at once, nor hold an event back for longer than the default schedule's
+// longest delay.
+const (
+	minRetryAfter = time.Second
+	maxRetryAfter = 24 * time.Hour
+)
+
+// maxRetrying is how many events may wait for a retry while others are
+// delivered: the broker counts events waiting after a NakWithDelay as
+// pending, and with retries days apart a few failing events would stop
+// the destination's other events for days.
+const maxRetrying = 1000
+
 // start creates what the consumer needs on the broker: the status
 // bucket, the streams, and its consumers on both.
 func (c *consumer) start(ctx context.Context) (main, redrive jetstream.Consumer, err error) {
@@ -142,11 +189,21 @@ func consumerConfig(name, subject string, set *settings) jetstream.ConsumerConfi
 		Description:   "forget destination " + name,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		BackOff:       set.backOff,
+		BackOff:       redeliveryBackOff(set.backOff),
 		MaxDeliver:    serverMaxDeliver,
 		FilterSubject: subject,
-		MaxAckPending: 4 * set.workers,
+		MaxAckPending: 4*set.workers + maxRetrying,
 	}
+}
+
+// redeliveryBackOff is the consumer's BackOff: the schedule, each delay
+// cut to maxRedelivery.
+func redeliveryBackOff(schedule []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(schedule))
+	for i, d := range schedule {
+		out[i] = min(d, maxRedelivery)
+	}
+	return out
 }
 
 type consumer struct {
@@ -181,24 +238,33 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	log := c.set.log.With(slog.String("destination", c.name), slog.String("event_id", rc.EventID))
 	// From here the broker hears that the message is in hand: reading
 	// the record takes some of its ack wait.
-	stop := keepAlive(m, c.set.backOff[0])
+	stop := keepAlive(m, min(c.set.backOff[0], maxRedelivery))
 	prior, err := c.read(ctx, rc.EventID)
 	if err != nil {
 		// Attempt anyway: the record's update counts this one if it
 		// can, and the backstop bounds the rest.
 		log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not read delivery status", slog.String("error", err.Error()))
 	}
+	dest, err := c.destination(ctx)
+	if err != nil {
+		// Attempt anyway: a gone receiver answers 410 again.
+		log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not read the destination's status", slog.String("error", err.Error()))
+	}
 	switch {
-	case prior.Failures >= c.set.maxDeliver && prior.DeliveredAt.IsZero():
+	case prior.DeliveredAt.IsZero() && (prior.Failures >= c.set.maxDeliver || prior.Failures+prior.Throttled >= maxDeliveries(c.set.maxDeliver)):
 		stop()
 		// The last attempt failed, and its park did not finish.
 		c.park(ctx, m, md, rc.EventID, prior.LastError, prior.Attempts)
 		return
-	case int(md.NumDelivered) > maxDeliveries(c.set.maxDeliver):
+	case int(md.NumDelivered)-prior.Attempts > maxDeliveries(c.set.maxDeliver):
 		// Offered that often without its attempts finishing: a message
 		// that kills its deliverer, say.
 		stop()
 		c.park(ctx, m, md, rc.EventID, "gave_up", prior.Attempts)
+		return
+	case dest.Gone:
+		stop()
+		c.park(ctx, m, md, rc.EventID, classGone, prior.Attempts)
 		return
 	}
 	hctx, cancel := context.WithTimeout(ctx, c.set.attemptTimeout)
@@ -208,7 +274,7 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	if err == nil {
 		c.record(ctx, rc.EventID, func(d *Delivery) {
 			d.Attempts++
-			d.Failures = 0
+			d.Failures, d.Throttled = 0, 0
 			d.LastAttemptAt = c.set.now().UTC()
 			if d.DeliveredAt.IsZero() {
 				d.DeliveredAt = d.LastAttemptAt
@@ -221,30 +287,79 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	class := ErrorClass(err)
-	// Should the record fail to be written, the count read before the
-	// attempt goes on.
-	failures, attempts := prior.Failures+1, prior.Attempts+1
+	isGone := gone(err)
+	after, isThrottled := throttled(err)
+	isThrottled = isThrottled && !isGone
+	// Should the record fail to be written, the counts read before the
+	// attempt go on.
+	failures, throttles, attempts := prior.Failures, prior.Throttled, prior.Attempts+1
+	if isThrottled {
+		throttles++
+	} else {
+		failures++
+	}
 	c.record(ctx, rc.EventID, func(d *Delivery) {
 		d.Attempts++
-		d.Failures++
+		if isThrottled {
+			d.Throttled++
+		} else {
+			d.Failures++
+		}
 		d.LastAttemptAt = c.set.now().UTC()
 		d.LastError = class
-		failures, attempts = d.Failures, d.Attempts
+		failures, throttles, attempts = d.Failures, d.Throttled, d.Attempts
 	})
-	log.LogAttrs(ctx, slog.LevelWarn, "propagate: delivery failed", slog.Int("attempt", failures), slog.String("class", class))
-	if failures >= c.set.maxDeliver {
+	switch {
+	case isGone:
+		c.stopDestination(ctx, rc.EventID, class)
+		c.park(ctx, m, md, rc.EventID, class, attempts)
+		return
+	case isThrottled:
+		log.LogAttrs(ctx, slog.LevelWarn, "propagate: the receiver asks to slow down; retrying later", slog.Int("throttled", throttles), slog.String("class", class))
+	default:
+		log.LogAttrs(ctx, slog.LevelWarn, "propagate: delivery failed", slog.Int("attempt", failures), slog.String("class", class))
+	}
+	if failures >= c.set.maxDeliver || failures+throttles >= maxDeliveries(c.set.maxDeliver) {
 		c.park(ctx, m, md, rc.EventID, class, attempts)
 		return
 	}
-	m.NakWithDelay(c.delay(failures))
+	m.NakWithDelay(c.retryDelay(failures+throttles, after))
 }
 
-// maxDeliveries is how often the broker may offer one event to a
-// destination before it is parked as gave_up, however few of its
-// attempts finished: ten times max-deliver, and at least 50. Deliverers
-// killed mid-attempt do not come near it; a message that kills its
-// deliverer every time, or whose attempts can never be recorded, is
-// stopped by it.
+// classGone is the class of the events parked, without an attempt,
+// because their destination is gone.
+const classGone = "gone"
+
+// destination reads the destination's own status record.
+func (c *consumer) destination(ctx context.Context) (Destination, error) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return readDestination(rctx, c.kv, c.name)
+}
+
+// stopDestination marks the destination gone, and says so loudly the
+// first time: nothing more reaches it until an operator redrives.
+func (c *consumer) stopDestination(ctx context.Context, eventID, class string) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	first, err := markGone(rctx, c.kv, c.name, eventID, c.set.now().UTC())
+	if err != nil {
+		// Each event then gets one attempt, answered 410, and is parked.
+		c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: the destination is gone but could not be marked so", slog.String("destination", c.name), slog.String("error", err.Error()))
+		return
+	}
+	if first {
+		c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: THE DESTINATION IS GONE: it answered "+class+"; none of its events will be attempted any more, each is parked; once it wants events again, 'forget redrive -name "+c.name+"' resumes deliveries and sends the parked ones",
+			slog.String("destination", c.name), slog.String("event_id", eventID), slog.String("class", class))
+	}
+}
+
+// maxDeliveries is how often, beyond its finished attempts, the broker
+// may offer one event to a destination before it is parked as gave_up:
+// ten times max-deliver, and at least 50. Deliverers killed mid-attempt
+// do not come near it; a message that kills its deliverer every time, or
+// whose attempts can never be recorded, is stopped by it. It also bounds
+// an event's failed and throttled attempts together.
 func maxDeliveries(maxDeliver int) int { return max(10*maxDeliver, 50) }
 
 // read returns the event's status record for this destination; an
@@ -259,6 +374,19 @@ func (c *consumer) read(ctx context.Context, eventID string) (Delivery, error) {
 // delay is the wait before the retry that follows the n-th failure.
 func (c *consumer) delay(n int) time.Duration {
 	return c.set.backOff[min(max(n, 1), len(c.set.backOff))-1]
+}
+
+// retryDelay is the wait before the retry that follows the n-th failed
+// or throttled attempt: the receiver's Retry-After when it gave one,
+// held within bounds, or else the schedule's; lengthened by up to a
+// tenth, so that the retries of many events failed by one outage spread
+// out instead of arriving together.
+func (c *consumer) retryDelay(n int, retryAfter time.Duration) time.Duration {
+	d := c.delay(n)
+	if retryAfter > 0 {
+		d = min(max(retryAfter, minRetryAfter), maxRetryAfter)
+	}
+	return d + rand.N(d/10+1)
 }
 
 // park copies the event to the parked stream, records it, and ends its
@@ -283,12 +411,15 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 	defer cancel()
 	if _, err := c.js.PublishMsg(pctx, pm, jetstream.WithMsgID(id), jetstream.WithExpectStream(c.set.names.ParkedStream)); err != nil {
 		c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: could not park an event; it will come again", slog.String("destination", c.name), slog.String("error", err.Error()))
-		m.NakWithDelay(c.set.backOff[len(c.set.backOff)-1])
+		m.NakWithDelay(min(c.set.backOff[len(c.set.backOff)-1], maxRedelivery))
 		return
 	}
 	if eventID != "" {
 		c.record(ctx, eventID, func(d *Delivery) {
-			if class != "" {
+			// gone is why an event was never attempted: it must not hide
+			// the class of an attempt that was (the 410 itself, when the
+			// broker offered that event again).
+			if class != "" && (class != classGone || d.LastError == "") {
 				d.LastError = class
 			}
 			if d.DeliveredAt.IsZero() {
@@ -356,3 +487,18 @@ const (
 	headerAttempts    = "Forget-Attempts"
 	headerParkedAt    = "Forget-Parked-At"
 )
+
+// Span returns how long an event that fails every attempt is retried
+// before it is parked, with maxDeliver attempts and the back-off delays
+// backOff (the last repeats), jitter left out: 75h35m5s for the
+// defaults.
+func Span(maxDeliver int, backOff []time.Duration) time.Duration {
+	if len(backOff) == 0 {
+		return 0
+	}
+	var span time.Duration
+	for n := 1; n < maxDeliver; n++ {
+		span += backOff[min(n, len(backOff))-1]
+	}
+	return span
+}

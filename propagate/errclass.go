@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // ErrorClass names the kind of a delivery failure for status and logs: a
@@ -71,3 +72,35 @@ type classError struct{ class, msg string }
 
 func (e classError) Error() string { return e.msg }
 func (e classError) Class() string { return e.class }
+
+// What a handler's error may say besides its class. [HTTPStatusError]
+// says both, for 410 and for 429, 502, 503 and 504; a host's handler may
+// return its own.
+type (
+	// goner is an error that says the destination wants no more events
+	// (a webhook's 410 Gone).
+	goner interface{ Gone() bool }
+	// throttler is an error that asks for the next attempt to come later,
+	// after retryAfter when ok and retryAfter > 0, or after the schedule's
+	// delay (a webhook's 429 or 503, with or without Retry-After).
+	throttler interface {
+		Throttled() (retryAfter time.Duration, ok bool)
+	}
+)
+
+// gone reports whether err says the destination is gone.
+func gone(err error) bool {
+	var g goner
+	return errors.As(err, &g) && g.Gone()
+}
+
+// throttled reports whether err asks to slow down, and how long to wait
+// when it says (0: the schedule's delay).
+func throttled(err error) (time.Duration, bool) {
+	var t throttler
+	if !errors.As(err, &t) {
+		return 0, false
+	}
+	after, ok := t.Throttled()
+	return max(after, 0), ok
+}

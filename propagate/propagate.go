@@ -63,19 +63,23 @@ const (
 	// one entry per event of the last hour. Repeats beyond it reach
 	// destinations twice under one webhook-id, which receivers drop.
 	DefaultDuplicateWindow = time.Hour
-	// DefaultMaxDeliver is how many times an event is offered to a
-	// destination before it is parked.
-	DefaultMaxDeliver = 8
+	// DefaultMaxDeliver is how many failed attempts an event may have at a
+	// destination before it is parked: the first and one after each delay
+	// of [DefaultBackOff].
+	DefaultMaxDeliver = 10
 	// DefaultAttemptTimeout bounds one attempt of a handler.
 	DefaultAttemptTimeout = 30 * time.Second
 )
 
 // defaultBackOff is the delay before each retry of a failed delivery: the
 // n-th retry waits defaultBackOff[n-1], the last one every later retry.
-var defaultBackOff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour}
+// It is the Standard Webhooks spec's example schedule: with
+// DefaultMaxDeliver it spans 75h35m5s (more with jitter), so a receiver
+// down for a day or two parks nothing.
+var defaultBackOff = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
 
-// DefaultBackOff returns the default retry delays: 1s, 5s, 30s, 2m, 10m,
-// 30m, 1h.
+// DefaultBackOff returns the default retry delays: 5s, 5m, 30m, 2h, 5h,
+// 10h, 14h, 20h, 24h.
 func DefaultBackOff() []time.Duration { return append([]time.Duration(nil), defaultBackOff...) }
 
 // Subject returns the subject events of preset are published on, under
@@ -418,9 +422,10 @@ func WithMaxDeliver(n int) ConsumerOption {
 	return consumerOption(func(s *settings) { s.maxDeliver = n })
 }
 
-// WithBackOff sets the delays before each retry of a failed delivery, and
-// the consumer's BackOff (the redelivery delays when a consumer dies
-// mid-attempt); the default is [DefaultBackOff].
+// WithBackOff sets the delays before each retry of a failed delivery
+// (each lengthened by up to a tenth, at random), and, each cut to a
+// minute, the consumer's BackOff (the redelivery delays when a consumer
+// dies mid-attempt); the default is [DefaultBackOff].
 func WithBackOff(d ...time.Duration) ConsumerOption {
 	return consumerOption(func(s *settings) { s.backOff = append([]time.Duration(nil), d...) })
 }

@@ -61,10 +61,11 @@ func ListParked(ctx context.Context, js jetstream.JetStream, name string, opts .
 
 // Redrive sends every event parked for destination name back to it: the
 // destination's Consume offers each again, with a fresh count of
-// attempts, and parks it again should it fail as often. It returns how
-// many it sent. An event is removed from the parked ones only once the
-// broker holds its copy, so a Redrive that dies midway may be run again.
-// Options: [WithNamespace].
+// attempts, and parks it again should it fail as often. It first lifts
+// the destination's gone mark (a 410 answer), if any, so that its
+// events are attempted again. It returns how many it sent. An event is
+// removed from the parked ones only once the broker holds its copy, so
+// a Redrive that dies midway may be run again. Options: [WithNamespace].
 func Redrive(ctx context.Context, js jetstream.JetStream, name string, opts ...Option) (int, error) {
 	set, err := readerSettings(opts)
 	if err != nil {
@@ -82,6 +83,10 @@ func Redrive(ctx context.Context, js jetstream.JetStream, name string, opts ...O
 	if err != nil {
 		return 0, err
 	}
+	// Before the copies, which a gone destination would park again.
+	if err := liftGone(ctx, kv, name); err != nil {
+		return 0, fmt.Errorf("propagate: redrive: destination status: %w", err)
+	}
 	n := 0
 	err = eachParked(ctx, js, names, name, func(p Parked, raw *jetstream.RawStreamMsg) error {
 		m := nats.NewMsg(names.redriveSubject(name))
@@ -93,7 +98,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, name string, opts ...O
 		// would park the copy again at once were they still there.
 		if p.EventID != "" {
 			if err := updateDelivery(ctx, kv, p.EventID, name, func(d *Delivery) {
-				d.Parked, d.ParkedAt, d.Failures = false, time.Time{}, 0
+				d.Parked, d.ParkedAt, d.Failures, d.Throttled = false, time.Time{}, 0, 0
 			}); err != nil {
 				return fmt.Errorf("propagate: redrive: status: %w", err)
 			}

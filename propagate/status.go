@@ -27,7 +27,10 @@ type Delivery struct {
 	// Failures counts the failed attempts since the event was last
 	// delivered or redriven; at max-deliver it is parked. An attempt cut
 	// off by its deliverer's death counts in neither.
-	Failures      int       `json:"failures,omitempty"`
+	Failures int `json:"failures,omitempty"`
+	// Throttled counts, since the same, the answers that asked to slow
+	// down (429, 502, 503, 504): attempts, but not failures.
+	Throttled     int       `json:"throttled,omitempty"`
 	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
 	// LastError is the class of the last failure (http_500, timeout,

@@ -38,29 +38,35 @@ const secretPrefix = "whsec_"
 // webhook-id is the event id (the same on every attempt, so receivers
 // drop repeats by it), webhook-timestamp the attempt's Unix time, and
 // webhook-signature "v1,<base64 HMAC-SHA256 of id.timestamp.body>" under
-// the shared secret. The body is
+// the shared secret, or under each of several secrets, space-separated,
+// while one is rotated. The body is
 //
 //	{"type":"customer.forgotten","timestamp":"<the forget's time>","data":<the receipt>}
 //
 // A 2xx answer is a delivery; anything else, redirects included, is a
-// failure of class http_<status>.
+// failure of class http_<status>. 410 Gone says the receiver wants no
+// more events: [Consume] stops delivering to it. 429, 502, 503 and 504
+// ask to slow down: Consume retries after their Retry-After, without
+// counting a failure.
 type Webhook struct {
 	url    string
-	key    []byte
+	keys   [][]byte
 	client *http.Client
 	now    func() time.Time
 }
 
 // NewWebhook returns a webhook to rawURL (http or https) signed with
-// secret (whsec_<base64>, see [ParseSecret]). Each attempt is bounded by
-// timeout (0: 10 seconds). The secret is never logged nor part of an
-// error.
+// secret (whsec_<base64>, see [ParseSecret]), or with each of several
+// secrets separated by spaces or new lines, in their order: a receiver
+// that knows any one of them accepts the requests, so a secret can be
+// rotated without downtime. Each attempt is bounded by timeout (0: 10
+// seconds). No secret is ever logged nor part of an error.
 func NewWebhook(rawURL, secret string, timeout time.Duration) (*Webhook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("propagate: webhook URL: want an absolute http:// or https:// URL")
 	}
-	key, err := ParseSecret(secret)
+	keys, err := parseSecrets(secret)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +79,7 @@ func NewWebhook(rawURL, secret string, timeout time.Duration) (*Webhook, error) 
 		// the event somewhere nobody configured.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Webhook{url: u.String(), key: key, client: client, now: time.Now}, nil
+	return &Webhook{url: u.String(), keys: keys, client: client, now: time.Now}, nil
 }
 
 // Where returns the webhook's scheme and host, for logs: its path or
@@ -99,7 +105,11 @@ func (w *Webhook) Deliver(ctx context.Context, rc forget.Receipt) error {
 	req.Header.Set("User-Agent", "forget-deliver")
 	req.Header.Set(HeaderWebhookID, rc.EventID)
 	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(HeaderWebhookSignature, Sign(w.key, rc.EventID, ts, body))
+	sigs := make([]string, len(w.keys))
+	for i, key := range w.keys {
+		sigs[i] = Sign(key, rc.EventID, ts, body)
+	}
+	req.Header.Set(HeaderWebhookSignature, strings.Join(sigs, " "))
 	resp, err := w.client.Do(req)
 	if err != nil {
 		// The error may quote the URL, which may hold a token: keep its
@@ -110,13 +120,49 @@ func (w *Webhook) Deliver(ctx context.Context, rc forget.Receipt) error {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &HTTPStatusError{StatusCode: resp.StatusCode}
+		return &HTTPStatusError{StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), w.now())}
 	}
 	return nil
 }
 
 // HTTPStatusError is a webhook's answer other than 2xx.
-type HTTPStatusError struct{ StatusCode int }
+type HTTPStatusError struct {
+	StatusCode int
+	// RetryAfter is the answer's Retry-After, from now; 0 when it has
+	// none, or one in the past or unreadable.
+	RetryAfter time.Duration
+}
+
+// Gone reports whether the answer is 410 Gone: the receiver wants no
+// more events.
+func (e *HTTPStatusError) Gone() bool { return e.StatusCode == http.StatusGone }
+
+// Throttled reports whether the answer asks to slow down (429, 502, 503,
+// 504, as the Standard Webhooks spec says), and its Retry-After.
+func (e *HTTPStatusError) Throttled() (time.Duration, bool) {
+	switch e.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return e.RetryAfter, true
+	}
+	return 0, false
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+// Bounds are Consume's business; absurd numbers are cut here only so as
+// not to overflow.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if sec, err := strconv.ParseUint(v, 10, 64); err == nil {
+		return time.Duration(min(sec, 366*24*3600)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), 366*24*time.Hour)
+	}
+	return 0
+}
 
 func (e *HTTPStatusError) Error() string {
 	return fmt.Sprintf("propagate: webhook answered %d", e.StatusCode)
@@ -135,6 +181,29 @@ type payload struct {
 // attempt.
 func Payload(rc forget.Receipt) ([]byte, error) {
 	return json.Marshal(payload{Type: EventType, Timestamp: rc.At.UTC(), Data: rc})
+}
+
+// parseSecrets decodes one or several secrets, separated by white space.
+func parseSecrets(s string) ([][]byte, error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return nil, errors.New("propagate: webhook secret: none given")
+	}
+	if len(fields) > 10 {
+		return nil, fmt.Errorf("propagate: webhook secret: %d secrets, want at most 10", len(fields))
+	}
+	keys := make([][]byte, len(fields))
+	for i, f := range fields {
+		key, err := ParseSecret(f)
+		if err != nil {
+			if len(fields) > 1 {
+				return nil, fmt.Errorf("propagate: webhook secret %d of %d is not valid: %w", i+1, len(fields), err)
+			}
+			return nil, err
+		}
+		keys[i] = key
+	}
+	return keys, nil
 }
 
 // ParseSecret decodes a Standard Webhooks secret, whsec_ followed by the
@@ -175,10 +244,12 @@ func Sign(key []byte, id string, ts time.Time, body []byte) string {
 // Verify checks a received webhook as a receiver should: the three
 // headers present, the timestamp within tolerance of now (5 minutes is
 // usual), and one of the space-separated signatures matching, compared
-// in constant time. It returns the webhook-id, by which the receiver
+// in constant time. secret may hold several secrets, separated by white
+// space, as while a receiver rotates its own: a signature under any of
+// them is enough. It returns the webhook-id, by which the receiver
 // drops repeats.
 func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) (string, error) {
-	key, err := ParseSecret(secret)
+	keys, err := parseSecrets(secret)
 	if err != nil {
 		return "", err
 	}
@@ -194,10 +265,12 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	if d := now.Sub(ts); d > tolerance || d < -tolerance {
 		return "", errors.New("propagate: webhook: timestamp outside the tolerance")
 	}
-	want := []byte(Sign(key, id, ts, body))
-	for _, sig := range strings.Fields(sigs) {
-		if subtle.ConstantTimeCompare([]byte(sig), want) == 1 {
-			return id, nil
+	for _, key := range keys {
+		want := []byte(Sign(key, id, ts, body))
+		for _, sig := range strings.Fields(sigs) {
+			if subtle.ConstantTimeCompare([]byte(sig), want) == 1 {
+				return id, nil
+			}
 		}
 	}
 	return "", errors.New("propagate: webhook: no valid signature")

@@ -231,3 +231,115 @@ func readAll(r *http.Request) []byte {
 		}
 	}
 }
+
+// TestWebhookSeveralSecrets: a webhook given two secrets signs every
+// request under both, in order, space-separated; a receiver that knows
+// either one, or both, accepts it; one that knows neither refuses it.
+func TestWebhookSeveralSecrets(t *testing.T) {
+	old, current, other := propagate.NewSecret(), propagate.NewSecret(), propagate.NewSecret()
+	var mu sync.Mutex
+	var h http.Header
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		h, body = r.Header.Clone(), readAll(r)
+	}))
+	defer srv.Close()
+	wh, err := propagate.NewWebhook(srv.URL, old+"\n"+current+"\n", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := forget.Receipt{EventID: "abcdefghijklmnopqrstuvwxyz", CustomerID: "191", At: time.Now()}
+	if err := wh.Deliver(context.Background(), rc); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	sigs := strings.Fields(h.Get("webhook-signature"))
+	if len(sigs) != 2 {
+		t.Fatalf("webhook-signature = %q, want two signatures", h.Get("webhook-signature"))
+	}
+	ts, _ := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
+	for i, s := range []string{old, current} {
+		key, _ := propagate.ParseSecret(s)
+		if want := propagate.Sign(key, rc.EventID, time.Unix(ts, 0), body); sigs[i] != want {
+			t.Errorf("signature %d is not under secret %d", i+1, i+1)
+		}
+	}
+	for name, secret := range map[string]string{"old": old, "current": current, "both": current + " " + old, "other and old": other + "\n" + old} {
+		if id, err := propagate.Verify(secret, h, body, time.Now(), 5*time.Minute); err != nil || id != rc.EventID {
+			t.Errorf("a receiver with the %s secret: %q, %v", name, id, err)
+		}
+	}
+	if _, err := propagate.Verify(other, h, body, time.Now(), 5*time.Minute); err == nil {
+		t.Error("a receiver with another secret accepted the request")
+	}
+	for _, bad := range []string{"", " \n ", current + " not-base64!", current + " whsec_YWJj"} {
+		_, err := propagate.NewWebhook(srv.URL, bad, 0)
+		if err == nil {
+			t.Errorf("NewWebhook(%q) succeeded", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), strings.TrimPrefix(current, "whsec_")) || strings.Contains(err.Error(), "not-base64") {
+			t.Errorf("the error quotes a secret: %v", err)
+		}
+	}
+}
+
+// TestWebhookGoneAndThrottled: 410 says gone; 429, 502, 503 and 504 ask
+// to slow down, with their Retry-After in seconds or as an HTTP date;
+// other answers are plain failures.
+func TestWebhookGoneAndThrottled(t *testing.T) {
+	var mu sync.Mutex
+	status, retryAfter := 0, ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	wh, err := propagate.NewWebhook(srv.URL, propagate.NewSecret(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := forget.Receipt{EventID: "abcdefghijklmnopqrstuvwxyz", CustomerID: "191", At: time.Now()}
+	inAMinute := time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)
+	for _, c := range []struct {
+		status         int
+		retryAfter     string
+		gone, throttle bool
+		min, max       time.Duration
+	}{
+		{410, "", true, false, 0, 0},
+		{429, "2", false, true, 2 * time.Second, 2 * time.Second},
+		{503, "120", false, true, 2 * time.Minute, 2 * time.Minute},
+		{503, inAMinute, false, true, 58 * time.Second, time.Minute},
+		{502, "", false, true, 0, 0},
+		{504, "soon", false, true, 0, 0},
+		{429, "Wed, 21 Oct 2015 07:28:00 GMT", false, true, 0, 0}, // past
+		{429, "99999999999999999999999", false, true, 0, 0},
+		{429, "31622400000", false, true, 366 * 24 * time.Hour, 366 * 24 * time.Hour},
+		{500, "5", false, false, 0, 0},
+		{404, "", false, false, 0, 0},
+	} {
+		mu.Lock()
+		status, retryAfter = c.status, c.retryAfter
+		mu.Unlock()
+		err := wh.Deliver(context.Background(), rc)
+		var he *propagate.HTTPStatusError
+		if !errors.As(err, &he) || he.StatusCode != c.status {
+			t.Fatalf("%d: %v", c.status, err)
+		}
+		after, throttle := he.Throttled()
+		if he.Gone() != c.gone || throttle != c.throttle {
+			t.Errorf("%d: gone %v, throttled %v", c.status, he.Gone(), throttle)
+		}
+		if throttle && (after < c.min || after > c.max) {
+			t.Errorf("%d with Retry-After %q: %s, want %s to %s", c.status, c.retryAfter, after, c.min, c.max)
+		}
+	}
+}

@@ -18,15 +18,27 @@ Standard Webhooks prescribe: headers webhook-id (the event id: receivers
 drop repeats by it), webhook-timestamp and webhook-signature
 (v1,<base64 HMAC-SHA256 of "id.timestamp.body"> under the secret). A 2xx
 answer is a delivery. Anything else is retried by the broker after the
--backoff delays; after -max-deliver failed attempts (a deliverer killed
-mid-attempt uses none up) the event is parked, 'forget status' shows it
-and 'forget redrive' sends it again. The destination is a durable consumer
-named NAME: run several 'forget deliver' with one name to share its
-work, one name per destination. Runs until interrupted.
+-backoff delays, each lengthened by up to 10% at random; after
+-max-deliver failed attempts (a deliverer killed mid-attempt uses none
+up) the event is parked, 'forget status' shows it and 'forget redrive'
+sends it again. The default schedule (the Standard Webhooks spec's) spans
+3 days 3 hours 35 minutes, so a receiver down for a day parks nothing.
+
+410 Gone stops deliveries to the destination: its events are parked, a
+loud log says so, 'forget status' shows it gone, and 'forget redrive'
+resumes it. 429, 502, 503 and 504 ask to slow down: the next attempt
+waits their Retry-After (1s to 24h) or the next -backoff delay, and they
+count no failure (at most 10 x -max-deliver retries in all).
+
+The destination is a durable consumer named NAME: run several 'forget
+deliver' with one name to share its work, one name per destination.
+Runs until interrupted.
 
 The secret file holds whsec_ followed by base64 (24 bytes or more);
 'forget deliver -new-secret' prints a fresh one for you to give the
-receiver.
+receiver. To rotate it, the file may hold several, one per line: each
+request is signed under all of them, and a receiver that knows any one
+accepts it.
 
 Examples:
   forget deliver -new-secret > crm.secret
@@ -38,10 +50,10 @@ func (c *cli) deliver(args []string) error {
 	nf := fs.natsServer(false) // not for -new-secret
 	name := fs.String("name", "", "the destination's `NAME`: letters, digits, - and _ (e.g. -name crm)")
 	hook := fs.String("webhook", "", "the `URL` to POST each event to (http or https)")
-	secretFile := fs.String("secret-file", "", "a `FILE` holding the webhook's secret, whsec_<base64>")
+	secretFile := fs.String("secret-file", "", "a `FILE` holding the webhook's secret, whsec_<base64>, or several, one per line, while one is rotated")
 	newSecret := fs.Bool("new-secret", false, "print a fresh secret and exit")
 	maxDeliver := fs.Int("max-deliver", propagate.DefaultMaxDeliver, "failed attempts before an event is parked (`N`); a deliverer killed mid-attempt uses none up")
-	backoff := fs.String("backoff", "1s,5s,30s,2m,10m,30m,1h", "the delays before each retry, comma-separated (`LIST`); the last repeats")
+	backoff := fs.String("backoff", formatDelays(propagate.DefaultBackOff()), "the delays before each retry, comma-separated (`LIST`); the last repeats")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long one POST may take (`DURATION`)")
 	workers := fs.Int("workers", 4, "how many events to deliver at once (`N`)")
 	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
@@ -67,7 +79,11 @@ func (c *cli) deliver(args []string) error {
 		return usagef("-secret-file: %v", err)
 	}
 	secret := strings.TrimSpace(string(data))
-	c.hide([]string{secret, strings.TrimPrefix(secret, "whsec_")})
+	var hidden []string
+	for _, s := range strings.Fields(secret) {
+		hidden = append(hidden, s, strings.TrimPrefix(s, "whsec_"))
+	}
+	c.hide(hidden)
 	wh, err := propagate.NewWebhook(*hook, secret, *timeout)
 	if err != nil {
 		return usageError{err}
@@ -96,6 +112,22 @@ func (c *cli) deliver(args []string) error {
 	}
 	logger.Info("deliver stopped", "destination", *name)
 	return nil
+}
+
+// formatDelays writes delays as -backoff reads them, shortest form.
+func formatDelays(delays []time.Duration) string {
+	parts := make([]string, len(delays))
+	for i, d := range delays {
+		s := d.String()
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, ",")
 }
 
 // parseDelays reads a comma-separated list of durations.

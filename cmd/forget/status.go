@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,7 +18,9 @@ Shows, for each erasure of one customer, when it was committed and
 published, and where it has reached: each destination (each name a
 'forget deliver' runs under) as delivered, retrying, pending or parked,
 with its attempts and the class of its last failure (http_500, timeout,
-connection_refused, ...). Never a value of the customer's.
+connection_refused, ...). A destination that answered 410 Gone, and so
+gets no more events until 'forget redrive', is named first, as gone.
+Never a value of the customer's.
 
 Exit status: 0 when every event is published and delivered everywhere,
 3 when some are pending, retrying or parked, 1 on failure, 2 on bad usage.
@@ -69,7 +72,17 @@ func (c *cli) status(args []string) error {
 			}
 		}
 	} else {
-		c.printStatus(id, events)
+		var gone []propagate.Destination
+		for _, name := range destinationNames(events) {
+			d, err := propagate.DestinationStatus(ctx, js, name, nf.options()...)
+			if err != nil {
+				return err
+			}
+			if d.Gone {
+				gone = append(gone, d)
+			}
+		}
+		c.printStatus(id, events, gone)
 	}
 	if !everywhere(events) {
 		return exitError(exitPending)
@@ -93,7 +106,20 @@ func everywhere(events []propagate.EventStatus) bool {
 	return true
 }
 
-func (c *cli) printStatus(id string, events []propagate.EventStatus) {
+// destinationNames returns the destinations of events, each once.
+func destinationNames(events []propagate.EventStatus) []string {
+	var names []string
+	for _, ev := range events {
+		for _, d := range ev.Destinations {
+			if !slices.Contains(names, d.Destination) {
+				names = append(names, d.Destination)
+			}
+		}
+	}
+	return names
+}
+
+func (c *cli) printStatus(id string, events []propagate.EventStatus, gone []propagate.Destination) {
 	w := c.stdout
 	if len(events) == 0 {
 		fmt.Fprintf(w, "customer %s: no erasure events\n", quoteClipped(id))
@@ -101,6 +127,9 @@ func (c *cli) printStatus(id string, events []propagate.EventStatus) {
 	}
 	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	fmt.Fprintf(w, "customer %s: %d erasure event(s)\n", events[0].CustomerID, len(events))
+	for _, d := range gone {
+		fmt.Fprintf(w, "destination %s is GONE since %s: it answered 410 Gone, so its events are parked, none attempted; 'forget redrive -name %s' resumes deliveries\n", d.Name, stamp(d.GoneAt), d.Name)
+	}
 	for _, ev := range events {
 		published := "waiting in the outbox (is a relay running?)"
 		if !ev.PublishedAt.IsZero() {

@@ -121,3 +121,42 @@ func TestStatusAndRedriveCommands(t *testing.T) {
 		t.Errorf("status with NATS down: exit %d\n%s", code, out)
 	}
 }
+
+// TestStatusShowsGone: a destination that answered 410 Gone is named
+// first, with what resumes it; the others are not.
+func TestStatusShowsGone(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdout: &out, stderr: &out}
+	at := time.Date(2026, 12, 8, 1, 2, 3, 0, time.UTC)
+	events := []propagate.EventStatus{{Destinations: []propagate.Delivery{
+		{Destination: "crm", State: propagate.StateParked, ParkedAt: at, LastError: "gone"},
+		{Destination: "search", State: propagate.StateDelivered, DeliveredAt: at, Attempts: 1},
+	}}}
+	events[0].CustomerID, events[0].EventID, events[0].At = "191", "ydjapnd2mfe6rscg7kt6nnt3yq", at
+	if got := destinationNames(append(events, events...)); strings.Join(got, ",") != "crm,search" {
+		t.Errorf("destinationNames = %v", got)
+	}
+	c.printStatus("191", events, []propagate.Destination{{Name: "crm", Gone: true, GoneAt: at}})
+	want := "destination crm is GONE since 2026-12-08T01:02:03Z: it answered 410 Gone, so its events are parked, none attempted; 'forget redrive -name crm' resumes deliveries\n"
+	if !strings.Contains(out.String(), "customer 191: 1 erasure event(s)\n"+want) || strings.Contains(out.String(), "search is GONE") || !strings.Contains(out.String(), "last error gone") {
+		t.Errorf("status:\n%s", out.String())
+	}
+	t.Logf("status with crm gone:\n%s", out.String())
+}
+
+// TestDeliverHelpSaysTheSpan: -h says how long the default schedule
+// spans, and it is what the defaults give.
+func TestDeliverHelpSaysTheSpan(t *testing.T) {
+	if span := propagate.Span(propagate.DefaultMaxDeliver, propagate.DefaultBackOff()); span != 75*time.Hour+35*time.Minute+5*time.Second {
+		t.Fatalf("the default schedule spans %s; update deliverUsage", span)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(deliverUsage), " "), "spans 3 days 3 hours 35 minutes") {
+		t.Error("forget deliver -h does not say how long the default schedule spans")
+	}
+	if got := formatDelays(propagate.DefaultBackOff()); got != "5s,5m,30m,2h,5h,10h,14h,20h,24h" {
+		t.Errorf("formatDelays = %s", got)
+	}
+	if got, err := parseDelays(formatDelays(propagate.DefaultBackOff())); err != nil || formatDelays(got) != formatDelays(propagate.DefaultBackOff()) {
+		t.Errorf("-backoff's default does not read back: %v, %v", got, err)
+	}
+}

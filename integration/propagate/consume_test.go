@@ -28,6 +28,7 @@ type receiver struct {
 	mu       sync.Mutex
 	arrivals map[string][]time.Time     // webhook-id → each arrival
 	answer   func(id string, n int) int // status for the n-th arrival (1-based); 0 hangs
+	retry    string                     // the Retry-After of answers other than 2xx, if any
 	bodies   []string
 }
 
@@ -50,7 +51,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.arrivals[id] = append(r.arrivals[id], time.Now())
 	r.bodies = append(r.bodies, string(body))
 	n := len(r.arrivals[id])
-	answer := r.answer
+	answer, retry := r.answer, r.retry
 	r.mu.Unlock()
 	status := http.StatusOK
 	if answer != nil {
@@ -62,6 +63,9 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		case <-time.After(5 * time.Second):
 		}
 		return
+	}
+	if retry != "" && (status < 200 || status > 299) {
+		w.Header().Set("Retry-After", retry)
 	}
 	w.WriteHeader(status)
 }
