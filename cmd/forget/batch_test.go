@@ -357,14 +357,18 @@ func TestReplayInterrupted(t *testing.T) {
 // TestBatchInterruptedBySignal sends the real command SIGINT in the middle
 // of a batch, a few times: exit status 1, "interrupted" in the summary,
 // and the report names exactly the customers the database shows
-// forgotten.
+// forgotten. Each round signals once the report has so many lines (the
+// first as soon as the report exists), not after a fixed delay, which
+// under load could land before the batch even opened its report.
 func TestBatchInterruptedBySignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the built command")
 	}
+	t.Parallel()
 	bin := buildForget(t)
-	for round, delay := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond, 900 * time.Millisecond} {
+	for round, lines := range []int{0, 1000, 2000} {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			db := filepath.Join(dir, "app.db")
 			if out, err := exec.Command(bin, "init", "-db", db, "-demo", "4000").CombinedOutput(); err != nil {
@@ -386,9 +390,26 @@ func TestBatchInterruptedBySignal(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(delay)
+			exited := make(chan struct{})
+			go func() { cmd.Wait(); close(exited) }()
+			deadline := time.Now().Add(time.Minute)
+		wait:
+			for {
+				select {
+				case <-exited:
+					break wait // finished first: checked below
+				default:
+				}
+				if data, err := os.ReadFile(report); err == nil && bytes.Count(data, []byte("\n")) >= lines {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the report did not reach %d lines in a minute", lines)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			cmd.Process.Signal(syscall.SIGINT)
-			cmd.Wait()
+			<-exited
 			code := cmd.ProcessState.ExitCode()
 			reported := map[string]bool{}
 			for _, l := range readReport(t, report) {

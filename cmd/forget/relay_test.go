@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/long"
 	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/internal/streamtest"
 	"github.com/forgetkit/forget/internal/testdb"
@@ -161,18 +162,10 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// crashKills is how many SIGKILLs each crash test lands: 20, or
-// $FORGET_CRASH_ITERATIONS.
-func crashKills(t testing.TB) int {
-	if s := os.Getenv("FORGET_CRASH_ITERATIONS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("FORGET_CRASH_ITERATIONS=%q: want a positive integer", s)
-		}
-		return n
-	}
-	return 20
-}
+// crashKills is how many SIGKILLs each crash test lands: 5, 20 under
+// FORGET_LONG=1, or $FORGET_CRASH_ITERATIONS. Every kill is followed by
+// the same checks either way.
+func crashKills(t testing.TB) int { return long.Count(t, 5, 20) }
 
 // crashDB creates a SQLite database of n demo customers with the command.
 func crashDB(t *testing.T, bin string, n int) (string, *sql.DB) {

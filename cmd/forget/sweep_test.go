@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgetkit/forget/internal/long"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -65,8 +66,8 @@ func sweepDatabase(t *testing.T, bin, dir string, n int) (db, mapping string) {
 }
 
 // TestSweepCrashSafety kills `forget sweep` with SIGKILL at random
-// moments, at least 20 times (FORGET_SWEEP_KILLS sets another number,
-// for a quicker CI run), and runs it again after each kill, as an
+// moments, at least 5 times (20 under FORGET_LONG=1; FORGET_SWEEP_KILLS,
+// or FORGET_CRASH_ITERATIONS, sets another number), and runs it again after each kill, as an
 // operator would. After every kill: each customer is fully forgotten or
 // intact, only inactive unheld customers are forgotten, each exactly once
 // (one erasure record: a re-run never forgets anybody again), and
@@ -77,7 +78,7 @@ func TestSweepCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}
-	want := 20
+	want := long.Count(t, 5, 20)
 	if v := os.Getenv("FORGET_SWEEP_KILLS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
