@@ -155,6 +155,7 @@ func forgetREADME(ctx context.Context, f *forget.Forgetter) string {
 }
 
 func TestREADMECall(t *testing.T) {
+	t.Parallel()
 	path := defaultSchemaFile(t,
 		`INSERT INTO customers (customer_id, username) VALUES (191, 'jdoe')`,
 		`INSERT INTO transactions (orderid, customer_id) VALUES (19101, 191)`,
@@ -277,6 +278,7 @@ func observeREADME(store forget.Store, admin *http.ServeMux, built **forget.Forg
 // TestREADMEObserve scrapes what the README's snippet serves after a
 // forget.
 func TestREADMEObserve(t *testing.T) {
+	t.Parallel()
 	admin := http.NewServeMux()
 	var f *forget.Forgetter
 	if err := observeREADME(seeded(t), admin, &f); err != nil {
@@ -295,6 +297,7 @@ func TestREADMEObserve(t *testing.T) {
 // TestREADMESnippets: every Go block of the README is one of the marked
 // snippets above, in the same order, so that each compiles and runs.
 func TestREADMESnippets(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -360,6 +363,7 @@ func dedent(lines []string) string {
 // TestREADMEMapping: the mapping the README shows loads as a mapping file
 // does (unknown keys refused) and fits the catalogue with its extension.
 func TestREADMEMapping(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -84,6 +84,7 @@ func checkBounded(t *testing.T, name, text string) {
 // reported by its file line, every good one is forgotten, and nothing
 // printed or written quotes the huge cell.
 func TestBatchBadRowsAndHugeCells(t *testing.T) {
+	t.Parallel()
 	db := demoDB(t, 200)
 	dir := t.TempDir()
 	batch := filepath.Join(dir, "requests.csv")
@@ -150,6 +151,7 @@ func TestBatchBadRowsAndHugeCells(t *testing.T) {
 // TestBatchLongJSONLine: a JSON line over 1 MiB used to stop the reader,
 // so a 20-line file was 6 requests.
 func TestBatchLongJSONLine(t *testing.T) {
+	t.Parallel()
 	db := demoDB(t, 200)
 	batch := filepath.Join(t.TempDir(), "requests.jsonl")
 	var b strings.Builder
@@ -173,6 +175,7 @@ func TestBatchLongJSONLine(t *testing.T) {
 // forget fails that customer alone, reported on its line; the batch goes
 // on with the rest.
 func TestBatchFailingCustomer(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	db, err := openSQLite(path)
 	if err != nil {
@@ -263,6 +266,7 @@ func cancellingForgetter(t *testing.T, path string, after int) (context.Context,
 // interrupted with the true counts, the report has a line for every
 // committed forget and for no other, and the exit status is 1.
 func TestBatchInterrupted(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 300)
 	dir := t.TempDir()
 	batch := filepath.Join(dir, "requests.csv")
@@ -327,6 +331,7 @@ func sameKeys(a, b map[string]bool) bool {
 // TestReplayInterrupted: replay stops at an interruption and says so,
 // with exit status 1.
 func TestReplayInterrupted(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 300)
 	trail := filepath.Join(t.TempDir(), "audit.jsonl")
 	var b strings.Builder
@@ -444,6 +449,7 @@ func TestBatchInterruptedBySignal(t *testing.T) {
 // TestBatchHeldCustomer: a customer under a hold the mapping declares is
 // reported as held, not failed, and the batch goes on.
 func TestBatchHeldCustomer(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	db, err := openSQLite(path)
 	if err != nil {
@@ -482,6 +488,7 @@ func TestBatchHeldCustomer(t *testing.T) {
 // -dry-run it is a preview like every other line. A CSV cannot carry
 // dry_run: its header is refused.
 func TestBatchLineDryRun(t *testing.T) {
+	t.Parallel()
 	db := demoDB(t, 50)
 	dir := t.TempDir()
 	batch := filepath.Join(dir, "requests.jsonl")

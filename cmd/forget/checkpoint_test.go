@@ -109,6 +109,7 @@ func TestServeCheckpointsInBackground(t *testing.T) {
 // integrity check passes, no customer is half forgotten or forgotten
 // without an audit record, and every forget answered 200 is there.
 func TestCrashServeCheckpointing(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}
@@ -197,6 +198,7 @@ func TestCrashServeCheckpointing(t *testing.T) {
 // TestServeCheckpointEveryRefused: an interval that would spin an idle
 // server, or a negative one, is a usage error, and nothing is served.
 func TestServeCheckpointEveryRefused(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the built command")
 	}

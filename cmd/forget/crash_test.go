@@ -23,6 +23,7 @@ const crashCustomers = 3000
 // table naming exactly the forgotten customers, and SQLite's integrity
 // check passing.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}

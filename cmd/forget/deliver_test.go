@@ -22,6 +22,7 @@ import (
 // up, every event has reached the webhook at least once (repeats share a
 // webhook-id) and its status says delivered.
 func TestCrashDeliver(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}

@@ -19,6 +19,7 @@ import (
 // the database. The curl lines are run as curl would run them, parsed from
 // the printed text, so the test fails if the text stops working.
 func TestServeDemo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and seeds a demo database")
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/forgetkit/forget/internal/long"
 )
 
 // TestMain runs the command itself when this test binary is started under
@@ -15,6 +17,7 @@ func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "forget" {
 		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
+	long.Parallel(4)
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -313,6 +313,7 @@ func ackedNotMarked(t testing.TB, db *sql.DB, js jetstream.JetStream) int {
 // customer's order, nothing uncommitted is, and every event reaches two
 // webhooks.
 func TestCrashRelay(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}
@@ -403,6 +404,7 @@ func crashEngines(t *testing.T) []crashEngine {
 // 200 is committed and in the stream once, as is every other committed
 // one; nothing uncommitted is published; every event reaches the webhook.
 func TestCrashServeNATS(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}

@@ -6,7 +6,9 @@
 package long
 
 import (
+	"flag"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -35,4 +37,17 @@ func Count(t testing.TB, short, full int) int {
 		return full
 	}
 	return short
+}
+
+// Parallel, called by a TestMain before m.Run, lets n parallel tests run
+// at once (GOMAXPROCS if more) unless -parallel says otherwise: the
+// tests that call it mostly wait, on fsync and on the processes they
+// start, so GOMAXPROCS at a time (two on two cores) leaves the CPU idle.
+func Parallel(n int) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", strconv.Itoa(max(n, runtime.GOMAXPROCS(0))))
+	}
 }

@@ -20,6 +20,7 @@ import (
 // customer twice, nor one anybody forgot before it, nothing fails (no
 // deadlock reaches a caller), and every customer is forgotten.
 func TestTwoSweepsAndABatch(t *testing.T) {
+	t.Parallel()
 	all := func(int) (login, order *time.Time) {
 		old := sweepClock.AddDate(-4, 0, 0)
 		return &old, nil

@@ -267,6 +267,7 @@ func newUUIDBackend(t testing.TB, e engine, native bool, tweaks ...func(db *sql.
 
 // TestConformanceUUID runs the suite with uuid customer keys.
 func TestConformanceUUID(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			storetest.RunKeys(t, storetest.UUIDKeys(), func(t *testing.T) storetest.Backend { return newUUIDConformanceBackend(t, e) })
@@ -275,6 +276,7 @@ func TestConformanceUUID(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) storetest.Backend { return newConformanceBackend(t, e) })
