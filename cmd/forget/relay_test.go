@@ -306,8 +306,8 @@ func ackedNotMarked(t testing.TB, db *sql.DB, js jetstream.JetStream) int {
 	return n
 }
 
-// TestCrashRelay kills `forget relay` with SIGKILL at random moments, at
-// least 20 times on each engine, while the host forgets customers and
+// TestCrashRelay kills `forget relay` with SIGKILL at random moments,
+// crashKills times on each engine, while the host forgets customers and
 // rolls back audit records of its own. After a last relay has drained the
 // outbox, every committed erasure is in the stream exactly once, in each
 // customer's order, nothing uncommitted is, and every event reaches two
@@ -400,7 +400,7 @@ func crashEngines(t *testing.T) []crashEngine {
 }
 
 // TestCrashServeNATS kills `forget serve -nats` with SIGKILL at random
-// moments under load, at least 20 times. Every forget the server answered
+// moments under load, crashKills times. Every forget the server answered
 // 200 is committed and in the stream once, as is every other committed
 // one; nothing uncommitted is published; every event reaches the webhook.
 func TestCrashServeNATS(t *testing.T) {

@@ -43,10 +43,11 @@ func Count(t testing.TB, short, full int) int {
 // at once (GOMAXPROCS if more) unless -parallel says otherwise: the
 // tests that call it mostly wait, on fsync and on the processes they
 // start, so GOMAXPROCS at a time (two on two cores) leaves the CPU idle.
+// Under -fuzz, where -parallel counts fuzzing workers, it does nothing.
 func Parallel(n int) {
 	flag.Parse()
 	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" || f.Name == "test.fuzz" })
 	if !set {
 		flag.Set("test.parallel", strconv.Itoa(max(n, runtime.GOMAXPROCS(0))))
 	}
