@@ -5,22 +5,23 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/forgetkit/forget/internal/long"
 )
 
 // TestMain runs the command itself when this test binary is started under
-// the name forget (buildForget's link to it), and the tests otherwise.
+// the name forget (its link made by startBuild), and the tests otherwise.
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "forget" {
 		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	long.Parallel(4)
+	startBuild()
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	<-built.done
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
 }
@@ -28,41 +29,55 @@ func TestMain(m *testing.M) {
 // packageDir is this package's directory, where the tests start.
 var packageDir, _ = os.Getwd()
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	builtBin  string
-	buildErr  error
-)
+// built is the command for the tests that run it as a separate process.
+var built struct {
+	done chan struct{} // closed when bin or err is set
+	dir  string
+	bin  string
+	err  error
+}
 
-// buildForget returns the command for the tests that run it as a separate
-// process. Without -race it is this test binary, linked as forget, so
-// there is nothing to build. Under -race the command is built once without
-// the race detector, which makes a process's SQLite work ten times slower.
+// startBuild makes the command, before any test runs: a test that sets
+// XDG_CACHE_HOME would move go build's cache, and it would build
+// everything afresh (minutes under -race). Without -race the command is
+// this test binary, linked as forget: nothing to build. Under -race it is
+// built without the race detector, which makes a process's SQLite work
+// ten times slower; in-process tests run meanwhile.
+func startBuild() {
+	built.done = make(chan struct{})
+	dir, err := os.MkdirTemp("", "forget-bin-")
+	if err != nil {
+		built.err = err
+		close(built.done)
+		return
+	}
+	built.dir, built.bin = dir, filepath.Join(dir, "forget")
+	if !raceEnabled {
+		self, err := os.Executable()
+		if err == nil {
+			err = os.Symlink(self, built.bin)
+		}
+		built.err = err
+		close(built.done)
+		return
+	}
+	build := exec.Command("go", "build", "-o", built.bin, ".")
+	build.Dir = packageDir
+	build.Env = os.Environ()
+	go func() {
+		defer close(built.done)
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}()
+}
+
+// buildForget returns the command, waiting for startBuild's build.
 func buildForget(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "forget-bin-")
-		if buildErr != nil {
-			return
-		}
-		builtBin = filepath.Join(binDir, "forget")
-		if !raceEnabled {
-			self, err := os.Executable()
-			if err == nil {
-				err = os.Symlink(self, builtBin)
-			}
-			buildErr = err
-			return
-		}
-		build := exec.Command("go", "build", "-o", builtBin, ".")
-		build.Dir = packageDir // a test may have changed directory
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	<-built.done
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return builtBin
+	return built.bin
 }
