@@ -129,10 +129,11 @@ func TestCrashServeCheckpointing(t *testing.T) {
 	restarts := 0 // of the WAL, by the background checkpoints
 	want := long.Count(t, 6, 20)
 	rounds := 0
-	// Past want only while no restart was seen, up to the full 20: that
-	// one is seen depends on the scheduler; the checks after each kill do
-	// not.
-	for round := 0; round < want || restarts == 0 && round < max(want, 20); round++ {
+	// Past want only while no restart was seen or fewer than 5 forgets a
+	// round were acknowledged, up to the full 20: both depend on the
+	// scheduler (under -race at load 16, 6 rounds acknowledged 29); the
+	// checks after each kill do not.
+	for round := 0; round < want || (restarts == 0 || len(acked) < 5*rounds) && round < max(want, 20); round++ {
 		rounds++
 		srv := startServe(t, exec.Command(bin, "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-sqlite-checkpoint-every", "10ms"),
 			func(line string) bool { return strings.HasPrefix(line, "forget is serving PATCH ") })
