@@ -14,6 +14,7 @@ import (
 // CRLF file's keys are the keys without the CR; anything that may be a
 // cut-off or misread file is refused, never half-accepted.
 func TestKeysFileHostileBytes(t *testing.T) {
+	t.Parallel()
 	const key = "alice-key-0123456789"
 	accepts := func(t *testing.T, file string) {
 		t.Helper()

@@ -33,6 +33,7 @@ func mustParseKeys(t *testing.T, file string) *APIKeys {
 // TestKeyFileHashInKey: '#' inside a key is part of it. It used to start
 // a comment, so the real key was refused and its prefix accepted.
 func TestKeyFileHashInKey(t *testing.T) {
+	t.Parallel()
 	kt := mustParseKeys(t, "offerit_admin:Xy7#kP9qLm2Zr8Tw\n")
 	if _, ok := authAs(t, kt, "offerit_admin", "Xy7#kP9qLm2Zr8Tw"); !ok {
 		t.Error("the real key is refused")
@@ -45,6 +46,7 @@ func TestKeyFileHashInKey(t *testing.T) {
 }
 
 func TestKeyFileSyntax(t *testing.T) {
+	t.Parallel()
 	const k1, k2 = "first-key-0123456789", "second-key-0123456789"
 	sum := sha256.Sum256([]byte("hashed-key-0123456789"))
 	file := "\ufeff# who may call\r\n" +
@@ -81,6 +83,7 @@ func TestKeyFileSyntax(t *testing.T) {
 
 // TestKeyFileRefusals: every refusal names the line and never its content.
 func TestKeyFileRefusals(t *testing.T) {
+	t.Parallel()
 	const good = "ok_user:good-key-0123456789\n"
 	for _, c := range []struct {
 		name, line, want string
@@ -126,6 +129,7 @@ func TestKeyFileRefusals(t *testing.T) {
 // TestNewAPIKeysUsernames: usernames are bounded where the table is
 // built, so a principal always fits the audit table's column.
 func TestNewAPIKeysUsernames(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{strings.Repeat("u", 65), "a b", "a:b", "usér", "tab\tuser", "nul\x00"} {
 		if _, err := NewAPIKeys(map[string]string{u: "a-key"}); err == nil {
 			t.Errorf("NewAPIKeys accepted the username %q", u)
@@ -144,6 +148,7 @@ func TestNewAPIKeysUsernames(t *testing.T) {
 // users, has as many slots as the user with the most keys, so every check
 // does the same number of comparisons; a match in any slot counts.
 func TestAPIKeysComparesEverySlot(t *testing.T) {
+	t.Parallel()
 	kt := mustParseKeys(t, "a:key-a1-0123456789abc\nb:key-b1-0123456789abc\nb:key-b2-0123456789abc\nb:key-b3-0123456789abc\n")
 	if kt.slots != 3 || len(kt.none) != 3 {
 		t.Fatalf("slots %d, unknown-user slots %d, want 3", kt.slots, len(kt.none))
@@ -173,6 +178,7 @@ func TestAPIKeysComparesEverySlot(t *testing.T) {
 // cut off mid-line (a prefix of a key, which locks its user out): it is
 // refused, naming the line and not its content.
 func TestKeyFileCutOff(t *testing.T) {
+	t.Parallel()
 	const whole = "alice:alice-key-0123456789\nbob:bob-key-0123456789abcdef\n"
 	mustParseKeys(t, whole)
 	for _, file := range []string{

@@ -65,6 +65,7 @@ func patch(t *testing.T, url, contentType, body string) (int, string) {
 const formCT = "application/x-www-form-urlencoded"
 
 func TestNATSMemberContract(t *testing.T) {
+	t.Parallel()
 	srv, st := natsServer(t, forget.WithContract(forget.NATSMember()))
 	for _, tc := range []struct {
 		name, ct, body string
@@ -103,6 +104,7 @@ func TestNATSMemberContract(t *testing.T) {
 // TestDefaultContractUnchanged: without WithContract, and with Offerit's
 // contract given explicitly, the handler answers Offerit's way.
 func TestDefaultContractUnchanged(t *testing.T) {
+	t.Parallel()
 	for name, opts := range map[string][]forget.HandlerOption{"Default": nil, "Explicit": {forget.WithContract(forget.OfferitCustomer())}} {
 		t.Run(name, func(t *testing.T) {
 			srv, _ := natsServer(t, opts...)
@@ -123,6 +125,7 @@ func TestDefaultContractUnchanged(t *testing.T) {
 }
 
 func TestContractValidate(t *testing.T) {
+	t.Parallel()
 	for _, c := range []forget.Contract{forget.OfferitCustomer(), forget.NATSMember()} {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", c.Name, err)
@@ -156,6 +159,7 @@ func TestContractValidate(t *testing.T) {
 }
 
 func TestNATSMemberCatalogue(t *testing.T) {
+	t.Parallel()
 	c := forget.NATSMemberCatalogue()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

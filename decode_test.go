@@ -57,6 +57,7 @@ func decodeError(t testing.TB, rec *httptest.ResponseRecorder) errorBody {
 // erased. Before, only the five exact names that url.Query kept were
 // refused, so each of these erased everything.
 func TestHandlerRefusesAnyQueryString(t *testing.T) {
+	t.Parallel()
 	for _, q := range []string{
 		"?dryRun=1", "?dry-run=1", "?DRY_RUN=1", "?dry_run=1;", "?keep=firstname;",
 		"?keep%5B%5D=firstname", "?KEEP=firstname", "?x=1", "?customer_id=101",
@@ -96,6 +97,7 @@ func TestHandlerRefusesAnyQueryString(t *testing.T) {
 // keep list gets a short answer. Before, the message listed all of them
 // (319 KB for a 169 KB body).
 func TestUnknownKeepNamesBounded(t *testing.T) {
+	t.Parallel()
 	t.Run("ManyNames", func(t *testing.T) {
 		list := distinctNames(forget.MaxBodyBytes - 40)
 		total := strings.Count(list, ",") + 1
@@ -206,6 +208,7 @@ func TestHostileBodies(t *testing.T) {
 // TestMaxParams: at most MaxParams parameters, JSON keep items counted,
 // in every encoding; at the limit the request is served.
 func TestMaxParams(t *testing.T) {
+	t.Parallel()
 	h := handlerOver(t, seeded(t))
 	formBody := func(n int) string { // customer_id, dry_run and n-2 keeps
 		return "customer_id=101&dry_run=1" + strings.Repeat("&keep=phone", n-2)
@@ -258,6 +261,7 @@ func (r *readRecorder) Read(p []byte) (int, error) {
 // TestRefusedWithoutReadingTheBody: a declared length over the limit is
 // 413 and an unsupported media type 415 before a byte of the body is read.
 func TestRefusedWithoutReadingTheBody(t *testing.T) {
+	t.Parallel()
 	h := handlerOver(t, seeded(t))
 	for _, tc := range []struct {
 		name, contentType string
@@ -296,6 +300,7 @@ func TestRefusedWithoutReadingTheBody(t *testing.T) {
 
 // TestDecodeEdges: smaller refusals and acceptances of the decoders.
 func TestDecodeEdges(t *testing.T) {
+	t.Parallel()
 	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
 	for _, tc := range []struct {
 		name, contentType, body string
@@ -342,6 +347,7 @@ func TestDecodeEdges(t *testing.T) {
 // TestHandlerConcurrentHostile: hostile bodies and dry runs at once on one
 // handler (run with -race): each gets its own answer, nothing is erased.
 func TestHandlerConcurrentHostile(t *testing.T) {
+	t.Parallel()
 	store, h, before := hostileSetup(t)
 	bodies := hostileBodies(t)
 	errs := make(chan error, 4*len(bodies))

@@ -12,6 +12,7 @@ import (
 // The root package is the vocabulary hosts import; it must not drag in
 // any third-party module.
 func TestRootImportsOnlyStandardLibrary(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
@@ -27,6 +28,7 @@ func TestRootImportsOnlyStandardLibrary(t *testing.T) {
 // SQLite-only host: it must hold no MySQL or PostgreSQL driver, and no
 // library package of forget may import a driver at all.
 func TestSQLiteHostLinksNoOtherDriver(t *testing.T) {
+	t.Parallel()
 	// Inside the module, so that it resolves against this tree, but
 	// through an overlay: the test writes nothing into the source tree
 	// (a read-only checkout must pass too).

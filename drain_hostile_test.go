@@ -56,6 +56,7 @@ func dial(t *testing.T, srv *httptest.Server) net.Conn {
 // TestBodyAtTheLimit: a JSON dry run padded to exactly MaxBodyBytes is
 // answered; one byte more is 413, with a Content-Length and chunked.
 func TestBodyAtTheLimit(t *testing.T) {
+	t.Parallel()
 	srv := hostileServer(t)
 	const req = `{"customer_id": 101, "dry_run": true}`
 	for _, chunked := range []bool{false, true} {
@@ -92,6 +93,7 @@ func TestBodyAtTheLimit(t *testing.T) {
 // drain's time cap: it reads its 413 about a second after the limit is
 // passed (or is refused by its Content-Length), not when it stops.
 func TestTooLargeSlowloris(t *testing.T) {
+	t.Parallel()
 	srv := hostileServer(t)
 	for _, chunked := range []bool{false, true} {
 		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
@@ -137,6 +139,7 @@ func TestTooLargeSlowloris(t *testing.T) {
 // TestTooLargeChunkSizeOverflow: a chunk size that does not fit 64 bits
 // is a 400, not a 413 drained for a second nor a panic.
 func TestTooLargeChunkSizeOverflow(t *testing.T) {
+	t.Parallel()
 	srv := hostileServer(t)
 	c := dial(t, srv)
 	fmt.Fprintf(c, "%sTransfer-Encoding: chunked\r\n\r\n%s\r\ncustomer_id=101\r\n0\r\n\r\n", hostileHead("application/x-www-form-urlencoded"), strings.Repeat("f", 40))
@@ -155,6 +158,7 @@ func TestTooLargeChunkSizeOverflow(t *testing.T) {
 // Expect: 100-continue is invited (its size is unknown), read to the
 // limit, drained, and answered 413: the client that sent it all reads it.
 func TestTooLargeExpectContinueChunked(t *testing.T) {
+	t.Parallel()
 	srv := hostileServer(t)
 	c := dial(t, srv)
 	r := bufio.NewReader(c)
@@ -182,6 +186,7 @@ func TestTooLargeExpectContinueChunked(t *testing.T) {
 // body that was drained whole is answered on the same connection, or the
 // 413 says the connection closes: never silently dropped.
 func TestPipelinedAfterTooLarge(t *testing.T) {
+	t.Parallel()
 	srv := hostileServer(t)
 	for _, chunked := range []bool{false, true} {
 		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
@@ -230,6 +235,7 @@ func TestPipelinedAfterTooLarge(t *testing.T) {
 // body under the limit but past what net/http discards by itself (256
 // KiB) is answered, not reset, for a client that writes first.
 func TestRefusedBeforeBodyWriteFirstClient(t *testing.T) {
+	t.Parallel()
 	srv := hostileServer(t)
 	body := "customer_id=101&keep=" + strings.Repeat("a", 900<<10)
 	for _, c := range []struct {

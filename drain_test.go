@@ -30,6 +30,7 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 // connection with the body unread, and the client got ECONNRESET or EPIPE
 // instead (about 1 in 3 here).
 func TestTooLargeWriteFirstClient(t *testing.T) {
+	t.Parallel()
 	srv := hostileServer(t)
 
 	body := "customer_id=101&keep=" + strings.Repeat("a", 2<<20)

@@ -41,6 +41,7 @@ func newForgetter(t testing.TB, s forget.Store, opts ...forget.Option) *forget.F
 }
 
 func TestDefaultCatalogue(t *testing.T) {
+	t.Parallel()
 	c := forget.DefaultCatalogue()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -67,6 +68,7 @@ func TestDefaultCatalogue(t *testing.T) {
 }
 
 func TestCatalogueValidate(t *testing.T) {
+	t.Parallel()
 	base := forget.DefaultCatalogue
 	cases := []struct {
 		name   string
@@ -116,6 +118,7 @@ func TestCatalogueValidate(t *testing.T) {
 }
 
 func TestParseKeep(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in      []string
 		want    []string
@@ -150,6 +153,7 @@ func TestParseKeep(t *testing.T) {
 }
 
 func TestRules(t *testing.T) {
+	t.Parallel()
 	s := seeded(t)
 	f := newForgetter(t, s)
 	if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); err != nil {
@@ -173,6 +177,7 @@ func TestRules(t *testing.T) {
 }
 
 func TestRandomnessIsInjectable(t *testing.T) {
+	t.Parallel()
 	// Two Forgetters on the same seeded reader make the same values; this
 	// is what makes the rules testable, and shows no global source is used.
 	values := func() map[forget.Field]string {
@@ -193,6 +198,7 @@ func TestRandomnessIsInjectable(t *testing.T) {
 }
 
 func TestReceipt(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.FixedZone("X", 3600))
 	f := newForgetter(t, seeded(t), forget.WithClock(func() time.Time { return at }))
 	ctx := forget.WithPrincipal(context.Background(), "ops")
@@ -212,6 +218,7 @@ func TestReceipt(t *testing.T) {
 }
 
 func TestExtendedCatalogue(t *testing.T) {
+	t.Parallel()
 	s := memstore.New(memstore.WithTextKeys())
 	if err := s.Add(memstore.Customer{ID: "c-1", Fields: map[forget.Field]string{"email": "a@example.com", forget.Username: "ann"}}); err != nil {
 		t.Fatal(err)
@@ -259,6 +266,7 @@ type checkingStore struct {
 func (s checkingStore) CheckCatalogue(forget.Catalogue) ([]string, error) { return nil, s.err }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	if _, err := forget.New(nil); err == nil {
 		t.Error("New(nil) succeeded")
 	}
@@ -272,6 +280,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestForgetLogsNoValues(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	s := seeded(t)
 	f, err := forget.New(s, forget.WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))

@@ -167,6 +167,7 @@ func handlerCases(t testing.TB) []handlerCase {
 }
 
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	for _, tc := range handlerCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			store := seeded(t)
@@ -226,6 +227,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestHandlerForgetsWhatItSays(t *testing.T) {
+	t.Parallel()
 	store := seeded(t)
 	srv := newServer(t, store)
 	res := srv.do(t, call{contentType: "application/json", body: `{"subscription_id": 1021, "keep": ["Firstname", " member_note "]}`})
@@ -242,6 +244,7 @@ func TestHandlerForgetsWhatItSays(t *testing.T) {
 }
 
 func TestHandlerRequestID(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, seeded(t))
 	res := srv.do(t, call{contentType: form, body: "customer_id=101&dry_run=true", headers: map[string]string{"api-key": testKey, "api-username": testUser, "X-Request-Id": "abc-123"}})
 	if got := res.header.Get(forget.HeaderRequestID); got != "abc-123" {
@@ -275,6 +278,7 @@ func (s *failingStore) Forget(_ context.Context, _ forget.Lookup, p forget.Plan)
 }
 
 func TestHandlerInternalError(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, &failingStore{})
 	res := srv.do(t, call{contentType: form, body: "customer_id=101"})
 	if res.status != 500 {
@@ -297,6 +301,7 @@ func TestHandlerInternalError(t *testing.T) {
 }
 
 func TestNewHandlerNeedsAuthenticator(t *testing.T) {
+	t.Parallel()
 	f, err := forget.New(memstore.New(), forget.WithLogger(quiet()))
 	if err != nil {
 		t.Fatal(err)
@@ -325,6 +330,7 @@ func TestNewHandlerNeedsAuthenticator(t *testing.T) {
 }
 
 func TestNewAPIKeys(t *testing.T) {
+	t.Parallel()
 	for _, keys := range []map[string]string{nil, {"": "k"}, {"u": ""}, {" u": "k"}, {"u": "k "}} {
 		if _, err := forget.NewAPIKeys(keys); err == nil {
 			t.Errorf("NewAPIKeys(%q) succeeded", keys)
@@ -337,6 +343,7 @@ func TestNewAPIKeys(t *testing.T) {
 // and checks that no catalogue value, old or new, reaches a log line, a
 // response, an audit record or a hook's argument.
 func TestNoValuesLeak(t *testing.T) {
+	t.Parallel()
 	store := seeded(t, memstore.WithAudit())
 	var hookArgs syncbuf.Buffer
 	srv := newServer(t, store,
@@ -457,6 +464,7 @@ func (s *blockingStore) Forget(ctx context.Context, _ forget.Lookup, _ forget.Pl
 // the driver made of the cancel. Before, it was an ERROR "internal error"
 // and a 500.
 func TestHandlerClientGone(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -509,6 +517,7 @@ func checkCancelLogged(t *testing.T, logs string) {
 // TestHandlerClientDisconnects: the same over a real connection that the
 // client drops while the store works.
 func TestHandlerClientDisconnects(t *testing.T) {
+	t.Parallel()
 	store := &blockingStore{entered: make(chan struct{})}
 	logs := &syncbuf.Buffer{}
 	f := newForgetter(t, store, forget.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
@@ -550,6 +559,7 @@ func (s panickingStore) Forget(context.Context, forget.Lookup, forget.Plan) (for
 // 500 and the log a line without the panic's value. Before, net/http
 // dropped the connection and logged the value.
 func TestHandlerRecoversPanics(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, panickingStore{"constraint failed on firstname-of-101-qzx"})
 	res := srv.do(t, call{contentType: form, body: "customer_id=101"})
 	if res.status != http.StatusInternalServerError {
@@ -581,6 +591,7 @@ type hostIDKey struct{}
 // context is the response's, the log's and the receipt's; a hostile one is
 // replaced.
 func TestRequestIDFromHostMiddleware(t *testing.T) {
+	t.Parallel()
 	s := seeded(t, memstore.WithAudit())
 	f := newForgetter(t, s)
 	keys, err := forget.NewAPIKeys(map[string]string{"ops": "key-of-ops-0123456789"})

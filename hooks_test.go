@@ -16,6 +16,7 @@ import (
 )
 
 func TestHooks(t *testing.T) {
+	t.Parallel()
 	store := seeded(t)
 	var logs bytes.Buffer
 	var mu sync.Mutex
@@ -78,6 +79,7 @@ func TestHooks(t *testing.T) {
 }
 
 func TestHookValidation(t *testing.T) {
+	t.Parallel()
 	ok := func(context.Context, forget.Receipt) error { return nil }
 	for _, opts := range [][]forget.Option{
 		{forget.WithHook("", ok)},
@@ -97,6 +99,7 @@ func TestHookValidation(t *testing.T) {
 // TestAuditTrailMatchesErasures: memstore records a receipt with each
 // erasure it applies, and none for dry runs or failures.
 func TestAuditTrailMatchesErasures(t *testing.T) {
+	t.Parallel()
 	store := seeded(t, memstore.WithAudit())
 	f := newForgetter(t, store)
 	ctx := forget.WithPrincipal(context.Background(), "ops")
@@ -120,6 +123,7 @@ func TestAuditTrailMatchesErasures(t *testing.T) {
 // TestReplayAfterRestore: a restored backup brings a forgotten customer
 // back; replaying the audit trail forgets it again, keeping what was kept.
 func TestReplayAfterRestore(t *testing.T) {
+	t.Parallel()
 	live := seeded(t, memstore.WithAudit())
 	f := newForgetter(t, live)
 	ctx := context.Background()
@@ -153,6 +157,7 @@ func TestReplayAfterRestore(t *testing.T) {
 // without that the hold refuses the replay and the customer comes back
 // for good.
 func TestReplayKeepsIgnoredHolds(t *testing.T) {
+	t.Parallel()
 	held := memstore.WithHold("chargeback", func(id string) bool { return id == "101" })
 	live := seeded(t, memstore.WithAudit(), held)
 	ctx := context.Background()

@@ -17,6 +17,7 @@ import (
 // openapi.yaml and SECURITY.md list. This pins those documents to what a
 // real http.Server (as forget serve's, MaxHeaderBytes 64 KiB) does.
 func TestNetHTTPAnswersFirst(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	h := handlerOver(t, seeded(t))
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -80,6 +80,7 @@ func heldStore(t testing.TB) *memstore.Store {
 // TestObserverOutcomes: each kind of forget is reported once, with its
 // outcome, code and counts, and a request's labels never reach it.
 func TestObserverOutcomes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range obsCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var rec recorder
@@ -129,6 +130,7 @@ func noIdentifiers(t *testing.T, s forget.ForgetStats) {
 // with the attempts the store reports, a cancelled request as
 // failed/canceled, and neither report quotes the error.
 func TestObserverFailures(t *testing.T) {
+	t.Parallel()
 	var rec recorder
 	f := newForgetter(t, retriedStore{seeded(t)}, forget.WithObserver(&rec))
 	if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "101"}}); err == nil {
@@ -155,6 +157,7 @@ func TestObserverFailures(t *testing.T) {
 // TestObserverHooks: hooks that fail, panic or outlast the timeout are
 // reported by name and reason; the receipt still names them.
 func TestObserverHooks(t *testing.T) {
+	t.Parallel()
 	var rec recorder
 	block := make(chan struct{})
 	defer close(block)
@@ -187,6 +190,7 @@ func TestObserverHooks(t *testing.T) {
 // before the store included; the store's items carry Batch, its
 // attempts and a share of its time.
 func TestObserverBatch(t *testing.T) {
+	t.Parallel()
 	var rec recorder
 	f := newForgetter(t, batchStore{heldStore(t)}, forget.WithObserver(&rec))
 	var reqs []forget.Request
@@ -222,6 +226,7 @@ func TestObserverBatch(t *testing.T) {
 // TestObserverPanics: a panicking observer fails nothing and the panic's
 // value is not logged; the other observers are still told.
 func TestObserverPanics(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	var rec recorder
 	st := seeded(t)
@@ -251,6 +256,7 @@ func TestObserverPanics(t *testing.T) {
 // TestObserverConcurrent: concurrent forgets each report once (run with
 // -race).
 func TestObserverConcurrent(t *testing.T) {
+	t.Parallel()
 	var rec recorder
 	f := newForgetter(t, seeded(t), forget.WithObserver(&rec))
 	var wg sync.WaitGroup

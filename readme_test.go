@@ -201,6 +201,7 @@ func forgetREADME(ctx context.Context, f *forget.Forgetter) string {
 }
 
 func TestREADMECall(t *testing.T) {
+	t.Parallel()
 	path := defaultSchemaFile(t,
 		`INSERT INTO customers (customer_id, username) VALUES (191, 'jdoe')`,
 		`INSERT INTO transactions (orderid, customer_id) VALUES (19101, 191)`,
@@ -323,6 +324,7 @@ func observeREADME(store forget.Store, admin *http.ServeMux, built **forget.Forg
 // TestREADMEObserve scrapes what the README's snippet serves after a
 // forget.
 func TestREADMEObserve(t *testing.T) {
+	t.Parallel()
 	admin := http.NewServeMux()
 	var f *forget.Forgetter
 	if err := observeREADME(seeded(t), admin, &f); err != nil {
@@ -342,6 +344,7 @@ func TestREADMEObserve(t *testing.T) {
 // the snippets above marked with that file, in the same order, so that
 // each compiles and runs.
 func TestREADMESnippets(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("readme_test.go")
 	if err != nil {
 		t.Fatal(err)
@@ -427,6 +430,7 @@ func markedSnippets(src string) map[string][]string {
 // SECURITY.md names a file that exists, and every #anchor a heading of
 // its page.
 func TestDocLinks(t *testing.T) {
+	t.Parallel()
 	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
 	for _, file := range append(docFiles(t), "SECURITY.md") {
 		text, err := os.ReadFile(file)
@@ -533,6 +537,7 @@ func dedent(lines []string) string {
 // TestREADMEMapping: the mapping the README shows loads as a mapping file
 // does (unknown keys refused) and fits the catalogue with its extension.
 func TestREADMEMapping(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -574,6 +579,7 @@ func TestREADMEMapping(t *testing.T) {
 // mapping file, and each of its JSON fragments (a key and its value, or
 // a whole mapping but for "...") loads as part of a mapping file does.
 func TestMappingReference(t *testing.T) {
+	t.Parallel()
 	text, err := os.ReadFile("docs/mapping.md")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // TestProblemOf: one table maps every error class to its status, code and
 // a message that never shows an internal cause.
 func TestProblemOf(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err    error
 		status int

@@ -43,6 +43,7 @@ func (b barrierSweeper) Inactive(ctx context.Context, cutoff time.Time, cursor s
 // share the work: every inactive customer is forgotten once, with one
 // audit record, and the other sweep counts it as already forgotten.
 func TestConcurrentSweepsForgetOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := sweepStore(t, 200)
 	var wg sync.WaitGroup

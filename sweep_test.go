@@ -44,6 +44,7 @@ func sweepStore(t *testing.T, n int) (*memstore.Store, *forget.Forgetter) {
 }
 
 func TestSweep(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, f := sweepStore(t, 50)
 	cutoff := sweepNow.AddDate(-3, 0, 0)
@@ -93,6 +94,7 @@ func TestSweep(t *testing.T) {
 }
 
 func TestSweepLimitAndDryRun(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, f := sweepStore(t, 50)
 	cutoff := sweepNow.AddDate(-3, 0, 0)
@@ -116,6 +118,7 @@ func TestSweepLimitAndDryRun(t *testing.T) {
 // A customer forgotten earlier with something kept is swept all the
 // same: retention erases everything.
 func TestSweepAfterPartialForget(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, f := sweepStore(t, 5)
 	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "3"}, Keep: []string{"firstname"}}); err != nil {
@@ -134,6 +137,7 @@ func TestSweepAfterPartialForget(t *testing.T) {
 }
 
 func TestSweepRefusesBadOptions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, f := sweepStore(t, 5)
 	for _, tc := range []struct {
@@ -168,6 +172,7 @@ func TestSweepRefusesBadOptions(t *testing.T) {
 }
 
 func TestSweepCancelled(t *testing.T) {
+	t.Parallel()
 	s, f := sweepStore(t, 40)
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0

@@ -35,6 +35,7 @@ func (s *verifyingStore) Verify(context.Context, forget.Catalogue) error {
 // A Forgetter whose host never calls Verify still refuses to erase until
 // the store passes, retries a failed verification, and verifies only once.
 func TestForgetterVerifiesBeforeFirstForget(t *testing.T) {
+	t.Parallel()
 	s := &verifyingStore{Store: seeded(t)}
 	s.failing.Store(true)
 	var logged bytes.Buffer
@@ -89,6 +90,7 @@ func TestForgetterVerifiesBeforeFirstForget(t *testing.T) {
 }
 
 func TestForgetterVerifyCountsAndWithoutVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	req := forget.Request{Lookup: forget.Lookup{CustomerID: "191"}, DryRun: true}
 

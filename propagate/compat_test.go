@@ -19,6 +19,7 @@ import (
 // in-process one: Debian's 2.9 refuses a MaxDeliver of -1 with BackOff),
 // publishes, consumes, naks with a delay and deletes everything.
 func TestServerCompatibility(t *testing.T) {
+	t.Parallel()
 	url := os.Getenv("FORGET_TEST_NATS")
 	if url == "" {
 		if os.Getenv("CI") == "true" {
@@ -122,6 +123,7 @@ func systemJetStream(t *testing.T) jetstream.JetStream {
 // terminate with a reason; the message then came back after every
 // back-off and held a slot of MaxAckPending for good.
 func TestParkEndsDeliveryOnSystemServer(t *testing.T) {
+	t.Parallel()
 	js := systemJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -167,6 +169,7 @@ func TestParkEndsDeliveryOnSystemServer(t *testing.T) {
 }
 
 func TestServerVersions(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[string]bool{
 		"2.9.0": true, "2.9.10": true, "2.10.0": true, "v2.15.1": true, "2.11.0-beta.2": true, "3.0.0": true,
 		"2.8.4": false, "2.2.0": false, "1.4.1": false, "": false, "2.9": false, "x.y.z": false,

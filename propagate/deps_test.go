@@ -10,6 +10,7 @@ import (
 // other package of the module may import it, so that hosts that do not
 // propagate do not download it.
 func TestNATSOnlyHere(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/forgetkit/forget/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -29,6 +29,7 @@ const (
 )
 
 func TestSignMatchesStandardWebhooks(t *testing.T) {
+	t.Parallel()
 	key, err := propagate.ParseSecret(vectorSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +40,7 @@ func TestSignMatchesStandardWebhooks(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1614265330, 0)
 	headers := func(ts time.Time, sig string) http.Header {
 		h := http.Header{}
@@ -93,6 +95,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestParseSecretAndNewSecret(t *testing.T) {
+	t.Parallel()
 	s := propagate.NewSecret()
 	key, err := propagate.ParseSecret(s)
 	if err != nil || len(key) != 32 || !strings.HasPrefix(s, "whsec_") {
@@ -114,6 +117,7 @@ func TestParseSecretAndNewSecret(t *testing.T) {
 // redirects, timeouts and refused connections are failures of their
 // class.
 func TestWebhookDeliver(t *testing.T) {
+	t.Parallel()
 	secret := propagate.NewSecret()
 	var got struct {
 		h    http.Header
@@ -195,6 +199,7 @@ func TestWebhookDeliver(t *testing.T) {
 }
 
 func TestErrorClass(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		err  error
 		want string

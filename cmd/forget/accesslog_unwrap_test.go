@@ -14,6 +14,7 @@ import (
 // set a read deadline to drain an oversized body before its 413 (else a
 // client that writes its whole body first is reset).
 func TestAccessLogReachesConnection(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(accessLog(slog.New(slog.NewTextHandler(io.Discard, nil)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Second)); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

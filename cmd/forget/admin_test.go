@@ -37,6 +37,7 @@ func get(t *testing.T, h http.Handler, method, target string) (int, string, http
 // ping, and a bare 503 when it does not or is too slow: never the DSN or
 // the driver's error, which go to the log.
 func TestAdminHealthz(t *testing.T) {
+	t.Parallel()
 	const dsnInError = "dial tcp db.internal:5432 for postgres://app:Sup3rS3cret@db.internal/app: connection refused"
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
@@ -84,6 +85,7 @@ func TestAdminHealthz(t *testing.T) {
 // TestAdminRoutes: only GET (and HEAD) of /metrics and /healthz are
 // served; the metrics are the registry's.
 func TestAdminRoutes(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "forget_test_total", Help: "test"})
 	reg.MustRegister(c)
@@ -109,6 +111,7 @@ func TestAdminRoutes(t *testing.T) {
 // TestAdminConcurrentScrapes: scrapes and probes at once (run with
 // -race).
 func TestAdminConcurrentScrapes(t *testing.T) {
+	t.Parallel()
 	adm, err := newAdmin("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -266,6 +269,7 @@ func checkPlantedMetrics(t *testing.T, apiURL, adminURL string, db *sql.DB) {
 // builds, in process: the Forgetter over SQLite fed to the admin's
 // registry, the API on one listener and the admin on another.
 func TestAdminMetricsHoldNoCustomerValues(t *testing.T) {
+	t.Parallel()
 	path, keysFile, db := plantedDB(t)
 	var stderr syncBuffer
 	c := &cli{stdout: io.Discard, stderr: &stderr}
@@ -327,6 +331,7 @@ func TestAdminMetricsHoldNoCustomerValues(t *testing.T) {
 // holds none of the planted strings, the API's address serves no
 // metrics, and Ctrl-C stops both servers.
 func TestServeAdminAddr(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the built command")
 	}

@@ -84,6 +84,7 @@ func checkBounded(t *testing.T, name, text string) {
 // reported by its file line, every good one is forgotten, and nothing
 // printed or written quotes the huge cell.
 func TestBatchBadRowsAndHugeCells(t *testing.T) {
+	t.Parallel()
 	db := demoDB(t, 200)
 	dir := t.TempDir()
 	batch := filepath.Join(dir, "requests.csv")
@@ -150,6 +151,7 @@ func TestBatchBadRowsAndHugeCells(t *testing.T) {
 // TestBatchLongJSONLine: a JSON line over 1 MiB used to stop the reader,
 // so a 20-line file was 6 requests.
 func TestBatchLongJSONLine(t *testing.T) {
+	t.Parallel()
 	db := demoDB(t, 200)
 	batch := filepath.Join(t.TempDir(), "requests.jsonl")
 	var b strings.Builder
@@ -173,6 +175,7 @@ func TestBatchLongJSONLine(t *testing.T) {
 // forget fails that customer alone, reported on its line; the batch goes
 // on with the rest.
 func TestBatchFailingCustomer(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	db, err := openSQLite(path)
 	if err != nil {
@@ -263,6 +266,7 @@ func cancellingForgetter(t *testing.T, path string, after int) (context.Context,
 // interrupted with the true counts, the report has a line for every
 // committed forget and for no other, and the exit status is 1.
 func TestBatchInterrupted(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 300)
 	dir := t.TempDir()
 	batch := filepath.Join(dir, "requests.csv")
@@ -327,6 +331,7 @@ func sameKeys(a, b map[string]bool) bool {
 // TestReplayInterrupted: replay stops at an interruption and says so,
 // with exit status 1.
 func TestReplayInterrupted(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 300)
 	trail := filepath.Join(t.TempDir(), "audit.jsonl")
 	var b strings.Builder
@@ -357,14 +362,18 @@ func TestReplayInterrupted(t *testing.T) {
 // TestBatchInterruptedBySignal sends the real command SIGINT in the middle
 // of a batch, a few times: exit status 1, "interrupted" in the summary,
 // and the report names exactly the customers the database shows
-// forgotten.
+// forgotten. Each round signals once the report has so many lines (the
+// first as soon as the report exists), not after a fixed delay, which
+// under load could land before the batch even opened its report.
 func TestBatchInterruptedBySignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the built command")
 	}
+	t.Parallel()
 	bin := buildForget(t)
-	for round, delay := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond, 900 * time.Millisecond} {
+	for round, lines := range []int{0, 1000, 2000} {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			db := filepath.Join(dir, "app.db")
 			if out, err := exec.Command(bin, "init", "-db", db, "-demo", "4000").CombinedOutput(); err != nil {
@@ -386,9 +395,26 @@ func TestBatchInterruptedBySignal(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(delay)
+			exited := make(chan struct{})
+			go func() { cmd.Wait(); close(exited) }()
+			deadline := time.Now().Add(time.Minute)
+		wait:
+			for {
+				select {
+				case <-exited:
+					break wait // finished first: checked below
+				default:
+				}
+				if data, err := os.ReadFile(report); err == nil && bytes.Count(data, []byte("\n")) >= lines {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the report did not reach %d lines in a minute", lines)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			cmd.Process.Signal(syscall.SIGINT)
-			cmd.Wait()
+			<-exited
 			code := cmd.ProcessState.ExitCode()
 			reported := map[string]bool{}
 			for _, l := range readReport(t, report) {
@@ -423,6 +449,7 @@ func TestBatchInterruptedBySignal(t *testing.T) {
 // TestBatchHeldCustomer: a customer under a hold the mapping declares is
 // reported as held, not failed, and the batch goes on.
 func TestBatchHeldCustomer(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	db, err := openSQLite(path)
 	if err != nil {
@@ -461,6 +488,7 @@ func TestBatchHeldCustomer(t *testing.T) {
 // -dry-run it is a preview like every other line. A CSV cannot carry
 // dry_run: its header is refused.
 func TestBatchLineDryRun(t *testing.T) {
+	t.Parallel()
 	db := demoDB(t, 50)
 	dir := t.TempDir()
 	batch := filepath.Join(dir, "requests.jsonl")

@@ -36,6 +36,7 @@ func readAllItems(t *testing.T, r io.Reader, path string) []batchItem {
 // line, and every row after them is read. The file starts with Excel's
 // byte-order mark and has CRLF line endings.
 func TestBatchReaderBadRowsDoNotStopIt(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("9", maxBatchLine+10)
 	file := "\ufeffcustomer_id,keep\r\n" + // 1
 		"1,\r\n" + // 2
@@ -94,6 +95,7 @@ func TestBatchReaderBadRowsDoNotStopIt(t *testing.T) {
 // TestBatchReaderLongJSONLine: a JSON line over 1 MiB is one bad row, and
 // the other 19 lines of the file are all read, numbered by file line.
 func TestBatchReaderLongJSONLine(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for i := 1; i <= 20; i++ {
 		if i == 6 {
@@ -117,6 +119,7 @@ func TestBatchReaderLongJSONLine(t *testing.T) {
 }
 
 func TestBatchReaderHeader(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ file, want string }{
 		{"customer_id,email\n1,a@example.com\n", `unknown column "email"`},
 		{"customer_id,CUSTOMER_ID\n1,1\n", "column customer_id appears twice"},
@@ -167,6 +170,7 @@ func (e *endless) Read(p []byte) (int, error) {
 // TestBatchReaderBoundedMemory: a 50 MB cell is skipped without being
 // held in memory, and the row after it is read.
 func TestBatchReaderBoundedMemory(t *testing.T) {
+	// Not parallel: MemStats counts every test's allocations.
 	r := io.MultiReader(strings.NewReader("customer_id\n1\n"), &endless{n: 50 << 20, tail: "\n2\n"})
 	var before, after runtime.MemStats
 	runtime.GC()

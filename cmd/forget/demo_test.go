@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -21,6 +19,7 @@ import (
 // the database. The curl lines are run as curl would run them, parsed from
 // the printed text, so the test fails if the text stops working.
 func TestServeDemo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and seeds a demo database")
 	}
@@ -93,40 +92,6 @@ func TestServeDemo(t *testing.T) {
 	if !strings.Contains(stderr.String(), "shutting down") {
 		t.Errorf("no shutdown in the log:\n%s", stderr.String())
 	}
-}
-
-// packageDir is this package's directory, where the tests start.
-var packageDir, _ = os.Getwd()
-
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// buildForget builds the command once for the tests that run it as a
-// separate process.
-func buildForget(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "forget-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "forget")
-		// -buildvcs=auto: the environment may say false, and forget version
-		// reports the revision.
-		build := exec.Command("go", "build", "-buildvcs=auto", "-o", builtBin, ".")
-		build.Dir = packageDir // a test may have changed directory
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
 }
 
 // runCurlLine performs a printed `curl -X M URL -H 'k: v' -d a=b` line.

@@ -63,6 +63,7 @@ func TestFlagsFromEnvironment(t *testing.T) {
 }
 
 func TestEnvName(t *testing.T) {
+	t.Parallel()
 	for flag, want := range map[string]string{"dsn": "FORGET_DSN", "nats": "FORGET_NATS", "keys": "FORGET_KEYS", "secret-file": "FORGET_SECRET_FILE", "batch-size": "FORGET_BATCH_SIZE"} {
 		if got := envName(flag); got != want {
 			t.Errorf("%s: %s, want %s", flag, got, want)
@@ -73,6 +74,7 @@ func TestEnvName(t *testing.T) {
 // TestProgressBar: on a terminal, the bar shows the count, the rate and
 // the time left, which the rate so far predicts.
 func TestProgressBar(t *testing.T) {
+	t.Parallel()
 	var w bytes.Buffer
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }

@@ -16,6 +16,7 @@ import (
 // named), -ignore-hold lets the operator who cleared it forget, recorded
 // in the receipt, and a misspelt hold to ignore is refused.
 func TestRunHolds(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "app.db")
 	run := func(args ...string) (int, string, string) {

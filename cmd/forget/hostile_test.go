@@ -19,6 +19,7 @@ import (
 // without a word (the HTTP handler refuses a repeated customer_id). Any
 // flag given twice, in any spelling, is a usage error and nothing changes.
 func TestFlagGivenTwiceIsRefused(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	username := func(id string) string {
 		t.Helper()
@@ -97,6 +98,7 @@ var hostileSQLModes = []string{
 // connecting. Each of hostileSQLModes used to give a session that cuts
 // values silently.
 func TestMySQLSessionStaysStrict(t *testing.T) {
+	t.Parallel()
 	base := mysqlURL(t)
 	for _, q := range hostileSQLModes {
 		db, _, err := openDSN(base + q)
@@ -118,6 +120,7 @@ func TestMySQLSessionStaysStrict(t *testing.T) {
 // TestMySQLConfigRefusesSQLModeEvasions: each of hostileSQLModes is
 // refused before connecting (no server needed); plain strict lists pass.
 func TestMySQLConfigRefusesSQLModeEvasions(t *testing.T) {
+	t.Parallel()
 	for _, q := range hostileSQLModes {
 		u, err := url.Parse("mysql://app@db/shop" + q)
 		if err != nil {
@@ -178,6 +181,7 @@ func TestSQLitePathCannotSetPragmas(t *testing.T) {
 // database: lint and inspect wrote a WAL-mode header into it (0 → 4096
 // bytes), a read-only command changing a file named by mistake.
 func TestEmptyFileIsNotADatabase(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "empty.db")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -204,6 +208,7 @@ func TestEmptyFileIsNotADatabase(t *testing.T) {
 // on a writable copy; a forget fails with a clear error and nothing
 // changes. Skipped where chattr +i is not allowed.
 func TestReadOnlyDatabaseFile(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	_, wantLint, _ := runMain("lint", "-db", path)
 	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
@@ -252,6 +257,7 @@ func (r *renameOnRead) Read(p []byte) (int, error) {
 // is read (the README's way) gives the old file's keys whole, never a
 // mix; the next read gives the new file's.
 func TestKeysFileReplacedMidRead(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, next := filepath.Join(dir, "keys"), filepath.Join(dir, "keys.new")
 	const oldKey, newKey = "old-key-0123456789abcdef", "new-key-0123456789abcdef"

@@ -10,6 +10,7 @@ import (
 // tables, inspect refuses as lint does, with the same message. It used to
 // print "0 columns in 0 tables reach a customer" and exit 0.
 func TestInspectRefusesWhatLintRefuses(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "other.db")
 	db, err := openSQLite(path)
 	if err != nil {

@@ -146,6 +146,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 // them, and -propose writes a mapping that loads with -schema, passes
 // lint and forgets the customer; no output shows a planted value.
 func TestInspectLintPropose(t *testing.T) {
+	t.Parallel()
 	for _, e := range coverEngines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -271,6 +272,7 @@ func writeJSON(t *testing.T, path string, v any) {
 
 // TestInspectUsage: bad flags are usage errors (2) that change nothing.
 func TestInspectUsage(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "app.db")
 	if code, _, errOut := runCLI(t, "init", "-db", path, "-demo", "200"); code != exitOK {
 		t.Fatal(errOut)
@@ -299,6 +301,7 @@ func TestInspectUsage(t *testing.T) {
 // when they hold spaces or control characters (an escape sequence in a
 // table name must not recolour or rewrite the report).
 func TestDisplayEscapes(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"customers":       "customers",
 		"Mixed_Case9":     "Mixed_Case9",

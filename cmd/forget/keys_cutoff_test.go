@@ -20,6 +20,7 @@ import (
 // and the refusal is logged. It used to be accepted with the cut line's
 // prefix as bob's key, locking bob out until the next SIGHUP.
 func TestKeysFileCutOff(t *testing.T) {
+	t.Parallel()
 	const aliceKey, bobKey = "alice-key-0123456789", "bob-key-0123456789abcdef"
 	whole := "alice:" + aliceKey + "\nbob:" + bobKey + "\n"
 	cut := whole[:len(whole)-6]

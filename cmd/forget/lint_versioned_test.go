@@ -12,6 +12,7 @@ import (
 // mapped table keeps every erased value as history; lint fails, naming
 // it, where it was once green.
 func TestLintNamesSystemVersionedTables(t *testing.T) {
+	t.Parallel()
 	for _, e := range testdb.Servers(t) {
 		if e.Dialect != sqlstore.MySQL {
 			continue

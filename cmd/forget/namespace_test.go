@@ -50,6 +50,7 @@ func TestNamespaceFlagRefused(t *testing.T) {
 // -namespace staging use FORGET-staging and its bucket; without it they
 // see nothing of staging's.
 func TestNamespaceCommands(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the command as separate processes")
 	}

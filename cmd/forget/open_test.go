@@ -17,6 +17,7 @@ import (
 // TestSQLitePathsOpenExactlyThatFile: -db names a file, whatever its name
 // holds. 'app#1.db' used to create "app" and report success.
 func TestSQLitePathsOpenExactlyThatFile(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"app#1.db", "what?.db", "x?mode=ro", "%41.db", "a%2Fb.db", "with space.db", "ünï cødé 数据.db", "semi;colon&amp=.db", "//double-slash.db"} {
 		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
 			dir := t.TempDir()
@@ -59,6 +60,7 @@ func TestSQLitePathsOpenExactlyThatFile(t *testing.T) {
 // makes the forget fail, leaving the customer as it was; one that
 // cascades from member_note loses its rows with the notes.
 func TestSQLiteForeignKeys(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	db, err := sql.Open("sqlite", "file:"+path) // the host's own connection
 	if err != nil {
@@ -138,6 +140,7 @@ func mysqlURL(t *testing.T) string {
 // TestMySQLSessionIsStrict: the command's MySQL sessions are strict, so a
 // value too long for its column is an error, never silently cut.
 func TestMySQLSessionIsStrict(t *testing.T) {
+	t.Parallel()
 	base := mysqlURL(t)
 	for _, q := range []string{"", "?timeout=5s", "?sql_mode=%27STRICT_ALL_TABLES%27"} {
 		db, _, err := openDSN(base + q)
@@ -161,6 +164,7 @@ func TestMySQLSessionIsStrict(t *testing.T) {
 }
 
 func TestMySQLConfig(t *testing.T) {
+	t.Parallel()
 	parse := func(s string) *url.URL {
 		u, err := url.Parse(s)
 		if err != nil {
@@ -194,6 +198,7 @@ func TestMySQLConfig(t *testing.T) {
 }
 
 func TestRedactDSN(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ dsn, want string }{
 		{"postgres://app:s3cret@db/app?password=s3cret2&sslmode=disable", "postgres://app:xxxxx@db/app?password=xxxxx&sslmode=xxxxx"},
 		{"postgres://app@db:5432/app", "postgres://app@db:5432/app"},
@@ -214,6 +219,7 @@ func TestRedactDSN(t *testing.T) {
 // against servers that refuse or do not exist: no message shows the
 // secrets. url.Parse's errors quote their input; the driver's may too.
 func TestDSNSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
 	const secret = "Sup3rS3cret"
 	keys := keysFileFor(t)
 	for _, dsn := range []string{
@@ -277,6 +283,7 @@ func TestDSNFromEnvironment(t *testing.T) {
 // database verifies it first; a database that does not fit the mapping
 // is exit status 2, before any forget or any serving.
 func TestMappingThatDoesNotFitIsBadUsage(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	db, err := openSQLite(path)
 	if err != nil {

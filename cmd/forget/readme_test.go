@@ -11,6 +11,7 @@ import (
 // command is `go run ./cmd/forget serve`, and the output it shows is what
 // the banner prints (but for the random key and the cache directory).
 func TestREADMEShowsWhatServePrints(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

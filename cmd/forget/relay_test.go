@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/long"
 	"github.com/forgetkit/forget/internal/outboxtest"
 	"github.com/forgetkit/forget/internal/streamtest"
 	"github.com/forgetkit/forget/internal/testdb"
@@ -161,18 +162,10 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// crashKills is how many SIGKILLs each crash test lands: 20, or
-// $FORGET_CRASH_ITERATIONS.
-func crashKills(t testing.TB) int {
-	if s := os.Getenv("FORGET_CRASH_ITERATIONS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("FORGET_CRASH_ITERATIONS=%q: want a positive integer", s)
-		}
-		return n
-	}
-	return 20
-}
+// crashKills is how many SIGKILLs each crash test lands: 5, 20 under
+// FORGET_LONG=1, or $FORGET_CRASH_ITERATIONS. Every kill is followed by
+// the same checks either way.
+func crashKills(t testing.TB) int { return long.Count(t, 5, 20) }
 
 // crashDB creates a SQLite database of n demo customers with the command.
 func crashDB(t *testing.T, bin string, n int) (string, *sql.DB) {
@@ -313,13 +306,14 @@ func ackedNotMarked(t testing.TB, db *sql.DB, js jetstream.JetStream) int {
 	return n
 }
 
-// TestCrashRelay kills `forget relay` with SIGKILL at random moments, at
-// least 20 times on each engine, while the host forgets customers and
+// TestCrashRelay kills `forget relay` with SIGKILL at random moments,
+// crashKills times on each engine, while the host forgets customers and
 // rolls back audit records of its own. After a last relay has drained the
 // outbox, every committed erasure is in the stream exactly once, in each
 // customer's order, nothing uncommitted is, and every event reaches two
 // webhooks.
 func TestCrashRelay(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}
@@ -406,10 +400,11 @@ func crashEngines(t *testing.T) []crashEngine {
 }
 
 // TestCrashServeNATS kills `forget serve -nats` with SIGKILL at random
-// moments under load, at least 20 times. Every forget the server answered
+// moments under load, crashKills times. Every forget the server answered
 // 200 is committed and in the stream once, as is every other committed
 // one; nothing uncommitted is published; every event reaches the webhook.
 func TestCrashServeNATS(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}

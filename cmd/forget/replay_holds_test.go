@@ -61,6 +61,7 @@ func forgottenWithIgnoredHold(t *testing.T) (backup, mappingPath, trailPath stri
 // ignored as the operator decided, and the summary says so; the hold
 // used to refuse the replay, and the customer came back for good.
 func TestReplayIgnoredHolds(t *testing.T) {
+	t.Parallel()
 	backup, mappingPath, trailPath := forgottenWithIgnoredHold(t)
 
 	code, stdout, stderr := runMain("replay", "-db", backup, "-schema", mappingPath, "-from", trailPath, "-progress", "none")
@@ -88,6 +89,7 @@ func TestReplayIgnoredHolds(t *testing.T) {
 // never as "forgotten again", and the restored customer is untouched
 // (an operator decides again; see forget.Replay).
 func TestReplayIgnoredHoldNoLongerDeclared(t *testing.T) {
+	t.Parallel()
 	backup, _, trailPath := forgottenWithIgnoredHold(t)
 
 	code, stdout, stderr := runMain("replay", "-db", backup, "-from", trailPath, "-progress", "none")

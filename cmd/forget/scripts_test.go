@@ -113,6 +113,7 @@ func TestUsage(t *testing.T) {
 // TestUsageNamesTheEnvironmentOnce: every -h says once that flags may
 // come from the environment.
 func TestUsageNamesTheEnvironmentOnce(t *testing.T) {
+	t.Parallel()
 	for name := range commands {
 		_, _, stderr := runMain(name, "-h")
 		if n := strings.Count(stderr, "may also come from the environment"); n != 1 {

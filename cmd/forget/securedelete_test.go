@@ -14,6 +14,7 @@ import (
 // its WAL byte by byte: neither value may be left. Without secure_delete
 // the deleted note stayed in the page's free space ("grep -a" found it).
 func TestSQLiteForgetLeavesNoBytes(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 20)
 	tag := rand.Text()[:12]
 	note := "allergic to penicillin " + tag
@@ -63,6 +64,7 @@ func TestSQLiteForgetLeavesNoBytes(t *testing.T) {
 // each connection, so it is in the DSN, which the driver applies to every
 // connection of the pool.
 func TestSQLiteEveryConnectionSecureDelete(t *testing.T) {
+	t.Parallel()
 	db, err := openSQLite(demoDB(t, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +99,7 @@ func TestSQLiteEveryConnectionSecureDelete(t *testing.T) {
 // write after a complete checkpoint truncates it (journal_size_limit 0);
 // without that the planted note stayed in the WAL file.
 func TestSQLiteWALLeavesNoBytes(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 20)
 	tag := rand.Text()[:12]
 	db, err := openSQLite(path)

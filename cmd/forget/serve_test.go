@@ -54,6 +54,7 @@ func rawRequest(t *testing.T, addr, method, target string) (*http.Response, stri
 // every other path is a JSON 404 in the handler's error shape, never a
 // redirect (ServeMux answered //api/customer/forget with a 307).
 func TestServeAnswersOnlyItsPath(t *testing.T) {
+	t.Parallel()
 	f, err := forget.New(memstore.New(), forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +95,7 @@ func TestServeAnswersOnlyItsPath(t *testing.T) {
 }
 
 func TestCheckServePath(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{"/api/customer/forget", "/gdpr/forget/", "/"} {
 		if err := checkServePath(p); err != nil {
 			t.Errorf("%q: %v", p, err)
@@ -110,6 +112,7 @@ func TestCheckServePath(t *testing.T) {
 // new key (rotation) works at once next to the old one; a file that does
 // not parse is logged, naming no key, and the keys in force stay.
 func TestServeReloadsKeysOnHUP(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the built command")
 	}
@@ -213,6 +216,7 @@ type syncBuffer = syncbuf.Buffer
 // authenticated (run with -race); a good key keeps working throughout,
 // also across reloads of a bad file.
 func TestKeysReloadUnderLoad(t *testing.T) {
+	t.Parallel()
 	const key = "steady-key-0123456789"
 	path := filepath.Join(t.TempDir(), "keys")
 	if err := os.WriteFile(path, []byte("u:"+key+"\n"), 0o600); err != nil {
@@ -269,6 +273,7 @@ func TestKeysReloadUnderLoad(t *testing.T) {
 // user-info and another secret in a query parameter, and reads what serve
 // prints: the banner names the database with both redacted.
 func TestServeBannerRedactsDSN(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the built command")
 	}

@@ -13,6 +13,7 @@ import (
 // each in a database of its own seeded with demo customers: the URL forms
 // the README shows, and the MySQL URL's translation to the driver's DSN.
 func TestRunOnServers(t *testing.T) {
+	t.Parallel()
 	for _, e := range testdb.Servers(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			tdb := e.Open(t)

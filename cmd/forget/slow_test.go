@@ -17,6 +17,7 @@ import (
 // slowly is disconnected once the server's read timeouts pass, instead of
 // holding a connection for as long as it likes.
 func TestSlowClientsAreCutOff(t *testing.T) {
+	t.Parallel()
 	f, err := forget.New(memstore.New(), forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 // delivered everywhere (exit 0). Nothing the database holds of the
 // customer is printed.
 func TestStatusAndRedriveCommands(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the command as separate processes")
 	}

@@ -8,6 +8,7 @@ import (
 // TestParseAgeDoesNotWrap: 585y was 585×365 days as a time.Duration,
 // which wrapped to 21 days and swept customers seen a month ago.
 func TestParseAgeDoesNotWrap(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	sp, err := parseAge("585y")
 	if err != nil {

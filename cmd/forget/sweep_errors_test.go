@@ -16,6 +16,7 @@ import (
 // The selection is made to fail by a lock on the customers table and a
 // statement timeout: PostgreSQL's 57014.
 func TestSweepFailureSaysWhatFailed(t *testing.T) {
+	t.Parallel()
 	for _, e := range testdb.Servers(t) {
 		if e.Dialect != sqlstore.Postgres {
 			continue
@@ -70,6 +71,7 @@ func TestSweepFailureSaysWhatFailed(t *testing.T) {
 // non-zero and says how many failed and why; its summary never reads as
 // a complete sweep, and the customers it reports forgotten are.
 func TestSweepConnectionKilledMidway(t *testing.T) {
+	t.Parallel()
 	for _, e := range testdb.Servers(t) {
 		if e.Dialect != sqlstore.Postgres {
 			continue

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgetkit/forget/internal/long"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
 
@@ -65,8 +66,8 @@ func sweepDatabase(t *testing.T, bin, dir string, n int) (db, mapping string) {
 }
 
 // TestSweepCrashSafety kills `forget sweep` with SIGKILL at random
-// moments, at least 20 times (FORGET_SWEEP_KILLS sets another number,
-// for a quicker CI run), and runs it again after each kill, as an
+// moments, at least 5 times (20 under FORGET_LONG=1; FORGET_SWEEP_KILLS,
+// or FORGET_CRASH_ITERATIONS, sets another number), and runs it again after each kill, as an
 // operator would. After every kill: each customer is fully forgotten or
 // intact, only inactive unheld customers are forgotten, each exactly once
 // (one erasure record: a re-run never forgets anybody again), and
@@ -74,10 +75,11 @@ func sweepDatabase(t *testing.T, bin, dir string, n int) (db, mapping string) {
 // inactive unheld customers are forgotten; then the test starts over on
 // a fresh copy until enough kills have landed.
 func TestSweepCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a real process many times")
 	}
-	want := 20
+	want := long.Count(t, 5, 20)
 	if v := os.Getenv("FORGET_SWEEP_KILLS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -117,12 +119,19 @@ func TestSweepCrashSafety(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		killed := false
+		// Once enough kills have landed, a run goes to its end: that a
+		// sweep completes is not left to a random moment coming late
+		// enough (under load it came after dozens of rounds).
+		var kill <-chan time.Time
+		if kills < want {
+			kill = time.After(time.Duration(30+rnd.IntN(600)) * time.Millisecond)
+		}
 		select {
 		case err := <-done:
 			if err != nil {
 				t.Fatalf("sweep failed: %v\n%s", err, out.String())
 			}
-		case <-time.After(time.Duration(30+rnd.IntN(600)) * time.Millisecond):
+		case <-kill:
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-done
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -242,6 +251,7 @@ func checkSweepInvariantsN(t *testing.T, path string, complete bool, customers i
 // map and 10,000 pages by default) and temporary data in memory; nonsense
 // is refused before anything opens.
 func TestSQLiteSizes(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s.db")
 	for _, tc := range []struct {
 		tuning                   sqliteTuning
@@ -287,6 +297,7 @@ func runSweep(args ...string) (int, string, string) {
 // the last stopped, holds are counted apart, and bad usage changes
 // nothing.
 func TestSweepCommand(t *testing.T) {
+	t.Parallel()
 	bin := buildForget(t)
 	dir := t.TempDir()
 	db, mapping := sweepDatabase(t, bin, dir, commandCustomers)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseCalendar(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
 		in   string
@@ -38,6 +39,7 @@ func TestParseCalendar(t *testing.T) {
 }
 
 func TestParseRefuses(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in   string
 		want error

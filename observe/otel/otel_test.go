@@ -11,6 +11,7 @@ import (
 )
 
 func TestNewNil(t *testing.T) {
+	t.Parallel()
 	if _, err := forgetotel.New(nil); err == nil {
 		t.Error("nil MeterProvider accepted")
 	}

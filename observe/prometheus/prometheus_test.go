@@ -97,6 +97,7 @@ func noPlanted(t *testing.T, g prometheus.Gatherer) {
 }
 
 func TestNewRefusesBadConfiguration(t *testing.T) {
+	t.Parallel()
 	if _, err := forgetprom.New(nil); err == nil {
 		t.Error("nil registerer accepted")
 	}
@@ -155,6 +156,7 @@ func TestHostileStats(t *testing.T) {
 
 // TestConcurrent: many forgets at once on one observer (run with -race).
 func TestConcurrent(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	obs, err := forgetprom.New(reg)
 	if err != nil {
@@ -172,6 +174,7 @@ func TestConcurrent(t *testing.T) {
 // fail after all three, and two retries each are counted. Once the lock is gone, a forget takes one
 // attempt and counts none.
 func TestSQLiteRetries(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "app.db")
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	if err != nil {

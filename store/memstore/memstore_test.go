@@ -78,5 +78,6 @@ func (b backend) Snapshot(context.Context) (storetest.Snapshot, error) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.Backend { return newBackend() })
 }

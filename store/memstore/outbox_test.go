@@ -30,6 +30,7 @@ func outboxStore(t testing.TB, n int, opts ...memstore.Option) (*memstore.Store,
 // runs, failures and refusals are not; a customer's second event waits
 // for the first; marks stick, releases and failed marks leave events.
 func TestOutboxEvents(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, o, f := outboxStore(t, 3, memstore.WithHold("chargeback", func(id string) bool { return id == "103" }))
 	first := outboxtest.Forget(t, f, "101")
@@ -110,6 +111,7 @@ func TestOutboxEvents(t *testing.T) {
 // TestOutboxConcurrent: relays and forgets at once, under -race; every
 // event is marked once, in each customer's order.
 func TestOutboxConcurrent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, o, f := outboxStore(t, 5)
 	var mu sync.Mutex

@@ -16,6 +16,7 @@ import (
 // again, in one batch and in single forgets, each get a placeholder of
 // their own: none fails on the unique index, none is claimed as an event.
 func TestLegacyAuditRefusalsRepeated(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -17,6 +17,7 @@ import (
 // rows cascading from it go too. The shorter SET NULL path must not hide
 // the longer one that deletes: keep=member_note is refused.
 func TestKeepRefusedWhenACascadeFollowsASetNull(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -57,6 +58,7 @@ func TestKeepRefusedWhenACascadeFollowsASetNull(t *testing.T) {
 // key, and a composite key (customer_id, auth_id): the walk ends, and
 // keep=member_note while member_auth is erased is refused.
 func TestKeepRefusedThroughCyclesAndCompositeKeys(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		for _, shape := range []string{"cycle", "self", "composite"} {
 			if shape == "composite" && e.dialect == sqlstore.SQLite {
@@ -111,6 +113,7 @@ func TestKeepRefusedThroughCyclesAndCompositeKeys(t *testing.T) {
 // deletes customer 2's replies to them. The store cannot tell whose rows
 // the database deletes, so Verify says so at start, naming the key.
 func TestVerifyWarnsOfSelfCascade(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db := schemaDB(t, e)

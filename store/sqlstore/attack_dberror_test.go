@@ -30,6 +30,7 @@ var hostileValues = []struct{ value, secret string }{
 // a row), leaves no part of itself in the scrubbed error, however it
 // quotes; the mapping's names quoted around it still show.
 func TestScrubbedErrorsSurviveHostileValues(t *testing.T) {
+	t.Parallel()
 	db, err := sql.Open("pgx", "postgres://nobody@127.0.0.1:1/none") // never connected
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +65,7 @@ func TestScrubbedErrorsSurviveHostileValues(t *testing.T) {
 // messages real servers write, on each engine, of a value read from a
 // row (a cast that fails; a duplicate key).
 func TestScrubbedServerErrorsSurviveHostileValues(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect == sqlstore.SQLite {
 			continue // SQLite's messages quote no value

@@ -17,6 +17,7 @@ import (
 // it: every hold Verify passes must, on the matching row, hold the
 // customer (never a database error on every forget, never no match).
 func TestHoldsOnOddColumnTypes(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect == sqlstore.SQLite {
 			continue
@@ -106,6 +107,7 @@ func testHoldsOnOddColumnTypes(t *testing.T, e engine, interpolate bool) {
 // from two tables). Verify must either accept it and the hold then hold,
 // or refuse it by name; never pass it and let it never match.
 func TestHoldOnAView(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()

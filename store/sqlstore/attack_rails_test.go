@@ -15,6 +15,7 @@ import (
 // name alone: Verify passes, a forget erases, and the dry run's
 // inventory names no product row as the customer's.
 func TestRailsStyleKeys(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()

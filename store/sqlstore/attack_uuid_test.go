@@ -19,6 +19,7 @@ import (
 // prints it, so a sweep after it (the same cutoff) skips them rather than
 // forgetting them a second time.
 func TestUpperCaseUUIDForgetThenSweep(t *testing.T) {
+	t.Parallel()
 	keys := storetest.UUIDKeys()
 	for _, e := range engines(t) {
 		if e.dialect == sqlstore.SQLite {
@@ -73,6 +74,7 @@ func TestUpperCaseUUIDForgetThenSweep(t *testing.T) {
 // uuid in either case names the customer; the dry run counts every
 // table; a batch of order lookups forgets each customer once.
 func TestUUIDOrderKeyWithBigintCustomers(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect == sqlstore.SQLite {
 			continue // no uuid type

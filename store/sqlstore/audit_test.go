@@ -21,6 +21,7 @@ import (
 // TestAuditTrailInTransaction: the audit table holds exactly the erasures
 // that were committed, each with its receipt, on every engine.
 func TestAuditTrailInTransaction(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := forget.WithPrincipal(context.Background(), "ops")
@@ -69,6 +70,7 @@ func TestAuditTrailInTransaction(t *testing.T) {
 // TestAuditFailureUndoesErasure: when the audit record cannot be written,
 // the erasure is rolled back with it.
 func TestAuditFailureUndoesErasure(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -91,6 +93,7 @@ func TestAuditFailureUndoesErasure(t *testing.T) {
 // TestReplayAfterRestore: restore a SQLite backup taken before a forget,
 // replay the exported audit trail, and the customer is forgotten again.
 func TestReplayAfterRestore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	live := filepath.Join(dir, "live.db")
@@ -160,6 +163,7 @@ func TestReplayAfterRestore(t *testing.T) {
 // database seeded alike) ignores it again, on every engine: the hold
 // would otherwise refuse the replay and the customer stay back for good.
 func TestReplayKeepsIgnoredHolds(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -198,6 +202,7 @@ func TestReplayKeepsIgnoredHolds(t *testing.T) {
 // published so that no relay takes it for an event, and the audit trail
 // still shows no event id.
 func TestRefusalRecordHasNoEvent(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		for _, legacy := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/notNullEventID=%v", e.name, legacy), func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 // crashes finalising one on a closed connection), and the pool must never
 // hand the connection out again.
 func TestCrashDiscardedConnection(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "d.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/internal/long"
 	"github.com/forgetkit/forget/store/sqlstore"
 	"github.com/forgetkit/forget/store/storetest"
 )
@@ -245,6 +246,7 @@ func seedFast(t testing.TB, b defaultBackend, ids ...int) {
 // a held customer before it is refused with exactly one audit record of
 // the refusal, and nothing crashes.
 func TestBatchTriggerRefusesOneCustomer(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -295,6 +297,7 @@ func TestBatchTriggerRefusesOneCustomer(t *testing.T) {
 // culprit alone fails. MariaDB checks foreign keys at once, so there the
 // statement fails and its savepoint absorbs it: same outcome.
 func TestBatchCommitFailureFindsCulprit(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect == sqlstore.SQLite {
 			e.open = func(t testing.TB) (*sql.DB, string) {
@@ -347,6 +350,7 @@ func TestBatchCommitFailureFindsCulprit(t *testing.T) {
 // the forgets that need room, cleanly: no crash, every outcome true, the
 // pool clean, and the store works once there is room again.
 func TestBatchDiskFull(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := engine{name: "sqlite", dialect: sqlstore.SQLite, open: openSQLite}
 	b := newDefaultBackend(t, e, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
@@ -406,6 +410,7 @@ func TestBatchDiskFull(t *testing.T) {
 // forget does, so that it fails exactly when the forget would: while
 // another connection holds the write lock, it waits.
 func TestBatchDryRunTakesWriteLock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := engine{name: "sqlite", dialect: sqlstore.SQLite, open: openSQLite}
 	b := newDefaultBackend(t, e)
@@ -439,24 +444,18 @@ func TestBatchDryRunTakesWriteLock(t *testing.T) {
 }
 
 // crashIterations is how many rounds the cancellation test runs on
-// SQLite: 300 under CI, 100 elsewhere, 30 with -short, or
-// FORGET_CRASH_ITERATIONS; a third as many on the other engines.
+// SQLite: 300 under FORGET_LONG=1 or CI=true, 100 elsewhere, 30 with
+// -short, or FORGET_CRASH_ITERATIONS; a third as many on the other
+// engines.
 func crashIterations(t testing.TB) int {
-	n := 100
-	if os.Getenv("CI") == "true" {
-		n = 300
-	}
+	short := 100
 	if testing.Short() {
-		n = 30
+		short = 30
 	}
-	if s := os.Getenv("FORGET_CRASH_ITERATIONS"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			t.Fatalf("FORGET_CRASH_ITERATIONS=%q: want a positive integer", s)
-		}
-		n = v
+	if os.Getenv("CI") == "true" {
+		short = 300
 	}
-	return n
+	return long.Count(t, short, 300)
 }
 
 // TestCrashCancelBatch cancels batches, a dry-run batch and single
@@ -475,6 +474,7 @@ func crashIterations(t testing.TB) int {
 // any transaction and a new forget succeeds; at the end the database
 // passes integrity_check.
 func TestCrashCancelBatch(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) { crashCancelBatch(t, e) })
 	}

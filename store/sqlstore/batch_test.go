@@ -16,6 +16,7 @@ import (
 // customers, the database refusing one customer's last DELETE rolls back
 // that customer alone, on every engine.
 func TestBatchIsolatesFailures(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -61,6 +62,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 // per item, each statement prepared once, a rollback to the savepoint for
 // the item that fails, one COMMIT.
 func TestBatchStatements(t *testing.T) {
+	t.Parallel()
 	ds := dialects[0]
 	f, mock := newMockForgetter(t, ds.d, sqlstore.WithSetBased(false))
 	exec := func(q string) { mock.ExpectExec(q).WithoutArgs().WillReturnResult(sqlmock.NewResult(0, 0)) }

@@ -17,6 +17,7 @@ import (
 // path and the set-based one alike. Customer i (1 to 6) has transactions
 // of i*100 cents, made i years ago; customer 6's have no time.
 func TestHoldOps(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"5001y", "99999999999999999999d", "9999999h", "0d", "3x"} {
 		schema := sqlstore.DefaultSchema()
 		schema.Holds = []sqlstore.Hold{{Name: "h", Table: "transactions", CustomerKey: "customer_id", Where: []sqlstore.Condition{{Column: "created_at", Op: "newer_than", Value: v}}}}

@@ -10,6 +10,7 @@ import (
 // TestCountsJSON: the audit record's row counts read exactly as
 // json.Marshal writes them (the per-customer path's), whatever the names.
 func TestCountsJSON(t *testing.T) {
+	t.Parallel()
 	for _, m := range []map[forget.Table]int64{
 		nil,
 		{},

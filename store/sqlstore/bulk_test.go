@@ -228,6 +228,7 @@ func outcomeText(o forget.Outcome) string {
 // same randomness, the very same values) and give identical outcomes, on
 // every engine, real runs and dry runs alike.
 func TestBulkMatchesPerCustomer(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			for _, dry := range []bool{false, true} {
@@ -306,6 +307,7 @@ func TestBulkMatchesPerCustomer(t *testing.T) {
 // does not declare is invalid, as a single forget's is, and changes
 // nothing: an operator's typo must not let the batch run unawares.
 func TestBatchUnknownHoldToIgnore(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	fx := newBulkFixture(t, e)
 	before := dumpAll(t, fx.db)
@@ -330,6 +332,7 @@ func TestBatchUnknownHoldToIgnore(t *testing.T) {
 // over the same customers in opposite orders, at once, both finish
 // (deadlocks are retried), every customer audited twice.
 func TestBulkLargeGroups(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("forgets thousands of customers")
 	}
@@ -386,6 +389,7 @@ func TestBulkLargeGroups(t *testing.T) {
 // SQLite's set-based statements run without the context's cancellation,
 // for speed: the store checks it before each one and before COMMIT.
 func TestBulkCancelledCommitsNothing(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			bg := context.Background()

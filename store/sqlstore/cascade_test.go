@@ -40,6 +40,7 @@ func countRows(t *testing.T, db *sql.DB, query string) int {
 // while member_auth is erased is refused (400-class, naming both tables,
 // in the dry run too), nothing erased; keeping both erases the rest.
 func TestKeepRefusedWhenACascadeWouldBreakIt(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		for _, shape := range []string{"cascade", "two hops", "set null"} {
 			t.Run(e.name+"/"+shape, func(t *testing.T) {
@@ -100,6 +101,7 @@ func TestKeepRefusedWhenACascadeWouldBreakIt(t *testing.T) {
 // through a foreign key from a mapped table, is never kept; the mapping
 // alone makes that certain, so Verify refuses it.
 func TestVerifyRefusesRetainBrokenByCascade(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db := schemaDB(t, e)
@@ -123,6 +125,7 @@ func TestVerifyRefusesRetainBrokenByCascade(t *testing.T) {
 // customer's username by ON UPDATE CASCADE change when the username is
 // pseudonymised; keeping member_note but not username is refused.
 func TestKeepRefusedWhenAnUpdateCascadeWouldBreakIt(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -155,6 +158,7 @@ func TestKeepRefusedWhenAnUpdateCascadeWouldBreakIt(t *testing.T) {
 // refers to member_auth by ON DELETE SET NULL would be emptied by the
 // member_auth rows' deletion; the keep list is refused.
 func TestKeptFieldRefusedWhenACascadeWouldSetIt(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()

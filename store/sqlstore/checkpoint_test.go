@@ -96,8 +96,13 @@ func walSize(t *testing.T, path string) int64 {
 // with them (without the RESTART step, in its turn among the store's
 // writers, the log is never restarted).
 func TestCheckpointSQLiteBoundsTheLog(t *testing.T) {
+	t.Parallel()
 	const customers = 600 // about 20 MB of log unchecked
-	forgetAll := func(every time.Duration) (restarts uint32, size int64) {
+	// forgetAll forgets every customer, and with untilRestart goes on
+	// (forgetting them again, up to a deadline) until the log's header
+	// shows a restart: when the scheduler first lets the checkpointer in
+	// is not the test's to decide. It returns how many forgets it ran.
+	forgetAll := func(every time.Duration, min int, untilRestart bool) (n int, restarts uint32, size int64) {
 		t.Helper()
 		path := filepath.Join(t.TempDir(), "c.db")
 		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_pragma=busy_timeout(5000)")
@@ -118,7 +123,16 @@ func TestCheckpointSQLiteBoundsTheLog(t *testing.T) {
 		} else {
 			done <- nil
 		}
-		for id := 1; id <= customers; id++ {
+		deadline := time.Now().Add(2 * time.Minute)
+		for n < min || untilRestart && walRestarts(t, path) == 0 {
+			if n >= min {
+				if time.Now().After(deadline) {
+					t.Fatalf("no restart of the log after %d forgets and 2 minutes of checkpoints every %s", n, every)
+				}
+				time.Sleep(10 * time.Millisecond) // room for the checkpointer between forgets
+			}
+			id := 1 + n%customers
+			n++
 			if _, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: strconv.Itoa(id)}}); err != nil {
 				t.Fatal(err)
 			}
@@ -136,11 +150,11 @@ func TestCheckpointSQLiteBoundsTheLog(t *testing.T) {
 		if err := db.QueryRow("SELECT count(*) FROM customers WHERE username NOT LIKE 'forgot-%'").Scan(&left); err != nil || left != 0 {
 			t.Fatalf("%d customers not forgotten (%v)", left, err)
 		}
-		return restarts, size
+		return n, restarts, size
 	}
-	never, grown := forgetAll(0)
-	restarts, size := forgetAll(5 * time.Millisecond)
-	t.Logf("log after %d forgets: %d bytes, restarted %d times with background checkpoints; %d bytes, %d times without", customers, size, restarts, grown, never)
+	n, restarts, size := forgetAll(5*time.Millisecond, customers, true)
+	_, never, grown := forgetAll(0, n, false)
+	t.Logf("log after %d forgets: %d bytes, restarted %d times with background checkpoints; %d bytes, %d times without", n, size, restarts, grown, never)
 	// How many restarts fit in the run is the scheduler's choice under
 	// load; that the log is restarted and ends smaller than unchecked is
 	// not.
@@ -206,6 +220,7 @@ func checkPoolTimeouts(t *testing.T, db *sql.DB, want, minOpen int) {
 // meets the lock. Then the same with a pool of one connection, which must
 // not deadlock the checkpoints and the forgets.
 func TestCheckpointTakesTurnsWithForgets(t *testing.T) {
+	t.Parallel()
 	for _, oneConn := range []bool{false, true} {
 		t.Run(map[bool]string{false: "reader", true: "one-connection"}[oneConn], func(t *testing.T) {
 			db := writerDB(t, 200)
@@ -269,6 +284,7 @@ func holdSnapshot(t *testing.T, db *sql.DB) *sql.Tx {
 }
 
 func TestCheckpointSQLiteRefuses(t *testing.T) {
+	t.Parallel()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "r.db")+"?_pragma=journal_mode(DELETE)")
 	if err != nil {
 		t.Fatal(err)
@@ -337,6 +353,7 @@ func ExampleStore_CheckpointSQLite() {
 // the restore after a cancel went unnoticed here: the cancelled
 // connection did not come back to the pool with this driver.)
 func TestCheckpointCancelledMidRestart(t *testing.T) {
+	t.Parallel()
 	db, _ := checkpointDB(t, 10*time.Second)
 	writeRows(t, db, 20)
 	rtx := holdSnapshot(t, db)

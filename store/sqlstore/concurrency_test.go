@@ -60,6 +60,7 @@ func isDeadlock(err error) bool {
 // rows add up: seeded + inserted = deleted (as receipts report) +
 // remaining; and a final forget leaves every customer fully forgotten.
 func TestConcurrentForgetsAndInserts(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("concurrency stress")
 	}

@@ -194,6 +194,7 @@ func coverHostForgetter(t *testing.T, e engine) (*sqlstore.Store, *forget.Forget
 }
 
 func TestCoverageClassifiesHostSchema(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -295,6 +296,7 @@ func TestCoverageClassifiesHostSchema(t *testing.T) {
 // unclassified columns, naming them and no value; a mapping that covers
 // every column (extension fields and table, the rest retained) passes.
 func TestCoverageRequired(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db := createCoverHost(t, e)
@@ -339,6 +341,7 @@ func coveredSchema() (sqlstore.Schema, forget.Catalogue) {
 }
 
 func TestCoverageInventory(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -401,6 +404,7 @@ func mustJSON(t testing.TB, v any) string {
 // TestRetainValidation: Retain entries are table.column of plain
 // identifiers with a one-line reason; anything else is refused by New.
 func TestRetainValidation(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	for _, tc := range []struct {
 		key, reason, want string
@@ -437,6 +441,7 @@ func TestRetainValidation(t *testing.T) {
 // forget erases, are noted; a purge that a RESTRICT foreign key refuses
 // is noted; SET NULL columns are erased.
 func TestCoverNotes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openSQLite(t)
 	execAll(t, db, append(coverDDL(sqlstore.SQLite),
@@ -479,6 +484,7 @@ func TestCoverNotes(t *testing.T) {
 }
 
 func TestCoverageOptions(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	execAll(t, db, coverDDL(sqlstore.SQLite)...)
 	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(coverSchema()))
@@ -515,6 +521,7 @@ func TestCoverageOptions(t *testing.T) {
 // (quotes, backticks, spaces, dots, a second schema) and never runs it as
 // SQL.
 func TestSampleOddNames(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, _ := e.open(t)
@@ -559,6 +566,7 @@ func TestSampleOddNames(t *testing.T) {
 }
 
 func TestPersonalHints(t *testing.T) {
+	t.Parallel()
 	for name, personal := range map[string]bool{
 		"email": true, "EmailAddress": true, "contact_mail": true, "last_ip": true, "lastLoginIP": true, "IP": true,
 		"phone_number": true, "mobile": true, "home_city": true, "zip": true, "birthdate": true, "dob": true,
@@ -579,6 +587,7 @@ func TestPersonalHints(t *testing.T) {
 }
 
 func TestSampleDetectors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		v                  string
 		email, phone, ipAd bool
@@ -614,6 +623,7 @@ func TestSampleDetectors(t *testing.T) {
 // list preserves as kept, needs a Verify first (it never reads the
 // catalogue inside the forget's transaction), and is nil for real runs.
 func TestDryRunInventory(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -667,6 +677,7 @@ func TestDryRunInventory(t *testing.T) {
 // text; a cycle of foreign keys between tables that reach nobody is not
 // followed.
 func TestInventoryCompositeChain(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -720,6 +731,7 @@ func TestInventoryCompositeChain(t *testing.T) {
 // TestCoverageConcurrent: coverage, inventories, Verify and forgets at
 // once on one store (run with -race).
 func TestCoverageConcurrent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openSQLite(t)
 	execAll(t, db, append(coverDDL(sqlstore.SQLite), coverData(sqlstore.SQLite)...)...)
@@ -795,6 +807,7 @@ func BenchmarkCover(b *testing.B) {
 // coverage lists at most 32 hops of a chain, and an inventory counts the
 // rows of tables up to that depth and says it did not count the others.
 func TestLongChain(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	execAll(t, db, coverDDL(sqlstore.SQLite)...)
 	execAll(t, db, coverData(sqlstore.SQLite)...)
@@ -842,6 +855,7 @@ func TestLongChain(t *testing.T) {
 // has no primary key) leaves that table uncounted, not the inventory
 // failed.
 func TestInventoryUncountable(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	execAll(t, db, append(coverDDL(sqlstore.SQLite), coverData(sqlstore.SQLite)...)...)
 	execAll(t, db, `CREATE TABLE nopk (customer_id BIGINT, v TEXT)`, `CREATE TABLE child (id INTEGER PRIMARY KEY, p BIGINT REFERENCES nopk)`)
@@ -863,6 +877,7 @@ func TestInventoryUncountable(t *testing.T) {
 // TestCoverageActivityRetained: an activity column is kept on purpose (a
 // sweep reads it), unless Retain gives its own reason.
 func TestCoverageActivityRetained(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	db, _ := e.open(t)
 	if err := sqlstore.CreateSchema(context.Background(), db, e.dialect); err != nil {

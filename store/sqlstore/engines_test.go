@@ -320,6 +320,7 @@ func (b activityBackend) Seed(ctx context.Context, cs []storetest.Customer) erro
 
 // TestConformanceUUID runs the suite with uuid customer keys.
 func TestConformanceUUID(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			storetest.RunKeys(t, storetest.UUIDKeys(), func(t *testing.T) storetest.Backend {
@@ -333,6 +334,7 @@ func TestConformanceUUID(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) storetest.Backend { return activityBackend{newConformanceBackend(t, e), e.dialect} })

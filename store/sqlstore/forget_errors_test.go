@@ -27,6 +27,7 @@ import (
 // the row, so it is never shown; the server's own message quoting the
 // row's value is shown with the value replaced.
 func TestForgetErrorsScrubbed(t *testing.T) {
+	t.Parallel()
 	const planted = "penicillin-7d3f9"
 	type trigger struct {
 		name string
@@ -147,6 +148,7 @@ type raiseError struct {
 // trigger or function wrote is dropped whole, whatever it quotes or not,
 // and the error still wraps its cause.
 func TestHostMessagesDropped(t *testing.T) {
+	t.Parallel()
 	db, err := sql.Open("pgx", "postgres://nobody@127.0.0.1:1/none") // never connected
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,7 @@ func seedMany(t testing.TB, db *sql.DB, d sqlstore.Dialect, n int) {
 // TestEveryStatementUsesAnIndex explains every statement the store runs
 // (pinned by TestStatements) on 10,000 customers: none may scan a table.
 func TestEveryStatementUsesAnIndex(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("seeds 10,000 customers per engine")
 	}

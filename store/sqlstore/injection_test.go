@@ -29,6 +29,7 @@ var injections = []string{
 // with integer keys (where they are refused first), on every engine: each
 // is a refusal, and every table is as it was, row for row.
 func TestInjectionIsHarmless(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()

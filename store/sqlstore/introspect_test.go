@@ -302,6 +302,7 @@ func createHost(t testing.TB, e engine) (*sql.DB, string, string) {
 }
 
 func TestIntrospect(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, ns, crm := createHost(t, e)
@@ -488,6 +489,7 @@ func loggingDB(t testing.TB, e engine, db *sql.DB, ns string) (*sql.DB, *stmtLog
 // checks that none names a host table: it reads the catalogue, never a
 // row of the host's.
 func TestIntrospectReadsCatalogueOnly(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, ns, crm := createHost(t, e)
@@ -520,6 +522,7 @@ func TestIntrospectReadsCatalogueOnly(t *testing.T) {
 // introspecting role may not read: PostgreSQL's pg_catalog shows it
 // (information_schema would hide its columns).
 func TestIntrospectWithoutSelectPrivilege(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.Postgres {
 			continue
@@ -582,6 +585,7 @@ func pgDSN(t testing.TB, schema string) string {
 }
 
 func TestIntrospectCancelled(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, _, crm := createHost(t, e)
@@ -600,6 +604,7 @@ func TestIntrospectCancelled(t *testing.T) {
 }
 
 func TestIntrospectBadInput(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	ctx := context.Background()
 	var noCtx context.Context
@@ -648,6 +653,7 @@ func TestIntrospectBadInput(t *testing.T) {
 // MySQL's unsigned and TEXT types, generated columns and invisible
 // indexes.
 func TestIntrospectEngineSpecific(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, _ := e.open(t)
@@ -853,6 +859,7 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 // TestIntrospectConcurrent runs Introspect from several goroutines on one
 // pool while tables come and go.
 func TestIntrospectConcurrent(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, _, crm := createHost(t, e)

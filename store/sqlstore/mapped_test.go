@@ -40,6 +40,7 @@ func refuseNoteDeletes(t *testing.T, db *sql.DB, d sqlstore.Dialect, customer in
 // last DELETE of a forget, with a trigger, after the UPDATE and the first
 // DELETE have run: every engine must roll all of it back.
 func TestAtomicWhenLastStatementFails(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -213,6 +214,7 @@ func dumpTables(t testing.TB, db *sql.DB) map[string][]string {
 }
 
 func TestMappedSchema(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -306,6 +308,7 @@ func sorted(s []string) []string {
 }
 
 func TestSchemaValidation(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	bad := sqlstore.DefaultSchema()
 	bad.Customers.Table = `customers"; DROP TABLE customers; --`

@@ -17,6 +17,7 @@ import (
 // that together would destroy a kept value, erase a key, or purge the rows
 // that hold fields are refused when the Forgetter is built.
 func TestMappingsLegalButWrong(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	withKey := func(m func(*sqlstore.Schema)) sqlstore.Schema {
 		s := sqlstore.DefaultSchema()
@@ -81,6 +82,7 @@ func TestMappingsLegalButWrong(t *testing.T) {
 // are neither erased nor kept in the receipt, the audit record or the
 // log; they are listed apart.
 func TestReceiptListsOnlyWhatWasErased(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := engines(t)[0]
 	schema := sqlstore.DefaultSchema()
@@ -129,6 +131,7 @@ func TestReceiptListsOnlyWhatWasErased(t *testing.T) {
 // rolls them back, so a column the mapping names but the database lacks,
 // or a trigger that refuses, fails the dry run as it fails the forget.
 func TestDryRunFailsWhenForgetWould(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
@@ -176,6 +179,7 @@ func TestDryRunFailsWhenForgetWould(t *testing.T) {
 // TestTypedNilStore: a nil *sqlstore.Store or *memstore.Store in the
 // Store interface is refused by New, not a panic on the first forget.
 func TestTypedNilStore(t *testing.T) {
+	t.Parallel()
 	var s *sqlstore.Store
 	if _, err := forget.New(s); err == nil {
 		t.Error("New accepted a nil *sqlstore.Store")
@@ -191,6 +195,7 @@ func TestTypedNilStore(t *testing.T) {
 // customer with its row count and action, the retained columns with their
 // reasons; a real forget carries none.
 func TestDryRunReceiptInventory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := newDefaultBackend(t, engines(t)[0], sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	if err := b.Seed(ctx, storetest.Fixtures()); err != nil {

@@ -50,6 +50,7 @@ func claim(t testing.TB, o forget.Outbox, limit int) forget.EventClaim {
 // receipt under its event id, in the outbox; a dry run, a forget that
 // fails and one that finds nobody leave none.
 func TestOutboxEventPerCommittedForget(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := forget.WithPrincipal(context.Background(), "ops")
@@ -127,6 +128,7 @@ func TestOutboxEventPerCommittedForget(t *testing.T) {
 // while the first is unpublished, claimed or not; releasing a claim or
 // failing to mark it leaves the events for the next claim.
 func TestOutboxCustomerOrder(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -194,6 +196,7 @@ func TestOutboxCustomerOrder(t *testing.T) {
 // table, an empty customer id and a cancelled context are errors that
 // change nothing.
 func TestOutboxBadInput(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	ctx := context.Background()
 	b := outboxBackend(t, e, 1)
@@ -245,6 +248,7 @@ func TestOutboxBadInput(t *testing.T) {
 // each customer's commit order; on PostgreSQL and MariaDB no event is
 // ever in two claims at once.
 func TestOutboxRelaysShareWork(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			const customers, rounds, relays = 8, 6, 4
@@ -354,6 +358,7 @@ func TestOutboxRelaysShareWork(t *testing.T) {
 // (BenchmarkOutboxCostSQLite). Event ids are unique by construction and
 // never looked up, so they have none.
 func TestOutboxAuditIndexes(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	if err := sqlstore.CreateSchema(context.Background(), db, sqlstore.SQLite); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 // memberid erases the member's fields and deletes its rows in all 16
 // tables, leaving another member alone.
 func TestNATSMemberPreset(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()

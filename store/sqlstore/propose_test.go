@@ -20,6 +20,7 @@ import (
 // the tickets (holding the customer key) and the attachments (through a
 // foreign-key chain) deleted, the other customer untouched.
 func TestProposeCoversAndForgets(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -143,6 +144,7 @@ func TestProposeCoversAndForgets(t *testing.T) {
 // error that says what to do; a nil Introspection and a bad catalogue
 // are errors too.
 func TestProposeNothingToMap(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	execAll(t, db, `CREATE TABLE products (product_id INTEGER PRIMARY KEY, title TEXT)`)
 	in, err := sqlstore.Introspect(context.Background(), db, sqlstore.SQLite)
@@ -164,6 +166,7 @@ func TestProposeNothingToMap(t *testing.T) {
 // default mapping (no review of a field), subscriptions and transactions
 // for lookups, and retains the two non-key columns of the lookup tables.
 func TestProposeDefaultSchema(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	ctx := context.Background()
 	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
@@ -208,6 +211,7 @@ func TestProposeDefaultSchema(t *testing.T) {
 // TestProposeOddNames: a table whose name no mapping can hold is left
 // unclassified and said so; the rest of the proposal still verifies.
 func TestProposeOddNames(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	execAll(t, db, append(coverDDL(sqlstore.SQLite),
 		`CREATE TABLE "odd table" ("e mail" TEXT, customer_id BIGINT)`,

@@ -274,6 +274,7 @@ func scripts(ds dialectSQL) []struct {
 // lookup key, at most one lock, one UPDATE per table of fields, one DELETE
 // per purged table, all in one transaction.
 func TestStatements(t *testing.T) {
+	t.Parallel()
 	for _, ds := range dialects {
 		t.Run(ds.d.String(), func(t *testing.T) {
 			for _, sc := range scripts(ds) {
@@ -299,6 +300,7 @@ func TestStatements(t *testing.T) {
 // TestFailureAtEveryStatement injects a failure at each statement of each
 // script in turn: the store must roll back and return the error.
 func TestFailureAtEveryStatement(t *testing.T) {
+	t.Parallel()
 	injected := errors.New("injected failure")
 	for _, ds := range dialects {
 		t.Run(ds.d.String(), func(t *testing.T) {
@@ -326,6 +328,7 @@ func TestFailureAtEveryStatement(t *testing.T) {
 }
 
 func TestNotFoundAndConflictRollBack(t *testing.T) {
+	t.Parallel()
 	for _, ds := range dialects {
 		t.Run(ds.d.String(), func(t *testing.T) {
 			f, mock := newMockForgetter(t, ds.d)
@@ -391,6 +394,7 @@ func TestNotFoundAndConflictRollBack(t *testing.T) {
 // TestMalformedKeyNeverReachesDatabase: "abc" for an integer key is
 // invalid before any statement, on every dialect.
 func TestMalformedKeyNeverReachesDatabase(t *testing.T) {
+	t.Parallel()
 	for _, ds := range dialects {
 		t.Run(ds.d.String(), func(t *testing.T) {
 			f, mock := newMockForgetter(t, ds.d)
@@ -411,6 +415,7 @@ func TestMalformedKeyNeverReachesDatabase(t *testing.T) {
 // TestRetriesDeadlock: a deadlock aborts the first attempt; the store
 // rolls back and runs the whole transaction again.
 func TestRetriesDeadlock(t *testing.T) {
+	t.Parallel()
 	ds := dialects[2] // MySQL reports deadlocks as error 1213
 	f, mock := newMockForgetter(t, ds.d)
 	sc := scripts(ds)[0]

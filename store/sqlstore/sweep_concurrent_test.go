@@ -61,6 +61,7 @@ func reopen(t *testing.T, e engine, db *sql.DB) *sql.DB {
 // exactly once (one audit record, so one event), and what one sweep
 // forgot the other counts as already forgotten, not failed.
 func TestConcurrentSweeps(t *testing.T) {
+	t.Parallel()
 	all := func(int) (login, order *time.Time) {
 		old := sweepClock.AddDate(-4, 0, 0)
 		return &old, nil

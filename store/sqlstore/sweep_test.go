@@ -21,6 +21,7 @@ import (
 // TestActivityValidation: activity columns are plain columns of the
 // customers table, named once, never its key.
 func TestActivityValidation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		activity []sqlstore.Column
@@ -207,6 +208,7 @@ func TestSweepSQL(t *testing.T) {
 }
 
 func TestSweepSQLRefuses(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	ctx := context.Background()
 	db, s, _ := sweepFixture(t, e, 3, sweepActivity)
@@ -252,6 +254,7 @@ func TestSweepSQLRefuses(t *testing.T) {
 // first of them on: a million customers last seen at one instant must
 // not make a sweep quadratic.
 func TestSweepUsesIndex(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	db, s, _ := sweepFixture(t, e, 3, sweepActivity)
 	for part, col := range []string{"last_login", "last_order_at"} {
@@ -295,6 +298,7 @@ func (e pgError) SQLState() string { return e.state }
 // quoted part that is not a name of the mapping (a value the statement
 // was given, or read) is scrubbed, and so is every argument's text.
 func TestSweepErrorsQuoteNoValue(t *testing.T) {
+	t.Parallel()
 	schema := sqlstore.DefaultSchema()
 	schema.Activity = []sqlstore.Column{{Column: "last_login"}}
 	db, err := sql.Open("pgx", "postgres://nobody@127.0.0.1:1/none") // never connected

@@ -13,6 +13,7 @@ import (
 // TestSweepUUIDKey: a sweep over a uuid customers key compares it with
 // the audit table's TEXT customer_id; PostgreSQL has no uuid = text.
 func TestSweepUUIDKey(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.Postgres {
 			continue

@@ -16,6 +16,7 @@ import (
 // never swept, and one with a real time in another column is swept by
 // that time alone.
 func TestSweepMySQLZeroDates(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.MySQL {
 			continue

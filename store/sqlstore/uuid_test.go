@@ -22,6 +22,7 @@ import (
 // set-based batches stay set-based, the audit trail holds the key, and a
 // sweep skips the customers it erased.
 func TestUUIDKey(t *testing.T) {
+	t.Parallel()
 	keys := storetest.UUIDKeys()
 	for _, e := range engines(t) {
 		for _, native := range []bool{true, false} {
@@ -178,6 +179,7 @@ func testUUIDKey(t *testing.T, e engine, native bool, keys storetest.Keys) {
 // TestUUIDKeyTypeVerify: Verify refuses an int key_type for a uuid
 // column, and a uuid key_type for an integer one.
 func TestUUIDKeyTypeVerify(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect == sqlstore.SQLite {
 			continue // no uuid type; SQLite compares across affinities
@@ -207,6 +209,7 @@ func TestUUIDKeyTypeVerify(t *testing.T) {
 // TestUUIDLookupKey: an orderid in a uuid column is learned as a uuid
 // key: an integer is invalid, a uuid names its customer.
 func TestUUIDLookupKey(t *testing.T) {
+	t.Parallel()
 	keys := storetest.UUIDKeys()
 	for _, e := range engines(t) {
 		if e.dialect == sqlstore.SQLite {

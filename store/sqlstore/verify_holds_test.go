@@ -13,6 +13,7 @@ import (
 // column, or with a value its column cannot compare with, would let the
 // customers it protects be erased; Verify names each, on every engine.
 func TestVerifyRefusesHoldsThatNeverMatch(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db := schemaDB(t, e)
@@ -54,6 +55,7 @@ func TestVerifyRefusesHoldsThatNeverMatch(t *testing.T) {
 // still not read a misspelt hold column as a string literal (SQLite does
 // so for a double-quoted name): the forget fails, nothing is erased.
 func TestMisspeltHoldColumnIsAnError(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 // MyISAM or Aria mapped table would keep a dry run's writes, and a
 // system-versioned one every erased value; Verify names each.
 func TestVerifyRefusesNonTransactionalAndVersionedTables(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.MySQL {
 			continue
@@ -40,6 +41,7 @@ func TestVerifyRefusesNonTransactionalAndVersionedTables(t *testing.T) {
 // does not name, whose rows a forget deletes through ON DELETE CASCADE,
 // keeps them as history if it is system-versioned; Verify names it.
 func TestVerifyRefusesVersionedTableReachedByCascade(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.MySQL {
 			continue
@@ -58,6 +60,7 @@ func TestVerifyRefusesVersionedTableReachedByCascade(t *testing.T) {
 // for system-versioned tables: MariaDB deletes history only table-wide.
 // Should a release accept either statement, revisit verify_engine.go.
 func TestMariaDBHasNoPerRowHistoryDelete(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.MySQL {
 			continue

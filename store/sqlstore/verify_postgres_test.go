@@ -14,6 +14,7 @@ import (
 // a column the mapping writes is named in a warning: a forget failing it
 // would make the server log the whole row, old values included.
 func TestVerifyWarnsOfCheckConstraints(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.Postgres {
 			continue

@@ -16,6 +16,7 @@ import (
 // when a SQLite connection leaves deleted content in the file's free
 // space (secure_delete off or FAST), and is quiet when it is on.
 func TestVerifySQLiteSecureDelete(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sd.db")
 	for _, tc := range []struct {
 		pragma, warn string

@@ -49,6 +49,7 @@ func wantVerifyError(t *testing.T, err error, parts ...string) {
 
 // TestVerifyDefaultSchema: the schema DDL creates verifies on every engine.
 func TestVerifyDefaultSchema(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, _ := e.open(t)
@@ -66,6 +67,7 @@ func TestVerifyDefaultSchema(t *testing.T) {
 // forget.New, and fails on its first forget (or worse, succeeds wrongly);
 // Verify refuses it at start-up with a message naming the problem.
 func TestVerifyRefuses(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			fresh := func(t *testing.T) *sql.DB {
@@ -153,6 +155,7 @@ func TestVerifyRefuses(t *testing.T) {
 // the foreign keys its database declares is refused: RESTRICT would not
 // protect rows and CASCADE would leave orphans holding personal text.
 func TestVerifySQLiteForeignKeys(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "fk.db")
 	for _, tc := range []struct {
 		pragma string
@@ -180,6 +183,7 @@ func TestVerifySQLiteForeignKeys(t *testing.T) {
 // TestVerifyMySQLStrict: a non-strict MySQL session truncates a pseudonym
 // to fit a short column instead of failing; Verify refuses it.
 func TestVerifyMySQLStrict(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.MySQL {
 			continue
@@ -200,6 +204,7 @@ func TestVerifyMySQLStrict(t *testing.T) {
 // column's range used to be a 500 (the driver cannot encode it); once
 // Verify has read the column's type it is an invalid key on every engine.
 func TestVerifyLearnsKeyRanges(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -232,6 +237,7 @@ func TestVerifyLearnsKeyRanges(t *testing.T) {
 
 // TestVerifyThenForget: a store that passed Verify forgets as before.
 func TestVerifyThenForget(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	b := newDefaultBackend(t, e, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 	if err := b.Seed(context.Background(), storetest.Fixtures()); err != nil {
@@ -249,6 +255,7 @@ func TestVerifyThenForget(t *testing.T) {
 // TestVerifyActivity: activity columns must exist and hold times; one
 // without an index is a warning, not a refusal.
 func TestVerifyActivity(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, _ := e.open(t)

@@ -34,6 +34,7 @@ func writerDB(t *testing.T, n int) *sql.DB {
 // store queues its write transactions itself, so every forget succeeds
 // at its first attempt; left to SQLite's lock, most found it taken.
 func TestSQLiteWritersQueueInProcess(t *testing.T) {
+	t.Parallel()
 	const workers, each = 8, 25
 	db := writerDB(t, workers*each)
 	store, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAttempts(1))

@@ -77,6 +77,7 @@ func writtenFixture(t *testing.T, e engine, opts ...sqlstore.Option) (*sqlstore.
 // counted only rows changed). Per customer and set-based alike, real
 // runs and dry runs, on every engine.
 func TestReceiptSaysWhatWasWritten(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		for _, setBased := range []bool{false, true} {
 			for _, dry := range []bool{false, true} {
