@@ -53,9 +53,20 @@ func TestMigrateCommand(t *testing.T) {
 			ctx := context.Background()
 			tdb := oldRelease(t, e, "v0.1.0", 3)
 			args := dbArgs(e, tdb)
-			code, _, errOut := runMain(append([]string{"audit"}, args...)...)
-			if code != exitFailed || !strings.Contains(errOut, "forget migrate") || !strings.Contains(errOut, "schema version 2") {
-				t.Fatalf("audit before migrate: exit %d: %s", code, errOut)
+			keys := filepath.Join(t.TempDir(), "keys")
+			if err := os.WriteFile(keys, []byte("ops:0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range [][]string{
+				{"audit"},
+				{"relay", "-nats", "nats://127.0.0.1:1"},
+				{"status", "-customer-id", "1", "-nats", "nats://127.0.0.1:1"},
+				{"serve", "-keys", keys, "-addr", "127.0.0.1:0"},
+			} {
+				code, _, errOut := runMain(append(cmd, args...)...)
+				if code != exitFailed || !strings.Contains(errOut, "forget migrate") || !strings.Contains(errOut, "schema version 2") {
+					t.Fatalf("%s before migrate: exit %d: %s", cmd[0], code, errOut)
+				}
 			}
 			code, out, errOut := runMain(append([]string{"migrate", "-dry-run"}, args...)...)
 			if code != exitOK || !strings.Contains(out, "version 3:") || !strings.Contains(out, "would migrate from schema version 2 to 3") {
