@@ -165,10 +165,10 @@ func mysqlMigrateStep(d Dialect, table string, sh auditShape, to int) []string {
 		out = addEventColumns(d, table, sh, map[string]string{
 			"event_id": "VARCHAR(255) NULL", "holds_ignored": "TEXT NULL", "held": "VARCHAR(255) NOT NULL DEFAULT ''", "published_at": "VARCHAR(255) NULL",
 		})
+		out = append(out, backfillEvents(d, table, "CONCAT('legacy', "+q("audit_id")+")")...)
 		out = append(out,
-			fmt.Sprintf("UPDATE %s SET %s = '' WHERE %s IS NULL", q(table), q("holds_ignored"), q("holds_ignored")),
 			fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s TEXT NOT NULL", q(table), q("holds_ignored")),
-			backfillEvents(d, table, "CONCAT('legacy', "+q("audit_id")+")"))
+			fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s VARCHAR(255) NOT NULL DEFAULT ''", q(table), q("held")))
 		if !sh.hasIndex(bare + "_event_id") {
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD UNIQUE INDEX %s (%s)", q(table), q(bare+"_event_id"), q("event_id")))
 		}

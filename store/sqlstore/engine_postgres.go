@@ -113,7 +113,9 @@ func postgresMigrateStep(d Dialect, table string, sh auditShape, to int) []strin
 		out = addEventColumns(d, table, sh, map[string]string{
 			"event_id": "TEXT", "holds_ignored": "TEXT NOT NULL DEFAULT ''", "held": "TEXT NOT NULL DEFAULT ''", "published_at": "TEXT",
 		})
-		out = append(out, backfillEvents(d, table, "'legacy' || "+q("audit_id")),
+		out = append(out, backfillEvents(d, table, "'legacy' || "+q("audit_id"))...)
+		out = append(out,
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL, ALTER COLUMN %s SET NOT NULL", q(table), q("held"), q("holds_ignored")),
 			fmt.Sprintf("CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", q(bare+"_event_id"), q(table), q("event_id")))
 	case 3:
 		if !sh.nullable["event_id"] {

@@ -196,7 +196,7 @@ func sqliteMigrateBegin(ctx context.Context, c *sql.Conn, _ string) (migrateExec
 }
 
 // sqliteMigrateStep: ADD COLUMN with a default for the NOT NULL columns;
-// event_id's NOT NULL goes only with a rebuild of the table.
+// a NOT NULL constraint changes only with a rebuild of the table.
 func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string {
 	var out []string
 	switch to {
@@ -204,9 +204,9 @@ func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string 
 		out = addEventColumns(d, table, sh, map[string]string{
 			"event_id": "TEXT", "holds_ignored": "TEXT NOT NULL DEFAULT ''", "held": "TEXT NOT NULL DEFAULT ''", "published_at": "TEXT",
 		})
-		out = append(out, backfillEvents(d, table, "'legacy' || "+d.quote("audit_id")))
+		out = append(out, backfillEvents(d, table, "'legacy' || "+d.quote("audit_id"))...)
 	case 3:
-		if !sh.nullable["event_id"] {
+		if sh.needsRebuild() {
 			out = rebuildAudit(d, table)
 		}
 	}

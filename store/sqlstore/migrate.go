@@ -102,10 +102,19 @@ func (sh auditShape) version() int {
 			return 1
 		}
 	}
+	if sh.nullable["held"] || sh.nullable["holds_ignored"] {
+		return 1 // by hand: the columns are there, their constraints not
+	}
 	if !sh.nullable["event_id"] {
 		return 2
 	}
 	return 3
+}
+
+// needsRebuild: a NOT NULL constraint differs from the latest shape's,
+// which only a rebuild changes on SQLite.
+func (sh auditShape) needsRebuild() bool {
+	return !sh.nullable["event_id"] || sh.nullable["held"] || sh.nullable["holds_ignored"]
 }
 
 // after is the shape a dry run expects once step to has run.
@@ -246,8 +255,34 @@ func schemaState(ctx context.Context, c queryer, d Dialect, table string) (int, 
 	}
 	if !ok || !sh.exists() {
 		v = sh.version()
+		if v >= 2 {
+			stuck, err := unsendable(ctx, c, d, table)
+			if err != nil {
+				return 0, sh, err
+			}
+			if stuck {
+				v = 1 // a table completed by hand: step 2 repairs its records
+			}
+		}
 	}
 	return v, sh, nil
+}
+
+// unsendable reports whether the audit table holds a record that no relay
+// can send and that hides its customer's later events: an erasure without
+// an event id, or one whose held is NULL (an audit table completed by
+// hand rather than migrated). Only a table without a version row is read.
+func unsendable(ctx context.Context, c queryer, d Dialect, table string) (bool, error) {
+	q := d.quote
+	query := fmt.Sprintf("SELECT 1 FROM %s WHERE %s IS NULL OR ((%s IS NULL OR %s = '') AND %s = '')%s",
+		q(table), q("held"), q("event_id"), q("event_id"), q("held"), d.engine().limit(1))
+	rows, err := c.QueryContext(ctx, query)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", table, safeError(err))
+	}
+	defer rows.Close()
+	found := rows.Next()
+	return found, safeError(rows.Err())
 }
 
 // SchemaVersionOf returns the version of the audit table in db: its
@@ -456,14 +491,21 @@ func addEventColumns(d Dialect, table string, sh auditShape, typ map[string]stri
 	return out
 }
 
-// backfillEvents gives each record made before events a placeholder
-// event id ('legacy' and its audit_id: unique, at most 25 characters) and
-// marks it published at its own time: it has no event to relay, and a
-// relay must not take it for one. id is the engine's expression for the
-// placeholder.
-func backfillEvents(d Dialect, table, id string) string {
+// backfillEvents gives each record made before events (or left without
+// an event id by a hand fix) a placeholder event id ('legacy' and its
+// audit_id: unique, at most 25 characters) and marks it published at its
+// own time: it has no event to relay, and a relay must not take it for
+// one, nor wait behind it with the customer's later events. id is the
+// engine's expression for the placeholder.
+func backfillEvents(d Dialect, table, id string) []string {
 	q := d.quote
-	return fmt.Sprintf("UPDATE %s SET %s = %s, %s = %s WHERE %s IS NULL", q(table), q("event_id"), id, q("published_at"), q("at"), q("event_id"))
+	return []string{
+		// NULLs a table completed by hand may hold.
+		fmt.Sprintf("UPDATE %s SET %s = '' WHERE %s IS NULL", q(table), q("held"), q("held")),
+		fmt.Sprintf("UPDATE %s SET %s = '' WHERE %s IS NULL", q(table), q("holds_ignored"), q("holds_ignored")),
+		fmt.Sprintf("UPDATE %s SET %s = %s, %s = COALESCE(%s, %s) WHERE (%s IS NULL OR %s = '') AND %s = ''",
+			q(table), q("event_id"), id, q("published_at"), q("published_at"), q("at"), q("event_id"), q("event_id"), q("held")),
+	}
 }
 
 // unpublishedIndex drops and creates the partial index relays claim with

@@ -311,3 +311,53 @@ func TestMigrateCreatesAndRefusesNewer(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateHandFixed: an audit table of before events completed by hand
+// (the columns added NOT NULL DEFAULT '' or NULL, no version row), to
+// which a forget of customer 7 has written an event since, is taken for
+// behind, not current: its old records, without an event id, would head
+// customer 7's events in the outbox, and hide the new one from every
+// relay. After Migrate the new event is claimed, and the old records are
+// not.
+func TestMigrateHandFixed(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := oldDatabase(t, e, "pre-events", false)
+			before := oldRows(t, db)
+			for _, st := range []string{
+				"ALTER TABLE forget_audit ADD COLUMN event_id VARCHAR(255) NOT NULL DEFAULT ''",
+				"ALTER TABLE forget_audit ADD COLUMN holds_ignored VARCHAR(4096)",
+				"ALTER TABLE forget_audit ADD COLUMN held VARCHAR(255)",
+				"ALTER TABLE forget_audit ADD COLUMN published_at VARCHAR(255)",
+				"INSERT INTO forget_audit (event_id, customer_id, at, principal, request_id, fields_erased, fields_kept, tables_kept, rows_deleted, rows_scrubbed, holds_ignored, held, published_at) VALUES " +
+					"('evnew', '7', '2026-02-01T00:00:00.000000000Z', 'ops', 'r3', 'email', '', '', '{}', '{}', '', '', NULL)",
+			} {
+				if _, err := db.ExecContext(ctx, st); err != nil {
+					t.Fatalf("%s: %v", st, err)
+				}
+			}
+			var sv *sqlstore.SchemaVersionError
+			if err := sqlstore.CheckSchemaVersion(ctx, db, e.dialect, ""); !errors.As(err, &sv) || sv.Have != 1 {
+				t.Fatalf("CheckSchemaVersion = %v, want behind at 1", err)
+			}
+			if _, err := sqlstore.Migrate(ctx, db, e.dialect, sqlstore.MigrateOptions{}); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			if got := oldRows(t, db); !reflect.DeepEqual(got[:2], before) {
+				t.Fatalf("records after Migrate: %v, were %v", got, before)
+			}
+			st, err := sqlstore.New(db, e.dialect, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := quietForgetter(t, st).Verify(ctx); err != nil {
+				t.Fatalf("Verify after Migrate: %v", err)
+			}
+			c := claim(t, st, 10)
+			if evs := c.Events(); len(evs) != 1 || evs[0].EventID != "evnew" {
+				t.Fatalf("claimed %+v, want evnew alone", evs)
+			}
+		})
+	}
+}
