@@ -12,7 +12,8 @@ const initUsage = `
 Usage: forget init -db FILE [-demo N] [-preset offerit|nats]
 
 Creates the default schema, with its indexes, in a SQLite database (a new
-file, or an existing one: every statement is CREATE ... IF NOT EXISTS), and
+file, or an existing one: every statement is CREATE ... IF NOT EXISTS; an
+audit table of an earlier release is migrated, see 'forget migrate'), and
 optionally fills it with N demo customers (ids 1 to N). With -preset nats,
 the schema of NATS's member forget: the member table and its 16 tables.
 
@@ -41,6 +42,11 @@ func (c *cli) init(args []string) error {
 		return usageError{err}
 	}
 	p := dbf.thePreset()
+	// The audit table first, at the latest version and recorded: the
+	// preset's DDL would fail on one of an earlier release.
+	if err := migrateNew(context.Background(), *db, sqlstore.DefaultAuditTable); err != nil {
+		return err
+	}
 	// Counted first, so that a database that happens to hold -demo
 	// customers already is not taken for one just seeded.
 	have, err := p.create(context.Background(), *db, 0)

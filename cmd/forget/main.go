@@ -64,6 +64,7 @@ Usage:
   forget init   [flags]   create the default schema in a SQLite file
   forget run    [flags]   forget one customer, or a batch from a file
   forget schema [flags]   print the default schema's DDL
+  forget migrate [flags]  bring the audit table to this release's schema version
   forget audit  [flags]   export the audit trail as JSON lines
   forget replay [flags]   forget again what an exported audit trail forgot (after restoring a backup)
   forget sweep  [flags]   forget every customer inactive for longer than a retention period
@@ -98,6 +99,7 @@ var commands = map[string]func(*cli, []string) error{
 	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
 	"inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
+	"migrate": (*cli).migrate,
 }
 
 // completion reads commands, so it joins them after initialisation.

@@ -36,6 +36,9 @@ type dbFlags struct {
 	// SQLite page cache and memory map, in MiB (-sqlite-cache,
 	// -sqlite-mmap), and WAL pages between checkpoints (-sqlite-checkpoint).
 	sqliteCache, sqliteMmap, sqliteCheckpoint int
+	// anyVersion: open a database whatever its schema version (forget
+	// migrate); every other command refuses one behind or ahead.
+	anyVersion bool
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -160,6 +163,12 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	if err != nil {
 		db.Close()
 		return nil, nil, errMapping{err}
+	}
+	if d.auditTable != "" && !d.anyVersion {
+		if err := sqlstore.CheckSchemaVersion(ctx, db, dialect, d.auditTable); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
 	}
 	return db, store, nil
 }

@@ -88,6 +88,8 @@ type engine struct {
 
 	// Default schema types (DDL, NATSMemberDDL, AuditDDL).
 	ddl ddlTypes
+	// migrate is how Migrate runs (migrate.go).
+	migrate migrateSQL
 
 	// Transactions.
 	// singleWriter: the engine has one writer at a time, so the store

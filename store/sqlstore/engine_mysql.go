@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,6 +40,13 @@ func init() {
 			eventIndex:    true,
 			tail:          " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 			inlineIndexes: true,
+		},
+		migrate: migrateSQL{
+			begin:      mysqlMigrateBegin,
+			columnsSQL: `SELECT column_name, is_nullable FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?`,
+			indexesSQL: `SELECT DISTINCT index_name, '' FROM information_schema.statistics WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?`,
+			schemaArg:  true,
+			step:       mysqlMigrateStep,
 		},
 		returning: false,
 		updateSQL: mysqlUpdateSQL,
@@ -122,4 +131,54 @@ func mysqlUpdateSQL(up *multiUpdate) string {
 	fmt.Fprintf(&b, ") AS v ON %s = v.k SET ", up.target())
 	up.set(&b, q(up.u.table)+".")
 	return b.String()
+}
+
+// mysqlMigrateBegin takes a named lock (GET_LOCK) for the step: DDL
+// commits implicitly, so there is no transaction to hold one.
+func mysqlMigrateBegin(ctx context.Context, c *sql.Conn, key string) (migrateExec, func(bool) error, error) {
+	if len(key) > 64 { // GET_LOCK's limit
+		key = key[:64]
+	}
+	var got sql.NullInt64
+	if err := c.QueryRowContext(ctx, "SELECT GET_LOCK(?, 120)", key).Scan(&got); err != nil {
+		return nil, nil, err
+	}
+	if got.Int64 != 1 {
+		return nil, nil, errors.New("another migrator held the lock for 2 minutes")
+	}
+	return c, func(bool) error {
+		_, err := c.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", key)
+		return err
+	}, nil
+}
+
+// mysqlMigrateStep: each statement may run again, since a step cut short
+// has committed its first statements. A TEXT column takes no literal
+// default on MySQL before 8.0.13, so holds_ignored is added NULL, filled,
+// then made NOT NULL.
+func mysqlMigrateStep(d Dialect, table string, sh auditShape, to int) []string {
+	q := d.quote
+	_, bare := splitTable(table)
+	var out []string
+	switch to {
+	case 2:
+		out = addEventColumns(d, table, sh, map[string]string{
+			"event_id": "VARCHAR(255) NULL", "holds_ignored": "TEXT NULL", "held": "VARCHAR(255) NOT NULL DEFAULT ''", "published_at": "VARCHAR(255) NULL",
+		})
+		out = append(out, backfillEvents(d, table, "CONCAT('legacy', "+q("audit_id")+")")...)
+		out = append(out,
+			fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s TEXT NOT NULL", q(table), q("holds_ignored")),
+			fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s VARCHAR(255) NOT NULL DEFAULT ''", q(table), q("held")))
+		if !sh.hasIndex(bare + "_event_id") {
+			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD UNIQUE INDEX %s (%s)", q(table), q(bare+"_event_id"), q("event_id")))
+		}
+		if !sh.hasIndex(bare + "_unpublished") {
+			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD INDEX %s (%s, %s)", q(table), q(bare+"_unpublished"), q("published_at"), q("audit_id")))
+		}
+	case 3:
+		if !sh.nullable["event_id"] {
+			out = append(out, fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s VARCHAR(255) NULL", q(table), q("event_id")))
+		}
+	}
+	return out
 }

@@ -44,6 +44,12 @@ func init() {
 			// more in each commit (BenchmarkOutboxCostSQLite).
 			eventIndex: false,
 		},
+		migrate: migrateSQL{
+			begin:      sqliteMigrateBegin,
+			columnsSQL: `SELECT name, CASE WHEN "notnull" = 0 AND pk = 0 THEN 'YES' ELSE 'NO' END FROM pragma_table_info(?)`,
+			indexesSQL: `SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`,
+			step:       sqliteMigrateStep,
+		},
 		statementRows:   sqliteRows,
 		embedded:        true,
 		fixedFirst:      false,
@@ -166,4 +172,43 @@ func sqliteInsertSQL(_ *Store, table string, cols []string, n int, fixed []bool)
 	return fmt.Sprintf("WITH v(%s) AS (VALUES %s) INSERT OR FAIL INTO %s (%s) SELECT %s FROM v", // OR FAIL: as sqliteUpdateSQL's
 		strings.Join(carried, ", "), strings.TrimSuffix(strings.Repeat(row+", ", n), ", "),
 		table, strings.Join(cols, ", "), strings.Join(selected, ", "))
+}
+
+// sqliteMigrateBegin takes the database's write lock at once (BEGIN
+// IMMEDIATE): a second migrator waits for the first to commit, then reads
+// the version it reached.
+func sqliteMigrateBegin(ctx context.Context, c *sql.Conn, _ string) (migrateExec, func(bool) error, error) {
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return nil, nil, err
+	}
+	return c, func(ok bool) error {
+		if ok {
+			if _, err := c.ExecContext(ctx, "COMMIT"); err == nil {
+				return nil
+			} else {
+				c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+				return err
+			}
+		}
+		_, err := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}, nil
+}
+
+// sqliteMigrateStep: ADD COLUMN with a default for the NOT NULL columns;
+// a NOT NULL constraint changes only with a rebuild of the table.
+func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string {
+	var out []string
+	switch to {
+	case 2:
+		out = addEventColumns(d, table, sh, map[string]string{
+			"event_id": "TEXT", "holds_ignored": "TEXT NOT NULL DEFAULT ''", "held": "TEXT NOT NULL DEFAULT ''", "published_at": "TEXT",
+		})
+		out = append(out, backfillEvents(d, table, "'legacy' || "+d.quote("audit_id"))...)
+	case 3:
+		if sh.needsRebuild() {
+			out = rebuildAudit(d, table)
+		}
+	}
+	return append(out, unpublishedIndex(d, table)...)
 }

@@ -71,6 +71,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.fields(cat)
 	v.tables(cat)
 	v.auditTable()
+	v.auditVersion(ctx)
 	v.activity()
 	v.s.dialect.engine().verifyWarnings(v, ctx)
 	v.holds(ctx)
@@ -331,6 +332,26 @@ func (v *verifier) auditTable() {
 		if need := auditColumnLen(name); col.MaxLen < need {
 			v.fail("%s: column %s.%s holds %d characters; it needs %d", what, t.Name, name, col.MaxLen, need)
 		}
+	}
+}
+
+// auditVersion refuses an audit table whose version row is behind or
+// ahead of this release, or made before erasure events (a table of 0.1.0
+// without a version row keeps working, with the warning above).
+func (v *verifier) auditVersion(ctx context.Context) {
+	if v.s.auditTable == "" {
+		return
+	}
+	have, recorded, err := recordedVersion(ctx, v.s.db, v.s.dialect, v.s.auditTable)
+	if err != nil {
+		v.fail("audit table: %w", err)
+		return
+	}
+	if t := v.in.Table(v.s.auditTable); !recorded && t != nil && t.Column("event_id") == nil {
+		have, recorded = 1, true
+	}
+	if recorded && have != SchemaVersion {
+		v.errs = append(v.errs, &SchemaVersionError{Table: v.s.auditTable, Have: have, Want: SchemaVersion})
 	}
 }
 

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+const migrateUsage = `
+Usage: forget migrate (-db FILE | -dsn URL) [-dry-run] [-audit-table TABLE]
+
+Brings the tables forget owns (the audit table, which is also the outbox)
+to this release's schema version, one version at a time, and records the
+version reached in forget_schema_version. A database made by an earlier
+release is found by its columns. Every other command refuses a database
+behind this release until it is migrated; running it again changes
+nothing. Two migrators at once are safe (each step takes a lock). With
+-dry-run it prints the statements and runs none. Back the database up
+first.
+
+Examples:
+  forget migrate -db app.db -dry-run
+  forget migrate -db app.db
+  forget migrate -dsn postgres://app@db/app -audit-table forget_audit
+`
+
+func (c *cli) migrate(args []string) error {
+	fs := c.command("migrate", migrateUsage)
+	dbf := fs.database(true)
+	dry := fs.Bool("dry-run", false, "print the statements of each step and run none")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if dbf.auditTable == "" {
+		return usagef("-audit-table must name the audit table")
+	}
+	dbf.anyVersion = true
+	ctx, stop := interruptible()
+	defer stop()
+	db, _, err := dbf.open(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		return err
+	}
+	defer db.Close()
+	res, err := sqlstore.Migrate(ctx, db, dbf.dialect(), sqlstore.MigrateOptions{AuditTable: dbf.auditTable, DryRun: *dry})
+	c.printMigration(res, *dry)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		return err
+	}
+	return nil
+}
+
+// printMigration prints each step: its version, its name and, on a dry
+// run, its statements.
+func (c *cli) printMigration(res sqlstore.MigrateResult, dry bool) {
+	verb := "migrated"
+	if dry {
+		verb = "would migrate"
+	}
+	for _, st := range res.Steps {
+		fmt.Fprintf(c.stdout, "version %d: %s\n", st.Version, st.Name)
+		if dry {
+			for _, s := range st.Statements {
+				fmt.Fprintf(c.stdout, "  %s;\n", strings.ReplaceAll(s, "\n", "\n  "))
+			}
+		}
+	}
+	switch {
+	case len(res.Steps) == 0 && res.To == sqlstore.SchemaVersion:
+		fmt.Fprintf(c.stdout, "schema version %d: up to date\n", res.To)
+	case len(res.Steps) > 0:
+		fmt.Fprintf(c.stdout, "%s from schema version %d to %d\n", verb, res.From, res.To)
+	}
+}
+
+// migrateNew brings the audit table of the SQLite database at path to
+// the latest version before init creates the rest (an audit table made by
+// an earlier release would refuse the latest indexes).
+func migrateNew(ctx context.Context, path, table string) error {
+	db, err := openSQLite(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = sqlstore.Migrate(ctx, db, sqlstore.SQLite, sqlstore.MigrateOptions{AuditTable: table})
+	return err
+}
