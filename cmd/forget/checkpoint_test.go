@@ -127,7 +127,7 @@ func TestCrashServeCheckpointing(t *testing.T) {
 	acked := map[string]bool{}
 	var next atomic.Int64
 	restarts := 0 // of the WAL, by the background checkpoints
-	want := long.Count(t, 6, 20)
+	want := long.Count(t, 3, 20)
 	rounds := 0
 	// Past want only while no restart was seen or fewer than 5 forgets a
 	// round were acknowledged, up to the full 20: both depend on the

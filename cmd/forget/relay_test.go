@@ -162,10 +162,10 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// crashKills is how many SIGKILLs each crash test lands: 5, 20 under
+// crashKills is how many SIGKILLs each crash test lands: 3, 20 under
 // FORGET_LONG=1, or $FORGET_CRASH_ITERATIONS. Every kill is followed by
 // the same checks either way.
-func crashKills(t testing.TB) int { return long.Count(t, 5, 20) }
+func crashKills(t testing.TB) int { return long.Count(t, 3, 20) }
 
 // crashDB creates a SQLite database of n demo customers with the command.
 func crashDB(t *testing.T, bin string, n int) (string, *sql.DB) {

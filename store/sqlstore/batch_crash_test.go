@@ -448,7 +448,7 @@ func TestBatchDryRunTakesWriteLock(t *testing.T) {
 // -short, or FORGET_CRASH_ITERATIONS; a third as many on the other
 // engines.
 func crashIterations(t testing.TB) int {
-	short := 100
+	short := 40
 	if testing.Short() {
 		short = 30
 	}
