@@ -43,7 +43,8 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 // fails is retried. Each attempt is recorded in [StatusBucket].
 //
 // Options: [WithMaxDeliver], [WithBackOff], [WithAttemptTimeout],
-// [WithWorkers], [WithNamespace], [WithLogger], [WithClock].
+// [WithWorkers], [WithConsumerObserver], [WithNamespace], [WithLogger],
+// [WithClock].
 func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler, opts ...ConsumerOption) error {
 	if js == nil || h == nil {
 		return errors.New("propagate: Consume needs a JetStream and a handler")
@@ -215,6 +216,7 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 			}
 			d.Parked, d.ParkedAt = false, time.Time{}
 		})
+		c.set.observeDelivery(c.name, OutcomeDelivered)
 		if err := m.Ack(); err != nil {
 			log.LogAttrs(ctx, slog.LevelWarn, "propagate: ack failed; the event will come again", slog.String("error", err.Error()))
 		}
@@ -231,6 +233,7 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 		d.LastError = class
 		failures, attempts = d.Failures, d.Attempts
 	})
+	c.set.observeDelivery(c.name, OutcomeFailed)
 	log.LogAttrs(ctx, slog.LevelWarn, "propagate: delivery failed", slog.Int("attempt", failures), slog.String("class", class))
 	if failures >= c.set.maxDeliver {
 		c.park(ctx, m, md, rc.EventID, class, attempts)
@@ -296,6 +299,7 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 			}
 		})
 	}
+	c.set.observeDelivery(c.name, OutcomeParked)
 	c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: event parked; 'forget redrive' sends it again", slog.String("destination", c.name), slog.String("event_id", eventID), slog.String("class", class))
 	if err := endDelivery(m); err != nil {
 		c.set.log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not end a parked event's delivery; it will come again and be parked once", slog.String("destination", c.name), slog.String("error", err.Error()))

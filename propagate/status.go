@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -203,4 +204,34 @@ func destinations(ctx context.Context, js jetstream.JetStream, n Names) ([]strin
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// ParkedCounts returns how many events are parked for each destination
+// that has any, from the parked stream's per-subject counts: one request,
+// however many are parked. Options: [WithNamespace].
+func ParkedCounts(ctx context.Context, js jetstream.JetStream, opts ...Option) (map[string]int, error) {
+	set, err := readerSettings(opts)
+	if err != nil {
+		return nil, err
+	}
+	n := set.names
+	out := make(map[string]int)
+	s, err := js.Stream(ctx, n.ParkedStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("propagate: stream %s: %w", n.ParkedStream, err)
+	}
+	prefix := n.parkedSubject("")
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("propagate: count parked events: %w", err)
+	}
+	for subject, count := range info.State.Subjects {
+		if dest := strings.TrimPrefix(subject, prefix); dest != subject && validName(dest) {
+			out[dest] = int(count)
+		}
+	}
+	return out, nil
 }
