@@ -169,7 +169,11 @@ func (c *cli) serve(args []string) error {
 	if dbf.db != "" && *checkpointEvery > 0 {
 		defer checkpointInBackground(ctx, o.store, *checkpointEvery, logger)() // before the database closes
 	}
-	waitRelay, err := relay.start(ctx, o, dbf.presetName(), logger)
+	relayObs, err := relay.observe(adm)
+	if err != nil {
+		return err
+	}
+	waitRelay, err := relay.start(ctx, o, dbf.presetName(), logger, relayObs...)
 	if err != nil {
 		return err
 	}
@@ -187,7 +191,7 @@ func (c *cli) serve(args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newHTTPServer(accessLog(logger, onlyAt(*path, h)), logger, defaultTimeouts)
-	adminURL, err := adm.listen(o.db, logger)
+	adminURL, err := adm.listen(o.db, logger, relay.ready()...)
 	if err != nil {
 		return err
 	}
