@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/propagate"
 )
 
@@ -17,7 +19,13 @@ Shows, for each erasure of one customer, when it was committed and
 published, and where it has reached: each destination (each name a
 'forget deliver' runs under) as delivered, retrying, pending or parked,
 with its attempts and the class of its last failure (http_500, timeout,
-connection_refused, ...). Never a value of the customer's.
+connection_refused, ...). Never a value of the customer's. An event not
+published yet shows how long it has waited in the outbox, and the
+outbox's whole backlog: a running relay publishes within a second or so
+of a commit, so a longer wait means no relay runs, or it cannot reach
+the database or the broker (its log and its /readyz say which).
+'forget deliveries' lists parked and retrying deliveries across
+customers.
 
 Exit status: 0 when every event is published and delivered everywhere,
 3 when some are pending, retrying or parked, 1 on failure, 2 on bad usage.
@@ -69,7 +77,10 @@ func (c *cli) status(args []string) error {
 			}
 		}
 	} else {
-		c.printStatus(id, events)
+		c.printStatus(id, events, time.Now())
+		if !allPublished(events) {
+			c.printBacklog(ctx, o.store, time.Now())
+		}
 	}
 	if !everywhere(events) {
 		return exitError(exitPending)
@@ -93,7 +104,34 @@ func everywhere(events []propagate.EventStatus) bool {
 	return true
 }
 
-func (c *cli) printStatus(id string, events []propagate.EventStatus) {
+// allPublished reports whether every event has left the outbox.
+func allPublished(events []propagate.EventStatus) bool {
+	for _, ev := range events {
+		if ev.PublishedAt.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// printBacklog says what waits in the whole outbox, when the store can
+// count it. Whether a relay runs it cannot see, and does not say.
+func (c *cli) printBacklog(ctx context.Context, outbox forget.Outbox, now time.Time) {
+	st, ok := outbox.(forget.OutboxStats)
+	if !ok {
+		return
+	}
+	b, err := st.Backlog(ctx)
+	if err != nil || b.Pending == 0 {
+		return
+	}
+	fmt.Fprintf(c.stdout, "\noutbox: %d event(s) unpublished, the oldest committed %s ago; a running relay publishes within a second or so\n", b.Pending, waited(now, b.Oldest))
+}
+
+// waited is how long ago t was, to the second.
+func waited(now, t time.Time) string { return max(now.Sub(t), 0).Round(time.Second).String() }
+
+func (c *cli) printStatus(id string, events []propagate.EventStatus, now time.Time) {
 	w := c.stdout
 	if len(events) == 0 {
 		fmt.Fprintf(w, "customer %s: no erasure events\n", quoteClipped(id))
@@ -102,7 +140,7 @@ func (c *cli) printStatus(id string, events []propagate.EventStatus) {
 	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	fmt.Fprintf(w, "customer %s: %d erasure event(s)\n", events[0].CustomerID, len(events))
 	for _, ev := range events {
-		published := "waiting in the outbox (is a relay running?)"
+		published := "waiting in the outbox for " + waited(now, ev.At)
 		if !ev.PublishedAt.IsZero() {
 			published = "published " + stamp(ev.PublishedAt)
 		}
