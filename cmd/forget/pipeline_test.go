@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -222,5 +224,26 @@ func TestDeliverAdminMetrics(t *testing.T) {
 	if v := metricValue(text, `forget_deliveries_total{destination="crm",outcome="parked"}`); v != 1 {
 		t.Errorf("parked deliveries = %v, want 1:\n%s", v, text)
 	}
+	checkReadyFails(t, ns, base, logs)
+}
+
+// TestServeReadyzBroker: serve -nats -admin-addr's /readyz fails within
+// 5 s of the broker's death, while /healthz (the database's ping) stays
+// ok: liveness is not readiness.
+func TestServeReadyzBroker(t *testing.T) {
+	bin := buildForget(t)
+	ns := startTestNATS(t)
+	path, _ := crashDB(t, bin, 3)
+	keys := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keys, []byte("ops:"+strings.Repeat("k", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := exec.Command(bin, "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-nats", ns.url(), "-admin-addr", strings.TrimPrefix(base, "http://"))
+	logs := startAdminProcess(t, cmd, base)
+	waitUntil(t, 10*time.Second, "the in-process relay's backlog", func() bool {
+		_, text := adminGet(base + "/metrics")
+		return metricValue(text, "forget_outbox_pending") == 0
+	})
 	checkReadyFails(t, ns, base, logs)
 }
