@@ -24,6 +24,11 @@
 // [WithNamespace] keeps one environment's streams, subjects and bucket
 // apart from another's on a shared account (see [Names]).
 //
+// For metrics, [WithRelayObserver] hears a relay's publications, failures
+// and outbox backlog, [WithConsumerObserver] a destination's deliveries,
+// failures and parks; [ParkedCounts] counts the parked events and
+// [ListDeliveries] lists deliveries by state across customers.
+//
 // Events, status records and logs hold what receipts hold (ids, field and
 // table names, counts, times), never a value read from the database.
 package propagate
