@@ -49,7 +49,8 @@ func (o *observer) snapshot() (published int, backlogs []forget.Backlog, outcome
 // TestObservers: a running relay reports its backlog (the waiting events
 // and the oldest's time, then none) and what it published; a consumer
 // reports each delivery, failure and park; ParkedCounts counts the
-// parked events per destination.
+// parked events per destination, and ListDeliveries lists the records by
+// state across customers.
 func TestObservers(t *testing.T) {
 	ctx := context.Background()
 	js := natstest.Start(t).Connect(t)
@@ -104,5 +105,30 @@ func TestObservers(t *testing.T) {
 	}
 	if counts, err := propagate.ParkedCounts(ctx, js, propagate.WithNamespace("other")); err != nil || len(counts) != 0 {
 		t.Errorf("ParkedCounts in another namespace = %v, %v; want none", counts, err)
+	}
+
+	list := func(dest string, states ...string) []propagate.Delivery {
+		t.Helper()
+		l, truncated, err := propagate.ListDeliveries(ctx, js, dest, states)
+		if err != nil || truncated {
+			t.Fatalf("ListDeliveries(%q, %v): truncated %v, %v", dest, states, truncated, err)
+		}
+		return l
+	}
+	if l := list("", propagate.StateParked, propagate.StateRetrying); len(l) != 1 || l[0].EventID != failing || l[0].Destination != "crm" ||
+		l[0].State != propagate.StateParked || l[0].Attempts != 2 || l[0].LastError == "" || l[0].ParkedAt.IsZero() {
+		t.Errorf("parked or retrying = %+v, want the failing event parked at crm", l)
+	}
+	if l := list("crm", propagate.StateDelivered); len(l) != 2 {
+		t.Errorf("delivered at crm = %+v, want 2", l)
+	}
+	if l := list("search", propagate.StateDelivered, propagate.StateParked); len(l) != 0 {
+		t.Errorf("at a destination never run = %+v, want none", l)
+	}
+	if _, _, err := propagate.ListDeliveries(ctx, js, "", []string{propagate.StatePending}); err == nil {
+		t.Error("ListDeliveries(pending) succeeded: a pending event has no record")
+	}
+	if _, _, err := propagate.ListDeliveries(ctx, js, "crm.x", nil); err == nil {
+		t.Error("ListDeliveries of a bad destination name succeeded")
 	}
 }
