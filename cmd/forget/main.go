@@ -98,8 +98,7 @@ var commands = map[string]func(*cli, []string) error{
 	"serve": (*cli).serve, "init": (*cli).init, "run": (*cli).run, "schema": (*cli).schema,
 	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
-	"deliveries": (*cli).deliveries,
-	"inspect":    (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
+	"deliveries": (*cli).deliveries, "inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
 }
 
 // completion reads commands, so it joins them after initialisation.
