@@ -100,8 +100,15 @@ func startAdminProcess(t *testing.T, cmd *exec.Cmd, base string) *syncBuffer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		var metrics string
+		if t.Failed() {
+			_, metrics = adminGet(base + "/metrics")
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s's output:\n%s\nits metrics:\n%s", cmd.Args[1], logs.String(), metrics)
+		}
 	})
 	waitUntil(t, 20*time.Second, "/readyz ok", func() bool {
 		status, _ := adminGet(base + "/readyz")
@@ -214,9 +221,12 @@ func TestDeliverAdminMetrics(t *testing.T) {
 	if n, err := r.Drain(t.Context()); n != 1 || err != nil {
 		t.Fatalf("Drain = %d, %v", n, err)
 	}
-	waitUntil(t, 20*time.Second, "the failing event parked and counted", func() bool {
+	waitUntil(t, 30*time.Second, "the failing event parked and counted", func() bool {
 		_, text = adminGet(base + "/metrics")
-		return metricValue(text, `forget_parked{destination="crm"}`) == 1
+		// The parked copy is counted on the broker a moment before the
+		// deliverer counts its park.
+		return metricValue(text, `forget_parked{destination="crm"}`) == 1 &&
+			metricValue(text, `forget_deliveries_total{destination="crm",outcome="parked"}`) == 1
 	})
 	if v := metricValue(text, `forget_deliveries_total{destination="crm",outcome="failed"}`); v != 2 {
 		t.Errorf("failed deliveries = %v, want 2 (-max-deliver 2):\n%s", v, text)
