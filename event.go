@@ -55,3 +55,22 @@ type EventClaim interface {
 	// after MarkPublished, and more than once.
 	Release()
 }
+
+// OutboxStats is implemented by outboxes that can measure their backlog
+// cheaply (an indexed count), for a relay's metrics. It is optional: a
+// relay checks for it by type assertion, and a Store without it relays
+// all the same.
+type OutboxStats interface {
+	// Backlog returns how many events wait unpublished (refusals are no
+	// events), and when the oldest of them was committed.
+	Backlog(ctx context.Context) (Backlog, error)
+}
+
+// Backlog is what waits in an outbox.
+type Backlog struct {
+	// Pending counts the unpublished events, claimed or not.
+	Pending int
+	// Oldest is when the oldest unpublished event was committed; zero
+	// when none waits.
+	Oldest time.Time
+}

@@ -66,7 +66,8 @@ type Handler func(ctx context.Context, rc forget.Receipt) error
 // [StatusBucket].
 //
 // Options: [WithMaxDeliver], [WithBackOff], [WithAttemptTimeout],
-// [WithWorkers], [WithNamespace], [WithLogger], [WithClock].
+// [WithWorkers], [WithConsumerObserver], [WithNamespace], [WithLogger],
+// [WithClock].
 func Consume(ctx context.Context, js jetstream.JetStream, name string, h Handler, opts ...ConsumerOption) error {
 	if js == nil || h == nil {
 		return errors.New("propagate: Consume needs a JetStream and a handler")
@@ -281,6 +282,7 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 			}
 			d.Parked, d.ParkedAt = false, time.Time{}
 		})
+		c.set.observeDelivery(c.name, OutcomeDelivered)
 		if err := m.Ack(); err != nil {
 			log.LogAttrs(ctx, slog.LevelWarn, "propagate: ack failed; the event will come again", slog.String("error", err.Error()))
 		}
@@ -309,6 +311,7 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 		d.LastError = class
 		failures, throttles, attempts = d.Failures, d.Throttled, d.Attempts
 	})
+	c.set.observeDelivery(c.name, OutcomeFailed)
 	switch {
 	case isGone:
 		c.stopDestination(ctx, rc.EventID, class)
@@ -427,6 +430,7 @@ func (c *consumer) park(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 			}
 		})
 	}
+	c.set.observeDelivery(c.name, OutcomeParked)
 	c.set.log.LogAttrs(ctx, slog.LevelError, "propagate: event parked; 'forget redrive' sends it again", slog.String("destination", c.name), slog.String("event_id", eventID), slog.String("class", class))
 	if err := endDelivery(m); err != nil {
 		c.set.log.LogAttrs(ctx, slog.LevelWarn, "propagate: could not end a parked event's delivery; it will come again and be parked once", slog.String("destination", c.name), slog.String("error", err.Error()))

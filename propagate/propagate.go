@@ -24,6 +24,11 @@
 // [WithNamespace] keeps one environment's streams, subjects and bucket
 // apart from another's on a shared account (see [Names]).
 //
+// For metrics, [WithRelayObserver] hears a relay's publications, failures
+// and outbox backlog, [WithConsumerObserver] a destination's deliveries,
+// failures and parks; [ParkedCounts] counts the parked events and
+// [ListDeliveries] lists deliveries by state across customers.
+//
 // Events, status records and logs hold what receipts hold (ids, field and
 // table names, counts, times), never a value read from the database.
 package propagate
@@ -36,6 +41,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forgetkit/forget"
 )
 
 // Names on the broker.
@@ -264,9 +271,10 @@ func validEventID(id string) bool {
 // does not compile:
 //
 //   - [RelayOption] configures [NewRelay]: WithPreset, WithBatch,
-//     WithPollInterval, WithPublishTimeout, WithDuplicateWindow;
+//     WithPollInterval, WithPublishTimeout, WithDuplicateWindow,
+//     WithRelayObserver;
 //   - [ConsumerOption] configures [Consume]: WithMaxDeliver, WithBackOff,
-//     WithAttemptTimeout, WithWorkers;
+//     WithAttemptTimeout, WithWorkers, WithConsumerObserver;
 //   - a [SharedOption] is both: WithLogger, WithClock;
 //   - an [Option] is both, and also configures the functions that read or
 //     redrive ([Status], [Destinations], [ListParked], [Redrive]):
@@ -331,6 +339,8 @@ type settings struct {
 	workers        int
 	namespace      string
 	names          Names
+	relayObs       RelayObserver
+	consumerObs    ConsumerObserver
 }
 
 // newSettings returns the defaults as apply changes them, checked.
@@ -445,3 +455,58 @@ func WithWorkers(n int) ConsumerOption { return consumerOption(func(s *settings)
 // [ListParked] and [Redrive] of one environment must be given the same.
 // The default, "", is the default names.
 func WithNamespace(ns string) Option { return func(s *settings) { s.namespace = ns } }
+
+// RelayObserver hears what a [Relay] does, for a host's metrics (a
+// Prometheus registry, say). Its methods are called from the relay's
+// goroutines: they must be safe for concurrent use and quick.
+type RelayObserver interface {
+	// RelayPublished is called after each claim the broker acknowledged
+	// events of, with how many were marked published.
+	RelayPublished(n int)
+	// RelayFailed is called when a claim, a publication or a mark fails:
+	// its events wait in the outbox and are tried again.
+	RelayFailed()
+	// RelayBacklog is called by Run at most every [BacklogInterval] with
+	// what waits in the outbox, when the outbox is a [forget.OutboxStats].
+	RelayBacklog(forget.Backlog)
+}
+
+// BacklogInterval is how often a running [Relay] measures its outbox's
+// backlog for its [RelayObserver]: one indexed count a second.
+const BacklogInterval = time.Second
+
+// ConsumerObserver hears what [Consume] does, for a host's metrics. Its
+// methods are called from the consumer's workers: they must be safe for
+// concurrent use and quick.
+type ConsumerObserver interface {
+	// Delivery is called after each finished attempt at one event, with
+	// [OutcomeDelivered] or [OutcomeFailed], and once more with
+	// [OutcomeParked] when the event is parked.
+	Delivery(destination, outcome string)
+}
+
+// Outcomes of an attempt, as a [ConsumerObserver] hears them.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeFailed    = "failed"
+	OutcomeParked    = "parked"
+)
+
+// WithRelayObserver sets who hears what a Relay publishes and how large
+// its backlog is; by default nobody.
+func WithRelayObserver(o RelayObserver) RelayOption {
+	return relayOption(func(s *settings) { s.relayObs = o })
+}
+
+// WithConsumerObserver sets who hears Consume's deliveries, failures and
+// parks; by default nobody.
+func WithConsumerObserver(o ConsumerObserver) ConsumerOption {
+	return consumerOption(func(s *settings) { s.consumerObs = o })
+}
+
+// observeDelivery tells the consumer's observer, if any, of an outcome.
+func (s *settings) observeDelivery(dest, outcome string) {
+	if s.consumerObs != nil {
+		s.consumerObs.Delivery(dest, outcome)
+	}
+}

@@ -33,7 +33,8 @@ type Relay struct {
 
 // NewRelay returns a relay from outbox to the stream js reaches. Options:
 // [WithPreset], [WithBatch], [WithPollInterval], [WithPublishTimeout],
-// [WithDuplicateWindow], [WithNamespace], [WithLogger], [WithClock].
+// [WithDuplicateWindow], [WithRelayObserver], [WithNamespace],
+// [WithLogger], [WithClock].
 func NewRelay(outbox forget.Outbox, js jetstream.JetStream, opts ...RelayOption) (*Relay, error) {
 	if outbox == nil || js == nil {
 		return nil, errors.New("propagate: NewRelay needs an outbox and a JetStream")
@@ -62,7 +63,12 @@ func (r *Relay) Wake() {
 // again, up to 5 seconds apart.
 func (r *Relay) Run(ctx context.Context) error {
 	failures := 0
+	var measured time.Time
 	for ctx.Err() == nil {
+		if r.set.relayObs != nil && time.Since(measured) >= BacklogInterval {
+			measured = time.Now()
+			r.measureBacklog(ctx)
+		}
 		n, err := r.publishClaim(ctx)
 		var old *UnsupportedServerError
 		switch {
@@ -96,9 +102,38 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// publishClaim claims events, publishes them, and marks those the broker
-// acknowledged. It returns how many it marked.
+// publishClaim publishes a claim's events and tells the observer.
 func (r *Relay) publishClaim(ctx context.Context) (int, error) {
+	n, err := r.publishClaimed(ctx)
+	if o := r.set.relayObs; o != nil {
+		if n > 0 {
+			o.RelayPublished(n)
+		}
+		if err != nil && ctx.Err() == nil {
+			o.RelayFailed()
+		}
+	}
+	return n, err
+}
+
+// measureBacklog tells the observer what waits in the outbox, when the
+// outbox can count it. A failure is the database's, which the next claim
+// reports.
+func (r *Relay) measureBacklog(ctx context.Context) {
+	st, ok := r.outbox.(forget.OutboxStats)
+	if !ok {
+		return
+	}
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if b, err := st.Backlog(bctx); err == nil {
+		r.set.relayObs.RelayBacklog(b)
+	}
+}
+
+// publishClaimed claims events, publishes them, and marks those the
+// broker acknowledged. It returns how many it marked.
+func (r *Relay) publishClaimed(ctx context.Context) (int, error) {
 	if err := r.ensureStream(ctx); err != nil {
 		return 0, err
 	}

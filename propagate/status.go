@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -206,4 +207,120 @@ func destinations(ctx context.Context, js jetstream.JetStream, n Names) ([]strin
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// ParkedCounts returns how many events are parked for each destination
+// that has any, from the parked stream's per-subject counts: one request,
+// however many are parked. Options: [WithNamespace].
+func ParkedCounts(ctx context.Context, js jetstream.JetStream, opts ...Option) (map[string]int, error) {
+	set, err := readerSettings(opts)
+	if err != nil {
+		return nil, err
+	}
+	n := set.names
+	out := make(map[string]int)
+	s, err := js.Stream(ctx, n.ParkedStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("propagate: stream %s: %w", n.ParkedStream, err)
+	}
+	prefix := n.parkedSubject("")
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("propagate: count parked events: %w", err)
+	}
+	for subject, count := range info.State.Subjects {
+		if dest := strings.TrimPrefix(subject, prefix); dest != subject && validName(dest) {
+			out[dest] = int(count)
+		}
+	}
+	return out, nil
+}
+
+// maxListed bounds what [ListDeliveries] returns: an operator's listing,
+// not an export.
+const maxListed = 10000
+
+// ListDeliveries returns the delivery records of every event, across
+// customers, whose state is one of states (delivered, parked, retrying;
+// pending events have no record yet), at destination dest or, with dest
+// "", at every destination; sorted by destination, then by last attempt.
+// It reads the status bucket, every record of the destination (or of
+// all): the cost of a listing, not of a probe. At most 10,000 are
+// returned, and truncated says when more matched. Options:
+// [WithNamespace].
+func ListDeliveries(ctx context.Context, js jetstream.JetStream, dest string, states []string, opts ...Option) (out []Delivery, truncated bool, err error) {
+	set, err := readerSettings(opts)
+	if err != nil {
+		return nil, false, err
+	}
+	if dest != "" && !validName(dest) {
+		return nil, false, badDestination(dest)
+	}
+	want := make(map[string]bool, len(states))
+	for _, s := range states {
+		switch s {
+		case StateDelivered, StateParked, StateRetrying:
+			want[s] = true
+		default:
+			return nil, false, fmt.Errorf("propagate: list deliveries: state %q: want delivered, parked or retrying", s)
+		}
+	}
+	kv, err := statusBucket(ctx, js, set.names.Bucket, false)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, false, nil // nothing attempted yet
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("propagate: status bucket: %w", err)
+	}
+	keys := ">"
+	if dest != "" {
+		keys = "*." + dest // event ids hold no dot
+	}
+	w, err := kv.Watch(ctx, keys, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, false, fmt.Errorf("propagate: list deliveries: %w", err)
+	}
+	defer w.Stop()
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case e = <-w.Updates():
+		}
+		if e == nil {
+			break // every record present when the watch began
+		}
+		eventID, d, ok := strings.Cut(e.Key(), ".")
+		if !ok || !validEventID(eventID) || !validName(d) {
+			continue
+		}
+		rec := Delivery{EventID: eventID, Destination: d}
+		if json.Unmarshal(e.Value(), &rec) != nil {
+			continue
+		}
+		rec.EventID, rec.Destination = eventID, d
+		rec.setState()
+		if !want[rec.State] {
+			continue
+		}
+		if len(out) == maxListed {
+			truncated = true
+			break
+		}
+		out = append(out, rec)
+	}
+	slices.SortStableFunc(out, func(a, b Delivery) int {
+		if c := strings.Compare(a.Destination, b.Destination); c != 0 {
+			return c
+		}
+		if c := a.LastAttemptAt.Compare(b.LastAttemptAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.EventID, b.EventID)
+	})
+	return out, truncated, nil
 }

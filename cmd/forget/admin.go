@@ -31,6 +31,7 @@ type admin struct {
 	obs  *forgetprom.Observer
 	srv  *http.Server
 	ln   net.Listener
+	pipe *pipelineMetrics // relay and delivery metrics, once asked for
 }
 
 // newAdmin makes the registry, with the forget metrics and the Go
@@ -63,20 +64,36 @@ func (a *admin) options() []forget.Option {
 }
 
 // listen adds db's pool statistics to the metrics and listens; it
-// returns the base URL, or "" for a nil admin.
-func (a *admin) listen(db *sql.DB, logger *slog.Logger) (string, error) {
+// returns the base URL, or "" for a nil admin. /healthz pings db, as
+// serve's always has; /readyz pings it and runs the ready checks (the
+// broker's).
+func (a *admin) listen(db *sql.DB, logger *slog.Logger, ready ...readyCheck) (string, error) {
+	return a.start(db, db, logger, ready)
+}
+
+// listenLive is listen for relay and deliver, where /healthz is
+// liveness alone: a database or broker away is /readyz's answer, and a
+// restart would not bring it back. db may be nil (deliver has none).
+func (a *admin) listenLive(db *sql.DB, logger *slog.Logger, ready ...readyCheck) (string, error) {
+	return a.start(db, nil, logger, ready)
+}
+
+func (a *admin) start(db *sql.DB, health pinger, logger *slog.Logger, ready []readyCheck) (string, error) {
 	if a == nil {
 		return "", nil
 	}
-	if err := a.reg.Register(collectors.NewDBStatsCollector(db, "forget")); err != nil {
-		return "", err
+	if db != nil {
+		if err := a.reg.Register(collectors.NewDBStatsCollector(db, "forget")); err != nil {
+			return "", err
+		}
+		ready = append([]readyCheck{{"database", db.PingContext}}, ready...)
 	}
 	ln, err := net.Listen("tcp", a.addr)
 	if err != nil {
 		return "", fmt.Errorf("listen -admin-addr: %w", err)
 	}
 	a.ln = ln
-	a.srv = newHTTPServer(adminMux(a.reg, db, logger), logger, defaultTimeouts)
+	a.srv = newHTTPServer(adminMux(a.reg, health, logger, ready...), logger, defaultTimeouts)
 	return "http://" + ln.Addr().String(), nil
 }
 
@@ -100,11 +117,19 @@ type pinger interface {
 	PingContext(ctx context.Context) error
 }
 
-// adminMux serves GET /metrics from g and GET /healthz. A health answer
+// readyCheck is one part /readyz needs answering: the database, the
+// broker.
+type readyCheck struct {
+	what  string
+	check func(ctx context.Context) error
+}
+
+// adminMux serves GET /metrics from g, GET /healthz (db's ping; ok
+// without a db) and GET /readyz (every ready check). A health answer
 // says only ok or unavailable: no DSN, host or error, since a prober (or
 // whoever reaches the port) needs nothing more; the cause goes to the
 // log.
-func adminMux(g prometheus.Gatherer, db pinger, logger *slog.Logger) http.Handler {
+func adminMux(g prometheus.Gatherer, db pinger, logger *slog.Logger, ready ...readyCheck) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
@@ -116,11 +141,28 @@ func adminMux(g prometheus.Gatherer, db pinger, logger *slog.Logger) http.Handle
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		if err := db.PingContext(ctx); err != nil {
-			logger.LogAttrs(r.Context(), slog.LevelWarn, "healthz: the database did not answer", slog.String("error", clip(err.Error(), maxRowMessage)))
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, "unavailable\n")
-			return
+		if db != nil {
+			if err := db.PingContext(ctx); err != nil {
+				logger.LogAttrs(r.Context(), slog.LevelWarn, "healthz: the database did not answer", slog.String("error", clip(err.Error(), maxRowMessage)))
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "unavailable\n")
+				return
+			}
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		for _, rc := range ready {
+			if err := rc.check(ctx); err != nil {
+				logger.LogAttrs(r.Context(), slog.LevelWarn, "readyz: the "+rc.what+" did not answer", slog.String("error", clip(err.Error(), maxRowMessage)))
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "unavailable\n")
+				return
+			}
 		}
 		io.WriteString(w, "ok\n")
 	})

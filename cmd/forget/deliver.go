@@ -10,7 +10,7 @@ import (
 )
 
 const deliverUsage = `
-Usage: forget deliver -nats URL -name NAME -webhook URL -secret-file FILE [-namespace NS]
+Usage: forget deliver -nats URL -name NAME -webhook URL -secret-file FILE [-namespace NS] [-admin-addr HOST:PORT]
 
 Delivers every erasure event of the stream FORGET (FORGET-NS with
 -namespace NS) to one destination, by POSTing it to a webhook, signed as
@@ -40,6 +40,10 @@ receiver. To rotate it, the file may hold several, one per line: each
 request is signed under all of them, and a receiver that knows any one
 accepts it.
 
+With -admin-addr it serves GET /metrics (forget_deliveries_total
+{destination,outcome}, forget_parked{destination}, ...), GET /healthz
+(the process answers) and GET /readyz (the broker answers).
+
 Examples:
   forget deliver -new-secret > crm.secret
   forget deliver -nats nats://127.0.0.1:4222 -name crm -webhook https://crm.example.com/hooks/forget -secret-file crm.secret
@@ -57,6 +61,7 @@ func (c *cli) deliver(args []string) error {
 	timeout := fs.Duration("timeout", 10*time.Second, "how long one POST may take (`DURATION`)")
 	workers := fs.Int("workers", 4, "how many events to deliver at once (`N`)")
 	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
+	adminAddr := fs.String("admin-addr", "", adminAddrUsage)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -99,14 +104,30 @@ func (c *cli) deliver(args []string) error {
 		return err
 	}
 	defer nc.Close()
+	adm, err := newAdmin(*adminAddr)
+	if err != nil {
+		return err
+	}
+	obs, err := adm.consumerOptions(*name)
+	if err != nil {
+		return err
+	}
+	if err := adm.countParked(js, *name, logger, nf.options()...); err != nil {
+		return err
+	}
+	stopAdmin, err := c.runAdmin(adm, nil, logger, brokerReady(nc))
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	logger.Info("delivering erasure events", "destination", *name, "from", nf.where(), "webhook", wh.Where())
-	err = propagate.Consume(ctx, js, *name, wh.Deliver,
+	err = propagate.Consume(ctx, js, *name, wh.Deliver, append([]propagate.ConsumerOption{
 		propagate.WithNamespace(nf.namespace),
 		propagate.WithLogger(logger),
 		propagate.WithMaxDeliver(*maxDeliver),
 		propagate.WithBackOff(delays...),
-		propagate.WithAttemptTimeout(*timeout+time.Second),
-		propagate.WithWorkers(*workers))
+		propagate.WithAttemptTimeout(*timeout + time.Second),
+		propagate.WithWorkers(*workers)}, obs...)...)
 	if err != nil {
 		return usageError{err}
 	}

@@ -28,6 +28,7 @@ import (
 type testNATS struct {
 	t    testing.TB
 	port int
+	cmd  *exec.Cmd
 }
 
 func startTestNATS(t testing.TB) *testNATS {
@@ -47,6 +48,7 @@ func startTestNATS(t testing.TB) *testNATS {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	n.cmd = cmd
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -70,6 +72,9 @@ func startTestNATS(t testing.TB) *testNATS {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// kill kills the server, as a crash would.
+func (n *testNATS) kill() { n.cmd.Process.Kill() }
 
 func (n *testNATS) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.port) }
 

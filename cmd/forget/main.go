@@ -72,6 +72,7 @@ Usage:
   forget deliver [flags]  deliver erasure events from NATS JetStream to a webhook
   forget status [flags]   show where a customer's erasure events have reached
   forget redrive [flags]  send a destination's parked events back to it
+  forget deliveries [flags] list parked or retrying deliveries across customers
   forget inspect [flags]  show what a forget does with every column that reaches a customer
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
   forget version          print the release, the VCS revision and the Go version
@@ -98,7 +99,7 @@ var commands = map[string]func(*cli, []string) error{
 	"serve": (*cli).serve, "init": (*cli).init, "run": (*cli).run, "schema": (*cli).schema,
 	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
-	"inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
+	"deliveries": (*cli).deliveries, "inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
 	"migrate": (*cli).migrate,
 }
 

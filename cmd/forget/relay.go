@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -123,7 +124,7 @@ func (n *natsFlags) connect(name string, wait bool, logger *slog.Logger) (*nats.
 }
 
 const relayUsage = `
-Usage: forget relay (-db FILE | -dsn URL) -nats URL [-preset NAME] [-namespace NS]
+Usage: forget relay (-db FILE | -dsn URL) -nats URL [-preset NAME] [-namespace NS] [-admin-addr HOST:PORT]
 
 Publishes the erasure events waiting in the database's outbox (its audit
 table, written in each forget's own transaction) to the NATS JetStream
@@ -134,6 +135,11 @@ them. Runs until interrupted. Killed at any point, it publishes again on
 restart what it had not marked, and the stream drops the repeats. Several
 relays may run against one PostgreSQL or MySQL/MariaDB database; on
 SQLite run one (or 'forget serve -nats', which runs one in-process).
+
+With -admin-addr it serves GET /metrics (forget_outbox_pending,
+forget_outbox_oldest_age_seconds, forget_relay_published_total,
+forget_parked{destination}, ...), GET /healthz (the process answers) and
+GET /readyz (the database and the broker answer).
 
 Examples:
   forget relay -db app.db -nats nats://127.0.0.1:4222
@@ -147,6 +153,7 @@ func (c *cli) relay(args []string) error {
 	batch := fs.Int("batch", 500, "how many events to claim at once (`N`, 1 to 10000)")
 	poll := fs.Duration("poll", 20*time.Millisecond, "how often to look for new events when idle (`DURATION`)")
 	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
+	adminAddr := fs.String("admin-addr", "", adminAddrUsage)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -167,17 +174,55 @@ func (c *cli) relay(args []string) error {
 		return err
 	}
 	defer nc.Close()
+	adm, err := newAdmin(*adminAddr)
+	if err != nil {
+		return err
+	}
+	obs, err := adm.relayOptions()
+	if err != nil {
+		return err
+	}
 	preset := dbf.presetName()
-	r, err := propagate.NewRelay(o.store, js, propagate.WithNamespace(nf.namespace), propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll))
+	opts := append([]propagate.RelayOption{propagate.WithNamespace(nf.namespace), propagate.WithLogger(logger), propagate.WithPreset(preset), propagate.WithBatch(*batch), propagate.WithPollInterval(*poll)}, obs...)
+	r, err := propagate.NewRelay(o.store, js, opts...)
 	if err != nil {
 		return usageError{err}
 	}
+	if err := adm.countParked(js, "", logger, nf.options()...); err != nil {
+		return err
+	}
+	stopAdmin, err := c.runAdmin(adm, o.db, logger, brokerReady(nc))
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	logger.Info("relaying erasure events", "to", nf.where(), "stream", nf.names.Stream, "subject", nf.names.Subject(preset))
 	if err := r.Run(ctx); err != nil {
 		return err
 	}
 	logger.Info("relay stopped")
 	return nil
+}
+
+// adminAddrUsage is -admin-addr's usage for relay and deliver.
+const adminAddrUsage = "a `HOST:PORT` serving GET /metrics (Prometheus), GET /healthz (liveness) and GET /readyz\n(database and broker reachable), e.g. -admin-addr 127.0.0.1:9090; off by default, so that metrics are not public"
+
+// runAdmin serves a relay's or deliverer's admin listener (none for a nil
+// admin) until the returned function is called; db may be nil.
+func (c *cli) runAdmin(adm *admin, db *sql.DB, logger *slog.Logger, ready ...readyCheck) (stop func(), err error) {
+	url, err := adm.listenLive(db, logger, ready...)
+	if err != nil || url == "" {
+		return func() {}, err
+	}
+	logger.Info("admin listening", "metrics", url+"/metrics", "healthz", url+"/healthz", "readyz", url+"/readyz")
+	served := make(chan error, 1)
+	go adm.serve(served)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		adm.shutdown(ctx)
+		<-served
+	}, nil
 }
 
 // logger returns a logger to stderr in format (text or json).
@@ -196,6 +241,7 @@ func (c *cli) logger(format string) (*slog.Logger, error) {
 type serveRelay struct {
 	nf    *natsFlags
 	relay atomic.Pointer[propagate.Relay]
+	nc    *nats.Conn // once started
 }
 
 // options returns the Forgetter's wake-up hook, when there is a relay.
@@ -211,9 +257,26 @@ func (s *serveRelay) options() []forget.Option {
 	})}
 }
 
-// start runs the relay until ctx ends; wait returns once it has stopped.
-// Without -nats it does nothing.
-func (s *serveRelay) start(ctx context.Context, o *opened, preset string, logger *slog.Logger) (wait func(), err error) {
+// observe returns the relay's options that feed adm's metrics, when
+// there is a relay: without one, an outbox gauge would read 0 for ever.
+func (s *serveRelay) observe(adm *admin) ([]propagate.RelayOption, error) {
+	if s.nf.url == "" {
+		return nil, nil
+	}
+	return adm.relayOptions()
+}
+
+// ready is /readyz's check of the broker, when there is a relay.
+func (s *serveRelay) ready() []readyCheck {
+	if s.nc == nil {
+		return nil
+	}
+	return []readyCheck{brokerReady(s.nc)}
+}
+
+// start runs the relay, with opts added, until ctx ends; wait returns
+// once it has stopped. Without -nats it does nothing.
+func (s *serveRelay) start(ctx context.Context, o *opened, preset string, logger *slog.Logger, opts ...propagate.RelayOption) (wait func(), err error) {
 	if s.nf.url == "" {
 		return func() {}, nil
 	}
@@ -221,11 +284,12 @@ func (s *serveRelay) start(ctx context.Context, o *opened, preset string, logger
 	if err != nil {
 		return nil, err
 	}
-	r, err := propagate.NewRelay(o.store, js, propagate.WithNamespace(s.nf.namespace), propagate.WithLogger(logger), propagate.WithPreset(preset))
+	r, err := propagate.NewRelay(o.store, js, append([]propagate.RelayOption{propagate.WithNamespace(s.nf.namespace), propagate.WithLogger(logger), propagate.WithPreset(preset)}, opts...)...)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
+	s.nc = nc
 	s.relay.Store(r)
 	done := make(chan struct{})
 	go func() {

@@ -88,7 +88,7 @@ func (c *cli) serve(args []string) error {
 	dbf := fs.database(false)
 	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key or username:sha256:HEX per line, re-read on SIGHUP\n(e.g. -keys /etc/forget/keys); required with -db or -dsn; on the demo database, without it,\na random key is made for offerit_admin")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (e.g. -addr 0.0.0.0:8080; port 0 picks a free one)")
-	adminAddr := fs.String("admin-addr", "", "a second `HOST:PORT` serving GET /metrics (Prometheus) and GET /healthz (pings the database)\n(e.g. -admin-addr 127.0.0.1:9090); off by default, so that metrics are not public")
+	adminAddr := fs.String("admin-addr", "", "a second `HOST:PORT` serving GET /metrics (Prometheus), GET /healthz (pings the database) and\nGET /readyz (the database and, with -nats, the broker)\n(e.g. -admin-addr 127.0.0.1:9090); off by default, so that metrics are not public")
 	path := fs.String("path", "/api/customer/forget", "the URL `PATH` to serve the API at (e.g. -path /gdpr/forget)")
 	logFormat := fs.String("log-format", "text", "access and error log `FORMAT` on stderr: text or json (e.g. -log-format json)")
 	demo := fs.Int("demo", 1000, "how many demo customers a new demo database gets (e.g. -demo 5000)")
@@ -191,7 +191,11 @@ func (c *cli) serve(args []string) error {
 	if dbf.db != "" && *checkpointEvery > 0 {
 		defer checkpointInBackground(ctx, o.store, *checkpointEvery, logger)() // before the database closes
 	}
-	waitRelay, err := relay.start(ctx, o, dbf.presetName(), logger)
+	relayObs, err := relay.observe(adm)
+	if err != nil {
+		return err
+	}
+	waitRelay, err := relay.start(ctx, o, dbf.presetName(), logger, relayObs...)
 	if err != nil {
 		return err
 	}
@@ -209,7 +213,7 @@ func (c *cli) serve(args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newHTTPServer(accessLog(logger, onlyAt(*path, h)), logger, defaultTimeouts)
-	adminURL, err := adm.listen(o.db, logger)
+	adminURL, err := adm.listen(o.db, logger, relay.ready()...)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/propagate"
 )
 
@@ -20,7 +22,13 @@ published, and where it has reached: each destination (each name a
 with its attempts and the class of its last failure (http_500, timeout,
 connection_refused, ...). A destination that answered 410 Gone, and so
 gets no more events until 'forget redrive', is named first, as gone.
-Never a value of the customer's.
+Never a value of the customer's. An event not
+published yet shows how long it has waited in the outbox, and the
+outbox's whole backlog: a running relay publishes within a second or so
+of a commit, so a longer wait means no relay runs, or it cannot reach
+the database or the broker (its log and its /readyz say which).
+'forget deliveries' lists parked and retrying deliveries across
+customers.
 
 Exit status: 0 when every event is published and delivered everywhere,
 3 when some are pending, retrying or parked, 1 on failure, 2 on bad usage.
@@ -82,7 +90,10 @@ func (c *cli) status(args []string) error {
 				gone = append(gone, d)
 			}
 		}
-		c.printStatus(id, events, gone)
+		c.printStatus(id, events, gone, time.Now())
+		if !allPublished(events) {
+			c.printBacklog(ctx, o.store, time.Now())
+		}
 	}
 	if !everywhere(events) {
 		return exitError(exitPending)
@@ -119,7 +130,34 @@ func destinationNames(events []propagate.EventStatus) []string {
 	return names
 }
 
-func (c *cli) printStatus(id string, events []propagate.EventStatus, gone []propagate.Destination) {
+// allPublished reports whether every event has left the outbox.
+func allPublished(events []propagate.EventStatus) bool {
+	for _, ev := range events {
+		if ev.PublishedAt.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// printBacklog says what waits in the whole outbox, when the store can
+// count it. Whether a relay runs it cannot see, and does not say.
+func (c *cli) printBacklog(ctx context.Context, outbox forget.Outbox, now time.Time) {
+	st, ok := outbox.(forget.OutboxStats)
+	if !ok {
+		return
+	}
+	b, err := st.Backlog(ctx)
+	if err != nil || b.Pending == 0 {
+		return
+	}
+	fmt.Fprintf(c.stdout, "\noutbox: %d event(s) unpublished, the oldest committed %s ago; a running relay publishes within a second or so\n", b.Pending, waited(now, b.Oldest))
+}
+
+// waited is how long ago t was, to the second.
+func waited(now, t time.Time) string { return max(now.Sub(t), 0).Round(time.Second).String() }
+
+func (c *cli) printStatus(id string, events []propagate.EventStatus, gone []propagate.Destination, now time.Time) {
 	w := c.stdout
 	if len(events) == 0 {
 		fmt.Fprintf(w, "customer %s: no erasure events\n", quoteClipped(id))
@@ -131,7 +169,7 @@ func (c *cli) printStatus(id string, events []propagate.EventStatus, gone []prop
 		fmt.Fprintf(w, "destination %s is GONE since %s: it answered 410 Gone, so its events are parked, none attempted; 'forget redrive -name %s' resumes deliveries\n", d.Name, stamp(d.GoneAt), d.Name)
 	}
 	for _, ev := range events {
-		published := "waiting in the outbox (is a relay running?)"
+		published := "waiting in the outbox for " + waited(now, ev.At)
 		if !ev.PublishedAt.IsZero() {
 			published = "published " + stamp(ev.PublishedAt)
 		}

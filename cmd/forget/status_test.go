@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,7 +54,8 @@ func TestStatusAndRedriveCommands(t *testing.T) {
 		}
 		return out.String(), code
 	}
-	if out, code := run("status", "-db", path, "-nats", ns.url(), "-customer-id", "191"); code != exitPending || !strings.Contains(out, "waiting in the outbox") {
+	if out, code := run("status", "-db", path, "-nats", ns.url(), "-customer-id", "191"); code != exitPending || !strings.Contains(out, "waiting in the outbox") ||
+		!strings.Contains(out, "outbox: 3 event(s) unpublished, the oldest committed ") || strings.Contains(out, "is a relay running") {
 		t.Fatalf("status before any relay: exit %d\n%s", code, out)
 	}
 	relay := exec.Command(bin, "relay", "-db", path, "-nats", ns.url())
@@ -102,6 +104,23 @@ func TestStatusAndRedriveCommands(t *testing.T) {
 	if out, code := run("redrive", "-nats", ns.url(), "-name", "crm", "-list"); code != 0 || !strings.Contains(out, failing) || !strings.Contains(out, "1 event(s) parked for crm") {
 		t.Fatalf("redrive -list: exit %d\n%s", code, out)
 	}
+	// Across customers: the parked one, with its class, and nothing at
+	// search, which has delivered everything.
+	out, code = run("deliveries", "-nats", ns.url())
+	if code != exitPending || !regexp.MustCompile(failing+`\s+crm\s+parked\s+3\s+http_500\s`).MatchString(out) || strings.Contains(out, "search") || !strings.Contains(out, "1 delivery parked, retrying") {
+		t.Fatalf("deliveries: exit %d\n%s", code, out)
+	}
+	if out, code := run("deliveries", "-nats", ns.url(), "-name", "search"); code != 0 || !strings.Contains(out, "no deliveries parked, retrying") {
+		t.Errorf("deliveries -name search: exit %d\n%s", code, out)
+	}
+	jsonOut, code = run("deliveries", "-nats", ns.url(), "-state", "parked", "-json")
+	var d propagate.Delivery
+	if err := json.Unmarshal([]byte(jsonOut), &d); err != nil || code != exitPending || d.EventID != failing || d.Destination != "crm" || d.State != propagate.StateParked || d.ParkedAt.IsZero() {
+		t.Fatalf("deliveries -json: exit %d, %v\n%s", code, err, jsonOut)
+	}
+	if out, code := run("deliveries", "-nats", ns.url(), "-state", "delivered", "-name", "search"); code != exitPending || strings.Count(out, " search ") != len(all) {
+		t.Errorf("deliveries -state delivered -name search: exit %d, want %d rows\n%s", code, len(all), out)
+	}
 	crm.mu.Lock()
 	crm.fail = nil // the receiver is fixed
 	crm.mu.Unlock()
@@ -114,6 +133,12 @@ func TestStatusAndRedriveCommands(t *testing.T) {
 	})
 	if strings.Count(out, "delivered") != 4 {
 		t.Errorf("status after redrive:\n%s", out)
+	}
+	if out, code := run("deliveries", "-nats", ns.url(), "-state", "parked,retrying"); code != 0 || !strings.Contains(out, "no deliveries") {
+		t.Errorf("deliveries after redrive: exit %d\n%s", code, out)
+	}
+	if out, code := run("deliveries", "-nats", ns.url(), "-state", "pending"); code != exitUsage || !strings.Contains(out, "no record") {
+		t.Errorf("deliveries -state pending: exit %d\n%s", code, out)
 	}
 	if out, code := run("status", "-db", path, "-nats", ns.url(), "-customer-id", "199"); code != 0 || !strings.Contains(out, "no erasure events") {
 		t.Errorf("status of a customer never forgotten: exit %d\n%s", code, out)
@@ -137,7 +162,7 @@ func TestStatusShowsGone(t *testing.T) {
 	if got := destinationNames(append(events, events...)); strings.Join(got, ",") != "crm,search" {
 		t.Errorf("destinationNames = %v", got)
 	}
-	c.printStatus("191", events, []propagate.Destination{{Name: "crm", Gone: true, GoneAt: at}})
+	c.printStatus("191", events, []propagate.Destination{{Name: "crm", Gone: true, GoneAt: at}}, at)
 	want := "destination crm is GONE since 2026-12-08T01:02:03Z: it answered 410 Gone, so its events are parked, none attempted; 'forget redrive -name crm' resumes deliveries\n"
 	if !strings.Contains(out.String(), "customer 191: 1 erasure event(s)\n"+want) || strings.Contains(out.String(), "search is GONE") || !strings.Contains(out.String(), "last error gone") {
 		t.Errorf("status:\n%s", out.String())

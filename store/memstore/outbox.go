@@ -17,6 +17,8 @@ import (
 // SQL store keeps them in its audit table; it behaves as the SQL store
 // does on PostgreSQL, claims excluding one another.
 
+var _ forget.OutboxStats = (*Store)(nil)
+
 // outbox is what the store knows of its events beyond the trail. Store.mu
 // guards it.
 type outbox struct {
@@ -165,4 +167,30 @@ func (c *claim) MarkPublished(ctx context.Context, eventIDs []string, at time.Ti
 		}
 	}
 	return nil
+}
+
+// Backlog implements forget.OutboxStats. It fails unless the store keeps
+// an audit trail (WithAudit).
+func (s *Store) Backlog(ctx context.Context) (forget.Backlog, error) {
+	if err := ctx.Err(); err != nil {
+		return forget.Backlog{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.auditing {
+		return forget.Backlog{}, errNoOutbox
+	}
+	var b forget.Backlog
+	// Records before done are published or no events.
+	for i := s.outbox.done; i < len(s.audit); i++ {
+		rc := &s.audit[i]
+		if _, ok := s.outbox.published[rc.EventID]; ok || !isEvent(rc) {
+			continue
+		}
+		if b.Pending == 0 {
+			b.Oldest = rc.At
+		}
+		b.Pending++
+	}
+	return b, nil
 }

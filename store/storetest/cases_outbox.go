@@ -25,6 +25,7 @@ func testOutbox(t *testing.T, s *suite) {
 		{"PublishedNotClaimedAgain", testOutboxPublished},
 		{"CustomerOrder", testOutboxCustomerOrder},
 		{"Bounds", testOutboxBounds},
+		{"Backlog", testOutboxBacklog},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, f, _ := s.setup(t)
@@ -234,5 +235,51 @@ func testOutboxBounds(t *testing.T, s *suite, _ Backend, o forget.Outbox, _ *for
 	}
 	if _, err := o.CustomerEvents(s.ctx, ""); !errors.Is(err, forget.ErrInvalid) {
 		t.Errorf("CustomerEvents(\"\") = %v, want ErrInvalid", err)
+	}
+}
+
+// testOutboxBacklog: a store that is a forget.OutboxStats counts the
+// unpublished events, claimed or not, and dates the oldest; an empty
+// backlog has no oldest.
+func testOutboxBacklog(t *testing.T, s *suite, _ Backend, o forget.Outbox, f *forget.Forgetter) {
+	st, ok := o.(forget.OutboxStats)
+	if !ok {
+		t.Skip("the outbox is no forget.OutboxStats")
+	}
+	backlog := func() forget.Backlog {
+		t.Helper()
+		b, err := st.Backlog(s.ctx)
+		if err != nil {
+			t.Fatalf("Backlog: %v", err)
+		}
+		return b
+	}
+	if b := backlog(); b.Pending != 0 || !b.Oldest.IsZero() {
+		t.Errorf("an empty outbox's backlog = %+v, want none", b)
+	}
+	r1, r2, r3 := s.forgetID(t, f, s.id(101)), s.forgetID(t, f, s.id(102)), s.forgetID(t, f, s.id(101))
+	if b := backlog(); b.Pending != 3 || !b.Oldest.Equal(r1.At) {
+		t.Errorf("backlog = %+v, want 3 events, the oldest at %v", b, r1.At)
+	}
+	c := s.claim(t, o, 10)
+	if b := backlog(); b.Pending != 3 {
+		t.Errorf("while claimed, backlog = %+v, want 3 events still", b)
+	}
+	if err := c.MarkPublished(s.ctx, ids(r1), time.Now()); err != nil {
+		t.Fatalf("MarkPublished: %v", err)
+	}
+	if b := backlog(); b.Pending != 2 || !b.Oldest.Equal(r2.At) {
+		t.Errorf("after publishing the oldest, backlog = %+v, want 2 events, the oldest at %v", b, r2.At)
+	}
+	c = s.claim(t, o, 10) // 102's and, 101's first published, its second
+	if got := eventIDs(c); !slices.Equal(got, ids(r2, r3)) {
+		c.Release()
+		t.Fatalf("ClaimEvents = %v, want %v", got, ids(r2, r3))
+	}
+	if err := c.MarkPublished(s.ctx, eventIDs(c), time.Now()); err != nil {
+		t.Fatalf("MarkPublished: %v", err)
+	}
+	if b := backlog(); b.Pending != 0 || !b.Oldest.IsZero() {
+		t.Errorf("with everything published, backlog = %+v, want none", b)
 	}
 }
