@@ -313,7 +313,7 @@ func TestMigrateCreatesAndRefusesNewer(t *testing.T) {
 }
 
 // TestMigrateHandFixed: an audit table of before events completed by hand
-// (the columns added NOT NULL DEFAULT '' or NULL, no version row), to
+// (the columns added NOT NULL DEFAULT ” or NULL, no version row), to
 // which a forget of customer 7 has written an event since, is taken for
 // behind, not current: its old records, without an event id, would head
 // customer 7's events in the outbox, and hide the new one from every
