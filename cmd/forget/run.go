@@ -33,7 +33,10 @@ byte-order mark (Excel's "CSV UTF-8") is fine. The file is streamed, so
 it may be of any size; a line longer than 1 MiB is skipped. A bad row is
 reported with its line number, and the batch goes on. Forgetting is
 idempotent: re-running a batch is safe, also after Ctrl-C, which stops
-after the current group of requests and reports what was done.
+after the current group of requests and reports what was done. A forget
+of a customer already fully forgotten, with nothing left to erase, is a
+repeat: audited, its receipt says "repeat": true, and it sends no new
+erasure event downstream unless -repropagate.
 
 The database URL may come from $FORGET_DSN instead of -dsn, which keeps
 its password out of ps.
@@ -61,6 +64,7 @@ func (c *cli) run(args []string) error {
 		batchSize      = fs.batchSize(dbf)
 		progress       = fs.progress()
 		principal      = fs.String("principal", "cli", "who asks, recorded in receipts (e.g. -principal ops:jane)")
+		repropagate    = fs.Bool("repropagate", false, "send the erasure event of a repeat too: a forget of a customer already fully forgotten,\nwith nothing left to erase, is audited but sends no new event without it (e.g. -repropagate)")
 		ignoreHolds    = fs.String("ignore-hold", "", "comma-separated `NAMES` of holds an operator has cleared: not checked for these forgets,\nand recorded in each receipt and audit record (e.g. -ignore-hold open_chargeback)")
 	)
 	if err := fs.parse(args); err != nil {
@@ -102,7 +106,7 @@ func (c *cli) run(args []string) error {
 	ctx = forget.WithPrincipal(ctx, *principal)
 	if *batch != "" {
 		return c.runBatch(ctx, o.f, br, total, batchOptions{dryRun: *dryRun, report: *report, size: *batchSize,
-			progress: c.newProgress(*progress, total), ignoreHolds: splitList(*ignoreHolds)})
+			progress: c.newProgress(*progress, total), ignoreHolds: splitList(*ignoreHolds), repropagate: *repropagate})
 	}
 
 	vals := url.Values{}
@@ -117,6 +121,7 @@ func (c *cli) run(args []string) error {
 	}
 	req.DryRun = *dryRun
 	req.IgnoreHolds = splitList(*ignoreHolds)
+	req.Repropagate = *repropagate
 	rc, err := o.f.Forget(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {

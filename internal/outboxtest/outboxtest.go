@@ -10,10 +10,12 @@ import (
 	"github.com/forgetkit/forget"
 )
 
-// Forget forgets customer id with f, or fails the test.
+// Forget forgets customer id with f, or fails the test. It repropagates,
+// so that forgetting a customer again is an event too, as these tests
+// count on (a repeat otherwise sends none: forget.Receipt.Repeat).
 func Forget(tb testing.TB, f *forget.Forgetter, id string) *forget.Receipt {
 	tb.Helper()
-	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: id}})
+	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: id}, Repropagate: true})
 	if err != nil {
 		tb.Fatalf("forget %s: %v", id, err)
 	}

@@ -401,6 +401,13 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 // locks can deadlock with another forget's audit INSERT; MySQL then
 // aborts one transaction, which the store retries (Dialect.retryable).
 func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cutoff time.Time) (map[string]bool, error) {
+	return s.fullyForgotten(ctx, tx, texts, cutoff, true)
+}
+
+// fullyForgotten is forgottenSince, whose read on MySQL is a locking one
+// when lock is set. Without it a record committed meanwhile may be
+// missed, which a repeat's check can afford: it then sends an event.
+func (s *Store) fullyForgotten(ctx context.Context, tx *txn, texts []string, cutoff time.Time, lock bool) (map[string]bool, error) {
 	done := make(map[string]bool)
 	if s.auditTable == "" || cutoff.IsZero() || len(texts) == 0 {
 		return done, nil
@@ -411,7 +418,7 @@ func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cut
 		part := texts[start:min(start+per, len(texts))]
 		query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s) AND %s = '' AND %s = '' AND %s = '' AND COALESCE(%s, '') >= ?",
 			q("customer_id"), q(s.auditTable), q("customer_id"), qmarks(len(part)), q("held"), q("fields_kept"), q("tables_kept"), q("at"))
-		if s.dialect == MySQL {
+		if s.dialect == MySQL && lock {
 			query += " LOCK IN SHARE MODE"
 		}
 		args := make([]any, 0, len(part)+1)
