@@ -31,6 +31,11 @@ it skips customers the audit trail shows fully forgotten since the
 cutoff, so a re-run goes on where the last one stopped. It therefore needs
 the audit table.
 
+Before the first page, one COUNT by the same predicate (and the same
+indexes) tells how many customers are inactive: the progress shows that
+total and the time left. It is an upper bound: held customers are
+refused, and customers that another sweep forgets meanwhile are skipped.
+
 Exit status: 0 when no forget failed (held customers are not failures),
 1 when any failed or the sweep was interrupted, 2 on bad usage.
 
@@ -137,9 +142,18 @@ func (c *cli) sweep(args []string) error {
 		defer rw.Flush()
 	}
 	cutoff := age.Before(time.Now())
-	total := -1 // how many are inactive is not counted beforehand
+	// One COUNT by the sweep's own predicate, so that the progress shows
+	// a total and the time left; an upper bound (held customers, and
+	// any another sweep forgets meanwhile, are not forgotten by this one).
+	total, err := o.store.CountInactive(ctx, cutoff)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("interrupted; nothing was changed")
+		}
+		return fmt.Errorf("sweep failed before forgetting anybody: %s", describe(err))
+	}
 	if *limit > 0 {
-		total = *limit // the most there is to do
+		total = min(total, *limit)
 	}
 	prog := c.newProgress(*progress, total)
 	var reportErr error

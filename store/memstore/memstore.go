@@ -63,9 +63,10 @@ type hold struct {
 }
 
 var (
-	_ forget.Store          = (*Store)(nil)
-	_ forget.Outbox         = (*Store)(nil)
-	_ forget.InactiveFinder = (*Store)(nil)
+	_ forget.Store           = (*Store)(nil)
+	_ forget.Outbox          = (*Store)(nil)
+	_ forget.InactiveFinder  = (*Store)(nil)
+	_ forget.InactiveCounter = (*Store)(nil)
 )
 
 // customersTable names the customer's record in receipts' rows_updated,

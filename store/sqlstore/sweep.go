@@ -14,7 +14,10 @@ import (
 	"github.com/forgetkit/forget"
 )
 
-var _ forget.InactiveFinder = (*Store)(nil)
+var (
+	_ forget.InactiveFinder  = (*Store)(nil)
+	_ forget.InactiveCounter = (*Store)(nil)
+)
 
 // maxActivity bounds the activity columns: a sweep runs a statement per
 // column.
@@ -200,25 +203,11 @@ func (s *Store) parseCursor(text string) (sweepCursor, error) {
 // part is before cutoff, and whose later columns are NULL or before
 // cutoff too.
 func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cur sweepCursor, limit int) ([]string, sweepCursor, error) {
-	var q interface {
-		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-	} = s.db
-	if s.dialect == Postgres {
-		// The audit table grows by a chunk at a time, faster than
-		// autovacuum's statistics follow: a planner that believes it
-		// small scans all of it for every page. Index probes it is.
-		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-		if err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: beginning the transaction that selects inactive customers: %w", s.scrubbedError(err))
-		}
-		defer tx.Rollback()
-		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL enable_material = off"} {
-			if _, err := tx.ExecContext(ctx, set); err != nil {
-				return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: %s before selecting inactive customers: %w", set, s.scrubbedError(err))
-			}
-		}
-		q = tx
+	q, done, err := s.inactiveQuerier(ctx)
+	if err != nil {
+		return nil, sweepCursor{}, err
 	}
+	defer done()
 	ids := make([]string, 0, limit)
 	last := sweepCursor{part: part}
 	read := func(query string, args []any) (err error) {
@@ -256,6 +245,60 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 	return ids, last, nil
 }
 
+// inactiveQuerier is what selects inactive customers: the database, or
+// on PostgreSQL a read-only transaction whose planner probes indexes.
+func (s *Store) inactiveQuerier(ctx context.Context) (sweepQuerier, func(), error) {
+	if s.dialect != Postgres {
+		return s.db, func() {}, nil
+	}
+	// The audit table grows by a chunk at a time, faster than
+	// autovacuum's statistics follow: a planner that believes it
+	// small scans all of it for every page. Index probes it is.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: sweep: beginning the transaction that selects inactive customers: %w", s.scrubbedError(err))
+	}
+	for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL enable_material = off"} {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
+			tx.Rollback()
+			return nil, nil, fmt.Errorf("sqlstore: sweep: %s before selecting inactive customers: %w", set, s.scrubbedError(err))
+		}
+	}
+	return tx, func() { tx.Rollback() }, nil
+}
+
+type sweepQuerier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// CountInactive implements forget.InactiveCounter: one COUNT per
+// activity column, each over the index range a sweep's pages read, with
+// the same predicate (forgotten customers left out).
+func (s *Store) CountInactive(ctx context.Context, cutoff time.Time) (int, error) {
+	switch {
+	case len(s.schema.Activity) == 0:
+		return 0, errors.New("sqlstore: the mapping names no activity column (Schema.Activity): a sweep cannot tell who is inactive")
+	case s.auditTable == "":
+		return 0, errors.New("sqlstore: a sweep needs the audit trail (WithAudit) to tell whom it has already forgotten")
+	}
+	q, done, err := s.inactiveQuerier(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	total := 0
+	for part := range s.schema.Activity {
+		query, args := s.inactiveCountSQL(part, cutoff)
+		var n int
+		if err := q.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("sqlstore: sweep: counting inactive customers by %s.%s: %w", s.schema.Customers.Table, s.schema.Activity[part].Column, ctxCause(ctx, s.scrubbedError(err, args...)))
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // A page after a cursor takes two statements: the customers sharing the
 // cursor's activity value with a greater key (inactiveTiesSQL), then
 // those with a later value (inactiveSQL). One statement with a row value,
@@ -277,6 +320,28 @@ func (s *Store) inactiveTiesSQL(part int, cutoff time.Time, cur sweepCursor, lim
 }
 
 func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, limit int) (string, []any) {
+	q := s.dialect.quote
+	c := s.schema.Customers
+	table := q(c.Table)
+	col := table + "." + q(s.schema.Activity[part].Column)
+	where, args := s.inactiveWhere(part, cutoff, cur, ties)
+	selected := col
+	if s.dialect == SQLite {
+		selected = "CAST(" + selected + " AS TEXT)" // exactly as stored, to bind again
+	}
+	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s LIMIT %d",
+		table+"."+q(c.Key), selected, table, where, col, table+"."+q(c.Key), limit)), args
+}
+
+// inactiveCountSQL counts the customers of part (see CountInactive).
+func (s *Store) inactiveCountSQL(part int, cutoff time.Time) (string, []any) {
+	where, args := s.inactiveWhere(part, cutoff, sweepCursor{part: part}, false)
+	return s.render(fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s", s.dialect.quote(s.schema.Customers.Table), where)), args
+}
+
+// inactiveWhere is the condition of a page of part after cur (pageSQL),
+// and of its count (inactiveCountSQL), with ? placeholders.
+func (s *Store) inactiveWhere(part int, cutoff time.Time, cur sweepCursor, ties bool) (string, []any) {
 	q := s.dialect.quote
 	c := s.schema.Customers
 	table := q(c.Table)
@@ -334,12 +399,7 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s WHERE %s.%s = %s AND %s.%s = '' AND %s.%s = '' AND %s.%s = '' AND COALESCE(%s.%s, '') >= ?)",
 		a, a, q("customer_id"), keyText, a, q("held"), a, q("fields_kept"), a, q("tables_kept"), a, q("at")))
 	args = append(args, cutoff.UTC().Format(auditTimeFormat))
-	selected := col(part)
-	if s.dialect == SQLite {
-		selected = "CAST(" + selected + " AS TEXT)" // exactly as stored, to bind again
-	}
-	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s LIMIT %d",
-		key, selected, table, strings.Join(where, " AND "), col(part), key, limit)), args
+	return strings.Join(where, " AND "), args
 }
 
 // mysqlLeastTime is the least DATETIME MySQL supports: anything below
