@@ -37,6 +37,7 @@ type batchOptions struct {
 	progress    *progress
 	ignoreHolds []string // holds an operator has cleared, for every request
 	repropagate bool     // -repropagate: a repeat's event is sent too
+	json        bool     // -json: the summary as one JSON object
 }
 
 // outcome names, as the summary and the report spell them.
@@ -235,6 +236,25 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 		}
 	}
 	prog.finish(done)
+	if opt.json {
+		sum := batchSummary{Requests: done, TookMS: millis(time.Since(start)), DryRun: opt.dryRun,
+			Forgotten: counts[outForgotten], NotFound: counts[outNotFound], Invalid: counts[outInvalid],
+			Conflict: counts[outConflict], Held: counts[outHeld], Failed: counts[outFailed],
+			Repeats: repeats, Repropagated: opt.repropagate && repeats > 0, Stopped: stopped}
+		if stopped == "interrupted" {
+			sum.NotRun = notRun
+			if total >= 0 {
+				sum.NotRun = max(total-done, notRun)
+			}
+		}
+		if err := c.printJSON(sum); err != nil {
+			return err
+		}
+		if stopped != "" || counts[outForgotten] != done {
+			return exitError(exitFailed)
+		}
+		return nil
+	}
 	verb := "forgotten"
 	if opt.dryRun {
 		verb = "would be forgotten (dry run)"

@@ -341,7 +341,7 @@ func TestReplayInterrupted(t *testing.T) {
 	ctx, f := cancellingForgetter(t, path, 120)
 	var stdout, stderr bytes.Buffer
 	c := &cli{stdout: &stdout, stderr: &stderr}
-	code := c.exitStatus(c.runReplay(ctx, f, trail, 300, 100, c.newProgress("none", 300)))
+	code := c.exitStatus(c.runReplay(ctx, f, trail, 300, 100, c.newProgress("none", 300), false))
 	if code != exitFailed || !strings.Contains(stdout.String(), "replayed 120 records: 120 forgotten again, 0 not in this database, 0 invalid, 0 failed") ||
 		!strings.Contains(stdout.String(), "interrupted: 180 records not replayed") {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())

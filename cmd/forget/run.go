@@ -15,7 +15,7 @@ import (
 
 const runUsage = `
 Usage: forget run (-db FILE | -dsn URL) [-schema FILE] LOOKUP [-keep NAMES] [-dry-run]
-       forget run (-db FILE | -dsn URL) [-schema FILE] -batch FILE [-report FILE] [-batch-size N] [-dry-run]
+       forget run (-db FILE | -dsn URL) [-schema FILE] -batch FILE [-report FILE] [-batch-size N] [-dry-run] [-repropagate] [-json]
 
 Forgets one customer, named by any of -customer-id, -subscription-id and
 -orderid (all given must name the same customer), and prints the receipt
@@ -37,6 +37,10 @@ after the current group of requests and reports what was done. A forget
 of a customer already fully forgotten, with nothing left to erase, is a
 repeat: audited, its receipt says "repeat": true, and it sends no new
 erasure event downstream unless -repropagate.
+
+With -batch, -json prints the summary as one JSON object instead
+({"requests": 3, "forgotten": 3, "repeats": 0, ...}); a single forget
+prints its receipt as JSON anyway.
 
 The database URL may come from $FORGET_DSN instead of -dsn, which keeps
 its password out of ps.
@@ -65,6 +69,7 @@ func (c *cli) run(args []string) error {
 		progress       = fs.progress()
 		principal      = fs.String("principal", "cli", "who asks, recorded in receipts (e.g. -principal ops:jane)")
 		repropagate    = fs.Bool("repropagate", false, "send the erasure event of a repeat too: a forget of a customer already fully forgotten,\nwith nothing left to erase, is audited but sends no new event without it (e.g. -repropagate)")
+		asJSON         = fs.jsonSummary()
 		ignoreHolds    = fs.String("ignore-hold", "", "comma-separated `NAMES` of holds an operator has cleared: not checked for these forgets,\nand recorded in each receipt and audit record (e.g. -ignore-hold open_chargeback)")
 	)
 	if err := fs.parse(args); err != nil {
@@ -106,7 +111,7 @@ func (c *cli) run(args []string) error {
 	ctx = forget.WithPrincipal(ctx, *principal)
 	if *batch != "" {
 		return c.runBatch(ctx, o.f, br, total, batchOptions{dryRun: *dryRun, report: *report, size: *batchSize,
-			progress: c.newProgress(*progress, total), ignoreHolds: splitList(*ignoreHolds), repropagate: *repropagate})
+			progress: c.newProgress(*progress, total), ignoreHolds: splitList(*ignoreHolds), repropagate: *repropagate, json: *asJSON})
 	}
 
 	vals := url.Values{}
