@@ -85,4 +85,12 @@ func TestJSONSummaries(t *testing.T) {
 	if strings.Contains(stdout, "forgot-") {
 		t.Error("lint -json printed a value")
 	}
+
+	_, viaFormat, _ := runMain("inspect", "-db", path, "-format", "json")
+	if code, stdout, stderr := runMain("inspect", "-db", path, "-json"); code != exitOK || stdout != viaFormat || !json.Valid([]byte(stdout)) {
+		t.Errorf("inspect -json: exit %d, differs from -format json: %v\nstderr: %s", code, stdout != viaFormat, stderr)
+	}
+	if code, _, stderr := runMain("inspect", "-db", path, "-json", "-format", "text"); code != exitUsage {
+		t.Errorf("inspect -json -format text: exit %d, %s; want bad usage", code, stderr)
+	}
 }
