@@ -43,7 +43,8 @@ type batchSummary struct {
 type sweepSummary struct {
 	forget.SweepReport
 	// Total is how many customers were counted inactive before the first
-	// page (at most -limit): an upper bound of Tried.
+	// page (at most -limit): an upper bound of Tried; -1 when the count
+	// failed (the sweep goes on without it).
 	Total       int    `json:"total"`
 	TookMS      int64  `json:"took_ms"`
 	Interrupted bool   `json:"interrupted,omitempty"`

@@ -155,10 +155,15 @@ func (c *cli) sweep(args []string) error {
 		if ctx.Err() != nil {
 			return errors.New("interrupted; nothing was changed")
 		}
-		return fmt.Errorf("sweep failed before forgetting anybody: %s", describe(err))
+		// Only the progress needs it: the sweep goes on without a total,
+		// and its own statements say what fails, if anything does.
+		c.say("no total for the progress: %s", clip(describe(err), maxRowMessage))
+		total = -1
 	}
-	if *limit > 0 {
+	if *limit > 0 && total >= 0 {
 		total = min(total, *limit)
+	} else if *limit > 0 {
+		total = *limit // the most there is to do
 	}
 	prog := c.newProgress(*progress, total)
 	var reportErr error
