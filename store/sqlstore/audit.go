@@ -257,7 +257,9 @@ func (s *Store) auditRow(rc forget.Receipt, planEventID string, quiet bool) ([]a
 	at := rc.At.UTC().Format(auditTimeFormat)
 	var eventID, published any = rc.EventID, nil // published NULL: the relay's to publish
 	if quiet {
-		published = at // a repeat: nothing changed, nothing to send
+		// A repeat: nothing changed, nothing to send. published_at = at
+		// tells its record from a relayed one (a relay's mark is later).
+		published = at
 	}
 	if rc.Held != "" {
 		eventID = nil // a refusal is no event
