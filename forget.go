@@ -211,6 +211,7 @@ func (f *Forgetter) finish(ctx context.Context, start time.Time, before time.Dur
 		slog.Int("fields_erased", len(rc.FieldsErased)),
 		slog.Int("tables_purged", len(pr.plan.Tables)),
 		slog.Bool("dry_run", rc.DryRun),
+		slog.Bool("repeat", rc.Repeat),
 		slog.String("principal", rc.Principal),
 		slog.String("request_id", rc.RequestID),
 	)

@@ -26,6 +26,10 @@ type Plan struct {
 	// store checks inside the forget's transaction, with the customer
 	// locked, so that two sweeps at once never erase one customer twice.
 	UnlessForgottenSince time.Time
+	// Repropagate, from Request.Repropagate, makes a repeat's event
+	// publishable as any other; without it the store records a repeat's
+	// event as published already, so that no relay sends it.
+	Repropagate bool
 	// Record is the receipt of this forget but for what only the store
 	// learns (the customer id and row counts); [Plan.Receipt] completes
 	// it. A store that keeps an audit trail completes and records it
@@ -41,6 +45,7 @@ func (p Plan) Receipt(res Result) Receipt {
 	rc.CustomerID = res.CustomerID
 	rc.Inventory = res.Inventory
 	rc.RowsUpdated = res.Updated
+	rc.Repeat = res.Repeat
 	if len(res.Unwritten) > 0 {
 		// No row held them: not erased, and said so. The plan's slices
 		// are shared; these are the receipt's own.
@@ -69,6 +74,10 @@ func (p Plan) Receipt(res Result) Receipt {
 type Assignment struct {
 	Field Field
 	Value Value
+	// Fresh marks a value drawn anew by every forget (a pseudonym, a
+	// random value): a store cannot tell by it whether the field still
+	// holds what an earlier forget wrote (see Result.Repeat).
+	Fresh bool
 }
 
 // TableAction purges the customer's rows from Table, or, when Scrub is not
@@ -128,6 +137,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 		plan.Record.HoldsIgnored = plan.IgnoreHolds
 	}
 	plan.UnlessForgottenSince = req.sweptSince
+	plan.Repropagate = req.Repropagate
 	return prepared{lookup: lookup, plan: plan}, nil
 }
 
@@ -193,7 +203,7 @@ func (f *Forgetter) plan(keep keepSet, dryRun bool, now time.Time) (Plan, error)
 		if err != nil {
 			return Plan{}, err
 		}
-		p.Fields = append(p.Fields, Assignment{Field: fs.Name, Value: v})
+		p.Fields = append(p.Fields, Assignment{Field: fs.Name, Value: v, Fresh: fs.Rule.entropyBytes() > 0})
 	}
 	for i, ts := range f.cat.Tables {
 		if !f.erases(keep, base+i) {

@@ -22,7 +22,11 @@ type Receipt struct {
 	// Absent lists the catalogue entries nothing was there to erase or
 	// keep of: the store's database does not have them, or (a field of a
 	// joined table) has no row of this customer that holds them.
-	Absent    []string  `json:"absent,omitempty"`
+	Absent []string `json:"absent,omitempty"`
+	// Repeat marks a forget of a customer already fully forgotten, with
+	// nothing left to erase (see [Result.Repeat]): it is audited, but its
+	// event is not sent downstream unless Request.Repropagate asked.
+	Repeat    bool      `json:"repeat,omitempty"`
 	DryRun    bool      `json:"dry_run"`
 	At        time.Time `json:"at"`
 	Principal string    `json:"principal,omitempty"`

@@ -15,7 +15,8 @@ import (
 // records of refusals are skipped with a nil outcome. A customer the
 // backup does not hold is ErrNotFound: there is nothing to erase. A hold
 // ignored then that the store no longer declares is an
-// *UnknownHoldError, and nothing is erased.
+// *UnknownHoldError, and nothing is erased. Each replay is an event,
+// a repeat too (Request.Repropagate).
 func (f *Forgetter) Replay(ctx context.Context, receipts []Receipt) []Outcome {
 	reqs := make([]Request, 0, len(receipts))
 	at := make([]int, 0, len(receipts))
@@ -34,8 +35,10 @@ func (f *Forgetter) Replay(ctx context.Context, receipts []Receipt) []Outcome {
 		if rc.Principal != "" {
 			principal = clip("replay of "+rc.Principal, MaxLabelLen-3)
 		}
+		// Repropagate: systems downstream may have been restored too, so
+		// a replay sends its events even where it finds nothing to erase.
 		reqs = append(reqs, Request{Lookup: Lookup{CustomerID: rc.CustomerID}, Keep: keep, Principal: principal, RequestID: rc.RequestID,
-			IgnoreHolds: slices.Clone(rc.HoldsIgnored)})
+			IgnoreHolds: slices.Clone(rc.HoldsIgnored), Repropagate: true})
 		at = append(at, i)
 	}
 	out := make([]Outcome, len(receipts))

@@ -23,6 +23,9 @@ type Request struct {
 	// the store does not check them, and the receipt and audit record
 	// list them. A name the store does not declare is invalid.
 	IgnoreHolds []string
+	// Repropagate sends the erasure event of a repeat too (see
+	// [Receipt.Repeat]), for a downstream system that lost the first.
+	Repropagate bool
 
 	// sweptSince, set by Sweep only, becomes Plan.UnlessForgottenSince.
 	sweptSince time.Time

@@ -51,6 +51,16 @@ type Result struct {
 	// Unwritten lists the plan's fields that no row of the customer held
 	// (a joined table without the customer's row): nothing was erased.
 	Unwritten []Field
+	// Repeat reports a forget that found nothing left to erase: the plan
+	// keeps nothing, the audit trail shows the customer fully forgotten
+	// before, every field whose value is not Fresh already held the
+	// plan's value, and no row of a catalogue table nor of a joined table
+	// was there to delete or write. Only the customers' own row was
+	// written again (its pseudonyms and random values drawn anew). A store
+	// that keeps no audit trail never reports one. Unless
+	// Plan.Repropagate, the store records the repeat's event as
+	// published already: nothing changed, so nothing is sent downstream.
+	Repeat bool
 	// Attempts is how many transactions the store tried, retries
 	// included; 0 when it does not count. A store may set it alongside an
 	// error too, so that the retries of a failed forget are seen.

@@ -26,6 +26,19 @@ type InactiveFinder interface {
 	Inactive(ctx context.Context, cutoff time.Time, cursor string, limit int) (ids []string, next string, err error)
 }
 
+// InactiveCounter is implemented by InactiveFinders that can count, in
+// one statement, the customers a sweep from cutoff would page through,
+// so that a sweep's progress can show a total and the time left.
+type InactiveCounter interface {
+	// CountInactive returns how many customers Inactive(ctx, cutoff, …)
+	// would return over all its pages, by the same predicate: latest
+	// activity before cutoff and not fully forgotten at or after it. It
+	// is an upper bound of what a sweep then forgets: some are held,
+	// some may be active again or forgotten by another sweep meanwhile.
+	// It fails as Inactive does when the store cannot sweep.
+	CountInactive(ctx context.Context, cutoff time.Time) (int, error)
+}
+
 // SweepOptions says what a sweep forgets.
 type SweepOptions struct {
 	// InactiveSince is the cutoff: customers whose latest activity is

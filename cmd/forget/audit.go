@@ -64,14 +64,16 @@ func (c *cli) audit(args []string) error {
 }
 
 const replayUsage = `
-Usage: forget replay (-db FILE | -dsn URL) -from FILE [-batch-size N] [-progress MODE]
+Usage: forget replay (-db FILE | -dsn URL) -from FILE [-batch-size N] [-progress MODE] [-json]
 
 Forgets again every customer of an exported audit trail, keeping what each
 forget kept and ignoring the holds each ignored (-ignore-hold): the summary
 counts them. Run it after restoring a backup, with the trail exported
 before the restore (or since the backup was taken): the restore brought the
 forgotten customers back. Customers the backup does not hold are reported
-as not found and need nothing. Re-running it is safe.
+as not found and need nothing. Re-running it is safe. Every replayed
+forget sends its erasure event again, a repeat too (systems downstream may
+have been restored as well). -json prints the summary as one JSON object.
 
 Examples:
   forget audit -db app.db > audit.jsonl      # regularly, off the database
@@ -84,6 +86,7 @@ func (c *cli) replay(args []string) error {
 	from := fs.String("from", "", "the exported audit trail `FILE`, JSON lines from 'forget audit' (e.g. -from audit.jsonl)")
 	batchSize := fs.batchSize(dbf)
 	progress := fs.progress()
+	asJSON := fs.jsonSummary()
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -102,12 +105,12 @@ func (c *cli) replay(args []string) error {
 	}
 	defer done()
 	ctx = forget.WithPrincipal(ctx, "cli")
-	return c.runReplay(ctx, o.f, *from, total, *batchSize, c.newProgress(*progress, total))
+	return c.runReplay(ctx, o.f, *from, total, *batchSize, c.newProgress(*progress, total), *asJSON)
 }
 
 // runReplay replays the trail at path, total records, chunk records at a
 // time, so that an interruption stops after the chunk in progress.
-func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, total, size int, prog *progress) error {
+func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, total, size int, prog *progress, asJSON bool) error {
 	counts := map[string]int{}
 	done, ignoring := 0, 0 // ignoring: forgotten again with the holds their erasure ignored
 	chunk := make([]forget.Receipt, 0, size)
@@ -155,6 +158,17 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 		replay()
 	}
 	prog.finish(done)
+	interrupted := err == nil && ctx.Err() != nil && done < total
+	if asJSON {
+		sum := replaySummary{Records: done, Forgotten: counts[outForgotten], IgnoringHolds: ignoring, NotFound: counts[outNotFound],
+			Invalid: counts[outInvalid] + counts[outConflict], Held: counts[outHeld], Failed: counts[outFailed], Interrupted: interrupted}
+		if interrupted {
+			sum.NotReplayed = total - done
+		}
+		if perr := c.printJSON(sum); perr != nil {
+			return perr
+		}
+	}
 	held := ""
 	if counts[outHeld] > 0 {
 		held = fmt.Sprintf(", %d held", counts[outHeld])
@@ -163,13 +177,17 @@ func (c *cli) runReplay(ctx context.Context, f *forget.Forgetter, path string, t
 	if ignoring > 0 { // only then, so that the usual line stays as scripts parse it
 		ignored = fmt.Sprintf(" (%d with the holds their erasure ignored)", ignoring)
 	}
-	fmt.Fprintf(c.stdout, "replayed %d records: %d forgotten again%s, %d not in this database, %d invalid%s, %d failed\n",
-		done, counts[outForgotten], ignored, counts[outNotFound], counts[outInvalid]+counts[outConflict], held, counts[outFailed])
+	if !asJSON {
+		fmt.Fprintf(c.stdout, "replayed %d records: %d forgotten again%s, %d not in this database, %d invalid%s, %d failed\n",
+			done, counts[outForgotten], ignored, counts[outNotFound], counts[outInvalid]+counts[outConflict], held, counts[outFailed])
+	}
 	switch {
 	case err != nil:
 		return err
-	case ctx.Err() != nil && done < total:
-		fmt.Fprintf(c.stdout, "interrupted: %d records not replayed; re-running the replay is safe\n", total-done)
+	case interrupted:
+		if !asJSON {
+			fmt.Fprintf(c.stdout, "interrupted: %d records not replayed; re-running the replay is safe\n", total-done)
+		}
 		return exitError(exitFailed)
 	case counts[outInvalid]+counts[outConflict]+counts[outHeld]+counts[outFailed] > 0:
 		return exitError(exitFailed)

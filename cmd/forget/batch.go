@@ -36,6 +36,8 @@ type batchOptions struct {
 	size        int // requests per chunk: -batch-size
 	progress    *progress
 	ignoreHolds []string // holds an operator has cleared, for every request
+	repropagate bool     // -repropagate: a repeat's event is sent too
+	json        bool     // -json: the summary as one JSON object
 }
 
 // outcome names, as the summary and the report spell them.
@@ -70,6 +72,7 @@ type reportLine struct {
 	Outcome     string                 `json:"outcome"`
 	CustomerID  string                 `json:"customer_id,omitempty"`
 	DryRun      bool                   `json:"dry_run,omitempty"`
+	Repeat      bool                   `json:"repeat,omitempty"`
 	RowsDeleted map[forget.Table]int64 `json:"rows_deleted,omitempty"`
 	Error       string                 `json:"error,omitempty"`
 }
@@ -128,6 +131,7 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 	}
 	prog := opt.progress
 	counts := map[string]int{}
+	repeats := 0
 	start := time.Now()
 	done := 0
 	items := make([]batchItem, 0, opt.size)
@@ -160,6 +164,7 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 			if it.err == nil {
 				it.req.DryRun = opt.dryRun
 				it.req.IgnoreHolds = opt.ignoreHolds
+				it.req.Repropagate = opt.repropagate
 				reqs = append(reqs, it.req)
 				at = append(at, len(items))
 			}
@@ -203,7 +208,10 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 			done++
 			line := reportLine{Line: it.line, Outcome: out}
 			if rc := o.Receipt; rc != nil && err == nil {
-				line.CustomerID, line.DryRun, line.RowsDeleted = rc.CustomerID, rc.DryRun, rc.RowsDeleted
+				line.CustomerID, line.DryRun, line.Repeat, line.RowsDeleted = rc.CustomerID, rc.DryRun, rc.Repeat, rc.RowsDeleted
+				if rc.Repeat {
+					repeats++
+				}
 			}
 			if err != nil {
 				line.Error = clip(publicMessage(err), maxRowMessage)
@@ -228,6 +236,25 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 		}
 	}
 	prog.finish(done)
+	if opt.json {
+		sum := batchSummary{Requests: done, TookMS: millis(time.Since(start)), DryRun: opt.dryRun,
+			Forgotten: counts[outForgotten], NotFound: counts[outNotFound], Invalid: counts[outInvalid],
+			Conflict: counts[outConflict], Held: counts[outHeld], Failed: counts[outFailed],
+			Repeats: repeats, Repropagated: opt.repropagate && repeats > 0, Stopped: stopped}
+		if stopped == "interrupted" {
+			sum.NotRun = notRun
+			if total >= 0 {
+				sum.NotRun = max(total-done, notRun)
+			}
+		}
+		if err := c.printJSON(sum); err != nil {
+			return err
+		}
+		if stopped != "" || counts[outForgotten] != done {
+			return exitError(exitFailed)
+		}
+		return nil
+	}
 	verb := "forgotten"
 	if opt.dryRun {
 		verb = "would be forgotten (dry run)"
@@ -239,6 +266,10 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 	fmt.Fprintf(c.stdout, "%d requests in %s: %d %s, %d not found, %d invalid, %d conflict%s, %d failed\n",
 		done, time.Since(start).Round(time.Millisecond), counts[outForgotten], verb,
 		counts[outNotFound], counts[outInvalid], counts[outConflict], held, counts[outFailed])
+	if repeats > 0 {
+		// A line of its own, so that the usual one stays as scripts parse it.
+		fmt.Fprintf(c.stdout, "%d of them repeats: already forgotten, nothing left to erase, %s\n", repeats, repeatEvents(opt.repropagate))
+	}
 	if stopped != "" {
 		switch {
 		case stopped != "interrupted":
@@ -256,4 +287,12 @@ func (c *cli) runBatch(ctx context.Context, f *forget.Forgetter, br *batchReader
 		return exitError(exitFailed)
 	}
 	return nil
+}
+
+// repeatEvents says what became of the repeats' events.
+func repeatEvents(repropagate bool) string {
+	if repropagate {
+		return "their events sent again (-repropagate)"
+	}
+	return "no new event sent (-repropagate sends them)"
 }

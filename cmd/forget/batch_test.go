@@ -346,7 +346,7 @@ func TestReplayInterrupted(t *testing.T) {
 	ctx, f := cancellingForgetter(t, path, 120)
 	var stdout, stderr bytes.Buffer
 	c := &cli{stdout: &stdout, stderr: &stderr}
-	code := c.exitStatus(c.runReplay(ctx, f, trail, 300, 100, c.newProgress("none", 300)))
+	code := c.exitStatus(c.runReplay(ctx, f, trail, 300, 100, c.newProgress("none", 300), false))
 	if code != exitFailed || !strings.Contains(stdout.String(), "replayed 120 records: 120 forgotten again, 0 not in this database, 0 invalid, 0 failed") ||
 		!strings.Contains(stdout.String(), "interrupted: 180 records not replayed") {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
@@ -524,5 +524,50 @@ func TestBatchLineDryRun(t *testing.T) {
 	}
 	if gone := forgottenIn(t, db); gone["22"] {
 		t.Error("customer 22, on a CSV dry_run row, was forgotten")
+	}
+}
+
+// TestBatchRepeat: a batch run again finds nothing left to erase: every
+// forget is a repeat, reported so, audited, and sends no new event; with
+// -repropagate they are events again.
+func TestBatchRepeat(t *testing.T) {
+	path := demoDB(t, 20)
+	dir := t.TempDir()
+	batch := filepath.Join(dir, "requests.csv")
+	report := filepath.Join(dir, "report.jsonl")
+	os.WriteFile(batch, []byte("customer_id\n4\n5\n6\n"), 0o644)
+	unpublished := func() (n int) {
+		t.Helper()
+		db, err := openSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.QueryRow("SELECT COUNT(*) FROM " + sqlstore.DefaultAuditTable + " WHERE published_at IS NULL").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for run, want := range []struct {
+		args        []string
+		repeats     string
+		unpublished int
+	}{
+		{nil, "", 3},
+		{nil, "3 of them repeats: already forgotten, nothing left to erase, no new event sent", 3},
+		{[]string{"-repropagate"}, "3 of them repeats: already forgotten, nothing left to erase, their events sent again", 6},
+	} {
+		code, stdout, stderr := runMain(append([]string{"run", "-db", path, "-batch", batch, "-report", report, "-progress", "none"}, want.args...)...)
+		if code != 0 || !strings.Contains(stdout, ": 3 forgotten, 0 not found") || (want.repeats == "") == strings.Contains(stdout, "repeats") || !strings.Contains(stdout, want.repeats) {
+			t.Errorf("run %d: exit %d\nstdout: %s\nstderr: %s", run+1, code, stdout, stderr)
+		}
+		for _, l := range readReport(t, report) {
+			if l.Repeat != (run > 0) {
+				t.Errorf("run %d: report line %+v, want repeat %v", run+1, l, run > 0)
+			}
+		}
+		if got := unpublished(); got != want.unpublished {
+			t.Errorf("run %d: %d events unpublished, want %d", run+1, got, want.unpublished)
+		}
 	}
 }

@@ -98,6 +98,7 @@ func (c *cli) inspect(args []string) error {
 	var cf coverFlags
 	cf.register(fs)
 	format := fs.String("format", "text", "output `FORMAT`: text (one line per column, grouped by table) or json")
+	asJSON := fs.Bool("json", false, "the same as -format json, as other commands spell it")
 	propose := fs.Bool("propose", false, "print a starting mapping for this database (JSON, for -schema) instead; what to review goes to stderr")
 	var l forget.Lookup
 	fs.StringVar(&l.CustomerID, "customer-id", "", "show the inventory of the customer with this `ID` (with -preset nats: the memberid)")
@@ -108,6 +109,12 @@ func (c *cli) inspect(args []string) error {
 	}
 	if *format != "text" && *format != "json" {
 		return usagef("-format must be text or json, not %s", quoteClipped(*format))
+	}
+	if *asJSON {
+		if flagGiven(fs.FlagSet, "format") && *format != "json" {
+			return usagef("-json is -format json; drop -format %s", quoteClipped(*format))
+		}
+		*format = "json"
 	}
 	if err := cf.check(); err != nil {
 		return err

@@ -8,13 +8,15 @@ import (
 )
 
 const lintUsage = `
-Usage: forget lint [-db FILE | -dsn URL] [-schema FILE] [-personal-only] [-review] [-sample N]
+Usage: forget lint [-db FILE | -dsn URL] [-schema FILE] [-personal-only] [-review] [-sample N] [-json]
 
 Checks, for a host's CI, that the mapping covers every column that reaches
 a customer (see 'forget inspect'): exit status 1, listing them, while any
 is unclassified (with -personal-only, while any that looks personal is),
 or while the mapping does not fit the database; 0 when all are erased,
-keys or retained with a reason. Names only: never a value.
+keys or retained with a reason. Names only: never a value. -json prints
+the report as one JSON object ({"ok": false, "failing": [{"column":
+"customers.email", "problem": "likely_personal", "hint": ...}], ...}).
 
 Examples:
   forget lint -db app.db -schema mapping.json
@@ -27,6 +29,7 @@ func (c *cli) lint(args []string) error {
 	cf.register(fs)
 	personalOnly := fs.Bool("personal-only", false, "fail only for unclassified columns that look personal (by name, type or -sample)")
 	review := fs.Bool("review", false, "also fail while retained columns' reasons start with REVIEW: (as 'forget inspect -propose' writes them)")
+	asJSON := fs.jsonSummary()
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -45,30 +48,53 @@ func (c *cli) lint(args []string) error {
 	if err != nil {
 		return err
 	}
-	failing := 0
+	rep := lintReport{Failing: []lintColumn{}, Summary: cov.Summary}
 	for _, tc := range cov.Tables {
 		for _, col := range tc.Columns {
-			name := display(tc.Table) + "." + display(col.Column)
+			lc := lintColumn{Column: display(tc.Table) + "." + display(col.Column)}
 			switch {
 			case col.Class == sqlstore.ClassUnclassified && col.LikelyPersonal:
-				failing++
-				fmt.Fprintf(c.stdout, "%s: unclassified, likely personal (%s)\n", name, printable(col.Hint))
+				lc.Problem, lc.Hint = "likely_personal", printable(col.Hint)
 			case col.Class == sqlstore.ClassUnclassified && !*personalOnly:
-				failing++
-				fmt.Fprintf(c.stdout, "%s: unclassified\n", name)
+				lc.Problem = "unclassified"
 			case col.Class == sqlstore.ClassRetained && *review && strings.HasPrefix(col.By, sqlstore.ReviewPrefix):
-				failing++
-				fmt.Fprintf(c.stdout, "%s: retained, still marked for review\n", name)
+				lc.Problem = "review"
+			default:
+				continue
 			}
+			rep.Failing = append(rep.Failing, lc)
 		}
 	}
 	for _, n := range cov.Notes {
-		fmt.Fprintf(c.stdout, "note: %s\n", printable(n))
+		rep.Notes = append(rep.Notes, printable(n))
 	}
-	fmt.Fprintln(c.stdout, cov.Summary)
+	failing := len(rep.Failing)
+	rep.OK = failing == 0
+	if *asJSON {
+		if err := c.printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		for _, lc := range rep.Failing {
+			switch lc.Problem {
+			case "likely_personal":
+				fmt.Fprintf(c.stdout, "%s: unclassified, likely personal (%s)\n", lc.Column, lc.Hint)
+			case "unclassified":
+				fmt.Fprintf(c.stdout, "%s: unclassified\n", lc.Column)
+			case "review":
+				fmt.Fprintf(c.stdout, "%s: retained, still marked for review\n", lc.Column)
+			}
+		}
+		for _, n := range rep.Notes {
+			fmt.Fprintf(c.stdout, "note: %s\n", n)
+		}
+		fmt.Fprintln(c.stdout, cov.Summary)
+	}
 	if failing > 0 {
 		return fmt.Errorf("lint: %d %s to classify: map each to a catalogue field or table, or retain it with a reason", failing, map[bool]string{true: "column", false: "columns"}[failing == 1])
 	}
-	fmt.Fprintln(c.stdout, "lint: every column that reaches a customer is classified")
+	if !*asJSON {
+		fmt.Fprintln(c.stdout, "lint: every column that reaches a customer is classified")
+	}
 	return nil
 }

@@ -341,6 +341,8 @@ func TestCrashRelay(t *testing.T) {
 			t.Logf("%d SIGKILLs of the relay, %d of them between the broker's ack and the mark; %d forgets committed meanwhile; %d events waited for the last relay",
 				kills, betweenAckAndMark, committed, waiting)
 			last := exec.Command(bin, append(append([]string{"relay"}, dbArgs...), "-nats", ns.url())...)
+			var lastErr syncBuffer
+			last.Stderr = &lastErr
 			if err := last.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -348,6 +350,9 @@ func TestCrashRelay(t *testing.T) {
 				_, _, n := outboxtest.AuditEvents(t, db)
 				return n == 0
 			})
+			// With nothing left to drain (repeats send no event), the
+			// outbox may be empty before the relay handles signals.
+			waitUntil(t, 30*time.Second, "the last relay to start", func() bool { return strings.Contains(lastErr.String(), "relaying erasure events") })
 			last.Process.Signal(syscall.SIGTERM)
 			if err := last.Wait(); err != nil {
 				t.Errorf("relay after SIGTERM: %v", err)

@@ -15,7 +15,7 @@ import (
 
 const runUsage = `
 Usage: forget run (-db FILE | -dsn URL) [-schema FILE] LOOKUP [-keep NAMES] [-dry-run]
-       forget run (-db FILE | -dsn URL) [-schema FILE] -batch FILE [-report FILE] [-batch-size N] [-dry-run]
+       forget run (-db FILE | -dsn URL) [-schema FILE] -batch FILE [-report FILE] [-batch-size N] [-dry-run] [-repropagate] [-json]
 
 Forgets one customer, named by any of -customer-id, -subscription-id and
 -orderid (all given must name the same customer), and prints the receipt
@@ -33,7 +33,14 @@ byte-order mark (Excel's "CSV UTF-8") is fine. The file is streamed, so
 it may be of any size; a line longer than 1 MiB is skipped. A bad row is
 reported with its line number, and the batch goes on. Forgetting is
 idempotent: re-running a batch is safe, also after Ctrl-C, which stops
-after the current group of requests and reports what was done.
+after the current group of requests and reports what was done. A forget
+of a customer already fully forgotten, with nothing left to erase, is a
+repeat: audited, its receipt says "repeat": true, and it sends no new
+erasure event downstream unless -repropagate.
+
+With -batch, -json prints the summary as one JSON object instead
+({"requests": 3, "forgotten": 3, "repeats": 0, ...}); a single forget
+prints its receipt as JSON anyway.
 
 The database URL may come from $FORGET_DSN instead of -dsn, which keeps
 its password out of ps.
@@ -61,6 +68,8 @@ func (c *cli) run(args []string) error {
 		batchSize      = fs.batchSize(dbf)
 		progress       = fs.progress()
 		principal      = fs.String("principal", "cli", "who asks, recorded in receipts (e.g. -principal ops:jane)")
+		repropagate    = fs.Bool("repropagate", false, "send the erasure event of a repeat too: a forget of a customer already fully forgotten,\nwith nothing left to erase, is audited but sends no new event without it (e.g. -repropagate)")
+		asJSON         = fs.jsonSummary()
 		ignoreHolds    = fs.String("ignore-hold", "", "comma-separated `NAMES` of holds an operator has cleared: not checked for these forgets,\nand recorded in each receipt and audit record (e.g. -ignore-hold open_chargeback)")
 	)
 	if err := fs.parse(args); err != nil {
@@ -102,7 +111,7 @@ func (c *cli) run(args []string) error {
 	ctx = forget.WithPrincipal(ctx, *principal)
 	if *batch != "" {
 		return c.runBatch(ctx, o.f, br, total, batchOptions{dryRun: *dryRun, report: *report, size: *batchSize,
-			progress: c.newProgress(*progress, total), ignoreHolds: splitList(*ignoreHolds)})
+			progress: c.newProgress(*progress, total), ignoreHolds: splitList(*ignoreHolds), repropagate: *repropagate, json: *asJSON})
 	}
 
 	vals := url.Values{}
@@ -117,6 +126,7 @@ func (c *cli) run(args []string) error {
 	}
 	req.DryRun = *dryRun
 	req.IgnoreHolds = splitList(*ignoreHolds)
+	req.Repropagate = *repropagate
 	rc, err := o.f.Forget(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {

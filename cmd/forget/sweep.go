@@ -17,7 +17,7 @@ import (
 
 const sweepUsage = `
 Usage: forget sweep (-db FILE | -dsn URL) [-schema FILE] [-activity COLUMNS] -inactive AGE
-                    [-dry-run] [-limit N] [-chunk N] [-report FILE] [-progress MODE]
+                    [-dry-run] [-limit N] [-chunk N] [-report FILE] [-progress MODE] [-json]
 
 Forgets every customer inactive for AGE or longer: whose latest activity
 (the mapping's activity columns, or -activity) is older than now minus
@@ -30,6 +30,15 @@ transaction. A sweep is safe to stop (Ctrl-C, or a crash) and run again:
 it skips customers the audit trail shows fully forgotten since the
 cutoff, so a re-run goes on where the last one stopped. It therefore needs
 the audit table.
+
+Before the first page, one COUNT by the same predicate (and the same
+indexes) tells how many customers are inactive: the progress shows that
+total and the time left. It is an upper bound: held customers are
+refused, and customers that another sweep forgets meanwhile are skipped.
+
+-json prints the summary as one JSON object instead of text: the
+counts of forget.SweepReport, the total counted first, took_ms, and
+interrupted or error when the sweep did not finish.
 
 Exit status: 0 when no forget failed (held customers are not failures),
 1 when any failed or the sweep was interrupted, 2 on bad usage.
@@ -67,6 +76,7 @@ func (c *cli) sweep(args []string) error {
 		report    = fs.String("report", "", "write one JSON line per customer tried, its outcome, to `FILE`")
 		progress  = fs.progress()
 		principal = fs.String("principal", "sweep", "who asks, recorded in receipts")
+		asJSON    = fs.jsonSummary()
 	)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -137,8 +147,22 @@ func (c *cli) sweep(args []string) error {
 		defer rw.Flush()
 	}
 	cutoff := age.Before(time.Now())
-	total := -1 // how many are inactive is not counted beforehand
-	if *limit > 0 {
+	// One COUNT by the sweep's own predicate, so that the progress shows
+	// a total and the time left; an upper bound (held customers, and
+	// any another sweep forgets meanwhile, are not forgotten by this one).
+	total, err := o.store.CountInactive(ctx, cutoff)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("interrupted; nothing was changed")
+		}
+		// Only the progress needs it: the sweep goes on without a total,
+		// and its own statements say what fails, if anything does.
+		c.say("no total for the progress: %s", clip(describe(err), maxRowMessage))
+		total = -1
+	}
+	if *limit > 0 && total >= 0 {
+		total = min(total, *limit)
+	} else if *limit > 0 {
 		total = *limit // the most there is to do
 	}
 	prog := c.newProgress(*progress, total)
@@ -182,6 +206,26 @@ func (c *cli) sweep(args []string) error {
 		},
 	})
 	prog.finish(rep.Tried)
+	if *asJSON {
+		sum := sweepSummary{SweepReport: rep, Total: total, TookMS: millis(time.Since(start)), Interrupted: err != nil && ctx.Err() != nil}
+		if err != nil && !sum.Interrupted {
+			sum.Error = describe(err)
+		}
+		if perr := c.printJSON(sum); perr != nil {
+			return perr
+		}
+		switch {
+		case sum.Interrupted:
+			return exitError(exitFailed)
+		case err != nil:
+			return fmt.Errorf("sweep failed (re-running it is safe): %s", describe(err))
+		case reportErr != nil:
+			return fmt.Errorf("-report: %w; the counts are complete, the report is not", reportErr)
+		case rep.Failed > 0:
+			return exitError(exitFailed)
+		}
+		return nil
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		c.sweepSummary(rep, time.Since(start))

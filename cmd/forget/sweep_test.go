@@ -331,6 +331,13 @@ func TestSweepCommand(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "held by chargeback: ") {
 		t.Fatalf("the rest: %d\n%s%s", code, out, errs)
 	}
+	// Counted first: the progress shows the total, the customers this
+	// run tried (nobody else sweeps), and the time left.
+	var tried int
+	fmt.Sscan(out, &tried)
+	if tried == 0 || !strings.Contains(errs, fmt.Sprintf("/%d (100%%)", tried)) || !strings.Contains(errs, " left") {
+		t.Errorf("the rest: %d tried; progress lines without that total or the time left:\n%s", tried, errs)
+	}
 	if all, _ := checkSweepInvariantsN(t, db, true, commandCustomers); !all {
 		t.Fatal("not every inactive customer was forgotten")
 	}

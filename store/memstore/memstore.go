@@ -63,9 +63,10 @@ type hold struct {
 }
 
 var (
-	_ forget.Store          = (*Store)(nil)
-	_ forget.Outbox         = (*Store)(nil)
-	_ forget.InactiveFinder = (*Store)(nil)
+	_ forget.Store           = (*Store)(nil)
+	_ forget.Outbox          = (*Store)(nil)
+	_ forget.InactiveFinder  = (*Store)(nil)
+	_ forget.InactiveCounter = (*Store)(nil)
 )
 
 // customersTable names the customer's record in receipts' rows_updated,
@@ -384,6 +385,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		}
 		newRows[t.Table] = scrubbed
 	}
+	res.Repeat = s.repeat(id, c, p, res)
 	if p.DryRun {
 		return res, nil
 	}
@@ -391,7 +393,11 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	// Every step has succeeded: swap the copies in, and record the
 	// receipt with them.
 	if s.auditing {
-		s.audit = append(s.audit, p.Receipt(res))
+		rc := p.Receipt(res)
+		s.audit = append(s.audit, rc)
+		if res.Repeat && !p.Repropagate {
+			s.outbox.published[rc.EventID] = rc.At // nothing changed: nothing to send
+		}
 	}
 	for _, f := range s.unique {
 		if v, ok := c.Fields[f]; ok && s.holders[f][v] == id {
@@ -410,6 +416,29 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		}
 	}
 	return res, nil
+}
+
+// repeat reports whether the forget of customer id (c before it) by p is
+// a repeat (see forget.Result.Repeat), res counting its rows.
+func (s *Store) repeat(id string, c *Customer, p forget.Plan, res forget.Result) bool {
+	if !s.auditing || len(p.Record.FieldsKept) > 0 || len(p.Record.TablesKept) > 0 {
+		return false
+	}
+	for _, n := range res.Rows {
+		if n > 0 {
+			return false
+		}
+	}
+	for _, a := range p.Fields {
+		if a.Fresh {
+			continue
+		}
+		v, ok := c.Fields[a.Field]
+		if a.Value.Null && ok || !a.Value.Null && (!ok || v != a.Value.String) {
+			return false
+		}
+	}
+	return s.forgottenSince(id, time.Time{})
 }
 
 // AuditTrail returns the records written at or after since, oldest first:

@@ -49,11 +49,47 @@ func (s *Store) Inactive(ctx context.Context, cutoff time.Time, cursor string, l
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	found, err := s.inactive(cutoff, after)
+	if err != nil {
+		return nil, "", err
+	}
+	slices.SortFunc(found, inactive.compare)
+	if len(found) > limit {
+		found = found[:limit]
+	}
+	ids := make([]string, len(found))
+	for i, a := range found {
+		ids[i] = a.id
+	}
+	next := ""
+	if len(found) == limit {
+		last := found[len(found)-1]
+		next = last.at.UTC().Format(time.RFC3339Nano) + "|" + last.id
+	}
+	return ids, next, nil
+}
+
+// CountInactive implements forget.InactiveCounter: how many customers
+// Inactive would return over all its pages.
+func (s *Store) CountInactive(ctx context.Context, cutoff time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found, err := s.inactive(cutoff, nil)
+	return len(found), err
+}
+
+// inactive returns, unordered, the customers inactive since cutoff and
+// not fully forgotten since, after the cursor's position when there is
+// one. s.mu must be held.
+func (s *Store) inactive(cutoff time.Time, after *inactive) ([]inactive, error) {
 	switch {
 	case len(s.activity) == 0:
-		return nil, "", errors.New("memstore: the store names no activity field (WithActivity): a sweep cannot tell who is inactive")
+		return nil, errors.New("memstore: the store names no activity field (WithActivity): a sweep cannot tell who is inactive")
 	case !s.auditing:
-		return nil, "", errors.New("memstore: a sweep needs the audit trail (WithAudit) to tell whom it has already forgotten")
+		return nil, errors.New("memstore: a sweep needs the audit trail (WithAudit) to tell whom it has already forgotten")
 	}
 	forgotten := make(map[string]bool)
 	for _, rc := range s.audit {
@@ -75,20 +111,7 @@ func (s *Store) Inactive(ctx context.Context, cutoff time.Time, cursor string, l
 		}
 		found = append(found, a)
 	}
-	slices.SortFunc(found, inactive.compare)
-	if len(found) > limit {
-		found = found[:limit]
-	}
-	ids := make([]string, len(found))
-	for i, a := range found {
-		ids[i] = a.id
-	}
-	next := ""
-	if len(found) == limit {
-		last := found[len(found)-1]
-		next = last.at.UTC().Format(time.RFC3339Nano) + "|" + last.id
-	}
-	return ids, next, nil
+	return found, nil
 }
 
 // fullErasureSince reports whether rc records a forget that kept nothing,

@@ -150,8 +150,9 @@ func (s *Store) buildAudit() error {
 
 // audit writes rc in tx; planEventID is the id of the plan, which a
 // refusal's record uses on a table that requires one (see refusalIDs).
-func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt, planEventID string) error {
-	vals, err := s.auditRow(rc, planEventID)
+// A quiet record is born published (see quietRepeat).
+func (s *Store) audit(ctx context.Context, tx *txn, rc forget.Receipt, planEventID string, quiet bool) error {
+	vals, err := s.auditRow(rc, planEventID, quiet)
 	if err != nil {
 		return err
 	}
@@ -167,6 +168,7 @@ func (b *bulkRun) audit(ctx context.Context) error {
 	s := b.s
 	var records []forget.Receipt
 	var planIDs []string // each record's plan's event id, for a refusal's placeholder
+	var quiet []bool
 	for j := range b.group {
 		if b.ids[j] == nil {
 			continue
@@ -180,14 +182,17 @@ func (b *bulkRun) audit(ctx context.Context) error {
 			if s.auditTable != "" && !p.DryRun {
 				records = append(records, refusal(p.Receipt(forget.Result{CustomerID: b.texts[j]}), b.held[j]))
 				planIDs = append(planIDs, p.Record.EventID)
+				quiet = append(quiet, false)
 			}
 			continue
 		}
 		res := forget.Result{CustomerID: b.texts[j], Rows: b.rows[j], Updated: b.updated[j], Unwritten: b.unwritten[j]}
+		res.Repeat = b.repeat[j] && s.wroteNothing(res)
 		b.results[j] = forget.BatchResult{Result: res}
 		if s.auditTable != "" {
 			records = append(records, p.Receipt(res))
 			planIDs = append(planIDs, p.Record.EventID)
+			quiet = append(quiet, quietRepeat(res, p))
 		}
 	}
 	per := max(1, s.dialect.maxParams()/len(auditColumns))
@@ -201,7 +206,7 @@ func (b *bulkRun) audit(ctx context.Context) error {
 		part := records[start:min(start+per, len(records))]
 		vals = vals[:0]
 		for r, rc := range part {
-			v, err := s.auditRow(rc, planIDs[start+r])
+			v, err := s.auditRow(rc, planIDs[start+r], quiet[start+r])
 			if err != nil {
 				return err
 			}
@@ -238,7 +243,7 @@ func (b *bulkRun) audit(ctx context.Context) error {
 
 // auditRow is rc's values for the audit INSERT, in auditColumns order:
 // one forget's (Store.audit) or one row of a batch's multi-row INSERT.
-func (s *Store) auditRow(rc forget.Receipt, planEventID string) ([]any, error) {
+func (s *Store) auditRow(rc forget.Receipt, planEventID string, quiet bool) ([]any, error) {
 	deleted, err := countsJSON(rc.RowsDeleted)
 	if err != nil {
 		return nil, err
@@ -249,6 +254,11 @@ func (s *Store) auditRow(rc forget.Receipt, planEventID string) ([]any, error) {
 	}
 	at := rc.At.UTC().Format(auditTimeFormat)
 	var eventID, published any = rc.EventID, nil // published NULL: the relay's to publish
+	if quiet {
+		// A repeat: nothing changed, nothing to send. published_at = at
+		// tells its record from a relayed one (a relay's mark is later).
+		published = at
+	}
 	if rc.Held != "" {
 		eventID = nil // a refusal is no event
 		if s.refusalIDs.Load() {

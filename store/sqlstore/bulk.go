@@ -124,6 +124,7 @@ type bulkRun struct {
 	// inventories are a dry run's, by group index, as a single forget's
 	// receipt carries them.
 	inventories []*forget.Inventory
+	repeat      []bool          // by group index: a repeat candidate (see repeats)
 	quiet       context.Context // ctx without its cancellation: see execPrepared
 }
 
@@ -142,6 +143,9 @@ func (b *bulkRun) run(ctx context.Context) error {
 		return err
 	}
 	if err := b.inventory(ctx); err != nil {
+		return err
+	}
+	if err := b.repeats(ctx); err != nil {
 		return err
 	}
 	if err := b.write(ctx); err != nil {

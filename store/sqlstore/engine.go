@@ -40,6 +40,10 @@ type engine struct {
 	// shareLock ends a read, inside a forget's transaction, that must wait
 	// for concurrent writers ("" where the transaction already does).
 	shareLock string
+	// currentRead ends a read of a row the transaction has locked already,
+	// so that it reads the row's latest version: on MySQL a plain read
+	// sees the transaction's first snapshot ("" where it is the latest).
+	currentRead string
 	// textType is what CAST(... AS textType) turns a value into text with.
 	textType string
 	// uuidNotText: a uuid column does not compare with text, so a key

@@ -26,6 +26,7 @@ func init() {
 		holdQuote:   "`",
 		lockSuffix:  "FOR UPDATE",
 		shareLock:   " LOCK IN SHARE MODE",
+		currentRead: " FOR UPDATE",
 		textType:    "CHAR",
 		leastTime:   mysqlLeastTime,
 		storedTime:  identity,

@@ -23,6 +23,7 @@ func init() {
 		holdQuote:   `"`,
 		lockSuffix:  "FOR UPDATE",
 		shareLock:   "",
+		currentRead: "",
 		textType:    "TEXT",
 		uuidNotText: true, // MariaDB's UUID compares with a string
 		storedTime:  identity,

@@ -23,10 +23,11 @@ func init() {
 		// SQLite reads a double-quoted name that is no column as a string
 		// literal, so a hold naming a missing column would compare with
 		// its own name: backquotes make it an error instead.
-		holdQuote:  "`",
-		lockSuffix: "", // the whole database is locked by BEGIN IMMEDIATE
-		shareLock:  "",
-		textType:   "TEXT",
+		holdQuote:   "`",
+		lockSuffix:  "", // the whole database is locked by BEGIN IMMEDIATE
+		shareLock:   "",
+		currentRead: "",
+		textType:    "TEXT",
 		// Exactly as stored, to bind again.
 		storedTime: func(col string) string { return "CAST(" + col + " AS TEXT)" },
 		// SQLite keeps times as text, most often in its own datetime()

@@ -280,7 +280,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		if s.auditTable != "" && !p.DryRun {
 			rc := p.Receipt(forget.Result{CustomerID: idText})
-			if err := s.audit(ctx, tx, refusal(rc, hold), p.Record.EventID); err != nil {
+			if err := s.audit(ctx, tx, refusal(rc, hold), p.Record.EventID, false); err != nil {
 				return forget.Result{}, err
 			}
 		}
@@ -292,6 +292,10 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		if res.Inventory, err = s.dryRunInventory(ctx, tx, p, id, idText); err != nil {
 			return forget.Result{}, err
 		}
+	}
+	repeat, err := s.repeatCandidate(ctx, tx, sc, p, id, idText)
+	if err != nil {
+		return forget.Result{}, err
 	}
 	args := make([]any, 0, len(p.Fields)+1)
 	for i, st := range sc.stmts {
@@ -306,8 +310,9 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		countWritten(&res, sc, i, n, p)
 	}
+	res.Repeat = repeat && s.wroteNothing(res)
 	if s.auditTable != "" {
-		if err := s.audit(ctx, tx, p.Receipt(res), p.Record.EventID); err != nil {
+		if err := s.audit(ctx, tx, p.Receipt(res), p.Record.EventID, quietRepeat(res, p)); err != nil {
 			return forget.Result{}, err
 		}
 	}

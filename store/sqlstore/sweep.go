@@ -14,7 +14,10 @@ import (
 	"github.com/forgetkit/forget"
 )
 
-var _ forget.InactiveFinder = (*Store)(nil)
+var (
+	_ forget.InactiveFinder  = (*Store)(nil)
+	_ forget.InactiveCounter = (*Store)(nil)
+)
 
 // maxActivity bounds the activity columns: a sweep runs a statement per
 // column.
@@ -200,22 +203,11 @@ func (s *Store) parseCursor(text string) (sweepCursor, error) {
 // part is before cutoff, and whose later columns are NULL or before
 // cutoff too.
 func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cur sweepCursor, limit int) ([]string, sweepCursor, error) {
-	var q interface {
-		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-	} = s.db
-	if plan := s.dialect.engine().sweepPlan; len(plan) > 0 {
-		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-		if err != nil {
-			return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: beginning the transaction that selects inactive customers: %w", s.scrubbedError(err))
-		}
-		defer tx.Rollback()
-		for _, set := range plan {
-			if _, err := tx.ExecContext(ctx, set); err != nil {
-				return nil, sweepCursor{}, fmt.Errorf("sqlstore: sweep: %s before selecting inactive customers: %w", set, s.scrubbedError(err))
-			}
-		}
-		q = tx
+	q, done, err := s.inactiveQuerier(ctx)
+	if err != nil {
+		return nil, sweepCursor{}, err
 	}
+	defer done()
 	ids := make([]string, 0, limit)
 	last := sweepCursor{part: part}
 	read := func(query string, args []any) (err error) {
@@ -253,6 +245,59 @@ func (s *Store) inactivePart(ctx context.Context, part int, cutoff time.Time, cu
 	return ids, last, nil
 }
 
+// inactiveQuerier is what selects inactive customers: the database, or,
+// where the engine has a sweep plan (PostgreSQL's planner settings), a
+// read-only transaction that runs it first.
+func (s *Store) inactiveQuerier(ctx context.Context) (sweepQuerier, func(), error) {
+	plan := s.dialect.engine().sweepPlan
+	if len(plan) == 0 {
+		return s.db, func() {}, nil
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: sweep: beginning the transaction that selects inactive customers: %w", s.scrubbedError(err))
+	}
+	for _, set := range plan {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
+			tx.Rollback()
+			return nil, nil, fmt.Errorf("sqlstore: sweep: %s before selecting inactive customers: %w", set, s.scrubbedError(err))
+		}
+	}
+	return tx, func() { tx.Rollback() }, nil
+}
+
+type sweepQuerier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// CountInactive implements forget.InactiveCounter: one COUNT per
+// activity column, each over the index range a sweep's pages read, with
+// the same predicate (forgotten customers left out).
+func (s *Store) CountInactive(ctx context.Context, cutoff time.Time) (int, error) {
+	switch {
+	case len(s.schema.Activity) == 0:
+		return 0, errors.New("sqlstore: the mapping names no activity column (Schema.Activity): a sweep cannot tell who is inactive")
+	case s.auditTable == "":
+		return 0, errors.New("sqlstore: a sweep needs the audit trail (WithAudit) to tell whom it has already forgotten")
+	}
+	q, done, err := s.inactiveQuerier(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	total := 0
+	for part := range s.schema.Activity {
+		query, args := s.inactiveCountSQL(part, cutoff)
+		var n int
+		if err := q.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("sqlstore: sweep: counting inactive customers by %s.%s: %w", s.schema.Customers.Table, s.schema.Activity[part].Column, ctxCause(ctx, s.scrubbedError(err, args...)))
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // A page after a cursor takes two statements: the customers sharing the
 // cursor's activity value with a greater key (inactiveTiesSQL), then
 // those with a later value (inactiveSQL). One statement with a row value,
@@ -274,6 +319,25 @@ func (s *Store) inactiveTiesSQL(part int, cutoff time.Time, cur sweepCursor, lim
 }
 
 func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, limit int) (string, []any) {
+	q := s.dialect.quote
+	c := s.schema.Customers
+	table := q(c.Table)
+	col := table + "." + q(s.schema.Activity[part].Column)
+	where, args := s.inactiveWhere(part, cutoff, cur, ties)
+	selected := s.dialect.engine().storedTime(col)
+	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s",
+		table+"."+q(c.Key), selected, table, where, col, table+"."+q(c.Key)) + s.dialect.engine().limit(limit)), args
+}
+
+// inactiveCountSQL counts the customers of part (see CountInactive).
+func (s *Store) inactiveCountSQL(part int, cutoff time.Time) (string, []any) {
+	where, args := s.inactiveWhere(part, cutoff, sweepCursor{part: part}, false)
+	return s.render(fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s", s.dialect.quote(s.schema.Customers.Table), where)), args
+}
+
+// inactiveWhere is the condition of a page of part after cur (pageSQL),
+// and of its count (inactiveCountSQL), with ? placeholders.
+func (s *Store) inactiveWhere(part int, cutoff time.Time, cur sweepCursor, ties bool) (string, []any) {
 	q := s.dialect.quote
 	c := s.schema.Customers
 	table := q(c.Table)
@@ -327,9 +391,7 @@ func (s *Store) pageSQL(part int, cutoff time.Time, cur sweepCursor, ties bool, 
 	where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s WHERE %s.%s = %s AND %s.%s = '' AND %s.%s = '' AND %s.%s = '' AND COALESCE(%s.%s, '') >= ?)",
 		a, a, q("customer_id"), keyText, a, q("held"), a, q("fields_kept"), a, q("tables_kept"), a, q("at")))
 	args = append(args, cutoff.UTC().Format(auditTimeFormat))
-	selected := s.dialect.engine().storedTime(col(part))
-	return s.render(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s, %s",
-		key, selected, table, strings.Join(where, " AND "), col(part), key) + s.dialect.engine().limit(limit)), args
+	return strings.Join(where, " AND "), args
 }
 
 // sqliteTimeText is how a time kept as text starts.
@@ -386,6 +448,13 @@ func (s *Store) checkActivityText(ctx context.Context) error {
 // locks can deadlock with another forget's audit INSERT; MySQL then
 // aborts one transaction, which the store retries (Dialect.retryable).
 func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cutoff time.Time) (map[string]bool, error) {
+	return s.fullyForgotten(ctx, tx, texts, cutoff, true)
+}
+
+// fullyForgotten is forgottenSince, whose read on MySQL is a locking one
+// when lock is set. Without it a record committed meanwhile may be
+// missed, which a repeat's check can afford: it then sends an event.
+func (s *Store) fullyForgotten(ctx context.Context, tx *txn, texts []string, cutoff time.Time, lock bool) (map[string]bool, error) {
 	done := make(map[string]bool)
 	if s.auditTable == "" || cutoff.IsZero() || len(texts) == 0 {
 		return done, nil
@@ -396,7 +465,9 @@ func (s *Store) forgottenSince(ctx context.Context, tx *txn, texts []string, cut
 		part := texts[start:min(start+per, len(texts))]
 		query := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s) AND %s = '' AND %s = '' AND %s = '' AND COALESCE(%s, '') >= ?",
 			q("customer_id"), q(s.auditTable), q("customer_id"), qmarks(len(part)), q("held"), q("fields_kept"), q("tables_kept"), q("at"))
-		query += s.dialect.engine().shareLock
+		if lock {
+			query += s.dialect.engine().shareLock
+		}
 		args := make([]any, 0, len(part)+1)
 		for _, t := range part {
 			args = append(args, t)

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -19,6 +20,13 @@ import (
 // rules that write the same values every time (NULL, a fixed text),
 // three rows of 102's.
 func writtenFixture(t *testing.T, e engine, opts ...sqlstore.Option) (*sqlstore.Store, *forget.Forgetter) {
+	t.Helper()
+	s, f, _ := writtenFixtureDB(t, e, opts...)
+	return s, f
+}
+
+// writtenFixtureDB is writtenFixture with its database.
+func writtenFixtureDB(t *testing.T, e engine, opts ...sqlstore.Option) (*sqlstore.Store, *forget.Forgetter, *sql.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db := schemaDB(t, e)
@@ -65,7 +73,7 @@ func writtenFixture(t *testing.T, e engine, opts ...sqlstore.Option) (*sqlstore.
 	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "member_loginlog", Scrub: []forget.ColumnRule{
 		{Column: "ip", Rule: forget.Null()}, {Column: "note", Rule: forget.Fixed("scrubbed")}}})
 	clock := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	return s, quietForgetter(t, s, forget.WithCatalogue(cat), forget.WithClock(func() time.Time { return clock }))
+	return s, quietForgetter(t, s, forget.WithCatalogue(cat), forget.WithClock(func() time.Time { return clock })), db
 }
 
 // TestReceiptSaysWhatWasWritten: a receipt lists a field as erased only

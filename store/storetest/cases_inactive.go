@@ -64,8 +64,21 @@ func testInactiveFinder(t *testing.T, s *suite) {
 }
 
 // inactive walks every page of Inactive from cutoff, limit ids a page,
-// and returns the ids in the order found.
+// and returns the ids in the order found. A finder that is also a
+// forget.InactiveCounter must count as many, by the same predicate.
 func (s *suite) inactive(t *testing.T, finder forget.InactiveFinder, cutoff time.Time, limit int) []string {
+	t.Helper()
+	all := s.inactivePages(t, finder, cutoff, limit)
+	if counter, ok := finder.(forget.InactiveCounter); ok {
+		n, err := counter.CountInactive(s.ctx, cutoff)
+		if err != nil || n != len(all) {
+			t.Errorf("CountInactive = %d, %v; want %d, the customers Inactive returns", n, err, len(all))
+		}
+	}
+	return all
+}
+
+func (s *suite) inactivePages(t *testing.T, finder forget.InactiveFinder, cutoff time.Time, limit int) []string {
 	t.Helper()
 	var all []string
 	cursor := ""

@@ -209,6 +209,7 @@ var cases = []struct {
 	{"ConcurrentForgets", testConcurrentForgets},
 	{"Receipts", testReceipts},             // cases_receipts.go
 	{"Outbox", testOutbox},                 // cases_outbox.go
+	{"Repeat", testRepeat},                 // cases_repeat.go
 	{"InactiveFinder", testInactiveFinder}, // cases_inactive.go
 }
 
