@@ -262,7 +262,9 @@ func testOutboxBacklog(t *testing.T, s *suite, _ Backend, o forget.Outbox, f *fo
 	if b := backlog(); b.Pending != 0 || !b.Oldest.IsZero() {
 		t.Errorf("an empty outbox's backlog = %+v, want none", b)
 	}
-	r1, r2, r3 := s.forgetID(t, f, s.id(101)), s.forgetID(t, f, s.id(102)), s.forgetID(t, f, s.id(101))
+	// 101 twice: the second a repeat, whose event is asked for.
+	r1, r2 := s.forgetID(t, f, s.id(101)), s.forgetID(t, f, s.id(102))
+	r3 := s.forgetReq(t, f, forget.Request{Lookup: forget.Lookup{CustomerID: s.id(101)}, Repropagate: true})
 	if b := backlog(); b.Pending != 3 || !b.Oldest.Equal(r1.At) {
 		t.Errorf("backlog = %+v, want 3 events, the oldest at %v", b, r1.At)
 	}
