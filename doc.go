@@ -53,8 +53,11 @@
 // caller with [WithPrincipal]). Its options ([HandlerOption]) are
 // [WithContract], to serve another vendor's parameters and success body
 // ([OfferitCustomer] is the default, [NATSMember] the other), and
-// [WithRequestIDFrom], to share your middleware's request id. Bodies are
-// limited to [MaxBodyBytes]; errors are answered as [ProblemOf] says.
+// [WithRequestIDFrom], to share your middleware's request id. Failed
+// authentications are limited per client address and per username
+// ([WithAuthLimit] with an [AuthLimit], [WithClientAddr] behind a proxy,
+// [WithoutAuthLimit]) and answered 429. Bodies are limited to
+// [MaxBodyBytes]; errors are answered as [ProblemOf] says.
 //
 // # Writing a Store
 //
@@ -71,7 +74,8 @@
 // Stores that can do more say so by implementing an optional interface,
 // which the Forgetter finds by type assertion: [CatalogueChecker]
 // (checked by New), [Verifier] (by Forgetter.Verify), [BatchStore] (by
-// ForgetBatch), [InactiveFinder] (by Sweep) and [Outbox] (by a relay).
+// ForgetBatch), [InactiveFinder] and [InactiveCounter] (by Sweep), and
+// [Outbox] and [OutboxStats] (by a relay, and its metrics).
 // Run store/storetest's suite against yours.
 //
 // # Events, hooks and metrics
@@ -85,6 +89,7 @@
 // [HookFailure]). [WithObserver] adds an [Observer] (or an
 // [ObserverFunc]) that is told of every forget as [ForgetStats]: names
 // and numbers only, with the outcomes [OutcomeForgotten],
-// [OutcomeDryRun], [OutcomeRefused] and [OutcomeFailed];
-// observe/prometheus and observe/otel adapt it.
+// [OutcomeDryRun], [OutcomeRefused] and [OutcomeFailed]; an observer
+// that is also a [HandlerObserver] hears the handler's refusals and failed
+// authentications too. observe/prometheus and observe/otel adapt both.
 package forget
