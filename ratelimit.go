@@ -2,6 +2,8 @@ package forget
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"math"
 	"net"
@@ -84,7 +86,9 @@ func WithClientAddr(fn func(r *http.Request) string) HandlerOption {
 }
 
 // ClientAddr is the default client key of the limiter: r.RemoteAddr
-// without its port, an IPv6 address cut to its /64 prefix.
+// without its port, an IPv6 address cut to its /64 prefix. A RemoteAddr
+// that holds no IP address (a Unix socket's, or none) is the one key
+// "unknown": such clients share a bucket rather than escape the limit.
 func ClientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -92,7 +96,7 @@ func ClientAddr(r *http.Request) string {
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return host
+		return "unknown"
 	}
 	a = a.Unmap().WithZone("")
 	if a.Is6() {
@@ -280,7 +284,11 @@ func (l *limiter) len() (addrs, users, exempt int) {
 
 func clipKey(s string) string {
 	if len(s) > maxLimitKeyBytes {
-		return s[:maxLimitKeyBytes]
+		// A prefix alone would let one long name's failures empty the
+		// bucket of every name that starts the same: the digest of the
+		// whole name keeps them apart.
+		sum := sha256.Sum256([]byte(s))
+		return s[:maxLimitKeyBytes-33] + "#" + hex.EncodeToString(sum[:16])
 	}
 	return s
 }

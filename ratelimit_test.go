@@ -290,7 +290,9 @@ func TestAuthLimitClientAddr(t *testing.T) {
 		"[2001:db8:1:2:3:4:5:6]:443":    "2001:db8:1:2::/64",
 		"[2001:db8:1:2:ffff::1%eth0]:1": "2001:db8:1:2::/64",
 		"[::ffff:192.0.2.1]:80":         "192.0.2.1",
-		"not an address":                "not an address",
+		"not an address":                "unknown", // shares one bucket, never escapes
+		"":                              "unknown",
+		"@":                             "unknown", // a Unix socket
 	} {
 		if got := forget.ClientAddr(&http.Request{RemoteAddr: addr}); got != want {
 			t.Errorf("ClientAddr(%q) = %q, want %q", addr, got, want)
