@@ -12,6 +12,7 @@ import (
 // A username over 128 bytes shares its bucket with every username with the
 // same first 128 bytes: failures for one lock out the other.
 func TestAuthLimitLongUsernamesApart(t *testing.T) {
+	t.Parallel()
 	h, _, _ := limitedHandler(t, nil)
 	victim := strings.Repeat("v", 128) + "-alice"
 	for i := 0; i < forget.DefaultAuthBurst; i++ {
@@ -27,6 +28,7 @@ func TestAuthLimitLongUsernamesApart(t *testing.T) {
 // listeners give) disables the per-address bucket: a username spray from
 // it is never limited.
 func TestAuthLimitAddresslessClientsLimited(t *testing.T) {
+	t.Parallel()
 	h, _, _ := limitedHandler(t, nil)
 	for i := 0; i < 5*forget.DefaultAuthBurst; i++ {
 		rec := attempt(h, "", "user"+strconv.Itoa(i), "wrong")

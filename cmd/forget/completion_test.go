@@ -11,6 +11,7 @@ import (
 // TestCompletionBash loads the bash script in bash and completes
 // commands, flags and shells with it.
 func TestCompletionBash(t *testing.T) {
+	t.Parallel()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -55,6 +56,7 @@ comp forget run -no-such
 // TestCompletionListsEveryFlag: the scripts come from the commands' own
 // flags, so every command and every flag of it is in both.
 func TestCompletionListsEveryFlag(t *testing.T) {
+	t.Parallel()
 	flags := commandFlags()
 	if len(flags["run"]) < 10 || !contains(flags["run"], "-customer-id") || !contains(flags["serve"], "-keys") {
 		t.Fatalf("commandFlags: run %q, serve %q", flags["run"], flags["serve"])

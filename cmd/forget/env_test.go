@@ -210,6 +210,7 @@ func TestEnvironmentSetsOnlyOperationalFlags(t *testing.T) {
 // (it would break the \r redraw): the bar shrinks, then goes, then the
 // text is cut.
 func TestProgressFitsTheTerminal(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	for _, width := range []int{200, 80, 40, 30, 12, 1} {

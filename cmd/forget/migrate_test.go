@@ -48,6 +48,7 @@ func dbArgs(e testdb.Engine, tdb testdb.DB) []string {
 // nothing; forget migrate brings it up to date, again is a no-op, and the
 // commands then run.
 func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
 	for _, e := range testdb.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -97,6 +98,7 @@ func TestMigrateCommand(t *testing.T) {
 // brings its audit table to the latest version and records it, and keeps
 // its records.
 func TestInitMigrates(t *testing.T) {
+	t.Parallel()
 	e := testdb.Engines(t)[0] // SQLite: init takes -db only
 	tdb := oldRelease(t, e, "pre-events", 2)
 	if _, err := tdb.Exec("INSERT INTO forget_audit (customer_id, at, principal, request_id, fields_erased, fields_kept, tables_kept, rows_deleted, rows_scrubbed) VALUES ('9', '2026-01-01T00:00:00.000000000Z', 'ops', 'r', 'email', '', '', '{}', '{}')"); err != nil {

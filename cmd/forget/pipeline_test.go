@@ -28,6 +28,7 @@ import (
 // 503 naming nothing when one fails; /healthz without a database is
 // liveness alone, ok however the checks fare.
 func TestAdminReadyz(t *testing.T) {
+	t.Parallel()
 	const secretInError = "nats: dial tcp nats.internal:4222 for nats://app:Sup3rS3cret@nats.internal"
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
@@ -144,6 +145,7 @@ func checkReadyFails(t *testing.T, ns *testNATS, base string, logs *syncBuffer) 
 // death, and the backlog the relay cannot publish then shows in the
 // gauges.
 func TestRelayAdminMetrics(t *testing.T) {
+	t.Parallel()
 	bin := buildForget(t)
 	ns := startTestNATS(t)
 	path, db := crashDB(t, bin, 3)
@@ -185,6 +187,7 @@ func TestRelayAdminMetrics(t *testing.T) {
 // by destination and outcome and the destination's parked events, and
 // /readyz fails within 5 s of the broker's death.
 func TestDeliverAdminMetrics(t *testing.T) {
+	t.Parallel()
 	bin := buildForget(t)
 	ns := startTestNATS(t)
 	_, db := crashDB(t, bin, 2)
@@ -241,6 +244,7 @@ func TestDeliverAdminMetrics(t *testing.T) {
 // 5 s of the broker's death, while /healthz (the database's ping) stays
 // ok: liveness is not readiness.
 func TestServeReadyzBroker(t *testing.T) {
+	t.Parallel()
 	bin := buildForget(t)
 	ns := startTestNATS(t)
 	path, _ := crashDB(t, bin, 3)

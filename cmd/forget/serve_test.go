@@ -341,6 +341,7 @@ func keysFileFor(t testing.TB) string {
 // TestServeNeedsKeysOnAHostDatabase: a key is generated for the demo
 // database only; on any other, serve refuses before it opens anything.
 func TestServeNeedsKeysOnAHostDatabase(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 200)
 	for _, args := range [][]string{
 		{"serve", "-db", path, "-addr", "127.0.0.1:0"},

@@ -26,6 +26,7 @@ func decodeOne(t *testing.T, what, stdout string, v any) {
 // report as one JSON object under -json, with the counts the text gives,
 // and exit as they do without it.
 func TestJSONSummaries(t *testing.T) {
+	t.Parallel()
 	path := demoDB(t, 20)
 	dir := t.TempDir()
 	batch := filepath.Join(dir, "requests.csv")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestVersionLine(t *testing.T) {
+	t.Parallel()
 	bi := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/forgetkit/forget", Version: "v0.4.0"},
 		Settings: []debug.BuildSetting{
 			{Key: "vcs.revision", Value: "0123456789abcdef0123"},
@@ -30,6 +31,7 @@ func TestVersionLine(t *testing.T) {
 
 // TestVersionOfBuiltBinary: a binary built in a checkout names its revision.
 func TestVersionOfBuiltBinary(t *testing.T) {
+	t.Parallel()
 	bin := buildForget(t)
 	out, err := exec.Command(bin, "version").CombinedOutput()
 	if err != nil {
