@@ -338,15 +338,7 @@ func TestServeAdminAddr(t *testing.T) {
 	path, keys, db := plantedDB(t)
 	srv := startServe(t, exec.Command(buildForget(t), "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"),
 		func(line string) bool { return strings.HasPrefix(line, "metrics at ") })
-	var apiURL, adminURL string
-	for _, line := range strings.Split(srv.banner, "\n") {
-		if u, ok := strings.CutPrefix(line, "forget is serving PATCH "); ok {
-			apiURL = u
-		}
-		if u, ok := strings.CutPrefix(line, "metrics at "); ok {
-			adminURL = strings.TrimSuffix(strings.Fields(u)[0], "/metrics,")
-		}
-	}
+	apiURL, adminURL := bannerURLs(srv.banner)
 	stderr := srv.stderr
 	if apiURL == "" || adminURL == "" {
 		t.Fatalf("no API or admin address in the banner:\n%s\nstderr:\n%s", srv.banner, stderr.String())
@@ -378,15 +370,7 @@ func TestServeAuthLimitMetrics(t *testing.T) {
 	srv := startServe(t, exec.Command(buildForget(t), "serve", "-db", path, "-keys", keys, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0",
 		"-auth-burst", "3", "-auth-refill", "1m", "-log-format", "json"),
 		func(line string) bool { return strings.HasPrefix(line, "metrics at ") })
-	var apiURL, adminURL string
-	for _, line := range strings.Split(srv.banner, "\n") {
-		if u, ok := strings.CutPrefix(line, "forget is serving PATCH "); ok {
-			apiURL = u
-		}
-		if u, ok := strings.CutPrefix(line, "metrics at "); ok {
-			adminURL = strings.TrimSuffix(strings.Fields(u)[0], "/metrics,")
-		}
-	}
+	apiURL, adminURL := bannerURLs(srv.banner)
 	if apiURL == "" || adminURL == "" {
 		t.Fatalf("no API or admin address in the banner:\n%s", srv.banner)
 	}
@@ -462,4 +446,18 @@ func grepLines(s string, prefixes ...string) string {
 		}
 	}
 	return b.String()
+}
+
+// bannerURLs reads the API's and the admin server's URLs from serve's
+// banner.
+func bannerURLs(banner string) (apiURL, adminURL string) {
+	for _, line := range strings.Split(banner, "\n") {
+		if u, ok := strings.CutPrefix(line, "forget is serving PATCH "); ok {
+			apiURL = u
+		}
+		if u, ok := strings.CutPrefix(line, "metrics at "); ok {
+			adminURL = strings.TrimSuffix(strings.Fields(u)[0], "/metrics,")
+		}
+	}
+	return apiURL, adminURL
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
@@ -158,14 +159,7 @@ func TestRelayAdminMetrics(t *testing.T) {
 	})
 	checkReadyFails(t, ns, base, logs)
 
-	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, f := auditedForgetter(t, db)
 	for _, id := range []string{"1", "2", "3"} {
 		if _, err := f.Forget(t.Context(), forget.Request{Lookup: forget.Lookup{CustomerID: id}}); err != nil {
 			t.Fatal(err)
@@ -206,14 +200,7 @@ func TestDeliverAdminMetrics(t *testing.T) {
 		}
 	}
 
-	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, f := auditedForgetter(t, db)
 	if _, err := f.Forget(t.Context(), forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,4 +247,19 @@ func TestServeReadyzBroker(t *testing.T) {
 		return metricValue(text, "forget_outbox_pending") == 0
 	})
 	checkReadyFails(t, ns, base, logs)
+}
+
+// auditedForgetter forgets in db (SQLite) beside a running command,
+// writing the audit trail the command relays.
+func auditedForgetter(t *testing.T, db *sql.DB) (*sqlstore.Store, *forget.Forgetter) {
+	t.Helper()
+	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := forget.New(s, forget.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, f
 }
