@@ -49,7 +49,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.db, "db", "", "an existing SQLite database `FILE` (e.g. -db /var/lib/app/app.db)")
 	fs.StringVar(&d.dsn, "dsn", "", "a PostgreSQL or MySQL/MariaDB `URL` instead of -db\n(e.g. -dsn postgres://app@127.0.0.1:5432/app or -dsn mysql://root@127.0.0.1:3306/app);\nwith neither -db nor -dsn, the URL in $"+envDSN+" is used, which keeps a password out of ps")
 	fs.StringVar(&d.auditTable, "audit-table", "forget_audit", "the `TABLE` each forget's receipt is written to, in the forget's own transaction\n(created by 'forget init' and 'forget schema'; -audit-table '' keeps no audit trail)")
-	fs.IntVar(&d.sqliteCache, "sqlite-cache", defaultSQLiteCache, "with -db: SQLite's page cache per connection, in `MiB` (measure before raising it: see the README)")
+	fs.IntVar(&d.sqliteCache, "sqlite-cache", defaultSQLiteCache, "with -db: SQLite's page cache per connection, in `MiB` (measure before raising it: see docs/sqlstore.md)")
 	fs.IntVar(&d.sqliteMmap, "sqlite-mmap", defaultSQLiteMmap, "with -db: how much of the database file SQLite maps into memory, in `MiB` (0: none)")
 	fs.IntVar(&d.sqliteCheckpoint, "sqlite-checkpoint", defaultSQLiteCheckpoint, "with -db: how many `pages` the WAL grows by between automatic checkpoints\n(SQLite's own default is 1000; larger checkpoints write each page of a large database once for many forgets;\nserve, which checkpoints in the background, makes it 100000 unless given)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")

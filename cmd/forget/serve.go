@@ -247,7 +247,7 @@ func (c *cli) serve(args []string) error {
 	return nil
 }
 
-// Serve copies SQLite's WAL in the background (see the README's "Large
+// Serve copies SQLite's WAL in the background (see docs/sqlstore.md's "Large
 // SQLite databases"); forgets checkpoint it themselves only past the
 // backstop, should the background checkpoints stop or fall behind (about
 // 400 MiB of WAL at 4 KiB pages).
