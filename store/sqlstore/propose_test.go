@@ -49,7 +49,7 @@ func TestProposeCoversAndForgets(t *testing.T) {
 			if want := []string{"email", "firstname", "last_ip", "lastname", "password", "phone", "username"}; !slices.Equal(fields, want) {
 				t.Errorf("fields %q, want %q", fields, want)
 			}
-			if rt := sc.Tables["support_tickets"]; rt != (sqlstore.RelatedTable{Table: "support_tickets", CustomerKey: "customer_id"}) {
+			if rt := sc.Tables["support_tickets"]; !reflect.DeepEqual(rt, sqlstore.RelatedTable{Table: "support_tickets", CustomerKey: "customer_id"}) {
 				t.Errorf("support_tickets %+v", rt)
 			}
 			if _, ok := sc.Tables["forget_audit"]; ok {
@@ -191,7 +191,7 @@ func TestProposeDefaultSchema(t *testing.T) {
 		}
 	}
 	for tb, rt := range def.Tables {
-		if got.Tables[tb] != rt {
+		if !reflect.DeepEqual(got.Tables[tb], rt) {
 			t.Errorf("table %s: %+v, want %+v", tb, got.Tables[tb], rt)
 		}
 	}

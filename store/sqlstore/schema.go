@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -99,13 +101,103 @@ type LookupTable struct {
 type Column struct {
 	Table  string `json:"table,omitempty"`
 	Column string `json:"column"`
+	// Rule, in a mapping file, is the rule that erases the field; nil
+	// keeps the catalogue's (see [Schema.Catalogue]).
+	Rule *RuleSpec `json:"rule,omitempty"`
 }
 
-// RelatedTable locates a catalogue table: its rows whose CustomerKey column
-// holds the customer's id belong to the customer.
+// RelatedTable locates a catalogue table. Its rows are the customer's
+// when their CustomerKey column holds the customer's key, or, with Via,
+// when they are reached another way (a foreign key from a row that is the
+// customer's, a value such as an e-mail address, a mention in free text).
+// Exactly one of CustomerKey and Via is set.
 type RelatedTable struct {
 	Table       string `json:"table"`
-	CustomerKey string `json:"customer_key"`
+	CustomerKey string `json:"customer_key,omitempty"`
+	// Via reaches the rows without a customer key column.
+	Via *Via `json:"via,omitempty"`
+	// Scrub, in a mapping file, keeps the rows and overwrites these
+	// columns, each by its rule, instead of deleting the rows; with it
+	// the table is scrubbed (see [Schema.Catalogue]).
+	Scrub map[string]RuleSpec `json:"scrub,omitempty"`
+	// Shared says what a forget does with a row another customer reaches
+	// too (an address two customers point to, a newsletter row of an
+	// e-mail two customers share): SharedKeep leaves it as it is, and
+	// SharedRefuse refuses the forget. Empty, [Store.Verify] refuses a
+	// Via that can reach another customer's rows.
+	Shared string `json:"shared,omitempty"`
+}
+
+// What a forget does with a row another customer reaches too.
+const (
+	SharedKeep   = "keep"   // leave the row; detach the customer's own link to it where it can
+	SharedRefuse = "refuse" // refuse the forget, a conflict, and change nothing
+)
+
+// Via reaches a table's rows from rows that are already the customer's.
+type Via struct {
+	// Column of this table holds a value of From.
+	Column string `json:"column,omitempty"`
+	// From is "table.column" (or "schema.table.column"): a column of the
+	// customers table, of a joined, lookup or catalogue table, or of a
+	// table another Via reaches. Rows of this table whose Column holds a
+	// value From holds in the customer's rows are the customer's: the
+	// children of a purged table (order_items.order_id from orders.id),
+	// the address a customer row points to (addresses.id from
+	// customers.home_address_id), a link table's targets, or rows linked
+	// by value (newsletter.email from customers.email). Values are read
+	// inside the forget's transaction before anything is erased.
+	From string `json:"from,omitempty"`
+	// Normalize compares the two values after normalising both:
+	// "lower", "trim" or "lower_trim" (lower(trim(x))). Empty compares
+	// them as stored.
+	Normalize string `json:"normalize,omitempty"`
+	// Mentions reaches every row of the table, any customer's, whose
+	// scrubbed columns mention a value of the customer's (an e-mail,
+	// a phone number, a name as stored): the table must be scrubbed, by
+	// redaction rules, which remove only those mentions. It scans the
+	// table on every forget.
+	Mentions bool `json:"mentions,omitempty"`
+}
+
+// RuleSpec is a rule as a mapping file states it: a name ("null",
+// "empty", "pseudonym", "random", "keyed_hash", "redact_text") or an
+// object with the rule's arguments:
+//
+//	{"rule": "fixed", "value": {}}               // a typed literal: {} for json, "0.0.0.0" for inet, 0 for numeric
+//	{"rule": "redact_json", "paths": ["phone", "shipping.*"]}
+//	{"rule": "redact_text", "patterns": ["email", "phone", "ip"]}
+//
+// [Store.Verify] checks each against its column's real type.
+type RuleSpec struct {
+	Rule string `json:"rule"`
+	// Value is a fixed rule's literal, as JSON: a string, number, bool,
+	// object or array. A string is written as its text; anything else as
+	// its JSON.
+	Value json.RawMessage `json:"value,omitempty"`
+	// Paths are redact_json's: dotted member paths, "*" for every member.
+	Paths []string `json:"paths,omitempty"`
+	// Patterns are redact_text's: "email", "phone", "ip" redact every
+	// value of that form, besides the customer's own values.
+	Patterns []string `json:"patterns,omitempty"`
+}
+
+// UnmarshalJSON reads a rule given by name alone ("null") or as an object.
+func (r *RuleSpec) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err == nil {
+		*r = RuleSpec{Rule: name}
+		return nil
+	}
+	type plain RuleSpec
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*r = RuleSpec(p)
+	return nil
 }
 
 // DefaultSchema returns the mapping of the schema in DESIGN.md, the one
