@@ -45,6 +45,7 @@ func (p Plan) Receipt(res Result) Receipt {
 	rc.CustomerID = res.CustomerID
 	rc.Inventory = res.Inventory
 	rc.RowsUpdated = res.Updated
+	rc.Redactions = res.Redacted
 	rc.Repeat = res.Repeat
 	if len(res.Unwritten) > 0 {
 		// No row held them: not erased, and said so. The plan's slices

@@ -19,6 +19,9 @@ type Receipt struct {
 	// and then its fields are not in FieldsErased but in Absent).
 	RowsUpdated map[string]int64 `json:"rows_updated,omitempty"`
 	TablesKept  []Table          `json:"tables_kept"`
+	// Redactions counts, per "table.column" a redaction rule wrote, the
+	// spans redacted (mentions in text, members of JSON): never a value.
+	Redactions map[string]int64 `json:"redactions,omitempty"`
 	// Absent lists the catalogue entries nothing was there to erase or
 	// keep of: the store's database does not have them, or (a field of a
 	// joined table) has no row of this customer that holds them.

@@ -48,6 +48,10 @@ type Result struct {
 	// the customer's rows its update wrote (or would): rows matched, not
 	// only those whose values changed. Nil when the store does not count.
 	Updated map[string]int64
+	// Redacted counts, per "table.column" a redaction rule wrote, the
+	// spans it redacted (mentions, JSON members) in the rows it wrote.
+	// Nil when nothing was redacted.
+	Redacted map[string]int64
 	// Unwritten lists the plan's fields that no row of the customer held
 	// (a joined table without the customer's row): nothing was erased.
 	Unwritten []Field
