@@ -95,6 +95,15 @@ func RedactJSON(paths ...string) Rule {
 	return Rule{kind: ruleDerived, derive: d}
 }
 
+// Derivation is the store-side derivation of a KeyedHash, RedactText or
+// RedactJSON rule; nil for every other rule.
+func (r Rule) Derivation() *Derivation {
+	if r.kind != ruleDerived {
+		return nil
+	}
+	return r.derive
+}
+
 // Kind names the derivation: "keyed_hash", "redact_text" or "redact_json".
 func (d *Derivation) Kind() string {
 	if d == nil {

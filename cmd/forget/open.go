@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +28,8 @@ type dbFlags struct {
 	auditTable      string
 	dsnFromEnv      bool
 	mapping         *sqlstore.Schema // read from -schema by check
+	hashKeyFile     string           // -hash-key-file
+	hashKey         []byte           // read from -hash-key-file by check
 	preset          string           // see preset.go
 	requireCoverage bool             // serve -require-coverage
 	batchSize       int              // forgets per transaction (sqlstore.WithBatchSize); 0: the store's default
@@ -54,6 +55,23 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.sqliteCheckpoint, "sqlite-checkpoint", defaultSQLiteCheckpoint, "with -db: how many `pages` the WAL grows by between automatic checkpoints\n(SQLite's own default is 1000; larger checkpoints write each page of a large database once for many forgets;\nserve, which checkpoints in the background, makes it 100000 unless given)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
+	fs.StringVar(&d.hashKeyFile, "hash-key-file", "", "the key of the mapping's keyed_hash rules, read from `FILE` (at least 16 bytes; one trailing newline is dropped);\nthe key never lives in the mapping (a Go host gives it with sqlstore.WithHashKey)")
+}
+
+// minHashKey is the shortest key -hash-key-file takes.
+const minHashKey = 16
+
+// readHashKey reads -hash-key-file.
+func readHashKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-hash-key-file: %w", err)
+	}
+	key = bytes.TrimSuffix(bytes.TrimSuffix(key, []byte("\n")), []byte("\r"))
+	if len(key) < minHashKey {
+		return nil, fmt.Errorf("-hash-key-file %s: the key has %d bytes; it needs at least %d", path, len(key), minHashKey)
+	}
+	return key, nil
 }
 
 // check reads the database flags after parsing: a database named on the
@@ -82,6 +100,13 @@ func (d *dbFlags) check(c *cli, cmdline parsed, cmd string, required bool) error
 			return usageError{err}
 		}
 		d.mapping = &s
+	}
+	if d.hashKeyFile != "" {
+		key, err := readHashKey(d.hashKeyFile)
+		if err != nil {
+			return usageError{err}
+		}
+		d.hashKey = key
 	}
 	if d.sized && (d.batchSize < 1 || d.batchSize > maxBatchSize) {
 		return usagef("-batch-size must be 1 to %d", maxBatchSize)
@@ -378,20 +403,17 @@ func quietMySQLError(err error) error {
 	return fmt.Errorf("mysql error %d (SQLSTATE %s); check the DSN's parameters", my.Number, string(my.SQLState[:]))
 }
 
-// readSchema reads a JSON mapping, refusing unknown keys so that a typo is
-// an error rather than a silently ignored mapping.
+// readSchema reads a JSON mapping with sqlstore.LoadSchema, as a Go host
+// loads it: unknown keys are refused, so that a typo is an error rather
+// than a silently ignored mapping.
 func readSchema(path string) (sqlstore.Schema, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return sqlstore.Schema{}, fmt.Errorf("-schema: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var s sqlstore.Schema
-	if err := dec.Decode(&s); err != nil {
-		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
-	}
-	if err := s.Validate(); err != nil {
+	defer f.Close()
+	s, err := sqlstore.LoadSchema(f)
+	if err != nil {
 		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
 	}
 	return s, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/forgetkit/forget"
 )
@@ -69,7 +70,8 @@ type batchItem struct {
 func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) {
 	group = append([]batchItem(nil), group...) // the caller reuses its slice
 	for len(group) > 0 {
-		if s.bulk.off || len(group) < 2 {
+		if s.bulk.off || len(group) < 2 || slices.ContainsFunc(group, func(it batchItem) bool { return len(it.sc.layout.derived) > 0 }) {
+			// Store-side rules read and write row by row (derive.go).
 			s.forgetGroup(ctx, items, group, out)
 			return
 		}

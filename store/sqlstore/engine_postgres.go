@@ -26,6 +26,9 @@ func init() {
 		currentRead: "",
 		textType:    "TEXT",
 		uuidNotText: true, // MariaDB's UUID compares with a string
+		literalCast: func(col *ColumnInfo) string {
+			return "SELECT CAST(CAST($1 AS text) AS " + col.Type + ") IS NOT NULL"
+		},
 		storedTime:  identity,
 		timeArg:     utcTime,
 		maxParams:   65000, // of 65,535

@@ -283,9 +283,12 @@ func (s Schema) Validate() error {
 	for _, t := range sortedKeys(s.Tables) {
 		rt := s.Tables[t]
 		ident("table of "+string(t), rt.Table)
-		ident("customer_key of "+string(t), rt.CustomerKey)
+		if rt.Via == nil || rt.CustomerKey != "" {
+			ident("customer_key of "+string(t), rt.CustomerKey)
+		}
 	}
 	errs = append(errs, s.validateHolds()...)
+	errs = append(errs, s.validateRules()...)
 	errs = append(errs, s.validateRetain()...)
 	errs = append(errs, s.validateActivity()...)
 	if len(errs) > 0 {

@@ -125,6 +125,10 @@ func shapeKey(p forget.Plan) string {
 type layout struct {
 	updates []planUpdate
 	tables  []planTable
+	// derived are the columns store-side rules write (derive.go), left
+	// out of updates and tables; needPre: one of them redacts text.
+	derived []derivedTarget
+	needPre bool
 }
 
 // planUpdate writes fields of one table that has a row per customer.
@@ -153,6 +157,10 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 			}
 			return layout{}, fmt.Errorf("sqlstore: field %s is not mapped", a.Field)
 		}
+		if d := a.Value.Derive; d != nil {
+			l.derive(derivedTarget{table: col.Table, key: s.fieldKey(col.Table)}, col.Column, valueRef{table: -1, index: i}, d)
+			continue
+		}
 		at, seen := byTable[col.Table]
 		if !seen {
 			key := s.schema.Customers.Key
@@ -176,13 +184,55 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 			return layout{}, fmt.Errorf("sqlstore: table %s is not mapped", t.Table)
 		}
 		pt := planTable{name: t.Table, table: rt.Table, key: rt.CustomerKey}
+		mentions := rt.Via != nil && rt.Via.Mentions
 		for ci, c := range t.Scrub {
+			ref := valueRef{table: ti, index: ci}
+			if d := c.Value.Derive; d != nil || mentions {
+				if d == nil {
+					return layout{}, fmt.Errorf("sqlstore: table %s reaches mentions: its column %s needs a redact_text rule", t.Table, c.Column)
+				}
+				l.derive(derivedTarget{table: rt.Table, key: rt.CustomerKey, name: t.Table, mentions: mentions}, c.Column, ref, d)
+				continue
+			}
 			pt.cols = append(pt.cols, c.Column)
-			pt.refs = append(pt.refs, valueRef{table: ti, index: ci})
+			pt.refs = append(pt.refs, ref)
+		}
+		if len(t.Scrub) > 0 && len(pt.cols) == 0 {
+			continue // every column derived: no statement here (never a DELETE)
 		}
 		l.tables = append(l.tables, pt)
 	}
 	return l, nil
+}
+
+// derive adds column c of target (merged with an earlier target of the
+// same table and catalogue entry) under rule d.
+func (l *layout) derive(target derivedTarget, c string, ref valueRef, d *forget.Derivation) {
+	l.needPre = l.needPre || d.NeedsPreimages()
+	at := -1
+	for i, dt := range l.derived {
+		if dt.table == target.table && dt.name == target.name {
+			at = i
+		}
+	}
+	if at < 0 {
+		at = len(l.derived)
+		l.derived = append(l.derived, target)
+	}
+	dt := &l.derived[at]
+	dt.cols = append(dt.cols, c)
+	dt.refs = append(dt.refs, ref)
+	if ref.table < 0 {
+		dt.fields = append(dt.fields, ref)
+	}
+}
+
+// fieldKey is the customer key column of a table holding fields.
+func (s *Store) fieldKey(table string) string {
+	if table != s.schema.Customers.Table {
+		return s.schema.Joined[table]
+	}
+	return s.schema.Customers.Key
 }
 
 // buildScript renders the plan's statements with squirrel. Parameters are

@@ -62,6 +62,8 @@ type Store struct {
 
 	log *slog.Logger
 
+	hashKey []byte // WithHashKey
+
 	holds   []holdSQL // the mapping's, rendered once
 	goHolds []goHold
 
@@ -118,6 +120,12 @@ func WithAttempts(n int) Option { return func(st *Store) { st.attempts = n } }
 // each in a savepoint of its own; the default is 100. Larger groups pay
 // for fewer commits but hold their row locks longer.
 func WithBatchSize(n int) Option { return func(st *Store) { st.batch = n } }
+
+// WithHashKey is the key of the keyed_hash rules that carry none
+// (forget.KeyedHash(nil), and every keyed_hash a mapping file names): the
+// key lives with the host, never in the mapping. Without it, such a rule
+// makes the catalogue unusable with the store.
+func WithHashKey(key []byte) Option { return func(st *Store) { st.hashKey = slices.Clone(key) } }
 
 // New returns a Store over db, which the host keeps owning (New never
 // closes it). It fails when the dialect is unknown or the schema invalid.
@@ -176,6 +184,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // may be a key. It returns the entries the schema declares absent.
 func (s *Store) CheckCatalogue(cat forget.Catalogue) ([]string, error) {
 	if err := s.schema.check(cat); err != nil {
+		return nil, err
+	}
+	if err := s.checkDerived(cat); err != nil {
 		return nil, err
 	}
 	return slices.Clone(s.schema.Absent), nil
@@ -295,6 +306,9 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	}
 	repeat, err := s.repeatCandidate(ctx, tx, sc, p, id, idText)
 	if err != nil {
+		return forget.Result{}, err
+	}
+	if err := s.applyDerived(ctx, tx, sc, p, id, &res); err != nil {
 		return forget.Result{}, err
 	}
 	args := make([]any, 0, len(p.Fields)+1)
