@@ -242,7 +242,10 @@ func (v *verifier) tables(cat forget.Catalogue) {
 		}
 		what := "table " + string(ts.Name)
 		t := v.table(rt.Table, what)
-		key := v.column(t, rt.CustomerKey, what)
+		var key *ColumnInfo
+		if rt.Via == nil || rt.CustomerKey != "" {
+			key = v.column(t, rt.CustomerKey, what)
+		}
 		if key != nil && !t.Indexed(rt.CustomerKey) {
 			v.warnings = append(v.warnings, fmt.Sprintf("%s: customer key %s.%s has no index: every forget scans the table", what, t.Name, key.Name))
 		}
