@@ -1,0 +1,146 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// rulesForgetter is the rules test's Forgetter over db, verified.
+func rulesForgetter(t *testing.T, db *sql.DB, e engine) *forget.Forgetter {
+	t.Helper()
+	schema, err := sqlstore.LoadSchema(strings.NewReader(rulesMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema), sqlstore.WithHashKey([]byte("0123456789abcdef")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := schema.Catalogue(forget.DefaultCatalogue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := forget.New(store, forget.WithCatalogue(cat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func bind(e engine, q string) string {
+	if e.dialect != sqlstore.Postgres {
+		return q
+	}
+	for i := 1; strings.Contains(q, "?"); i++ {
+		q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+	}
+	return q
+}
+
+func TestRedactionHostile(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			exec := func(t *testing.T, db *sql.DB, q string, args ...any) {
+				t.Helper()
+				if _, err := db.ExecContext(ctx, bind(e, q), args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Run("InvalidJSONRefusesAndChangesNothing", func(t *testing.T) {
+				if e.name != "sqlite" {
+					t.Skip("json and jsonb columns hold valid JSON only")
+				}
+				db, _ := e.open(t)
+				seedRules(t, ctx, db, e)
+				exec(t, db, `UPDATE people SET profile = ? WHERE id = 1`, `{"phone": "+1-555-0101",`)
+				f := rulesForgetter(t, db, e)
+				before := dumpRows(t, ctx, db, `SELECT * FROM people ORDER BY id`)
+				_, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}})
+				if err == nil || !strings.Contains(err.Error(), "people.profile") || strings.Contains(err.Error(), "0101") {
+					t.Errorf("Forget = %v, want a refusal naming people.profile and no value", err)
+				}
+				if after := dumpRows(t, ctx, db, `SELECT * FROM people ORDER BY id`); fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Error("a refused forget changed rows")
+				}
+			})
+			t.Run("LikeWildcardsAndRegexInPreimages", func(t *testing.T) {
+				db, _ := e.open(t)
+				seedRules(t, ctx, db, e)
+				exec(t, db, `UPDATE people SET firstname = ? WHERE id = 1`, `50%_off!(a+)`)
+				exec(t, db, `INSERT INTO tickets VALUES (10, ?)`, `promo 50%_off!(a+) today`)
+				exec(t, db, `INSERT INTO tickets VALUES (11, ?)`, `promo 50XYoff!(aa) today`)
+				f := rulesForgetter(t, db, e)
+				if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
+					t.Fatal(err)
+				}
+				got := dumpRows(t, ctx, db, `SELECT body FROM tickets WHERE id >= 10 ORDER BY id`)
+				if got[0][0].String != "promo [redacted] today" || got[1][0].String != "promo 50XYoff!(aa) today" {
+					t.Errorf("tickets = %v", got)
+				}
+			})
+			t.Run("HugeAndOddText", func(t *testing.T) {
+				db, _ := e.open(t)
+				seedRules(t, ctx, db, e)
+				reps := 1 << 15
+				if e.name == "mysql" {
+					reps = 1 << 12 // TEXT holds 64 KiB there
+				}
+				huge := strings.Repeat("ünïcødé ", reps) + "alice.liddell@example.com" + strings.Repeat(" x", 1000)
+				// İ lowers to i: ALİCE is Alice, case-insensitively.
+				odd := "Ⅻ ALİCE \u200bLiddell\u200b end"
+				exec(t, db, `INSERT INTO notes VALUES (10, 1, ?)`, huge)
+				exec(t, db, `INSERT INTO notes VALUES (11, 1, ?)`, odd)
+				if e.name == "sqlite" { // PostgreSQL text holds no NUL; MariaDB does, but its driver's escaping differs
+					exec(t, db, `INSERT INTO notes VALUES (12, 1, ?)`, "a\x00Liddell\x00b")
+				}
+				f := rulesForgetter(t, db, e)
+				rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := dumpRows(t, ctx, db, `SELECT id, body FROM notes WHERE id >= 10 ORDER BY id`)
+				if want := strings.Repeat("ünïcødé ", reps) + "[redacted]" + strings.Repeat(" x", 1000); got[0][1].String != want {
+					t.Errorf("huge note: %d bytes, want %d", len(got[0][1].String), len(want))
+				}
+				if want := "Ⅻ [redacted] \u200b[redacted]\u200b end"; got[1][1].String != want {
+					t.Errorf("odd note = %q, want %q", got[1][1].String, want)
+				}
+				if len(got) > 2 && got[2][1].String != "a\x00[redacted]\x00b" {
+					t.Errorf("NUL note = %q", got[2][1].String)
+				}
+				if rc.Redactions["notes.body"] < 4 {
+					t.Errorf("redactions = %v", rc.Redactions)
+				}
+			})
+			t.Run("DryRunChangesNothing", func(t *testing.T) {
+				db, _ := e.open(t)
+				seedRules(t, ctx, db, e)
+				f := rulesForgetter(t, db, e)
+				dump := func() string {
+					return fmt.Sprint(dumpRows(t, ctx, db, `SELECT * FROM people ORDER BY id`), dumpRows(t, ctx, db, `SELECT * FROM notes ORDER BY id`), dumpRows(t, ctx, db, `SELECT * FROM tickets ORDER BY id`))
+				}
+				before := dump()
+				rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}, DryRun: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if dump() != before {
+					t.Error("a dry run changed rows")
+				}
+				if rc.Redactions["tickets.body"] != 2 || rc.RowsScrubbed["tickets"] != 2 {
+					t.Errorf("dry run receipt: %v %v", rc.Redactions, rc.RowsScrubbed)
+				}
+			})
+		})
+	}
+}
