@@ -356,7 +356,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	// are what redact_text removes.
 	in := forget.DeriveInput{Key: s.hashKey}
 	for _, a := range p.Fields {
-		if v, ok := c.Fields[a.Field]; ok && v != "" {
+		if v, ok := c.Fields[a.Field]; ok && v != "" && forget.PreimageField(a.Field) {
 			in.Preimages = append(in.Preimages, v)
 		}
 	}

@@ -175,13 +175,14 @@ func (s *Store) primaryKey(ctx context.Context, table string) ([]string, error) 
 }
 
 // preimages reads the customer's values of p's fields (every table
-// holding them), before anything is erased: what redact_text removes.
+// holding them; forget.PreimageField), before anything is erased: what
+// redact_text removes.
 func (s *Store) preimages(ctx context.Context, tx *txn, p forget.Plan, id any) ([]string, error) {
 	byTable := map[string][]string{}
 	var order []string
 	for _, a := range p.Fields {
 		col, ok := s.schema.Fields[a.Field]
-		if !ok {
+		if !ok || !forget.PreimageField(a.Field) {
 			continue
 		}
 		if _, seen := byTable[col.Table]; !seen {
@@ -234,16 +235,16 @@ func (s *Store) preimages(ctx context.Context, tx *txn, p forget.Plan, id any) (
 
 // applyDerived runs the plan's store-side rules for the customer id (or,
 // for a mentions table, every row that mentions a pre-image), recording
-// rows and redactions in res.
-func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, res *forget.Result) error {
+// rows and redactions in res, and returns how many rows it changed.
+func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, res *forget.Result) (changed int64, err error) {
 	if len(sc.layout.derived) == 0 {
-		return nil
+		return 0, nil
 	}
 	var pre []string
 	if sc.layout.needPre {
 		var err error
 		if pre, err = s.preimages(ctx, tx, p, id); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	for _, dt := range sc.layout.derived {
@@ -262,8 +263,9 @@ func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.
 		}
 		d, err := s.deriveRows(ctx, tx, dt.table, where, cols, pre)
 		if err != nil {
-			return err
+			return 0, err
 		}
+		changed += d.Changed
 		for k, n := range d.Redacted {
 			if res.Redacted == nil {
 				res.Redacted = map[string]int64{}
@@ -291,7 +293,7 @@ func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.
 			}
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 // mentionsWhere selects the rows whose cols mention a pre-image, with

@@ -122,6 +122,25 @@ func TestRedactionHostile(t *testing.T) {
 					t.Errorf("redactions = %v", rc.Redactions)
 				}
 			})
+			t.Run("Batch", func(t *testing.T) {
+				db, _ := e.open(t)
+				seedRules(t, ctx, db, e)
+				f := rulesForgetter(t, db, e)
+				out := f.ForgetBatch(ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: "1"}}, {Lookup: forget.Lookup{CustomerID: "2"}}})
+				for i, o := range out {
+					if o.Err != nil {
+						t.Fatalf("item %d: %v", i, o.Err)
+					}
+				}
+				notes := dumpRows(t, ctx, db, `SELECT body FROM notes ORDER BY id`)
+				if notes[2][0].String != "Bob says hi to Alice; mail [redacted]" { // Bob: under 4 characters
+					t.Errorf("customer 2's note = %q", notes[2][0].String)
+				}
+				tickets := dumpRows(t, ctx, db, `SELECT body FROM tickets WHERE id = 2`)
+				if tickets[0][0].String != "Bob's own ticket: call [redacted]" {
+					t.Errorf("ticket 2 = %q", tickets[0][0].String)
+				}
+			})
 			t.Run("DryRunChangesNothing", func(t *testing.T) {
 				db, _ := e.open(t)
 				seedRules(t, ctx, db, e)

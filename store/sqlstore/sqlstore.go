@@ -308,9 +308,11 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	if err != nil {
 		return forget.Result{}, err
 	}
-	if err := s.applyDerived(ctx, tx, sc, p, id, &res); err != nil {
+	derived, err := s.applyDerived(ctx, tx, sc, p, id, &res)
+	if err != nil {
 		return forget.Result{}, err
 	}
+	repeat = repeat && derived == 0 // a keyed hash rewritten, a mention redacted: not nothing
 	args := make([]any, 0, len(p.Fields)+1)
 	for i, st := range sc.stmts {
 		args = args[:0]
