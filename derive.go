@@ -166,6 +166,9 @@ type DeriveInput struct {
 // redacted (0 for a keyed hash). A JSON redaction of a value that is not
 // JSON returns an error wrapping [ErrNotJSON]; no error holds a value.
 func (d *Derivation) Derive(old string, in DeriveInput) (string, int, error) {
+	if d == nil {
+		return "", 0, errors.New("forget: no derivation")
+	}
 	if err := d.check(); err != nil {
 		return "", 0, err
 	}

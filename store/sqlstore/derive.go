@@ -250,7 +250,11 @@ func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.
 	for _, dt := range sc.layout.derived {
 		cols := make([]derivedCol, len(dt.cols))
 		for i, c := range dt.cols {
-			cols[i] = derivedCol{Column: c, Rule: dt.refs[i].raw(p).Derive}
+			d := dt.refs[i].raw(p).Derive
+			if d == nil {
+				return 0, fmt.Errorf("sqlstore: %s.%s: the plan has no store-side rule where its shape has one", dt.table, c)
+			}
+			cols[i] = derivedCol{Column: c, Rule: d}
 		}
 		var where sq.Sqlizer = sq.Eq{s.dialect.quote(dt.key): id}
 		if dt.mentions {

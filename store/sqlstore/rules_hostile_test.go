@@ -141,6 +141,47 @@ func TestRedactionHostile(t *testing.T) {
 					t.Errorf("ticket 2 = %q", tickets[0][0].String)
 				}
 			})
+			t.Run("TwoCataloguesOneStore", func(t *testing.T) {
+				// Plans of one shape but for their store-side rules
+				// never share a cached script.
+				db, _ := e.open(t)
+				seedRules(t, ctx, db, e)
+				schema, err := sqlstore.LoadSchema(strings.NewReader(rulesMapping))
+				if err != nil {
+					t.Fatal(err)
+				}
+				store, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema), sqlstore.WithHashKey([]byte("0123456789abcdef")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				redacting, err := schema.Catalogue(forget.DefaultCatalogue())
+				if err != nil {
+					t.Fatal(err)
+				}
+				blanking, _ := schema.Catalogue(forget.DefaultCatalogue())
+				for i, ts := range blanking.Tables {
+					if ts.Name == forget.MemberNote {
+						blanking.Tables[i].Scrub = []forget.ColumnRule{{Column: "body", Rule: forget.Empty()}}
+					}
+				}
+				for _, c := range []struct {
+					cat  forget.Catalogue
+					id   string
+					want string
+				}{{redacting, "1", "[redacted] asked to write to [redacted] or cc [redacted]"}, {blanking, "2", ""}} {
+					f, err := forget.New(store, forget.WithCatalogue(c.cat))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: c.id}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				notes := dumpRows(t, ctx, db, `SELECT body FROM notes ORDER BY id`)
+				if notes[0][0].String != "[redacted] asked to write to [redacted] or cc [redacted]" || notes[2][0].String != "" {
+					t.Errorf("notes = %v", notes)
+				}
+			})
 			t.Run("DryRunChangesNothing", func(t *testing.T) {
 				db, _ := e.open(t)
 				seedRules(t, ctx, db, e)

@@ -83,7 +83,7 @@ func sameShape(a, b forget.Plan) bool {
 		return false
 	}
 	for i := range a.Fields {
-		if a.Fields[i].Field != b.Fields[i].Field {
+		if a.Fields[i].Field != b.Fields[i].Field || (a.Fields[i].Value.Derive == nil) != (b.Fields[i].Value.Derive == nil) {
 			return false
 		}
 	}
@@ -93,7 +93,7 @@ func sameShape(a, b forget.Plan) bool {
 			return false
 		}
 		for j := range ta.Scrub {
-			if ta.Scrub[j].Column != tb.Scrub[j].Column {
+			if ta.Scrub[j].Column != tb.Scrub[j].Column || (ta.Scrub[j].Value.Derive == nil) != (tb.Scrub[j].Value.Derive == nil) {
 				return false
 			}
 		}
@@ -103,8 +103,13 @@ func sameShape(a, b forget.Plan) bool {
 
 func shapeKey(p forget.Plan) string {
 	var b strings.Builder
+	// A store-side rule's column is written apart (derive.go): its
+	// plans have a shape of their own.
 	for _, a := range p.Fields {
 		b.WriteString(string(a.Field))
+		if a.Value.Derive != nil {
+			b.WriteByte('~')
+		}
 		b.WriteByte(',')
 	}
 	b.WriteByte(';')
@@ -113,6 +118,9 @@ func shapeKey(p forget.Plan) string {
 		for _, c := range t.Scrub {
 			b.WriteByte(':')
 			b.WriteString(c.Column)
+			if c.Value.Derive != nil {
+				b.WriteByte('~')
+			}
 		}
 		b.WriteByte(',')
 	}
