@@ -249,6 +249,64 @@ func ExampleCatalogue_extend() {
 	// Output: [email member_ip]
 }
 
+// README:begin docs/mapping.md load
+func loadMapping(db *sql.DB, key []byte) (*forget.Forgetter, error) {
+	f, err := os.Open("mapping.json") // the file forget lint -schema checks in CI
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	schema, err := sqlstore.LoadSchema(f) // unknown keys refused, as -schema does
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.WithSchema(schema), sqlstore.WithHashKey(key))
+	if err != nil {
+		return nil, err
+	}
+	cat, err := schema.Catalogue(forget.DefaultCatalogue()) // or store.ExtendCatalogue(ctx, base), as the command does
+	if err != nil {
+		return nil, err
+	}
+	return forget.New(store, forget.WithCatalogue(cat))
+}
+
+// README:end
+
+// TestLoadMappingSnippet runs docs/mapping.md's loadMapping on a mapping
+// file whose phone has a keyed_hash rule.
+func TestLoadMappingSnippet(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := sqlstore.DefaultSchema()
+	phone := s.Fields[forget.Phone]
+	phone.Rule = &sqlstore.RuleSpec{Rule: sqlstore.RuleKeyedHash}
+	s.Fields[forget.Phone] = phone
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("mapping.json", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f, err := loadMapping(db, []byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fs := range f.Catalogue().Fields {
+		if fs.Name == forget.Phone && fs.Rule.String() != "keyed_hash" {
+			t.Errorf("phone's rule is %s, want the mapping's keyed_hash", fs.Rule)
+		}
+	}
+	if _, err := loadMapping(db, nil); err == nil {
+		t.Error("a keyed_hash without a key loaded")
+	}
+}
+
 // sweepREADME is the README's retention-sweep snippet.
 func sweepREADME(ctx context.Context, f *forget.Forgetter, logger *slog.Logger) (forget.SweepReport, error) {
 	// README:begin docs/operations.md sweep
