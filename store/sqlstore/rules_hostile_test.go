@@ -204,3 +204,59 @@ func TestRedactionHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestTypedLiteralsInSetBasedBatch: a batch of customers whose plans
+// have typed fixed literals (and no store-side rule) runs set-based, and
+// every engine takes the literals there too.
+func TestTypedLiteralsInSetBasedBatch(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := e.open(t)
+			seedRules(t, ctx, db, e)
+			mapping := rulesMapping
+			for _, cut := range []string{
+				`"email":     {"column": "email", "rule": "keyed_hash"},`,
+				`"profile":   {"column": "profile", "rule": {"rule": "redact_json", "paths": ["phone", "$.address.*"]}},`,
+			} {
+				mapping = strings.Replace(mapping, cut, "", 1)
+			}
+			mapping = strings.Replace(mapping, `"scrub": {"body": {"rule": "redact_text", "patterns": ["email"]}}},`, `"scrub": {"body": "empty"}}`, 1)
+			mapping = strings.Replace(mapping, `"tickets":     {"table": "tickets", "via": {"mentions": true}, "scrub": {"body": "redact_text"}}`, ``, 1)
+			mapping = strings.Replace(mapping, `"absent": [`, `"absent": ["email", "profile", `, 1)
+			schema, err := sqlstore.LoadSchema(strings.NewReader(mapping))
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat, err := schema.Catalogue(forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := forget.New(store, forget.WithCatalogue(cat))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Verify(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range f.ForgetBatch(ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: "1"}}, {Lookup: forget.Lookup{CustomerID: "2"}}}) {
+				if o.Err != nil {
+					t.Fatalf("item %d: %v", i, o.Err)
+				}
+			}
+			got := dumpRows(t, ctx, db, `SELECT ext_id, born FROM people ORDER BY id`)
+			for _, r := range got {
+				if r[0].String != "00000000-0000-0000-0000-000000000000" || !strings.HasPrefix(r[1].String, "1900-01-01") {
+					t.Errorf("row = %v", r)
+				}
+			}
+			if sets, fallbacks := sqlstore.BulkStats(store); sets != 1 || fallbacks != 0 {
+				t.Errorf("set-based groups %d, fallbacks %d; want 1 and 0", sets, fallbacks)
+			}
+		})
+	}
+}
