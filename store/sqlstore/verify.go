@@ -71,6 +71,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.fields(cat)
 	v.tables(cat)
 	v.checkLiterals(ctx)
+	v.mentionsWarnings(cat)
 	v.auditTable()
 	v.auditVersion(ctx)
 	v.activity()

@@ -211,3 +211,13 @@ func isTime(s string) bool {
 	}
 	return false
 }
+
+// mentionsWarnings says, for each mapped table reached by mentions, that
+// every forget scans it.
+func (v *verifier) mentionsWarnings(cat forget.Catalogue) {
+	for _, t := range cat.Tables {
+		if rt, ok := v.s.schema.Tables[t.Name]; ok && rt.Via != nil && rt.Via.Mentions {
+			v.warnings = append(v.warnings, fmt.Sprintf("table %s: via mentions scans %s on every forget (LIKE on each of the customer's values)", t.Name, rt.Table))
+		}
+	}
+}
