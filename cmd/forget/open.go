@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -56,22 +55,6 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
 	fs.StringVar(&d.hashKeyFile, "hash-key-file", "", "the key of the mapping's keyed_hash rules, read from `FILE` (at least 16 bytes; one trailing newline is dropped);\nthe key never lives in the mapping (a Go host gives it with sqlstore.WithHashKey)")
-}
-
-// minHashKey is the shortest key -hash-key-file takes.
-const minHashKey = 16
-
-// readHashKey reads -hash-key-file.
-func readHashKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("-hash-key-file: %w", err)
-	}
-	key = bytes.TrimSuffix(bytes.TrimSuffix(key, []byte("\n")), []byte("\r"))
-	if len(key) < minHashKey {
-		return nil, fmt.Errorf("-hash-key-file %s: the key has %d bytes; it needs at least %d", path, len(key), minHashKey)
-	}
-	return key, nil
 }
 
 // check reads the database flags after parsing: a database named on the
@@ -401,22 +384,6 @@ func quietMySQLError(err error) error {
 		return err
 	}
 	return fmt.Errorf("mysql error %d (SQLSTATE %s); check the DSN's parameters", my.Number, string(my.SQLState[:]))
-}
-
-// readSchema reads a JSON mapping with sqlstore.LoadSchema, as a Go host
-// loads it: unknown keys are refused, so that a typo is an error rather
-// than a silently ignored mapping.
-func readSchema(path string) (sqlstore.Schema, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return sqlstore.Schema{}, fmt.Errorf("-schema: %w", err)
-	}
-	defer f.Close()
-	s, err := sqlstore.LoadSchema(f)
-	if err != nil {
-		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
-	}
-	return s, nil
 }
 
 // opened is a database with its store, catalogue and Forgetter.

@@ -111,10 +111,6 @@ func WithUnique(fields ...forget.Field) Option {
 	return func(s *Store) { s.unique = slices.Clone(fields) }
 }
 
-// WithHashKey is the key of keyed_hash rules built without one
-// (forget.KeyedHash(nil)), as sqlstore.WithHashKey.
-func WithHashKey(key []byte) Option { return func(s *Store) { s.hashKey = slices.Clone(key) } }
-
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
@@ -352,42 +348,10 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		res.Updated = map[string]int64{customersTable: 1} // every field lives in the customer's one record
 	}
 	fields := maps.Clone(c.Fields)
-	// Store-side rules: the customer's values before anything is erased
-	// are what redact_text removes.
-	in := forget.DeriveInput{Key: s.hashKey}
+	derive := s.deriver(c, p, &res)
 	for _, a := range p.Fields {
-		if v, ok := c.Fields[a.Field]; ok && v != "" && forget.PreimageField(a.Field) {
-			in.Preimages = append(in.Preimages, v)
-		}
-	}
-	derive := func(what string, d *forget.Derivation, old string) (string, error) {
-		v, n, err := d.Derive(old, in)
-		if err != nil {
-			return "", fmt.Errorf("memstore: %s: %w", what, err)
-		}
-		if n > 0 {
-			if res.Redacted == nil {
-				res.Redacted = map[string]int64{}
-			}
-			res.Redacted[what] += int64(n)
-		}
-		return v, nil
-	}
-	for _, a := range p.Fields {
-		if d := a.Value.Derive; d != nil {
-			if old, ok := fields[a.Field]; ok { // absent (NULL) stays absent
-				v, err := derive(customersTable+"."+string(a.Field), d, old)
-				if err != nil {
-					return forget.Result{}, err
-				}
-				fields[a.Field] = v
-			}
-			continue
-		}
-		if a.Value.Null {
-			delete(fields, a.Field)
-		} else {
-			fields[a.Field] = a.Value.String
+		if err := assign(fields, a.Field, a.Value, customersTable+"."+string(a.Field), derive); err != nil {
+			return forget.Result{}, err
 		}
 	}
 	for _, f := range s.unique {
@@ -411,20 +375,8 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		for i, r := range rows {
 			r = maps.Clone(r)
 			for _, col := range t.Scrub {
-				if d := col.Value.Derive; d != nil {
-					if old, ok := r[col.Column]; ok {
-						v, err := derive(string(t.Table)+"."+col.Column, d, old)
-						if err != nil {
-							return forget.Result{}, err
-						}
-						r[col.Column] = v
-					}
-					continue
-				}
-				if col.Value.Null {
-					delete(r, col.Column)
-				} else {
-					r[col.Column] = col.Value.String
+				if err := assign(r, col.Column, col.Value, string(t.Table)+"."+col.Column, derive); err != nil {
+					return forget.Result{}, err
 				}
 			}
 			scrubbed[i] = r
