@@ -124,6 +124,13 @@ func (d *Derivation) Kind() string {
 // the store must supply.
 func (d *Derivation) NeedsKey() bool { return d != nil && d.kind == deriveKeyedHash && len(d.key) == 0 }
 
+// Redacts reports whether d is a redaction: its column holds free text
+// or JSON, not an identifying value of its own, so a store takes no
+// pre-image from it (see [RedactString]).
+func (d *Derivation) Redacts() bool {
+	return d != nil && (d.kind == deriveRedactText || d.kind == deriveRedactJSON)
+}
+
 // NeedsPreimages reports whether d searches the customer's own values,
 // which the store must read before the forget erases them.
 func (d *Derivation) NeedsPreimages() bool { return d != nil && d.kind == deriveRedactText }

@@ -42,7 +42,7 @@ func assign[K ~string](m map[K]string, k K, v forget.Value, what string, derive 
 func (s *Store) deriver(c *Customer, p forget.Plan, res *forget.Result) deriveFunc {
 	in := forget.DeriveInput{Key: s.hashKey}
 	for _, a := range p.Fields {
-		if v, ok := c.Fields[a.Field]; ok && v != "" && forget.PreimageField(a.Field) {
+		if v, ok := c.Fields[a.Field]; ok && v != "" && forget.PreimageField(a.Field) && !a.Value.Derive.Redacts() {
 			in.Preimages = append(in.Preimages, v)
 		}
 	}

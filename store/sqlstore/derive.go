@@ -176,13 +176,14 @@ func (s *Store) primaryKey(ctx context.Context, table string) ([]string, error) 
 
 // preimages reads the customer's values of p's fields (every table
 // holding them; forget.PreimageField), before anything is erased: what
-// redact_text removes.
+// redact_text removes. A field that is itself redacted (free text, JSON)
+// gives none: its whole value would be redacted.
 func (s *Store) preimages(ctx context.Context, tx *txn, p forget.Plan, id any) ([]string, error) {
 	byTable := map[string][]string{}
 	var order []string
 	for _, a := range p.Fields {
 		col, ok := s.schema.Fields[a.Field]
-		if !ok || !forget.PreimageField(a.Field) {
+		if !ok || !forget.PreimageField(a.Field) || a.Value.Derive.Redacts() {
 			continue
 		}
 		if _, seen := byTable[col.Table]; !seen {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -256,6 +257,65 @@ func TestTypedLiteralsInSetBasedBatch(t *testing.T) {
 			}
 			if sets, fallbacks := sqlstore.BulkStats(store); sets != 1 || fallbacks != 0 {
 				t.Errorf("set-based groups %d, fallbacks %d; want 1 and 0", sets, fallbacks)
+			}
+		})
+	}
+}
+
+// TestDerivedFieldInJoinedTable: a store-side rule on a field of a joined
+// table redacts the customer's row there; a customer without a row has
+// the field in the receipt's absent, not erased.
+func TestDerivedFieldInJoinedTable(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := e.open(t)
+			seedRules(t, ctx, db, e)
+			for _, st := range []string{
+				`CREATE TABLE bios (id BIGINT PRIMARY KEY, person_id BIGINT NOT NULL UNIQUE, bio TEXT NOT NULL)`,
+				`INSERT INTO bios VALUES (7, 1, 'I am Alice Liddell of Oxford')`,
+			} {
+				if _, err := db.ExecContext(ctx, st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mapping := strings.Replace(rulesMapping, `"fields": {`, `"joined": {"bios": "person_id"}, "fields": {"bio": {"table": "bios", "column": "bio", "rule": "redact_text"},`, 1)
+			schema, err := sqlstore.LoadSchema(strings.NewReader(mapping))
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema), sqlstore.WithHashKey([]byte("0123456789abcdef")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat, err := schema.Catalogue(forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := forget.New(store, forget.WithCatalogue(cat))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Verify(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bio string
+			if err := db.QueryRowContext(ctx, `SELECT bio FROM bios WHERE id = 7`).Scan(&bio); err != nil || bio != "I am [redacted] [redacted] of Oxford" {
+				t.Errorf("bio = %q, %v", bio, err)
+			}
+			if rc.RowsUpdated["bios"] != 1 || rc.Redactions["bios.bio"] != 2 {
+				t.Errorf("receipt: updated %v, redactions %v", rc.RowsUpdated, rc.Redactions)
+			}
+			rc, err = f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "2"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(rc.Absent, "bio") || slices.Contains(rc.FieldsErased, "bio") || rc.RowsUpdated["bios"] != 0 {
+				t.Errorf("customer without a bio: absent %v, erased %v, updated %v", rc.Absent, rc.FieldsErased, rc.RowsUpdated)
 			}
 		})
 	}
