@@ -56,6 +56,7 @@ func TestVerifyTypedRules(t *testing.T) {
 				{name: "NullOnNotNull", field: "profile", rule: `"null"`, want: "NOT NULL"},
 				{name: "RedactTextOnJSONB", field: "profile", rule: `"redact_text"`, want: "redact_text needs a text column", engines: "postgres"},
 				{name: "RedactJSONOnInet", field: "last_ip", rule: `{"rule": "redact_json", "paths": ["a"]}`, want: "redact_json needs a json", engines: "postgres mysql"},
+				{name: "KeyedHashTooLong", field: "phone", rule: `"keyed_hash"`, want: "writes 64 characters", engines: "postgres mysql"},
 				{name: "EmptyIntoUUID", field: "ext_id", rule: `"empty"`, want: "its rule writes text", engines: "postgres mysql"},
 			} {
 				if tc.engines != "" && !strings.Contains(tc.engines, e.name) {
@@ -115,8 +116,12 @@ func TestLoadSchemaRefuses(t *testing.T) {
 			if mapping == rulesMapping {
 				t.Fatal("the edit did not apply")
 			}
-			if _, err := sqlstore.LoadSchema(strings.NewReader(mapping)); err == nil {
-				t.Error("LoadSchema accepted it")
+			_, err := sqlstore.LoadSchema(strings.NewReader(mapping))
+			if err == nil {
+				t.Fatal("LoadSchema accepted it")
+			}
+			if name == "UnknownRule" && !strings.Contains(err.Error(), `unknown rule "shred" (one of [empty null fixed`) {
+				t.Errorf("unclear error: %v", err)
 			}
 		})
 	}
