@@ -61,6 +61,9 @@ func (s *Store) script(p forget.Plan) (*script, error) {
 	if err := s.checkCascades(p); err != nil {
 		return nil, err
 	}
+	if err := s.checkViaKeeps(p); err != nil { // via_order.go
+		return nil, err
+	}
 	key := shapeKey(p)
 	s.mu.RLock()
 	sc, ok := s.scripts[key]

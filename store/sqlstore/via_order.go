@@ -15,30 +15,12 @@ type scriptStep struct{ stmt, via int }
 // foreign key fires: field updates first, then the tables, each table
 // whose rows reference another's deleted before it (children before
 // their parent, a link table before its targets). Scrubbed tables keep
-// their rows and need no place. It refuses a plan that keeps a table
-// whose rows point at a Via table's the plan deletes.
+// their rows and need no place.
 func (s *Store) viaOrder(p forget.Plan, sc *script) ([]scriptStep, error) {
 	l := s.vias.Load()
 	if l == nil {
 		return nil, errViaUnverified
 	}
-	inPlan := map[forget.Table]bool{}
-	for _, t := range p.Tables {
-		inPlan[t.Table] = true
-	}
-	for _, pv := range sc.layout.vias {
-		if len(pv.cols) > 0 || !l.pointer[pv.name] {
-			continue
-		}
-		f, err := s.schema.resolveFrom(pv.via)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: table %s: via %w", pv.name, err)
-		}
-		if kept := s.catalogueOf(f); kept != "" && !inPlan[kept] {
-			return nil, &forget.CascadeError{Kept: string(kept), Erased: string(pv.name), Via: f.table + "." + f.column + " -(FOREIGN KEY)-> " + pv.table + "." + pv.via.Column}
-		}
-	}
-
 	var steps []scriptStep
 	type node struct {
 		step    scriptStep
@@ -98,6 +80,49 @@ func (s *Store) viaOrder(p forget.Plan, sc *script) ([]scriptStep, error) {
 		}
 	}
 	return steps, nil
+}
+
+// checkViaKeeps refuses a keep list that the foreign keys between a Via
+// table and its From table would break: a kept table whose rows point at
+// the Via table's rows the plan deletes (customer_phones kept, phones
+// erased), and a kept Via table whose rows are the children of rows the
+// plan deletes (order_items kept, orders erased). Either forget would
+// fail on the key, or change what the request keeps. Like checkCascades,
+// it needs Verify's learning; an unverified store refuses Via plans
+// later (viaOrder).
+func (s *Store) checkViaKeeps(p forget.Plan) error {
+	l := s.vias.Load()
+	if l == nil {
+		return nil
+	}
+	inPlan := map[forget.Table]bool{}
+	purged := map[forget.Table]bool{}
+	for _, t := range p.Tables {
+		inPlan[t.Table] = true
+		purged[t.Table] = len(t.Scrub) == 0
+	}
+	for _, name := range sortedKeys(s.schema.Tables) {
+		rt := s.schema.Tables[name]
+		if rt.Via == nil || rt.Via.Mentions || s.absent[string(name)] {
+			continue
+		}
+		f, err := s.schema.resolveFrom(rt.Via)
+		if err != nil {
+			return fmt.Errorf("sqlstore: table %s: via %w", name, err)
+		}
+		from := s.catalogueOf(f)
+		if from == "" || s.absent[string(from)] {
+			continue
+		}
+		key := f.table + "." + f.column + " -(FOREIGN KEY)-> " + rt.Table + "." + rt.Via.Column
+		if l.pointer[name] && purged[name] && !inPlan[from] {
+			return &forget.CascadeError{Kept: string(from), Erased: string(name), Via: key}
+		}
+		if l.child[name] && purged[from] && !inPlan[name] {
+			return &forget.CascadeError{Kept: string(name), Erased: string(from), Via: rt.Table + "." + rt.Via.Column + " -(FOREIGN KEY)-> " + f.table + "." + f.column}
+		}
+	}
+	return nil
 }
 
 // catalogueOf returns the catalogue table From's table is, or "" for the

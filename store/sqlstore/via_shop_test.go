@@ -19,8 +19,9 @@ import (
 // link table and its phones, and a newsletter linked by e-mail. Keys are
 // INTEGER on SQLite, uuid on PostgreSQL and UUID on MariaDB.
 type viaShop struct {
-	e  engine
-	db *sql.DB
+	e     engine
+	db    *sql.DB
+	extra []forget.Table // catalogue tables of the test's own
 }
 
 type viaShopOpts struct {
@@ -152,7 +153,11 @@ func (s *viaShop) forgetter(t *testing.T, schema sqlstore.Schema, opts ...sqlsto
 	if err != nil {
 		return nil, err
 	}
-	f, err := forget.New(st, forget.WithCatalogue(viaShopCatalogue()), forget.WithLogger(slog.New(slog.DiscardHandler)))
+	cat := viaShopCatalogue()
+	for _, t := range s.extra {
+		cat.Tables = append(cat.Tables, forget.TableSpec{Name: t})
+	}
+	f, err := forget.New(st, forget.WithCatalogue(cat), forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err
 	}

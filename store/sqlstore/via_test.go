@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,7 +170,11 @@ func TestViaValidate(t *testing.T) {
 		edit func(s *sqlstore.Schema)
 		want string
 	}{
-		"Both":      {func(s *sqlstore.Schema) { rt := s.Tables["phones"]; rt.CustomerKey = "customer_id"; s.Tables["phones"] = rt }, "table phones has both customer_key and via"},
+		"Both": {func(s *sqlstore.Schema) {
+			rt := s.Tables["phones"]
+			rt.CustomerKey = "customer_id"
+			s.Tables["phones"] = rt
+		}, "table phones has both customer_key and via"},
 		"Neither":   {func(s *sqlstore.Schema) { rt := s.Tables["phones"]; rt.Via = nil; s.Tables["phones"] = rt }, "table phones needs customer_key or via"},
 		"From":      {func(s *sqlstore.Schema) { s.Tables["phones"].Via.From = "phone_id" }, `from "phone_id" must be table.column`},
 		"Unknown":   {func(s *sqlstore.Schema) { s.Tables["phones"].Via.From = "links.phone_id" }, "names table links, which is neither"},
@@ -340,6 +345,58 @@ func TestViaBatchMatchesPerCustomer(t *testing.T) {
 				}
 			}
 			sameDump(t, "batch against one by one", batch.dump(t), one.dump(t))
+		})
+	}
+}
+
+// TestViaKeeps: a keep list that the keys between a Via table and its
+// From table would break is refused, changing nothing: a link table kept
+// while its targets go, children kept while their parent goes, and a
+// kept table that an ON DELETE CASCADE from a Via table's rows would
+// empty. Keeping the targets while the links go is fine.
+func TestViaKeeps(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			shop := newViaShop(t, e, viaShopOpts{})
+			k := map[sqlstore.Dialect]string{sqlstore.SQLite: "INTEGER", sqlstore.Postgres: "uuid", sqlstore.MySQL: "UUID"}[e.dialect]
+			execAll(t, shop.db,
+				"CREATE TABLE gift_cards (id "+k+" PRIMARY KEY, customer_id "+k+" NOT NULL, item_id "+k+" NULL, FOREIGN KEY (item_id) REFERENCES order_items (id) ON DELETE CASCADE)",
+				"CREATE INDEX gift_cards_customer ON gift_cards (customer_id)",
+				"INSERT INTO gift_cards (id, customer_id, item_id) VALUES ("+shop.lit(801)+", "+shop.lit(1)+", "+shop.lit(301)+")")
+			shop.extra = []forget.Table{"gift_cards"}
+			schema := viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep})
+			schema.Tables["gift_cards"] = sqlstore.RelatedTable{Table: "gift_cards", CustomerKey: "customer_id"}
+			f, err := shop.forgetter(t, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := shop.dump(t)
+			for keep, want := range map[string]string{
+				"customer_phones": "customer_phones cannot be kept while phones is erased",
+				"order_items":     "order_items cannot be kept while orders is erased",
+				"gift_cards":      "gift_cards cannot be kept while order_items is erased",
+			} {
+				_, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(1)}, Keep: strings.Split(keep, ",")})
+				var ce *forget.CascadeError
+				if !errors.As(err, &ce) || !errors.Is(err, forget.ErrInvalid) || !strings.Contains(err.Error(), want) {
+					t.Errorf("keep %s: %v; want a cascade refusal saying %q", keep, err, want)
+				}
+			}
+			sameDump(t, "after the refusals", shop.dump(t), before)
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(1)}, Keep: []string{"phones"}})
+			if err != nil {
+				t.Fatalf("keep phones: %v", err)
+			}
+			if _, ok := rc.RowsDeleted["phones"]; ok || rc.RowsDeleted["customer_phones"] != 2 {
+				t.Errorf("keep phones: deleted %v; want the links gone and the phones untouched", rc.RowsDeleted)
+			}
+			after := shop.dump(t)
+			if !slices.Equal(after["phones"], before["phones"]) {
+				t.Errorf("keep phones: phones %q, want %q", after["phones"], before["phones"])
+			}
 		})
 	}
 }

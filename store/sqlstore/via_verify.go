@@ -17,8 +17,11 @@ type viaLearned struct {
 	// Column, so the from row must stop pointing at a row before it is
 	// deleted.
 	pointer map[forget.Table]bool
-	canon   map[string]string  // a mapped table's name, lower case -> its introspected name
-	refs    map[[2]string]bool // {child, parent}: child has a foreign key to parent
+	// child: the Via table's Column has a foreign key to From's column,
+	// so its rows must go before From's (or stay with them).
+	child map[forget.Table]bool
+	canon map[string]string  // a mapped table's name, lower case -> its introspected name
+	refs  map[[2]string]bool // {child, parent}: child has a foreign key to parent
 }
 
 // canonical returns the introspected name of a table the mapping names.
@@ -38,7 +41,7 @@ func (l *viaLearned) references(a, b string) bool {
 // learns what the forgets need; it is called with the other tables'
 // checks (verifier.tables).
 func (v *verifier) viaTables(cat forget.Catalogue) *viaLearned {
-	l := &viaLearned{exclusive: map[forget.Table]bool{}, pointer: map[forget.Table]bool{}, canon: map[string]string{}, refs: map[[2]string]bool{}}
+	l := &viaLearned{exclusive: map[forget.Table]bool{}, pointer: map[forget.Table]bool{}, child: map[forget.Table]bool{}, canon: map[string]string{}, refs: map[[2]string]bool{}}
 	for _, t := range v.in.Tables {
 		for _, fk := range t.ForeignKeys {
 			l.refs[[2]string{t.Name, fk.RefTable}] = true
@@ -145,6 +148,11 @@ func (v *verifier) viaTable(name forget.Table, rt RelatedTable, scrubbed map[for
 	for _, fk := range ft.ForeignKeys {
 		if fk.RefTable == t.Name && len(fk.Columns) == 1 && ft.sameColumn(fk.Columns[0], fcol.Name) && len(fk.RefColumns) == 1 && t.sameColumn(fk.RefColumns[0], col.Name) {
 			l.pointer[name] = true
+		}
+	}
+	for _, fk := range t.ForeignKeys {
+		if fk.RefTable == ft.Name && len(fk.Columns) == 1 && t.sameColumn(fk.Columns[0], col.Name) && len(fk.RefColumns) == 1 && ft.sameColumn(fk.RefColumns[0], fcol.Name) {
+			l.child[name] = true
 		}
 	}
 	if l.pointer[name] && !scrubbed[name] && v.fromRowsStay(f, scrubbed) && !fcol.Nullable {
