@@ -400,3 +400,57 @@ func TestViaKeeps(t *testing.T) {
 		})
 	}
 }
+
+// TestViaScrub: a Via table scrubbed rather than purged keeps its rows
+// and overwrites their columns, the customer's rows only: the address
+// customer 1 points to (NOT NULL, so it could not be deleted) is scrubbed
+// and still hers; a shared one is left and counted; a dry run counts
+// the same and changes nothing.
+func TestViaScrub(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			shop := newViaShop(t, e, viaShopOpts{notNullHome: true})
+			shop.scrub = map[forget.Table][]forget.ColumnRule{"addresses": {{Column: "line", Rule: forget.Fixed("gone")}}}
+			f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := shop.dump(t)
+			for _, dryRun := range []bool{true, false} {
+				rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(1)}, DryRun: dryRun})
+				if err != nil {
+					t.Fatalf("forget 1 (dry run %v): %v", dryRun, err)
+				}
+				if rc.RowsScrubbed["addresses"] != 1 {
+					t.Errorf("forget 1 (dry run %v): scrubbed %v, want 1 address", dryRun, rc.RowsScrubbed)
+				}
+				if _, ok := rc.RowsDeleted["addresses"]; ok {
+					t.Errorf("forget 1 (dry run %v): addresses counted as deleted: %v", dryRun, rc.RowsDeleted)
+				}
+				if dryRun {
+					sameDump(t, "after the dry run", shop.dump(t), before)
+				}
+			}
+			var line string
+			if err := shop.db.QueryRow("SELECT line FROM addresses WHERE id = " + shop.lit(101)).Scan(&line); err != nil || line != "gone" {
+				t.Errorf("address 101 holds %q (%v), want it scrubbed", line, err)
+			}
+			if got := shop.customer(t, 1); got != "||"+shop.key(101) {
+				t.Errorf("customer 1 is %q; a scrubbed address is not detached", got)
+			}
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(3)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rc.RowsScrubbed["addresses"] != 0 || rc.RowsShared["addresses"] != 1 {
+				t.Errorf("forget 3: scrubbed %v shared %v; want the shared address left and counted", rc.RowsScrubbed, rc.RowsShared)
+			}
+			gone := map[string][]int{"orders": {201}, "order_items": {301, 302}, "item_notes": {401}, "note_marks": {501}, "phones": {601}, "customer_phones": {1}, "addresses": {101}, "newsletter": {702}}
+			after := shop.without(shop.dump(t), map[string][]int{"addresses": {101}}, 1, 3)
+			sameDump(t, "other customers' rows", after, shop.without(before, gone, 1, 3))
+		})
+	}
+}
