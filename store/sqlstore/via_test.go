@@ -53,6 +53,12 @@ func TestViaForget(t *testing.T) {
 				t.Fatalf("dry run: %v", err)
 			}
 			sameDump(t, "after the dry run", shop.dump(t), before)
+			for _, it := range dry.Inventory.Tables {
+				want, ok := map[string]int64{"addresses": 1, "order_items": 2, "item_notes": 1, "note_marks": 1, "phones": 2, "newsletter": 1}[it.Table]
+				if ok && (it.Uncounted || it.Rows != want) {
+					t.Errorf("dry run inventory: table %s has %d rows (uncounted %v), want %d", it.Table, it.Rows, it.Uncounted, want)
+				}
+			}
 
 			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(1)}})
 			if err != nil {
@@ -119,6 +125,18 @@ func TestViaSharedRefuse(t *testing.T) {
 				t.Fatalf("forget 1: %v", err)
 			}
 			sameDump(t, "other customers' rows", shop.without(shop.dump(t), nil, 1), shop.without(before, annGone, 1))
+
+			// In a batch, the refusal is the item's own: the others go on.
+			other := newViaShop(t, e, viaShopOpts{})
+			fb, err := other.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedRefuse}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := fb.ForgetBatch(ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: other.key(3)}}, {Lookup: forget.Lookup{CustomerID: other.key(1)}}})
+			if !errors.Is(out[0].Err, forget.ErrConflict) || out[1].Err != nil {
+				t.Fatalf("batch: %v, %v; want a conflict for 3 and 1 forgotten", out[0].Err, out[1].Err)
+			}
+			sameDump(t, "after the batch", other.dump(t), shop.dump(t))
 		})
 	}
 }
