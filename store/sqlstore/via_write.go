@@ -190,7 +190,9 @@ func (r *viaRun) leaveShared(ctx context.Context, name forget.Table, rt RelatedT
 	if len(shared) == 0 {
 		return nil
 	}
-	if rt.Shared == SharedRefuse {
+	// A table the request keeps is only a step on the way to another:
+	// its shared rows are left out of the way on, as with keep.
+	if rt.Shared == SharedRefuse && r.inPlan(name) {
 		return fmt.Errorf("sqlstore: table %s: a row the customer reaches through %s.%s is another customer's too, and the mapping says to refuse (shared: refuse): %w", name, f.table, f.column, forget.ErrConflict)
 	}
 	kept := vs.values[:0]
@@ -325,6 +327,16 @@ func (r *viaRun) fromStays(f viaFrom) bool {
 		}
 	}
 	return true
+}
+
+// inPlan reports whether the plan erases table name.
+func (r *viaRun) inPlan(name forget.Table) bool {
+	for _, t := range r.plan.Tables {
+		if t.Table == name {
+			return true
+		}
+	}
+	return false
 }
 
 // scan runs query (with ? placeholders) and calls fn with the first
