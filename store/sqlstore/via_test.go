@@ -174,6 +174,11 @@ func TestViaVerify(t *testing.T) {
 				t.Errorf("a pointer with a unique index is exclusive, but Verify says: %v", err)
 			}
 
+			scrubbedChild := newViaShop(t, e, viaShopOpts{})
+			scrubbedChild.scrub = map[forget.Table][]forget.ColumnRule{"order_items": {{Column: "gift", Rule: forget.Empty()}}}
+			_, err = scrubbedChild.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
+			wantVerifyError(t, err, "table order_items: its rows stay (scrubbed), but they reference the rows of orders")
+
 			notNull := newViaShop(t, e, viaShopOpts{uniqueHome: true, notNullHome: true})
 			_, err = notNull.forgetter(t, viaShopSchema(nil))
 			wantVerifyError(t, err, "customers.home_address_id points to the rows a forget deletes and stays, but it is NOT NULL", `scrub table addresses instead`)
@@ -469,6 +474,57 @@ func TestViaScrub(t *testing.T) {
 			gone := map[string][]int{"orders": {201}, "order_items": {301, 302}, "item_notes": {401}, "note_marks": {501}, "phones": {601}, "customer_phones": {1}, "addresses": {101}, "newsletter": {702}}
 			after := shop.without(shop.dump(t), map[string][]int{"addresses": {101}}, 1, 3)
 			sameDump(t, "other customers' rows", after, shop.without(before, gone, 1, 3))
+		})
+	}
+}
+
+// TestViaChunks: a customer with more rows than one statement binds
+// values for (1,200 items under one order, 700 notes under them) loses
+// them all, in several statements, and nobody else loses any.
+func TestViaChunks(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			shop := newViaShop(t, e, viaShopOpts{})
+			var items, notes []string
+			for n := 10000; n < 11200; n++ {
+				items = append(items, "("+shop.lit(n)+", "+shop.lit(202)+", 'gift')")
+				if n < 10700 {
+					notes = append(notes, "("+shop.lit(n+10000)+", "+shop.lit(n)+", 'note')")
+				}
+			}
+			execAll(t, shop.db,
+				"INSERT INTO order_items (id, order_id, gift) VALUES "+strings.Join(items, ", "),
+				"INSERT INTO item_notes (id, item_id, body) VALUES "+strings.Join(notes, ", "))
+			f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := shop.dump(t)
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(2)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rc.RowsDeleted["order_items"] != 1201 || rc.RowsDeleted["item_notes"] != 701 || rc.RowsDeleted["note_marks"] != 1 {
+				t.Errorf("deleted %v; want 1,201 items, 701 notes and 1 mark", rc.RowsDeleted)
+			}
+			after := shop.dump(t)
+			for table, want := range map[string]int{"order_items": 2, "item_notes": 1, "note_marks": 1} {
+				if len(after[table]) != want {
+					t.Errorf("table %s has %d rows left, want customer 1's %d", table, len(after[table]), want)
+				}
+			}
+			for _, table := range []string{"order_items", "item_notes", "note_marks", "addresses", "phones", "customer_phones"} {
+				for _, row := range before[table] {
+					if strings.HasPrefix(row, shop.key(301)+"|") || strings.HasPrefix(row, shop.key(401)+"|") || strings.HasPrefix(row, shop.key(501)+"|") {
+						if !slices.Contains(after[table], row) {
+							t.Errorf("customer 1's row %s of %s is gone", row, table)
+						}
+					}
+				}
+			}
 		})
 	}
 }
