@@ -232,6 +232,20 @@ func TestViaValidate(t *testing.T) {
 	}
 }
 
+// TestViaValidateAccepts: the shop's mapping is valid, and so is a table
+// reached by mentions, with neither column nor from (redaction's).
+func TestViaValidateAccepts(t *testing.T) {
+	t.Parallel()
+	s := viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep})
+	if err := s.Validate(); err != nil {
+		t.Fatalf("the shop's mapping: %v", err)
+	}
+	s.Tables["tickets"] = sqlstore.RelatedTable{Table: "tickets", Via: &sqlstore.Via{Mentions: true}}
+	if err := s.Validate(); err != nil {
+		t.Errorf("a table reached by mentions: %v", err)
+	}
+}
+
 // cancelAfter is a context whose Done channel closes after n calls: the
 // forget is cancelled mid-way, at every point in turn.
 type cancelAfter struct {
