@@ -24,9 +24,9 @@ import (
 // shows tables the user holds no privilege on), information_schema on
 // MySQL (which shows only tables the user holds some privilege on). It
 // runs at most six statements, whatever the number of tables (SQLite: and
-// one per view). A schema
-// that does not exist contributes no tables; naming a system schema
-// (pg_catalog, information_schema, mysql, ...) is an error.
+// one per view). A schema that does not exist contributes no tables;
+// naming a system schema (pg_catalog, information_schema, mysql, ...) is
+// an error.
 func Introspect(ctx context.Context, db *sql.DB, d Dialect, schemas ...string) (*Introspection, error) {
 	if ctx == nil {
 		return nil, errors.New("sqlstore: introspect: nil context")

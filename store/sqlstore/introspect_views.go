@@ -25,7 +25,9 @@ type SchemaTables struct {
 }
 
 // String is "archive (3 tables)".
-func (s SchemaTables) String() string { return fmt.Sprintf("%s (%s)", s.Schema, plural(s.Tables, "table")) }
+func (s SchemaTables) String() string {
+	return fmt.Sprintf("%s (%s)", s.Schema, plural(s.Tables, "table"))
+}
 
 // View returns the view named as [Introspection.Table] would name it, or
 // nil.
