@@ -153,6 +153,9 @@ type TableInfo struct {
 	Reads []string
 
 	foldColumns bool // column names are case-insensitive (MySQL, SQLite)
+	// hiddenDefinition: a MySQL view whose definition the user may not
+	// read (SHOW VIEW), so that Reads says nothing.
+	hiddenDefinition bool
 }
 
 func (t *TableInfo) sameColumn(a, b string) bool {

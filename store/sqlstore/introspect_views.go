@@ -78,6 +78,7 @@ func (b *introBuilder) skipped(schema string, tables int, read []any) {
 func (b *introBuilder) finishViews() {
 	for k, text := range b.viewText {
 		v := b.views[k]
+		v.hiddenDefinition = strings.TrimSpace(text) == ""
 		for _, chain := range identifierChains(text) {
 			for i, part := range chain {
 				// Each name alone, in the view's own schema, and each
