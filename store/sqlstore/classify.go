@@ -20,7 +20,7 @@ type coverer struct {
 	mapped    map[*TableInfo]bool // tables whose rows the mapping finds by a key column
 	cls       map[*TableInfo]map[string]assigned
 	links     map[*TableInfo]link
-	vias      map[*TableInfo]*Via // tables the mapping reaches by a value link
+	vias      map[*TableInfo]*Via   // tables the mapping reaches by a value link
 	byName    map[string]*TableInfo // see table
 	notes     []string
 }
