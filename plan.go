@@ -56,6 +56,15 @@ func (p Plan) Receipt(res Result) Receipt {
 			rc.Absent = append(rc.Absent, string(f))
 		}
 	}
+	rc.RowsShared = nil
+	for t, n := range res.Shared {
+		if n > 0 {
+			if rc.RowsShared == nil {
+				rc.RowsShared = make(map[Table]int64, len(res.Shared))
+			}
+			rc.RowsShared[t] = n
+		}
+	}
 	rc.RowsDeleted = make(map[Table]int64, len(p.Tables))
 	rc.RowsScrubbed = nil
 	for _, t := range p.Tables {

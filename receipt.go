@@ -13,6 +13,9 @@ type Receipt struct {
 	FieldsKept   []Field         `json:"fields_kept"`
 	RowsDeleted  map[Table]int64 `json:"rows_deleted"`
 	RowsScrubbed map[Table]int64 `json:"rows_scrubbed,omitempty"`
+	// RowsShared counts, per table, the rows a forget left because
+	// another customer reaches them too (a mapping's "shared": "keep").
+	RowsShared map[Table]int64 `json:"rows_shared,omitempty"`
 	// RowsUpdated counts, per table of the store that holds erased
 	// fields, the customer's rows written: the customers table's one
 	// row, and as many as a joined table holds (0 when it holds none,

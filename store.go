@@ -44,6 +44,10 @@ type Result struct {
 	// Rows counts, per table of the plan, the rows deleted (or scrubbed, or
 	// in a dry run that would be).
 	Rows map[Table]int64
+	// Shared counts, per table of the plan reached through another
+	// table's rows, the rows left as they were because another customer
+	// reaches them too (a shared address). Nil when there were none.
+	Shared map[Table]int64
 	// Updated counts, per table of the store holding fields of the plan,
 	// the customer's rows its update wrote (or would): rows matched, not
 	// only those whose values changed. Nil when the store does not count.

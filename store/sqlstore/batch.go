@@ -70,8 +70,8 @@ type batchItem struct {
 func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) {
 	group = append([]batchItem(nil), group...) // the caller reuses its slice
 	for len(group) > 0 {
-		if s.bulk.off || len(group) < 2 || slices.ContainsFunc(group, func(it batchItem) bool { return len(it.sc.layout.derived) > 0 }) {
-			// Store-side rules read and write row by row (derive.go).
+		if s.bulk.off || len(group) < 2 || hasVias(group) || slices.ContainsFunc(group, func(it batchItem) bool { return len(it.sc.layout.derived) > 0 }) {
+			// Vias and store-side rules (derive.go) run customer by customer.
 			s.forgetGroup(ctx, items, group, out)
 			return
 		}
@@ -84,6 +84,18 @@ func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group
 		}
 		group = rest
 	}
+}
+
+// hasVias reports whether a group's plans reach tables through a Via,
+// whose values each customer's own forget reads (via_write.go): such a
+// group runs per customer, a savepoint each, in the group's transaction.
+func hasVias(group []batchItem) bool {
+	for _, it := range group {
+		if it.sc.order != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // errNoBulk sends a group to the per-customer path.

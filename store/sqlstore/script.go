@@ -17,6 +17,9 @@ import (
 type script struct {
 	stmts  []scriptStmt
 	layout layout
+	// order, when the plan has Via tables, is the order its statements
+	// and its Via steps run in (see viaOrder); nil runs stmts in order.
+	order []scriptStep
 	// bulk is the shape's set-based statements, once looked up.
 	bulk atomic.Pointer[bulkShape]
 }
@@ -56,6 +59,9 @@ func (r valueRef) raw(p forget.Plan) forget.Value {
 // script returns the cached script of p's shape, building it once.
 func (s *Store) script(p forget.Plan) (*script, error) {
 	if err := s.checkCascades(p); err != nil {
+		return nil, err
+	}
+	if err := s.checkViaKeeps(p); err != nil { // via_order.go
 		return nil, err
 	}
 	key := shapeKey(p)
@@ -133,6 +139,7 @@ func shapeKey(p forget.Plan) string {
 type layout struct {
 	updates []planUpdate
 	tables  []planTable
+	vias    []planTable // tables reached through a Via: via_write.go
 	// derived are the columns store-side rules write (derive.go), left
 	// out of updates and tables; needPre: one of them redacts text.
 	derived []derivedTarget
@@ -152,6 +159,7 @@ type planTable struct {
 	table, key string
 	cols       []string // scrubbed columns; none for a purge
 	refs       []valueRef
+	via        *Via // how its rows are found, when not by key
 }
 
 func (s *Store) layoutOf(p forget.Plan) (layout, error) {
@@ -191,13 +199,17 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 			}
 			return layout{}, fmt.Errorf("sqlstore: table %s is not mapped", t.Table)
 		}
-		pt := planTable{name: t.Table, table: rt.Table, key: rt.CustomerKey}
+		pt := planTable{name: t.Table, table: rt.Table, key: rt.CustomerKey, via: rt.Via}
 		mentions := rt.Via != nil && rt.Via.Mentions
 		for ci, c := range t.Scrub {
 			ref := valueRef{table: ti, index: ci}
 			if d := c.Value.Derive; d != nil || mentions {
 				if d == nil {
 					return layout{}, fmt.Errorf("sqlstore: table %s reaches mentions: its column %s needs a redact_text rule", t.Table, c.Column)
+				}
+				if rt.Via != nil && !mentions {
+					// via_write.go would bind the derivation as a value.
+					return layout{}, fmt.Errorf("sqlstore: table %s is reached by via: its column %s cannot take a store-side rule (%s) yet", t.Table, c.Column, d.Kind())
 				}
 				l.derive(derivedTarget{table: rt.Table, key: rt.CustomerKey, name: t.Table, mentions: mentions}, c.Column, ref, d)
 				continue
@@ -207,6 +219,10 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 		}
 		if len(t.Scrub) > 0 && len(pt.cols) == 0 {
 			continue // every column derived: no statement here (never a DELETE)
+		}
+		if rt.Via != nil {
+			l.vias = append(l.vias, pt) // mentions are all derived: never here
+			continue
 		}
 		l.tables = append(l.tables, pt)
 	}
@@ -285,6 +301,11 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 			st.matched = s.matchedSQL(t.table, t.key)
 		}
 		sc.stmts = append(sc.stmts, st)
+	}
+	if len(l.vias) > 0 {
+		if sc.order, err = s.viaOrder(p, sc); err != nil { // via_order.go
+			return nil, err
+		}
 	}
 	return sc, nil
 }
