@@ -234,19 +234,21 @@ func (s *Store) preimages(ctx context.Context, tx *txn, p forget.Plan, id any) (
 	return out, nil
 }
 
+// derivedPreimages reads the pre-images when a store-side rule of the
+// script redacts text (nil otherwise): before anything is written.
+func (s *Store) derivedPreimages(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any) ([]string, error) {
+	if !sc.layout.needPre {
+		return nil, nil
+	}
+	return s.preimages(ctx, tx, p, id)
+}
+
 // applyDerived runs the plan's store-side rules for the customer id (or,
 // for a mentions table, every row that mentions a pre-image), recording
 // rows and redactions in res, and returns how many rows it changed.
-func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, res *forget.Result) (changed int64, err error) {
+func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, pre []string, res *forget.Result) (changed int64, err error) {
 	if len(sc.layout.derived) == 0 {
 		return 0, nil
-	}
-	var pre []string
-	if sc.layout.needPre {
-		var err error
-		if pre, err = s.preimages(ctx, tx, p, id); err != nil {
-			return 0, err
-		}
 	}
 	for _, dt := range sc.layout.derived {
 		cols := make([]derivedCol, len(dt.cols))

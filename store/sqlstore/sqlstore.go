@@ -311,11 +311,11 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	if err != nil {
 		return forget.Result{}, err
 	}
-	derived, err := s.applyDerived(ctx, tx, sc, p, id, &res)
+	// The customer's values, for redact_text, before anything is written.
+	pre, err := s.derivedPreimages(ctx, tx, sc, p, id)
 	if err != nil {
 		return forget.Result{}, err
 	}
-	repeat = repeat && derived == 0 // a keyed hash rewritten, a mention redacted: not nothing
 	args := make([]any, 0, len(p.Fields)+1)
 	stmts := sc.stmts
 	if sc.order != nil {
@@ -338,6 +338,13 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		countWritten(&res, sc, i, n, p)
 	}
+	// Store-side rules last: a Via's values (an e-mail a keyed hash
+	// rewrites) were read before, and the statements leave their columns.
+	derived, err := s.applyDerived(ctx, tx, sc, p, id, pre, &res)
+	if err != nil {
+		return forget.Result{}, err
+	}
+	repeat = repeat && derived == 0 // a keyed hash rewritten, a mention redacted: not nothing
 	res.Repeat = repeat && s.wroteNothing(res)
 	if s.auditTable != "" {
 		if err := s.audit(ctx, tx, p.Receipt(res), p.Record.EventID, quietRepeat(res, p)); err != nil {
