@@ -320,3 +320,56 @@ func TestDerivedFieldInJoinedTable(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyedHashOfAViaFrom: a table reached by the value of a column a
+// keyed hash rewrites (newsletter by e-mail) finds the customer's rows by
+// the e-mail as it was: the via's values are read before the hash.
+func TestKeyedHashOfAViaFrom(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := e.open(t)
+			seedRules(t, ctx, db, e)
+			for _, st := range []string{
+				`CREATE TABLE newsletter (id BIGINT PRIMARY KEY, email VARCHAR(128) NOT NULL)`,
+				`CREATE INDEX newsletter_email ON newsletter (email)`,
+				`INSERT INTO newsletter VALUES (1, 'alice.liddell@example.com'), (2, 'bob@example.org')`,
+			} {
+				if _, err := db.ExecContext(ctx, st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mapping := strings.Replace(rulesMapping, `"tables": {`, `"tables": {"newsletter": {"table": "newsletter", "via": {"column": "email", "from": "people.email"}, "shared": "keep"},`, 1)
+			schema, err := sqlstore.LoadSchema(strings.NewReader(mapping))
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema), sqlstore.WithHashKey([]byte("0123456789abcdef")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat, err := schema.Catalogue(forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := forget.New(store, forget.WithCatalogue(cat))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Verify(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dumpRows(t, ctx, db, `SELECT id FROM newsletter ORDER BY id`); len(got) != 1 || got[0][0].String != "2" || rc.RowsDeleted["newsletter"] != 1 {
+				t.Errorf("newsletter = %v, deleted %v", got, rc.RowsDeleted)
+			}
+			var email string
+			if err := db.QueryRowContext(ctx, `SELECT email FROM people WHERE id = 1`).Scan(&email); err != nil || len(email) != 64 {
+				t.Errorf("email = %q, %v", email, err)
+			}
+		})
+	}
+}
