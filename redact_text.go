@@ -233,7 +233,11 @@ func findPhone(text, digits string) []span {
 		}
 		for cut := 0; len(digits)-cut >= minPhoneDigits; cut++ {
 			if end, ok := matchDigits(text, i, digits[cut:]); ok {
-				out = append(out, span{i, end})
+				start := i
+				if start > 0 && text[start-1] == '+' {
+					start-- // the country code's plus goes with it
+				}
+				out = append(out, span{start, end})
 				break
 			}
 		}

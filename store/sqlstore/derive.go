@@ -37,6 +37,7 @@ type derivedTarget struct {
 	cols       []string
 	refs       []valueRef
 	mentions   bool
+	via        bool // rows reached by a Via: the values via_write.go read
 }
 
 // derivedResult is what deriveRows did.
@@ -246,7 +247,7 @@ func (s *Store) derivedPreimages(ctx context.Context, tx *txn, sc *script, p for
 // applyDerived runs the plan's store-side rules for the customer id (or,
 // for a mentions table, every row that mentions a pre-image), recording
 // rows and redactions in res, and returns how many rows it changed.
-func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, pre []string, res *forget.Result) (changed int64, err error) {
+func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, pre []string, vias map[forget.Table]*viaSet, res *forget.Result) (changed int64, err error) {
 	if len(sc.layout.derived) == 0 {
 		return 0, nil
 	}
@@ -258,6 +259,14 @@ func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.
 				return 0, fmt.Errorf("sqlstore: %s.%s: the plan has no store-side rule where its shape has one", dt.table, c)
 			}
 			cols[i] = derivedCol{Column: c, Rule: d}
+		}
+		if dt.via {
+			n, err := s.deriveVia(ctx, tx, dt, cols, pre, vias[dt.name], res)
+			if err != nil {
+				return 0, err
+			}
+			changed += n
+			continue
 		}
 		var where sq.Sqlizer = sq.Eq{s.dialect.quote(dt.key): id}
 		if dt.mentions {
@@ -300,6 +309,38 @@ func (s *Store) applyDerived(ctx context.Context, tx *txn, sc *script, p forget.
 			}
 		}
 	}
+	return changed, nil
+}
+
+// deriveVia applies store-side rules to the rows of a table a Via
+// reaches, by the values runWithVias read (less the shared ones), 500 a
+// statement; a table whose scrub is all derived counts its rows here.
+func (s *Store) deriveVia(ctx context.Context, tx *txn, dt derivedTarget, cols []derivedCol, pre []string, vs *viaSet, res *forget.Result) (int64, error) {
+	rt := s.schema.Tables[dt.name]
+	if vs == nil || len(vs.values) == 0 {
+		return 0, nil
+	}
+	match := normExpr(rt.Via.Normalize, s.dialect.quote(rt.Via.Column))
+	var changed, rows int64
+	err := chunks(vs.values, func(part []any) error {
+		d, err := s.deriveRows(ctx, tx, dt.table, sq.Expr(match+" IN ("+marks(len(part))+")", part...), cols, pre)
+		if err != nil {
+			return err
+		}
+		changed += d.Changed
+		rows += d.Rows
+		for k, n := range d.Redacted {
+			if res.Redacted == nil {
+				res.Redacted = map[string]int64{}
+			}
+			res.Redacted[k] += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	res.Rows[dt.name] = max(res.Rows[dt.name], rows) // the Via's write counted its own scrubbed columns' rows
 	return changed, nil
 }
 

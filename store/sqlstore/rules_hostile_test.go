@@ -373,3 +373,63 @@ func TestKeyedHashOfAViaFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactionOfATableReachedByVia: gift messages under the customer's
+// orders (reached by foreign key) are redacted, others' left as they are.
+func TestRedactionOfATableReachedByVia(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := e.open(t)
+			seedRules(t, ctx, db, e)
+			for _, st := range []string{
+				`CREATE TABLE orders (id BIGINT PRIMARY KEY, person_id BIGINT NOT NULL, total INT NOT NULL)`,
+				`CREATE INDEX orders_person ON orders (person_id)`,
+				`CREATE TABLE order_items (id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL REFERENCES orders (id), gift_message TEXT NOT NULL, sku TEXT NOT NULL)`,
+				`CREATE INDEX order_items_order ON order_items (order_id)`,
+				`INSERT INTO orders VALUES (10, 1, 5), (20, 2, 7)`,
+				`INSERT INTO order_items VALUES (100, 10, 'For Alice, call +1 555 0101', 'a'), (101, 10, 'no message', 'b'), (200, 20, 'For Alice from Bob', 'c')`,
+			} {
+				if _, err := db.ExecContext(ctx, st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mapping := strings.Replace(rulesMapping, `"tables": {`, `"tables": {
+			  "orders": {"table": "orders", "customer_key": "person_id", "scrub": {"total": {"rule": "fixed", "value": 0}}},
+			  "order_items": {"table": "order_items", "via": {"column": "order_id", "from": "orders.id"}, "scrub": {"gift_message": "redact_text"}},`, 1)
+			schema, err := sqlstore.LoadSchema(strings.NewReader(mapping))
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema), sqlstore.WithHashKey([]byte("0123456789abcdef")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat, err := schema.Catalogue(forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := forget.New(store, forget.WithCatalogue(cat))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Verify(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := dumpRows(t, ctx, db, `SELECT gift_message, sku FROM order_items ORDER BY id`)
+			want := []string{"For [redacted], call [redacted]", "no message", "For Alice from Bob"}
+			for i, r := range got {
+				if r[0].String != want[i] {
+					t.Errorf("item %d = %q, want %q", i, r[0].String, want[i])
+				}
+			}
+			if rc.RowsScrubbed["order_items"] != 2 || rc.Redactions["order_items.gift_message"] != 2 {
+				t.Errorf("receipt: scrubbed %v, redactions %v", rc.RowsScrubbed, rc.Redactions)
+			}
+		})
+	}
+}

@@ -160,6 +160,9 @@ type planTable struct {
 	cols       []string // scrubbed columns; none for a purge
 	refs       []valueRef
 	via        *Via // how its rows are found, when not by key
+	// derivedOnly: every scrubbed column is a store-side rule's
+	// (derive.go), so the Via's write only finds the rows.
+	derivedOnly bool
 }
 
 func (s *Store) layoutOf(p forget.Plan) (layout, error) {
@@ -207,17 +210,18 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 				if d == nil {
 					return layout{}, fmt.Errorf("sqlstore: table %s reaches mentions: its column %s needs a redact_text rule", t.Table, c.Column)
 				}
-				if rt.Via != nil && !mentions {
-					// via_write.go would bind the derivation as a value.
-					return layout{}, fmt.Errorf("sqlstore: table %s is reached by via: its column %s cannot take a store-side rule (%s) yet", t.Table, c.Column, d.Kind())
-				}
-				l.derive(derivedTarget{table: rt.Table, key: rt.CustomerKey, name: t.Table, mentions: mentions}, c.Column, ref, d)
+				l.derive(derivedTarget{table: rt.Table, key: rt.CustomerKey, name: t.Table, mentions: mentions, via: rt.Via != nil && !mentions}, c.Column, ref, d)
 				continue
 			}
 			pt.cols = append(pt.cols, c.Column)
 			pt.refs = append(pt.refs, ref)
 		}
 		if len(t.Scrub) > 0 && len(pt.cols) == 0 {
+			if rt.Via != nil && !mentions {
+				// The Via still finds the rows the derivation writes.
+				pt.derivedOnly = true
+				l.vias = append(l.vias, pt)
+			}
 			continue // every column derived: no statement here (never a DELETE)
 		}
 		if rt.Via != nil {

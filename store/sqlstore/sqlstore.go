@@ -316,12 +316,13 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	if err != nil {
 		return forget.Result{}, err
 	}
+	var vias map[forget.Table]*viaSet
 	args := make([]any, 0, len(p.Fields)+1)
 	stmts := sc.stmts
 	if sc.order != nil {
 		// Via tables: their values are read before anything is written,
 		// and the statements run in the order their keys ask.
-		if err := s.runWithVias(ctx, tx, sc, p, id, &res); err != nil {
+		if vias, err = s.runWithVias(ctx, tx, sc, p, id, &res); err != nil {
 			return forget.Result{}, err
 		}
 		stmts = nil
@@ -340,7 +341,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	}
 	// Store-side rules last: a Via's values (an e-mail a keyed hash
 	// rewrites) were read before, and the statements leave their columns.
-	derived, err := s.applyDerived(ctx, tx, sc, p, id, pre, &res)
+	derived, err := s.applyDerived(ctx, tx, sc, p, id, pre, vias, &res)
 	if err != nil {
 		return forget.Result{}, err
 	}

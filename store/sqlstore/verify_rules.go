@@ -43,9 +43,6 @@ func (s *Store) checkDerived(cat forget.Catalogue) error {
 		mentions := rt.Via != nil && rt.Via.Mentions
 		for _, c := range t.Scrub {
 			check("table "+string(t.Name)+" column "+c.Column, c.Rule)
-			if rt.Via != nil && !mentions && c.Rule.Output().FromOld != "" {
-				errs = append(errs, fmt.Errorf("table %s column %s: a table reached by via cannot take a store-side rule (%s) yet; use empty, null, fixed, pseudonym or random", t.Name, c.Column, c.Rule))
-			}
 			if mentions && c.Rule.Output().FromOld != "redact_text" {
 				errs = append(errs, fmt.Errorf("table %s column %s: via mentions allows only redact_text rules, not %s", t.Name, c.Column, c.Rule))
 			}
