@@ -156,6 +156,7 @@ func (p *proposer) verify() {
 	v.checkKeys()
 	v.fields(p.cat)
 	v.tables(p.cat)
+	v.restricts(p.cat)
 	for _, err := range v.errs {
 		p.note("the proposal does not verify yet: %v", err)
 	}
