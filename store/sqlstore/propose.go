@@ -26,9 +26,15 @@ type Proposal struct {
 	// customer key that nothing else maps. [Store.ExtendCatalogue]
 	// rebuilds it from the schema alone.
 	Catalogue forget.Catalogue
-	// Review says, one line each, what was guessed and why. Retain
-	// entries guessed carry [ReviewPrefix] in their reason too.
+	// Review says, one line each, what was guessed and why, and what was
+	// left out. Retain entries guessed carry [ReviewPrefix] in their
+	// reason too.
 	Review []string
+	// Problems says why Schema would not load as it is (Verify would
+	// refuse it); empty, it loads, but for what only the database can
+	// tell (the audit table, the session, holds): 'forget inspect
+	// -propose' checks that too, and fails when it does not.
+	Problems []string
 }
 
 // Propose guesses a mapping of cat onto the live schema in, and never
@@ -93,20 +99,21 @@ func (s *Store) ProposeWith(ctx context.Context, cat forget.Catalogue, cfg Propo
 type keyProbe func(t *TableInfo, c *ColumnInfo) string
 
 type proposer struct {
-	in     *Introspection
-	cat    forget.Catalogue
-	s      Schema
-	audit  string
-	cust   *TableInfo
-	key    *ColumnInfo
-	review []string
-	named  string
-	probe  keyProbe
-	keyOf  map[*TableInfo]string // customerKeyOf's answers
-	given  map[forget.Table]bool // the catalogue's own tables, not extensions
-	taken  map[string]bool       // catalogue names in use
-	used   map[string]bool       // "table\x00column" mapped to a field
-	holder map[*TableInfo]bool   // customers, joined and lookup tables
+	in       *Introspection
+	cat      forget.Catalogue
+	s        Schema
+	audit    string
+	cust     *TableInfo
+	key      *ColumnInfo
+	review   []string
+	problems []string
+	named    string
+	probe    keyProbe
+	keyOf    map[*TableInfo]string // customerKeyOf's answers
+	given    map[forget.Table]bool // the catalogue's own tables, not extensions
+	taken    map[string]bool       // catalogue names in use
+	used     map[string]bool       // "table\x00column" mapped to a field
+	holder   map[*TableInfo]bool   // customers, joined and lookup tables
 }
 
 func (p *proposer) note(format string, args ...any) {
@@ -148,7 +155,7 @@ func propose(in *Introspection, cat forget.Catalogue, auditTable string, cfg Pro
 	if len(p.s.Joined) == 0 {
 		p.s.Joined = nil
 	}
-	return &Proposal{Schema: p.s, Catalogue: p.cat, Review: p.review}, nil
+	return &Proposal{Schema: p.s, Catalogue: p.cat, Review: p.review, Problems: p.problems}, nil
 }
 
 // fieldAliases are other common spellings of the catalogue's fields.

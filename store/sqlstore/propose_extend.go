@@ -140,16 +140,21 @@ func (p *proposer) extensionName(names ...string) string {
 	return name
 }
 
-// verify checks the proposal as Verify would (but for the session and the
-// audit table), and says what does not fit yet.
+// verify checks the proposal as Verify would (but for the session, the
+// audit table and holds, which need the database), and records in
+// Problems, and the review, why it does not load as it is.
 func (p *proposer) verify() {
 	sc := p.s.clone()
+	fail := func(err error) {
+		p.problems = append(p.problems, err.Error())
+		p.note("the proposal does not load as it is: %v", err)
+	}
 	if err := sc.Validate(); err != nil {
-		p.note("the proposal is not valid yet: %v", err)
+		fail(err)
 		return
 	}
 	if err := sc.check(p.cat); err != nil {
-		p.note("the proposal does not fit the catalogue yet: %v", err)
+		fail(err)
 		return
 	}
 	v := &verifier{s: &Store{dialect: p.in.Dialect, schema: sc, log: slog.New(slog.DiscardHandler)}, in: p.in, ranges: map[string]keyRange{}, keys: learnedKeys{types: map[string]KeyType{}}}
@@ -158,7 +163,7 @@ func (p *proposer) verify() {
 	v.tables(p.cat)
 	v.restricts(p.cat)
 	for _, err := range v.errs {
-		p.note("the proposal does not verify yet: %v", err)
+		fail(err)
 	}
 }
 
