@@ -111,9 +111,12 @@ type proposer struct {
 	probe    keyProbe
 	keyOf    map[*TableInfo]string // customerKeyOf's answers
 	given    map[forget.Table]bool // the catalogue's own tables, not extensions
-	taken    map[string]bool       // catalogue names in use
-	used     map[string]bool       // "table\x00column" mapped to a field
-	holder   map[*TableInfo]bool   // customers, joined and lookup tables
+	// unpurged holds the tables whose purge unblock left out, each with
+	// the table whose foreign key refuses it.
+	unpurged map[*TableInfo]string
+	taken    map[string]bool     // catalogue names in use
+	used     map[string]bool     // "table\x00column" mapped to a field
+	holder   map[*TableInfo]bool // customers, joined and lookup tables
 }
 
 func (p *proposer) note(format string, args ...any) {
@@ -127,7 +130,7 @@ func propose(in *Introspection, cat forget.Catalogue, auditTable string, cfg Pro
 	if err := cat.Validate(); err != nil {
 		return nil, err
 	}
-	p := &proposer{in: in, audit: auditTable, named: cfg.Customers, taken: map[string]bool{}, used: map[string]bool{}, holder: map[*TableInfo]bool{}, keyOf: map[*TableInfo]string{}, given: map[forget.Table]bool{},
+	p := &proposer{in: in, audit: auditTable, named: cfg.Customers, taken: map[string]bool{}, used: map[string]bool{}, holder: map[*TableInfo]bool{}, keyOf: map[*TableInfo]string{}, given: map[forget.Table]bool{}, unpurged: map[*TableInfo]string{},
 		cat: forget.Catalogue{Fields: slices.Clone(cat.Fields), Tables: slices.Clone(cat.Tables)}}
 	for _, f := range cat.Fields {
 		p.taken[string(f.Name)] = true

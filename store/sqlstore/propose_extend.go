@@ -91,6 +91,8 @@ func (p *proposer) whyKept(tc TableCoverage) string {
 		return "no built-in rule can overwrite it; map it in Go with a Fixed or Func rule"
 	case p.holder[t]:
 		return "the rows of a lookup table are kept; scrub it in Go or retain it"
+	case p.unpurged[t] != "":
+		return "its rows are not purged: a foreign key from " + p.unpurged[t] + " would refuse the delete (see the review)"
 	case len(tc.Via) > 0:
 		return "it is reached only through " + tc.Via[0].RefTable + ", whose rows a forget keeps; add ON DELETE CASCADE from a purged table, or retain it"
 	}

@@ -32,12 +32,13 @@ func (p *proposer) unblock() {
 			}
 			b, name := blocks[0], purged[table]
 			delete(p.s.Tables, name)
+			p.unpurged[p.in.Table(table)] = b.child
 			if i := slices.IndexFunc(p.cat.Tables, func(ts forget.TableSpec) bool { return ts.Name == name }); i >= 0 && !p.given[name] {
 				p.cat.Tables = slices.Delete(p.cat.Tables, i, i+1)
 			} else {
 				p.s.Absent = append(p.s.Absent, string(name))
 			}
-			p.note("table %s: not purged after all: table %s refers to the rows a forget would delete (%s, ON DELETE %s) and nothing deletes its own, so every forget of a customer with such rows would fail; map %s too, or make that key ON DELETE CASCADE, then purge %s", table, b.child, b.fk, b.action, b.child, table)
+			p.note("table %s: not purged after all: table %s refers to the rows a forget would delete (%s, ON DELETE %s) and nothing deletes its rows, so every forget of a customer with such rows would fail; map %s too, or make that key ON DELETE CASCADE, then purge %s", table, b.child, b.fk, b.action, b.child, table)
 			dropped = true
 			break
 		}
