@@ -264,7 +264,7 @@ func (p *proposer) fields() {
 		}
 		key := p.key.Name
 		if t != p.cust {
-			key = p.s.Joined[t.Name]
+			key = p.customerKeyOf(t) // the joined table's, which joinedColumn found
 		}
 		if why := ruleProblem(p.in.Dialect, t, c, key, f.Rule); why != "" {
 			p.s.Absent = append(p.s.Absent, string(f.Name))
