@@ -265,3 +265,49 @@ func TestProposeCannotHarm(t *testing.T) {
 		}
 	}
 }
+
+// TestProposeExitsWhenUnsure: -propose exits 1 and says why when the
+// customers table is uncertain (naming -customers) or when its mapping
+// would not load as it is (here an audit table lacking a column: lint
+// and run would refuse it), printing the mapping all the same; and
+// -customers goes with -propose only.
+func TestProposeExitsWhenUnsure(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "app.db")
+	db, err := openSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, st := range []string{
+		`CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL)`,
+		`CREATE TABLE members (id INTEGER PRIMARY KEY, username TEXT NOT NULL)`,
+		`CREATE TABLE a (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id))`,
+		`CREATE TABLE b (id INTEGER PRIMARY KEY, member_id BIGINT REFERENCES members (id))`,
+	} {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runMain("inspect", "-db", path, "-audit-table", "", "-propose")
+	if code != exitFailed || out != "" || !strings.Contains(errOut, "name the customers table (-customers TABLE)") {
+		t.Errorf("two candidates: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runMain("inspect", "-db", path, "-audit-table", "", "-propose", "-customers", "users")
+	if code != exitOK || !strings.Contains(out, `"table": "users"`) || !strings.Contains(errOut, "review: customers: table users keyed by id (int key), named with -customers") {
+		t.Errorf("-customers users: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runMain("inspect", "-db", path, "-customers", "users"); code != exitUsage || !strings.Contains(errOut, "-customers goes with -propose") {
+		t.Errorf("-customers without -propose: exit %d\n%s", code, errOut)
+	}
+	for _, st := range append(sqlstore.AuditDDL(sqlstore.SQLite, "my_audit"), `ALTER TABLE my_audit DROP COLUMN tables_kept`) {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+	code, out, errOut = runMain("inspect", "-db", path, "-audit-table", "my_audit", "-propose", "-customers", "users")
+	if code != exitFailed || !strings.Contains(out, `"table": "users"`) ||
+		!strings.Contains(errOut, "inspect: the proposed mapping does not load as it is") || !strings.Contains(errOut, "column my_audit.tables_kept does not exist") {
+		t.Errorf("an audit table lacking columns: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
