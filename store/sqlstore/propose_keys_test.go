@@ -107,3 +107,57 @@ func TestVerifyRestrictChain(t *testing.T) {
 		t.Errorf("Verify with reply_votes mapped: %v", err)
 	}
 }
+
+// TestProposeChildrenFirst: on every engine, a proposed purge of a table
+// (alpha_tickets) whose child (zeta_replies, NO ACTION) is proposed too
+// runs: the catalogue a mapping file extends deletes the child's rows
+// first, though its name sorts after the parent's.
+func TestProposeChildrenFirst(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := e.open(t)
+			execAll(t, db,
+				`CREATE TABLE users (id BIGINT PRIMARY KEY, username VARCHAR(64) NOT NULL)`,
+				`CREATE TABLE alpha_tickets (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, FOREIGN KEY (user_id) REFERENCES users (id))`,
+				`CREATE TABLE zeta_replies (id BIGINT PRIMARY KEY, ticket_id BIGINT NOT NULL, user_id BIGINT NOT NULL, FOREIGN KEY (ticket_id) REFERENCES alpha_tickets (id), FOREIGN KEY (user_id) REFERENCES users (id))`,
+				`INSERT INTO users VALUES (1, 'a'), (2, 'b')`,
+				`INSERT INTO alpha_tickets VALUES (1, 1), (2, 2)`,
+				`INSERT INTO zeta_replies VALUES (1, 1, 1), (2, 2, 2)`)
+			s0, err := sqlstore.New(db, e.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prop, err := s0.Propose(ctx, forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := prop.Schema.Tables["alpha_tickets"]; !ok || len(prop.Problems) > 0 {
+				t.Fatalf("alpha_tickets not purged (%v):\n%s", prop.Problems, strings.Join(prop.Review, "\n"))
+			}
+			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(prop.Schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat, err := s.ExtendCatalogue(ctx, forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var order []string
+			for _, ts := range cat.Tables[2:] {
+				order = append(order, string(ts.Name))
+			}
+			if strings.Join(order, ",") != "zeta_replies,alpha_tickets" {
+				t.Errorf("extension tables in order %q", order)
+			}
+			if _, err := quietForgetter(t, s, forget.WithCatalogue(cat)).Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM alpha_tickets) + (SELECT COUNT(*) FROM zeta_replies)`).Scan(&n); err != nil || n != 2 {
+				t.Errorf("%d rows left (%v), want user 2's 2", n, err)
+			}
+		})
+	}
+}
