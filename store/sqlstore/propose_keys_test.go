@@ -32,6 +32,8 @@ func TestProposeCustomersChoice(t *testing.T) {
 	t.Run("ByForeignKeys", func(t *testing.T) {
 		s := open(t, users, addresses,
 			`CREATE TABLE profiles (user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE, phone TEXT)`,
+			`CREATE TABLE tickets (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id), assignee_id BIGINT REFERENCES users (id))`,
+			`CREATE TABLE tasks (id INTEGER PRIMARY KEY, assignee_id BIGINT REFERENCES users (id))`,
 			`INSERT INTO users VALUES (1, 'a')`, `INSERT INTO profiles VALUES (1, '')`)
 		prop, err := s.Propose(ctx, forget.DefaultCatalogue())
 		if err != nil {
@@ -42,6 +44,23 @@ func TestProposeCustomersChoice(t *testing.T) {
 		}
 		if rt := prop.Schema.Tables["addresses"]; rt.CustomerKey != "user_id" {
 			t.Errorf("addresses %+v", rt)
+		}
+		// A foreign key whose name does not say the row is the customer's
+		// (an assignee's) is not followed.
+		if rt := prop.Schema.Tables["tickets"]; rt.CustomerKey != "user_id" {
+			t.Errorf("tickets %+v", rt)
+		}
+		if rt, ok := prop.Schema.Tables["tasks"]; ok {
+			t.Errorf("tasks proposed for purging by %s", rt.CustomerKey)
+		}
+		review := strings.Join(prop.Review, "\n")
+		for _, want := range []string{
+			"table tickets: rows taken as the customer's by user_id; its other foreign keys to users (assignee_id) are not followed",
+			"table tasks: column assignee_id has a foreign key to users, but its name does not say the row is the customer's",
+		} {
+			if !strings.Contains(review, want) {
+				t.Errorf("review does not say %q:\n%s", want, review)
+			}
 		}
 		// profiles holds one row per user: its phone is a field, through
 		// its primary key, which is a foreign key to users.
