@@ -19,7 +19,8 @@ import (
 var customersNames = []string{"customers", "customer", "users", "user", "members", "member", "accounts", "account", "people", "persons", "clients", "client"}
 
 // customers picks the customers table: the one named, else the table with
-// catalogue-like columns that the most tables reference by a foreign key.
+// catalogue-like columns (an email counts), or named like a customers
+// table, that the most tables reference by a foreign key.
 // With no such key anywhere, a table with the most catalogue-like columns
 // is taken only when it is alone with that score and named like a
 // customers table; otherwise it is an error asking for the name.
@@ -31,6 +32,9 @@ func (p *proposer) customers() error {
 			if p.findColumn(t, f.Name) != nil {
 				n++
 			}
+		}
+		if t.Column("email") != nil || t.Column("email_address") != nil {
+			n++ // not a catalogue field, but what a customers table has
 		}
 		return n
 	}
@@ -57,7 +61,9 @@ func (p *proposer) customers() error {
 			if len(t.PrimaryKey) != 1 || !validIdent(t.Name) || p.isAudit(t) {
 				continue
 			}
-			if n := score(t); n > 0 {
+			// A table named like a customers table is one even when none
+			// of its columns is named like a catalogue field.
+			if n := score(t); n > 0 || slices.Contains(customersNames, strings.ToLower(t.Unqualified)) {
 				cands = append(cands, cand{t, n, p.referencedBy(t)})
 			}
 		}

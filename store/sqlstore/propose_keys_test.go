@@ -68,6 +68,17 @@ func TestProposeCustomersChoice(t *testing.T) {
 			t.Errorf("phone %+v, joined %v", c, prop.Schema.Joined)
 		}
 	})
+	t.Run("UsersWithoutCatalogueColumns", func(t *testing.T) {
+		// users has no column named like a catalogue field; addresses has
+		// many, and orders point at it: users is still the customers table.
+		s := open(t, `CREATE TABLE users (id INTEGER PRIMARY KEY, created_at TEXT)`, addresses,
+			`CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id), address_id BIGINT REFERENCES addresses (id))`,
+			`CREATE TABLE logins (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id))`)
+		prop, err := s.Propose(ctx, forget.DefaultCatalogue())
+		if err != nil || prop.Schema.Customers.Table != "users" {
+			t.Errorf("Propose: %v, %+v", err, prop)
+		}
+	})
 	t.Run("Named", func(t *testing.T) {
 		s := open(t, users, addresses)
 		prop, err := s.ProposeWith(ctx, forget.DefaultCatalogue(), sqlstore.ProposeConfig{Customers: "addresses"})
