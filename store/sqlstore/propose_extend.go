@@ -91,6 +91,8 @@ func (p *proposer) whyKept(tc TableCoverage) string {
 		return "no built-in rule can overwrite it; map it in Go with a Fixed or Func rule"
 	case p.holder[t]:
 		return "the rows of a lookup table are kept; scrub it in Go or retain it"
+	case p.unpurged[t] != "":
+		return "its rows are not purged: a foreign key from " + p.unpurged[t] + " would refuse the delete (see the review)"
 	case len(tc.Via) > 0:
 		return "it is reached only through " + tc.Via[0].RefTable + ", whose rows a forget keeps; add ON DELETE CASCADE from a purged table, or retain it"
 	}
@@ -140,24 +142,30 @@ func (p *proposer) extensionName(names ...string) string {
 	return name
 }
 
-// verify checks the proposal as Verify would (but for the session and the
-// audit table), and says what does not fit yet.
+// verify checks the proposal as Verify would (but for the session, the
+// audit table and holds, which need the database), and records in
+// Problems, and the review, why it does not load as it is.
 func (p *proposer) verify() {
 	sc := p.s.clone()
+	fail := func(err error) {
+		p.problems = append(p.problems, err.Error())
+		p.note("the proposal does not load as it is: %v", err)
+	}
 	if err := sc.Validate(); err != nil {
-		p.note("the proposal is not valid yet: %v", err)
+		fail(err)
 		return
 	}
 	if err := sc.check(p.cat); err != nil {
-		p.note("the proposal does not fit the catalogue yet: %v", err)
+		fail(err)
 		return
 	}
 	v := &verifier{s: &Store{dialect: p.in.Dialect, schema: sc, log: slog.New(slog.DiscardHandler)}, in: p.in, ranges: map[string]keyRange{}, keys: learnedKeys{types: map[string]KeyType{}}}
 	v.checkKeys()
 	v.fields(p.cat)
 	v.tables(p.cat)
+	v.restricts(p.cat)
 	for _, err := range v.errs {
-		p.note("the proposal does not verify yet: %v", err)
+		fail(err)
 	}
 }
 
@@ -188,7 +196,9 @@ func extensionRule(d Dialect, t *TableInfo, c *ColumnInfo, customerKey string) (
 // store's mapping names that cat lacks: the extensions a mapping written
 // by [Propose] declares. An extension field gets the rule its live column
 // allows (Null() where nullable, else Empty(), else Pseudonym() for a
-// unique column; see [Proposal]); an extension table's rows are deleted.
+// unique column; see [Proposal]); an extension table's rows are deleted,
+// a table before those it refers to by a foreign key (a forget deletes in
+// catalogue order, and a NO ACTION key refuses the parent's delete first).
 // It is how a mapping file alone extends the catalogue (forget -schema);
 // in Go, extend the catalogue yourself and choose each rule.
 func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forget.Catalogue, error) {
@@ -206,17 +216,24 @@ func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forg
 			fields = append(fields, f)
 		}
 	}
+	var tables []forget.Table
 	for _, t := range sortedKeys(s.schema.Tables) {
 		if !have[string(t)] {
-			out.Tables = append(out.Tables, forget.TableSpec{Name: t})
+			tables = append(tables, t)
 		}
 	}
-	if len(fields) == 0 {
+	if len(fields) == 0 && len(tables) < 2 {
+		for _, t := range tables {
+			out.Tables = append(out.Tables, forget.TableSpec{Name: t})
+		}
 		return out, nil
 	}
 	in, err := Introspect(ctx, s.db, s.dialect, s.schema.qualifiers()...)
 	if err != nil {
 		return forget.Catalogue{}, fmt.Errorf("sqlstore: extend catalogue: %w", err)
+	}
+	for _, t := range childrenFirst(in, s.schema, tables) {
+		out.Tables = append(out.Tables, forget.TableSpec{Name: t})
 	}
 	for _, f := range fields {
 		m := s.schema.Fields[f]
@@ -235,4 +252,29 @@ func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forg
 		out.Fields = append(out.Fields, forget.FieldSpec{Name: f, Rule: rule})
 	}
 	return out, nil
+}
+
+// childrenFirst orders tables (catalogue names of s) so that each comes
+// before every table it refers to by a foreign key, else by name; a
+// cycle is broken at the first by name.
+func childrenFirst(in *Introspection, s Schema, tables []forget.Table) []forget.Table {
+	info := func(t forget.Table) *TableInfo { return in.Table(s.Tables[t].Table) }
+	refers := func(child, parent forget.Table) bool {
+		c, p := info(child), info(parent)
+		return c != nil && p != nil && c != p && slices.ContainsFunc(c.ForeignKeys, func(fk ForeignKeyInfo) bool { return in.Table(fk.RefTable) == p })
+	}
+	left := slices.Clone(tables)
+	out := make([]forget.Table, 0, len(tables))
+	for len(left) > 0 {
+		pick := 0
+		for i, t := range left {
+			if !slices.ContainsFunc(left, func(u forget.Table) bool { return refers(u, t) }) {
+				pick = i
+				break
+			}
+		}
+		out = append(out, left[pick])
+		left = slices.Delete(left, pick, pick+1)
+	}
+	return out
 }
