@@ -62,6 +62,9 @@ type Store struct {
 	// vias, once Verify has read the schema, is what the Via tables'
 	// statements need (via_verify.go).
 	vias atomic.Pointer[viaLearned]
+	// detaches are the customer's own rows' pointers at rows a purge
+	// deletes, by the purged table's lower-cased name (verify_restrict.go).
+	detaches atomic.Pointer[map[string][]detachFK]
 
 	log *slog.Logger
 

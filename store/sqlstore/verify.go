@@ -97,6 +97,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	s.keys.Store(&v.keys)
 	s.cascadeGraph.Store(g)
 	s.vias.Store(v.vias)
+	s.detaches.Store(&v.detaches)
 	return nil
 }
 
@@ -109,6 +110,7 @@ type verifier struct {
 	ranges   map[string]keyRange
 	keys     learnedKeys
 	vias     *viaLearned
+	detaches map[string][]detachFK
 }
 
 func (v *verifier) fail(format string, args ...any) {
