@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -49,6 +50,10 @@ type tombState struct {
 	byName map[string]tombIdentity
 	reads  []tombRead // one per table holding identities, in mapping order
 	check  string     // SELECT 1 ... WHERE hash IN (one placeholder a key)
+	// prepared is check, prepared on the database once Forgotten first
+	// succeeds in preparing it: a check is then one round trip (MySQL's
+	// driver otherwise prepares, runs and closes: three).
+	prepared atomic.Pointer[sql.Stmt]
 }
 
 type tombIdentity struct {
@@ -334,7 +339,13 @@ func (s *Store) Forgotten(ctx context.Context, id forget.Identity) (bool, error)
 		args[i] = k.Hash(ti.Name, n)
 	}
 	var one int
-	switch err := s.db.QueryRowContext(ctx, t.check, args...).Scan(&one); {
+	var row *sql.Row
+	if st := t.stmt(ctx, s.db); st != nil {
+		row = st.QueryRowContext(ctx, args...)
+	} else {
+		row = s.db.QueryRowContext(ctx, t.check, args...)
+	}
+	switch err := row.Scan(&one); {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, sql.ErrNoRows):
@@ -342,6 +353,23 @@ func (s *Store) Forgotten(ctx context.Context, id forget.Identity) (bool, error)
 	default:
 		return false, fmt.Errorf("sqlstore: check tombstones: %w", ctxCause(ctx, s.scrubbedError(err, args...)))
 	}
+}
+
+// stmt returns the prepared check, preparing it the first time; nil when
+// it cannot be prepared (the check then runs unprepared, and reports the
+// error itself).
+func (t *tombState) stmt(ctx context.Context, db *sql.DB) *sql.Stmt {
+	if st := t.prepared.Load(); st != nil {
+		return st
+	}
+	st, err := db.PrepareContext(ctx, t.check)
+	if err != nil {
+		return nil
+	}
+	if !t.prepared.CompareAndSwap(nil, st) {
+		st.Close() // another check prepared it meanwhile
+	}
+	return t.prepared.Load()
 }
 
 // tombstoneTable checks, with tombstone keys, that the table exists with
