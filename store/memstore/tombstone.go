@@ -112,4 +112,3 @@ func (s *Store) Forgotten(ctx context.Context, id forget.Identity) (bool, error)
 	}
 	return false, nil
 }
-

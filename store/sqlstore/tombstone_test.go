@@ -334,7 +334,11 @@ func TestTombstoneMapping(t *testing.T) {
 	}{
 		{"BadName", func(s *sqlstore.Schema) { s.Identities[0].Name = "E-mail" }, nil, "the name must match"},
 		{"Duplicate", func(s *sqlstore.Schema) { s.Identities[1].Name = "email" }, nil, "two identities are named email"},
-		{"SameColumn", func(s *sqlstore.Schema) { s.Identities[1].Column = "email"; s.Identities[1].Normalize = "email"; s.Identities[1].DefaultCountry = "" }, nil, "declares the same column"},
+		{"SameColumn", func(s *sqlstore.Schema) {
+			s.Identities[1].Column = "email"
+			s.Identities[1].Normalize = "email"
+			s.Identities[1].DefaultCountry = ""
+		}, nil, "declares the same column"},
 		{"BadNormalize", func(s *sqlstore.Schema) { s.Identities[0].Normalize = "lower" }, nil, "must be email or e164"},
 		{"BadPlus", func(s *sqlstore.Schema) { s.Identities[0].PlusAddress = "drop" }, nil, "plus_address \"drop\" must be keep or strip"},
 		{"PlusOnPhone", func(s *sqlstore.Schema) { s.Identities[1].PlusAddress = "strip" }, nil, "plus_address applies to email only"},
