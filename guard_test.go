@@ -160,7 +160,9 @@ func TestGuardFlagAndFailures(t *testing.T) {
 
 type checkerFunc func(context.Context, forget.Identity) (bool, error)
 
-func (f checkerFunc) Forgotten(ctx context.Context, id forget.Identity) (bool, error) { return f(ctx, id) }
+func (f checkerFunc) Forgotten(ctx context.Context, id forget.Identity) (bool, error) {
+	return f(ctx, id)
+}
 
 // ExampleGuard puts the guard in front of an advertiser's post-back
 // endpoint: a post-back naming a forgotten person is refused, and the

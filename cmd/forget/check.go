@@ -226,4 +226,3 @@ func jsonRows(r io.Reader, cols []checkColumn, fn func(line int, values map[stri
 		}
 	}
 }
-
