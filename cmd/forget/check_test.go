@@ -95,3 +95,34 @@ func TestCheckBatch(t *testing.T) {
 		t.Errorf("keys from $%s: exit %d: %s", envTombstoneKeys, code, errOut)
 	}
 }
+
+func TestSuppressionExport(t *testing.T) {
+	db, mapping, keys := tombstoneDB(t)
+	if code, _, errOut := runMain("run", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-customer-id", "1"); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	k, _ := hexKey(strings.Repeat("5a", 32))
+	code, out, errOut := runMain("suppression", "export", "-db", db, "-schema", mapping, "-tombstone-keys", keys)
+	want := "identity,key_id,hash\nemail,k1," + k.Hash("email", "jane.doe@example.org") + "\nphone,k1," + k.Hash("phone", "+15550100") + "\n"
+	if code != exitOK || out != want {
+		t.Fatalf("export: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+	}
+	path := filepath.Join(filepath.Dir(db), "suppress.csv")
+	if code, _, errOut := runMain("suppression", "export", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-key-id", "other", "-o", path); code != exitOK || !strings.Contains(errOut, "exported 0 tombstones") {
+		t.Fatalf("export -key-id other: exit %d, %q", code, errOut)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "identity,key_id,hash\n" {
+		t.Errorf("-o file %q", b)
+	}
+	if code, _, _ := runMain("suppression", "import"); code != exitUsage {
+		t.Errorf("suppression import: exit %d, want usage", code)
+	}
+}
+
+func hexKey(h string) (forget.TombstoneKey, error) {
+	keys, err := forget.ParseTombstoneKeys(strings.NewReader("k1:" + h))
+	if err != nil {
+		return forget.TombstoneKey{}, err
+	}
+	return keys[0], nil
+}
