@@ -165,14 +165,25 @@ func tombstoneKeyID(s string) bool {
 
 // Hash returns the tombstone of an identity's normalised value under k,
 // as 64 lower-case hexadecimal digits: HMAC-SHA-256 with k.Secret of the
-// identity's name, a NUL byte and the normalised value. The name keeps an
-// e-mail address and a phone number with the same text apart; the key
-// makes the hash worthless to anyone who has the table but not the key.
+// identity's name, a NUL byte and the SHA-256 of the normalised value in
+// lower-case hex. The name keeps an e-mail address and a phone number
+// with the same text apart; the key makes the hash worthless to anyone
+// who has the table but not the key; the inner SHA-256 lets a list of
+// hashed identifiers (the Delete Act's) be checked against tombstones
+// without the values ([TombstoneKey.HashDigest]).
 func (k TombstoneKey) Hash(identity, normalized string) string {
+	d := sha256.Sum256([]byte(normalized))
+	return k.HashDigest(identity, d)
+}
+
+// HashDigest is Hash of the value whose SHA-256 is digest.
+func (k TombstoneKey) HashDigest(identity string, digest [sha256.Size]byte) string {
+	var hx [2 * sha256.Size]byte
+	hex.Encode(hx[:], digest[:])
 	m := hmac.New(sha256.New, k.Secret)
 	m.Write([]byte(identity))
 	m.Write([]byte{0})
-	m.Write([]byte(normalized))
+	m.Write(hx[:])
 	return hex.EncodeToString(m.Sum(nil))
 }
 

@@ -2,6 +2,7 @@ package forget_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
@@ -53,9 +54,12 @@ func TestTombstoneHash(t *testing.T) {
 		t.Fatalf("hash %q: not 64 digits or not stable", h)
 	}
 	// The documented construction, pinned: HMAC-SHA-256(secret, name NUL
-	// value), as printf 'email\0jane@example.org' | openssl dgst -sha256 -hmac ssss... gives it.
-	if h != "74b631f7347547c079ae192010415aa198c3567009f87a2cb0804a45ee161e03" {
+	// hex(SHA-256(value))), as docs/mapping.md's openssl lines give it.
+	if h != "caec15b32f960766641abd175ed79aeb6bf314fa756361c50092dfb6c350bb4b" {
 		t.Errorf("hash changed: %s (every stored tombstone would stop matching)", h)
+	}
+	if k.HashDigest("email", sha256.Sum256([]byte("jane@example.org"))) != h {
+		t.Error("HashDigest of the value's SHA-256 differs from Hash")
 	}
 	for _, other := range []string{k2.Hash("email", "jane@example.org"), k.Hash("phone", "jane@example.org"), k.Hash("email", "jane@example.com"), k.Hash("emai", "ljane@example.org")} {
 		if other == h {

@@ -15,6 +15,7 @@ import (
 
 const checkUsage = `
 Usage: forget check -batch FILE -column COLUMN[=IDENTITY],... -tombstone-keys KEYS (-db FILE | -dsn URL) [-schema MAPPING]
+       forget check -hashed FILE -identity IDENTITY -tombstone-keys KEYS (-db FILE | -dsn URL) [-schema MAPPING]
 
 Reads an import file (CSV with a header row, or JSON lines: .jsonl,
 .ndjson) and reports, by line number, every row whose named columns
@@ -24,9 +25,20 @@ identity of its own name, or as the one named after '=' (the mapping's
 identities; see docs/mapping.md). Exit status: 0 when no row matches, 1
 when one does (or a check fails), 2 for bad usage.
 
+With -hashed, the file holds SHA-256 hashes (64 hex digits a line) of
+normalised identifiers, as California's Delete Act lists send them; each
+is matched in one pass over the identity's column and against the
+tombstones, and reported by its line: "forgotten" (a tombstone: erased
+before), "found: customers 191, 204" (to be forgotten: forget run
+-customer-id), "held (HOLD): customer 191" (a dry run was refused by a
+hold) or "not found". No value is read into the output or written
+anywhere. Exit status 0 when the list was read whole, 1 when a line was
+not a hash (reported) or a check failed.
+
 Examples:
   forget check -db app.db -schema mapping.json -tombstone-keys tomb.keys -batch import.csv -column email
   forget check -db app.db -schema mapping.json -tombstone-keys tomb.keys -batch leads.jsonl -column contact_email=email,mobile=phone
+  forget check -db app.db -schema mapping.json -tombstone-keys tomb.keys -hashed drop-2026-03.txt -identity email
 `
 
 // errMatches is a check that found rows to keep out; they are printed.
@@ -36,15 +48,23 @@ func (c *cli) check(args []string) error {
 	fs := c.command("check", checkUsage)
 	dbf := fs.database(true)
 	batch := fs.String("batch", "", "the import `FILE` to check: CSV with a header row, or JSON lines (.jsonl, .ndjson)")
+	hashed := fs.String("hashed", "", "a `FILE` of SHA-256 hashes of normalised identifiers, one a line (a Delete Act list), to report one by one")
+	identity := fs.String("identity", "", "with -hashed: the `IDENTITY` the hashes are of (e.g. -identity email)")
 	columns := fs.String("column", "", "the `COLUMNS` to check, comma-separated, each COLUMN or COLUMN=IDENTITY (e.g. -column email,mobile=phone)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *batch == "" || *columns == "" {
-		return usagef("check needs -batch FILE and -column COLUMN")
-	}
 	if dbf.tombstoneKeys == "" {
 		return usagef("check needs -tombstone-keys FILE (or $%s): the keys the tombstones were written under", envTombstoneKeys)
+	}
+	if *hashed != "" {
+		if *batch != "" || *columns != "" || *identity == "" {
+			return usagef("check -hashed FILE needs -identity IDENTITY, and neither -batch nor -column")
+		}
+		return c.checkHashed(dbf, *hashed, *identity)
+	}
+	if *batch == "" || *columns == "" {
+		return usagef("check needs -batch FILE and -column COLUMN (or -hashed FILE -identity IDENTITY)")
 	}
 	cols, err := parseCheckColumns(*columns)
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -24,6 +26,7 @@ func tombstoneDB(t *testing.T) (db, mapping, keys string) {
 	s := sqlstore.DefaultSchema()
 	s.Fields["email"] = sqlstore.Column{Column: "email"}
 	s.Identities = []sqlstore.Identity{{Name: "email", Column: "email", Normalize: forget.NormalizeEmail}, {Name: "phone", Column: "phone", Normalize: forget.NormalizeE164}}
+	s.Holds = []sqlstore.Hold{{Name: "chargeback", Table: "subscriptions", CustomerKey: "customer_id", Where: []sqlstore.Condition{{Column: "status", Op: "=", Value: "chargeback"}}}}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -125,4 +128,27 @@ func hexKey(h string) (forget.TombstoneKey, error) {
 		return forget.TombstoneKey{}, err
 	}
 	return keys[0], nil
+}
+
+func TestCheckHashed(t *testing.T) {
+	db, mapping, keys := tombstoneDB(t)
+	sqlq(t, db, "UPDATE customers SET email = 'carol@example.com' WHERE customer_id = 3")
+	sqlq(t, db, "UPDATE subscriptions SET status = 'chargeback' WHERE customer_id = 3")
+	if code, _, errOut := runMain("run", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-customer-id", "1"); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	sum := func(v string) string { d := sha256.Sum256([]byte(v)); return hex.EncodeToString(d[:]) }
+	list := filepath.Join(filepath.Dir(db), "drop.txt")
+	os.WriteFile(list, []byte("# Delete Act list\n"+sum("jane.doe@example.org")+"\n"+strings.ToUpper(sum("bob@example.net"))+"\n\n"+sum("nobody@example.com")+"\nnot-a-hash\n"+sum("carol@example.com")+"\n"), 0o600)
+	code, out, errOut := runMain("check", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-hashed", list, "-identity", "email")
+	want := "line 6: not a SHA-256 hash (64 hex digits)\nline 2: forgotten\nline 3: found: customers 2\nline 5: not found\nline 7: held (chargeback): customers 3\n"
+	if code != exitFailed || out != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+	}
+	if !strings.Contains(errOut, "4 hashes of") || !strings.Contains(errOut, "1 forgotten, 1 found, 1 held, 1 not found") {
+		t.Errorf("summary %q", errOut)
+	}
+	if code, _, errOut := runMain("check", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-hashed", list, "-identity", "mail"); code != exitUsage || !strings.Contains(errOut, "unknown identity") {
+		t.Errorf("unknown identity: exit %d, %q", code, errOut)
+	}
 }

@@ -15,8 +15,8 @@ Writes the tombstones as a suppression list a mailing system can check
 against without holding any address: CSV with the header
 identity,key_id,hash and one distinct tombstone a row, where hash is
 HMAC-SHA-256 under the key's secret of the identity's name, a NUL byte and
-the normalised value, as 64 lower-case hex digits (docs/mapping.md,
-"Suppression lists"). Give the mailing system a key of its own (-key-id):
+the SHA-256 of the normalised value in hex, as 64 lower-case hex digits
+(docs/mapping.md, "Identities and tombstones"). Give the mailing system a key of its own (-key-id):
 whoever holds a key can test guessed addresses against its hashes.
 
 Examples:

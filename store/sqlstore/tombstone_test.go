@@ -409,3 +409,31 @@ func TestTombstoneVerify(t *testing.T) {
 		}
 	})
 }
+
+func TestMatchHashed(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			fx := newTombFixture(t, e, []forget.TombstoneKey{tombKeyA, tombKeyB})
+			if _, err := fx.db.Exec("INSERT INTO customers (customer_id, username, email) VALUES (4, 'user4', 'BOB@example.net ')"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fx.f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
+				t.Fatal(err)
+			}
+			d := func(v string) [sha256.Size]byte { return sha256.Sum256([]byte(v)) }
+			got, err := fx.st.MatchHashed(ctx, "email", [][sha256.Size]byte{d("bob@example.net"), d("jane@example.org"), d("held@example.com"), d("nobody@example.com"), d("Bob@example.net")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []sqlstore.HashedMatch{{Customers: []string{"2", "4"}}, {Forgotten: true}, {Customers: []string{"3"}}, {}, {}}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("matches %v, want %v", got, want)
+			}
+			if _, err := fx.st.MatchHashed(ctx, "mail", nil); !errors.Is(err, forget.ErrInvalid) {
+				t.Errorf("unknown identity: %v", err)
+			}
+		})
+	}
+}
