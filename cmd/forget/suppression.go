@@ -24,11 +24,13 @@ Examples:
 `
 
 func (c *cli) suppression(args []string) error {
-	if len(args) == 0 || args[0] != "export" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-			fmt.Fprint(c.stdout, suppressionUsage)
-			return nil
-		}
+	switch {
+	case len(args) == 0:
+		args = []string{"export"} // its one verb, which says what it needs
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+		args = []string{"export", "-h"}
+	}
+	if args[0] != "export" {
 		fmt.Fprint(c.stderr, suppressionUsage)
 		return exitError(exitUsage)
 	}
