@@ -98,7 +98,8 @@ func TestParseTombstoneKeys(t *testing.T) {
 }
 
 func TestForgottenUnsupported(t *testing.T) {
-	f, err := forget.New(memstore.New())
+	// A store that is only a Store: no tombstones.
+	f, err := forget.New(struct{ forget.Store }{memstore.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
