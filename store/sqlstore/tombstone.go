@@ -65,7 +65,9 @@ type tombIdentity struct {
 // tombRead reads a table's identity columns of one customer.
 type tombRead struct {
 	query      string
-	identities []tombIdentity // in the order of the columns selected
+	table, key string   // quoted: the table and its customer key column
+	cols       []string // quoted, in the order of identities
+	identities []tombIdentity
 }
 
 func (t *tombState) on() bool { return len(t.keys) > 0 }
@@ -182,7 +184,7 @@ func (s *Store) buildTombstones() error {
 		if err != nil {
 			return fmt.Errorf("sqlstore: build tombstone read: %w", err)
 		}
-		r.query = query
+		r.query, r.table, r.key, r.cols = query, q(table), q(key), cols
 	}
 	marks := make([]any, len(t.keys))
 	for i := range marks {
@@ -221,19 +223,11 @@ func (s *Store) tombstones(ctx context.Context, tx *txn, p forget.Plan, id any) 
 	if !t.on() {
 		return nil
 	}
-	erased := make(map[forget.Field]bool, len(p.Fields))
-	for _, a := range p.Fields {
-		erased[a.Field] = true
-	}
-	type stone struct{ identity, hash, keyID string }
+	erased := erasedFields(p)
 	var stones []stone
 	seen := map[string]bool{}
 	for _, r := range t.reads {
-		need := false
-		for _, ti := range r.identities {
-			need = need || erased[ti.field]
-		}
-		if !need {
+		if !r.needs(erased) {
 			continue
 		}
 		rows, err := tx.query(ctx, r.query, id)
@@ -250,69 +244,91 @@ func (s *Store) tombstones(ctx context.Context, tx *txn, p forget.Plan, id any) 
 				rows.Close()
 				return fmt.Errorf("sqlstore: read identities: %w", s.scrubbedError(err, id))
 			}
-			for i, ti := range r.identities {
-				if !erased[ti.field] || !vals[i].Valid {
-					continue
-				}
-				n := ti.norm.Normalize(vals[i].String)
-				if n == "" {
-					continue
-				}
-				for _, k := range t.keys {
-					if k.Retired {
-						continue
-					}
-					h := k.Hash(ti.Name, n)
-					if !seen[h] {
-						seen[h] = true
-						stones = append(stones, stone{ti.Name, h, k.ID})
-					}
-				}
-			}
+			stones = t.stonesOf(r, vals, erased, p, seen, stones)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("sqlstore: read identities: %w", ctxCause(ctx, s.scrubbedError(err, id)))
 		}
 	}
-	if len(stones) == 0 || p.DryRun {
+	if p.DryRun {
 		return nil
 	}
+	return s.insertStones(ctx, tx, stones)
+}
+
+// stone is one tombstone row, in tombstoneColumns' order.
+type stone struct{ hash, keyID, identity, eventID, at string }
+
+func erasedFields(p forget.Plan) map[forget.Field]bool {
+	erased := make(map[forget.Field]bool, len(p.Fields))
+	for _, a := range p.Fields {
+		erased[a.Field] = true
+	}
+	return erased
+}
+
+// needs reports whether a plan erasing erased erases any of r's
+// identities.
+func (r tombRead) needs(erased map[forget.Field]bool) bool {
+	for _, ti := range r.identities {
+		if erased[ti.field] {
+			return true
+		}
+	}
+	return false
+}
+
+// stonesOf appends to out the tombstones of one row's values of r's
+// identities that p erases, one per active key, each hash once per
+// forget (seen).
+func (t *tombState) stonesOf(r tombRead, vals []sql.NullString, erased map[forget.Field]bool, p forget.Plan, seen map[string]bool, out []stone) []stone {
 	at := p.Record.At
 	if at.IsZero() {
 		at = time.Now()
 	}
 	when := at.UTC().Format(auditTimeFormat)
+	for i, ti := range r.identities {
+		if !erased[ti.field] || !vals[i].Valid {
+			continue
+		}
+		n := ti.norm.Normalize(vals[i].String)
+		if n == "" {
+			continue
+		}
+		for _, k := range t.keys {
+			if k.Retired {
+				continue
+			}
+			h := k.Hash(ti.Name, n)
+			if !seen[h] {
+				seen[h] = true
+				out = append(out, stone{h, k.ID, ti.Name, p.Record.EventID, when})
+			}
+		}
+	}
+	return out
+}
+
+// insertStones writes stones in tx, as many rows a statement as the
+// engine's parameters allow.
+func (s *Store) insertStones(ctx context.Context, tx *txn, stones []stone) error {
 	cols := make([]string, len(tombstoneColumns))
 	for i, c := range tombstoneColumns {
 		cols[i] = s.dialect.quote(c)
 	}
-	ins := s.sb.Insert(s.dialect.quote(t.table)).Columns(cols...)
-	for _, st := range stones {
-		ins = ins.Values(st.hash, st.keyID, st.identity, p.Record.EventID, when)
-	}
-	query, args, err := ins.ToSql()
-	if err != nil {
-		return fmt.Errorf("sqlstore: build tombstones: %w", err)
-	}
-	if _, err := tx.exec(ctx, query, args...); err != nil {
-		return fmt.Errorf("sqlstore: write tombstones: %w", s.scrubbedError(err, args...))
-	}
-	return nil
-}
-
-// tombstones writes the tombstones of every customer of the group that
-// is resolved, not held and not refused.
-func (b *bulkRun) tombstones(ctx context.Context) error {
-	if !b.s.tomb.on() {
-		return nil
-	}
-	for j := range b.group {
-		if b.ids[j] == nil || b.held[j] != "" || b.results[j].Err != nil {
-			continue
+	per := max(1, s.dialect.maxParams()/len(cols))
+	for start := 0; start < len(stones); start += per {
+		ins := s.sb.Insert(s.dialect.quote(s.tomb.table)).Columns(cols...)
+		for _, st := range stones[start:min(start+per, len(stones))] {
+			ins = ins.Values(st.hash, st.keyID, st.identity, st.eventID, st.at)
 		}
-		if err := b.s.tombstones(ctx, b.tx, b.plan(j), b.ids[j]); err != nil {
-			return err
+		query, args, err := ins.ToSql()
+		if err != nil {
+			return fmt.Errorf("sqlstore: build tombstones: %w", err)
+		}
+		if _, err := tx.exec(ctx, query, args...); err != nil {
+			return fmt.Errorf("sqlstore: write tombstones: %w", s.scrubbedError(err, args...))
 		}
 	}
 	return nil

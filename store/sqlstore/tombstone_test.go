@@ -273,6 +273,9 @@ func TestTombstones(t *testing.T) {
 					if !fx.forgotten(t, "email", "bob@example.net") || fx.forgotten(t, "phone", "+15550109999") || fx.forgotten(t, "email", "held@example.com") {
 						t.Errorf("set-based %v: wrong answers after the batch", setBased)
 					}
+					if sets, fallbacks := sqlstore.BulkStats(fx.st); setBased && (sets == 0 || fallbacks != 0) {
+						t.Errorf("%d groups set-based, %d fell back per customer; want the batch set-based", sets, fallbacks)
+					}
 				}
 			})
 
