@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/forgetkit/forget"
@@ -438,5 +439,40 @@ func TestMatchHashed(t *testing.T) {
 				t.Errorf("unknown identity: %v", err)
 			}
 		})
+	}
+}
+
+// TestForgottenConcurrent checks from several goroutines while customers
+// are forgotten (run under -race): every answer is an answer, and the
+// one prepared statement is shared.
+func TestForgottenConcurrent(t *testing.T) {
+	ctx := context.Background()
+	fx := newTombFixture(t, engines(t)[0], []forget.TombstoneKey{tombKeyA})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if _, err := fx.st.Forgotten(ctx, forget.Identity{Name: "email", Value: fmt.Sprintf("g%d-%d@example.org", g, i)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for _, id := range []string{"1", "2"} {
+		if _, err := fx.f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if !fx.forgotten(t, "email", "bob@example.net") {
+		t.Error("bob not forgotten")
 	}
 }
