@@ -262,8 +262,9 @@ func (g *Guard) read(r *http.Request) (map[string][]string, error) {
 }
 
 // jsonValues returns the strings (and numbers, as a phone number may be
-// one) at path in doc; an array on the way is searched element by
-// element, so that "contacts.email" finds every contact's.
+// one) at path in doc, member names compared case-insensitively; an
+// array on the way is searched element by element, so that
+// "contacts.email" finds every contact's.
 func jsonValues(doc any, path []string) []string {
 	switch v := doc.(type) {
 	case []any:
@@ -276,7 +277,16 @@ func jsonValues(doc any, path []string) []string {
 		if len(path) == 0 {
 			return nil
 		}
-		return jsonValues(v[path[0]], path[1:])
+		// Case-insensitively, as encoding/json matches a host's struct
+		// fields: {"EMAIL": ...} must not pass where {"email": ...} is
+		// refused.
+		var out []string
+		for k, e := range v {
+			if strings.EqualFold(k, path[0]) {
+				out = append(out, jsonValues(e, path[1:])...)
+			}
+		}
+		return out
 	case string:
 		if len(path) == 0 {
 			return []string{v}

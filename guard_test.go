@@ -82,6 +82,7 @@ func TestGuard(t *testing.T) {
 		{"JSONNested", "POST", "/import", "application/json", `{"contact": {"phone": "+1 555 0100"}}`, http.StatusConflict},
 		{"JSONArray", "POST", "/import", "application/json", `{"contact": [{"phone": "+1999"}, {"phone": "+15550100"}]}`, http.StatusConflict},
 		{"JSONNumber", "POST", "/import", "application/json; charset=utf-8", `{"phone": 15550100}`, http.StatusConflict},
+		{"JSONCase", "POST", "/import", "application/json", `{"Contact": {"PHONE": "+15550100"}}`, http.StatusConflict},
 		{"JSONOther", "POST", "/import", "application/json", `{"email": "bob@example.org", "phone": "+1999"}`, http.StatusCreated},
 		{"JSONBroken", "POST", "/import", "application/json", `{"email": `, http.StatusBadRequest},
 		{"Multipart", "POST", "/signup", mpType, mp, http.StatusConflict},
@@ -115,8 +116,8 @@ func TestGuard(t *testing.T) {
 			}
 		})
 	}
-	if st := g.Stats(); st.Matched != 6 || len(seen) != 6 || st.Checked != 10 {
-		t.Errorf("stats %+v, %d observed: want 6 matches of 10 checked", st, len(seen))
+	if st := g.Stats(); st.Matched != 7 || len(seen) != 7 || st.Checked != 11 {
+		t.Errorf("stats %+v, %d observed: want 7 matches of 11 checked", st, len(seen))
 	}
 }
 
