@@ -187,17 +187,6 @@ func (k TombstoneKey) HashDigest(identity string, digest [sha256.Size]byte) stri
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// TombstoneHashes returns the hashes of an identity's normalised value
-// under every key, retired ones included (a check matches any of them),
-// with each key's id.
-func TombstoneHashes(keys []TombstoneKey, identity, normalized string) (hashes, ids []string) {
-	for _, k := range keys {
-		hashes = append(hashes, k.Hash(identity, normalized))
-		ids = append(ids, k.ID)
-	}
-	return hashes, ids
-}
-
 // CheckTombstoneKeys reports a malformed key, two keys with one id, or a
 // set in which every key is retired (no forget could write a tombstone).
 func CheckTombstoneKeys(keys []TombstoneKey) error {
