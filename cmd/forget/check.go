@@ -14,7 +14,7 @@ import (
 )
 
 const checkUsage = `
-Usage: forget check -batch FILE -column COLUMN[=IDENTITY],... -tombstone-keys KEYS (-db FILE | -dsn URL) [-schema MAPPING]
+Usage: forget check -batch FILE -column COLUMN[=IDENTITY],... [-o FILE] -tombstone-keys KEYS (-db FILE | -dsn URL) [-schema MAPPING]
        forget check -hashed FILE -identity IDENTITY -tombstone-keys KEYS (-db FILE | -dsn URL) [-schema MAPPING]
 
 Reads an import file (CSV with a header row, or JSON lines: .jsonl,
@@ -22,8 +22,10 @@ Reads an import file (CSV with a header row, or JSON lines: .jsonl,
 match a tombstone: a person who was forgotten and whom importing the row
 would bring back. It never prints a value. Each column is checked as the
 identity of its own name, or as the one named after '=' (the mapping's
-identities; see docs/mapping.md). Exit status: 0 when no row matches, 1
-when one does (or a check fails), 2 for bad usage.
+identities; see docs/mapping.md). With -o FILE it also writes the rows
+that pass (the header too) to FILE: the import file, filtered. Exit
+status: 0 when no row matches, 1 when one does (or a check fails), 2 for
+bad usage.
 
 With -hashed, the file holds SHA-256 hashes (64 hex digits a line) of
 normalised identifiers, as California's Delete Act lists send them; each
@@ -50,6 +52,7 @@ func (c *cli) check(args []string) error {
 	batch := fs.String("batch", "", "the import `FILE` to check: CSV with a header row, or JSON lines (.jsonl, .ndjson)")
 	hashed := fs.String("hashed", "", "a `FILE` of SHA-256 hashes of normalised identifiers, one a line (a Delete Act list), to report one by one")
 	identity := fs.String("identity", "", "with -hashed: the `IDENTITY` the hashes are of (e.g. -identity email)")
+	outFile := fs.String("o", "", "with -batch: write the rows that pass (not forgotten, readable; the header too) to `FILE`, created with mode 0600")
 	columns := fs.String("column", "", "the `COLUMNS` to check, comma-separated, each COLUMN or COLUMN=IDENTITY (e.g. -column email,mobile=phone)")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -91,12 +94,23 @@ func (c *cli) check(args []string) error {
 	if lower := strings.ToLower(*batch); strings.HasSuffix(lower, ".jsonl") || strings.HasSuffix(lower, ".ndjson") {
 		rows = jsonRows
 	}
+	var kept *os.File
+	if *outFile != "" {
+		if kept, err = os.OpenFile(*outFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+			return usagef("-o: %v", err)
+		}
+		defer kept.Close()
+	}
+	var keptW *bufio.Writer
+	if kept != nil {
+		keptW = bufio.NewWriter(kept)
+	}
 	var checked, matched, unreadable int
-	err = rows(f, cols, func(line int, values map[string]string, rerr error) error {
+	err = rows(f, cols, keptW, func(line int, values map[string]string, rerr error) (bool, error) {
 		if rerr != nil {
 			unreadable++
 			fmt.Fprintf(c.stdout, "line %d: cannot be read\n", line)
-			return nil
+			return false, nil
 		}
 		checked++
 		var hit []string
@@ -107,7 +121,7 @@ func (c *cli) check(args []string) error {
 			}
 			yes, err := o.f.Forgotten(ctx, forget.Identity{Name: col.identity, Value: v})
 			if err != nil {
-				return fmt.Errorf("line %d: %w", line, err)
+				return false, fmt.Errorf("line %d: %w", line, err)
 			}
 			if yes {
 				hit = append(hit, col.column)
@@ -116,10 +130,19 @@ func (c *cli) check(args []string) error {
 		if len(hit) > 0 {
 			matched++
 			fmt.Fprintf(c.stdout, "line %d: forgotten (%s)\n", line, strings.Join(hit, ", "))
+			return false, nil
 		}
-		return nil
+		return true, nil
 	})
+	if err == nil && keptW != nil {
+		if err = keptW.Flush(); err == nil {
+			err = kept.Close()
+		}
+	}
 	if err != nil {
+		if kept != nil {
+			os.Remove(*outFile) // half a file must not pass for the filtered whole
+		}
 		if ctx.Err() != nil {
 			return errInterrupted
 		}
@@ -163,8 +186,12 @@ func parseCheckColumns(s string) ([]checkColumn, error) {
 
 // csvRows calls fn with each data row of a CSV file with a header row,
 // by the line it starts on.
-func csvRows(r io.Reader, cols []checkColumn, fn func(line int, values map[string]string, err error) error) error {
+func csvRows(r io.Reader, cols []checkColumn, kept *bufio.Writer, fn func(line int, values map[string]string, err error) (keep bool, ferr error)) error {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
+	var cw *csv.Writer
+	if kept != nil {
+		cw = csv.NewWriter(kept)
+	}
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -180,10 +207,19 @@ func csvRows(r io.Reader, cols []checkColumn, fn func(line int, values map[strin
 			return usagef("-column %s: the header row has no such column", col.column)
 		}
 	}
+	if cw != nil {
+		if err := cw.Write(header); err != nil {
+			return err
+		}
+	}
 	values := map[string]string{}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
+			if cw != nil {
+				cw.Flush()
+				return cw.Error()
+			}
 			return nil
 		}
 		line, _ := cr.FieldPos(0)
@@ -201,15 +237,21 @@ func csvRows(r io.Reader, cols []checkColumn, fn func(line int, values map[strin
 		} else if perr == nil {
 			return fmt.Errorf("-batch: %w", err)
 		}
-		if ferr := fn(line, values, err); ferr != nil {
+		keep, ferr := fn(line, values, err)
+		if ferr != nil {
 			return ferr
+		}
+		if keep && cw != nil {
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
 		}
 	}
 }
 
 // jsonRows calls fn with each line of a JSON lines file; a column is a
 // top-level member holding a string or a number.
-func jsonRows(r io.Reader, cols []checkColumn, fn func(line int, values map[string]string, err error) error) error {
+func jsonRows(r io.Reader, cols []checkColumn, kept *bufio.Writer, fn func(line int, values map[string]string, err error) (keep bool, ferr error)) error {
 	lr := newLineReader(r, maxBatchLine)
 	values := map[string]string{}
 	for {
@@ -241,8 +283,13 @@ func jsonRows(r io.Reader, cols []checkColumn, fn func(line int, values map[stri
 				}
 			}
 		}
-		if ferr := fn(lr.n, values, err); ferr != nil {
+		keep, ferr := fn(lr.n, values, err)
+		if ferr != nil {
 			return ferr
+		}
+		if keep && kept != nil {
+			kept.Write(b)
+			kept.WriteByte('\n')
 		}
 	}
 }

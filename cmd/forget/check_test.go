@@ -52,12 +52,16 @@ func TestCheckBatch(t *testing.T) {
 	dir := filepath.Dir(db)
 	csvFile := filepath.Join(dir, "import.csv")
 	os.WriteFile(csvFile, []byte("name,email,mobile\nBob,bob@example.net,+1999\n\"Jane, again\", jane.doe@example.ORG ,\nX,new@example.com,+1 (555) 0100\nbad,\"unclosed,\n"), 0o600)
-	code, out, errOut := runMain("check", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-batch", csvFile, "-column", "email,mobile=phone")
+	filtered := filepath.Join(dir, "filtered.csv")
+	code, out, errOut := runMain("check", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-batch", csvFile, "-column", "email,mobile=phone", "-o", filtered)
 	if code != exitFailed || out != "line 3: forgotten (email)\nline 4: forgotten (mobile)\nline 5: cannot be read\n" {
 		t.Fatalf("check: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if !strings.Contains(errOut, "checked 3 rows") || !strings.Contains(errOut, "2 would re-identify") {
 		t.Errorf("summary %q", errOut)
+	}
+	if b, _ := os.ReadFile(filtered); string(b) != "name,email,mobile\nBob,bob@example.net,+1999\n" {
+		t.Errorf("-o wrote %q, want the header and Bob's row alone", b)
 	}
 	for _, v := range []string{"jane", "Jane", "555", "bob"} {
 		if strings.Contains(out+errOut, v) {
@@ -67,9 +71,13 @@ func TestCheckBatch(t *testing.T) {
 
 	jsonl := filepath.Join(dir, "leads.jsonl")
 	os.WriteFile(jsonl, []byte(`{"email": "nobody@example.com"}`+"\n\n"+`{"email": "JANE.DOE@example.org", "phone": 15550100}`+"\n"), 0o600)
-	code, out, _ = runMain("check", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-batch", jsonl, "-column", "email,phone")
+	filteredJSON := filepath.Join(dir, "filtered.jsonl")
+	code, out, _ = runMain("check", "-db", db, "-schema", mapping, "-tombstone-keys", keys, "-batch", jsonl, "-column", "email,phone", "-o", filteredJSON)
 	if code != exitFailed || out != "line 3: forgotten (email, phone)\n" {
 		t.Fatalf("check jsonl: exit %d, stdout %q", code, out)
+	}
+	if b, _ := os.ReadFile(filteredJSON); string(b) != `{"email": "nobody@example.com"}`+"\n" {
+		t.Errorf("-o wrote %q, want the first row alone", b)
 	}
 
 	clean := filepath.Join(dir, "clean.csv")
