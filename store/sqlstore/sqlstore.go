@@ -86,6 +86,8 @@ type Store struct {
 
 	bulk bulkState // set-based batches; see bulk.go
 
+	tomb tombState // WithTombstoneKeys; see tombstone.go
+
 	namesCache // the mapping's names, which error messages may quote; see scrubbedError
 
 	// writer, on SQLite, queues this store's write transactions in the
@@ -168,6 +170,9 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if err := s.buildAudit(); err != nil {
+		return nil, err
+	}
+	if err := s.buildTombstones(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -291,6 +296,9 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 			}
 		}
 		return res, &forget.HeldError{Hold: hold}
+	}
+	if err := s.tombstones(ctx, tx, p, id); err != nil {
+		return forget.Result{}, err
 	}
 	if p.DryRun {
 		// Counted before the statements run: after them, deleted rows

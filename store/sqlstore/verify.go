@@ -80,6 +80,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.activity()
 	v.s.dialect.engine().verifyWarnings(v, ctx)
 	v.holds(ctx)
+	v.identities(ctx)
 	g := v.cascades()
 	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
