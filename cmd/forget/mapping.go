@@ -15,16 +15,20 @@ import (
 // loads it: unknown keys are refused, so that a typo is an error rather
 // than a silently ignored mapping.
 func readSchema(path string) (sqlstore.Schema, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return sqlstore.Schema{}, fmt.Errorf("-schema: %w", err)
 	}
-	defer f.Close()
-	s, err := sqlstore.LoadSchema(f)
+	s, err := decodeSchema(data)
 	if err != nil {
 		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// decodeSchema decodes and validates a JSON mapping as -schema reads it.
+func decodeSchema(data []byte) (sqlstore.Schema, error) {
+	return sqlstore.LoadSchema(bytes.NewReader(data))
 }
 
 // minHashKey is the shortest key -hash-key-file takes.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/forgetkit/forget/store/sqlstore"
@@ -50,6 +51,15 @@ func (c *cli) migrate(args []string) error {
 	}
 	defer db.Close()
 	res, err := sqlstore.Migrate(ctx, db, dbf.dialect(), sqlstore.MigrateOptions{AuditTable: dbf.auditTable, DryRun: *dry})
+	if err == nil && !*dry {
+		// Not a version of the audit table: a table of its own, created
+		// once (see sqlstore.CreateTombstoneTable).
+		out := c.stdout
+		if *asJSON {
+			out = io.Discard // the JSON object is the whole output
+		}
+		err = createTombstones(ctx, out, db, dbf.dialect(), dbf.auditTable)
+	}
 	if *asJSON {
 		if perr := c.printJSON(migrationJSON(res, *dry)); perr != nil && err == nil {
 			err = perr

@@ -39,6 +39,9 @@ type dbFlags struct {
 	// anyVersion: open a database whatever its schema version (forget
 	// migrate); every other command refuses one behind or ahead.
 	anyVersion bool
+	// tombstoneKeys is the tombstone key file (-tombstone-keys, else
+	// $FORGET_TOMBSTONE_KEYS_FILE); see tombstones.go.
+	tombstoneKeys string
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -55,6 +58,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
 	fs.StringVar(&d.hashKeyFile, "hash-key-file", "", "the key of the mapping's keyed_hash rules, read from `FILE` (at least 16 bytes; one trailing newline is dropped);\nthe key never lives in the mapping (a Go host gives it with sqlstore.WithHashKey)")
+	fs.StringVar(&d.tombstoneKeys, "tombstone-keys", "", "a `FILE` of tombstone keys, id:hex a line (also $"+envTombstoneKeys+"): each forget leaves keyed hashes\nof the mapping's identities (see docs/mapping.md, \"Identities and tombstones\")")
 }
 
 // check reads the database flags after parsing: a database named on the
@@ -77,6 +81,9 @@ func (d *dbFlags) check(c *cli, cmdline parsed, cmd string, required bool) error
 		return usageError{err}
 	}
 	c.hide(dsnSecrets(d.dsn))
+	if !cmdline["tombstone-keys"] {
+		d.tombstoneKeys = os.Getenv(envTombstoneKeys)
+	}
 	if d.schema != "" {
 		s, err := readSchema(d.schema)
 		if err != nil {
@@ -166,6 +173,10 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	}
 	if d.auditTable != "" {
 		opts = append(opts, sqlstore.WithAudit(d.auditTable))
+	}
+	if opts, err = d.tombstoneOptions(opts); err != nil {
+		db.Close()
+		return nil, nil, err
 	}
 	store, err := sqlstore.New(db, dialect, opts...)
 	if err != nil {

@@ -56,6 +56,7 @@ type Store struct {
 	activity  []forget.Field // WithActivity
 	hashKey   []byte         // WithHashKey
 	outbox    outbox
+	tomb      tombstones // WithIdentity, WithTombstoneKeys; see tombstone.go
 }
 
 type hold struct {
@@ -317,6 +318,9 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	if err := ctx.Err(); err != nil {
 		return forget.Result{}, err
 	}
+	if s.tomb.err != nil {
+		return forget.Result{}, s.tomb.err
+	}
 	id, err := s.resolve(l)
 	if err != nil {
 		return forget.Result{}, err
@@ -387,6 +391,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	if p.DryRun {
 		return res, nil
 	}
+	stones := s.tomb.pending(c, p) // read before c.Fields is replaced
 
 	// Every step has succeeded: swap the copies in, and record the
 	// receipt with them.
@@ -406,6 +411,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		}
 	}
 	c.Fields = fields
+	s.tomb.add(stones)
 	for t, rows := range newRows {
 		if rows == nil {
 			delete(s.rows[t], id)

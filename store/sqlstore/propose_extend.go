@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -90,6 +91,8 @@ func (p *proposer) whyKept(tc TableCoverage) string {
 		return "no built-in rule can overwrite it; map it in Go with a Fixed or Func rule"
 	case p.holder[t]:
 		return "the rows of a lookup table are kept; scrub it in Go or retain it"
+	case p.unpurged[t] != "":
+		return "its rows are not purged: a foreign key from " + p.unpurged[t] + " would refuse the delete (see the review)"
 	case len(tc.Via) > 0:
 		return "it is reached only through " + tc.Via[0].RefTable + ", whose rows a forget keeps; add ON DELETE CASCADE from a purged table, or retain it"
 	}
@@ -139,24 +142,30 @@ func (p *proposer) extensionName(names ...string) string {
 	return name
 }
 
-// verify checks the proposal as Verify would (but for the session and the
-// audit table), and says what does not fit yet.
+// verify checks the proposal as Verify would (but for the session, the
+// audit table and holds, which need the database), and records in
+// Problems, and the review, why it does not load as it is.
 func (p *proposer) verify() {
 	sc := p.s.clone()
+	fail := func(err error) {
+		p.problems = append(p.problems, err.Error())
+		p.note("the proposal does not load as it is: %v", err)
+	}
 	if err := sc.Validate(); err != nil {
-		p.note("the proposal is not valid yet: %v", err)
+		fail(err)
 		return
 	}
 	if err := sc.check(p.cat); err != nil {
-		p.note("the proposal does not fit the catalogue yet: %v", err)
+		fail(err)
 		return
 	}
 	v := &verifier{s: &Store{dialect: p.in.Dialect, schema: sc, log: slog.New(slog.DiscardHandler)}, in: p.in, ranges: map[string]keyRange{}, keys: learnedKeys{types: map[string]KeyType{}}}
 	v.checkKeys()
 	v.fields(p.cat)
 	v.tables(p.cat)
+	v.restricts(p.cat)
 	for _, err := range v.errs {
-		p.note("the proposal does not verify yet: %v", err)
+		fail(err)
 	}
 }
 
@@ -186,18 +195,24 @@ func extensionRule(d Dialect, t *TableInfo, c *ColumnInfo, customerKey string) (
 // ExtendCatalogue is [Schema.Catalogue] of the store's mapping over cat,
 // but that an extension field the mapping gives no rule gets the rule its
 // live column allows: Null() where nullable, else Empty(), else
-// Pseudonym() for a unique column (see [Proposal]). It is how the command
-// builds its catalogue from -schema; a Go host calling it with the same
-// base catalogue runs the same rules.
+// Pseudonym() for a unique column (see [Proposal]), and that extension
+// tables come each before those it refers to by a foreign key (a forget
+// deletes in catalogue order, and a NO ACTION key refuses the parent's
+// delete first). It is how the command builds its catalogue from
+// -schema; a Go host calling it with the same base catalogue runs the
+// same rules.
 func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forget.Catalogue, error) {
 	var in *Introspection
 	var inErr error
-	pick := func(f forget.Field, m Column) forget.Rule {
+	introspect := func() bool {
 		if in == nil && inErr == nil {
 			in, inErr = Introspect(ctx, s.db, s.dialect, s.schema.qualifiers()...)
 		}
+		return inErr == nil
+	}
+	pick := func(f forget.Field, m Column) forget.Rule {
 		rule := forget.Empty() // Verify says why, when the column cannot take it
-		if inErr != nil {
+		if !introspect() {
 			return rule
 		}
 		if t := in.Table(m.Table); t != nil {
@@ -213,9 +228,40 @@ func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forg
 		}
 		return rule
 	}
-	out, err := s.schema.catalogue(cat, pick)
+	order := func(tables []forget.Table) []forget.Table {
+		if len(tables) < 2 || !introspect() {
+			return tables
+		}
+		return childrenFirst(in, s.schema, tables)
+	}
+	out, err := s.schema.catalogue(cat, pick, order)
 	if inErr != nil {
 		return forget.Catalogue{}, fmt.Errorf("sqlstore: extend catalogue: %w", inErr)
 	}
 	return out, err
+}
+
+// childrenFirst orders tables (catalogue names of s) so that each comes
+// before every table it refers to by a foreign key, else by name; a
+// cycle is broken at the first by name.
+func childrenFirst(in *Introspection, s Schema, tables []forget.Table) []forget.Table {
+	info := func(t forget.Table) *TableInfo { return in.Table(s.Tables[t].Table) }
+	refers := func(child, parent forget.Table) bool {
+		c, p := info(child), info(parent)
+		return c != nil && p != nil && c != p && slices.ContainsFunc(c.ForeignKeys, func(fk ForeignKeyInfo) bool { return in.Table(fk.RefTable) == p })
+	}
+	left := slices.Clone(tables)
+	out := make([]forget.Table, 0, len(tables))
+	for len(left) > 0 {
+		pick := 0
+		for i, t := range left {
+			if !slices.ContainsFunc(left, func(u forget.Table) bool { return refers(u, t) }) {
+				pick = i
+				break
+			}
+		}
+		out = append(out, left[pick])
+		left = slices.Delete(left, pick, pick+1)
+	}
+	return out
 }

@@ -189,12 +189,13 @@ func LoadSchema(r io.Reader) (Schema, error) {
 // the catalogue with [Store.ExtendCatalogue], which gives it the rule its
 // live column allows.
 func (s Schema) Catalogue(base forget.Catalogue) (forget.Catalogue, error) {
-	return s.catalogue(base, nil)
+	return s.catalogue(base, nil, nil)
 }
 
 // catalogue is Catalogue, with pick choosing the rule of an extension
-// field that the mapping gives none (nil: refuse it).
-func (s Schema) catalogue(base forget.Catalogue, pick func(forget.Field, Column) forget.Rule) (forget.Catalogue, error) {
+// field that the mapping gives none (nil: refuse it), and order the order
+// of the extension tables (nil: by name).
+func (s Schema) catalogue(base forget.Catalogue, pick func(forget.Field, Column) forget.Rule, order func([]forget.Table) []forget.Table) (forget.Catalogue, error) {
 	var errs []error
 	out := forget.Catalogue{Fields: slices.Clone(base.Fields), Tables: slices.Clone(base.Tables)}
 	have := map[string]bool{}
@@ -237,10 +238,16 @@ func (s Schema) catalogue(base forget.Catalogue, pick func(forget.Field, Column)
 		out.Fields = append(out.Fields, forget.FieldSpec{Name: f, Rule: r})
 		have[string(f)] = true
 	}
+	var ext []forget.Table
 	for _, t := range sortedKeys(s.Tables) {
-		if have[string(t)] {
-			continue
+		if !have[string(t)] {
+			ext = append(ext, t)
 		}
+	}
+	if order != nil {
+		ext = order(ext)
+	}
+	for _, t := range ext {
 		sc, err := scrubRules(t, s.Tables[t].Scrub)
 		errs = append(errs, err...)
 		out.Tables = append(out.Tables, forget.TableSpec{Name: t, Scrub: sc})

@@ -35,6 +35,10 @@ var _ forget.Verifier = (*Store)(nil)
 //     exist, or whose value cannot compare with its column (a number
 //     against text, a string against an integer, anything but a time
 //     string against a time column);
+//   - a purged table whose rows a table the mapping leaves refers to
+//     under ON DELETE NO ACTION or RESTRICT (directly or through a
+//     cascade): every forget of a customer with such rows would fail
+//     (verify_restrict.go);
 //   - a Retain column whose rows a forget deletes, or which it sets,
 //     through a foreign key's ON DELETE action from a mapped table;
 //   - on MySQL/MariaDB, a table the mapping, a hold or the audit trail
@@ -72,11 +76,13 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.tables(cat)
 	v.checkLiterals(ctx)
 	v.mentionsWarnings(cat)
+	v.restricts(cat)
 	v.auditTable()
 	v.auditVersion(ctx)
 	v.activity()
 	v.s.dialect.engine().verifyWarnings(v, ctx)
 	v.holds(ctx)
+	v.identities(ctx)
 	g := v.cascades()
 	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
@@ -94,6 +100,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	s.keys.Store(&v.keys)
 	s.cascadeGraph.Store(g)
 	s.vias.Store(v.vias)
+	s.detaches.Store(&v.detaches)
 	return nil
 }
 
@@ -107,6 +114,7 @@ type verifier struct {
 	keys     learnedKeys
 	casts    []literalCheck // fixed literals for the database to cast (verify_rules.go)
 	vias     *viaLearned
+	detaches map[string][]detachFK
 }
 
 func (v *verifier) fail(format string, args ...any) {
