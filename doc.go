@@ -14,8 +14,10 @@
 // passes the conformance suite in
 // [github.com/forgetkit/forget/store/storetest].
 //
-// This package imports only the standard library and keeps no
-// package-level mutable state: two Forgetters never share anything.
+// This package imports only the standard library (and this module's
+// [github.com/forgetkit/forget/certificate], which imports only the
+// standard library too) and keeps no package-level mutable state: two
+// Forgetters never share anything.
 //
 // The sections below name, for each kind of reader, the few identifiers
 // to start from; the rest of the package serves them.

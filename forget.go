@@ -25,6 +25,7 @@ type Forgetter struct {
 	hookTimeout time.Duration
 	observers   []Observer
 	gate        verifyGate
+	cert        *certifier // WithSigningKey; nil signs nothing
 }
 
 // Option configures a Forgetter.
@@ -40,6 +41,8 @@ type config struct {
 	hookTimeoutSet bool
 	observers      []Observer
 	noVerify       bool
+	signingKey     []byte
+	signingKeySet  bool
 }
 
 // WithCatalogue replaces Offerit's default catalogue. [New] validates it.
@@ -122,6 +125,11 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	}
 	if cfg.rand != nil {
 		f.rand = &lockedReader{r: cfg.rand}
+	}
+	if cfg.signingKeySet {
+		if f.cert, err = newCertifier(cfg.signingKey, store); err != nil {
+			return nil, err
+		}
 	}
 	f.absent = make([]bool, len(cat.index))
 	if cc, ok := store.(CatalogueChecker); ok {

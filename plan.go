@@ -36,10 +36,15 @@ type Plan struct {
 	// inside the forget's transaction, so that there is never an erasure
 	// without its record nor a record without its erasure.
 	Record Receipt
+
+	cert *certifier // the Forgetter's, when it signs certificates
 }
 
 // Receipt completes p.Record with what the store reports of the forget.
-// It is a pure function of the plan and the result.
+// It is a pure function of the plan and the result. When the Forgetter
+// signs certificates ([WithSigningKey]), the receipt of a real forget
+// carries its certificate (a store that turns it into a refusal's record
+// drops it).
 func (p Plan) Receipt(res Result) Receipt {
 	rc := p.Record
 	rc.CustomerID = res.CustomerID
@@ -66,6 +71,10 @@ func (p Plan) Receipt(res Result) Receipt {
 			continue
 		}
 		rc.RowsDeleted[t.Table] = res.Rows[t.Table]
+	}
+	rc.Certificate = nil
+	if p.cert != nil && !p.DryRun {
+		rc.Certificate = p.cert.certify(&rc)
 	}
 	return rc
 }
@@ -136,6 +145,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 		plan.IgnoreHolds = slices.Clone(req.IgnoreHolds)
 		plan.Record.HoldsIgnored = plan.IgnoreHolds
 	}
+	plan.cert = f.cert
 	plan.UnlessForgottenSince = req.sweptSince
 	plan.Repropagate = req.Repropagate
 	return prepared{lookup: lookup, plan: plan}, nil

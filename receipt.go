@@ -1,6 +1,10 @@
 package forget
 
-import "time"
+import (
+	"time"
+
+	"github.com/forgetkit/forget/certificate"
+)
 
 // Receipt says what a forget did. It never holds a field's value.
 type Receipt struct {
@@ -44,4 +48,9 @@ type Receipt struct {
 	// the customer, including what the forget would leave as it is; nil
 	// when the store cannot tell.
 	Inventory *Inventory `json:"inventory,omitempty"`
+	// Certificate is the erasure's signed, value-free certificate, when
+	// the Forgetter has a signing key ([WithSigningKey]): recorded with
+	// the audit record and carried by the event. Nil in dry runs and
+	// refusals.
+	Certificate *certificate.Certificate `json:"certificate,omitempty"`
 }

@@ -11,8 +11,9 @@
 // never a value read from the database.
 //
 // A receiver of erasure events (a webhook body, a NATS message) reads the
-// certificate with [Parse], which takes a certificate or an object with a
-// "certificate" member (an event, a receipt), and checks it with
+// certificate with [Parse], which takes a certificate, an object with a
+// "certificate" member (an event, a receipt) or a webhook's body, and
+// checks it with
 // [Certificate.Verify]:
 //
 //	c, err := certificate.Parse(body)
@@ -201,8 +202,9 @@ func (c *Certificate) Verify(pub ed25519.PublicKey) error {
 	return nil
 }
 
-// Parse reads a certificate from data: a certificate's JSON, or a JSON
-// object with a "certificate" member (an erasure event, a receipt). The
+// Parse reads a certificate from data: a certificate's JSON, a JSON
+// object with a "certificate" member (an erasure event, a receipt, a line
+// of forget audit), or a webhook's body (the event in its "data"). The
 // certificate must be in canonical form but for spaces between tokens:
 // no unknown or repeated member, members in order and spelt exactly, no
 // alternative encodings of a value. So a certificate that parses and
@@ -214,6 +216,11 @@ func Parse(data []byte) (*Certificate, error) {
 	}
 	if _, isCert := probe["format"]; !isCert {
 		inner, ok := probe["certificate"]
+		if !ok {
+			if body, isWebhook := probe["data"]; isWebhook && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+				return Parse(body) // a webhook's body: the event is its data
+			}
+		}
 		if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
 			return nil, fmt.Errorf("%w: neither a certificate nor an object with one", ErrMalformed)
 		}

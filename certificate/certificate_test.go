@@ -186,7 +186,11 @@ func TestEveryBitOfTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, file := range map[string][]byte{"compact": append(compact, '\n'), "indented": indented, "event": event} {
+	webhook, err := json.Marshal(map[string]any{"type": "customer.forgotten", "data": json.RawMessage(event)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string][]byte{"compact": append(compact, '\n'), "indented": indented, "event": event, "webhook": webhook} {
 		got, err := certificate.Parse(file)
 		if err != nil {
 			t.Fatalf("%s: Parse: %v", name, err)
@@ -200,7 +204,7 @@ func TestEveryBitOfTheFile(t *testing.T) {
 		// In the event, the certificate's bytes: the others are the
 		// event's own.
 		from, to := 0, len(file)
-		if name == "event" {
+		if name == "event" || name == "webhook" {
 			from = bytes.Index(file, compact)
 			to = from + len(compact)
 		}

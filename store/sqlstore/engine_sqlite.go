@@ -208,8 +208,10 @@ func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string 
 		out = append(out, backfillEvents(d, table, "'legacy' || "+d.quote("audit_id"))...)
 	case 3:
 		if sh.needsRebuild() {
-			out = rebuildAudit(d, table)
+			out = rebuildAudit(d, table, sh)
 		}
+	case 4:
+		return addCertificateColumn(d, table, sh, "TEXT")
 	}
 	return append(out, unpublishedIndex(d, table)...)
 }
