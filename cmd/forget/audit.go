@@ -83,6 +83,7 @@ Examples:
 func (c *cli) replay(args []string) error {
 	fs := c.command("replay", replayUsage)
 	dbf := fs.database(true)
+	fs.signing()
 	from := fs.String("from", "", "the exported audit trail `FILE`, JSON lines from 'forget audit' (e.g. -from audit.jsonl)")
 	batchSize := fs.batchSize(dbf)
 	progress := fs.progress()

@@ -75,6 +75,8 @@ Usage:
   forget deliveries [flags] list parked or retrying deliveries across customers
   forget inspect [flags]  show what a forget does with every column that reaches a customer
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
+  forget keygen  [flags]  create the key pair that signs erasure certificates
+  forget certificate verify FILE -public-key KEY  check erasure certificates offline
   forget version          print the release, the VCS revision and the Go version
   forget completion SHELL print a completion script for bash or zsh
 
@@ -100,7 +102,7 @@ var commands = map[string]func(*cli, []string) error{
 	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
 	"deliveries": (*cli).deliveries, "inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
-	"migrate": (*cli).migrate,
+	"migrate": (*cli).migrate, "keygen": (*cli).keygen, "certificate": (*cli).certificate,
 }
 
 // completion reads commands, so it joins them after initialisation.
@@ -297,7 +299,7 @@ func repeatedFlag(fs *flag.FlagSet, args []string) string {
 // harmless here (TestEnvironmentSetsOnlyOperationalFlags enumerates them).
 var envSettable = map[string]bool{
 	// Where things are.
-	"db": true, "dsn": true, "nats": true, "keys": true, "secret-file": true,
+	"db": true, "dsn": true, "nats": true, "keys": true, "secret-file": true, "signing-key-file": true,
 	"addr": true, "admin-addr": true, "path": true, "webhook": true, "name": true,
 	"schema": true, "preset": true, "dialect": true, "report": true, "namespace": true,
 	// How the command runs: speed, logs, output, retries.

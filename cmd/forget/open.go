@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,10 @@ type dbFlags struct {
 	// anyVersion: open a database whatever its schema version (forget
 	// migrate); every other command refuses one behind or ahead.
 	anyVersion bool
+	// signingKeyFile (-signing-key-file, on the commands that forget) and
+	// the key read from it: see certificate.go.
+	signingKeyFile string
+	signingKey     ed25519.PrivateKey
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -82,6 +87,9 @@ func (d *dbFlags) check(c *cli, cmdline parsed, cmd string, required bool) error
 			return usageError{err}
 		}
 		d.mapping = &s
+	}
+	if err := d.readSigningKey(); err != nil {
+		return usageError{err}
 	}
 	if d.sized && (d.batchSize < 1 || d.batchSize > maxBatchSize) {
 		return usagef("-batch-size must be 1 to %d", maxBatchSize)
@@ -442,7 +450,11 @@ func (c *cli) openStore(ctx context.Context, dbf *dbFlags, logger *slog.Logger, 
 	}
 	o := &opened{store: store, db: db}
 	if o.cat, err = dbf.catalogue(ctx, store); err == nil {
-		o.f, err = forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}, opts...)...)
+		base := []forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}
+		if dbf.signingKey != nil {
+			base = append(base, forget.WithSigningKey(dbf.signingKey))
+		}
+		o.f, err = forget.New(store, append(base, opts...)...)
 	}
 	if err != nil {
 		db.Close()
