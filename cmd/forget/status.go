@@ -218,5 +218,5 @@ func certificateLine(c *certificate.Certificate) string {
 		digest = "none stated"
 	}
 	return fmt.Sprintf("certificate signed by %s: %d field(s) erased, %d table(s), mapping %s, %s; check it with 'forget certificate verify'",
-		c.KeyID, len(c.FieldsErased), len(c.Tables), clip(digest, 24), c.Verification.Statement)
+		c.KeyID, len(c.FieldsErased), len(c.Tables), digest, c.Verification.Statement)
 }
