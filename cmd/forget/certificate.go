@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -130,11 +129,12 @@ Examples:
 `
 
 func (c *cli) certificate(args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-			fmt.Fprint(c.stderr, certificateUsage[1:])
-			return flag.ErrHelp
-		}
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		args = []string{"verify", "-h"} // its flags, with the usage
+	case len(args) == 0:
+		args = []string{"verify"} // its usage errors, which name FILE and the key
+	case args[0] != "verify":
 		fmt.Fprint(c.stderr, certificateUsage[1:])
 		return exitError(exitUsage)
 	}
