@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/forgetkit/forget/certificate"
+	"github.com/forgetkit/forget/store/sqlstore"
 )
 
 // Signed erasure certificates: forget keygen, the -signing-key-file flag
@@ -113,6 +114,7 @@ func (d *dbFlags) readSigningKey() error {
 
 const certificateUsage = `
 Usage: forget certificate verify FILE -public-key KEY
+       forget certificate digest [-schema FILE] [-preset NAME]
 
 Checks erasure certificates offline, with the public key alone (forget
 keygen's PREFIX.pub, or the base64 of the 32-byte key). FILE ('-' for
@@ -123,9 +125,14 @@ skipped. Prints one line per certificate. Exit status 0 when every
 certificate verifies, 1 when one does not, a record has none, or FILE holds
 none at all; 2 on bad usage.
 
+'digest' prints the mapping digest a certificate states for the mapping
+file (or the preset's default mapping): an authority given the mapping can
+check that it was the one in force.
+
 Examples:
   forget certificate verify cert.json -public-key signing.pub
   forget audit -db app.db > audit.jsonl && forget certificate verify audit.jsonl -public-key signing.pub
+  forget certificate digest -schema mapping.json
 `
 
 func (c *cli) certificate(args []string) error {
@@ -134,6 +141,8 @@ func (c *cli) certificate(args []string) error {
 		args = []string{"verify", "-h"} // its flags, with the usage
 	case len(args) == 0:
 		args = []string{"verify"} // its usage errors, which name FILE and the key
+	case args[0] == "digest":
+		return c.certificateDigest(args[1:])
 	case args[0] != "verify":
 		fmt.Fprint(c.stderr, certificateUsage[1:])
 		return exitError(exitUsage)
@@ -248,4 +257,33 @@ func (c *cli) verifyCertificates(in io.Reader, pub ed25519.PublicKey) (good, bad
 		fmt.Fprintf(c.stdout, "ok record %d: event %s, customer %s, %s: %d field(s) erased, %d table(s), %s\n",
 			n, cert.EventID, quoteClipped(cert.CustomerID), cert.At.Format("2006-01-02T15:04:05Z"), len(cert.FieldsErased), len(cert.Tables), cert.Verification.Statement)
 	}
+}
+
+// certificateDigest prints sqlstore.SchemaDigest of the mapping the
+// database commands would use with the same -schema and -preset.
+func (c *cli) certificateDigest(args []string) error {
+	fs := c.command("certificate digest", certificateUsage)
+	var d dbFlags
+	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` (as the database commands take it)")
+	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := d.checkPreset(); err != nil {
+		return usageError{err}
+	}
+	schema := d.thePreset().schema()
+	if d.schema != "" {
+		s, err := readSchema(d.schema)
+		if err != nil {
+			return usageError{err}
+		}
+		schema = s
+	}
+	digest, err := sqlstore.SchemaDigest(schema)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, digest)
+	return nil
 }

@@ -113,6 +113,12 @@ func TestCertificateCommands(t *testing.T) {
 	if code, _, _ := run("certificate"); code != exitUsage {
 		t.Fatalf("certificate alone: exit %d, want %d", code, exitUsage)
 	}
+	// The digest the certificates state is the default mapping's, and
+	// forget certificate digest prints it.
+	code, digest, _ := run("certificate", "digest")
+	if code != exitOK || !strings.HasPrefix(digest, "sha256:") || !strings.Contains(trail, `"mapping_digest":"`+strings.TrimSpace(digest)+`"`) {
+		t.Fatalf("certificate digest: exit %d, %q, not the certificates' digest", code, digest)
+	}
 	for _, v := range personal {
 		if strings.Contains(printed.String(), v) {
 			t.Errorf("a command printed the value %q of a forgotten customer", v)
