@@ -49,7 +49,7 @@ func newCertifier(key ed25519.PrivateKey, store Store) (*certifier, error) {
 	if md, ok := store.(MappingDigester); ok {
 		c.digest = md.MappingDigest()
 		if c.digest != "" && !strings.HasPrefix(c.digest, "sha256:") {
-			return nil, errors.New("forget: the store's mapping digest does not start with sha256:")
+			return nil, errors.New("forget: the store's mapping digest does not start with \"sha256\"")
 		}
 	}
 	return c, nil
