@@ -1,11 +1,14 @@
 package forget
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/forgetkit/forget/certificate"
 )
@@ -55,10 +58,19 @@ func newCertifier(key ed25519.PrivateKey, store Store) (*certifier, error) {
 	return c, nil
 }
 
+// certMemo is one plan's last certificate: the store makes the receipt
+// inside its transaction and the Forgetter again for its caller, and a
+// signature costs more than the rest of a forget in memory.
+type certMemo struct {
+	mu   sync.Mutex
+	pre  []byte // the certificate's JSON before signing
+	cert *certificate.Certificate
+}
+
 // certify is rc's certificate. Ed25519 signing is deterministic, so that
 // the store's record and the receipt the caller gets hold the same
-// certificate.
-func (c *certifier) certify(rc *Receipt) *certificate.Certificate {
+// certificate; memo (nil: none) saves signing the same one twice.
+func (c *certifier) certify(rc *Receipt, memo *certMemo) *certificate.Certificate {
 	cert := &certificate.Certificate{
 		EventID:       rc.EventID,
 		CustomerID:    rc.CustomerID,
@@ -76,8 +88,22 @@ func (c *certifier) certify(rc *Receipt) *certificate.Certificate {
 		Verification:  certificate.Verification{Statement: certificate.NotVerified},
 		CannotCover:   certificate.CannotCover(),
 	}
+	pre, err := json.Marshal(cert)
+	if err != nil {
+		return nil // unreachable: a certificate is strings, numbers and lists
+	}
+	if memo != nil {
+		memo.mu.Lock()
+		defer memo.mu.Unlock()
+		if bytes.Equal(memo.pre, pre) {
+			return memo.cert // the same content signs the same: shared, never changed
+		}
+	}
 	if err := cert.Sign(c.key); err != nil {
 		return nil // unreachable: newCertifier checked the key's size
+	}
+	if memo != nil {
+		memo.pre, memo.cert = pre, cert
 	}
 	return cert
 }

@@ -37,7 +37,8 @@ type Plan struct {
 	// without its record nor a record without its erasure.
 	Record Receipt
 
-	cert *certifier // the Forgetter's, when it signs certificates
+	cert     *certifier // the Forgetter's, when it signs certificates
+	certMemo *certMemo  // this plan's last certificate, shared by its copies
 }
 
 // Receipt completes p.Record with what the store reports of the forget.
@@ -74,7 +75,7 @@ func (p Plan) Receipt(res Result) Receipt {
 	}
 	rc.Certificate = nil
 	if p.cert != nil && !p.DryRun {
-		rc.Certificate = p.cert.certify(&rc)
+		rc.Certificate = p.cert.certify(&rc, p.certMemo)
 	}
 	return rc
 }
@@ -145,7 +146,9 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 		plan.IgnoreHolds = slices.Clone(req.IgnoreHolds)
 		plan.Record.HoldsIgnored = plan.IgnoreHolds
 	}
-	plan.cert = f.cert
+	if f.cert != nil {
+		plan.cert, plan.certMemo = f.cert, &certMemo{}
+	}
 	plan.UnlessForgottenSince = req.sweptSince
 	plan.Repropagate = req.Repropagate
 	return prepared{lookup: lookup, plan: plan}, nil
