@@ -18,7 +18,8 @@ Usage: forget audit (-db FILE | -dsn URL) [-since TIME] [-audit-table TABLE]
 
 Prints the audit trail, one receipt per line as JSON: who forgot which
 customer when, what was erased and kept, how many rows went. Never a
-field's value. Export it regularly to somewhere your database backups are
+field's value. An erasure committed with a signing key holds its signed
+certificate ('forget certificate verify' checks the whole export). Export it regularly to somewhere your database backups are
 not: after a restore, 'forget replay' re-applies it.
 
 Examples:

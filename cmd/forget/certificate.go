@@ -236,10 +236,11 @@ func (c *cli) verifyCertificates(in io.Reader, pub ed25519.PublicKey) (good, bad
 		if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 			_ = json.Unmarshal(raw, &rec) // what Parse refuses, it says why below
 		}
-		if rec.Held != "" {
-			continue // a refusal: nothing was erased, nothing to certify
+		none := rec.Format == "" && rec.Data == nil && (rec.Certificate == nil || string(rec.Certificate) == "null")
+		if none && rec.Held != "" {
+			continue // a refusal: nothing was erased, nothing to certify (one that holds a certificate is checked)
 		}
-		if rec.Format == "" && rec.Data == nil && (rec.Certificate == nil || string(rec.Certificate) == "null") {
+		if none {
 			bad++
 			fmt.Fprintf(c.stdout, "FAILED record %d: no certificate (event %s: committed without a signing key?)\n", n, clip(rec.EventID, 40))
 			continue

@@ -96,6 +96,18 @@ func TestCertificateCommands(t *testing.T) {
 	if code, out, _ := run("certificate", "verify", auditFile, "-public-key", prefix+".pub"); code != exitFailed || !strings.Contains(out, "FAILED: 1 of 2") || !strings.Contains(out, "altered") {
 		t.Fatalf("verify of an altered certificate: exit %d\n%s", code, out)
 	}
+	// A record calling itself a refusal is checked all the same when it
+	// holds a certificate.
+	marked := strings.Replace(altered, `"principal":"cli","certificate"`, `"principal":"cli","held":"vip","certificate"`, 1)
+	if marked == altered {
+		t.Fatal("no record to mark held")
+	}
+	if err := os.WriteFile(auditFile, []byte(marked), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run("certificate", "verify", auditFile, "-public-key", prefix+".pub"); code != exitFailed || !strings.Contains(out, "FAILED: 1 of 2") {
+		t.Fatalf("verify of an altered certificate in a record marked held: exit %d\n%s", code, out)
+	}
 	// A forget without a key: its record has no certificate.
 	if code, _, errOut := run("run", "-db", path, "-customer-id", "5"); code != exitOK {
 		t.Fatalf("run without a key: exit %d: %s", code, errOut)
