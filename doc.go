@@ -14,10 +14,8 @@
 // passes the conformance suite in
 // [github.com/forgetkit/forget/store/storetest].
 //
-// This package imports only the standard library (and this module's
-// [github.com/forgetkit/forget/certificate], which imports only the
-// standard library too) and keeps no package-level mutable state: two
-// Forgetters never share anything.
+// This package imports only the standard library and keeps no
+// package-level mutable state: two Forgetters never share anything.
 //
 // The sections below name, for each kind of reader, the few identifiers
 // to start from; the rest of the package serves them.
@@ -94,4 +92,10 @@
 // [OutcomeDryRun], [OutcomeRefused] and [OutcomeFailed]; an observer
 // that is also a [HandlerObserver] hears the handler's refusals and failed
 // authentications too. observe/prometheus and observe/otel adapt both.
+//
+// [WithCertifier] gives every committed erasure a signed certificate
+// (Receipt.Certificate, in the audit record and the event too), made by
+// a [Certifier] such as
+// [github.com/forgetkit/forget/certificate.NewSigner]; receivers check it
+// with that package alone.
 package forget

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -63,6 +64,7 @@ func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []HookFailure {
 		copyRC.TablesKept = append([]Table(nil), rc.TablesKept...)
 		copyRC.RowsDeleted = maps.Clone(rc.RowsDeleted)
 		copyRC.RowsScrubbed = maps.Clone(rc.RowsScrubbed)
+		copyRC.Certificate = slices.Clone(rc.Certificate)
 		go func() {
 			defer func() {
 				if p := recover(); p != nil {

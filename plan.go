@@ -37,16 +37,22 @@ type Plan struct {
 	// without its record nor a record without its erasure.
 	Record Receipt
 
-	cert     *certifier // the Forgetter's, when it signs certificates
-	certMemo *certMemo  // this plan's last certificate, shared by its copies
+	cert *certifying // the Forgetter's, when it certifies erasures
 }
 
 // Receipt completes p.Record with what the store reports of the forget.
 // It is a pure function of the plan and the result. When the Forgetter
-// signs certificates ([WithSigningKey]), the receipt of a real forget
+// certifies erasures ([WithCertifier]), the receipt of a real forget
 // carries its certificate (a store that turns it into a refusal's record
 // drops it).
 func (p Plan) Receipt(res Result) Receipt {
+	rc, _ := p.receipt(res)
+	return rc
+}
+
+// receipt is [Plan.Receipt], and why it has no certificate when the
+// Forgetter's certifier failed.
+func (p Plan) receipt(res Result) (Receipt, error) {
 	rc := p.Record
 	rc.CustomerID = res.CustomerID
 	rc.Inventory = res.Inventory
@@ -74,10 +80,12 @@ func (p Plan) Receipt(res Result) Receipt {
 		rc.RowsDeleted[t.Table] = res.Rows[t.Table]
 	}
 	rc.Certificate = nil
-	if p.cert != nil && !p.DryRun {
-		rc.Certificate = p.cert.certify(&rc, p.certMemo)
+	if p.cert == nil || p.DryRun {
+		return rc, nil
 	}
-	return rc
+	cert, err := p.cert.certify(rc)
+	rc.Certificate = cert
+	return rc, err
 }
 
 // Assignment sets a field to a new value.
@@ -146,9 +154,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 		plan.IgnoreHolds = slices.Clone(req.IgnoreHolds)
 		plan.Record.HoldsIgnored = plan.IgnoreHolds
 	}
-	if f.cert != nil {
-		plan.cert, plan.certMemo = f.cert, &certMemo{}
-	}
+	plan.cert = f.cert
 	plan.UnlessForgottenSince = req.sweptSince
 	plan.Repropagate = req.Repropagate
 	return prepared{lookup: lookup, plan: plan}, nil

@@ -305,6 +305,21 @@ func propagateREADME(ctx context.Context, db *sql.DB, natsURL string, index *sea
 
 var _ = propagateREADME
 
+// signingREADME is docs/certificates.md's signing snippet.
+func signingREADME(store forget.Store, keyPEM []byte) (*forget.Forgetter, error) {
+	// README:begin docs/certificates.md sign
+	priv, err := certificate.ParsePrivateKey(keyPEM) // forget keygen's .key file
+	if err != nil {
+		return nil, err
+	}
+	signer, err := certificate.NewSigner(priv) // a forget.Certifier
+	if err != nil {
+		return nil, err
+	}
+	return forget.New(store, forget.WithCertifier(signer))
+	// README:end
+}
+
 // receiveCertificateREADME is docs/certificates.md's receiver snippet.
 func receiveCertificateREADME(pemBytes, body []byte, archive func(eventID string, body []byte) error) error {
 	// README:begin docs/certificates.md receive
@@ -323,8 +338,8 @@ func receiveCertificateREADME(pemBytes, body []byte, archive func(eventID string
 	// README:end
 }
 
-// TestREADMECertificate runs the receiver snippet on a webhook's body,
-// and on the body altered.
+// TestREADMECertificate runs the signing snippet, and the receiver
+// snippet on a webhook's body and on the body altered.
 func TestREADMECertificate(t *testing.T) {
 	t.Parallel()
 	pub, priv, err := certificate.GenerateKey(nil)
@@ -335,7 +350,11 @@ func TestREADMECertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := forget.New(seeded(t), forget.WithSigningKey(priv))
+	keyPEM, err := certificate.MarshalPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := signingREADME(seeded(t), keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

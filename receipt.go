@@ -1,9 +1,8 @@
 package forget
 
 import (
+	"encoding/json"
 	"time"
-
-	"github.com/forgetkit/forget/certificate"
 )
 
 // Receipt says what a forget did. It never holds a field's value.
@@ -49,8 +48,10 @@ type Receipt struct {
 	// when the store cannot tell.
 	Inventory *Inventory `json:"inventory,omitempty"`
 	// Certificate is the erasure's signed, value-free certificate, when
-	// the Forgetter has a signing key ([WithSigningKey]): recorded with
-	// the audit record and carried by the event. Nil in dry runs and
-	// refusals.
-	Certificate *certificate.Certificate `json:"certificate,omitempty"`
+	// the Forgetter has a [Certifier] ([WithCertifier]): its JSON, byte
+	// for byte as signed, recorded with the audit record and carried by
+	// the event. Read and check it with package
+	// github.com/forgetkit/forget/certificate (Parse, then Verify). Nil
+	// in dry runs and refusals.
+	Certificate json.RawMessage `json:"certificate,omitempty"`
 }

@@ -1,7 +1,7 @@
 // Package certificate is the signed, value-free certificate of one
-// erasure that forget issues when its Forgetter has a signing key
-// (forget.WithSigningKey), and what a receiver needs to check one offline
-// with the public key alone.
+// erasure that forget issues when its Forgetter has a signer
+// (forget.WithCertifier with [NewSigner]), and what a receiver needs to
+// check one offline with the public key alone.
 //
 // A certificate says which customer was forgotten, when, on whose
 // request, under which mapping (a digest), which fields and tables were
@@ -20,7 +20,9 @@
 //	if err != nil { ... }
 //	if err := c.Verify(pub); err != nil { ... } // not from forget, or altered
 //
-// The package imports only the standard library.
+// The package imports only the standard library and the root package
+// forget (which imports only the standard library itself), so that a
+// receiver that imports it pulls in no third-party module.
 package certificate
 
 import (

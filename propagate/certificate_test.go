@@ -1,6 +1,7 @@
 package propagate_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
@@ -25,7 +26,11 @@ func TestWebhookCarriesCertificate(t *testing.T) {
 	if err := s.Add(memstore.Customer{ID: "7", Fields: map[forget.Field]string{forget.Firstname: "Ann"}}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := forget.New(s, forget.WithSigningKey(priv))
+	signer, err := certificate.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := forget.New(s, forget.WithCertifier(signer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +53,9 @@ func TestWebhookCarriesCertificate(t *testing.T) {
 	body, err := propagate.Payload(rc)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Contains(body, events[0].Certificate) || !bytes.Equal(rc.Certificate, events[0].Certificate) {
+		t.Fatalf("the webhook's body does not hold the certificate byte for byte:\n%s\n%s", body, events[0].Certificate)
 	}
 	c, err := certificate.Parse(body)
 	if err != nil {

@@ -97,7 +97,8 @@ func (cmd *command) signing() {
 	cmd.StringVar(&cmd.db.signingKeyFile, "signing-key-file", "", "a `FILE` holding the Ed25519 private key (forget keygen) that signs each erasure's certificate;\nalso $FORGET_SIGNING_KEY_FILE. Without it, erasures carry no certificate")
 }
 
-// readSigningKey reads the private key file d names, if any.
+// readSigningKey reads the private key file d names, if any, and makes
+// its signer.
 func (d *dbFlags) readSigningKey() error {
 	if d.signingKeyFile == "" {
 		return nil
@@ -106,7 +107,11 @@ func (d *dbFlags) readSigningKey() error {
 	if err != nil {
 		return fmt.Errorf("-signing-key-file: %w", err)
 	}
-	if d.signingKey, err = certificate.ParsePrivateKey(data); err != nil {
+	priv, err := certificate.ParsePrivateKey(data)
+	if err != nil {
+		return fmt.Errorf("-signing-key-file %s: %w", d.signingKeyFile, err)
+	}
+	if d.signer, err = certificate.NewSigner(priv); err != nil {
 		return fmt.Errorf("-signing-key-file %s: %w", d.signingKeyFile, err)
 	}
 	return nil

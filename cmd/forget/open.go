@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -41,9 +40,9 @@ type dbFlags struct {
 	// migrate); every other command refuses one behind or ahead.
 	anyVersion bool
 	// signingKeyFile (-signing-key-file, on the commands that forget) and
-	// the key read from it: see certificate.go.
+	// the signer of the key read from it: see certificate.go.
 	signingKeyFile string
-	signingKey     ed25519.PrivateKey
+	signer         forget.Certifier
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -451,8 +450,8 @@ func (c *cli) openStore(ctx context.Context, dbf *dbFlags, logger *slog.Logger, 
 	o := &opened{store: store, db: db}
 	if o.cat, err = dbf.catalogue(ctx, store); err == nil {
 		base := []forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}
-		if dbf.signingKey != nil {
-			base = append(base, forget.WithSigningKey(dbf.signingKey))
+		if dbf.signer != nil {
+			base = append(base, forget.WithCertifier(dbf.signer))
 		}
 		o.f, err = forget.New(store, append(base, opts...)...)
 	}

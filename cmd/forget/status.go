@@ -209,9 +209,13 @@ func (c *cli) printStatus(id string, events []propagate.EventStatus, gone []prop
 
 // certificateLine says what an event's certificate states, in a line (the
 // certificate itself: forget audit, or status -json).
-func certificateLine(c *certificate.Certificate) string {
-	if c == nil {
+func certificateLine(raw json.RawMessage) string {
+	if len(raw) == 0 {
 		return "no certificate (committed without -signing-key-file)"
+	}
+	c, err := certificate.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("an unreadable certificate (%v); 'forget certificate verify' says more", err)
 	}
 	digest := c.MappingDigest
 	if digest == "" {

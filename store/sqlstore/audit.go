@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,7 +14,6 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/forgetkit/forget"
-	"github.com/forgetkit/forget/certificate"
 )
 
 // The audit table: its DDL, and the records of one forget (Store.audit)
@@ -32,8 +32,8 @@ const auditTimeFormat = "2006-01-02T15:04:05.000000000Z"
 // (on a table whose event_id is NOT NULL, as AuditDDL made them before,
 // a placeholder id and its own time instead; see Store.refusalIDs).
 //
-// certificate is the erasure's signed certificate (forget.WithSigningKey)
-// as JSON, NULL without one.
+// certificate is the erasure's signed certificate (forget.WithCertifier):
+// its JSON byte for byte, NULL without one.
 var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "held", "published_at", "certificate"}
 
 // WithAudit makes the store write each forget's receipt to table, in the
@@ -277,25 +277,28 @@ func (s *Store) auditRow(rc forget.Receipt, planEventID string, quiet bool) ([]a
 		}
 	}
 	var cert any // NULL: none
-	if rc.Certificate != nil {
-		b, err := json.Marshal(rc.Certificate)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: audit: certificate: %w", err)
+	if len(rc.Certificate) > 0 {
+		if !json.Valid(rc.Certificate) {
+			return nil, errors.New("sqlstore: audit: the receipt's certificate is not JSON")
 		}
-		cert = string(b)
+		cert = string(rc.Certificate)
 	}
 	return []any{eventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
 		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published, cert}, nil
 }
 
-// scanCertificate decodes a certificate column (NULL: none) into rc.
+// scanCertificate sets rc's certificate to a certificate column's JSON,
+// byte for byte (NULL: none).
 func scanCertificate(col sql.NullString, rc *forget.Receipt) error {
 	if !col.Valid || col.String == "" {
 		return nil
 	}
-	rc.Certificate = new(certificate.Certificate)
-	return json.Unmarshal([]byte(col.String), rc.Certificate)
+	if !json.Valid([]byte(col.String)) {
+		return errors.New("not JSON")
+	}
+	rc.Certificate = json.RawMessage(col.String)
+	return nil
 }
 
 // countsJSON is json.Marshal(m) for auditRow, written directly when no

@@ -19,16 +19,20 @@ import (
 	"github.com/forgetkit/forget/store/storetest"
 )
 
-// TestCertificates: with a signing key, a single forget and each forget
+// TestCertificates: with certificate.NewSigner, a single forget and each forget
 // of a batch get a certificate that verifies with the public key, states
 // the store's mapping digest and the row counts, and is the same in the
-// receipt, the audit record and the event (and in the event's JSON, as a
-// receiver gets it); a dry run and a refusal get none. No value planted
+// receipt, the audit record and the event, byte for byte (and in the
+// event's JSON, as a receiver gets it); a dry run and a refusal get none. No value planted
 // in the customers' rows appears in any receipt, certificate, audit
 // record, event or log line.
 func TestCertificates(t *testing.T) {
 	t.Parallel()
 	pub, priv, err := certificate.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := certificate.NewSigner(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +56,7 @@ func TestCertificates(t *testing.T) {
 				t.Fatal(err)
 			}
 			var logs syncbuf.Buffer
-			f, err := forget.New(b.Store, forget.WithSigningKey(priv),
+			f, err := forget.New(b.Store, forget.WithCertifier(signer),
 				forget.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 			if err != nil {
 				t.Fatal(err)
@@ -87,10 +91,14 @@ func TestCertificates(t *testing.T) {
 			}
 
 			byEvent := map[string]*certificate.Certificate{}
+			rawByEvent := map[string][]byte{}
 			for _, rc := range receipts {
-				c := rc.Certificate
-				if c == nil {
+				if rc.Certificate == nil {
 					t.Fatalf("customer %s: no certificate", rc.CustomerID)
+				}
+				c, err := certificate.Parse(rc.Certificate)
+				if err != nil {
+					t.Fatalf("customer %s: %v", rc.CustomerID, err)
 				}
 				if err := c.Verify(pub); err != nil {
 					t.Fatalf("customer %s: %v", rc.CustomerID, err)
@@ -103,9 +111,9 @@ func TestCertificates(t *testing.T) {
 				if want := (certificate.TableRows{Table: "member_note", Action: certificate.Deleted, Rows: 3}); !containsRows(c.Tables, want) {
 					t.Errorf("customer %s: tables %+v lack %+v", rc.CustomerID, c.Tables, want)
 				}
-				byEvent[rc.EventID] = c
+				byEvent[rc.EventID], rawByEvent[rc.EventID] = c, rc.Certificate
 			}
-			if got := receipts[0].Certificate.FieldsKept; len(got) != 1 || got[0] != "city" {
+			if got := byEvent[receipts[0].EventID].FieldsKept; len(got) != 1 || got[0] != "city" {
 				t.Errorf("kept %q in the certificate, want city", got)
 			}
 
@@ -122,8 +130,8 @@ func TestCertificates(t *testing.T) {
 					continue
 				}
 				erasures++
-				if want := byEvent[rec.EventID]; !reflect.DeepEqual(rec.Certificate, want) {
-					t.Errorf("audit record %s: certificate %+v, want the receipt's %+v", rec.EventID, rec.Certificate, want)
+				if want := rawByEvent[rec.EventID]; !bytes.Equal(rec.Certificate, want) {
+					t.Errorf("audit record %s: certificate %s, want the receipt's %s", rec.EventID, rec.Certificate, want)
 				}
 			}
 			if erasures != 3 || len(trail) != 4 {
@@ -136,6 +144,9 @@ func TestCertificates(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, ev := range events {
+					if ev.Held == "" && !bytes.Equal(ev.Certificate, rawByEvent[ev.EventID]) {
+						t.Errorf("event %s: certificate %s, want the receipt's %s", ev.EventID, ev.Certificate, rawByEvent[ev.EventID])
+					}
 					body, err := json.Marshal(ev)
 					if err != nil {
 						t.Fatal(err)
@@ -179,14 +190,17 @@ func containsRows(rows []certificate.TableRows, want certificate.TableRows) bool
 	return false
 }
 
-// TestSigningKeyRefused: New refuses a signing key of the wrong size.
+// TestSigningKeyRefused: NewSigner refuses a signing key of the wrong
+// size, and New a nil certifier.
 func TestSigningKeyRefused(t *testing.T) {
 	t.Parallel()
 	b := newDefaultBackend(t, engines(t)[0])
-	if _, err := forget.New(b.Store, forget.WithSigningKey(ed25519.PrivateKey(make([]byte, 10)))); err == nil {
-		t.Fatal("New took a 10-byte signing key")
+	for _, key := range []ed25519.PrivateKey{make([]byte, 10), nil} {
+		if s, err := certificate.NewSigner(key); err == nil || s != nil {
+			t.Fatalf("NewSigner took a %d-byte signing key", len(key))
+		}
 	}
-	if _, err := forget.New(b.Store, forget.WithSigningKey(nil)); err == nil {
-		t.Fatal("New took a nil signing key")
+	if _, err := forget.New(b.Store, forget.WithCertifier(nil)); err == nil {
+		t.Fatal("New took a nil certifier")
 	}
 }
