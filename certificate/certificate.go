@@ -154,6 +154,18 @@ func (c *Certificate) Sign(priv ed25519.PrivateKey) error {
 	if len(priv) != ed25519.PrivateKeySize {
 		return fmt.Errorf("certificate: a private key is %d bytes, not %d", ed25519.PrivateKeySize, len(priv))
 	}
+	c.normalize(KeyID(priv.Public().(ed25519.PublicKey)))
+	msg, err := c.Canonical()
+	if err != nil {
+		return fmt.Errorf("certificate: %w", err)
+	}
+	c.Signature = ed25519.Sign(priv, msg)
+	return nil
+}
+
+// normalize is Sign but for the signature: the Format (when empty), the
+// time in UTC, empty lists for nil ones, and keyID.
+func (c *Certificate) normalize(keyID string) {
 	if c.Format == "" {
 		c.Format = Format
 	}
@@ -169,13 +181,7 @@ func (c *Certificate) Sign(priv ed25519.PrivateKey) error {
 	if c.Verification.Residuals == nil {
 		c.Verification.Residuals = []Residual{}
 	}
-	c.KeyID = KeyID(priv.Public().(ed25519.PublicKey))
-	msg, err := c.Canonical()
-	if err != nil {
-		return fmt.Errorf("certificate: %w", err)
-	}
-	c.Signature = ed25519.Sign(priv, msg)
-	return nil
+	c.KeyID = keyID
 }
 
 // Verify checks that the certificate is of this Format and signed by

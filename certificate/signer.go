@@ -3,6 +3,7 @@ package certificate
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -27,7 +28,8 @@ func NewSigner(priv ed25519.PrivateKey) (forget.Certifier, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("certificate: a signing key is an Ed25519 private key of %d bytes, not %d", ed25519.PrivateKeySize, len(priv))
 	}
-	return &signer{key: slices.Clone(priv), memo: make(map[string]json.RawMessage, memoSize)}, nil
+	key := slices.Clone(priv)
+	return &signer{key: key, keyID: KeyID(key.Public().(ed25519.PublicKey)), memo: make(map[string]json.RawMessage, memoSize)}, nil
 }
 
 // memoSize bounds the signer's memo: the certificates of the last
@@ -36,9 +38,10 @@ const memoSize = 64
 
 // signer is NewSigner's Certifier.
 type signer struct {
-	key ed25519.PrivateKey
+	key   ed25519.PrivateKey
+	keyID string
 
-	// memo maps a certificate's JSON before signing to its signed JSON:
+	// memo maps a certificate's canonical form to its signed JSON:
 	// the store certifies a receipt inside its transaction and the
 	// Forgetter the same receipt again for its caller, and a signature
 	// costs more than the rest of a forget in memory. Ed25519 signing is
@@ -48,33 +51,37 @@ type signer struct {
 	order []string // memo's keys, oldest first
 }
 
-// Certify is rc's signed certificate, as JSON in canonical form.
+// Certify is rc's signed certificate, as JSON in canonical form: what
+// json.Marshal makes of it once [Certificate.Sign] has signed it, built
+// from the canonical form the signature covers with the signature added
+// as its last member, so that the certificate is marshalled once.
 func (s *signer) Certify(rc forget.Receipt, mappingDigest string) (json.RawMessage, error) {
 	c := fromReceipt(rc, mappingDigest)
-	pre, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("certificate: %w", err) // unreachable: strings, numbers and lists
+	c.normalize(s.keyID)
+	canon, err := c.Canonical()
+	if err != nil || len(canon) < 2 || canon[len(canon)-1] != '}' {
+		return nil, fmt.Errorf("certificate: the canonical form: %v", err) // unreachable: strings, numbers and lists
 	}
 	s.mu.Lock()
-	signed, ok := s.memo[string(pre)]
+	signed, ok := s.memo[string(canon)]
 	s.mu.Unlock()
 	if ok {
 		return bytes.Clone(signed), nil
 	}
-	if err := c.Sign(s.key); err != nil {
-		return nil, err // unreachable: NewSigner checked the key's size
-	}
-	if signed, err = json.Marshal(c); err != nil {
-		return nil, fmt.Errorf("certificate: %w", err)
-	}
+	sig := ed25519.Sign(s.key, canon)
+	signed = make([]byte, 0, len(canon)+len(`,"signature":""`)+base64.StdEncoding.EncodedLen(len(sig)))
+	signed = append(signed, canon[:len(canon)-1]...)
+	signed = append(signed, `,"signature":"`...)
+	signed = base64.StdEncoding.AppendEncode(signed, sig)
+	signed = append(signed, `"}`...)
 	s.mu.Lock()
-	if _, ok := s.memo[string(pre)]; !ok {
+	if _, ok := s.memo[string(canon)]; !ok {
 		if len(s.order) == memoSize {
 			delete(s.memo, s.order[0])
 			s.order = append(s.order[:0], s.order[1:]...)
 		}
-		s.memo[string(pre)] = signed
-		s.order = append(s.order, string(pre))
+		s.memo[string(canon)] = signed
+		s.order = append(s.order, string(canon))
 	}
 	s.mu.Unlock()
 	return bytes.Clone(signed), nil
