@@ -1,10 +1,16 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/certificate"
 )
 
 // TestCertificateCommands: keygen writes a pair (the private key 0600)
@@ -135,5 +141,33 @@ func TestCertificateCommands(t *testing.T) {
 		if strings.Contains(printed.String(), v) {
 			t.Errorf("a command printed the value %q of a forgotten customer", v)
 		}
+	}
+}
+
+// TestCertificateLine: status's line reads the event's certificate from
+// its JSON (what the field holds since the root package stopped importing
+// package certificate), says when there is none, and when it does not
+// parse.
+func TestCertificateLine(t *testing.T) {
+	t.Parallel()
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	signer, err := certificate.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := signer.Certify(forget.Receipt{EventID: "e1", CustomerID: "7", At: time.Now(),
+		FieldsErased: []forget.Field{forget.Firstname, forget.Phone}, RowsDeleted: map[forget.Table]int64{"member_note": 2}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := certificate.KeyID(priv.Public().(ed25519.PublicKey))
+	if got := certificateLine(raw); !strings.Contains(got, "signed by "+keyID+": 2 field(s) erased, 1 table(s), mapping none stated") {
+		t.Errorf("line %q", got)
+	}
+	if got := certificateLine(nil); !strings.HasPrefix(got, "no certificate") {
+		t.Errorf("no certificate: %q", got)
+	}
+	if got := certificateLine(json.RawMessage(`{"format":1}`)); !strings.HasPrefix(got, "an unreadable certificate") {
+		t.Errorf("unreadable: %q", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +203,47 @@ func TestSigningKeyRefused(t *testing.T) {
 	}
 	if _, err := forget.New(b.Store, forget.WithCertifier(nil)); err == nil {
 		t.Fatal("New took a nil certifier")
+	}
+}
+
+// TestCertificateColumnNotJSON: a certificate column changed behind the
+// store's back into something that is not JSON fails the audit trail's
+// and the events' reads with an error that names the certificate, not
+// its content (the column is read byte for byte, never re-encoded).
+func TestCertificateColumnNotJSON(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv, err := certificate.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := certificate.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newDefaultBackend(t, engines(t)[0], sqlstore.WithAudit(sqlstore.DefaultAuditTable))
+	if err := b.Seed(ctx, []storetest.Customer{storetest.NewCustomer(101)}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := forget.New(b.Store, forget.WithCertifier(signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "101"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := b.AuditTrail(ctx, time.Time{})
+	if err != nil || len(trail) != 1 || !bytes.Equal(trail[0].Certificate, rc.Certificate) {
+		t.Fatalf("trail %+v (%v), want the receipt's certificate", trail, err)
+	}
+	if _, err := b.db.ExecContext(ctx, "UPDATE "+sqlstore.DefaultAuditTable+" SET certificate = 'Ann Smith {'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AuditTrail(ctx, time.Time{}); err == nil || !strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), "Ann") {
+		t.Fatalf("AuditTrail of a broken certificate: %v", err)
+	}
+	if _, err := b.CustomerEvents(ctx, "101"); err == nil || !strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), "Ann") {
+		t.Fatalf("CustomerEvents of a broken certificate: %v", err)
 	}
 }
