@@ -7,6 +7,7 @@ package forget_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -35,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/certificate"
 	forgetprom "github.com/forgetkit/forget/observe/prometheus"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/memstore"
@@ -360,6 +362,77 @@ func propagateREADME(ctx context.Context, db *sql.DB, natsURL string, index *sea
 }
 
 var _ = propagateREADME
+
+// signingREADME is docs/certificates.md's signing snippet.
+func signingREADME(store forget.Store, keyPEM []byte) (*forget.Forgetter, error) {
+	// README:begin docs/certificates.md sign
+	priv, err := certificate.ParsePrivateKey(keyPEM) // forget keygen's .key file
+	if err != nil {
+		return nil, err
+	}
+	signer, err := certificate.NewSigner(priv) // a forget.Certifier
+	if err != nil {
+		return nil, err
+	}
+	return forget.New(store, forget.WithCertifier(signer))
+	// README:end
+}
+
+// receiveCertificateREADME is docs/certificates.md's receiver snippet.
+func receiveCertificateREADME(pemBytes, body []byte, archive func(eventID string, body []byte) error) error {
+	// README:begin docs/certificates.md receive
+	pub, err := certificate.ParsePublicKey(pemBytes) // keygen's .pub, or the base64 of the 32-byte key
+	if err != nil {
+		return err
+	}
+	c, err := certificate.Parse(body) // a webhook's body, an event, a certificate
+	if err != nil {
+		return err
+	}
+	if err := c.Verify(pub); err != nil {
+		return err // not signed with this key, or altered
+	}
+	return archive(c.EventID, body)
+	// README:end
+}
+
+// TestREADMECertificate runs the signing snippet, and the receiver
+// snippet on a webhook's body and on the body altered.
+func TestREADMECertificate(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := certificate.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := certificate.MarshalPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := certificate.MarshalPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := signingREADME(seeded(t), keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "191"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := propagate.Payload(*rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var archived string
+	if err := receiveCertificateREADME(pemBytes, body, func(id string, _ []byte) error { archived = id; return nil }); err != nil || archived != rc.EventID {
+		t.Fatalf("receive: %v, archived %q, want %q", err, archived, rc.EventID)
+	}
+	altered := bytes.Replace(body, []byte(`"customer_id":"191"`), []byte(`"customer_id":"192"`), -1)
+	if err := receiveCertificateREADME(pemBytes, altered, func(string, []byte) error { return nil }); !errors.Is(err, certificate.ErrBadSignature) {
+		t.Fatalf("receive of an altered body: %v, want ErrBadSignature", err)
+	}
+}
 
 // observeREADME is the README's "Observability" snippet.
 func observeREADME(store forget.Store, admin *http.ServeMux, built **forget.Forgetter) error {

@@ -42,6 +42,10 @@ type dbFlags struct {
 	// tombstoneKeys is the tombstone key file (-tombstone-keys, else
 	// $FORGET_TOMBSTONE_KEYS_FILE); see tombstones.go.
 	tombstoneKeys string
+	// signingKeyFile (-signing-key-file, on the commands that forget) and
+	// the signer of the key read from it: see certificate.go.
+	signingKeyFile string
+	signer         forget.Certifier
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -97,6 +101,9 @@ func (d *dbFlags) check(c *cli, cmdline parsed, cmd string, required bool) error
 			return usageError{err}
 		}
 		d.hashKey = key
+	}
+	if err := d.readSigningKey(); err != nil {
+		return usageError{err}
 	}
 	if d.sized && (d.batchSize < 1 || d.batchSize > maxBatchSize) {
 		return usagef("-batch-size must be 1 to %d", maxBatchSize)
@@ -442,7 +449,11 @@ func (c *cli) openStore(ctx context.Context, dbf *dbFlags, logger *slog.Logger, 
 	}
 	o := &opened{store: store, db: db}
 	if o.cat, err = dbf.catalogue(ctx, store); err == nil {
-		o.f, err = forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}, opts...)...)
+		base := []forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}
+		if dbf.signer != nil {
+			base = append(base, forget.WithCertifier(dbf.signer))
+		}
+		o.f, err = forget.New(store, append(base, opts...)...)
 	}
 	if err != nil {
 		db.Close()

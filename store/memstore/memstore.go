@@ -343,6 +343,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 			rc := p.Receipt(forget.Result{CustomerID: id})
 			// A refusal is no event: it has no event id.
 			rc.Held, rc.EventID, rc.FieldsErased, rc.RowsDeleted, rc.RowsScrubbed = h.name, "", []forget.Field{}, map[forget.Table]int64{}, nil
+			rc.Certificate = nil // a certificate is of an erasure
 			s.audit = append(s.audit, rc)
 		}
 		return res, &forget.HeldError{Hold: h.name}

@@ -181,6 +181,8 @@ func mysqlMigrateStep(d Dialect, table string, sh auditShape, to int) []string {
 		if !sh.nullable["event_id"] {
 			out = append(out, fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s VARCHAR(255) NULL", q(table), q("event_id")))
 		}
+	case 4:
+		out = addCertificateColumn(d, table, sh, "TEXT NULL")
 	}
 	return out
 }

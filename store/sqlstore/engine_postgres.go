@@ -125,6 +125,8 @@ func postgresMigrateStep(d Dialect, table string, sh auditShape, to int) []strin
 		if !sh.nullable["event_id"] {
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", q(table), q("event_id")))
 		}
+	case 4:
+		return addCertificateColumn(d, table, sh, "TEXT")
 	}
 	return append(out, unpublishedIndex(d, table)...)
 }

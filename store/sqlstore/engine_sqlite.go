@@ -320,6 +320,8 @@ func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string 
 		if sh.needsRebuild() {
 			out = rebuildAudit(d, table, sh)
 		}
+	case 4:
+		return addCertificateColumn(d, table, sh, "TEXT")
 	}
 	return append(out, unpublishedIndex(d, table)...)
 }
