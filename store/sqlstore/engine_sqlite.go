@@ -60,20 +60,18 @@ func init() {
 		insertSQL:       sqliteInsertSQL,
 		insertFixedOnce: true,
 		// Each customer's own statement, which counts its rows for free.
-		writeTables:   (*bulkRun).purgeEach,
-		singleWriter:  true,
-		begin:         beginImmediate,
-		retryable:     sqliteRetryable,
-		claim:         (*Store).claimSQLite,
-		walCheckpoint: true,
-		sweepCheck:    (*Store).checkActivityText,
-		introspect:    func(b *introBuilder, ctx context.Context, db *sql.DB, _ []string) error { return b.sqlite(ctx, db) },
-		checkSchemas:  func([]string) error { return nil }, // main only
-		foldColumns:   true,
-		strictTypes:   false,
-		// SQLite stores any literal in any column: the Go-side checks
-		// of the column's declared type are all there is.
-		literalCast:    func(*ColumnInfo) string { return "" },
+		writeTables:    (*bulkRun).purgeEach,
+		singleWriter:   true,
+		begin:          beginImmediate,
+		retryable:      sqliteRetryable,
+		claim:          (*Store).claimSQLite,
+		walCheckpoint:  true,
+		sweepCheck:     (*Store).checkActivityText,
+		introspect:     func(b *introBuilder, ctx context.Context, db *sql.DB, _ []string) error { return b.sqlite(ctx, db) },
+		checkSchemas:   func([]string) error { return nil }, // main only
+		foldColumns:    true,
+		strictTypes:    false,
+		literalCast:    func(*ColumnInfo) string { return "" }, // SQLite stores any literal anywhere: Go-side checks only
 		strictBools:    false,
 		holdsTimes:     sqliteHoldsTimes,
 		verifyWarnings: (*verifier).secureDelete,
