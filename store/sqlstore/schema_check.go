@@ -272,4 +272,3 @@ func clipName(s string) string {
 	}
 	return s[:n] + "..."
 }
-
