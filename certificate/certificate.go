@@ -50,6 +50,8 @@ const (
 	Deleted  = "deleted"  // the customer's rows were deleted
 	Scrubbed = "scrubbed" // named columns of the customer's rows were overwritten
 	Updated  = "updated"  // the table holds erased fields: rows written
+	Shared   = "shared"   // rows left because another customer reaches them too (Table is the catalogue table)
+	Redacted = "redacted" // spans a redaction rule removed (Table is "table.column"; Rows counts spans)
 )
 
 // cannotCover is what no erasure in the host's database reaches, stated
@@ -97,7 +99,7 @@ type Certificate struct {
 // TableRows is what the erasure did to one table.
 type TableRows struct {
 	Table  string `json:"table"`
-	Action string `json:"action"` // Deleted, Scrubbed or Updated
+	Action string `json:"action"` // Deleted, Scrubbed, Updated, Shared or Redacted
 	Rows   int64  `json:"rows"`
 }
 

@@ -119,12 +119,18 @@ func names[N ~string](in []N) []string {
 // tableRows lists what the forget did to each table, sorted by table and
 // action so that the certificate is one however the maps iterate.
 func tableRows(rc forget.Receipt) []TableRows {
-	out := make([]TableRows, 0, len(rc.RowsDeleted)+len(rc.RowsScrubbed)+len(rc.RowsUpdated))
+	out := make([]TableRows, 0, len(rc.RowsDeleted)+len(rc.RowsScrubbed)+len(rc.RowsUpdated)+len(rc.RowsShared)+len(rc.Redactions))
 	for t, n := range rc.RowsDeleted {
 		out = append(out, TableRows{Table: string(t), Action: Deleted, Rows: n})
 	}
 	for t, n := range rc.RowsScrubbed {
 		out = append(out, TableRows{Table: string(t), Action: Scrubbed, Rows: n})
+	}
+	for t, n := range rc.RowsShared {
+		out = append(out, TableRows{Table: string(t), Action: Shared, Rows: n})
+	}
+	for c, n := range rc.Redactions {
+		out = append(out, TableRows{Table: c, Action: Redacted, Rows: n})
 	}
 	for t, n := range rc.RowsUpdated {
 		out = append(out, TableRows{Table: t, Action: Updated, Rows: n})

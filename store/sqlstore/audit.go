@@ -34,7 +34,7 @@ const auditTimeFormat = "2006-01-02T15:04:05.000000000Z"
 //
 // certificate is the erasure's signed certificate (forget.WithCertifier):
 // its JSON byte for byte, NULL without one.
-var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "held", "published_at", "certificate"}
+var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "held", "published_at", "certificate", "rows_shared", "redactions"}
 
 // WithAudit makes the store write each forget's receipt to table, in the
 // forget's own transaction: there is never an erasure without its record,
@@ -68,7 +68,7 @@ func AuditDDL(d Dialect, table string) []string {
 			typ = text
 		case "published_at": // NULL until a relay has published the event
 			typ = strings.TrimSuffix(indexed, " NOT NULL")
-		case "certificate": // NULL without one
+		case "certificate", "rows_shared", "redactions": // NULL without one (and in records made before version 4)
 			typ = strings.TrimSuffix(list, " NOT NULL")
 		}
 		cols = append(cols, q(c)+" "+typ)
@@ -276,6 +276,14 @@ func (s *Store) auditRow(rc forget.Receipt, planEventID string, quiet bool) ([]a
 			eventID, published = planEventID, at
 		}
 	}
+	shared, err := optionalCounts(rc.RowsShared)
+	if err != nil {
+		return nil, err
+	}
+	redactions, err := optionalCounts(rc.Redactions)
+	if err != nil {
+		return nil, err
+	}
 	var cert any // NULL: none
 	if len(rc.Certificate) > 0 {
 		if !json.Valid(rc.Certificate) {
@@ -285,7 +293,28 @@ func (s *Store) auditRow(rc forget.Receipt, planEventID string, quiet bool) ([]a
 	}
 	return []any{eventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
-		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published, cert}, nil
+		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published, cert, shared, redactions}, nil
+}
+
+// optionalCounts is m as JSON for a column that is NULL when m is empty
+// (rows_shared, redactions: most forgets have none).
+func optionalCounts[K ~string](m map[K]int64) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: audit: counts: %w", err)
+	}
+	return string(b), nil
+}
+
+// scanOptionalCounts reads such a column into *m (NULL: none).
+func scanOptionalCounts[K ~string](col sql.NullString, m *map[K]int64) error {
+	if !col.Valid || col.String == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(col.String), m)
 }
 
 // scanCertificate sets rc's certificate to a certificate column's JSON,
@@ -393,8 +422,8 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 	for rows.Next() {
 		var rc forget.Receipt
 		var at, erased, kept, tablesKept, deleted, scrubbed, ignored string
-		var eventID, published, cert sql.NullString
-		if err := rows.Scan(&eventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &rc.Held, &published, &cert); err != nil {
+		var eventID, published, cert, shared, redactions sql.NullString
+		if err := rows.Scan(&eventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &rc.Held, &published, &cert, &shared, &redactions); err != nil {
 			return nil, fmt.Errorf("sqlstore: read audit trail: %w", err)
 		}
 		if rc.Held == "" {
@@ -415,6 +444,12 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 		}
 		if err := scanCertificate(cert, &rc); err != nil {
 			return nil, fmt.Errorf("sqlstore: audit record of customer %s: bad certificate: %w", rc.CustomerID, err)
+		}
+		if err := scanOptionalCounts(shared, &rc.RowsShared); err != nil {
+			return nil, fmt.Errorf("sqlstore: audit record of customer %s: bad shared row counts: %w", rc.CustomerID, err)
+		}
+		if err := scanOptionalCounts(redactions, &rc.Redactions); err != nil {
+			return nil, fmt.Errorf("sqlstore: audit record of customer %s: bad redaction counts: %w", rc.CustomerID, err)
 		}
 		out = append(out, rc)
 	}

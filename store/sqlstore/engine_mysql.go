@@ -182,7 +182,7 @@ func mysqlMigrateStep(d Dialect, table string, sh auditShape, to int) []string {
 			out = append(out, fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s VARCHAR(255) NULL", q(table), q("event_id")))
 		}
 	case 4:
-		out = addCertificateColumn(d, table, sh, "TEXT NULL")
+		out = addVersion4Columns(d, table, sh, "TEXT NULL")
 	}
 	return out
 }

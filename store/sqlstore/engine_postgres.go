@@ -124,7 +124,7 @@ func postgresMigrateStep(d Dialect, table string, sh auditShape, to int) []strin
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", q(table), q("event_id")))
 		}
 	case 4:
-		return addCertificateColumn(d, table, sh, "TEXT")
+		return addVersion4Columns(d, table, sh, "TEXT")
 	}
 	return append(out, unpublishedIndex(d, table)...)
 }

@@ -319,7 +319,7 @@ func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string 
 			out = rebuildAudit(d, table, sh)
 		}
 	case 4:
-		return addCertificateColumn(d, table, sh, "TEXT")
+		return addVersion4Columns(d, table, sh, "TEXT")
 	}
 	return append(out, unpublishedIndex(d, table)...)
 }

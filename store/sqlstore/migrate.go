@@ -28,7 +28,7 @@ var schemaVersions = []string{
 	1: "before erasure events: the audit trail alone",
 	2: "v0.1.0: erasure events (event_id, holds_ignored, held, published_at; event and unpublished indexes)",
 	3: "v0.2.0: refusals carry no event (event_id may be NULL; the unpublished index skips refusals)",
-	4: "erasure certificates (certificate, NULL in a record without one)",
+	4: "erasure certificates, rows left shared, redactions (certificate, rows_shared, redactions; NULL in a record without them)",
 }
 
 // MigrateOptions says what Migrate migrates and how.

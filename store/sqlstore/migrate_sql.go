@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -37,14 +38,21 @@ func backfillEvents(d Dialect, table, id string) []string {
 	}
 }
 
-// addCertificateColumn is version 4's step on every engine: the
-// certificate column, NULL in the records already there (and in those of
-// a Forgetter without a signing key). typ is the engine's TEXT.
-func addCertificateColumn(d Dialect, table string, sh auditShape, typ string) []string {
-	if sh.has("certificate") {
-		return nil // a step cut short (MySQL), or a SQLite table rebuilt at step 3
+// version4Columns are the columns version 4 added, NULL in the records
+// already there: the certificate (forget.WithCertifier), the rows a
+// forget left shared with another customer, the redactions per column.
+var version4Columns = []string{"certificate", "rows_shared", "redactions"}
+
+// addVersion4Columns is version 4's step on every engine; typ is the
+// engine's nullable TEXT.
+func addVersion4Columns(d Dialect, table string, sh auditShape, typ string) []string {
+	var out []string
+	for _, c := range version4Columns {
+		if !sh.has(c) { // present: a step cut short (MySQL), or a SQLite table rebuilt at step 3
+			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.quote(table), d.quote(c), typ))
+		}
 	}
-	return []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.quote(table), d.quote("certificate"), typ)}
+	return out
 }
 
 // unpublishedIndex drops and creates the partial index relays claim with
@@ -68,7 +76,7 @@ func rebuildAudit(d Dialect, table string, sh auditShape) []string {
 	tmp := sibling(table, bare+"_forget_migrate")
 	cols := make([]string, 0, len(auditColumns)+1+len(sh.host.names))
 	for _, c := range append([]string{"audit_id"}, auditColumns...) {
-		if c == "certificate" && !sh.has(c) {
+		if slices.Contains(version4Columns, c) && !sh.has(c) {
 			continue // added by version 4: NULL in the copies
 		}
 		cols = append(cols, q(c))
