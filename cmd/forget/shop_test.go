@@ -9,6 +9,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forgetkit/forget"
 	"github.com/forgetkit/forget/internal/testdb"
 	"github.com/forgetkit/forget/store/sqlstore"
 )
@@ -142,6 +144,8 @@ func TestShopForgetCommand(t *testing.T) {
 			code, out, errOut := shopCLI(t, append(run, "-dry-run")...)
 			if code != exitOK {
 				t.Errorf("run -dry-run: exit %d\n%s\n%s", code, out, errOut)
+			} else {
+				checkShopReceipt(t, "the dry run's receipt", out)
 			}
 			s.refresh(t)
 			if got := s.dump(t).text(); got != before.text() {
@@ -151,10 +155,43 @@ func TestShopForgetCommand(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
 			}
+			checkShopReceipt(t, "the receipt", out)
 			s.refresh(t)
 			s.checkForgotten(t, before, s.dump(t))
 		})
 	}
+}
+
+// checkShopReceipt checks what a receipt (as JSON) says a forget of
+// shopForgotten did: the rows it deleted per table, those it scrubbed in
+// the tables keyed by the customer, and the extension fields erased.
+func checkShopReceipt(t *testing.T, what, receipt string) forget.Receipt {
+	t.Helper()
+	var r forget.Receipt
+	if err := json.Unmarshal([]byte(receipt), &r); err != nil {
+		t.Errorf("%s is not a receipt: %v\n%s", what, err, receipt)
+		return r
+	}
+	deleted := map[forget.Table]int64{}
+	for table, n := range r.RowsDeleted {
+		if n != 0 {
+			deleted[table] = n
+		}
+	}
+	if want := map[forget.Table]int64{"addresses": 2, "newsletter": 1, "customer_phones": 2, "phones": 2}; !maps.Equal(deleted, want) {
+		t.Errorf("%s: rows_deleted %v, want %v", what, deleted, want)
+	}
+	for _, table := range []forget.Table{"orders", "login_events"} {
+		if r.RowsScrubbed[table] != 2 {
+			t.Errorf("%s: rows_scrubbed[%s] = %d, want 2 (rows_scrubbed %v)", what, table, r.RowsScrubbed[table], r.RowsScrubbed)
+		}
+	}
+	for _, f := range []forget.Field{"email", "profile", "username", "password", "firstname", "lastname", "phone"} {
+		if !slices.Contains(r.FieldsErased, f) {
+			t.Errorf("%s: fields_erased %v lacks %s", what, r.FieldsErased, f)
+		}
+	}
+	return r
 }
 
 // lineDiff lists the lines of a that b lacks (-) and of b that a lacks (+).
