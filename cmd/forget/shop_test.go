@@ -12,6 +12,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -331,5 +332,51 @@ func (s *shopDB) forgetByHand(t *testing.T, steps []string, skip string) {
 		s.exec(t, "DELETE FROM tickets WHERE id = ?", s.id(ticketID(13, 2)))
 	case "over:zip": // a row of another customer's touched
 		s.exec(t, "UPDATE addresses SET zip = '00000' WHERE id = ?", s.id(addressID(13, 1)))
+	}
+}
+
+// TestShopREADME: the shop's fields and tables the README shows are those
+// of docs/examples/shop.json, entry for entry, so the example the README
+// explains is the one the tests run.
+func TestShopREADME(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapping, err := os.ReadFile(shopMapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole struct{ Fields, Tables map[string]any }
+	if err := json.Unmarshal(mapping, &whole); err != nil {
+		t.Fatal(err)
+	}
+	file := map[string]map[string]any{"fields": whole.Fields, "tables": whole.Tables}
+	text := string(readme)
+	at := strings.Index(text, "## Map an existing schema")
+	end := strings.Index(text, "## Is everything covered?")
+	if at < 0 || end < at {
+		t.Fatal("the README has no Map an existing schema section")
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(text[at:end], -1)
+	shown := 0
+	for _, b := range blocks[1:] { // the first is the crm example (TestREADMEMapping)
+		var frag map[string]map[string]any
+		if err := json.Unmarshal([]byte("{"+b[1]+"}"), &frag); err != nil {
+			t.Errorf("a shop block of the README is not a mapping fragment: %v\n%s", err, b[1])
+			continue
+		}
+		for section, entries := range frag {
+			for name, entry := range entries {
+				shown++
+				if !reflect.DeepEqual(entry, file[section][name]) {
+					t.Errorf("the README's %s.%s is %v, docs/examples/shop.json's %v", section, name, entry, file[section][name])
+				}
+			}
+		}
+	}
+	if shown < 8 {
+		t.Errorf("the README shows %d of the shop's entries, want its fields and tables", shown)
 	}
 }
