@@ -142,6 +142,9 @@ func (c Catalogue) Validate() error {
 		if f.Rule.kind == ruleUnset {
 			errs = append(errs, fmt.Errorf("field %q has no rule", f.Name))
 		}
+		if err := f.Rule.derive.check(); err != nil {
+			errs = append(errs, fmt.Errorf("field %q: %w", f.Name, err))
+		}
 	}
 	for _, t := range c.Tables {
 		claim(string(t.Name), "table")
@@ -154,6 +157,9 @@ func (c Catalogue) Validate() error {
 				errs = append(errs, fmt.Errorf("table %q scrubs column %q twice", t.Name, col.Column))
 			case col.Rule.kind == ruleUnset:
 				errs = append(errs, fmt.Errorf("table %q column %q has no rule", t.Name, col.Column))
+			}
+			if err := col.Rule.derive.check(); err != nil {
+				errs = append(errs, fmt.Errorf("table %q column %q: %w", t.Name, col.Column, err))
 			}
 			cols[col.Column] = true
 		}

@@ -25,3 +25,9 @@ func (h *Handler) SetLimiterClock(now func() time.Time) {
 
 // LimiterEntries counts the entries of h's limiter's tables.
 func (h *Handler) LimiterEntries() (addrs, users, exempt int) { return h.limiter.len() }
+
+// ApplyRule is the value a plan carries for rule r (no randomness needed).
+func ApplyRule(r Rule) (Value, error) {
+	var entropy []byte
+	return r.apply("test", &entropy, nil, time.Time{})
+}

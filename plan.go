@@ -45,6 +45,7 @@ func (p Plan) Receipt(res Result) Receipt {
 	rc.CustomerID = res.CustomerID
 	rc.Inventory = res.Inventory
 	rc.RowsUpdated = res.Updated
+	rc.Redactions = res.Redacted
 	rc.Repeat = res.Repeat
 	if len(res.Unwritten) > 0 {
 		// No row held them: not erased, and said so. The plan's slices
@@ -53,6 +54,15 @@ func (p Plan) Receipt(res Result) Receipt {
 		rc.Absent = slices.Clone(rc.Absent)
 		for _, f := range res.Unwritten {
 			rc.Absent = append(rc.Absent, string(f))
+		}
+	}
+	rc.RowsShared = nil
+	for t, n := range res.Shared {
+		if n > 0 {
+			if rc.RowsShared == nil {
+				rc.RowsShared = make(map[Table]int64, len(res.Shared))
+			}
+			rc.RowsShared[t] = n
 		}
 	}
 	rc.RowsDeleted = make(map[Table]int64, len(p.Tables))

@@ -13,12 +13,18 @@ type Receipt struct {
 	FieldsKept   []Field         `json:"fields_kept"`
 	RowsDeleted  map[Table]int64 `json:"rows_deleted"`
 	RowsScrubbed map[Table]int64 `json:"rows_scrubbed,omitempty"`
+	// RowsShared counts, per table, the rows a forget left because
+	// another customer reaches them too (a mapping's "shared": "keep").
+	RowsShared map[Table]int64 `json:"rows_shared,omitempty"`
 	// RowsUpdated counts, per table of the store that holds erased
 	// fields, the customer's rows written: the customers table's one
 	// row, and as many as a joined table holds (0 when it holds none,
 	// and then its fields are not in FieldsErased but in Absent).
 	RowsUpdated map[string]int64 `json:"rows_updated,omitempty"`
 	TablesKept  []Table          `json:"tables_kept"`
+	// Redactions counts, per "table.column" a redaction rule wrote, the
+	// spans redacted (mentions in text, members of JSON): never a value.
+	Redactions map[string]int64 `json:"redactions,omitempty"`
 	// Absent lists the catalogue entries nothing was there to erase or
 	// keep of: the store's database does not have them, or (a field of a
 	// joined table) has no row of this customer that holds them.

@@ -7,20 +7,28 @@ import (
 	"time"
 )
 
-// Value is what an erased field or column becomes: a string, or SQL NULL.
-// The zero Value is the empty string.
+// Value is what an erased field or column becomes: a string, or SQL NULL,
+// or, when Derive is set, what the store computes from the old value (a
+// keyed hash, a redaction). The zero Value is the empty string.
 type Value struct {
 	String string
 	Null   bool
+	// Derive, when set, says how the store computes the new value from
+	// the old one, which only the store reads; String and Null are then
+	// unused. See [KeyedHash], [RedactText] and [RedactJSON].
+	Derive *Derivation
 }
 
 // Rule decides what an erased field becomes. Build one with [Empty],
-// [Null], [Fixed], [Pseudonym], [Random] or [Func]; the zero Rule is
-// "unset" and a catalogue holding one fails validation.
+// [Null], [Fixed], [Pseudonym], [Random] or [Func], or, for a rule the
+// store computes from the old value, [KeyedHash], [RedactText] or
+// [RedactJSON]; the zero Rule is "unset" and a catalogue holding one
+// fails validation.
 type Rule struct {
-	kind  ruleKind
-	fixed string
-	fn    RuleFunc
+	kind   ruleKind
+	fixed  string
+	fn     RuleFunc
+	derive *Derivation
 }
 
 type ruleKind uint8
@@ -33,6 +41,7 @@ const (
 	rulePseudonym
 	ruleRandom
 	ruleFunc
+	ruleDerived // KeyedHash, RedactText, RedactJSON: see derive.go
 )
 
 // RuleFunc computes the new value of a field. It never sees the old value,
@@ -90,6 +99,8 @@ func (r Rule) String() string {
 		return "random"
 	case ruleFunc:
 		return "func"
+	case ruleDerived:
+		return r.derive.Kind()
 	}
 	return "unset"
 }
@@ -154,7 +165,12 @@ func (r Rule) apply(name string, entropy *[]byte, rnd io.Reader, now time.Time) 
 		if err != nil {
 			return Value{}, fmt.Errorf("forget: rule for %s: %w", name, err)
 		}
+		if v.Derive != nil {
+			return Value{}, fmt.Errorf("forget: rule for %s: a Func rule may not return a derived value", name)
+		}
 		return v, nil
+	case ruleDerived:
+		return Value{Derive: r.derive}, nil
 	}
 	return Value{}, fmt.Errorf("forget: field %s has no rule", name)
 }
@@ -176,6 +192,11 @@ type RuleOutput struct {
 	Text bool
 	// Fixed is the value a Fixed rule writes; "" otherwise.
 	Fixed string
+	// FromOld names the kind of a rule whose value the store computes
+	// from the old one ("keyed_hash", "redact_text", "redact_json"): the
+	// store reads the column, derives the value in Go and writes it back.
+	// "" for every other rule.
+	FromOld string
 }
 
 // Output describes what r writes.
@@ -193,6 +214,8 @@ func (r Rule) Output() RuleOutput {
 		return RuleOutput{MaxLen: randomLen, Distinct: true, Text: true}
 	case ruleFunc:
 		return RuleOutput{MaxLen: -1, Distinct: true, Text: true}
+	case ruleDerived:
+		return r.derive.output()
 	}
 	return RuleOutput{}
 }

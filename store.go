@@ -44,10 +44,18 @@ type Result struct {
 	// Rows counts, per table of the plan, the rows deleted (or scrubbed, or
 	// in a dry run that would be).
 	Rows map[Table]int64
+	// Shared counts, per table of the plan reached through another
+	// table's rows, the rows left as they were because another customer
+	// reaches them too (a shared address). Nil when there were none.
+	Shared map[Table]int64
 	// Updated counts, per table of the store holding fields of the plan,
 	// the customer's rows its update wrote (or would): rows matched, not
 	// only those whose values changed. Nil when the store does not count.
 	Updated map[string]int64
+	// Redacted counts, per "table.column" a redaction rule wrote, the
+	// spans it redacted (mentions, JSON members) in the rows it wrote.
+	// Nil when nothing was redacted.
+	Redacted map[string]int64
 	// Unwritten lists the plan's fields that no row of the customer held
 	// (a joined table without the customer's row): nothing was erased.
 	Unwritten []Field

@@ -69,7 +69,7 @@ type batchItem struct {
 func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) {
 	group = append([]batchItem(nil), group...) // the caller reuses its slice
 	for len(group) > 0 {
-		if s.bulk.off || len(group) < 2 {
+		if s.bulk.off || len(group) < 2 || hasVias(group) {
 			s.forgetGroup(ctx, items, group, out)
 			return
 		}
@@ -82,6 +82,18 @@ func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group
 		}
 		group = rest
 	}
+}
+
+// hasVias reports whether a group's plans reach tables through a Via,
+// whose values each customer's own forget reads (via_write.go): such a
+// group runs per customer, a savepoint each, in the group's transaction.
+func hasVias(group []batchItem) bool {
+	for _, it := range group {
+		if it.sc.order != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // errNoBulk sends a group to the per-customer path.

@@ -20,6 +20,8 @@ type coverer struct {
 	mapped    map[*TableInfo]bool // tables whose rows the mapping finds by a key column
 	cls       map[*TableInfo]map[string]assigned
 	links     map[*TableInfo]link
+	vias      map[*TableInfo]*Via   // tables the mapping reaches by a value link
+	views     map[*TableInfo]string // views reached, and over which tables
 	byName    map[string]*TableInfo // see table
 	notes     []string
 }
@@ -46,7 +48,8 @@ func rank(c Class) int {
 
 func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string) *Coverage {
 	c := &coverer{in: in, s: s, tables: map[*TableInfo]*TableCoverage{}, deleted: map[*TableInfo]string{}, deletedBy: map[*TableInfo]string{},
-		mapped: map[*TableInfo]bool{}, cls: map[*TableInfo]map[string]assigned{}, links: map[*TableInfo]link{}}
+		mapped: map[*TableInfo]bool{}, cls: map[*TableInfo]map[string]assigned{}, links: map[*TableInfo]link{},
+		vias: map[*TableInfo]*Via{}, views: map[*TableInfo]string{}}
 	if in == nil {
 		return &Coverage{}
 	}
@@ -72,8 +75,11 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 	c.mappedTables(cat)
 	c.byColumnName()
 	c.byForeignKeys()
+	c.byReferences()
+	c.chains()
 	c.cascades()
 	c.structure()
+	c.byViews()
 	c.retain()
 
 	cov := &Coverage{Notes: c.notes}
@@ -83,10 +89,21 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 			a := c.cls[t][col.Name]
 			cc := ColumnCoverage{Column: col.Name, Type: col.Type, Class: a.class, By: a.by, kind: col.Kind, entry: a.entry,
 				deleted: a.class == ClassErased && c.deleted[t] != "" && a.by == c.deleted[t]}
-			if cc.Class == "" {
+			switch cc.Class {
+			case "":
 				cc.Class = ClassUnclassified
-				if hint := personalHint(col.Name, col.Type); hint != "" {
+				hint := personalHint(col.Name, col.Type)
+				if hint == "" && t.View == MaterializedView {
+					hint = "a materialized view holds a copy that a forget cannot write: refresh it after a forget, and retain the column"
+				}
+				if hint != "" {
 					cc.LikelyPersonal, cc.Hint = true, hint
+				}
+			case ClassKey:
+				// A key that holds an e-mail address or a phone number
+				// is personal all the same, and a forget leaves it.
+				if hint := keyPersonalHint(&col); hint != "" {
+					cc.Class, cc.LikelyPersonal, cc.Hint = ClassUnclassified, true, "a key ("+a.by+"), but "+hint
 				}
 			}
 			tc.Columns = append(tc.Columns, cc)
@@ -102,9 +119,15 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 			return -1
 		case b.info == customers:
 			return 1
+		case (a.Kind == "") != (b.Kind == ""):
+			if a.Kind == "" {
+				return -1 // tables, then views
+			}
+			return 1
 		}
 		return strings.Compare(a.Table, b.Table)
 	})
+	cov.Skipped = in.Skipped
 	cov.summarise()
 	return cov
 }
@@ -138,7 +161,7 @@ func (c *coverer) reach(t *TableInfo, how, keyCol string, via []Hop) bool {
 	if t == nil || c.tables[t] != nil {
 		return false
 	}
-	c.tables[t] = &TableCoverage{Table: t.Name, Reach: how, Via: via, info: t, keyCol: keyCol}
+	c.tables[t] = &TableCoverage{Table: t.Name, Kind: t.View, Reach: how, Via: via, info: t, keyCol: keyCol}
 	c.order = append(c.order, t)
 	return true
 }
@@ -208,7 +231,14 @@ func (c *coverer) mappedTables(cat forget.Catalogue) {
 			continue
 		}
 		t := c.table(rt.Table)
-		c.reach(t, "catalogue table "+string(ts.Name)+", by "+rt.CustomerKey, rt.CustomerKey, nil)
+		how := "catalogue table " + string(ts.Name) + ", by " + rt.CustomerKey
+		if rt.Via != nil {
+			how = "catalogue table " + string(ts.Name) + ", " + viaReach(rt.Via)
+			if t != nil && c.tables[t] == nil {
+				c.vias[t] = rt.Via
+			}
+		}
+		c.reach(t, how, rt.CustomerKey, nil)
 		c.mapped[t] = t != nil
 		if t == nil {
 			continue
@@ -217,6 +247,9 @@ func (c *coverer) mappedTables(cat forget.Catalogue) {
 			c.deleted[t] = "table " + string(ts.Name) + ": rows deleted"
 			c.deletedBy[t] = string(ts.Name)
 			continue
+		}
+		if rt.Via != nil && rt.Via.Column != "" {
+			c.assign(t, rt.Via.Column, ClassKey, "value link from "+rt.Via.From)
 		}
 		c.assign(t, rt.CustomerKey, ClassKey, "customer key")
 		for _, sc := range ts.Scrub {
@@ -253,6 +286,7 @@ func (c *coverer) customerKeyNames() []string {
 	for i := range names {
 		names[i] = strings.ToLower(names[i])
 	}
+	names = slices.DeleteFunc(names, func(n string) bool { return n == "" }) // a Via's table has none
 	slices.Sort(names)
 	return slices.Compact(names)
 }
@@ -279,75 +313,6 @@ func (c *coverer) byColumnName() {
 			}
 		}
 	}
-}
-
-// byForeignKeys reaches, breadth first, every table with a foreign key
-// to a table reached before, so that each gets its shortest chain; each
-// table's first such key (in its order) wins among chains of one length.
-func (c *coverer) byForeignKeys() {
-	type edge struct {
-		from *TableInfo
-		fk   int
-	}
-	incoming := map[*TableInfo][]edge{}
-	for i := range c.in.Tables {
-		t := &c.in.Tables[i]
-		for j, fk := range t.ForeignKeys {
-			if ref := c.table(fk.RefTable); ref != nil && ref != t {
-				incoming[ref] = append(incoming[ref], edge{t, j})
-			}
-		}
-	}
-	frontier := slices.Clone(c.order)
-	for len(frontier) > 0 {
-		// The candidates of this round, each with its first key to a
-		// table of the frontier, in table order.
-		best := map[*TableInfo]int{}
-		parent := map[*TableInfo]*TableInfo{}
-		var found []*TableInfo
-		for _, ref := range frontier {
-			for _, e := range incoming[ref] {
-				if c.tables[e.from] != nil {
-					continue
-				}
-				if j, ok := best[e.from]; !ok || e.fk < j {
-					if !ok {
-						found = append(found, e.from)
-					}
-					best[e.from], parent[e.from] = e.fk, ref
-				}
-			}
-		}
-		slices.SortFunc(found, func(a, b *TableInfo) int { return strings.Compare(a.Name, b.Name) })
-		for _, t := range found {
-			fk := t.ForeignKeys[best[t]]
-			ref := parent[t]
-			hop := Hop{Table: t.Name, Columns: fk.Columns, RefTable: ref.Name, RefColumns: fk.RefColumns}
-			c.reach(t, "through "+strings.Join(hop.Columns, ", ")+" → "+hop.RefTable, "", nil)
-			c.links[t] = link{parent: ref, hop: hop, depth: c.links[ref].depth + 1}
-		}
-		frontier = found
-	}
-	// Each chain is written out once, and at most maxVia hops of it: a
-	// schema's chains may be as long as it has tables.
-	for t, l := range c.links {
-		tc := c.tables[t]
-		tc.Depth = l.depth
-		for cur := t; len(tc.Via) < maxVia && c.links[cur].parent != nil; cur = c.links[cur].parent {
-			tc.Via = append(tc.Via, c.links[cur].hop)
-		}
-	}
-}
-
-// maxVia bounds the hops of a chain a TableCoverage lists, and so the
-// joins that count a customer's rows in it.
-const maxVia = 32
-
-// link is how a table reached through a foreign key reaches its parent.
-type link struct {
-	parent *TableInfo
-	hop    Hop
-	depth  int // hops to a table that holds the customer key
 }
 
 // cascades finds the tables whose rows go with a purged table's rows
@@ -419,6 +384,9 @@ func (c *coverer) retain() {
 			continue // Validate refuses it
 		}
 		t := c.table(table)
+		if t == nil {
+			t = c.in.View(table)
+		}
 		switch {
 		case t == nil:
 			c.notes = append(c.notes, fmt.Sprintf("retain %s: there is no table %s", key, table))

@@ -38,8 +38,12 @@ type Coverage struct {
 	// Notes are things a reader should know that are not a column's
 	// class: a Retain entry naming nothing, a column both retained and
 	// erased, a purge that another table's foreign key would refuse.
-	Notes   []string `json:"notes,omitempty"`
-	Summary Summary  `json:"summary"`
+	Notes []string `json:"notes,omitempty"`
+	// Skipped are the schemas (PostgreSQL) or databases (MySQL) the
+	// connection sees, that hold tables, and that were not read: name
+	// them ([InSchemas], forget inspect -in) to cover them.
+	Skipped []SchemaTables `json:"skipped_schemas,omitempty"`
+	Summary Summary        `json:"summary"`
 }
 
 // TableCoverage is one table that reaches a customer.
@@ -47,12 +51,19 @@ type TableCoverage struct {
 	// Table is named as [Introspection.Table] names it: unqualified in
 	// the current schema, "schema.table" elsewhere.
 	Table string `json:"table"`
+	// Kind is "" for a table, else [PlainView] or [MaterializedView].
+	Kind string `json:"kind,omitempty"`
 	// Reach says how its rows belong to a customer: "customers table",
-	// "column customer_id", "through order_id → orders", ...
+	// "column customer_id", "through order_id → orders", "referred to by
+	// customers.home_address_id", "catalogue table newsletter, by email =
+	// customers.email (lower_trim)", "materialized view over users:
+	// refresh it after a forget", ...
 	Reach string `json:"reach"`
-	// Via is the foreign-key chain from this table towards a table that
-	// holds the customer key, for tables reached only through others;
-	// Depth is its length, of which Via lists at most 32 hops.
+	// Via is the chain from this table towards a table that holds the
+	// customer key, for tables reached only through others: foreign keys
+	// either way, and the mapping's value links; Depth is its length, of
+	// which Via lists at most 32 hops (a normalised value link or a
+	// mention is in Depth, not in Via: no join follows it).
 	Via     []Hop            `json:"via,omitempty"`
 	Depth   int              `json:"depth,omitempty"`
 	Columns []ColumnCoverage `json:"columns"`
@@ -63,13 +74,17 @@ type TableCoverage struct {
 	keyCol string
 }
 
-// Hop is one foreign key of a chain: Table's Columns refer to RefTable's
-// RefColumns.
+// Hop is one link of a chain: Table's Columns refer to RefTable's
+// RefColumns, by a foreign key or a mapping's value link.
 type Hop struct {
 	Table      string   `json:"table"`
 	Columns    []string `json:"columns"`
 	RefTable   string   `json:"ref_table"`
 	RefColumns []string `json:"ref_columns"`
+	// Referenced: the foreign key is RefTable's, whose RefColumns point
+	// to Table's Columns (Table is reached because a row of RefTable
+	// refers to it: customers.home_address_id → addresses).
+	Referenced bool `json:"referenced,omitempty"`
 }
 
 // ColumnCoverage is one column of a table that reaches a customer.
@@ -82,7 +97,10 @@ type ColumnCoverage struct {
 	// "primary key", or, for a retained column, the mapping's reason.
 	By string `json:"by,omitempty"`
 	// LikelyPersonal marks an unclassified column whose name or type
-	// looks personal, or whose sampled values do; Hint says why.
+	// looks personal, or whose sampled values do; Hint says why. A key
+	// column that looks personal (an e-mail primary key) is unclassified
+	// and likely personal, By naming the key; so is every column of a
+	// materialized view, which a forget cannot write.
 	LikelyPersonal bool          `json:"likely_personal,omitempty"`
 	Hint           string        `json:"hint,omitempty"`
 	Sample         *SampleCounts `json:"sample,omitempty"`
@@ -102,9 +120,12 @@ type SampleCounts struct {
 	IPs    int `json:"ips"`
 }
 
-// Summary counts a Coverage's columns by class.
+// Summary counts a Coverage's columns by class: Erased, Keys, Retained
+// and Unclassified add up to Columns, the columns of its Tables and Views.
 type Summary struct {
-	Tables         int `json:"tables"`
+	Tables int `json:"tables"`
+	Views  int `json:"views,omitempty"` // views and materialized views
+
 	Columns        int `json:"columns"`
 	Erased         int `json:"erased"`
 	Keys           int `json:"keys"`
@@ -114,16 +135,41 @@ type Summary struct {
 	// ToReview counts retained columns whose reason starts with
 	// [ReviewPrefix]: guesses nobody has confirmed yet.
 	ToReview int `json:"to_review,omitempty"`
+	// Skipped names the schemas of [Coverage.Skipped], as the summary's
+	// line does: "archive (3 tables), crm (12 tables)".
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// maxSkippedListed bounds the schemas the summary's line names.
+const maxSkippedListed = 10
+
+// skippedList names the first maxSkippedListed schemas of skipped.
+func skippedList(skipped []SchemaTables) string {
+	var names []string
+	for _, sk := range skipped[:min(len(skipped), maxSkippedListed)] {
+		names = append(names, sk.String())
+	}
+	if n := len(skipped) - maxSkippedListed; n > 0 {
+		names = append(names, fmt.Sprintf("and %d more", n))
+	}
+	return strings.Join(names, ", ")
 }
 
 // String is the one-line summary: "47 columns in 9 tables reach a
 // customer: 31 erased, 6 keys, 4 retained, 6 unclassified, 3 of them
 // likely personal".
 func (s Summary) String() string {
+	where := plural(s.Tables, "table")
+	if s.Views > 0 {
+		where += " and " + plural(s.Views, "view")
+	}
 	str := fmt.Sprintf("%s in %s reach a customer: %d erased, %s, %d retained, %d unclassified",
-		plural(s.Columns, "column"), plural(s.Tables, "table"), s.Erased, plural(s.Keys, "key"), s.Retained, s.Unclassified)
+		plural(s.Columns, "column"), where, s.Erased, plural(s.Keys, "key"), s.Retained, s.Unclassified)
 	if s.Unclassified > 0 {
 		str += fmt.Sprintf(", %d of them likely personal", s.LikelyPersonal)
+	}
+	if s.Skipped != "" {
+		str += "; skipped schemas: " + s.Skipped + ": name them with -in"
 	}
 	return str
 }
@@ -150,8 +196,13 @@ func (c *Coverage) Unclassified(onlyPersonal bool) []string {
 }
 
 func (c *Coverage) summarise() {
-	s := Summary{Tables: len(c.Tables)}
+	s := Summary{Skipped: skippedList(c.Skipped)}
 	for _, t := range c.Tables {
+		if t.Kind == "" {
+			s.Tables++
+		} else {
+			s.Views++
+		}
 		for _, col := range t.Columns {
 			s.Columns++
 			switch col.Class {
@@ -182,12 +233,17 @@ func (c *Coverage) summarise() {
 // retained: it is the audit trail.
 //
 // A table reaches a customer when it is the customers table, a table the
-// mapping names (joined, lookup, catalogue or hold table), a table with a
-// column named like a customer key of the mapping, or a table with a
-// foreign key to a table that reaches one (a chain of any length).
-// Unclassified columns whose names or types look personal (email, ip,
-// phone, name, address, birth, note, body, ...) are marked likely
-// personal.
+// mapping names (joined, lookup, catalogue or hold table, the last by a
+// customer key or a [Via]), a table with a column named like a customer
+// key of the mapping, a table with a foreign key to a table that reaches
+// one (a chain of any length), or a table that a foreign key of such a
+// table refers to (customers.home_address_id → addresses, and on up). A
+// view or materialized view reaches one when its definition reads such a
+// table. Unclassified columns whose names or types look personal (email,
+// ip, phone, name, address, birth, note, body, ...) are marked likely
+// personal; so are key columns that do (an e-mail primary key), which are
+// unclassified then, and every unclassified column of a materialized
+// view.
 //
 // [Store.Coverage] does the same on the store's own database, and can
 // sample values.

@@ -274,10 +274,12 @@ func TestCoverageClassifiesHostSchema(t *testing.T) {
 				}
 			}
 			want := sqlstore.Summary{Tables: 7, Columns: 26 + 14, Erased: 11, Keys: 7, Retained: 1 + 14, Unclassified: 7, LikelyPersonal: 4}
-			if cov.Summary != want {
-				t.Errorf("summary %+v, want %+v", cov.Summary, want)
+			sum := cov.Summary
+			sum.Skipped = "" // other tests' schemas, on a shared server
+			if sum != want {
+				t.Errorf("summary %+v, want %+v", sum, want)
 			}
-			if got, want := cov.Summary.String(), "40 columns in 7 tables reach a customer: 11 erased, 7 keys, 15 retained, 7 unclassified, 4 of them likely personal"; got != want {
+			if got, want := sum.String(), "40 columns in 7 tables reach a customer: 11 erased, 7 keys, 15 retained, 7 unclassified, 4 of them likely personal"; got != want {
 				t.Errorf("summary %q, want %q", got, want)
 			}
 			if len(cov.Notes) != 0 {

@@ -15,15 +15,18 @@ import (
 // nullability, primary keys, unique and other indexes, foreign keys. It
 // reads the current schema/database (SQLite: main) and, in addition, each
 // schema named in schemas (PostgreSQL schemas, MySQL databases; ignored on
-// SQLite). It never reads a row of a host table.
+// SQLite), with their views and materialized views, and counts the tables
+// of the schemas it does not read ([Introspection.Skipped]). It never
+// reads a row of a host table.
 //
 // It reads the catalogue only: sqlite_master and the pragma functions on
 // SQLite, pg_catalog on PostgreSQL (which, unlike information_schema,
 // shows tables the user holds no privilege on), information_schema on
 // MySQL (which shows only tables the user holds some privilege on). It
-// runs at most four statements, whatever the number of tables. A schema
-// that does not exist contributes no tables; naming a system schema
-// (pg_catalog, information_schema, mysql, ...) is an error.
+// runs at most six statements, whatever the number of tables (SQLite: and
+// one per view). A schema that does not exist contributes no tables;
+// naming a system schema (pg_catalog, information_schema, mysql, ...) is
+// an error.
 func Introspect(ctx context.Context, db *sql.DB, d Dialect, schemas ...string) (*Introspection, error) {
 	if ctx == nil {
 		return nil, errors.New("sqlstore: introspect: nil context")
@@ -78,6 +81,15 @@ type Introspection struct {
 	// connection has none.
 	Current string
 
+	// Views are the views and materialized views of the schemas read,
+	// sorted by Name (see [TableInfo.View]); only their columns and what
+	// they read are known.
+	Views []TableInfo
+	// Skipped are the schemas (PostgreSQL) or databases (MySQL) that the
+	// connection can see, that hold tables and that were not read, by
+	// name; nil on SQLite.
+	Skipped []SchemaTables
+
 	foldTables bool // table and schema names are case-insensitive
 }
 
@@ -92,10 +104,15 @@ func (in *Introspection) Table(name string) *TableInfo {
 	if in == nil {
 		return nil
 	}
+	return in.lookup(in.Tables, name)
+}
+
+// lookup finds name in list as Table does.
+func (in *Introspection) lookup(list []TableInfo, name string) *TableInfo {
 	eq := func(a, b string) bool { return a == b || in.foldTables && strings.EqualFold(a, b) }
 	find := func(schema, table string) *TableInfo {
-		for i := range in.Tables {
-			t := &in.Tables[i]
+		for i := range list {
+			t := &list[i]
 			if eq(t.Schema, schema) && eq(t.Unqualified, table) {
 				return t
 			}
@@ -125,6 +142,15 @@ type TableInfo struct {
 	PrimaryKey  []string         // column names, in key order; nil when none
 	Indexes     []IndexInfo      // every index, unique or not, including the PK's and UNIQUE constraints'; the primary key's first, then by name
 	ForeignKeys []ForeignKeyInfo // FKs declared on this table, ordered by their columns
+	// View is, for an entry of [Introspection.Views], [PlainView] or
+	// [MaterializedView]; "" for a table.
+	View string
+	// Reads lists, for a view, the tables and views its definition
+	// reads, named as [Introspection.Table] names them, sorted. PostgreSQL
+	// records them; on SQLite and MySQL they are read from the
+	// definition's text, so that a name it only mentions (a column named
+	// like a table) counts too: never fewer than it reads.
+	Reads []string
 
 	foldColumns bool // column names are case-insensitive (MySQL, SQLite)
 }
@@ -315,6 +341,10 @@ type introBuilder struct {
 	// sqliteFKs holds SQLite foreign keys until every table's primary
 	// key is known.
 	sqliteFKs []pendingFK
+	// views are the views read, and viewText the definitions whose
+	// tables finishViews finds in their text (SQLite, MySQL).
+	views    map[tableKey]*TableInfo
+	viewText map[tableKey]string
 }
 
 type pendingFK struct {
@@ -406,6 +436,7 @@ func (b *introBuilder) finish() {
 		b.in.Tables = append(b.in.Tables, *t)
 	}
 	slices.SortFunc(b.in.Tables, func(x, y TableInfo) int { return strings.Compare(x.Name, y.Name) })
+	b.finishViews()
 }
 
 // foreignKeyRow returns the scanRows callback of a foreign-key query whose

@@ -18,7 +18,7 @@ var mysqlIntRanges = map[string][2]int64{
 	"bigint":    {math.MinInt64, math.MaxInt64},
 }
 
-// mysql reads information_schema. It is not transactional, so the four
+// mysql reads information_schema. It is not transactional, so the six
 // statements run on one connection, without a transaction.
 func (b *introBuilder) mysql(ctx context.Context, db *sql.DB, schemas []string) error {
 	conn, err := db.Conn(ctx)
@@ -46,6 +46,20 @@ func (b *introBuilder) mysql(ctx context.Context, db *sql.DB, schemas []string) 
 
 	// MariaDB reports a NULL default as the text NULL (and a string
 	// default quoted); MySQL reports it as NULL.
+	// The views first, so that their columns go to them.
+	err = scanRows(ctx, conn, `SELECT TABLE_SCHEMA, TABLE_NAME, coalesce(VIEW_DEFINITION, '') FROM information_schema.VIEWS
+WHERE TABLE_SCHEMA IN (`+in+`)`, args,
+		func(rows *sql.Rows) error {
+			var schema, view, def string
+			if err := rows.Scan(&schema, &view, &def); err != nil {
+				return err
+			}
+			b.viewDefinition(schema, view, PlainView, def)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
 	hasDefault := `c.COLUMN_DEFAULT IS NOT NULL`
 	if strings.Contains(strings.ToLower(version), "mariadb") {
 		hasDefault += ` AND c.COLUMN_DEFAULT <> 'NULL'`
@@ -55,7 +69,7 @@ func (b *introBuilder) mysql(ctx context.Context, db *sql.DB, schemas []string) 
 FROM information_schema.COLUMNS c
 WHERE c.TABLE_SCHEMA IN (`+in+`) AND (c.TABLE_SCHEMA, c.TABLE_NAME) IN (
   SELECT t.TABLE_SCHEMA, t.TABLE_NAME FROM information_schema.TABLES t
-  WHERE t.TABLE_SCHEMA IN (`+in+`) AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED'))
+  WHERE t.TABLE_SCHEMA IN (`+in+`) AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW'))
 ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`, append(args, args...),
 		func(rows *sql.Rows) error {
 			var schema, table, col, typ, dataType, extra string
@@ -64,7 +78,10 @@ ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`, append(args, args...
 			if err := rows.Scan(&schema, &table, &col, &typ, &dataType, &maxChars, &maxBytes, &nullable, &hasDefault, &extra); err != nil {
 				return err
 			}
-			t := b.table(schema, table)
+			t := b.views[b.key(schema, table)]
+			if t == nil {
+				t = b.table(schema, table)
+			}
 			typ, extra = strings.ToLower(typ), strings.ToUpper(extra)
 			c := ColumnInfo{Name: col, Type: typ, Kind: KindOther, Nullable: nullable,
 				HasDefault: hasDefault || strings.Contains(extra, "AUTO_INCREMENT"),
@@ -150,7 +167,7 @@ ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`, args,
 		return err
 	}
 
-	return scanRows(ctx, conn, `SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME,
+	err = scanRows(ctx, conn, `SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME,
   r.UPDATE_RULE, r.DELETE_RULE, k.COLUMN_NAME, k.REFERENCED_COLUMN_NAME
 FROM information_schema.KEY_COLUMN_USAGE k
 JOIN information_schema.REFERENTIAL_CONSTRAINTS r
@@ -158,4 +175,21 @@ JOIN information_schema.REFERENTIAL_CONSTRAINTS r
 WHERE k.TABLE_SCHEMA IN (`+in+`) AND r.CONSTRAINT_SCHEMA IN (`+in+`) AND k.REFERENCED_TABLE_NAME IS NOT NULL
 ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION`, append(args, args...),
 		b.foreignKeyRow(strings.ToUpper))
+	if err != nil {
+		return err
+	}
+
+	return scanRows(ctx, conn, `SELECT TABLE_SCHEMA, COUNT(*) FROM information_schema.TABLES
+WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
+  AND TABLE_SCHEMA NOT IN ('information_schema', 'mysql', 'performance_schema', 'sys')
+GROUP BY TABLE_SCHEMA`, nil,
+		func(rows *sql.Rows) error {
+			var schema string
+			var n int
+			if err := rows.Scan(&schema, &n); err != nil {
+				return err
+			}
+			b.skipped(schema, n, args)
+			return nil
+		})
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // postgres reads pg_catalog in one read-only transaction, so that the
-// four statements see one snapshot.
+// six statements see one snapshot.
 func (b *introBuilder) postgres(ctx context.Context, db *sql.DB, schemas []string) error {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
@@ -36,7 +36,7 @@ func (b *introBuilder) postgres(ctx context.Context, db *sql.DB, schemas []strin
 ), base AS (
   SELECT dom.oid, dom.base, dom.typmod FROM dom JOIN pg_type bt ON bt.oid = dom.base WHERE bt.typtype <> 'd'
 )
-SELECT n.nspname::text, c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
+SELECT n.nspname::text, c.relname::text, c.relkind::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
   et.typname::text, CASE WHEN a.atttypmod >= 0 THEN a.atttypmod ELSE coalesce(base.typmod, -1) END,
   a.attnotnull, (a.atthasdef AND a.attgenerated = '') OR a.attidentity <> '', a.attgenerated <> ''
 FROM pg_class c
@@ -44,17 +44,25 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN base ON base.oid = a.atttypid
 LEFT JOIN pg_type et ON et.oid = coalesce(base.base, a.atttypid)
-WHERE c.relkind IN ('r', 'p') AND n.nspname IN (`+in+`)
+WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname IN (`+in+`)
 ORDER BY 1, 2, a.attnum`, args,
 		func(rows *sql.Rows) error {
-			var schema, table string
+			var schema, table, relkind string
 			var col, typ, base sql.NullString
 			var typmod sql.NullInt64
 			var notNull, hasDefault, generated sql.NullBool
-			if err := rows.Scan(&schema, &table, &col, &typ, &base, &typmod, &notNull, &hasDefault, &generated); err != nil {
+			if err := rows.Scan(&schema, &table, &relkind, &col, &typ, &base, &typmod, &notNull, &hasDefault, &generated); err != nil {
 				return err
 			}
-			t := b.table(schema, table)
+			var t *TableInfo
+			switch relkind {
+			case "v":
+				t = b.view(schema, table, PlainView)
+			case "m":
+				t = b.view(schema, table, MaterializedView)
+			default:
+				t = b.table(schema, table)
+			}
 			if !col.Valid {
 				return nil // a table with no columns
 			}
@@ -124,7 +132,7 @@ ORDER BY 1, 2, 3, k.ord`, args,
 	// A foreign key to a partitioned table has a clone for each of its
 	// partitions (conparentid set, the partition as confrelid): only the
 	// one to the partitioned table is the host's.
-	return scanRows(ctx, tx, `SELECT n.nspname::text, t.relname::text, c.conname::text, rn.nspname::text, rt.relname::text,
+	err = scanRows(ctx, tx, `SELECT n.nspname::text, t.relname::text, c.conname::text, rn.nspname::text, rt.relname::text,
   c.confupdtype::text, c.confdeltype::text, a.attname::text, ra.attname::text
 FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
@@ -138,6 +146,47 @@ WHERE c.contype = 'f' AND t.relkind IN ('r', 'p') AND n.nspname IN (`+in+`)
   AND (c.conparentid = 0 OR NOT rt.relispartition)
 ORDER BY 1, 2, 3, k.ord`, args,
 		b.foreignKeyRow(pgAction))
+	if err != nil {
+		return err
+	}
+
+	// What each view reads is what its rewrite rule depends on.
+	err = scanRows(ctx, tx, `SELECT DISTINCT vn.nspname::text, v.relname::text, rn.nspname::text, r.relname::text
+FROM pg_class v
+JOIN pg_namespace vn ON vn.oid = v.relnamespace
+JOIN pg_rewrite w ON w.ev_class = v.oid
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass
+JOIN pg_class r ON r.oid = d.refobjid AND r.oid <> v.oid
+JOIN pg_namespace rn ON rn.oid = r.relnamespace
+WHERE v.relkind IN ('v', 'm') AND r.relkind IN ('r', 'p', 'v', 'm') AND vn.nspname IN (`+in+`)
+ORDER BY 1, 2, 3, 4`, args,
+		func(rows *sql.Rows) error {
+			var schema, view, refSchema, ref string
+			if err := rows.Scan(&schema, &view, &refSchema, &ref); err != nil {
+				return err
+			}
+			if v := b.views[b.key(schema, view)]; v != nil {
+				v.Reads = append(v.Reads, b.name(refSchema, ref))
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+
+	return scanRows(ctx, tx, `SELECT n.nspname::text, count(*)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema' AND n.nspname NOT IN (`+in+`)
+GROUP BY 1`, args,
+		func(rows *sql.Rows) error {
+			var schema string
+			var n int
+			if err := rows.Scan(&schema, &n); err != nil {
+				return err
+			}
+			b.skipped(schema, n, args)
+			return nil
+		})
 }
 
 // pgAction spells pg_constraint's one-letter referential action.

@@ -15,8 +15,9 @@ import (
 // sqlite_% tables excluded.
 const sqliteUserTables = `FROM sqlite_master AS s %s WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite\_%%' ESCAPE '\'`
 
-// sqlite reads main with three statements, each joining sqlite_master to
-// a pragma function, whose table argument is a column, never SQL text.
+// sqlite reads main's tables with three statements, each joining
+// sqlite_master to a pragma function, whose table argument is a column or
+// a parameter, never SQL text; then its views.
 func (b *introBuilder) sqlite(ctx context.Context, db *sql.DB) error {
 	b.in.Current = "main"
 	b.in.foldTables = true
@@ -111,7 +112,7 @@ func (b *introBuilder) sqlite(ctx context.Context, db *sql.DB) error {
 		c.Nullable, c.HasDefault = false, true
 	}
 
-	return scanRows(ctx, conn, `SELECT s.name, f.id, f."table", f."from", f."to", f.on_update, f.on_delete `+
+	err = scanRows(ctx, conn, `SELECT s.name, f.id, f."table", f."from", f."to", f.on_update, f.on_delete `+
 		fmt.Sprintf(sqliteUserTables, `JOIN pragma_foreign_key_list(s.name, 'main') AS f`)+` ORDER BY s.name, f.id, f.seq`, nil,
 		func(rows *sql.Rows) error {
 			var table, ref, from, onUpdate, onDelete string
@@ -137,6 +138,53 @@ func (b *introBuilder) sqlite(ctx context.Context, db *sql.DB) error {
 			}
 			return nil
 		})
+	if err != nil {
+		return err
+	}
+	return b.sqliteViews(ctx, conn)
+}
+
+// sqliteViews reads the views of main, one statement for their
+// definitions and one for each view's columns: a view whose tables or
+// columns are gone fails its own statement, and shows nothing.
+func (b *introBuilder) sqliteViews(ctx context.Context, conn *sql.Conn) error {
+	type def struct{ name, text string }
+	var defs []def
+	err := scanRows(ctx, conn, `SELECT s.name, coalesce(s.sql, '') FROM sqlite_master AS s WHERE s.type = 'view' ORDER BY s.name`, nil,
+		func(rows *sql.Rows) error {
+			var d def
+			if err := rows.Scan(&d.name, &d.text); err != nil {
+				return err
+			}
+			defs = append(defs, d)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		var cols []ColumnInfo
+		err := scanRows(ctx, conn, `SELECT p.name, p.type FROM pragma_table_xinfo(?, 'main') AS p WHERE p.hidden <> 1 ORDER BY p.cid`, []any{d.name},
+			func(rows *sql.Rows) error {
+				var col, typ string
+				if err := rows.Scan(&col, &typ); err != nil {
+					return err
+				}
+				c := ColumnInfo{Name: col, Type: strings.ToLower(typ), Nullable: true}
+				c.Kind = sqliteKind(c.Type)
+				cols = append(cols, c)
+				return nil
+			})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			continue // a broken view: nothing can read it
+		}
+		b.viewDefinition("main", d.name, PlainView, d.text)
+		b.views[b.key("main", d.name)].Columns = cols
+	}
+	return nil
 }
 
 // sqliteKind applies SQLite's column affinity rules to a lower-case

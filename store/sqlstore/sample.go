@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -15,33 +17,56 @@ import (
 // bound on what one row costs.
 const sampleChars = 4096
 
-// sampleColumns reads up to n values of each unclassified text column of
-// cov and records what they look like. It never keeps, logs or returns a
+// sampleColumns reads up to n values of each unclassified or key column
+// of cov that holds text, or holds values that read as text (JSON,
+// arrays, bytes), and records what they look like; a key whose values
+// look personal is unclassified then. It never keeps, logs or returns a
 // value: its errors name the table and column only.
 func (s *Store) sampleColumns(ctx context.Context, cov *Coverage, n int) error {
 	for ti := range cov.Tables {
 		t := &cov.Tables[ti]
 		for ci := range t.Columns {
 			col := &t.Columns[ci]
-			if col.Class != ClassUnclassified || col.kind != KindText {
+			if col.Class != ClassUnclassified && col.Class != ClassKey || !sampledAsText(col.kind, col.Type) {
 				continue
 			}
-			counts, err := s.sampleColumn(ctx, t.info, col.Column, n)
+			counts, err := s.sampleColumn(ctx, t.info, col, n)
 			if err != nil {
 				return fmt.Errorf("sample %s.%s: %w", t.Table, col.Column, err)
 			}
 			col.Sample = counts
-			if !col.LikelyPersonal {
-				if hint := counts.hint(); hint != "" {
-					col.LikelyPersonal, col.Hint = true, hint
-				}
+			hint := counts.hint()
+			switch {
+			case hint == "" || col.LikelyPersonal:
+			case col.Class == ClassKey:
+				col.Class, col.LikelyPersonal, col.Hint = ClassUnclassified, true, "a key ("+col.By+"), but "+hint
+			default:
+				col.LikelyPersonal, col.Hint = true, hint
 			}
 		}
 	}
 	return nil
 }
 
-func (s *Store) sampleColumn(ctx context.Context, t *TableInfo, column string, n int) (*SampleCounts, error) {
+// sampledTypes are the types, besides text, whose values are sampled
+// read as text: JSON, arrays, bytes, XML, addresses, sets. A SQLite column
+// with no declared type holds anything.
+var sampledTypes = []string{"json", "[]", "array", "bytea", "blob", "binary", "xml", "hstore", "inet", "cidr", "macaddr", "set(", "enum("}
+
+func sampledAsText(kind ColumnKind, typ string) bool {
+	switch {
+	case kind == KindText:
+		return true
+	case kind != KindOther:
+		return false
+	case typ == "":
+		return true
+	}
+	return slices.ContainsFunc(sampledTypes, func(w string) bool { return strings.Contains(typ, w) })
+}
+
+func (s *Store) sampleColumn(ctx context.Context, t *TableInfo, cc *ColumnCoverage, n int) (*SampleCounts, error) {
+	column := cc.Column
 	table, err := quoteTable(s.dialect, t)
 	if err != nil {
 		return nil, err
@@ -50,7 +75,18 @@ func (s *Store) sampleColumn(ctx context.Context, t *TableInfo, column string, n
 	if err != nil {
 		return nil, err
 	}
-	query, args, err := s.sb.Select(fmt.Sprintf("substr(%s, 1, %d)", col, sampleChars)).
+	expr := col
+	if cc.kind != KindText {
+		expr = "CAST(" + col + " AS " + s.dialect.engine().textType + ")"
+	}
+	// PostgreSQL writes bytes as hexadecimal text (\x6a6f...): decoded
+	// below, so twice the characters.
+	bytea := strings.HasPrefix(cc.Type, "bytea")
+	chars := sampleChars
+	if bytea {
+		chars = 2*sampleChars + 2
+	}
+	query, args, err := s.sb.Select(fmt.Sprintf("substr(%s, 1, %d)", expr, chars)).
 		From(table).Where(col + " IS NOT NULL").Limit(uint64(n)).ToSql()
 	if err != nil {
 		return nil, err
@@ -62,9 +98,15 @@ func (s *Store) sampleColumn(ctx context.Context, t *TableInfo, column string, n
 	defer rows.Close()
 	counts := &SampleCounts{}
 	var v sql.RawBytes // the driver's buffer, overwritten by the next row
+	var buf []byte
 	for rows.Next() {
 		if err := rows.Scan(&v); err != nil {
 			return nil, safeError(err)
+		}
+		if bytea && bytes.HasPrefix(v, []byte(`\x`)) {
+			if buf, err = hex.AppendDecode(buf[:0], v[2:len(v)&^1]); err == nil {
+				v = buf
+			}
 		}
 		counts.Values++
 		if looksEmail(v) {

@@ -283,8 +283,8 @@ func (s Schema) Validate() error {
 	for _, t := range sortedKeys(s.Tables) {
 		rt := s.Tables[t]
 		ident("table of "+string(t), rt.Table)
-		ident("customer_key of "+string(t), rt.CustomerKey)
 	}
+	errs = append(errs, s.validateVias()...) // customer_key or via: via.go
 	errs = append(errs, s.validateHolds()...)
 	errs = append(errs, s.validateRetain()...)
 	errs = append(errs, s.validateActivity()...)
@@ -396,6 +396,9 @@ func (s Schema) checkWrites(cat forget.Catalogue) []error {
 	for _, t := range sortedKeys(s.Tables) {
 		rt := s.Tables[t]
 		addKey(rt.Table, rt.CustomerKey, "the customer key of "+string(t))
+		if rt.Via != nil && rt.Via.Column != "" {
+			addKey(rt.Table, rt.Via.Column, "the via column of "+string(t))
+		}
 	}
 
 	writers := map[col]string{} // written column -> the entry that writes it

@@ -17,6 +17,9 @@ import (
 type script struct {
 	stmts  []scriptStmt
 	layout layout
+	// order, when the plan has Via tables, is the order its statements
+	// and its Via steps run in (see viaOrder); nil runs stmts in order.
+	order []scriptStep
 	// bulk is the shape's set-based statements, once looked up.
 	bulk atomic.Pointer[bulkShape]
 }
@@ -56,6 +59,9 @@ func (r valueRef) raw(p forget.Plan) forget.Value {
 // script returns the cached script of p's shape, building it once.
 func (s *Store) script(p forget.Plan) (*script, error) {
 	if err := s.checkCascades(p); err != nil {
+		return nil, err
+	}
+	if err := s.checkViaKeeps(p); err != nil { // via_order.go
 		return nil, err
 	}
 	key := shapeKey(p)
@@ -125,6 +131,7 @@ func shapeKey(p forget.Plan) string {
 type layout struct {
 	updates []planUpdate
 	tables  []planTable
+	vias    []planTable // tables reached through a Via: via_write.go
 }
 
 // planUpdate writes fields of one table that has a row per customer.
@@ -140,6 +147,7 @@ type planTable struct {
 	table, key string
 	cols       []string // scrubbed columns; none for a purge
 	refs       []valueRef
+	via        *Via // how its rows are found, when not by key
 }
 
 func (s *Store) layoutOf(p forget.Plan) (layout, error) {
@@ -175,10 +183,17 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 			}
 			return layout{}, fmt.Errorf("sqlstore: table %s is not mapped", t.Table)
 		}
-		pt := planTable{name: t.Table, table: rt.Table, key: rt.CustomerKey}
+		pt := planTable{name: t.Table, table: rt.Table, key: rt.CustomerKey, via: rt.Via}
 		for ci, c := range t.Scrub {
 			pt.cols = append(pt.cols, c.Column)
 			pt.refs = append(pt.refs, valueRef{table: ti, index: ci})
+		}
+		if rt.Via != nil {
+			if rt.Via.Mentions {
+				return layout{}, fmt.Errorf("sqlstore: table %s is reached by mentions, which this store does not run yet", t.Table)
+			}
+			l.vias = append(l.vias, pt)
+			continue
 		}
 		l.tables = append(l.tables, pt)
 	}
@@ -227,6 +242,11 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 			st.matched = s.matchedSQL(t.table, t.key)
 		}
 		sc.stmts = append(sc.stmts, st)
+	}
+	if len(l.vias) > 0 {
+		if sc.order, err = s.viaOrder(p, sc); err != nil { // via_order.go
+			return nil, err
+		}
 	}
 	return sc, nil
 }

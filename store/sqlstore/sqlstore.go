@@ -59,6 +59,9 @@ type Store struct {
 	// cascadeGraph, once Verify has read the foreign keys, refuses a keep
 	// list that an ON DELETE/UPDATE action would break (cascade.go).
 	cascadeGraph atomic.Pointer[cascadeGraph]
+	// vias, once Verify has read the schema, is what the Via tables'
+	// statements need (via_verify.go).
+	vias atomic.Pointer[viaLearned]
 
 	log *slog.Logger
 
@@ -298,7 +301,16 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		return forget.Result{}, err
 	}
 	args := make([]any, 0, len(p.Fields)+1)
-	for i, st := range sc.stmts {
+	stmts := sc.stmts
+	if sc.order != nil {
+		// Via tables: their values are read before anything is written,
+		// and the statements run in the order their keys ask.
+		if err := s.runWithVias(ctx, tx, sc, p, id, &res); err != nil {
+			return forget.Result{}, err
+		}
+		stmts = nil
+	}
+	for i, st := range stmts {
 		args = args[:0]
 		for _, ref := range st.from {
 			args = append(args, ref.value(p))

@@ -91,6 +91,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	s.ranges.Store(&v.ranges)
 	s.keys.Store(&v.keys)
 	s.cascadeGraph.Store(g)
+	s.vias.Store(v.vias)
 	return nil
 }
 
@@ -102,6 +103,7 @@ type verifier struct {
 	warnings []string
 	ranges   map[string]keyRange
 	keys     learnedKeys
+	vias     *viaLearned
 }
 
 func (v *verifier) fail(format string, args ...any) {
@@ -240,9 +242,11 @@ func (v *verifier) tables(cat forget.Catalogue) {
 		}
 		what := "table " + string(ts.Name)
 		t := v.table(rt.Table, what)
-		key := v.column(t, rt.CustomerKey, what)
-		if key != nil && !t.Indexed(rt.CustomerKey) {
-			v.warnings = append(v.warnings, fmt.Sprintf("%s: customer key %s.%s has no index: every forget scans the table", what, t.Name, key.Name))
+		if rt.Via == nil { // a Via table is checked by viaTables
+			key := v.column(t, rt.CustomerKey, what)
+			if key != nil && !t.Indexed(rt.CustomerKey) {
+				v.warnings = append(v.warnings, fmt.Sprintf("%s: customer key %s.%s has no index: every forget scans the table", what, t.Name, key.Name))
+			}
 		}
 		for _, cr := range ts.Scrub {
 			if col := v.column(t, cr.Column, what); col != nil {
@@ -250,6 +254,7 @@ func (v *verifier) tables(cat forget.Catalogue) {
 			}
 		}
 	}
+	v.vias = v.viaTables(cat) // via_verify.go
 }
 
 // rule checks that col can hold what r writes, every time.
