@@ -63,6 +63,7 @@ func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []HookFailure {
 		copyRC.TablesKept = append([]Table(nil), rc.TablesKept...)
 		copyRC.RowsDeleted = maps.Clone(rc.RowsDeleted)
 		copyRC.RowsScrubbed = maps.Clone(rc.RowsScrubbed)
+		copyRC.RowsShared = maps.Clone(rc.RowsShared)
 		go func() {
 			defer func() {
 				if p := recover(); p != nil {

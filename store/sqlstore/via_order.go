@@ -118,7 +118,7 @@ func (s *Store) checkViaKeeps(p forget.Plan) error {
 		if l.pointer[name] && purged[name] && !inPlan[from] {
 			return &forget.CascadeError{Kept: string(from), Erased: string(name), Via: key}
 		}
-		if l.child[name] && purged[from] && !inPlan[name] {
+		if l.child[name] && purged[from] && !inPlan[name] { // a scrubbed child is Verify's
 			return &forget.CascadeError{Kept: string(name), Erased: string(from), Via: rt.Table + "." + rt.Via.Column + " -(FOREIGN KEY)-> " + f.table + "." + f.column}
 		}
 	}

@@ -22,6 +22,7 @@ type viaShop struct {
 	e     engine
 	db    *sql.DB
 	extra []forget.Table // catalogue tables of the test's own
+	scrub map[forget.Table][]forget.ColumnRule
 }
 
 type viaShopOpts struct {
@@ -156,6 +157,9 @@ func (s *viaShop) forgetter(t *testing.T, schema sqlstore.Schema, opts ...sqlsto
 	cat := viaShopCatalogue()
 	for _, t := range s.extra {
 		cat.Tables = append(cat.Tables, forget.TableSpec{Name: t})
+	}
+	for i, ts := range cat.Tables {
+		cat.Tables[i].Scrub = s.scrub[ts.Name]
 	}
 	f, err := forget.New(st, forget.WithCatalogue(cat), forget.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

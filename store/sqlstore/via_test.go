@@ -53,6 +53,12 @@ func TestViaForget(t *testing.T) {
 				t.Fatalf("dry run: %v", err)
 			}
 			sameDump(t, "after the dry run", shop.dump(t), before)
+			for _, it := range dry.Inventory.Tables {
+				want, ok := map[string]int64{"addresses": 1, "order_items": 2, "item_notes": 1, "note_marks": 1, "phones": 2, "newsletter": 1}[it.Table]
+				if ok && (it.Uncounted || it.Rows != want) {
+					t.Errorf("dry run inventory: table %s has %d rows (uncounted %v), want %d", it.Table, it.Rows, it.Uncounted, want)
+				}
+			}
 
 			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(1)}})
 			if err != nil {
@@ -119,6 +125,18 @@ func TestViaSharedRefuse(t *testing.T) {
 				t.Fatalf("forget 1: %v", err)
 			}
 			sameDump(t, "other customers' rows", shop.without(shop.dump(t), nil, 1), shop.without(before, annGone, 1))
+
+			// In a batch, the refusal is the item's own: the others go on.
+			other := newViaShop(t, e, viaShopOpts{})
+			fb, err := other.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedRefuse}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := fb.ForgetBatch(ctx, []forget.Request{{Lookup: forget.Lookup{CustomerID: other.key(3)}}, {Lookup: forget.Lookup{CustomerID: other.key(1)}}})
+			if !errors.Is(out[0].Err, forget.ErrConflict) || out[1].Err != nil {
+				t.Fatalf("batch: %v, %v; want a conflict for 3 and 1 forgotten", out[0].Err, out[1].Err)
+			}
+			sameDump(t, "after the batch", other.dump(t), shop.dump(t))
 		})
 	}
 }
@@ -155,6 +173,11 @@ func TestViaVerify(t *testing.T) {
 			if _, err := unique.forgetter(t, viaShopSchema(nil)); err != nil {
 				t.Errorf("a pointer with a unique index is exclusive, but Verify says: %v", err)
 			}
+
+			scrubbedChild := newViaShop(t, e, viaShopOpts{})
+			scrubbedChild.scrub = map[forget.Table][]forget.ColumnRule{"order_items": {{Column: "gift", Rule: forget.Empty()}}}
+			_, err = scrubbedChild.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
+			wantVerifyError(t, err, "table order_items: its rows stay (scrubbed), but they reference the rows of orders")
 
 			notNull := newViaShop(t, e, viaShopOpts{uniqueHome: true, notNullHome: true})
 			_, err = notNull.forgetter(t, viaShopSchema(nil))
@@ -396,6 +419,111 @@ func TestViaKeeps(t *testing.T) {
 			after := shop.dump(t)
 			if !slices.Equal(after["phones"], before["phones"]) {
 				t.Errorf("keep phones: phones %q, want %q", after["phones"], before["phones"])
+			}
+		})
+	}
+}
+
+// TestViaScrub: a Via table scrubbed rather than purged keeps its rows
+// and overwrites their columns, the customer's rows only: the address
+// customer 1 points to (NOT NULL, so it could not be deleted) is scrubbed
+// and still hers; a shared one is left and counted; a dry run counts
+// the same and changes nothing.
+func TestViaScrub(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			shop := newViaShop(t, e, viaShopOpts{notNullHome: true})
+			shop.scrub = map[forget.Table][]forget.ColumnRule{"addresses": {{Column: "line", Rule: forget.Fixed("gone")}}}
+			f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := shop.dump(t)
+			for _, dryRun := range []bool{true, false} {
+				rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(1)}, DryRun: dryRun})
+				if err != nil {
+					t.Fatalf("forget 1 (dry run %v): %v", dryRun, err)
+				}
+				if rc.RowsScrubbed["addresses"] != 1 {
+					t.Errorf("forget 1 (dry run %v): scrubbed %v, want 1 address", dryRun, rc.RowsScrubbed)
+				}
+				if _, ok := rc.RowsDeleted["addresses"]; ok {
+					t.Errorf("forget 1 (dry run %v): addresses counted as deleted: %v", dryRun, rc.RowsDeleted)
+				}
+				if dryRun {
+					sameDump(t, "after the dry run", shop.dump(t), before)
+				}
+			}
+			var line string
+			if err := shop.db.QueryRow("SELECT line FROM addresses WHERE id = " + shop.lit(101)).Scan(&line); err != nil || line != "gone" {
+				t.Errorf("address 101 holds %q (%v), want it scrubbed", line, err)
+			}
+			if got := shop.customer(t, 1); got != "||"+shop.key(101) {
+				t.Errorf("customer 1 is %q; a scrubbed address is not detached", got)
+			}
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(3)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rc.RowsScrubbed["addresses"] != 0 || rc.RowsShared["addresses"] != 1 {
+				t.Errorf("forget 3: scrubbed %v shared %v; want the shared address left and counted", rc.RowsScrubbed, rc.RowsShared)
+			}
+			gone := map[string][]int{"orders": {201}, "order_items": {301, 302}, "item_notes": {401}, "note_marks": {501}, "phones": {601}, "customer_phones": {1}, "addresses": {101}, "newsletter": {702}}
+			after := shop.without(shop.dump(t), map[string][]int{"addresses": {101}}, 1, 3)
+			sameDump(t, "other customers' rows", after, shop.without(before, gone, 1, 3))
+		})
+	}
+}
+
+// TestViaChunks: a customer with more rows than one statement binds
+// values for (1,200 items under one order, 700 notes under them) loses
+// them all, in several statements, and nobody else loses any.
+func TestViaChunks(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			shop := newViaShop(t, e, viaShopOpts{})
+			var items, notes []string
+			for n := 10000; n < 11200; n++ {
+				items = append(items, "("+shop.lit(n)+", "+shop.lit(202)+", 'gift')")
+				if n < 10700 {
+					notes = append(notes, "("+shop.lit(n+10000)+", "+shop.lit(n)+", 'note')")
+				}
+			}
+			execAll(t, shop.db,
+				"INSERT INTO order_items (id, order_id, gift) VALUES "+strings.Join(items, ", "),
+				"INSERT INTO item_notes (id, item_id, body) VALUES "+strings.Join(notes, ", "))
+			f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := shop.dump(t)
+			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: shop.key(2)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rc.RowsDeleted["order_items"] != 1201 || rc.RowsDeleted["item_notes"] != 701 || rc.RowsDeleted["note_marks"] != 1 {
+				t.Errorf("deleted %v; want 1,201 items, 701 notes and 1 mark", rc.RowsDeleted)
+			}
+			after := shop.dump(t)
+			for table, want := range map[string]int{"order_items": 2, "item_notes": 1, "note_marks": 1} {
+				if len(after[table]) != want {
+					t.Errorf("table %s has %d rows left, want customer 1's %d", table, len(after[table]), want)
+				}
+			}
+			for _, table := range []string{"order_items", "item_notes", "note_marks", "addresses", "phones", "customer_phones"} {
+				for _, row := range before[table] {
+					if strings.HasPrefix(row, shop.key(301)+"|") || strings.HasPrefix(row, shop.key(401)+"|") || strings.HasPrefix(row, shop.key(501)+"|") {
+						if !slices.Contains(after[table], row) {
+							t.Errorf("customer 1's row %s of %s is gone", row, table)
+						}
+					}
+				}
 			}
 		})
 	}

@@ -151,9 +151,17 @@ func (v *verifier) viaTable(name forget.Table, rt RelatedTable, scrubbed map[for
 		}
 	}
 	for _, fk := range t.ForeignKeys {
-		if fk.RefTable == ft.Name && len(fk.Columns) == 1 && t.sameColumn(fk.Columns[0], col.Name) && len(fk.RefColumns) == 1 && ft.sameColumn(fk.RefColumns[0], fcol.Name) {
+		// A CASCADE or SET NULL child follows its parent on its own
+		// (and cascade.go refuses what that would break).
+		if fk.RefTable == ft.Name && len(fk.Columns) == 1 && t.sameColumn(fk.Columns[0], col.Name) && len(fk.RefColumns) == 1 && ft.sameColumn(fk.RefColumns[0], fcol.Name) && !changesRows(fk.OnDelete) {
 			l.child[name] = true
 		}
+	}
+	if from := v.s.catalogueOf(f); l.child[name] && scrubbed[name] && from != "" && !scrubbed[from] {
+		v.fail("%s: its rows stay (scrubbed), but they reference the rows of %s (%s -> %s), which a forget deletes: the key would refuse every such forget; delete the table's rows instead of scrubbing them, or scrub %s", what, from, where, fwhere, from)
+	}
+	if !exclusive && via.Normalize == "" && !ft.Indexed(fcol.Name) {
+		v.warnings = append(v.warnings, fmt.Sprintf("%s: from column %s has no index: every forget scans %s for other customers' rows", what, fwhere, ft.Name))
 	}
 	if l.pointer[name] && !scrubbed[name] && v.fromRowsStay(f, scrubbed) && !fcol.Nullable {
 		v.fail("%s: %s points to the rows a forget deletes and stays, but it is NOT NULL, so it cannot be detached first; scrub table %s instead of deleting its rows (\"scrub\"), or let %s be NULL", what, fwhere, name, fwhere)

@@ -79,7 +79,26 @@ func (s *Store) runWithVias(ctx context.Context, tx *txn, sc *script, p forget.P
 		}
 		countWritten(res, sc, step.stmt, n, p)
 	}
+	if p.DryRun && res.Inventory != nil {
+		r.countInventory(sc, res)
+	}
 	return nil
+}
+
+// countInventory fills in a dry run's inventory the rows of each Via
+// table of the plan that the coverage could not count by key: the rows
+// the forget reached, those it would delete or scrub and the shared ones
+// it would leave.
+func (r *viaRun) countInventory(sc *script, res *forget.Result) {
+	for _, pv := range sc.layout.vias {
+		table := r.l.canonical(pv.table)
+		for i := range res.Inventory.Tables {
+			it := &res.Inventory.Tables[i]
+			if it.Uncounted && strings.EqualFold(it.Table, table) {
+				it.Rows, it.Uncounted = res.Rows[pv.name]+res.Shared[pv.name], false
+			}
+		}
+	}
 }
 
 // values returns the set that matches table name's rows, reading it (and
@@ -127,7 +146,7 @@ func (r *viaRun) values(ctx context.Context, name forget.Table) (*viaSet, error)
 		err = r.scan(ctx, query, []any{r.id}, func(v any) { add(v) })
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: read %s for table %s: %w", f.table, name, ctxCause(ctx, s.scrubbedError(err)))
+		return nil, fmt.Errorf("sqlstore: read %s for table %s: %w", f.table, name, ctxCause(ctx, err))
 	}
 	if !r.l.exclusive[name] || rt.Shared != "" {
 		if err := r.leaveShared(ctx, name, rt, f, col, parent, parentCol, vs); err != nil {
@@ -166,12 +185,14 @@ func (r *viaRun) leaveShared(ctx context.Context, name forget.Table, rt RelatedT
 		return r.scan(ctx, query, append(args, r.id), func(v any) { shared[valueKey(v)] = true })
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: read other customers' rows of %s for table %s: %w", f.table, name, ctxCause(ctx, s.scrubbedError(err)))
+		return fmt.Errorf("sqlstore: read other customers' rows of %s for table %s: %w", f.table, name, ctxCause(ctx, err))
 	}
 	if len(shared) == 0 {
 		return nil
 	}
-	if rt.Shared == SharedRefuse {
+	// A table the request keeps is only a step on the way to another:
+	// its shared rows are left out of the way on, as with keep.
+	if rt.Shared == SharedRefuse && r.inPlan(name) {
 		return fmt.Errorf("sqlstore: table %s: a row the customer reaches through %s.%s is another customer's too, and the mapping says to refuse (shared: refuse): %w", name, f.table, f.column, forget.ErrConflict)
 	}
 	kept := vs.values[:0]
@@ -202,10 +223,10 @@ func (r *viaRun) write(ctx context.Context, pv planTable, p forget.Plan, res *fo
 			query := fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s IN (%s)", q(pv.table), match, marks(len(part)))
 			err := r.tx.queryRow(ctx, s.render(query), part...).Scan(&c)
 			n += c
-			return err
+			return s.scrubbedError(err, part...)
 		})
 		if err != nil {
-			return fmt.Errorf("sqlstore: count shared rows of %s: %w", pv.name, ctxCause(ctx, s.scrubbedError(err)))
+			return fmt.Errorf("sqlstore: count shared rows of %s: %w", pv.name, ctxCause(ctx, err))
 		}
 		if n > 0 {
 			if res.Shared == nil {
@@ -229,6 +250,10 @@ func (r *viaRun) write(ctx context.Context, pv planTable, p forget.Plan, res *fo
 		setArgs = append(setArgs, pv.refs[i].value(p))
 	}
 	changed := s.dialect.engine().changedRows
+	verb := "delete"
+	if len(pv.cols) > 0 {
+		verb = "update"
+	}
 	return chunks(vs.values, func(part []any) error {
 		where := fmt.Sprintf("%s IN (%s)", match, marks(len(part)))
 		var n int64
@@ -249,7 +274,7 @@ func (r *viaRun) write(ctx context.Context, pv planTable, p forget.Plan, res *fo
 			n, err = result.RowsAffected()
 		}
 		if err != nil {
-			return fmt.Errorf("sqlstore: %s %s: %w", map[bool]string{true: "delete", false: "update"}[len(pv.cols) == 0], pv.name, ctxCause(ctx, s.scrubbedError(err, setArgs...)))
+			return fmt.Errorf("sqlstore: %s %s: %w", verb, pv.name, ctxCause(ctx, s.scrubbedError(err, append(append([]any(nil), setArgs...), part...)...)))
 		}
 		res.Rows[pv.name] += n
 		return nil
@@ -276,14 +301,14 @@ func (r *viaRun) detach(ctx context.Context, pv planTable) error {
 		return chunks(r.set[f.via].values, func(part []any) error {
 			query := fmt.Sprintf("UPDATE %s SET %s = NULL WHERE %s IN (%s) AND %s IS NOT NULL", q(f.table), q(f.column), parentCol, marks(len(part)), q(f.column))
 			if _, err := r.tx.exec(ctx, s.render(query), part...); err != nil {
-				return fmt.Errorf("sqlstore: detach %s from %s: %w", f.table, pv.name, ctxCause(ctx, s.scrubbedError(err)))
+				return fmt.Errorf("sqlstore: detach %s from %s: %w", f.table, pv.name, ctxCause(ctx, s.scrubbedError(err, part...)))
 			}
 			return nil
 		})
 	}
 	query := fmt.Sprintf("UPDATE %s SET %s = NULL WHERE %s = ? AND %s IS NOT NULL", q(f.table), q(f.column), q(f.key), q(f.column))
 	if _, err := r.tx.exec(ctx, s.render(query), r.id); err != nil {
-		return fmt.Errorf("sqlstore: detach %s from %s: %w", f.table, pv.name, ctxCause(ctx, s.scrubbedError(err)))
+		return fmt.Errorf("sqlstore: detach %s from %s: %w", f.table, pv.name, ctxCause(ctx, s.scrubbedError(err, r.id)))
 	}
 	return nil
 }
@@ -304,43 +329,53 @@ func (r *viaRun) fromStays(f viaFrom) bool {
 	return true
 }
 
+// inPlan reports whether the plan erases table name.
+func (r *viaRun) inPlan(name forget.Table) bool {
+	for _, t := range r.plan.Tables {
+		if t.Table == name {
+			return true
+		}
+	}
+	return false
+}
+
 // scan runs query (with ? placeholders) and calls fn with the first
 // column of every row that is not NULL.
 func (r *viaRun) scan(ctx context.Context, query string, args []any, fn func(any)) error {
 	rows, err := r.tx.query(ctx, r.s.render(query), args...)
 	if err != nil {
-		return err
+		return r.s.scrubbedError(err, args...)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var v any
 		if err := rows.Scan(&v); err != nil {
-			return err
+			return r.s.scrubbedError(err, args...)
 		}
 		if v != nil {
 			fn(readValue(v))
 		}
 	}
-	return rows.Err()
+	return r.s.scrubbedError(rows.Err(), args...)
 }
 
 // scanPairs is scan for two columns; the second may be NULL.
 func (r *viaRun) scanPairs(ctx context.Context, query string, args []any, fn func(v, owner any)) error {
 	rows, err := r.tx.query(ctx, r.s.render(query), args...)
 	if err != nil {
-		return err
+		return r.s.scrubbedError(err, args...)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var v, owner any
 		if err := rows.Scan(&v, &owner); err != nil {
-			return err
+			return r.s.scrubbedError(err, args...)
 		}
 		if v != nil {
 			fn(readValue(v), readValue(owner))
 		}
 	}
-	return rows.Err()
+	return r.s.scrubbedError(rows.Err(), args...)
 }
 
 // chunks calls fn with values in parts of at most viaChunk.
