@@ -21,13 +21,17 @@ Usage: forget inspect [-db FILE | -dsn URL] [-schema FILE] [-format text|json] [
        forget inspect [-db FILE | -dsn URL] [-schema FILE] -customer-id ID | -subscription-id ID | -orderid ID
        forget inspect [-db FILE | -dsn URL] -propose > mapping.json
 
-Shows every table that reaches a customer (it holds the customer key, or
-a chain of foreign keys leads from it to one that does) and, for each of
-its columns, what a forget does with it: erased (by which field or
-table), key, retained (with the mapping's reason) or unclassified.
-Unclassified columns whose names or types look personal are flagged;
--sample N reads up to N values of each unclassified text column and counts
-those that look like e-mail addresses, phone numbers or IP addresses.
+Shows every table that reaches a customer (it holds the customer key, the
+mapping reaches it by a value link, or a chain of foreign keys leads from
+it to one that does, or to it from one), every view and materialized view
+over one, and, for each of their columns, what a forget does with it:
+erased (by which field or table), key, retained (with the mapping's
+reason) or unclassified. Unclassified columns whose names or types look
+personal are flagged, and so are key columns that do (an e-mail primary
+key); -sample N reads up to N values of each unclassified or key column
+holding text, JSON, arrays or bytes and counts those that look like
+e-mail addresses, phone numbers or IP addresses. The summary names the
+schemas (databases) it did not read that hold tables: name them with -in.
 Names, types and counts only: never a value from the database. A mapping
 that does not fit the database (the default one on a database without its
 tables, for one) is refused, as lint refuses it.
@@ -56,7 +60,7 @@ type coverFlags struct {
 
 func (cf *coverFlags) register(fs *command) {
 	cf.dbf = fs.database(true)
-	fs.IntVar(&cf.sample, "sample", 0, fmt.Sprintf("read up to `N` values (at most %d) of each unclassified text column and count those\nthat look like e-mail addresses, phone numbers or IP addresses (never printed)", sqlstore.MaxSample))
+	fs.IntVar(&cf.sample, "sample", 0, fmt.Sprintf("read up to `N` values (at most %d) of each unclassified or key column holding text, JSON,\narrays or bytes and count those that look like e-mail addresses, phone numbers or IP\naddresses (never printed)", sqlstore.MaxSample))
 	fs.StringVar(&cf.schemas, "in", "", "further PostgreSQL schemas or MySQL databases to read, comma-separated `NAMES`\n(the current one, and those the mapping names, are always read)")
 }
 

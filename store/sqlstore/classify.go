@@ -21,7 +21,6 @@ type coverer struct {
 	cls       map[*TableInfo]map[string]assigned
 	links     map[*TableInfo]link
 	vias      map[*TableInfo]*Via   // tables the mapping reaches by a value link
-	views     map[*TableInfo]string // views reached, and over which tables
 	byName    map[string]*TableInfo // see table
 	notes     []string
 }
@@ -49,7 +48,7 @@ func rank(c Class) int {
 func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string) *Coverage {
 	c := &coverer{in: in, s: s, tables: map[*TableInfo]*TableCoverage{}, deleted: map[*TableInfo]string{}, deletedBy: map[*TableInfo]string{},
 		mapped: map[*TableInfo]bool{}, cls: map[*TableInfo]map[string]assigned{}, links: map[*TableInfo]link{},
-		vias: map[*TableInfo]*Via{}, views: map[*TableInfo]string{}}
+		vias: map[*TableInfo]*Via{}}
 	if in == nil {
 		return &Coverage{}
 	}

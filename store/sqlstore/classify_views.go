@@ -33,6 +33,11 @@ func (c *coverer) byViews() {
 			}
 		}
 	}
+	for i := range c.in.Views {
+		if v := &c.in.Views[i]; v.hiddenDefinition {
+			c.notes = append(c.notes, fmt.Sprintf("view %s: this connection may not read its definition (SHOW VIEW), so whether it shows a customer's rows is unknown", v.Name))
+		}
+	}
 }
 
 // maxOver bounds the tables a view's reach names.

@@ -393,3 +393,45 @@ func TestCoverageSamplesShop(t *testing.T) {
 		})
 	}
 }
+
+// TestCoverViewsSQLite: a view over a view over customers reaches a
+// customer too; a view whose table is gone does not break introspection
+// (it shows nothing); a retained view column is retained.
+func TestCoverViewsSQLite(t *testing.T) {
+	t.Parallel()
+	db, _ := openSQLite(t)
+	for _, st := range []string{
+		`CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, email TEXT)`,
+		`CREATE TABLE gone (x TEXT)`,
+		`CREATE VIEW "Directory" AS SELECT customer_id, email FROM "customers"`,
+		`CREATE VIEW mailing AS SELECT email FROM directory`,
+		`CREATE VIEW broken AS SELECT x FROM gone`,
+		`DROP TABLE gone`,
+	} {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+	in, err := sqlstore.Introspect(context.Background(), db, sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.View("broken") != nil || in.View("mailing") == nil {
+		t.Errorf("views %+v: want Directory and mailing, not broken", in.Views)
+	}
+	s := sqlstore.Schema{Customers: sqlstore.CustomerTable{Table: "customers", Key: "customer_id"},
+		Retain: map[string]string{"mailing.email": "a view: shows what customers holds"}}
+	cov := sqlstore.Cover(in, s, forget.Catalogue{})
+	got := classesOf(cov, "")
+	want := map[string]string{"customers.customer_id": "key", "customers.email": "unclassified!",
+		"Directory.customer_id": "unclassified", "Directory.email": "unclassified!", "mailing.email": "retained"}
+	if !maps.Equal(got, want) {
+		t.Errorf("classes %v, want %v", got, want)
+	}
+	if r := cov.Tables[2].Reach; cov.Tables[2].Table != "mailing" || r != "view over Directory: it shows what they hold" {
+		t.Errorf("%s reach %q", cov.Tables[2].Table, r)
+	}
+	if cov.Summary.Views != 2 || cov.Summary.Tables != 1 || len(cov.Notes) != 0 {
+		t.Errorf("summary %+v, notes %q", cov.Summary, cov.Notes)
+	}
+}

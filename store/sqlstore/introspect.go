@@ -107,31 +107,6 @@ func (in *Introspection) Table(name string) *TableInfo {
 	return in.lookup(in.Tables, name)
 }
 
-// lookup finds name in list as Table does.
-func (in *Introspection) lookup(list []TableInfo, name string) *TableInfo {
-	eq := func(a, b string) bool { return a == b || in.foldTables && strings.EqualFold(a, b) }
-	find := func(schema, table string) *TableInfo {
-		for i := range list {
-			t := &list[i]
-			if eq(t.Schema, schema) && eq(t.Unqualified, table) {
-				return t
-			}
-		}
-		return nil
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] == '.' {
-			if t := find(name[:i], name[i+1:]); t != nil {
-				return t
-			}
-		}
-	}
-	if in.Current != "" {
-		return find(in.Current, name)
-	}
-	return nil
-}
-
 // TableInfo describes one table. Name is unqualified for tables of the
 // current schema/database and "schema.table" for the others.
 type TableInfo struct {
@@ -153,6 +128,9 @@ type TableInfo struct {
 	Reads []string
 
 	foldColumns bool // column names are case-insensitive (MySQL, SQLite)
+	// hiddenDefinition: a MySQL view whose definition the user may not
+	// read (SHOW VIEW), so that Reads says nothing.
+	hiddenDefinition bool
 }
 
 func (t *TableInfo) sameColumn(a, b string) bool {

@@ -38,6 +38,31 @@ func (in *Introspection) View(name string) *TableInfo {
 	return in.lookup(in.Views, name)
 }
 
+// lookup finds name in list as Table does.
+func (in *Introspection) lookup(list []TableInfo, name string) *TableInfo {
+	eq := func(a, b string) bool { return a == b || in.foldTables && strings.EqualFold(a, b) }
+	find := func(schema, table string) *TableInfo {
+		for i := range list {
+			t := &list[i]
+			if eq(t.Schema, schema) && eq(t.Unqualified, table) {
+				return t
+			}
+		}
+		return nil
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			if t := find(name[:i], name[i+1:]); t != nil {
+				return t
+			}
+		}
+	}
+	if in.Current != "" {
+		return find(in.Current, name)
+	}
+	return nil
+}
+
 // view returns the view schema.table, created on first use with kind.
 func (b *introBuilder) view(schema, table, kind string) *TableInfo {
 	if b.views == nil {
@@ -78,6 +103,7 @@ func (b *introBuilder) skipped(schema string, tables int, read []any) {
 func (b *introBuilder) finishViews() {
 	for k, text := range b.viewText {
 		v := b.views[k]
+		v.hiddenDefinition = strings.TrimSpace(text) == ""
 		for _, chain := range identifierChains(text) {
 			for i, part := range chain {
 				// Each name alone, in the view's own schema, and each
