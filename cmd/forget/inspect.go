@@ -19,7 +19,7 @@ import (
 const inspectUsage = `
 Usage: forget inspect [-db FILE | -dsn URL] [-schema FILE] [-format text|json] [-sample N] [-in NAMES]
        forget inspect [-db FILE | -dsn URL] [-schema FILE] -customer-id ID | -subscription-id ID | -orderid ID
-       forget inspect [-db FILE | -dsn URL] -propose > mapping.json
+       forget inspect [-db FILE | -dsn URL] -propose [-customers TABLE] > mapping.json
 
 Shows every table that reaches a customer (it holds the customer key, the
 mapping reaches it by a value link, or a chain of foreign keys leads from
@@ -42,7 +42,15 @@ rows it holds, what a forget would do with them, and the columns it would
 leave as they are (retained, unclassified); counts and names only.
 
 -propose prints a starting mapping for this database instead (JSON, for
--schema as it is), and on stderr what it guessed, for review.
+-schema as it is), and on stderr, as review: lines, what it guessed and
+what it left out. It never guesses a purge: a table's rows are the
+customer's only through a foreign key to the customers key, or a column
+named like that key (users.id: user_id) whose sampled values are all
+keys of existing customers, never a table's own id. The customers table
+is the one the most foreign keys point at; -customers TABLE names it,
+and when nothing tells, -propose fails asking for it. Before printing
+it verifies the mapping as lint does; if the mapping would not load, it
+still prints it, says why, and exits 1.
 
 Examples:
   forget inspect -db app.db
@@ -104,6 +112,7 @@ func (c *cli) inspect(args []string) error {
 	format := fs.String("format", "text", "output `FORMAT`: text (one line per column, grouped by table) or json")
 	asJSON := fs.Bool("json", false, "the same as -format json, as other commands spell it")
 	propose := fs.Bool("propose", false, "print a starting mapping for this database (JSON, for -schema) instead; what to review goes to stderr")
+	customers := fs.String("customers", "", "with -propose: the customers `TABLE` (else chosen by the foreign keys that point at it)")
 	var l forget.Lookup
 	fs.StringVar(&l.CustomerID, "customer-id", "", "show the inventory of the customer with this `ID` (with -preset nats: the memberid)")
 	fs.StringVar(&l.SubscriptionID, "subscription-id", "", "show the inventory of the customer of this subscription `ID`")
@@ -127,6 +136,9 @@ func (c *cli) inspect(args []string) error {
 	if *propose && (cf.dbf.schema != "" || cf.sample != 0 || *format != "text" || lookup) {
 		return usagef("-propose writes a mapping: it takes no -schema, -sample, -format or lookup")
 	}
+	if *customers != "" && !*propose {
+		return usagef("-customers goes with -propose")
+	}
 	if lookup && cf.sample != 0 {
 		return usagef("-sample goes with the coverage report, not a customer's inventory")
 	}
@@ -136,7 +148,7 @@ func (c *cli) inspect(args []string) error {
 	}
 	defer done()
 	if *propose {
-		return c.propose(ctx, o, &cf)
+		return c.propose(ctx, o, &cf, *customers)
 	}
 	if err := mappingFits(ctx, o, "inspect"); err != nil {
 		return err
@@ -163,22 +175,6 @@ func (c *cli) printJSON(v any) error {
 	}
 	_, err = fmt.Fprintf(c.stdout, "%s\n", out)
 	return err
-}
-
-// propose prints a mapping for the database on stdout, and the review on
-// stderr.
-func (c *cli) propose(ctx context.Context, o *opened, cf *coverFlags) error {
-	prop, err := o.store.Propose(ctx, cf.dbf.thePreset().catalogue(), cf.inSchemas()...)
-	if err != nil {
-		return stopped(ctx, err)
-	}
-	if err := c.printJSON(prop.Schema); err != nil {
-		return err
-	}
-	for _, line := range prop.Review {
-		fmt.Fprintf(c.stderr, "review: %s\n", printable(line))
-	}
-	return nil
 }
 
 // inventory prints one customer's inventory.

@@ -10,11 +10,15 @@ import (
 const lintUsage = `
 Usage: forget lint [-db FILE | -dsn URL] [-schema FILE] [-personal-only] [-review] [-sample N] [-json]
 
-Checks, for a host's CI, that the mapping covers every column that reaches
-a customer (see 'forget inspect'): exit status 1, listing them, while any
-is unclassified (with -personal-only, while any that looks personal is),
-or while the mapping does not fit the database; 0 when all are erased,
-keys or retained with a reason. Names only: never a value. -json prints
+Checks, for a host's CI, that a forget can run and that the mapping covers
+every column that reaches a customer (see 'forget inspect'): exit status 1,
+naming each problem, while the mapping does not fit the database (the
+checks Verify runs before every forget: tables, columns, key types, rules
+a column cannot hold, holds, foreign-key actions, a purged table that a
+table the mapping leaves refers to with ON DELETE NO ACTION or RESTRICT),
+or while any column is unclassified (with -personal-only, while any that
+looks personal is); 0 when all are erased, keys or retained with a
+reason. Names only: never a value. -json prints
 the report as one JSON object ({"ok": false, "failing": [{"column":
 "customers.email", "problem": "likely_personal", "hint": ...}], ...}).
 

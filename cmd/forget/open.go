@@ -385,16 +385,22 @@ func readSchema(path string) (sqlstore.Schema, error) {
 	if err != nil {
 		return sqlstore.Schema{}, fmt.Errorf("-schema: %w", err)
 	}
+	s, err := decodeSchema(data)
+	if err != nil {
+		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// decodeSchema decodes and validates a JSON mapping as -schema reads it.
+func decodeSchema(data []byte) (sqlstore.Schema, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var s sqlstore.Schema
 	if err := dec.Decode(&s); err != nil {
-		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
+		return sqlstore.Schema{}, err
 	}
-	if err := s.Validate(); err != nil {
-		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
-	}
-	return s, nil
+	return s, s.Validate()
 }
 
 // opened is a database with its store, catalogue and Forgetter.

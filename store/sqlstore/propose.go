@@ -26,82 +26,130 @@ type Proposal struct {
 	// customer key that nothing else maps. [Store.ExtendCatalogue]
 	// rebuilds it from the schema alone.
 	Catalogue forget.Catalogue
-	// Review says, one line each, what was guessed and why. Retain
-	// entries guessed carry [ReviewPrefix] in their reason too.
+	// Review says, one line each, what was guessed and why, and what was
+	// left out. Retain entries guessed carry [ReviewPrefix] in their
+	// reason too.
 	Review []string
+	// Problems says why Schema would not load as it is (Verify would
+	// refuse it); empty, it loads, but for what only the database can
+	// tell (the audit table, the session, holds): 'forget inspect
+	// -propose' checks that too, and fails when it does not.
+	Problems []string
 }
 
-// Propose guesses a mapping of cat onto the live schema in: the customers
-// table (the table with a one-column primary key and the most columns
-// named like catalogue fields), subscription and order lookup tables (by
+// Propose guesses a mapping of cat onto the live schema in, and never
+// guesses a purge: the customers table (the table with catalogue-like
+// columns that the most tables reference by a foreign key; see
+// customers in propose_keys.go), subscription and order lookup tables (by
 // name), each catalogue field and table by its name (and a few common
 // spellings: first_name, zipcode, ...), the rest absent. Then it proposes
-// what coverage needs so that no column is left unclassified: tables that
-// hold the customer key are purged (as extension tables), personal-looking
-// columns of the customers table become extension fields, and every
-// other column is retained with a reason starting with [ReviewPrefix].
-// Columns whose names a mapping cannot hold (not plain identifiers) stay
-// unclassified, and are said so in Review.
+// what coverage needs so that no column is left unclassified: tables
+// whose rows are the customer's (a foreign key to the customers key, or
+// a column whose name and values match it, never a table's own id) are
+// purged as extension tables, unless a table the mapping leaves behind
+// references them with ON DELETE NO ACTION or RESTRICT (every forget
+// would fail); personal-looking columns of the customers table become
+// extension fields, and every other column is retained with a reason
+// starting with [ReviewPrefix]. Columns whose names a mapping cannot hold
+// (not plain identifiers) stay unclassified, and are said so in Review;
+// so is everything left out.
 //
-// It reads nothing; see [Store.Propose] for the store's own database.
+// It reads no row, so a column without a foreign key is never taken for
+// the customer key; see [Store.ProposeWith], which samples its values.
 func Propose(in *Introspection, cat forget.Catalogue) (*Proposal, error) {
 	if in != nil && !in.Dialect.valid() {
 		// Each engine's rules differ; there is none to apply.
 		return nil, fmt.Errorf("sqlstore: propose: unknown dialect %v", in.Dialect)
 	}
-	return propose(in, cat, "")
+	return propose(in, cat, "", ProposeConfig{}, nil)
 }
 
 // Propose reads the live schema (the current schema and those named) and
-// proposes a mapping of cat onto it; see [Propose]. The store's audit
-// table is left out.
+// proposes a mapping of cat onto it; see [Store.ProposeWith].
 func (s *Store) Propose(ctx context.Context, cat forget.Catalogue, schemas ...string) (*Proposal, error) {
-	in, err := Introspect(ctx, s.db, s.dialect, schemas...)
+	return s.ProposeWith(ctx, cat, ProposeConfig{Schemas: schemas})
+}
+
+// ProposeConfig tunes [Store.ProposeWith].
+type ProposeConfig struct {
+	// Customers names the customers table; empty, the proposal chooses
+	// it by the foreign keys that point at it (see [Propose]).
+	Customers string
+	// Schemas are further PostgreSQL schemas or MySQL databases to read.
+	Schemas []string
+}
+
+// ProposeWith reads the live schema and proposes a mapping of cat onto
+// it, as [Propose] does, but for two things it can do with the database:
+// a column named like the customer key without a foreign key to it is
+// taken as the customer key when every value it samples (up to 100
+// distinct ones, never kept or shown) is the key of an existing
+// customer; and the store's audit table is left out.
+func (s *Store) ProposeWith(ctx context.Context, cat forget.Catalogue, cfg ProposeConfig) (*Proposal, error) {
+	in, err := Introspect(ctx, s.db, s.dialect, cfg.Schemas...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: propose: %w", err)
 	}
-	return propose(in, cat, s.auditTable)
+	return propose(in, cat, s.auditTable, cfg, func(cust *TableInfo, key *ColumnInfo) keyProbe {
+		return func(t *TableInfo, c *ColumnInfo) string { return s.probeCustomerKeys(ctx, cust, key, t, c) }
+	})
 }
 
+// keyProbe says why column c of t does not hold customer keys, or "".
+type keyProbe func(t *TableInfo, c *ColumnInfo) string
+
 type proposer struct {
-	in     *Introspection
-	cat    forget.Catalogue
-	s      Schema
-	audit  string
-	cust   *TableInfo
-	key    *ColumnInfo
-	review []string
-	taken  map[string]bool     // catalogue names in use
-	used   map[string]bool     // "table\x00column" mapped to a field
-	holder map[*TableInfo]bool // customers, joined and lookup tables
+	in       *Introspection
+	cat      forget.Catalogue
+	s        Schema
+	audit    string
+	cust     *TableInfo
+	key      *ColumnInfo
+	review   []string
+	problems []string
+	named    string
+	probe    keyProbe
+	keyOf    map[*TableInfo]string // customerKeyOf's answers
+	given    map[forget.Table]bool // the catalogue's own tables, not extensions
+	// unpurged holds the tables whose purge unblock left out, each with
+	// the table whose foreign key refuses it.
+	unpurged map[*TableInfo]string
+	taken    map[string]bool     // catalogue names in use
+	used     map[string]bool     // "table\x00column" mapped to a field
+	holder   map[*TableInfo]bool // customers, joined and lookup tables
 }
 
 func (p *proposer) note(format string, args ...any) {
 	p.review = append(p.review, fmt.Sprintf(format, args...))
 }
 
-func propose(in *Introspection, cat forget.Catalogue, auditTable string) (*Proposal, error) {
+func propose(in *Introspection, cat forget.Catalogue, auditTable string, cfg ProposeConfig, probe func(*TableInfo, *ColumnInfo) keyProbe) (*Proposal, error) {
 	if in == nil {
 		return nil, errors.New("sqlstore: propose: no schema read")
 	}
 	if err := cat.Validate(); err != nil {
 		return nil, err
 	}
-	p := &proposer{in: in, audit: auditTable, taken: map[string]bool{}, used: map[string]bool{}, holder: map[*TableInfo]bool{},
+	p := &proposer{in: in, audit: auditTable, named: cfg.Customers, taken: map[string]bool{}, used: map[string]bool{}, holder: map[*TableInfo]bool{}, keyOf: map[*TableInfo]string{}, given: map[forget.Table]bool{}, unpurged: map[*TableInfo]string{},
 		cat: forget.Catalogue{Fields: slices.Clone(cat.Fields), Tables: slices.Clone(cat.Tables)}}
 	for _, f := range cat.Fields {
 		p.taken[string(f.Name)] = true
 	}
 	for _, t := range cat.Tables {
 		p.taken[string(t.Name)] = true
+		p.given[t.Name] = true
 	}
 	if err := p.customers(); err != nil {
 		return nil, err
+	}
+	if probe != nil {
+		p.probe = probe(p.cust, p.key)
 	}
 	p.lookups()
 	p.fields()
 	p.tables()
 	p.purgeDirect()
+	p.unblock()
 	p.classifyRest()
 	p.verify()
 	if len(p.s.Retain) == 0 {
@@ -110,7 +158,7 @@ func propose(in *Introspection, cat forget.Catalogue, auditTable string) (*Propo
 	if len(p.s.Joined) == 0 {
 		p.s.Joined = nil
 	}
-	return &Proposal{Schema: p.s, Catalogue: p.cat, Review: p.review}, nil
+	return &Proposal{Schema: p.s, Catalogue: p.cat, Review: p.review, Problems: p.problems}, nil
 }
 
 // fieldAliases are other common spellings of the catalogue's fields.
@@ -150,38 +198,6 @@ func (p *proposer) isKey(t *TableInfo, column string) bool {
 	return t == p.cust && p.key != nil && strings.EqualFold(column, p.key.Name)
 }
 
-// customers picks the customers table.
-func (p *proposer) customers() error {
-	best, bestScore := (*TableInfo)(nil), 0
-	for i := range p.in.Tables {
-		t := &p.in.Tables[i]
-		if len(t.PrimaryKey) != 1 || !validIdent(t.Name) || p.isAudit(t) {
-			continue
-		}
-		score := 0
-		for _, f := range p.cat.Fields {
-			if p.findColumn(t, f.Name) != nil {
-				score++
-			}
-		}
-		if score > bestScore {
-			best, bestScore = t, score
-		}
-	}
-	if best == nil {
-		return errors.New("sqlstore: propose: no table looks like the customers table (none has a one-column primary key and a column named like a catalogue field); write the customers entry of the mapping by hand")
-	}
-	p.cust, p.key = best, best.Column(best.PrimaryKey[0])
-	if p.key == nil || !validIdent(p.key.Name) {
-		return fmt.Errorf("sqlstore: propose: the key of %s cannot be named in a mapping", best.Name)
-	}
-	p.s = Schema{Customers: CustomerTable{Table: best.Name, Key: p.key.Name, KeyType: keyTypeOf(p.key)}, Joined: map[string]string{},
-		Fields: map[forget.Field]Column{}, Tables: map[forget.Table]RelatedTable{}, Retain: map[string]string{}}
-	p.holder[best] = true
-	p.note("customers: table %s keyed by %s (%s key): %d of its columns are named like catalogue fields", best.Name, p.key.Name, p.s.Customers.KeyType, bestScore)
-	return nil
-}
-
 // isAudit reports whether t is the store's audit table, or has its
 // columns: a forget's own records are never proposed for purging.
 func (p *proposer) isAudit(t *TableInfo) bool {
@@ -198,20 +214,6 @@ func looksLikeAudit(t *TableInfo) bool {
 		}
 	}
 	return true
-}
-
-// customerKeyOf returns the column of t that holds the customer key: one
-// with a foreign key to the customers key, else one named like it.
-func (p *proposer) customerKeyOf(t *TableInfo) string {
-	for _, fk := range t.ForeignKeys {
-		if len(fk.Columns) == 1 && p.in.Table(fk.RefTable) == p.cust && len(fk.RefColumns) == 1 && strings.EqualFold(fk.RefColumns[0], p.key.Name) {
-			return fk.Columns[0]
-		}
-	}
-	if c := t.Column(p.key.Name); c != nil {
-		return c.Name
-	}
-	return ""
 }
 
 // lookups finds the subscription and order tables by their names.
@@ -262,7 +264,7 @@ func (p *proposer) fields() {
 		}
 		key := p.key.Name
 		if t != p.cust {
-			key = p.s.Joined[t.Name]
+			key = p.customerKeyOf(t) // the joined table's, which joinedColumn found
 		}
 		if why := ruleProblem(p.in.Dialect, t, c, key, f.Rule); why != "" {
 			p.s.Absent = append(p.s.Absent, string(f.Name))

@@ -91,6 +91,8 @@ func (p *proposer) whyKept(tc TableCoverage) string {
 		return "no built-in rule can overwrite it; map it in Go with a Fixed or Func rule"
 	case p.holder[t]:
 		return "the rows of a lookup table are kept; scrub it in Go or retain it"
+	case p.unpurged[t] != "":
+		return "its rows are not purged: a foreign key from " + p.unpurged[t] + " would refuse the delete (see the review)"
 	case len(tc.Via) > 0:
 		return "it is reached only through " + tc.Via[0].RefTable + ", whose rows a forget keeps; add ON DELETE CASCADE from a purged table, or retain it"
 	}
@@ -140,24 +142,30 @@ func (p *proposer) extensionName(names ...string) string {
 	return name
 }
 
-// verify checks the proposal as Verify would (but for the session and the
-// audit table), and says what does not fit yet.
+// verify checks the proposal as Verify would (but for the session, the
+// audit table and holds, which need the database), and records in
+// Problems, and the review, why it does not load as it is.
 func (p *proposer) verify() {
 	sc := p.s.clone()
+	fail := func(err error) {
+		p.problems = append(p.problems, err.Error())
+		p.note("the proposal does not load as it is: %v", err)
+	}
 	if err := sc.Validate(); err != nil {
-		p.note("the proposal is not valid yet: %v", err)
+		fail(err)
 		return
 	}
 	if err := sc.check(p.cat); err != nil {
-		p.note("the proposal does not fit the catalogue yet: %v", err)
+		fail(err)
 		return
 	}
 	v := &verifier{s: &Store{dialect: p.in.Dialect, schema: sc, log: slog.New(slog.DiscardHandler)}, in: p.in, ranges: map[string]keyRange{}, keys: learnedKeys{types: map[string]KeyType{}}}
 	v.checkKeys()
 	v.fields(p.cat)
 	v.tables(p.cat)
+	v.restricts(p.cat)
 	for _, err := range v.errs {
-		p.note("the proposal does not verify yet: %v", err)
+		fail(err)
 	}
 }
 

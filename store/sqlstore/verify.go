@@ -35,6 +35,10 @@ var _ forget.Verifier = (*Store)(nil)
 //     exist, or whose value cannot compare with its column (a number
 //     against text, a string against an integer, anything but a time
 //     string against a time column);
+//   - a purged table whose rows a table the mapping leaves refers to
+//     under ON DELETE NO ACTION or RESTRICT (directly or through a
+//     cascade): every forget of a customer with such rows would fail
+//     (verify_restrict.go);
 //   - a Retain column whose rows a forget deletes, or which it sets,
 //     through a foreign key's ON DELETE action from a mapped table;
 //   - on MySQL/MariaDB, a table the mapping, a hold or the audit trail
@@ -70,6 +74,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.checkKeys()
 	v.fields(cat)
 	v.tables(cat)
+	v.restricts(cat)
 	v.auditTable()
 	v.auditVersion(ctx)
 	v.activity()

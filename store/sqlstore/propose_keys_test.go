@@ -1,0 +1,109 @@
+package sqlstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/store/sqlstore"
+)
+
+// TestProposeCustomersChoice: the customers table is the one named, or
+// the one the most foreign keys point at (not the one with the most
+// catalogue-like columns); when keys tie, or none tells and the best
+// table is not named like a customers table, Propose fails asking for
+// -customers; a table keyed 1:1 by a foreign key to the customers is the
+// customer's by its primary key.
+func TestProposeCustomersChoice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	open := func(t *testing.T, stmts ...string) *sqlstore.Store {
+		db, _ := openSQLite(t)
+		execAll(t, db, stmts...)
+		s, err := sqlstore.New(db, sqlstore.SQLite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	users := `CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT)`
+	addresses := `CREATE TABLE addresses (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id), firstname TEXT, lastname TEXT, city TEXT, zip TEXT)`
+	t.Run("ByForeignKeys", func(t *testing.T) {
+		s := open(t, users, addresses,
+			`CREATE TABLE profiles (user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE, phone TEXT)`,
+			`INSERT INTO users VALUES (1, 'a')`, `INSERT INTO profiles VALUES (1, '')`)
+		prop, err := s.Propose(ctx, forget.DefaultCatalogue())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prop.Schema.Customers.Table != "users" {
+			t.Errorf("customers %+v", prop.Schema.Customers)
+		}
+		if rt := prop.Schema.Tables["addresses"]; rt.CustomerKey != "user_id" {
+			t.Errorf("addresses %+v", rt)
+		}
+		// profiles holds one row per user: its phone is a field, through
+		// its primary key, which is a foreign key to users.
+		if c := prop.Schema.Fields[forget.Phone]; c.Table != "profiles" || prop.Schema.Joined["profiles"] != "user_id" {
+			t.Errorf("phone %+v, joined %v", c, prop.Schema.Joined)
+		}
+	})
+	t.Run("Named", func(t *testing.T) {
+		s := open(t, users, addresses)
+		prop, err := s.ProposeWith(ctx, forget.DefaultCatalogue(), sqlstore.ProposeConfig{Customers: "addresses"})
+		if err != nil || prop.Schema.Customers.Table != "addresses" || !strings.Contains(prop.Review[0], "named with -customers") {
+			t.Errorf("-customers addresses: %v, %+v", err, prop)
+		}
+		if _, err := s.ProposeWith(ctx, forget.DefaultCatalogue(), sqlstore.ProposeConfig{Customers: "nobody"}); err == nil || !strings.Contains(err.Error(), "customers table nobody does not exist") {
+			t.Errorf("-customers nobody: %v", err)
+		}
+	})
+	t.Run("KeysTie", func(t *testing.T) {
+		s := open(t, users, `CREATE TABLE members (id INTEGER PRIMARY KEY, username TEXT)`,
+			`CREATE TABLE a (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id))`,
+			`CREATE TABLE b (id INTEGER PRIMARY KEY, member_id BIGINT REFERENCES members (id))`)
+		if _, err := s.Propose(ctx, forget.DefaultCatalogue()); err == nil || !strings.Contains(err.Error(), "name the customers table (-customers TABLE)") {
+			t.Errorf("Propose: %v", err)
+		}
+	})
+	t.Run("NoKeyNoName", func(t *testing.T) {
+		s := open(t, `CREATE TABLE shipments (id INTEGER PRIMARY KEY, firstname TEXT, city TEXT)`, `CREATE TABLE things (id INTEGER PRIMARY KEY, shipment_id BIGINT)`)
+		if _, err := s.Propose(ctx, forget.DefaultCatalogue()); err == nil || !strings.Contains(err.Error(), "is not named like one; name it (-customers TABLE)") {
+			t.Errorf("Propose: %v", err)
+		}
+	})
+}
+
+// TestVerifyRestrictChain: Verify refuses a purge whose rows a NO ACTION
+// key refers to through a cascade (tickets -CASCADE-> replies <-NO
+// ACTION- reply_votes), and accepts it once the grandchild is mapped.
+func TestVerifyRestrictChain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := openSQLite(t)
+	execAll(t, db, append(sqlstore.DDL(sqlstore.SQLite),
+		`CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, customer_id BIGINT NOT NULL REFERENCES customers (customer_id))`,
+		`CREATE TABLE replies (reply_id INTEGER PRIMARY KEY, ticket_id BIGINT NOT NULL REFERENCES tickets (ticket_id) ON DELETE CASCADE)`,
+		`CREATE TABLE reply_votes (vote_id INTEGER PRIMARY KEY, customer_id BIGINT NOT NULL, reply_id BIGINT REFERENCES replies (reply_id) ON DELETE RESTRICT)`)...)
+	schema := sqlstore.DefaultSchema()
+	schema.Tables["tickets"] = sqlstore.RelatedTable{Table: "tickets", CustomerKey: "customer_id"}
+	cat := forget.DefaultCatalogue()
+	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "tickets"})
+	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Verify(ctx, cat)
+	if err == nil || !strings.Contains(err.Error(), "table tickets: a forget deletes rows of tickets -(ON DELETE CASCADE)-> replies, but table reply_votes refers to them (reply_votes(reply_id) -> replies(reply_id), ON DELETE RESTRICT)") {
+		t.Fatalf("Verify: %v", err)
+	}
+	schema.Tables["reply_votes"] = sqlstore.RelatedTable{Table: "reply_votes", CustomerKey: "customer_id"}
+	cat.Tables = append(cat.Tables, forget.TableSpec{Name: "reply_votes"})
+	if s, err = sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(schema)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(ctx, cat); err != nil {
+		t.Errorf("Verify with reply_votes mapped: %v", err)
+	}
+}

@@ -1,0 +1,93 @@
+package sqlstore
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/forgetkit/forget"
+)
+
+// A purge that would fail every forget: a table the mapping leaves as it
+// is references, by a foreign key with ON DELETE NO ACTION or RESTRICT,
+// the rows a forget deletes (directly, or through ON DELETE CASCADE).
+// The database refuses the delete, and the forget of any customer with
+// such rows fails. Verify refuses the mapping; a proposal leaves the
+// purge out (propose_extend.go's unblock).
+
+// restrictBlock is one such foreign key.
+type restrictBlock struct {
+	child  string // the table whose rows stay and refer
+	fk     string // child(columns) -> parent(columns)
+	action string // NO ACTION or RESTRICT
+	via    string // how the parent's rows are deleted: the purged table, and the cascade from it
+}
+
+// restrictBlocks returns the foreign keys under NO ACTION or RESTRICT that
+// refer to rows deleted by a purge of table from, from a table that
+// purged does not name. A key from a table to its own rows is not one: the
+// statement deletes the rows that refer with those they refer to.
+func restrictBlocks(in *Introspection, from string, purged func(table string) bool) []restrictBlock {
+	deleted := map[string]string{from: from} // table -> via
+	queue := []string{from}
+	var out []restrictBlock
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		for i := range in.Tables {
+			child := &in.Tables[i]
+			for _, fk := range child.ForeignKeys {
+				ref := in.Table(fk.RefTable)
+				if ref == nil || ref.Name != parent {
+					continue
+				}
+				switch action := fk.OnDelete; {
+				case action == "CASCADE":
+					if _, ok := deleted[child.Name]; !ok {
+						deleted[child.Name] = deleted[parent] + " -(ON DELETE CASCADE)-> " + child.Name
+						queue = append(queue, child.Name)
+					}
+				case changesRows(action), child.Name == parent, purged(child.Name):
+				default:
+					if action == "" {
+						action = "NO ACTION"
+					}
+					out = append(out, restrictBlock{child: child.Name, action: action, via: deleted[parent],
+						fk: child.Name + "(" + strings.Join(fk.Columns, ", ") + ") -> " + parent + "(" + strings.Join(fk.RefColumns, ", ") + ")"})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// restricts refuses each purged catalogue table whose delete a foreign
+// key from a table the mapping leaves keeps from running.
+func (v *verifier) restricts(cat forget.Catalogue) {
+	purged := v.purgedTables(cat)
+	names := make([]string, 0, len(purged))
+	for table := range purged {
+		names = append(names, table)
+	}
+	sort.Strings(names)
+	for _, table := range names {
+		for _, b := range restrictBlocks(v.in, table, func(t string) bool { _, ok := purged[t]; return ok }) {
+			v.fail("table %s: a forget deletes rows of %s, but table %s refers to them (%s, ON DELETE %s) and the mapping leaves its rows, so the delete fails for every customer who has such rows; map %s too (its rows deleted), or make that foreign key ON DELETE CASCADE", purged[table], b.via, b.child, b.fk, b.action, b.child)
+		}
+	}
+}
+
+// purgedTables returns the tables (by introspected name) whose rows a
+// forget deletes, each with its catalogue name.
+func (v *verifier) purgedTables(cat forget.Catalogue) map[string]forget.Table {
+	out := map[string]forget.Table{}
+	for _, ts := range cat.Tables {
+		rt, ok := v.s.schema.Tables[ts.Name]
+		if !ok || len(ts.Scrub) > 0 || len(rt.Scrub) > 0 {
+			continue
+		}
+		if t := v.in.Table(rt.Table); t != nil {
+			out[t.Name] = ts.Name
+		}
+	}
+	return out
+}
