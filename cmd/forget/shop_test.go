@@ -159,6 +159,13 @@ func TestShopForgetCommand(t *testing.T) {
 			checkShopReceipt(t, "the receipt", out)
 			s.refresh(t)
 			s.checkForgotten(t, before, s.dump(t))
+			// Idempotent: forgetting the forgotten customer again succeeds
+			// and leaves the rest as it was.
+			if code, out, errOut = shopCLI(t, run...); code != exitOK {
+				t.Fatalf("run again: exit %d\n%s\n%s", code, out, errOut)
+			}
+			s.refresh(t)
+			s.checkForgotten(t, before, s.dump(t))
 		})
 	}
 }
