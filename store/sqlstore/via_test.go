@@ -170,9 +170,16 @@ func TestViaVerify(t *testing.T) {
 			wantVerifyError(t, err, "table newsletter: via column newsletter.email is", "but from column customers.id is")
 
 			unique := newViaShop(t, e, viaShopOpts{uniqueHome: true})
-			if _, err := unique.forgetter(t, viaShopSchema(nil)); err != nil {
-				t.Errorf("a pointer with a unique index is exclusive, but Verify says: %v", err)
+			fu, err := unique.forgetter(t, viaShopSchema(nil))
+			if err != nil {
+				t.Fatalf("a pointer with a unique index is exclusive, but Verify says: %v", err)
 			}
+			ubefore := unique.dump(t)
+			rc, err := fu.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: unique.key(4)}})
+			if err != nil || rc.RowsDeleted["addresses"] != 1 {
+				t.Fatalf("forget 4 with an exclusive address: %v, deleted %v", err, rc)
+			}
+			sameDump(t, "exclusive address: other customers' rows", unique.without(unique.dump(t), nil, 4), unique.without(ubefore, map[string][]int{"addresses": {104}}, 4))
 
 			scrubbedChild := newViaShop(t, e, viaShopOpts{})
 			scrubbedChild.scrub = map[forget.Table][]forget.ColumnRule{"order_items": {{Column: "gift", Rule: forget.Empty()}}}
@@ -222,6 +229,20 @@ func TestViaValidate(t *testing.T) {
 				t.Fatalf("Validate: %v; want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestViaValidateAccepts: the shop's mapping is valid, and so is a table
+// reached by mentions, with neither column nor from (redaction's).
+func TestViaValidateAccepts(t *testing.T) {
+	t.Parallel()
+	s := viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep})
+	if err := s.Validate(); err != nil {
+		t.Fatalf("the shop's mapping: %v", err)
+	}
+	s.Tables["tickets"] = sqlstore.RelatedTable{Table: "tickets", Via: &sqlstore.Via{Mentions: true}}
+	if err := s.Validate(); err != nil {
+		t.Errorf("a table reached by mentions: %v", err)
 	}
 }
 
