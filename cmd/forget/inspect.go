@@ -252,7 +252,13 @@ func writeCoverage(w io.Writer, cov *sqlstore.Coverage) {
 	if len(cov.Notes) > 0 {
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, cov.Summary)
+	// The skipped schemas get a line of their own: the list may be long.
+	sum := cov.Summary
+	sum.Skipped = ""
+	fmt.Fprintln(w, sum)
+	if s := cov.Summary.Skipped; s != "" {
+		fmt.Fprintf(w, "skipped schemas, not read: %s: name them with -in\n", printable(s))
+	}
 	if n := cov.Summary.ToReview; n > 0 {
 		fmt.Fprintf(w, "%d retained %s still marked %q: confirm each reason\n", n, map[bool]string{true: "column is", false: "columns are"}[n == 1], strings.TrimSpace(sqlstore.ReviewPrefix))
 	}

@@ -30,8 +30,8 @@ const (
 // a person should read it, and either keep the reason or map the column.
 const ReviewPrefix = "REVIEW: "
 
-// Coverage says, for every table that reaches a customer and every column
-// of it, what a forget does with it. It holds names, types and counts,
+// Coverage says, for every table (and view) that reaches a customer and
+// every column of it, what a forget does with it. It holds names, types and counts,
 // never a value read from a table.
 type Coverage struct {
 	Tables []TableCoverage `json:"tables"`
@@ -323,10 +323,11 @@ type coverConfig struct {
 const MaxSample = 100_000
 
 // SampleRows makes [Store.Coverage] read up to n non-NULL values of each
-// unclassified text column (at most the first 4096 characters of each)
-// and count those that look like e-mail addresses, phone numbers or IP
-// addresses. Only counts are kept; a column whose values look personal
-// is marked likely personal.
+// unclassified or key column that holds text, or values read as text
+// (JSON, arrays, bytes, addresses), at most the first 4096 characters of
+// each, and count those that look like e-mail addresses, phone numbers or
+// IP addresses. Only counts are kept; a column whose values look personal
+// is marked likely personal (a key, unclassified then).
 func SampleRows(n int) CoverageOption { return func(c *coverConfig) { c.sample = n } }
 
 // InSchemas makes [Store.Coverage] read these schemas (PostgreSQL) or

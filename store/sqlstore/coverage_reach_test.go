@@ -435,3 +435,38 @@ func TestCoverViewsSQLite(t *testing.T) {
 		t.Errorf("summary %+v, notes %q", cov.Summary, cov.Notes)
 	}
 }
+
+// TestCoverMentions: a table reached by mentions (any customer's rows
+// that name the forgotten one) is a catalogue table whose scrubbed
+// columns are erased; its other columns stay to classify, and its rows
+// are not counted (no join finds them).
+func TestCoverMentions(t *testing.T) {
+	t.Parallel()
+	db, _ := openSQLite(t)
+	for _, st := range []string{
+		`CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, email TEXT)`,
+		`CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, author TEXT, body TEXT)`,
+	} {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+	in, err := sqlstore.Introspect(context.Background(), db, sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sqlstore.Schema{Customers: sqlstore.CustomerTable{Table: "customers", Key: "customer_id"},
+		Fields: map[forget.Field]sqlstore.Column{"email": {Column: "email"}},
+		Tables: map[forget.Table]sqlstore.RelatedTable{"tickets": {Table: "tickets", Via: &sqlstore.Via{Mentions: true}}}}
+	cat := forget.Catalogue{Fields: []forget.FieldSpec{{Name: "email", Rule: forget.Empty()}},
+		Tables: []forget.TableSpec{{Name: "tickets", Scrub: []forget.ColumnRule{{Column: "body", Rule: forget.Empty()}}}}}
+	cov := sqlstore.Cover(in, s, cat)
+	want := map[string]string{"customers.customer_id": "key", "customers.email": "erased",
+		"tickets.ticket_id": "key", "tickets.author": "unclassified", "tickets.body": "erased"}
+	if got := classesOf(cov, ""); !maps.Equal(got, want) {
+		t.Errorf("classes %v, want %v", got, want)
+	}
+	if tc := cov.Tables[1]; tc.Reach != "catalogue table tickets, every row whose columns mention the customer's values" || tc.Depth != 1 || len(tc.Via) != 0 {
+		t.Errorf("tickets: reach %q, depth %d, via %+v", tc.Reach, tc.Depth, tc.Via)
+	}
+}
