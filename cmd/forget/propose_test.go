@@ -40,7 +40,8 @@ func userKey(d sqlstore.Dialect, n int) (literal, text string) {
 
 // railsSchema: every table keyed by its own id, as Rails, Django and
 // Laravel make them. visits.user_id has no foreign key but holds user
-// ids; imports.user_id holds values that are no user's.
+// ids; imports.user_id holds values that are no user's; tasks point at
+// the user assigned to them.
 func railsSchema(d sqlstore.Dialect) []string {
 	ty := typesFor(d)
 	k := func(n int) string { l, _ := userKey(d, n); return l }
@@ -51,6 +52,7 @@ func railsSchema(d sqlstore.Dialect) []string {
 		`CREATE TABLE login_events (id ` + ty.id + `, user_id ` + ty.key + ` NOT NULL, ip ` + ty.text + `, FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE)`,
 		`CREATE TABLE visits (id ` + ty.id + `, user_id ` + ty.key + `, path ` + ty.text + `)`,
 		`CREATE TABLE imports (id ` + ty.id + `, user_id ` + ty.key + `, source ` + ty.text + `)`,
+		`CREATE TABLE tasks (id ` + ty.id + `, assignee_id ` + ty.key + `, title ` + ty.text + `, FOREIGN KEY (assignee_id) REFERENCES users (id))`,
 	}
 	for n := 1; n <= 3; n++ {
 		st = append(st,
@@ -64,6 +66,7 @@ func railsSchema(d sqlstore.Dialect) []string {
 			fmt.Sprintf(`INSERT INTO login_events VALUES (%d, %s, '198.51.100.%d')`, n, k(n), n),
 			fmt.Sprintf(`INSERT INTO visits VALUES (%d, %s, '/page/%d')`, n, k(n), n),
 			fmt.Sprintf(`INSERT INTO imports VALUES (%d, %s, 'batch %d')`, n, k(900+n), n),
+			fmt.Sprintf(`INSERT INTO tasks VALUES (%d, %s, 'task %d')`, n, k(n), n),
 		)
 	}
 	return st
@@ -178,15 +181,15 @@ func TestProposeCannotHarm(t *testing.T) {
 			{
 				name:   "rails",
 				ddl:    railsSchema,
-				tables: []string{"users", "products", "notes", "login_events", "visits", "imports"},
+				tables: []string{"users", "products", "notes", "login_events", "visits", "imports", "tasks"},
 				review: []string{
 					"review: customers: table users keyed by id",
 					"review: table visits: column user_id has no foreign key to users, but its name and every value sampled match customer keys",
 					"review: table imports: column user_id is named like the customer key, but some of its values are not the key of any customer; left out",
 				},
 				gone:    []string{"notes WHERE user_id = %s", "login_events WHERE user_id = %s", "visits WHERE user_id = %s"},
-				kept:    []string{"imports", "products"},
-				notJSON: []string{`"imports"`, `"products"`, `"customer_key": "id"`},
+				kept:    []string{"imports", "products", "tasks"},
+				notJSON: []string{`"imports"`, `"products"`, `"tasks": {`, `"customer_key": "id"`},
 			},
 			{
 				name:   "shop",

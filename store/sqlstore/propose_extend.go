@@ -196,7 +196,9 @@ func extensionRule(d Dialect, t *TableInfo, c *ColumnInfo, customerKey string) (
 // store's mapping names that cat lacks: the extensions a mapping written
 // by [Propose] declares. An extension field gets the rule its live column
 // allows (Null() where nullable, else Empty(), else Pseudonym() for a
-// unique column; see [Proposal]); an extension table's rows are deleted.
+// unique column; see [Proposal]); an extension table's rows are deleted,
+// a table before those it refers to by a foreign key (a forget deletes in
+// catalogue order, and a NO ACTION key refuses the parent's delete first).
 // It is how a mapping file alone extends the catalogue (forget -schema);
 // in Go, extend the catalogue yourself and choose each rule.
 func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forget.Catalogue, error) {
@@ -214,17 +216,24 @@ func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forg
 			fields = append(fields, f)
 		}
 	}
+	var tables []forget.Table
 	for _, t := range sortedKeys(s.schema.Tables) {
 		if !have[string(t)] {
-			out.Tables = append(out.Tables, forget.TableSpec{Name: t})
+			tables = append(tables, t)
 		}
 	}
-	if len(fields) == 0 {
+	if len(fields) == 0 && len(tables) < 2 {
+		for _, t := range tables {
+			out.Tables = append(out.Tables, forget.TableSpec{Name: t})
+		}
 		return out, nil
 	}
 	in, err := Introspect(ctx, s.db, s.dialect, s.schema.qualifiers()...)
 	if err != nil {
 		return forget.Catalogue{}, fmt.Errorf("sqlstore: extend catalogue: %w", err)
+	}
+	for _, t := range childrenFirst(in, s.schema, tables) {
+		out.Tables = append(out.Tables, forget.TableSpec{Name: t})
 	}
 	for _, f := range fields {
 		m := s.schema.Fields[f]
@@ -243,4 +252,29 @@ func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forg
 		out.Fields = append(out.Fields, forget.FieldSpec{Name: f, Rule: rule})
 	}
 	return out, nil
+}
+
+// childrenFirst orders tables (catalogue names of s) so that each comes
+// before every table it refers to by a foreign key, else by name; a
+// cycle is broken at the first by name.
+func childrenFirst(in *Introspection, s Schema, tables []forget.Table) []forget.Table {
+	info := func(t forget.Table) *TableInfo { return in.Table(s.Tables[t].Table) }
+	refers := func(child, parent forget.Table) bool {
+		c, p := info(child), info(parent)
+		return c != nil && p != nil && c != p && slices.ContainsFunc(c.ForeignKeys, func(fk ForeignKeyInfo) bool { return in.Table(fk.RefTable) == p })
+	}
+	left := slices.Clone(tables)
+	out := make([]forget.Table, 0, len(tables))
+	for len(left) > 0 {
+		pick := 0
+		for i, t := range left {
+			if !slices.ContainsFunc(left, func(u forget.Table) bool { return refers(u, t) }) {
+				pick = i
+				break
+			}
+		}
+		out = append(out, left[pick])
+		left = slices.Delete(left, pick, pick+1)
+	}
+	return out
 }

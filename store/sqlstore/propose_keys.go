@@ -19,7 +19,8 @@ import (
 var customersNames = []string{"customers", "customer", "users", "user", "members", "member", "accounts", "account", "people", "persons", "clients", "client"}
 
 // customers picks the customers table: the one named, else the table with
-// catalogue-like columns that the most tables reference by a foreign key.
+// catalogue-like columns (an email counts), or named like a customers
+// table, that the most tables reference by a foreign key.
 // With no such key anywhere, a table with the most catalogue-like columns
 // is taken only when it is alone with that score and named like a
 // customers table; otherwise it is an error asking for the name.
@@ -31,6 +32,9 @@ func (p *proposer) customers() error {
 			if p.findColumn(t, f.Name) != nil {
 				n++
 			}
+		}
+		if t.Column("email") != nil || t.Column("email_address") != nil {
+			n++ // not a catalogue field, but what a customers table has
 		}
 		return n
 	}
@@ -57,7 +61,9 @@ func (p *proposer) customers() error {
 			if len(t.PrimaryKey) != 1 || !validIdent(t.Name) || p.isAudit(t) {
 				continue
 			}
-			if n := score(t); n > 0 {
+			// A table named like a customers table is one even when none
+			// of its columns is named like a catalogue field.
+			if n := score(t); n > 0 || slices.Contains(customersNames, strings.ToLower(t.Unqualified)) {
 				cands = append(cands, cand{t, n, p.referencedBy(t)})
 			}
 		}
@@ -119,8 +125,9 @@ func (p *proposer) refersTo(fk ForeignKeyInfo, t *TableInfo, column string) bool
 }
 
 // customerKeyOf returns the column of t that holds the customer key, or
-// "": the one column with a foreign key to the customers key; failing
-// that, a column named like the customers key (users.id: user_id; a key
+// "": the one column with a foreign key to the customers key and a name
+// that says so (user_id, customer_id, owner_id, ...: an assignee_id is
+// not followed); with no foreign key to the customers at all, a column named like the customers key (users.id: user_id; a key
 // not called id: its own name too) whose sampled values are all keys of
 // existing customers, that is not t's own one-column primary key and has
 // no foreign key elsewhere. Every column passed over is said once.
@@ -134,23 +141,30 @@ func (p *proposer) customerKeyOf(t *TableInfo) string {
 }
 
 func (p *proposer) findCustomerKey(t *TableInfo) string {
-	var byFK []string
+	names := p.keyNames()
+	var owners, others []string
 	for _, fk := range t.ForeignKeys {
-		if p.refersTo(fk, p.cust, p.key.Name) && !containsFold(byFK, fk.Columns[0]) {
-			byFK = append(byFK, fk.Columns[0])
+		if !p.refersTo(fk, p.cust, p.key.Name) || containsFold(owners, fk.Columns[0]) || containsFold(others, fk.Columns[0]) {
+			continue
+		}
+		if containsFold(names, fk.Columns[0]) || containsFold(ownerNames, fk.Columns[0]) {
+			owners = append(owners, fk.Columns[0])
+		} else {
+			others = append(others, fk.Columns[0])
 		}
 	}
-	switch len(byFK) {
-	case 1:
-		return byFK[0]
-	case 0:
-	default:
-		p.note("table %s: columns %s all have a foreign key to %s; left out (which one makes a row the customer's?): map it by hand", t.Name, strings.Join(byFK, ", "), p.cust.Name)
+	switch {
+	case len(owners) == 1:
+		if len(others) > 0 {
+			p.note("table %s: rows taken as the customer's by %s; its other foreign keys to %s (%s) are not followed", t.Name, owners[0], p.cust.Name, strings.Join(others, ", "))
+		}
+		return owners[0]
+	case len(owners) > 1:
+		p.note("table %s: columns %s all have a foreign key to %s; left out (which one makes a row the customer's?): map it by hand", t.Name, strings.Join(owners, ", "), p.cust.Name)
 		return ""
-	}
-	names := []string{singular(p.cust.Unqualified) + "_" + p.key.Name}
-	if !strings.EqualFold(p.key.Name, "id") {
-		names = append(names, p.key.Name)
+	case len(others) > 0:
+		p.note("table %s: column %s has a foreign key to %s, but its name does not say the row is the customer's (an assignee, an author?); left out: map it by hand if it is", t.Name, strings.Join(others, ", "), p.cust.Name)
+		return ""
 	}
 	for _, c := range t.Columns {
 		if !containsFold(names, c.Name) {
@@ -174,6 +188,21 @@ func (p *proposer) findCustomerKey(t *TableInfo) string {
 		p.note("table %s: column %s is named like the customer key, but %s; left out (map it by hand if its rows are the customer's)", t.Name, c.Name, why)
 	}
 	return ""
+}
+
+// ownerNames are the names of a column whose foreign key to the
+// customers makes a row the customer's, besides keyNames.
+var ownerNames = []string{"customer_id", "user_id", "member_id", "account_id", "client_id", "person_id", "owner_id"}
+
+// keyNames are the names a column holding the customer key has in other
+// tables: the customers table's singular and key (users.id: user_id),
+// and, for a key not called id, the key's own name.
+func (p *proposer) keyNames() []string {
+	names := []string{singular(p.cust.Unqualified) + "_" + p.key.Name}
+	if !strings.EqualFold(p.key.Name, "id") {
+		names = append(names, p.key.Name)
+	}
+	return names
 }
 
 // singular is a table name's singular, as key columns are usually

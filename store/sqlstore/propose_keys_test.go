@@ -32,6 +32,8 @@ func TestProposeCustomersChoice(t *testing.T) {
 	t.Run("ByForeignKeys", func(t *testing.T) {
 		s := open(t, users, addresses,
 			`CREATE TABLE profiles (user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE, phone TEXT)`,
+			`CREATE TABLE tickets (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id), assignee_id BIGINT REFERENCES users (id))`,
+			`CREATE TABLE tasks (id INTEGER PRIMARY KEY, assignee_id BIGINT REFERENCES users (id))`,
 			`INSERT INTO users VALUES (1, 'a')`, `INSERT INTO profiles VALUES (1, '')`)
 		prop, err := s.Propose(ctx, forget.DefaultCatalogue())
 		if err != nil {
@@ -43,10 +45,38 @@ func TestProposeCustomersChoice(t *testing.T) {
 		if rt := prop.Schema.Tables["addresses"]; rt.CustomerKey != "user_id" {
 			t.Errorf("addresses %+v", rt)
 		}
+		// A foreign key whose name does not say the row is the customer's
+		// (an assignee's) is not followed.
+		if rt := prop.Schema.Tables["tickets"]; rt.CustomerKey != "user_id" {
+			t.Errorf("tickets %+v", rt)
+		}
+		if rt, ok := prop.Schema.Tables["tasks"]; ok {
+			t.Errorf("tasks proposed for purging by %s", rt.CustomerKey)
+		}
+		review := strings.Join(prop.Review, "\n")
+		for _, want := range []string{
+			"table tickets: rows taken as the customer's by user_id; its other foreign keys to users (assignee_id) are not followed",
+			"table tasks: column assignee_id has a foreign key to users, but its name does not say the row is the customer's",
+		} {
+			if !strings.Contains(review, want) {
+				t.Errorf("review does not say %q:\n%s", want, review)
+			}
+		}
 		// profiles holds one row per user: its phone is a field, through
 		// its primary key, which is a foreign key to users.
 		if c := prop.Schema.Fields[forget.Phone]; c.Table != "profiles" || prop.Schema.Joined["profiles"] != "user_id" {
 			t.Errorf("phone %+v, joined %v", c, prop.Schema.Joined)
+		}
+	})
+	t.Run("UsersWithoutCatalogueColumns", func(t *testing.T) {
+		// users has no column named like a catalogue field; addresses has
+		// many, and orders point at it: users is still the customers table.
+		s := open(t, `CREATE TABLE users (id INTEGER PRIMARY KEY, created_at TEXT)`, addresses,
+			`CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id), address_id BIGINT REFERENCES addresses (id))`,
+			`CREATE TABLE logins (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id))`)
+		prop, err := s.Propose(ctx, forget.DefaultCatalogue())
+		if err != nil || prop.Schema.Customers.Table != "users" {
+			t.Errorf("Propose: %v, %+v", err, prop)
 		}
 	})
 	t.Run("Named", func(t *testing.T) {
@@ -105,5 +135,59 @@ func TestVerifyRestrictChain(t *testing.T) {
 	}
 	if err := s.Verify(ctx, cat); err != nil {
 		t.Errorf("Verify with reply_votes mapped: %v", err)
+	}
+}
+
+// TestProposeChildrenFirst: on every engine, a proposed purge of a table
+// (alpha_tickets) whose child (zeta_replies, NO ACTION) is proposed too
+// runs: the catalogue a mapping file extends deletes the child's rows
+// first, though its name sorts after the parent's.
+func TestProposeChildrenFirst(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := e.open(t)
+			execAll(t, db,
+				`CREATE TABLE users (id BIGINT PRIMARY KEY, username VARCHAR(64) NOT NULL)`,
+				`CREATE TABLE alpha_tickets (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, FOREIGN KEY (user_id) REFERENCES users (id))`,
+				`CREATE TABLE zeta_replies (id BIGINT PRIMARY KEY, ticket_id BIGINT NOT NULL, user_id BIGINT NOT NULL, FOREIGN KEY (ticket_id) REFERENCES alpha_tickets (id), FOREIGN KEY (user_id) REFERENCES users (id))`,
+				`INSERT INTO users VALUES (1, 'a'), (2, 'b')`,
+				`INSERT INTO alpha_tickets VALUES (1, 1), (2, 2)`,
+				`INSERT INTO zeta_replies VALUES (1, 1, 1), (2, 2, 2)`)
+			s0, err := sqlstore.New(db, e.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prop, err := s0.Propose(ctx, forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := prop.Schema.Tables["alpha_tickets"]; !ok || len(prop.Problems) > 0 {
+				t.Fatalf("alpha_tickets not purged (%v):\n%s", prop.Problems, strings.Join(prop.Review, "\n"))
+			}
+			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(prop.Schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat, err := s.ExtendCatalogue(ctx, forget.DefaultCatalogue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var order []string
+			for _, ts := range cat.Tables[2:] {
+				order = append(order, string(ts.Name))
+			}
+			if strings.Join(order, ",") != "zeta_replies,alpha_tickets" {
+				t.Errorf("extension tables in order %q", order)
+			}
+			if _, err := quietForgetter(t, s, forget.WithCatalogue(cat)).Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM alpha_tickets) + (SELECT COUNT(*) FROM zeta_replies)`).Scan(&n); err != nil || n != 2 {
+				t.Errorf("%d rows left (%v), want user 2's 2", n, err)
+			}
+		})
 	}
 }
