@@ -81,7 +81,7 @@ func TestShopLint(t *testing.T) {
 						} `json:"failing"`
 					}
 					if code != exitFailed || json.Unmarshal([]byte(out), &rep) != nil || rep.OK {
-						t.Fatalf("lint without %s: exit %d, want %d (a column left unclassified)\n%s\n%s", c.drop, code, exitFailed, out, errOut)
+						t.Fatalf("lint without %s: exit %d, want %d and a report of the columns left unclassified\n%s\n%s", c.drop, code, exitFailed, out, errOut)
 					}
 					named := slices.ContainsFunc(rep.Failing, func(f struct {
 						Column string `json:"column"`
