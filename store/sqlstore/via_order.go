@@ -92,7 +92,7 @@ func (s *Store) viaOrder(p forget.Plan, sc *script) ([]scriptStep, error) {
 // later (viaOrder).
 func (s *Store) checkViaKeeps(p forget.Plan) error {
 	l := s.vias.Load()
-	if l == nil {
+	if l == nil || !l.any {
 		return nil
 	}
 	inPlan := map[forget.Table]bool{}

@@ -12,6 +12,7 @@ import (
 // customer's kept rows point to (and must be detached from first), and
 // the foreign keys that order the deletes.
 type viaLearned struct {
+	any       bool // the mapping has Via tables (but mentions)
 	exclusive map[forget.Table]bool
 	// pointer: From's column has a foreign key to the Via table's
 	// Column, so the from row must stop pointing at a row before it is
@@ -73,6 +74,7 @@ func (v *verifier) viaTables(cat forget.Catalogue) *viaLearned {
 	}
 	for _, name := range sortedKeys(sc.Tables) {
 		if rt := sc.Tables[name]; rt.Via != nil && !rt.Via.Mentions {
+			l.any = true
 			visit(name)
 		}
 	}
