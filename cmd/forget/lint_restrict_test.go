@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +14,9 @@ import (
 // purged table (tickets) is referenced under ON DELETE NO ACTION by a
 // table the mapping leaves (ticket_replies), naming both and the key,
 // though every column is classified: every forget of a customer with a
-// reply would fail. With the replies mapped too, lint passes and a dry
-// run of a real customer with replies succeeds.
+// reply would fail; with a unique column under a same-value rule too, it
+// names both. With the replies mapped too, lint passes and a dry run of a
+// real customer with replies succeeds.
 func TestLintRestrictChild(t *testing.T) {
 	t.Parallel()
 	for _, e := range testdb.Engines(t) {
@@ -23,10 +25,10 @@ func TestLintRestrictChild(t *testing.T) {
 			ty := typesFor(e.Dialect)
 			k := func(n int) string { l, _ := userKey(e.Dialect, n); return l }
 			stmts := []string{
-				`CREATE TABLE users (id ` + ty.key + ` PRIMARY KEY, username ` + ty.text + ` NOT NULL)`,
+				`CREATE TABLE users (id ` + ty.key + ` PRIMARY KEY, username ` + ty.text + ` NOT NULL, nick ` + ty.text + ` UNIQUE)`,
 				`CREATE TABLE tickets (id ` + ty.id + `, user_id ` + ty.key + ` NOT NULL, body ` + ty.text + `, FOREIGN KEY (user_id) REFERENCES users (id))`,
 				`CREATE TABLE ticket_replies (id ` + ty.id + `, ticket_id BIGINT NOT NULL, user_id ` + ty.key + ` NOT NULL, body ` + ty.text + `, FOREIGN KEY (ticket_id) REFERENCES tickets (id), FOREIGN KEY (user_id) REFERENCES users (id))`,
-				`INSERT INTO users VALUES (` + k(1) + `, 'user1'), (` + k(2) + `, 'user2')`,
+				`INSERT INTO users VALUES (` + k(1) + `, 'user1', 'n1'), (` + k(2) + `, 'user2', 'n2')`,
 				`INSERT INTO tickets VALUES (1, ` + k(1) + `, 'help'), (2, ` + k(2) + `, 'help')`,
 				`INSERT INTO ticket_replies VALUES (1, 1, ` + k(1) + `, 'more'), (2, 2, ` + k(2) + `, 'more')`,
 			}
@@ -45,7 +47,7 @@ func TestLintRestrictChild(t *testing.T) {
 				"fields":    map[string]any{"username": map[string]string{"column": "username"}},
 				"tables":    map[string]any{"tickets": map[string]string{"table": "tickets", "customer_key": "user_id"}},
 				"absent":    absent,
-				"retain":    map[string]string{"ticket_replies.body": "support history", "ticket_replies.id": "support history"},
+				"retain":    map[string]string{"ticket_replies.body": "support history", "ticket_replies.id": "support history", "users.nick": "public handle"},
 			}
 			badFile := filepath.Join(dir, "bad.json")
 			writeJSON(t, badFile, bad)
@@ -55,12 +57,28 @@ func TestLintRestrictChild(t *testing.T) {
 				t.Errorf("lint of a purge a NO ACTION child refuses: exit %d\n%s\n%s", code, out, errOut)
 			}
 
+			// Every problem is named at once: a unique column under a rule
+			// that writes one value for everybody too.
+			both := map[string]any{}
+			for k, v := range bad {
+				both[k] = v
+			}
+			both["fields"] = map[string]any{"username": map[string]string{"column": "username"}, "firstname": map[string]string{"column": "nick"}}
+			both["absent"] = slices.DeleteFunc(slices.Clone(absent), func(n string) bool { return n == "firstname" })
+			both["retain"] = map[string]string{"ticket_replies.body": "support history", "ticket_replies.id": "support history"}
+			bothFile := filepath.Join(dir, "both.json")
+			writeJSON(t, bothFile, both)
+			code, out, errOut = runMain(append([]string{"lint", "-schema", bothFile}, args...)...)
+			if code != exitFailed || !strings.Contains(errOut, "map ticket_replies too") || !strings.Contains(errOut, "field firstname: users.nick is unique, but its rule writes the same value for every customer") {
+				t.Errorf("lint of two problems: exit %d\n%s\n%s", code, out, errOut)
+			}
+
 			good := bad
 			good["tables"] = map[string]any{
 				"tickets":        map[string]string{"table": "tickets", "customer_key": "user_id"},
 				"ticket_replies": map[string]string{"table": "ticket_replies", "customer_key": "user_id"},
 			}
-			delete(good, "retain")
+			good["retain"] = map[string]string{"users.nick": "public handle"}
 			goodFile := filepath.Join(dir, "good.json")
 			writeJSON(t, goodFile, good)
 			if code, out, errOut := runMain(append([]string{"lint", "-schema", goodFile}, args...)...); code != exitOK || !strings.Contains(out, "lint: every column that reaches a customer is classified") {

@@ -34,6 +34,7 @@ func TestProposeCustomersChoice(t *testing.T) {
 			`CREATE TABLE profiles (user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE, phone TEXT)`,
 			`CREATE TABLE tickets (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id), assignee_id BIGINT REFERENCES users (id))`,
 			`CREATE TABLE tasks (id INTEGER PRIMARY KEY, assignee_id BIGINT REFERENCES users (id))`,
+			`CREATE TABLE comments (id INTEGER PRIMARY KEY, user_id BIGINT REFERENCES users (id), reply_to BIGINT REFERENCES comments (id))`,
 			`INSERT INTO users VALUES (1, 'a')`, `INSERT INTO profiles VALUES (1, '')`)
 		prop, err := s.Propose(ctx, forget.DefaultCatalogue())
 		if err != nil {
@@ -57,6 +58,7 @@ func TestProposeCustomersChoice(t *testing.T) {
 		for _, want := range []string{
 			"table tickets: rows taken as the customer's by user_id; its other foreign keys to users (assignee_id) are not followed",
 			"table tasks: column assignee_id has a foreign key to users, but its name does not say the row is the customer's",
+			"table comments: its rows refer to other rows of it (comments(reply_to) -> comments(id)) without ON DELETE CASCADE",
 		} {
 			if !strings.Contains(review, want) {
 				t.Errorf("review does not say %q:\n%s", want, review)

@@ -43,6 +43,11 @@ func (p *proposer) unblock() {
 			break
 		}
 		if !dropped {
+			for _, table := range names {
+				if fk := selfRestrict(p.in, table); fk != "" {
+					p.note("table %s: its rows refer to other rows of it (%s) without ON DELETE CASCADE: a forget fails while another customer's row refers to the customer's; review before relying on it", table, fk)
+				}
+			}
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -70,6 +71,9 @@ func (v *verifier) restricts(cat forget.Catalogue) {
 	}
 	sort.Strings(names)
 	for _, table := range names {
+		if fk := selfRestrict(v.in, table); fk != "" {
+			v.warnings = append(v.warnings, fmt.Sprintf("table %s: rows of %s refer to other rows of it (%s) without ON DELETE CASCADE: a forget fails while another customer's row refers to the customer's", purged[table], table, fk))
+		}
 		for _, b := range restrictBlocks(v.in, table, func(t string) bool { _, ok := purged[t]; return ok }) {
 			v.fail("table %s: a forget deletes rows of %s, but table %s refers to them (%s, ON DELETE %s) and the mapping leaves its rows, so the delete fails for every customer who has such rows; map %s too (its rows deleted), or make that foreign key ON DELETE CASCADE", purged[table], b.via, b.child, b.fk, b.action, b.child)
 		}
@@ -90,4 +94,20 @@ func (v *verifier) purgedTables(cat forget.Catalogue) map[string]forget.Table {
 		}
 	}
 	return out
+}
+
+// selfRestrict names a foreign key of table to its own rows under NO
+// ACTION or RESTRICT, or returns "": deleting the customer's rows fails
+// while another's refer to them (a reply to a note).
+func selfRestrict(in *Introspection, table string) string {
+	t := in.Table(table)
+	if t == nil {
+		return ""
+	}
+	for _, fk := range t.ForeignKeys {
+		if in.Table(fk.RefTable) == t && fk.OnDelete != "CASCADE" && !changesRows(fk.OnDelete) {
+			return t.Name + "(" + strings.Join(fk.Columns, ", ") + ") -> " + t.Name + "(" + strings.Join(fk.RefColumns, ", ") + ")"
+		}
+	}
+	return ""
 }
