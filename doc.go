@@ -59,6 +59,17 @@
 // [WithoutAuthLimit]) and answered 429. Bodies are limited to
 // [MaxBodyBytes]; errors are answered as [ProblemOf] says.
 //
+// # Keeping forgotten people out
+//
+// A store built with tombstone keys ([TombstoneKey], read with
+// [ParseTombstoneKeys]) leaves, for every identity a forget erases, a
+// keyed hash ([TombstoneKey.Hash]) of its normalised value
+// ([Normalization]). [Forgetter.Forgotten] asks whether an [Identity] was
+// forgotten (a [TombstoneChecker] answers); [NewGuard] returns a [Guard]
+// whose [Guard.Wrap] refuses, or with [GuardFlagOnly] flags
+// ([GuardMatches]), requests to a sign-up, import or post-back endpoint
+// whose named fields match one ([CodeForgotten]).
+//
 // # Writing a Store
 //
 // A [Store] has one method, Store.Forget: resolve a [Lookup] (with
@@ -74,8 +85,9 @@
 // Stores that can do more say so by implementing an optional interface,
 // which the Forgetter finds by type assertion: [CatalogueChecker]
 // (checked by New), [Verifier] (by Forgetter.Verify), [BatchStore] (by
-// ForgetBatch), [InactiveFinder] and [InactiveCounter] (by Sweep), and
-// [Outbox] and [OutboxStats] (by a relay, and its metrics).
+// ForgetBatch), [InactiveFinder] and [InactiveCounter] (by Sweep),
+// [Outbox] and [OutboxStats] (by a relay, and its metrics), and
+// [TombstoneChecker] (by Forgetter.Forgotten and a Guard).
 // Run store/storetest's suite against yours.
 //
 // # Events, hooks and metrics

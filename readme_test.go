@@ -340,6 +340,77 @@ func TestREADMEObserve(t *testing.T) {
 	}
 }
 
+// guardREADME is the README's "Keep forgotten people out" snippet.
+func guardREADME(db *sql.DB, mapping sqlstore.Schema, keyFile io.Reader, mux *http.ServeMux, postback http.Handler) error {
+	// README:begin README.md guard
+	keys, err := forget.ParseTombstoneKeys(keyFile) // id:hex lines, from your secrets
+	if err != nil {
+		return err
+	}
+	store, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(mapping), // mapping.Identities: email, phone
+		sqlstore.WithAudit(sqlstore.DefaultAuditTable), sqlstore.WithTombstoneKeys(keys...))
+	if err != nil {
+		return err
+	}
+	guard, err := forget.NewGuard(store, map[string]string{"email": "email", "phone": "phone"})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/postback", guard.Wrap(postback)) // a forgotten person's post-back: 409, never written
+	// README:end
+	return nil
+}
+
+// TestREADMEGuard forgets a customer through a store built as the
+// snippet builds it, then posts the customer's e-mail back.
+func TestREADMEGuard(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "g.db")+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := sqlstore.CreateSchema(ctx, db, sqlstore.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []string{"ALTER TABLE customers ADD COLUMN email TEXT NOT NULL DEFAULT ''",
+		"INSERT INTO customers (customer_id, username, email) VALUES (191, 'jane', 'jane@example.org')"} {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mapping := sqlstore.DefaultSchema()
+	mapping.Fields["email"] = sqlstore.Column{Column: "email"}
+	mapping.Identities = []sqlstore.Identity{{Name: "email", Column: "email", Normalize: "email"}, {Name: "phone", Column: "phone", Normalize: "e164"}}
+	keyFile := "k1:" + strings.Repeat("0f", 32) + "\n"
+	mux := http.NewServeMux()
+	if err := guardREADME(db, mapping, strings.NewReader(keyFile), mux, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := forget.ParseTombstoneKeys(strings.NewReader(keyFile))
+	store, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithSchema(mapping), sqlstore.WithAudit(sqlstore.DefaultAuditTable), sqlstore.WithTombstoneKeys(keys...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := forget.DefaultCatalogue()
+	cat.Fields = append(cat.Fields, forget.FieldSpec{Name: "email", Rule: forget.Empty()})
+	f, err := forget.New(store, forget.WithCatalogue(cat), forget.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "191"}}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{"email=Jane%40example.org": http.StatusConflict, "email=bob%40example.org": http.StatusOK} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/postback?"+q, nil))
+		if rec.Code != want {
+			t.Errorf("post-back %s: %d, want %d", q, rec.Code, want)
+		}
+	}
+}
+
 // TestREADMESnippets: every Go block of README.md and docs/*.md is one of
 // the snippets above marked with that file, in the same order, so that
 // each compiles and runs.

@@ -47,6 +47,9 @@ func (c *cli) init(args []string) error {
 	if err := migrateNew(context.Background(), *db, sqlstore.DefaultAuditTable); err != nil {
 		return err
 	}
+	if err := createTombstonesIn(context.Background(), *db); err != nil {
+		return err
+	}
 	// Counted first, so that a database that happens to hold -demo
 	// customers already is not taken for one just seeded.
 	have, err := p.create(context.Background(), *db, 0)

@@ -75,6 +75,8 @@ Usage:
   forget deliveries [flags] list parked or retrying deliveries across customers
   forget inspect [flags]  show what a forget does with every column that reaches a customer
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
+  forget check  [flags]   report the rows of an import file that would bring back a forgotten person
+  forget suppression export [flags] write the tombstones as a suppression list (keyed hashes, no addresses)
   forget version          print the release, the VCS revision and the Go version
   forget completion SHELL print a completion script for bash or zsh
 
@@ -100,7 +102,8 @@ var commands = map[string]func(*cli, []string) error{
 	"audit": (*cli).audit, "replay": (*cli).replay, "sweep": (*cli).sweep, "relay": (*cli).relay,
 	"deliver": (*cli).deliver, "status": (*cli).status, "redrive": (*cli).redrive,
 	"deliveries": (*cli).deliveries, "inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
-	"migrate": (*cli).migrate,
+	"migrate": (*cli).migrate, "check": (*cli).check,
+	"suppression": (*cli).suppression,
 }
 
 // completion reads commands, so it joins them after initialisation.

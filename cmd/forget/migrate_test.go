@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,22 @@ func TestMigrateCommand(t *testing.T) {
 			if code != exitOK || !strings.Contains(out, "version 3:") || !strings.Contains(out, "would migrate from schema version 2 to 3") {
 				t.Fatalf("migrate -dry-run: exit %d: %s%s", code, out, errOut)
 			}
+			code, out, errOut = runMain(append([]string{"migrate", "-dry-run", "-json"}, args...)...)
+			var dry struct {
+				From, To int
+				DryRun   bool `json:"dry_run"`
+				UpToDate bool `json:"up_to_date"`
+				Steps    []struct {
+					Version    int
+					Statements []string
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &dry); code != exitOK || err != nil {
+				t.Fatalf("migrate -dry-run -json: exit %d, %v: %s%s", code, err, out, errOut)
+			}
+			if !dry.DryRun || dry.UpToDate || dry.From != 2 || dry.To != 3 || len(dry.Steps) != 1 || len(dry.Steps[0].Statements) == 0 {
+				t.Fatalf("migrate -dry-run -json: %+v", dry)
+			}
 			if v, err := sqlstore.SchemaVersionOf(ctx, tdb.DB, e.Dialect, ""); err != nil || v != 2 {
 				t.Fatalf("after -dry-run: version %d, %v; want 2", v, err)
 			}
@@ -83,6 +100,10 @@ func TestMigrateCommand(t *testing.T) {
 			code, out, errOut = runMain(append([]string{"migrate"}, args...)...)
 			if code != exitOK || !strings.Contains(out, "schema version 3: up to date") {
 				t.Fatalf("migrate again: exit %d: %s%s", code, out, errOut)
+			}
+			code, out, errOut = runMain(append([]string{"migrate", "-json"}, args...)...)
+			if err := json.Unmarshal([]byte(out), &dry); code != exitOK || err != nil || !dry.UpToDate || dry.DryRun || len(dry.Steps) != 0 {
+				t.Fatalf("migrate -json when current: exit %d, %v: %+v %s", code, err, dry, errOut)
 			}
 			if code, _, errOut := runMain(append([]string{"audit"}, args...)...); code != exitOK {
 				t.Fatalf("audit after migrate: exit %d: %s", code, errOut)

@@ -39,6 +39,9 @@ type dbFlags struct {
 	// anyVersion: open a database whatever its schema version (forget
 	// migrate); every other command refuses one behind or ahead.
 	anyVersion bool
+	// tombstoneKeys is the tombstone key file (-tombstone-keys, else
+	// $FORGET_TOMBSTONE_KEYS_FILE); see tombstones.go.
+	tombstoneKeys string
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -54,6 +57,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.sqliteCheckpoint, "sqlite-checkpoint", defaultSQLiteCheckpoint, "with -db: how many `pages` the WAL grows by between automatic checkpoints\n(SQLite's own default is 1000; larger checkpoints write each page of a large database once for many forgets;\nserve, which checkpoints in the background, makes it 100000 unless given)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
+	fs.StringVar(&d.tombstoneKeys, "tombstone-keys", "", "a `FILE` of tombstone keys, id:hex a line (also $"+envTombstoneKeys+"): each forget leaves keyed hashes\nof the mapping's identities (see docs/mapping.md, \"Identities and tombstones\")")
 }
 
 // check reads the database flags after parsing: a database named on the
@@ -76,6 +80,9 @@ func (d *dbFlags) check(c *cli, cmdline parsed, cmd string, required bool) error
 		return usageError{err}
 	}
 	c.hide(dsnSecrets(d.dsn))
+	if !cmdline["tombstone-keys"] {
+		d.tombstoneKeys = os.Getenv(envTombstoneKeys)
+	}
 	if d.schema != "" {
 		s, err := readSchema(d.schema)
 		if err != nil {
@@ -158,6 +165,10 @@ func (d *dbFlags) open(ctx context.Context) (*sql.DB, *sqlstore.Store, error) {
 	}
 	if d.auditTable != "" {
 		opts = append(opts, sqlstore.WithAudit(d.auditTable))
+	}
+	if opts, err = d.tombstoneOptions(opts); err != nil {
+		db.Close()
+		return nil, nil, err
 	}
 	store, err := sqlstore.New(db, dialect, opts...)
 	if err != nil {

@@ -16,6 +16,9 @@
 //	forget_auth_failures_total{reason}       failed authentications, by reason
 //	forget_http_refusals_total{code}         other requests the handler refused without a forget
 //
+// [RegisterGuard] adds a [forget.Guard]'s forget_guard_checked_total,
+// forget_guard_matched_total and forget_guard_failed_total.
+//
 // outcome is forgotten, dry_run, refused or failed; code is the error's
 // code (empty when there is none); action is deleted or scrubbed; reason
 // is error, panic or timeout. An auth failure's reason is

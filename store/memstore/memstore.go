@@ -55,6 +55,7 @@ type Store struct {
 	holds     []hold
 	activity  []forget.Field // WithActivity
 	outbox    outbox
+	tomb      tombstones // WithIdentity, WithTombstoneKeys; see tombstone.go
 }
 
 type hold struct {
@@ -316,6 +317,9 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	if err := ctx.Err(); err != nil {
 		return forget.Result{}, err
 	}
+	if s.tomb.err != nil {
+		return forget.Result{}, s.tomb.err
+	}
 	id, err := s.resolve(l)
 	if err != nil {
 		return forget.Result{}, err
@@ -389,6 +393,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 	if p.DryRun {
 		return res, nil
 	}
+	stones := s.tomb.pending(c, p) // read before c.Fields is replaced
 
 	// Every step has succeeded: swap the copies in, and record the
 	// receipt with them.
@@ -408,6 +413,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		}
 	}
 	c.Fields = fields
+	s.tomb.add(stones)
 	for t, rows := range newRows {
 		if rows == nil {
 			delete(s.rows[t], id)

@@ -89,7 +89,7 @@ func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group
 // group runs per customer, a savepoint each, in the group's transaction.
 func hasVias(group []batchItem) bool {
 	for _, it := range group {
-		if it.sc.order != nil {
+		if it.sc.order != nil || it.sc.detaches {
 			return true
 		}
 	}

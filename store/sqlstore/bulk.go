@@ -142,6 +142,9 @@ func (b *bulkRun) run(ctx context.Context) error {
 	if err := b.holds(ctx); err != nil {
 		return err
 	}
+	if err := b.tombstones(ctx); err != nil {
+		return err
+	}
 	if err := b.inventory(ctx); err != nil {
 		return err
 	}

@@ -9,8 +9,9 @@ import (
 	"github.com/forgetkit/forget"
 )
 
-// DDL returns the statements that create the default schema for d, and
-// the default audit table (forget_audit; see [WithAudit]), with
+// DDL returns the statements that create the default schema for d, the
+// default audit table (forget_audit; see [WithAudit]) and the default
+// tombstone table (forget_tombstones; see [WithTombstoneKeys]), with
 // the indexes that make every statement of a forget an index lookup:
 // primary keys on the three lookup keys, a unique index on username, and
 // an index on customer_id in every table that refers to a customer. Every
@@ -73,7 +74,8 @@ func DDL(d Dialect) []string {
 		q("note_id")+" "+autoID,
 		q("customer_id")+" "+id+" NOT NULL",
 		q("note")+" "+text)
-	return append(out, AuditDDL(d, DefaultAuditTable)...)
+	out = append(out, AuditDDL(d, DefaultAuditTable)...)
+	return append(out, TombstoneDDL(d, DefaultTombstoneTable)...)
 }
 
 // CreateSchema runs DDL(d) on db, one statement at a time (MySQL drivers

@@ -50,6 +50,7 @@ func init() {
 			columnsSQL: `SELECT name, CASE WHEN "notnull" = 0 AND pk = 0 THEN 'YES' ELSE 'NO' END FROM pragma_table_info(?)`,
 			indexesSQL: `SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`,
 			step:       sqliteMigrateStep,
+			host:       sqliteHostObjects,
 		},
 		statementRows:   sqliteRows,
 		embedded:        true,
@@ -179,21 +180,127 @@ func sqliteInsertSQL(_ *Store, table string, cols []string, n int, fixed []bool)
 // IMMEDIATE): a second migrator waits for the first to commit, then reads
 // the version it reached.
 func sqliteMigrateBegin(ctx context.Context, c *sql.Conn, _ string) (migrateExec, func(bool) error, error) {
-	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	// A rebuild drops the audit table, and with foreign keys on, DROP
+	// TABLE first deletes every row, firing the ON DELETE actions of the
+	// host's tables that reference it. SQLite's own recipe for a rebuild
+	// turns them off (they cannot change inside a transaction) and checks
+	// them before the commit instead.
+	var fk int
+	if err := c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
 		return nil, nil, err
+	}
+	restore := func() error { return nil }
+	if fk == 1 {
+		if _, err := c.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return nil, nil, err
+		}
+		restore = func() error {
+			_, err := c.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+			return err
+		}
+	}
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return nil, nil, errors.Join(err, restore())
 	}
 	return c, func(ok bool) error {
 		if ok {
-			if _, err := c.ExecContext(ctx, "COMMIT"); err == nil {
-				return nil
-			} else {
-				c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-				return err
+			err := sqliteForeignKeysHold(ctx, c)
+			if err == nil {
+				_, err = c.ExecContext(ctx, "COMMIT")
 			}
+			if err == nil {
+				return restore()
+			}
+			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return errors.Join(err, restore())
 		}
 		_, err := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return err
+		return errors.Join(err, restore())
 	}, nil
+}
+
+// sqliteForeignKeysHold fails when a step left a row referencing one
+// that is not there.
+func sqliteForeignKeysHold(ctx context.Context, c *sql.Conn) error {
+	rows, err := c.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("the migration would leave %d rows whose foreign keys reference nothing; rolled back", n)
+	}
+	return nil
+}
+
+// sqliteHostObjects reads the columns, indexes and triggers a host added
+// to the audit table, for a rebuild to carry over.
+func sqliteHostObjects(ctx context.Context, c queryer, d Dialect, table string) (hostObjects, error) {
+	_, bare := splitTable(table)
+	var h hostObjects
+	ours := map[string]bool{"audit_id": true}
+	for _, col := range auditColumns {
+		ours[col] = true
+	}
+	rows, err := c.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value, hidden FROM pragma_table_xinfo(?)`, bare)
+	if err != nil {
+		return h, fmt.Errorf("read the columns of %s: %w", table, safeError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, typ string
+		var notNull, hidden int
+		var dflt sql.NullString
+		if err := rows.Scan(&name, &typ, &notNull, &dflt, &hidden); err != nil {
+			return h, fmt.Errorf("read the columns of %s: %w", table, safeError(err))
+		}
+		if ours[strings.ToLower(name)] {
+			continue
+		}
+		if hidden != 0 {
+			return h, fmt.Errorf("%s has a generated or hidden column %s, which a rebuild cannot carry over: drop it, migrate, and add it again", table, clipName(name))
+		}
+		def := d.quote(name)
+		if typ != "" {
+			def += " " + typ
+		}
+		if notNull != 0 {
+			def += " NOT NULL"
+		}
+		if dflt.Valid {
+			def += " DEFAULT " + dflt.String
+		}
+		h.names = append(h.names, d.quote(name))
+		h.columns = append(h.columns, def)
+	}
+	if err := rows.Err(); err != nil {
+		return h, fmt.Errorf("read the columns of %s: %w", table, safeError(err))
+	}
+	for _, n := range auditIndexNames(bare) {
+		ours[strings.ToLower(n)] = true
+	}
+	objs, err := c.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? AND sql IS NOT NULL ORDER BY type, name`, bare)
+	if err != nil {
+		return h, fmt.Errorf("read the indexes and triggers of %s: %w", table, safeError(err))
+	}
+	defer objs.Close()
+	for objs.Next() {
+		var name, def string
+		if err := objs.Scan(&name, &def); err != nil {
+			return h, fmt.Errorf("read the indexes and triggers of %s: %w", table, safeError(err))
+		}
+		if !ours[strings.ToLower(name)] {
+			h.objects = append(h.objects, def)
+		}
+	}
+	return h, safeError(objs.Err())
 }
 
 // sqliteMigrateStep: ADD COLUMN with a default for the NOT NULL columns;
@@ -208,7 +315,7 @@ func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string 
 		out = append(out, backfillEvents(d, table, "'legacy' || "+d.quote("audit_id"))...)
 	case 3:
 		if sh.needsRebuild() {
-			out = rebuildAudit(d, table)
+			out = rebuildAudit(d, table, sh)
 		}
 	}
 	return append(out, unpublishedIndex(d, table)...)

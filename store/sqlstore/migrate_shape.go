@@ -18,6 +18,16 @@ import (
 type auditShape struct {
 	nullable map[string]bool
 	indexes  map[string]string
+	// host is what a host added to the table, where a step must rebuild
+	// it (SQLite): a rebuild that dropped it would lose data.
+	host hostObjects
+}
+
+// hostObjects are a host's additions to the audit table: its columns'
+// quoted names and definitions, and the CREATE statements of its indexes
+// and triggers, which a rebuild carries over.
+type hostObjects struct {
+	names, columns, objects []string
 }
 
 func (sh auditShape) exists() bool { return len(sh.nullable) > 0 }
@@ -61,7 +71,7 @@ func (sh auditShape) needsRebuild() bool {
 
 // after is the shape a dry run expects once step to has run.
 func (sh auditShape) after(to int, bare string) auditShape {
-	out := auditShape{nullable: map[string]bool{}, indexes: map[string]string{}}
+	out := auditShape{nullable: map[string]bool{}, indexes: map[string]string{}, host: sh.host}
 	for k, v := range sh.nullable {
 		out.nullable[k] = v
 	}
@@ -94,6 +104,8 @@ type migrateSQL struct {
 	// connection's) and name, or its name alone where schemaArg is false.
 	columnsSQL, indexesSQL string
 	schemaArg              bool
+	// host, where set, reads what a host added to table (see hostObjects).
+	host func(ctx context.Context, c queryer, d Dialect, table string) (hostObjects, error)
 	// step returns the statements that bring table, of shape sh, to
 	// version to, each safe to run again (MySQL resumes a step whose DDL
 	// committed halfway).
@@ -126,7 +138,8 @@ type migrateExec interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func readShape(ctx context.Context, c queryer, m migrateSQL, table string) (auditShape, error) {
+func readShape(ctx context.Context, c queryer, d Dialect, table string) (auditShape, error) {
+	m := d.engine().migrate
 	schema, bare := splitTable(table)
 	args := []any{bare}
 	if m.schemaArg {
@@ -154,6 +167,13 @@ func readShape(ctx context.Context, c queryer, m migrateSQL, table string) (audi
 	if err := read(m.indexesSQL, func(name, def string) { sh.indexes[name] = def }); err != nil {
 		return sh, fmt.Errorf("read the indexes of %s: %w", table, safeError(err))
 	}
+	if m.host != nil && sh.exists() {
+		h, err := m.host(ctx, c, d, table)
+		if err != nil {
+			return sh, err
+		}
+		sh.host = h
+	}
 	return sh, nil
 }
 
@@ -161,7 +181,7 @@ func readShape(ctx context.Context, c queryer, m migrateSQL, table string) (audi
 func recordedVersion(ctx context.Context, c queryer, d Dialect, table string) (int, bool, error) {
 	e := d.engine()
 	vt := sibling(table, SchemaVersionTable)
-	vsh, err := readShape(ctx, c, e.migrate, vt)
+	vsh, err := readShape(ctx, c, d, vt)
 	if err != nil || !vsh.exists() {
 		return 0, false, err
 	}
@@ -187,7 +207,7 @@ func recordedVersion(ctx context.Context, c queryer, d Dialect, table string) (i
 
 // schemaState is table's version: its row's, else its shape's.
 func schemaState(ctx context.Context, c queryer, d Dialect, table string) (int, auditShape, error) {
-	sh, err := readShape(ctx, c, d.engine().migrate, table)
+	sh, err := readShape(ctx, c, d, table)
 	if err != nil {
 		return 0, sh, err
 	}

@@ -51,21 +51,34 @@ func unpublishedIndex(d Dialect, table string) []string {
 
 // rebuildAudit copies table into a new one of the latest shape and puts
 // it in the old one's place: SQLite cannot drop a NOT NULL constraint.
-func rebuildAudit(d Dialect, table string) []string {
+// The host's columns, indexes and triggers (sh.host) come along.
+func rebuildAudit(d Dialect, table string, sh auditShape) []string {
 	q := d.quote
 	_, bare := splitTable(table)
 	tmp := sibling(table, bare+"_forget_migrate")
-	cols := make([]string, 0, len(auditColumns)+1)
+	cols := make([]string, 0, len(auditColumns)+1+len(sh.host.names))
 	for _, c := range append([]string{"audit_id"}, auditColumns...) {
 		cols = append(cols, q(c))
 	}
+	cols = append(cols, sh.host.names...)
 	list := strings.Join(cols, ", ")
+	create := AuditDDL(d, tmp)[0]
+	if len(sh.host.columns) > 0 {
+		i := strings.LastIndex(create, "\n)")
+		create = create[:i] + ",\n  " + strings.Join(sh.host.columns, ",\n  ") + create[i:]
+	}
 	out := []string{
 		"DROP TABLE IF EXISTS " + q(tmp),
-		AuditDDL(d, tmp)[0],
+		create,
 		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", q(tmp), list, list, q(table)),
 		"DROP TABLE " + q(table),
 		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", q(tmp), q(bare)),
 	}
-	return append(out, AuditDDL(d, table)[1:]...)
+	out = append(out, AuditDDL(d, table)[1:]...)
+	return append(out, sh.host.objects...)
+}
+
+// auditIndexNames are the indexes AuditDDL makes on a table named bare.
+func auditIndexNames(bare string) []string {
+	return []string{bare + "_event_id", bare + "_customer_id", bare + "_at", bare + "_unpublished"}
 }

@@ -80,6 +80,9 @@ type Schema struct {
 	// index. They hold times: timestamps on PostgreSQL and MySQL, text
 	// such as "2024-05-01 10:00:00" (UTC) on SQLite.
 	Activity []Column `json:"activity,omitempty"`
+	// Identities declare the columns that name a person outside the
+	// keys (e-mail, phone), for tombstones; see [Identity].
+	Identities []Identity `json:"identities,omitempty"`
 }
 
 // CustomerTable is a table keyed by one column.
@@ -288,6 +291,7 @@ func (s Schema) Validate() error {
 	errs = append(errs, s.validateHolds()...)
 	errs = append(errs, s.validateRetain()...)
 	errs = append(errs, s.validateActivity()...)
+	errs = append(errs, s.validateIdentities()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("sqlstore: invalid schema: %w", errors.Join(errs...))
 	}
@@ -522,6 +526,7 @@ func (s Schema) clone() Schema {
 	c.Holds = slices.Clone(s.Holds)
 	c.Retain = maps.Clone(s.Retain)
 	c.Activity = slices.Clone(s.Activity)
+	c.Identities = slices.Clone(s.Identities)
 	// An empty KeyType stays empty: Verify learns it (see Store.keyType).
 	return c
 }

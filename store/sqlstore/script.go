@@ -17,6 +17,10 @@ import (
 type script struct {
 	stmts  []scriptStmt
 	layout layout
+	// detaches: the script sets pointers of the customer's own rows to
+	// rows it deletes NULL first (verify_restrict.go), statements that
+	// batches run per customer.
+	detaches bool
 	// order, when the plan has Via tables, is the order its statements
 	// and its Via steps run in (see viaOrder); nil runs stmts in order.
 	order []scriptStep
@@ -226,6 +230,9 @@ func (s *Store) buildScript(p forget.Plan) (*script, error) {
 			st.matched = s.matchedSQL(u.table, u.key)
 		}
 		sc.stmts = append(sc.stmts, st)
+	}
+	if err := s.detachStatements(sc); err != nil {
+		return nil, err
 	}
 	for _, t := range l.tables {
 		where := sq.Eq{s.dialect.quote(t.key): keyPlaceholder{}}

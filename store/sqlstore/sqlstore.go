@@ -62,6 +62,9 @@ type Store struct {
 	// vias, once Verify has read the schema, is what the Via tables'
 	// statements need (via_verify.go).
 	vias atomic.Pointer[viaLearned]
+	// detaches are the customer's own rows' pointers at rows a purge
+	// deletes, by the purged table's lower-cased name (verify_restrict.go).
+	detaches atomic.Pointer[map[string][]detachFK]
 
 	log *slog.Logger
 
@@ -82,6 +85,8 @@ type Store struct {
 	scripts map[string]*script // by plan shape: squirrel builds each once
 
 	bulk bulkState // set-based batches; see bulk.go
+
+	tomb tombState // WithTombstoneKeys; see tombstone.go
 
 	namesCache // the mapping's names, which error messages may quote; see scrubbedError
 
@@ -165,6 +170,9 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if err := s.buildAudit(); err != nil {
+		return nil, err
+	}
+	if err := s.buildTombstones(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -288,6 +296,9 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 			}
 		}
 		return res, &forget.HeldError{Hold: hold}
+	}
+	if err := s.tombstones(ctx, tx, p, id); err != nil {
+		return forget.Result{}, err
 	}
 	if p.DryRun {
 		// Counted before the statements run: after them, deleted rows

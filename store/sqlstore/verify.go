@@ -80,6 +80,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.activity()
 	v.s.dialect.engine().verifyWarnings(v, ctx)
 	v.holds(ctx)
+	v.identities(ctx)
 	g := v.cascades()
 	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
@@ -97,6 +98,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	s.keys.Store(&v.keys)
 	s.cascadeGraph.Store(g)
 	s.vias.Store(v.vias)
+	s.detaches.Store(&v.detaches)
 	return nil
 }
 
@@ -109,6 +111,7 @@ type verifier struct {
 	ranges   map[string]keyRange
 	keys     learnedKeys
 	vias     *viaLearned
+	detaches map[string][]detachFK
 }
 
 func (v *verifier) fail(format string, args ...any) {

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
 	"sort"
 	"strings"
 
@@ -21,7 +23,16 @@ type restrictBlock struct {
 	fk     string // child(columns) -> parent(columns)
 	action string // NO ACTION or RESTRICT
 	via    string // how the parent's rows are deleted: the purged table, and the cascade from it
+	parent string // the table whose rows are deleted
+	cols   []string
 }
+
+// detachFK is a pointer from the customer's own row, which stays (the
+// customers table's, a joined table's), at rows a forget deletes
+// (customers.home_address_id -> addresses): a forget sets it NULL
+// before the delete, so that a NO ACTION or RESTRICT key does not refuse
+// it. Verify learns them (restricts); buildScript writes the statements.
+type detachFK struct{ table, column, key string }
 
 // restrictBlocks returns the foreign keys under NO ACTION or RESTRICT that
 // refer to rows deleted by a purge of table from, from a table that
@@ -52,7 +63,7 @@ func restrictBlocks(in *Introspection, from string, purged func(table string) bo
 					if action == "" {
 						action = "NO ACTION"
 					}
-					out = append(out, restrictBlock{child: child.Name, action: action, via: deleted[parent],
+					out = append(out, restrictBlock{child: child.Name, action: action, via: deleted[parent], parent: parent, cols: fk.Columns,
 						fk: child.Name + "(" + strings.Join(fk.Columns, ", ") + ") -> " + parent + "(" + strings.Join(fk.RefColumns, ", ") + ")"})
 				}
 			}
@@ -62,7 +73,9 @@ func restrictBlocks(in *Introspection, from string, purged func(table string) bo
 }
 
 // restricts refuses each purged catalogue table whose delete a foreign
-// key from a table the mapping leaves keeps from running.
+// key from a table the mapping leaves keeps from running, but for the
+// customer's own rows' pointers, which a forget detaches first (learnt
+// into s.detaches) when they may be NULL.
 func (v *verifier) restricts(cat forget.Catalogue) {
 	purged := v.purgedTables(cat)
 	names := make([]string, 0, len(purged))
@@ -70,14 +83,34 @@ func (v *verifier) restricts(cat forget.Catalogue) {
 		names = append(names, table)
 	}
 	sort.Strings(names)
+	own := map[string]string{} // the customers and joined tables, by introspected name, with their customer key
+	if t := v.in.Table(v.s.schema.Customers.Table); t != nil {
+		own[t.Name] = v.s.schema.Customers.Key
+	}
+	for jt, key := range v.s.schema.Joined {
+		if t := v.in.Table(jt); t != nil {
+			own[t.Name] = key
+		}
+	}
+	detaches := map[string][]detachFK{}
 	for _, table := range names {
 		if fk := selfRestrict(v.in, table); fk != "" {
 			v.warnings = append(v.warnings, fmt.Sprintf("table %s: rows of %s refer to other rows of it (%s) without ON DELETE CASCADE: a forget fails while another customer's row refers to the customer's", purged[table], table, fk))
 		}
 		for _, b := range restrictBlocks(v.in, table, func(t string) bool { _, ok := purged[t]; return ok }) {
+			if key, ok := own[b.child]; ok && b.parent == table && len(b.cols) == 1 {
+				if c := v.in.Table(b.child).Column(b.cols[0]); c != nil && c.Nullable {
+					rt := v.s.schema.Tables[purged[table]]
+					detaches[strings.ToLower(rt.Table)] = append(detaches[strings.ToLower(rt.Table)], detachFK{table: b.child, column: c.Name, key: key})
+					continue
+				}
+				v.fail("table %s: a forget deletes rows of %s, but the customer's own row of %s points to them (%s, ON DELETE %s) and stays, and %s is NOT NULL, so it cannot be detached first; scrub table %s instead of deleting its rows (\"scrub\"), or let %s.%s be NULL", purged[table], table, b.child, b.fk, b.action, b.cols[0], purged[table], b.child, b.cols[0])
+				continue
+			}
 			v.fail("table %s: a forget deletes rows of %s, but table %s refers to them (%s, ON DELETE %s) and the mapping leaves its rows, so the delete fails for every customer who has such rows; map %s too (its rows deleted), or make that foreign key ON DELETE CASCADE", purged[table], b.via, b.child, b.fk, b.action, b.child)
 		}
 	}
+	v.detaches = detaches
 }
 
 // purgedTables returns the tables (by introspected name) whose rows a
@@ -110,4 +143,32 @@ func selfRestrict(in *Introspection, table string) string {
 		}
 	}
 	return ""
+}
+
+// detachStatements adds to sc, after its field updates and before its
+// deletes, a statement per pointer of the customer's own row at rows a
+// purge of the plan deletes: UPDATE customers SET home_address_id = NULL
+// WHERE customer key. Verify learnt them; an unverified store has none.
+func (s *Store) detachStatements(sc *script) error {
+	learnt := s.detaches.Load()
+	if learnt == nil {
+		return nil
+	}
+	q := s.dialect.quote
+	for _, t := range sc.layout.tables {
+		if len(t.cols) > 0 || t.via != nil {
+			continue // scrubbed rows stay; a Via table detaches its own (via_write.go)
+		}
+		for _, d := range (*learnt)[strings.ToLower(t.table)] {
+			b := s.sb.Update(q(d.table)).Set(q(d.column), sq.Expr("NULL")).
+				Where(sq.Eq{q(d.key): keyPlaceholder{}}).Where(q(d.column) + " IS NOT NULL")
+			st, err := s.keyed(b)
+			if err != nil {
+				return err
+			}
+			sc.stmts = append(sc.stmts, st)
+			sc.detaches = true
+		}
+	}
+	return nil
 }

@@ -28,12 +28,14 @@ func (s *Store) viaOrder(p forget.Plan, sc *script) ([]scriptStep, error) {
 		deleted bool
 	}
 	var nodes []node
+	tables := 0
 	for i, st := range sc.stmts {
-		if st.table == "" {
+		if st.table == "" { // a field update or a detach: before every delete
 			steps = append(steps, scriptStep{stmt: i, via: -1})
 			continue
 		}
-		t := sc.layout.tables[i-len(sc.layout.updates)]
+		t := sc.layout.tables[tables]
+		tables++
 		nodes = append(nodes, node{step: scriptStep{stmt: i, via: -1}, table: t.table, deleted: len(t.cols) == 0})
 	}
 	for j, pv := range sc.layout.vias {
