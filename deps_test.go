@@ -5,21 +5,33 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // The root package is the vocabulary hosts import; it must not drag in
-// any third-party module.
+// any third-party module, nor any other package of this one. Package
+// certificate, which receivers of erasure events import, depends on the
+// standard library and the root alone.
 func TestRootImportsOnlyStandardLibrary(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if p != "github.com/forgetkit/forget" {
-			t.Errorf("the root package depends on %s", p)
+	for pkg, allowed := range map[string][]string{
+		".":             {"github.com/forgetkit/forget"},
+		"./certificate": {"github.com/forgetkit/forget/certificate", "github.com/forgetkit/forget"},
+	} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list: %v\n%s", err, out)
+		}
+		deps := strings.Fields(string(out))
+		if !slices.Contains(deps, allowed[0]) {
+			t.Fatalf("go list -deps %s does not list the package itself: %q", pkg, deps)
+		}
+		for _, p := range deps {
+			if !slices.Contains(allowed, p) {
+				t.Errorf("package %s depends on %s", pkg, p)
+			}
 		}
 	}
 }

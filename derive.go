@@ -95,6 +95,15 @@ func RedactJSON(paths ...string) Rule {
 	return Rule{kind: ruleDerived, derive: d}
 }
 
+// Derivation is the store-side derivation of a KeyedHash, RedactText or
+// RedactJSON rule; nil for every other rule.
+func (r Rule) Derivation() *Derivation {
+	if r.kind != ruleDerived {
+		return nil
+	}
+	return r.derive
+}
+
 // Kind names the derivation: "keyed_hash", "redact_text" or "redact_json".
 func (d *Derivation) Kind() string {
 	if d == nil {
@@ -114,6 +123,13 @@ func (d *Derivation) Kind() string {
 // NeedsKey reports whether d is a keyed hash built without a key, which
 // the store must supply.
 func (d *Derivation) NeedsKey() bool { return d != nil && d.kind == deriveKeyedHash && len(d.key) == 0 }
+
+// Redacts reports whether d is a redaction: its column holds free text
+// or JSON, not an identifying value of its own, so a store takes no
+// pre-image from it (see [RedactString]).
+func (d *Derivation) Redacts() bool {
+	return d != nil && (d.kind == deriveRedactText || d.kind == deriveRedactJSON)
+}
 
 // NeedsPreimages reports whether d searches the customer's own values,
 // which the store must read before the forget erases them.
@@ -157,6 +173,9 @@ type DeriveInput struct {
 // redacted (0 for a keyed hash). A JSON redaction of a value that is not
 // JSON returns an error wrapping [ErrNotJSON]; no error holds a value.
 func (d *Derivation) Derive(old string, in DeriveInput) (string, int, error) {
+	if d == nil {
+		return "", 0, errors.New("forget: no derivation")
+	}
 	if err := d.check(); err != nil {
 		return "", 0, err
 	}

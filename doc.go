@@ -104,4 +104,10 @@
 // [OutcomeDryRun], [OutcomeRefused] and [OutcomeFailed]; an observer
 // that is also a [HandlerObserver] hears the handler's refusals and failed
 // authentications too. observe/prometheus and observe/otel adapt both.
+//
+// [WithCertifier] gives every committed erasure a signed certificate
+// (Receipt.Certificate, in the audit record and the event too), made by
+// a [Certifier] such as
+// [github.com/forgetkit/forget/certificate.NewSigner]; receivers check it
+// with that package alone.
 package forget

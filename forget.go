@@ -25,6 +25,7 @@ type Forgetter struct {
 	hookTimeout time.Duration
 	observers   []Observer
 	gate        verifyGate
+	cert        *certifying // WithCertifier; nil certifies nothing
 }
 
 // Option configures a Forgetter.
@@ -40,6 +41,8 @@ type config struct {
 	hookTimeoutSet bool
 	observers      []Observer
 	noVerify       bool
+	certifier      Certifier
+	certifierSet   bool
 }
 
 // WithCatalogue replaces Offerit's default catalogue. [New] validates it.
@@ -123,6 +126,11 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	if cfg.rand != nil {
 		f.rand = &lockedReader{r: cfg.rand}
 	}
+	if cfg.certifierSet {
+		if f.cert, err = newCertifying(cfg.certifier, store); err != nil {
+			return nil, err
+		}
+	}
 	f.absent = make([]bool, len(cat.index))
 	if cc, ok := store.(CatalogueChecker); ok {
 		absent, err := cc.CheckCatalogue(f.Catalogue())
@@ -143,16 +151,16 @@ func New(store Store, opts ...Option) (*Forgetter, error) {
 	return f, nil
 }
 
-// isNil reports whether s is nil or a typed nil pointer (a nil
+// isNil reports whether v is nil or a typed nil pointer (a nil
 // *sqlstore.Store in an interface), whose first use would panic.
-func isNil(s Store) bool {
-	if s == nil {
+func isNil(v any) bool {
+	if v == nil {
 		return true
 	}
-	v := reflect.ValueOf(s)
-	switch v.Kind() {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
-		return v.IsNil()
+		return rv.IsNil()
 	}
 	return false
 }
@@ -194,10 +202,14 @@ func (f *Forgetter) Forget(ctx context.Context, req Request) (*Receipt, error) {
 // of a real one, logs it and tells the observers that it took before
 // plus the time since start.
 func (f *Forgetter) finish(ctx context.Context, start time.Time, before time.Duration, batch bool, pr prepared, res Result) *Receipt {
-	receipt := pr.plan.Receipt(res)
+	receipt, certErr := pr.plan.receipt(res)
 	rc := &receipt
 	if rc.DryRun {
 		rc.EventID = "" // nothing was committed, so no event exists
+	}
+	if certErr != nil {
+		f.log.LogAttrs(ctx, slog.LevelError, "forget: the erasure is committed without its certificate",
+			slog.String("event_id", rc.EventID), slog.String("error", certErr.Error()))
 	}
 	var hooks []HookFailure
 	if !rc.DryRun && len(f.hooks) > 0 {

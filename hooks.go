@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -64,6 +65,7 @@ func (f *Forgetter) runHooks(ctx context.Context, rc *Receipt) []HookFailure {
 		copyRC.RowsDeleted = maps.Clone(rc.RowsDeleted)
 		copyRC.RowsScrubbed = maps.Clone(rc.RowsScrubbed)
 		copyRC.RowsShared = maps.Clone(rc.RowsShared)
+		copyRC.Certificate = slices.Clone(rc.Certificate)
 		go func() {
 			defer func() {
 				if p := recover(); p != nil {

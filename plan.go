@@ -36,11 +36,23 @@ type Plan struct {
 	// inside the forget's transaction, so that there is never an erasure
 	// without its record nor a record without its erasure.
 	Record Receipt
+
+	cert *certifying // the Forgetter's, when it certifies erasures
 }
 
 // Receipt completes p.Record with what the store reports of the forget.
-// It is a pure function of the plan and the result.
+// It is a pure function of the plan and the result. When the Forgetter
+// certifies erasures ([WithCertifier]), the receipt of a real forget
+// carries its certificate (a store that turns it into a refusal's record
+// drops it).
 func (p Plan) Receipt(res Result) Receipt {
+	rc, _ := p.receipt(res)
+	return rc
+}
+
+// receipt is [Plan.Receipt], and why it has no certificate when the
+// Forgetter's certifier failed.
+func (p Plan) receipt(res Result) (Receipt, error) {
 	rc := p.Record
 	rc.CustomerID = res.CustomerID
 	rc.Inventory = res.Inventory
@@ -77,7 +89,13 @@ func (p Plan) Receipt(res Result) Receipt {
 		}
 		rc.RowsDeleted[t.Table] = res.Rows[t.Table]
 	}
-	return rc
+	rc.Certificate = nil
+	if p.cert == nil || p.DryRun {
+		return rc, nil
+	}
+	cert, err := p.cert.certify(rc)
+	rc.Certificate = cert
+	return rc, err
 }
 
 // Assignment sets a field to a new value.
@@ -146,6 +164,7 @@ func (f *Forgetter) prepare(ctx context.Context, req Request) (prepared, error) 
 		plan.IgnoreHolds = slices.Clone(req.IgnoreHolds)
 		plan.Record.HoldsIgnored = plan.IgnoreHolds
 	}
+	plan.cert = f.cert
 	plan.UnlessForgottenSince = req.sweptSince
 	plan.Repropagate = req.Repropagate
 	return prepared{lookup: lookup, plan: plan}, nil

@@ -7,6 +7,7 @@ package forget_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -35,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/certificate"
 	forgetprom "github.com/forgetkit/forget/observe/prometheus"
 	"github.com/forgetkit/forget/propagate"
 	"github.com/forgetkit/forget/store/memstore"
@@ -249,6 +251,64 @@ func ExampleCatalogue_extend() {
 	// Output: [email member_ip]
 }
 
+// README:begin docs/mapping.md load
+func loadMapping(db *sql.DB, key []byte) (*forget.Forgetter, error) {
+	f, err := os.Open("mapping.json") // the file forget lint -schema checks in CI
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	schema, err := sqlstore.LoadSchema(f) // unknown keys refused, as -schema does
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.WithSchema(schema), sqlstore.WithHashKey(key))
+	if err != nil {
+		return nil, err
+	}
+	cat, err := schema.Catalogue(forget.DefaultCatalogue()) // or store.ExtendCatalogue(ctx, base), as the command does
+	if err != nil {
+		return nil, err
+	}
+	return forget.New(store, forget.WithCatalogue(cat))
+}
+
+// README:end
+
+// TestLoadMappingSnippet runs docs/mapping.md's loadMapping on a mapping
+// file whose phone has a keyed_hash rule.
+func TestLoadMappingSnippet(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := sqlstore.DefaultSchema()
+	phone := s.Fields[forget.Phone]
+	phone.Rule = &sqlstore.RuleSpec{Rule: sqlstore.RuleKeyedHash}
+	s.Fields[forget.Phone] = phone
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("mapping.json", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f, err := loadMapping(db, []byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fs := range f.Catalogue().Fields {
+		if fs.Name == forget.Phone && fs.Rule.String() != "keyed_hash" {
+			t.Errorf("phone's rule is %s, want the mapping's keyed_hash", fs.Rule)
+		}
+	}
+	if _, err := loadMapping(db, nil); err == nil {
+		t.Error("a keyed_hash without a key loaded")
+	}
+}
+
 // sweepREADME is the README's retention-sweep snippet.
 func sweepREADME(ctx context.Context, f *forget.Forgetter, logger *slog.Logger) (forget.SweepReport, error) {
 	// README:begin docs/operations.md sweep
@@ -302,6 +362,77 @@ func propagateREADME(ctx context.Context, db *sql.DB, natsURL string, index *sea
 }
 
 var _ = propagateREADME
+
+// signingREADME is docs/certificates.md's signing snippet.
+func signingREADME(store forget.Store, keyPEM []byte) (*forget.Forgetter, error) {
+	// README:begin docs/certificates.md sign
+	priv, err := certificate.ParsePrivateKey(keyPEM) // forget keygen's .key file
+	if err != nil {
+		return nil, err
+	}
+	signer, err := certificate.NewSigner(priv) // a forget.Certifier
+	if err != nil {
+		return nil, err
+	}
+	return forget.New(store, forget.WithCertifier(signer))
+	// README:end
+}
+
+// receiveCertificateREADME is docs/certificates.md's receiver snippet.
+func receiveCertificateREADME(pemBytes, body []byte, archive func(eventID string, body []byte) error) error {
+	// README:begin docs/certificates.md receive
+	pub, err := certificate.ParsePublicKey(pemBytes) // keygen's .pub, or the base64 of the 32-byte key
+	if err != nil {
+		return err
+	}
+	c, err := certificate.Parse(body) // a webhook's body, an event, a certificate
+	if err != nil {
+		return err
+	}
+	if err := c.Verify(pub); err != nil {
+		return err // not signed with this key, or altered
+	}
+	return archive(c.EventID, body)
+	// README:end
+}
+
+// TestREADMECertificate runs the signing snippet, and the receiver
+// snippet on a webhook's body and on the body altered.
+func TestREADMECertificate(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := certificate.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := certificate.MarshalPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := certificate.MarshalPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := signingREADME(seeded(t), keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.Forget(context.Background(), forget.Request{Lookup: forget.Lookup{CustomerID: "191"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := propagate.Payload(*rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var archived string
+	if err := receiveCertificateREADME(pemBytes, body, func(id string, _ []byte) error { archived = id; return nil }); err != nil || archived != rc.EventID {
+		t.Fatalf("receive: %v, archived %q, want %q", err, archived, rc.EventID)
+	}
+	altered := bytes.Replace(body, []byte(`"customer_id":"191"`), []byte(`"customer_id":"192"`), -1)
+	if err := receiveCertificateREADME(pemBytes, altered, func(string, []byte) error { return nil }); !errors.Is(err, certificate.ErrBadSignature) {
+		t.Fatalf("receive of an altered body: %v, want ErrBadSignature", err)
+	}
+}
 
 // observeREADME is the README's "Observability" snippet.
 func observeREADME(store forget.Store, admin *http.ServeMux, built **forget.Forgetter) error {

@@ -1,6 +1,9 @@
 package forget
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Receipt says what a forget did. It never holds a field's value.
 type Receipt struct {
@@ -50,4 +53,11 @@ type Receipt struct {
 	// the customer, including what the forget would leave as it is; nil
 	// when the store cannot tell.
 	Inventory *Inventory `json:"inventory,omitempty"`
+	// Certificate is the erasure's signed, value-free certificate, when
+	// the Forgetter has a [Certifier] ([WithCertifier]): its JSON, byte
+	// for byte as signed, recorded with the audit record and carried by
+	// the event. Read and check it with package
+	// github.com/forgetkit/forget/certificate (Parse, then Verify). Nil
+	// in dry runs and refusals.
+	Certificate json.RawMessage `json:"certificate,omitempty"`
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func TestRedactString(t *testing.T) {
-	pre := []string{"Alice", "Liddell", "alice.liddell@example.com", "+1-555-0101", "12 Rabbit Hole", "Al", " NY "}
+	pre := []string{"Alice", "Liddell", "alice.liddell@example.com", "+1-555-0101", "12 Rabbit Hole", "Al", " NY ", "12.50", "90210"}
 	for _, tc := range []struct {
 		name, in, want string
 		patterns       []string
@@ -33,6 +33,7 @@ func TestRedactString(t *testing.T) {
 		{name: "InvalidUTF8Kept", in: "\xff Alice \xfe", want: "\xff [redacted] \xfe", n: 1},
 		{name: "NUL", in: "a\x00Alice\x00b", want: "a\x00[redacted]\x00b", n: 1},
 		{name: "Empty", in: "", want: ""},
+		{name: "ShortNumbersNotSearched", in: "paid 12.50, zip 90210", want: "paid 12.50, zip 90210"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, n := forget.RedactString(tc.in, pre, tc.patterns)

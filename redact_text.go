@@ -24,8 +24,9 @@ const MinPreimage = 4
 // spans is kept as it was, invalid UTF-8 included.
 //
 // Against over-redaction: a preimage is searched for only when it has at
-// least [MinPreimage] characters after trimming spaces, and matches only
-// as whole words (the characters either side are no letter or digit),
+// least [MinPreimage] characters after trimming spaces and a letter or at
+// least 7 digits (not an amount or a zip code), and matches only as whole
+// words (the characters either side are no letter or digit),
 // case-insensitively. A preimage that looks like a phone number (at
 // least 7 digits, and only digits and + - . ( ) / spaces) also matches
 // the same digits written with other separators, or without its
@@ -47,6 +48,35 @@ func RedactString(text string, preimages, patterns []string) (string, int) {
 		spans = append(spans, findPattern(text, name)...)
 	}
 	return replaceSpans(text, spans, Redacted)
+}
+
+// searchable reports whether a preimage identifies on its own: it has a
+// letter, or at least 7 digits (a phone number); "12.50" and "90210" do
+// not.
+func searchable(p string) bool {
+	digits := 0
+	for _, r := range p {
+		switch {
+		case unicode.IsLetter(r):
+			return true
+		case r >= '0' && r <= '9':
+			digits++
+		}
+	}
+	return digits >= minPhoneDigits
+}
+
+// PreimageField reports whether a forget searches free text for the
+// customer's value of field f (see [RedactString]): every field but the
+// parts of an address that name a place many people share (city, state,
+// zip, country, and their shipping_ forms), which would redact strangers'
+// text.
+func PreimageField(f Field) bool {
+	switch f {
+	case City, State, Zip, Country, ShippingCity, ShippingState, ShippingZip, ShippingCountry:
+		return false
+	}
+	return true
 }
 
 // span is a byte range [start, end) of a value.
@@ -76,14 +106,15 @@ func replaceSpans(text string, spans []span, marker string) (string, int) {
 	return b.String(), n
 }
 
-// normalisePreimages trims the preimages and drops the short ones and
+// normalisePreimages trims the preimages and drops the short ones, the
+// numbers too short to be a phone number (an amount, a zip code), and
 // repeats.
 func normalisePreimages(in []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, p := range in {
 		p = strings.TrimSpace(p)
-		if utf8.RuneCountInString(p) < MinPreimage {
+		if utf8.RuneCountInString(p) < MinPreimage || !searchable(p) {
 			continue
 		}
 		k := foldText(p).s
@@ -202,7 +233,11 @@ func findPhone(text, digits string) []span {
 		}
 		for cut := 0; len(digits)-cut >= minPhoneDigits; cut++ {
 			if end, ok := matchDigits(text, i, digits[cut:]); ok {
-				out = append(out, span{i, end})
+				start := i
+				if start > 0 && text[start-1] == '+' {
+					start-- // the country code's plus goes with it
+				}
+				out = append(out, span{start, end})
 				break
 			}
 		}

@@ -18,7 +18,8 @@ Usage: forget audit (-db FILE | -dsn URL) [-since TIME] [-audit-table TABLE]
 
 Prints the audit trail, one receipt per line as JSON: who forgot which
 customer when, what was erased and kept, how many rows went. Never a
-field's value. Export it regularly to somewhere your database backups are
+field's value. An erasure committed with a signing key holds its signed
+certificate ('forget certificate verify' checks the whole export). Export it regularly to somewhere your database backups are
 not: after a restore, 'forget replay' re-applies it.
 
 Examples:
@@ -83,6 +84,7 @@ Examples:
 func (c *cli) replay(args []string) error {
 	fs := c.command("replay", replayUsage)
 	dbf := fs.database(true)
+	fs.signing()
 	from := fs.String("from", "", "the exported audit trail `FILE`, JSON lines from 'forget audit' (e.g. -from audit.jsonl)")
 	batchSize := fs.batchSize(dbf)
 	progress := fs.progress()

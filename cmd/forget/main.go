@@ -77,6 +77,8 @@ Usage:
   forget lint   [flags]   exit 1 while a column that reaches a customer is unclassified (for CI)
   forget check  [flags]   report the rows of an import file that would bring back a forgotten person
   forget suppression export [flags] write the tombstones as a suppression list (keyed hashes, no addresses)
+  forget keygen  [flags]  create the key pair that signs erasure certificates
+  forget certificate verify FILE -public-key KEY  check erasure certificates offline
   forget version          print the release, the VCS revision and the Go version
   forget completion SHELL print a completion script for bash or zsh
 
@@ -104,6 +106,7 @@ var commands = map[string]func(*cli, []string) error{
 	"deliveries": (*cli).deliveries, "inspect": (*cli).inspect, "lint": (*cli).lint, "version": (*cli).version,
 	"migrate": (*cli).migrate, "check": (*cli).check,
 	"suppression": (*cli).suppression,
+	"keygen":      (*cli).keygen, "certificate": (*cli).certificate,
 }
 
 // completion reads commands, so it joins them after initialisation.
@@ -300,7 +303,7 @@ func repeatedFlag(fs *flag.FlagSet, args []string) string {
 // harmless here (TestEnvironmentSetsOnlyOperationalFlags enumerates them).
 var envSettable = map[string]bool{
 	// Where things are.
-	"db": true, "dsn": true, "nats": true, "keys": true, "secret-file": true,
+	"db": true, "dsn": true, "nats": true, "keys": true, "secret-file": true, "signing-key-file": true,
 	"addr": true, "admin-addr": true, "path": true, "webhook": true, "name": true,
 	"schema": true, "preset": true, "dialect": true, "report": true, "namespace": true,
 	// How the command runs: speed, logs, output, retries.

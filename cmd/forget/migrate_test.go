@@ -71,7 +71,7 @@ func TestMigrateCommand(t *testing.T) {
 				}
 			}
 			code, out, errOut := runMain(append([]string{"migrate", "-dry-run"}, args...)...)
-			if code != exitOK || !strings.Contains(out, "version 3:") || !strings.Contains(out, "would migrate from schema version 2 to 3") {
+			if code != exitOK || !strings.Contains(out, "version 3:") || !strings.Contains(out, "version 4: erasure certificates") || !strings.Contains(out, "would migrate from schema version 2 to 4") {
 				t.Fatalf("migrate -dry-run: exit %d: %s%s", code, out, errOut)
 			}
 			code, out, errOut = runMain(append([]string{"migrate", "-dry-run", "-json"}, args...)...)
@@ -87,18 +87,18 @@ func TestMigrateCommand(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &dry); code != exitOK || err != nil {
 				t.Fatalf("migrate -dry-run -json: exit %d, %v: %s%s", code, err, out, errOut)
 			}
-			if !dry.DryRun || dry.UpToDate || dry.From != 2 || dry.To != 3 || len(dry.Steps) != 1 || len(dry.Steps[0].Statements) == 0 {
+			if !dry.DryRun || dry.UpToDate || dry.From != 2 || dry.To != 4 || len(dry.Steps) != 2 || len(dry.Steps[0].Statements) == 0 || len(dry.Steps[1].Statements) == 0 {
 				t.Fatalf("migrate -dry-run -json: %+v", dry)
 			}
 			if v, err := sqlstore.SchemaVersionOf(ctx, tdb.DB, e.Dialect, ""); err != nil || v != 2 {
 				t.Fatalf("after -dry-run: version %d, %v; want 2", v, err)
 			}
 			code, out, errOut = runMain(append([]string{"migrate"}, args...)...)
-			if code != exitOK || !strings.Contains(out, "migrated from schema version 2 to 3") {
+			if code != exitOK || !strings.Contains(out, "migrated from schema version 2 to 4") {
 				t.Fatalf("migrate: exit %d: %s%s", code, out, errOut)
 			}
 			code, out, errOut = runMain(append([]string{"migrate"}, args...)...)
-			if code != exitOK || !strings.Contains(out, "schema version 3: up to date") {
+			if code != exitOK || !strings.Contains(out, "schema version 4: up to date") {
 				t.Fatalf("migrate again: exit %d: %s%s", code, out, errOut)
 			}
 			code, out, errOut = runMain(append([]string{"migrate", "-json"}, args...)...)
@@ -131,7 +131,7 @@ func TestInitMigrates(t *testing.T) {
 	if code, out, errOut := runMain("init", "-db", tdb.URL); code != exitOK {
 		t.Fatalf("init: exit %d: %s%s", code, out, errOut)
 	}
-	if got := sqlq(t, tdb.URL, "SELECT audit_table, version FROM forget_schema_version"); strings.TrimSpace(got) != "forget_audit|3" {
+	if got := sqlq(t, tdb.URL, "SELECT audit_table, version FROM forget_schema_version"); strings.TrimSpace(got) != "forget_audit|4" {
 		t.Fatalf("version rows: %q", got)
 	}
 	if got := sqlq(t, tdb.URL, "SELECT customer_id, principal FROM forget_audit"); strings.TrimSpace(got) != "9|ops" {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +27,8 @@ type dbFlags struct {
 	auditTable      string
 	dsnFromEnv      bool
 	mapping         *sqlstore.Schema // read from -schema by check
+	hashKeyFile     string           // -hash-key-file
+	hashKey         []byte           // read from -hash-key-file by check
 	preset          string           // see preset.go
 	requireCoverage bool             // serve -require-coverage
 	batchSize       int              // forgets per transaction (sqlstore.WithBatchSize); 0: the store's default
@@ -42,6 +42,10 @@ type dbFlags struct {
 	// tombstoneKeys is the tombstone key file (-tombstone-keys, else
 	// $FORGET_TOMBSTONE_KEYS_FILE); see tombstones.go.
 	tombstoneKeys string
+	// signingKeyFile (-signing-key-file, on the commands that forget) and
+	// the signer of the key read from it: see certificate.go.
+	signingKeyFile string
+	signer         forget.Certifier
 }
 
 // envDSN names the environment variable that may hold -dsn: a password
@@ -57,6 +61,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.sqliteCheckpoint, "sqlite-checkpoint", defaultSQLiteCheckpoint, "with -db: how many `pages` the WAL grows by between automatic checkpoints\n(SQLite's own default is 1000; larger checkpoints write each page of a large database once for many forgets;\nserve, which checkpoints in the background, makes it 100000 unless given)")
 	fs.StringVar(&d.schema, "schema", "", "a JSON schema mapping `FILE` for a non-default schema (e.g. -schema mapping.json;\nsee the README's \"Map an existing schema\")")
 	fs.StringVar(&d.preset, "preset", "offerit", presetFlagUsage)
+	fs.StringVar(&d.hashKeyFile, "hash-key-file", "", "the key of the mapping's keyed_hash rules, read from `FILE` (at least 16 bytes; one trailing newline is dropped);\nthe key never lives in the mapping (a Go host gives it with sqlstore.WithHashKey)")
 	fs.StringVar(&d.tombstoneKeys, "tombstone-keys", "", "a `FILE` of tombstone keys, id:hex a line (also $"+envTombstoneKeys+"): each forget leaves keyed hashes\nof the mapping's identities (see docs/mapping.md, \"Identities and tombstones\")")
 }
 
@@ -89,6 +94,16 @@ func (d *dbFlags) check(c *cli, cmdline parsed, cmd string, required bool) error
 			return usageError{err}
 		}
 		d.mapping = &s
+	}
+	if d.hashKeyFile != "" {
+		key, err := readHashKey(d.hashKeyFile)
+		if err != nil {
+			return usageError{err}
+		}
+		d.hashKey = key
+	}
+	if err := d.readSigningKey(); err != nil {
+		return usageError{err}
 	}
 	if d.sized && (d.batchSize < 1 || d.batchSize > maxBatchSize) {
 		return usagef("-batch-size must be 1 to %d", maxBatchSize)
@@ -389,31 +404,6 @@ func quietMySQLError(err error) error {
 	return fmt.Errorf("mysql error %d (SQLSTATE %s); check the DSN's parameters", my.Number, string(my.SQLState[:]))
 }
 
-// readSchema reads a JSON mapping, refusing unknown keys so that a typo is
-// an error rather than a silently ignored mapping.
-func readSchema(path string) (sqlstore.Schema, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return sqlstore.Schema{}, fmt.Errorf("-schema: %w", err)
-	}
-	s, err := decodeSchema(data)
-	if err != nil {
-		return sqlstore.Schema{}, fmt.Errorf("-schema %s: %w", path, err)
-	}
-	return s, nil
-}
-
-// decodeSchema decodes and validates a JSON mapping as -schema reads it.
-func decodeSchema(data []byte) (sqlstore.Schema, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var s sqlstore.Schema
-	if err := dec.Decode(&s); err != nil {
-		return sqlstore.Schema{}, err
-	}
-	return s, s.Validate()
-}
-
 // opened is a database with its store, catalogue and Forgetter.
 type opened struct {
 	f     *forget.Forgetter
@@ -459,7 +449,11 @@ func (c *cli) openStore(ctx context.Context, dbf *dbFlags, logger *slog.Logger, 
 	}
 	o := &opened{store: store, db: db}
 	if o.cat, err = dbf.catalogue(ctx, store); err == nil {
-		o.f, err = forget.New(store, append([]forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}, opts...)...)
+		base := []forget.Option{forget.WithLogger(logger), forget.WithCatalogue(o.cat)}
+		if dbf.signer != nil {
+			base = append(base, forget.WithCertifier(dbf.signer))
+		}
+		o.f, err = forget.New(store, append(base, opts...)...)
 	}
 	if err != nil {
 		db.Close()

@@ -79,16 +79,21 @@ func (d *dbFlags) storeOptions() []sqlstore.Option {
 		schema = *d.mapping
 	}
 	opts := []sqlstore.Option{sqlstore.WithSchema(schema)}
+	if d.hashKey != nil {
+		opts = append(opts, sqlstore.WithHashKey(d.hashKey))
+	}
 	if d.requireCoverage {
 		opts = append(opts, sqlstore.WithCoverage(sqlstore.EveryColumn))
 	}
 	return opts
 }
 
-// catalogue is the preset's catalogue with the extensions the mapping
-// declares (fields and tables it maps that the catalogue lacks: see
-// sqlstore.Store.ExtendCatalogue), so that a mapping file alone, such as
-// one 'forget inspect -propose' wrote, can extend it.
+// catalogue is the preset's catalogue with the mapping's rules and
+// extensions (sqlstore.Store.ExtendCatalogue, which is
+// sqlstore.Schema.Catalogue with live rules for extension fields that
+// name none): what a Go host loading the same file runs, so that a
+// mapping file alone, such as one 'forget inspect -propose' wrote, can
+// extend it.
 func (d *dbFlags) catalogue(ctx context.Context, store *sqlstore.Store) (forget.Catalogue, error) {
 	return store.ExtendCatalogue(ctx, d.thePreset().catalogue())
 }

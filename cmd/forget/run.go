@@ -57,6 +57,7 @@ Examples:
 func (c *cli) run(args []string) error {
 	fs := c.command("run", runUsage)
 	dbf := fs.database(true)
+	fs.signing()
 	var (
 		customerID     = fs.String("customer-id", "", "the customer's `ID` (e.g. -customer-id 191)")
 		subscriptionID = fs.String("subscription-id", "", "the `ID` of one of the customer's subscriptions (e.g. -subscription-id 1911)")

@@ -86,6 +86,7 @@ func newHTTPServer(h http.Handler, logger *slog.Logger, t timeouts) *http.Server
 func (c *cli) serve(args []string) error {
 	fs := c.command("serve", serveUsage)
 	dbf := fs.database(false)
+	fs.signing()
 	keysFile := fs.String("keys", "", "a keys `FILE`, one username:key or username:sha256:HEX per line, re-read on SIGHUP\n(e.g. -keys /etc/forget/keys); required with -db or -dsn; on the demo database, without it,\na random key is made for offerit_admin")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (e.g. -addr 0.0.0.0:8080; port 0 picks a free one)")
 	adminAddr := fs.String("admin-addr", "", "a second `HOST:PORT` serving GET /metrics (Prometheus), GET /healthz (pings the database) and\nGET /readyz (the database and, with -nats, the broker)\n(e.g. -admin-addr 127.0.0.1:9090); off by default, so that metrics are not public")

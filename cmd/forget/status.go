@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forgetkit/forget"
+	"github.com/forgetkit/forget/certificate"
 	"github.com/forgetkit/forget/propagate"
 )
 
@@ -22,7 +23,9 @@ published, and where it has reached: each destination (each name a
 with its attempts and the class of its last failure (http_500, timeout,
 connection_refused, ...). A destination that answered 410 Gone, and so
 gets no more events until 'forget redrive', is named first, as gone.
-Never a value of the customer's. An event not
+Each event's signed certificate is summed up (key, fields, tables,
+mapping digest, verification); -json prints it whole. Never a value of
+the customer's. An event not
 published yet shows how long it has waited in the outbox, and the
 outbox's whole backlog: a running relay publishes within a second or so
 of a commit, so a longer wait means no relay runs, or it cannot reach
@@ -174,6 +177,7 @@ func (c *cli) printStatus(id string, events []propagate.EventStatus, gone []prop
 			published = "published " + stamp(ev.PublishedAt)
 		}
 		fmt.Fprintf(w, "\nevent %s  forgotten %s  %s\n", ev.EventID, stamp(ev.At), published)
+		fmt.Fprintf(w, "  %s\n", certificateLine(ev.Certificate))
 		if len(ev.Destinations) == 0 {
 			fmt.Fprintf(w, "  no destinations: no 'forget deliver' has run yet\n")
 			continue
@@ -201,4 +205,22 @@ func (c *cli) printStatus(id string, events []propagate.EventStatus, gone []prop
 		}
 		tw.Flush()
 	}
+}
+
+// certificateLine says what an event's certificate states, in a line (the
+// certificate itself: forget audit, or status -json).
+func certificateLine(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "no certificate (committed without -signing-key-file)"
+	}
+	c, err := certificate.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("an unreadable certificate (%v); 'forget certificate verify' says more", err)
+	}
+	digest := c.MappingDigest
+	if digest == "" {
+		digest = "none stated"
+	}
+	return fmt.Sprintf("certificate signed by %s: %d field(s) erased, %d table(s), mapping %s, %s; check it with 'forget certificate verify'",
+		c.KeyID, len(c.FieldsErased), len(c.Tables), digest, c.Verification.Statement)
 }

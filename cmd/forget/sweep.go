@@ -67,6 +67,7 @@ type sweepLine struct {
 func (c *cli) sweep(args []string) error {
 	fs := c.command("sweep", sweepUsage)
 	dbf := fs.database(true)
+	fs.signing()
 	var (
 		inactive  = fs.String("inactive", "", "forget customers inactive for this `AGE`: 3y, 18mo, 400d, 6w, 36h (e.g. -inactive 3y)")
 		activity  = fs.String("activity", "", "comma-separated activity `COLUMNS` of the customers table, the latest counting\n(e.g. -activity last_login,last_order_at); default: the mapping's \"activity\"")

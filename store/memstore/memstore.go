@@ -54,6 +54,7 @@ type Store struct {
 	audit     []forget.Receipt
 	holds     []hold
 	activity  []forget.Field // WithActivity
+	hashKey   []byte         // WithHashKey
 	outbox    outbox
 	tomb      tombstones // WithIdentity, WithTombstoneKeys; see tombstone.go
 }
@@ -342,6 +343,7 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 			rc := p.Receipt(forget.Result{CustomerID: id})
 			// A refusal is no event: it has no event id.
 			rc.Held, rc.EventID, rc.FieldsErased, rc.RowsDeleted, rc.RowsScrubbed = h.name, "", []forget.Field{}, map[forget.Table]int64{}, nil
+			rc.Certificate = nil // a certificate is of an erasure
 			s.audit = append(s.audit, rc)
 		}
 		return res, &forget.HeldError{Hold: h.name}
@@ -351,11 +353,10 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		res.Updated = map[string]int64{customersTable: 1} // every field lives in the customer's one record
 	}
 	fields := maps.Clone(c.Fields)
+	derive := s.deriver(c, p, &res)
 	for _, a := range p.Fields {
-		if a.Value.Null {
-			delete(fields, a.Field)
-		} else {
-			fields[a.Field] = a.Value.String
+		if err := assign(fields, a.Field, a.Value, customersTable+"."+string(a.Field), derive); err != nil {
+			return forget.Result{}, err
 		}
 	}
 	for _, f := range s.unique {
@@ -379,10 +380,8 @@ func (s *Store) Forget(ctx context.Context, l forget.Lookup, p forget.Plan) (for
 		for i, r := range rows {
 			r = maps.Clone(r)
 			for _, col := range t.Scrub {
-				if col.Value.Null {
-					delete(r, col.Column)
-				} else {
-					r[col.Column] = col.Value.String
+				if err := assign(r, col.Column, col.Value, string(t.Table)+"."+col.Column, derive); err != nil {
+					return forget.Result{}, err
 				}
 			}
 			scrubbed[i] = r

@@ -116,6 +116,7 @@ func cloneReceipt(rc forget.Receipt) forget.Receipt {
 	rc.HooksFailed = slices.Clone(rc.HooksFailed)
 	rc.RowsDeleted = maps.Clone(rc.RowsDeleted)
 	rc.RowsScrubbed = maps.Clone(rc.RowsScrubbed)
+	rc.Certificate = slices.Clone(rc.Certificate)
 	return rc
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -30,7 +31,10 @@ const auditTimeFormat = "2006-01-02T15:04:05.000000000Z"
 // refusal's record has no event: its event_id and published_at are NULL
 // (on a table whose event_id is NOT NULL, as AuditDDL made them before,
 // a placeholder id and its own time instead; see Store.refusalIDs).
-var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "held", "published_at"}
+//
+// certificate is the erasure's signed certificate (forget.WithCertifier):
+// its JSON byte for byte, NULL without one.
+var auditColumns = []string{"event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "held", "published_at", "certificate"}
 
 // WithAudit makes the store write each forget's receipt to table, in the
 // forget's own transaction: there is never an erasure without its record,
@@ -64,6 +68,8 @@ func AuditDDL(d Dialect, table string) []string {
 			typ = text
 		case "published_at": // NULL until a relay has published the event
 			typ = strings.TrimSuffix(indexed, " NOT NULL")
+		case "certificate": // NULL without one
+			typ = strings.TrimSuffix(list, " NOT NULL")
 		}
 		cols = append(cols, q(c)+" "+typ)
 	}
@@ -102,6 +108,7 @@ func refusal(rc forget.Receipt, hold string) forget.Receipt {
 	rc.EventID = ""
 	rc.FieldsErased = []forget.Field{}
 	rc.RowsDeleted, rc.RowsScrubbed, rc.RowsUpdated = map[forget.Table]int64{}, nil, nil
+	rc.Certificate = nil // a certificate is of an erasure
 	return rc
 }
 
@@ -122,6 +129,8 @@ func auditColumnLen(name string) int {
 		return 64
 	case "customer_id":
 		return 255
+	case "certificate": // the catalogue's names twice, the fixed statements, the signature
+		return 16384
 	}
 	return 4096
 }
@@ -267,9 +276,29 @@ func (s *Store) auditRow(rc forget.Receipt, planEventID string, quiet bool) ([]a
 			eventID, published = planEventID, at
 		}
 	}
+	var cert any // NULL: none
+	if len(rc.Certificate) > 0 {
+		if !json.Valid(rc.Certificate) {
+			return nil, errors.New("sqlstore: audit: the receipt's certificate is not JSON")
+		}
+		cert = string(rc.Certificate)
+	}
 	return []any{eventID, rc.CustomerID, at, rc.Principal, rc.RequestID,
 		joinNames(rc.FieldsErased), joinNames(rc.FieldsKept), joinNames(rc.TablesKept),
-		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published}, nil
+		deleted, scrubbed, joinNames(rc.HoldsIgnored), rc.Held, published, cert}, nil
+}
+
+// scanCertificate sets rc's certificate to a certificate column's JSON,
+// byte for byte (NULL: none).
+func scanCertificate(col sql.NullString, rc *forget.Receipt) error {
+	if !col.Valid || col.String == "" {
+		return nil
+	}
+	if !json.Valid([]byte(col.String)) {
+		return errors.New("not JSON")
+	}
+	rc.Certificate = json.RawMessage(col.String)
+	return nil
 }
 
 // countsJSON is json.Marshal(m) for auditRow, written directly when no
@@ -364,8 +393,8 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 	for rows.Next() {
 		var rc forget.Receipt
 		var at, erased, kept, tablesKept, deleted, scrubbed, ignored string
-		var eventID, published sql.NullString
-		if err := rows.Scan(&eventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &rc.Held, &published); err != nil {
+		var eventID, published, cert sql.NullString
+		if err := rows.Scan(&eventID, &rc.CustomerID, &at, &rc.Principal, &rc.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &rc.Held, &published, &cert); err != nil {
 			return nil, fmt.Errorf("sqlstore: read audit trail: %w", err)
 		}
 		if rc.Held == "" {
@@ -383,6 +412,9 @@ func (s *Store) AuditTrail(ctx context.Context, since time.Time) ([]forget.Recei
 		}
 		if err := json.Unmarshal([]byte(scrubbed), &rc.RowsScrubbed); err != nil {
 			return nil, fmt.Errorf("sqlstore: audit record of customer %s: %w", rc.CustomerID, err)
+		}
+		if err := scanCertificate(cert, &rc); err != nil {
+			return nil, fmt.Errorf("sqlstore: audit record of customer %s: bad certificate: %w", rc.CustomerID, err)
 		}
 		out = append(out, rc)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/forgetkit/forget"
 )
@@ -69,7 +70,8 @@ type batchItem struct {
 func (s *Store) forgetChunk(ctx context.Context, items []forget.BatchItem, group []batchItem, out []forget.BatchResult) {
 	group = append([]batchItem(nil), group...) // the caller reuses its slice
 	for len(group) > 0 {
-		if s.bulk.off || len(group) < 2 || hasVias(group) {
+		if s.bulk.off || len(group) < 2 || hasVias(group) || slices.ContainsFunc(group, func(it batchItem) bool { return len(it.sc.layout.derived) > 0 }) {
+			// Vias and store-side rules (derive.go) run customer by customer.
 			s.forgetGroup(ctx, items, group, out)
 			return
 		}

@@ -129,6 +129,10 @@ type engine struct {
 	// strictTypes: a column refuses a value of another type (SQLite
 	// stores any value in any column).
 	strictTypes bool
+	// literalCast is the query that casts a fixed literal (its one
+	// parameter) to col's type, true when the database accepts it; ""
+	// or nil leaves the literal to the Go-side checks (verify_rules.go).
+	literalCast func(col *ColumnInfo) string
 	// strictBools: a boolean column takes only a bool (elsewhere a
 	// boolean is an integer).
 	strictBools bool

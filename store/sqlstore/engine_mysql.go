@@ -25,6 +25,7 @@ func init() {
 		identQuote:  "`",
 		holdQuote:   "`",
 		lockSuffix:  "FOR UPDATE",
+		literalCast: mysqlLiteralCast,
 		shareLock:   " LOCK IN SHARE MODE",
 		currentRead: " FOR UPDATE",
 		textType:    "CHAR",
@@ -180,6 +181,31 @@ func mysqlMigrateStep(d Dialect, table string, sh auditShape, to int) []string {
 		if !sh.nullable["event_id"] {
 			out = append(out, fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s VARCHAR(255) NULL", q(table), q("event_id")))
 		}
+	case 4:
+		out = addCertificateColumn(d, table, sh, "TEXT NULL")
 	}
 	return out
+}
+
+// mysqlLiteralCast casts a fixed literal to the types CAST knows (MySQL
+// and MariaDB cast only to a few; JSON columns are checked in Go). An
+// invalid date casts to NULL, with a warning, rather than failing.
+func mysqlLiteralCast(col *ColumnInfo) string {
+	typ := col.Type
+	var target string
+	switch {
+	case strings.HasPrefix(typ, "decimal"), strings.HasPrefix(typ, "numeric"):
+		target = strings.Replace(typ, " unsigned", "", 1)
+	case strings.HasPrefix(typ, "datetime"), strings.HasPrefix(typ, "timestamp"):
+		target = "DATETIME"
+	case typ == "date":
+		target = "DATE"
+	case typ == "time":
+		target = "TIME"
+	case typ == "uuid", typ == "inet6", typ == "inet4":
+		target = strings.ToUpper(typ)
+	default:
+		return ""
+	}
+	return "SELECT CAST(? AS " + target + ") IS NOT NULL"
 }

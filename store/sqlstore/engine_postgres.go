@@ -64,6 +64,7 @@ func init() {
 		checkSchemas:   func(schemas []string) error { return checkSchemaNames(schemas, postgresSystemSchema) },
 		foldColumns:    false,
 		strictTypes:    true,
+		literalCast:    postgresLiteralCast,
 		strictBools:    true,
 		holdsTimes:     func(col *ColumnInfo) bool { return strings.HasPrefix(col.Type, "timestamp") || col.Type == "date" },
 		verifyWarnings: (*verifier).checkConstraints,
@@ -122,6 +123,14 @@ func postgresMigrateStep(d Dialect, table string, sh auditShape, to int) []strin
 		if !sh.nullable["event_id"] {
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", q(table), q("event_id")))
 		}
+	case 4:
+		return addCertificateColumn(d, table, sh, "TEXT")
 	}
 	return append(out, unpublishedIndex(d, table)...)
+}
+
+// postgresLiteralCast asks PostgreSQL to cast a fixed literal to col's
+// type (verify_rules.go).
+func postgresLiteralCast(col *ColumnInfo) string {
+	return "SELECT CAST(CAST($1 AS text) AS " + col.Type + ") IS NOT NULL"
 }

@@ -71,6 +71,7 @@ func init() {
 		checkSchemas:   func([]string) error { return nil }, // main only
 		foldColumns:    true,
 		strictTypes:    false,
+		literalCast:    func(*ColumnInfo) string { return "" }, // SQLite stores any literal anywhere: Go-side checks only
 		strictBools:    false,
 		holdsTimes:     sqliteHoldsTimes,
 		verifyWarnings: (*verifier).secureDelete,
@@ -317,6 +318,8 @@ func sqliteMigrateStep(d Dialect, table string, sh auditShape, to int) []string 
 		if sh.needsRebuild() {
 			out = rebuildAudit(d, table, sh)
 		}
+	case 4:
+		return addCertificateColumn(d, table, sh, "TEXT")
 	}
 	return append(out, unpublishedIndex(d, table)...)
 }

@@ -16,7 +16,7 @@ import (
 // SQL files would fit neither.
 
 // SchemaVersion is the version of the audit table this release writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // SchemaVersionTable records each audit table's version, one row per
 // audit table (several may share a database), beside the audit table (in
@@ -28,6 +28,7 @@ var schemaVersions = []string{
 	1: "before erasure events: the audit trail alone",
 	2: "v0.1.0: erasure events (event_id, holds_ignored, held, published_at; event and unpublished indexes)",
 	3: "v0.2.0: refusals carry no event (event_id may be NULL; the unpublished index skips refusals)",
+	4: "erasure certificates (certificate, NULL in a record without one)",
 }
 
 // MigrateOptions says what Migrate migrates and how.

@@ -252,10 +252,7 @@ func TestMigrateResumesCutShort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var steps []sqlstore.MigrationStep
-		for _, st := range dry.Steps {
-			steps = append(steps, st)
-		}
+		steps := dry.Steps
 		for si, step := range steps {
 			for cut := 1; cut < len(step.Statements); cut++ {
 				t.Run(fmt.Sprintf("v%d_after_%d", step.Version, cut), func(t *testing.T) {

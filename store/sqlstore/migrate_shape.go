@@ -44,7 +44,7 @@ var eventColumnsAdded = []string{"event_id", "holds_ignored", "held", "published
 
 // version is the version a table's shape shows, for a table without a
 // version row: 0 absent, 1 without the event columns, 2 with event_id
-// NOT NULL, 3 the latest.
+// NOT NULL, 3 without the certificate column, 4 the latest.
 func (sh auditShape) version() int {
 	if !sh.exists() {
 		return 0
@@ -60,7 +60,10 @@ func (sh auditShape) version() int {
 	if !sh.nullable["event_id"] {
 		return 2
 	}
-	return 3
+	if !sh.has("certificate") {
+		return 3
+	}
+	return 4
 }
 
 // needsRebuild: a NOT NULL constraint differs from the latest shape's,
@@ -89,6 +92,8 @@ func (sh auditShape) after(to int, bare string) auditShape {
 		out.indexes[strings.ToLower(bare+"_unpublished")] = ""
 	case 3:
 		out.nullable["event_id"] = true
+	case 4:
+		out.nullable["certificate"] = true
 	}
 	return out
 }

@@ -37,6 +37,16 @@ func backfillEvents(d Dialect, table, id string) []string {
 	}
 }
 
+// addCertificateColumn is version 4's step on every engine: the
+// certificate column, NULL in the records already there (and in those of
+// a Forgetter without a signing key). typ is the engine's TEXT.
+func addCertificateColumn(d Dialect, table string, sh auditShape, typ string) []string {
+	if sh.has("certificate") {
+		return nil // a step cut short (MySQL), or a SQLite table rebuilt at step 3
+	}
+	return []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.quote(table), d.quote("certificate"), typ)}
+}
+
 // unpublishedIndex drops and creates the partial index relays claim with
 // (PostgreSQL, SQLite), so that one made by 0.1.0 (without held = ”)
 // is replaced.
@@ -58,6 +68,9 @@ func rebuildAudit(d Dialect, table string, sh auditShape) []string {
 	tmp := sibling(table, bare+"_forget_migrate")
 	cols := make([]string, 0, len(auditColumns)+1+len(sh.host.names))
 	for _, c := range append([]string{"audit_id"}, auditColumns...) {
+		if c == "certificate" && !sh.has(c) {
+			continue // added by version 4: NULL in the copies
+		}
 		cols = append(cols, q(c))
 	}
 	cols = append(cols, sh.host.names...)

@@ -23,7 +23,7 @@ var (
 )
 
 // eventColumns are the audit columns an event is read from.
-var eventColumns = []string{"audit_id", "event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "published_at"}
+var eventColumns = []string{"audit_id", "event_id", "customer_id", "at", "principal", "request_id", "fields_erased", "fields_kept", "tables_kept", "rows_deleted", "rows_scrubbed", "holds_ignored", "published_at", "certificate"}
 
 // Bounds on what one call reads: a claim is a relay's batch, and a
 // customer forgotten over and over should not make a status call read
@@ -284,9 +284,9 @@ func scanEvents(rows *sql.Rows) ([]forget.Event, map[string]int64, error) {
 			id                                                       int64
 			ev                                                       forget.Event
 			at, erased, kept, tablesKept, deleted, scrubbed, ignored string
-			published                                                sql.NullString
+			published, cert                                          sql.NullString
 		)
-		if err := rows.Scan(&id, &ev.EventID, &ev.CustomerID, &at, &ev.Principal, &ev.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &published); err != nil {
+		if err := rows.Scan(&id, &ev.EventID, &ev.CustomerID, &at, &ev.Principal, &ev.RequestID, &erased, &kept, &tablesKept, &deleted, &scrubbed, &ignored, &published, &cert); err != nil {
 			return nil, nil, fmt.Errorf("sqlstore: read events: %w", safeError(err))
 		}
 		bad := func(what string, err error) error {
@@ -310,6 +310,9 @@ func scanEvents(rows *sql.Rows) ([]forget.Event, map[string]int64, error) {
 		}
 		if err := json.Unmarshal([]byte(scrubbed), &ev.RowsScrubbed); err != nil {
 			return nil, nil, bad("row counts", err)
+		}
+		if err := scanCertificate(cert, &ev.Receipt); err != nil {
+			return nil, nil, bad("certificate", err)
 		}
 		events = append(events, ev)
 		ids[ev.EventID] = id

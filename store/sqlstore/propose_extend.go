@@ -192,52 +192,29 @@ func extensionRule(d Dialect, t *TableInfo, c *ColumnInfo, customerKey string) (
 	return forget.Rule{}, false
 }
 
-// ExtendCatalogue returns cat plus an entry for every field and table the
-// store's mapping names that cat lacks: the extensions a mapping written
-// by [Propose] declares. An extension field gets the rule its live column
-// allows (Null() where nullable, else Empty(), else Pseudonym() for a
-// unique column; see [Proposal]); an extension table's rows are deleted,
-// a table before those it refers to by a foreign key (a forget deletes in
-// catalogue order, and a NO ACTION key refuses the parent's delete first).
-// It is how a mapping file alone extends the catalogue (forget -schema);
-// in Go, extend the catalogue yourself and choose each rule.
+// ExtendCatalogue is [Schema.Catalogue] of the store's mapping over cat,
+// but that an extension field the mapping gives no rule gets the rule its
+// live column allows: Null() where nullable, else Empty(), else
+// Pseudonym() for a unique column (see [Proposal]), and that extension
+// tables come each before those it refers to by a foreign key (a forget
+// deletes in catalogue order, and a NO ACTION key refuses the parent's
+// delete first). It is how the command builds its catalogue from
+// -schema; a Go host calling it with the same base catalogue runs the
+// same rules.
 func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forget.Catalogue, error) {
-	have := map[string]bool{}
-	for _, f := range cat.Fields {
-		have[string(f.Name)] = true
-	}
-	for _, t := range cat.Tables {
-		have[string(t.Name)] = true
-	}
-	out := forget.Catalogue{Fields: slices.Clone(cat.Fields), Tables: slices.Clone(cat.Tables)}
-	var fields []forget.Field
-	for _, f := range sortedKeys(s.schema.Fields) {
-		if !have[string(f)] {
-			fields = append(fields, f)
+	var in *Introspection
+	var inErr error
+	introspect := func() bool {
+		if in == nil && inErr == nil {
+			in, inErr = Introspect(ctx, s.db, s.dialect, s.schema.qualifiers()...)
 		}
+		return inErr == nil
 	}
-	var tables []forget.Table
-	for _, t := range sortedKeys(s.schema.Tables) {
-		if !have[string(t)] {
-			tables = append(tables, t)
-		}
-	}
-	if len(fields) == 0 && len(tables) < 2 {
-		for _, t := range tables {
-			out.Tables = append(out.Tables, forget.TableSpec{Name: t})
-		}
-		return out, nil
-	}
-	in, err := Introspect(ctx, s.db, s.dialect, s.schema.qualifiers()...)
-	if err != nil {
-		return forget.Catalogue{}, fmt.Errorf("sqlstore: extend catalogue: %w", err)
-	}
-	for _, t := range childrenFirst(in, s.schema, tables) {
-		out.Tables = append(out.Tables, forget.TableSpec{Name: t})
-	}
-	for _, f := range fields {
-		m := s.schema.Fields[f]
+	pick := func(f forget.Field, m Column) forget.Rule {
 		rule := forget.Empty() // Verify says why, when the column cannot take it
+		if !introspect() {
+			return rule
+		}
 		if t := in.Table(m.Table); t != nil {
 			key := s.schema.Customers.Key
 			if m.Table != s.schema.Customers.Table {
@@ -249,9 +226,19 @@ func (s *Store) ExtendCatalogue(ctx context.Context, cat forget.Catalogue) (forg
 				}
 			}
 		}
-		out.Fields = append(out.Fields, forget.FieldSpec{Name: f, Rule: rule})
+		return rule
 	}
-	return out, nil
+	order := func(tables []forget.Table) []forget.Table {
+		if len(tables) < 2 || !introspect() {
+			return tables
+		}
+		return childrenFirst(in, s.schema, tables)
+	}
+	out, err := s.schema.catalogue(cat, pick, order)
+	if inErr != nil {
+		return forget.Catalogue{}, fmt.Errorf("sqlstore: extend catalogue: %w", inErr)
+	}
+	return out, err
 }
 
 // childrenFirst orders tables (catalogue names of s) so that each comes

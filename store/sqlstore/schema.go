@@ -289,6 +289,7 @@ func (s Schema) Validate() error {
 	}
 	errs = append(errs, s.validateVias()...) // customer_key or via: via.go
 	errs = append(errs, s.validateHolds()...)
+	errs = append(errs, s.validateRules()...)
 	errs = append(errs, s.validateRetain()...)
 	errs = append(errs, s.validateActivity()...)
 	errs = append(errs, s.validateIdentities()...)

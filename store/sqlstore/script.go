@@ -93,7 +93,7 @@ func sameShape(a, b forget.Plan) bool {
 		return false
 	}
 	for i := range a.Fields {
-		if a.Fields[i].Field != b.Fields[i].Field {
+		if a.Fields[i].Field != b.Fields[i].Field || (a.Fields[i].Value.Derive == nil) != (b.Fields[i].Value.Derive == nil) {
 			return false
 		}
 	}
@@ -103,7 +103,7 @@ func sameShape(a, b forget.Plan) bool {
 			return false
 		}
 		for j := range ta.Scrub {
-			if ta.Scrub[j].Column != tb.Scrub[j].Column {
+			if ta.Scrub[j].Column != tb.Scrub[j].Column || (ta.Scrub[j].Value.Derive == nil) != (tb.Scrub[j].Value.Derive == nil) {
 				return false
 			}
 		}
@@ -113,8 +113,13 @@ func sameShape(a, b forget.Plan) bool {
 
 func shapeKey(p forget.Plan) string {
 	var b strings.Builder
+	// A store-side rule's column is written apart (derive.go): its
+	// plans have a shape of their own.
 	for _, a := range p.Fields {
 		b.WriteString(string(a.Field))
+		if a.Value.Derive != nil {
+			b.WriteByte('~')
+		}
 		b.WriteByte(',')
 	}
 	b.WriteByte(';')
@@ -123,6 +128,9 @@ func shapeKey(p forget.Plan) string {
 		for _, c := range t.Scrub {
 			b.WriteByte(':')
 			b.WriteString(c.Column)
+			if c.Value.Derive != nil {
+				b.WriteByte('~')
+			}
 		}
 		b.WriteByte(',')
 	}
@@ -136,6 +144,10 @@ type layout struct {
 	updates []planUpdate
 	tables  []planTable
 	vias    []planTable // tables reached through a Via: via_write.go
+	// derived are the columns store-side rules write (derive.go), left
+	// out of updates and tables; needPre: one of them redacts text.
+	derived []derivedTarget
+	needPre bool
 }
 
 // planUpdate writes fields of one table that has a row per customer.
@@ -152,6 +164,9 @@ type planTable struct {
 	cols       []string // scrubbed columns; none for a purge
 	refs       []valueRef
 	via        *Via // how its rows are found, when not by key
+	// derivedOnly: every scrubbed column is a store-side rule's
+	// (derive.go), so the Via's write only finds the rows.
+	derivedOnly bool
 }
 
 func (s *Store) layoutOf(p forget.Plan) (layout, error) {
@@ -164,6 +179,10 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 				continue
 			}
 			return layout{}, fmt.Errorf("sqlstore: field %s is not mapped", a.Field)
+		}
+		if d := a.Value.Derive; d != nil {
+			l.derive(derivedTarget{table: col.Table, key: s.fieldKey(col.Table)}, col.Column, valueRef{table: -1, index: i}, d)
+			continue
 		}
 		at, seen := byTable[col.Table]
 		if !seen {
@@ -188,20 +207,64 @@ func (s *Store) layoutOf(p forget.Plan) (layout, error) {
 			return layout{}, fmt.Errorf("sqlstore: table %s is not mapped", t.Table)
 		}
 		pt := planTable{name: t.Table, table: rt.Table, key: rt.CustomerKey, via: rt.Via}
+		mentions := rt.Via != nil && rt.Via.Mentions
 		for ci, c := range t.Scrub {
+			ref := valueRef{table: ti, index: ci}
+			if d := c.Value.Derive; d != nil || mentions {
+				if d == nil {
+					return layout{}, fmt.Errorf("sqlstore: table %s reaches mentions: its column %s needs a redact_text rule", t.Table, c.Column)
+				}
+				l.derive(derivedTarget{table: rt.Table, key: rt.CustomerKey, name: t.Table, mentions: mentions, via: rt.Via != nil && !mentions}, c.Column, ref, d)
+				continue
+			}
 			pt.cols = append(pt.cols, c.Column)
-			pt.refs = append(pt.refs, valueRef{table: ti, index: ci})
+			pt.refs = append(pt.refs, ref)
+		}
+		if len(t.Scrub) > 0 && len(pt.cols) == 0 {
+			if rt.Via != nil && !mentions {
+				// The Via still finds the rows the derivation writes.
+				pt.derivedOnly = true
+				l.vias = append(l.vias, pt)
+			}
+			continue // every column derived: no statement here (never a DELETE)
 		}
 		if rt.Via != nil {
-			if rt.Via.Mentions {
-				return layout{}, fmt.Errorf("sqlstore: table %s is reached by mentions, which this store does not run yet", t.Table)
-			}
-			l.vias = append(l.vias, pt)
+			l.vias = append(l.vias, pt) // mentions are all derived: never here
 			continue
 		}
 		l.tables = append(l.tables, pt)
 	}
 	return l, nil
+}
+
+// derive adds column c of target (merged with an earlier target of the
+// same table and catalogue entry) under rule d.
+func (l *layout) derive(target derivedTarget, c string, ref valueRef, d *forget.Derivation) {
+	l.needPre = l.needPre || d.NeedsPreimages()
+	at := -1
+	for i, dt := range l.derived {
+		if dt.table == target.table && dt.name == target.name {
+			at = i
+		}
+	}
+	if at < 0 {
+		at = len(l.derived)
+		l.derived = append(l.derived, target)
+	}
+	dt := &l.derived[at]
+	dt.cols = append(dt.cols, c)
+	dt.refs = append(dt.refs, ref)
+	if ref.table < 0 {
+		dt.fields = append(dt.fields, ref)
+	}
+}
+
+// fieldKey is the customer key column of a table holding fields.
+func (s *Store) fieldKey(table string) string {
+	if table != s.schema.Customers.Table {
+		return s.schema.Joined[table]
+	}
+	return s.schema.Customers.Key
 }
 
 // buildScript renders the plan's statements with squirrel. Parameters are

@@ -68,6 +68,8 @@ type Store struct {
 
 	log *slog.Logger
 
+	hashKey []byte // WithHashKey
+
 	holds   []holdSQL // the mapping's, rendered once
 	goHolds []goHold
 
@@ -126,6 +128,12 @@ func WithAttempts(n int) Option { return func(st *Store) { st.attempts = n } }
 // each in a savepoint of its own; the default is 100. Larger groups pay
 // for fewer commits but hold their row locks longer.
 func WithBatchSize(n int) Option { return func(st *Store) { st.batch = n } }
+
+// WithHashKey is the key of the keyed_hash rules that carry none
+// (forget.KeyedHash(nil), and every keyed_hash a mapping file names): the
+// key lives with the host, never in the mapping. Without it, such a rule
+// makes the catalogue unusable with the store.
+func WithHashKey(key []byte) Option { return func(st *Store) { st.hashKey = slices.Clone(key) } }
 
 // New returns a Store over db, which the host keeps owning (New never
 // closes it). It fails when the dialect is unknown or the schema invalid.
@@ -187,6 +195,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // may be a key. It returns the entries the schema declares absent.
 func (s *Store) CheckCatalogue(cat forget.Catalogue) ([]string, error) {
 	if err := s.schema.check(cat); err != nil {
+		return nil, err
+	}
+	if err := s.checkDerived(cat); err != nil {
 		return nil, err
 	}
 	return slices.Clone(s.schema.Absent), nil
@@ -311,12 +322,18 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 	if err != nil {
 		return forget.Result{}, err
 	}
+	// The customer's values, for redact_text, before anything is written.
+	pre, err := s.derivedPreimages(ctx, tx, sc, p, id)
+	if err != nil {
+		return forget.Result{}, err
+	}
+	var vias map[forget.Table]*viaSet
 	args := make([]any, 0, len(p.Fields)+1)
 	stmts := sc.stmts
 	if sc.order != nil {
 		// Via tables: their values are read before anything is written,
 		// and the statements run in the order their keys ask.
-		if err := s.runWithVias(ctx, tx, sc, p, id, &res); err != nil {
+		if vias, err = s.runWithVias(ctx, tx, sc, p, id, &res); err != nil {
 			return forget.Result{}, err
 		}
 		stmts = nil
@@ -333,6 +350,13 @@ func (s *Store) apply(ctx context.Context, tx *txn, keys []lookupKey, sc *script
 		}
 		countWritten(&res, sc, i, n, p)
 	}
+	// Store-side rules last: a Via's values (an e-mail a keyed hash
+	// rewrites) were read before, and the statements leave their columns.
+	derived, err := s.applyDerived(ctx, tx, sc, p, id, pre, vias, &res)
+	if err != nil {
+		return forget.Result{}, err
+	}
+	repeat = repeat && derived == 0 // a keyed hash rewritten, a mention redacted: not nothing
 	res.Repeat = repeat && s.wroteNothing(res)
 	if s.auditTable != "" {
 		if err := s.audit(ctx, tx, p.Receipt(res), p.Record.EventID, quietRepeat(res, p)); err != nil {

@@ -74,6 +74,8 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.checkKeys()
 	v.fields(cat)
 	v.tables(cat)
+	v.checkLiterals(ctx)
+	v.mentionsWarnings(cat)
 	v.restricts(cat)
 	v.auditTable()
 	v.auditVersion(ctx)
@@ -110,6 +112,7 @@ type verifier struct {
 	warnings []string
 	ranges   map[string]keyRange
 	keys     learnedKeys
+	casts    []literalCheck // fixed literals for the database to cast (verify_rules.go)
 	vias     *viaLearned
 	detaches map[string][]detachFK
 }
@@ -275,10 +278,12 @@ func (v *verifier) rule(what string, t *TableInfo, col *ColumnInfo, customerKey 
 		}
 		return
 	}
+	// A typed literal or a store-side rule: its type checked there.
+	typed := v.typedRule(what, t, col, out)
 	// SQLite stores any value in any column (but STRICT tables, which
 	// hosts rarely use): only the other engines refuse a type.
 	strictTypes := v.s.dialect.engine().strictTypes
-	if out.Text && col.Kind != KindText && strictTypes {
+	if !typed && out.Text && col.Kind != KindText && strictTypes {
 		if _, err := strconv.ParseInt(out.Fixed, 10, 64); !(col.Kind == KindInt && out.Fixed != "" && err == nil) {
 			v.fail("%s: its rule writes text, but %s is %s (use Null(), or map a text column)", what, where, col.Type)
 			return
@@ -291,7 +296,7 @@ func (v *verifier) rule(what string, t *TableInfo, col *ColumnInfo, customerKey 
 	if col.MaxLen > 0 && n > col.MaxLen {
 		v.fail("%s: its rule writes %d characters, but %s holds %d", what, n, where, col.MaxLen)
 	}
-	if !out.Distinct && v.uniqueAlone(t, col.Name, customerKey) {
+	if !out.Distinct && out.FromOld == "" && v.uniqueAlone(t, col.Name, customerKey) {
 		hint := "Pseudonym()"
 		if col.Nullable {
 			hint = "Pseudonym() or Null()"

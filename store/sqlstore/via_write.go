@@ -48,22 +48,22 @@ func readValue(v any) any {
 // runWithVias runs sc for customer id with its Via tables: first every
 // value the Via tables are matched by is read (and the rows holding them
 // locked), before any statement writes, then the steps in sc.order.
-func (s *Store) runWithVias(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, res *forget.Result) error {
+func (s *Store) runWithVias(ctx context.Context, tx *txn, sc *script, p forget.Plan, id any, res *forget.Result) (map[forget.Table]*viaSet, error) {
 	l := s.vias.Load()
 	if l == nil {
-		return errViaUnverified
+		return nil, errViaUnverified
 	}
 	r := &viaRun{s: s, tx: tx, id: id, l: l, plan: p, set: map[forget.Table]*viaSet{}}
 	for _, pv := range sc.layout.vias {
 		if _, err := r.values(ctx, pv.name); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	args := make([]any, 0, len(p.Fields)+1)
 	for _, step := range sc.order {
 		if step.stmt < 0 {
 			if err := r.write(ctx, sc.layout.vias[step.via], p, res); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -75,14 +75,14 @@ func (s *Store) runWithVias(ctx context.Context, tx *txn, sc *script, p forget.P
 		args = append(args, id)
 		n, err := s.runStatement(ctx, tx, st, args, tx.exec)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		countWritten(res, sc, step.stmt, n, p)
 	}
 	if p.DryRun && res.Inventory != nil {
 		r.countInventory(sc, res)
 	}
-	return nil
+	return r.set, nil // the rows store-side rules write: derive.go
 }
 
 // countInventory fills in a dry run's inventory the rows of each Via
@@ -234,6 +234,9 @@ func (r *viaRun) write(ctx context.Context, pv planTable, p forget.Plan, res *fo
 			}
 			res.Shared[pv.name] = n
 		}
+	}
+	if pv.derivedOnly {
+		return nil // the rows are kept and written by derive.go
 	}
 	if len(pv.cols) == 0 && r.l.pointer[pv.name] {
 		if err := r.detach(ctx, pv); err != nil {
