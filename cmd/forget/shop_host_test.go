@@ -1,8 +1,3 @@
-//go:build shophost
-
-// Built with -tags shophost until sqlstore.LoadSchema and
-// Schema.Catalogue (branch rules) are merged: the tag goes then.
-
 package main
 
 import (
