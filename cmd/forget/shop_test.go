@@ -50,9 +50,20 @@ func TestShopLint(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			s := openShop(t, e)
-			code, out, errOut := shopCLI(t, append([]string{"lint", "-schema", shopMapping}, s.args...)...)
+			code, out, errOut := shopCLI(t, append([]string{"lint", "-json", "-schema", shopMapping}, s.args...)...)
 			if code != exitOK {
 				t.Errorf("lint of the shop's mapping: exit %d\n%s\n%s", code, out, errOut)
+			}
+			// The report never lies: the forget runs (TestShopForgetCommand),
+			// so no note may say it fails.
+			var full struct{ Notes []string }
+			if err := json.Unmarshal([]byte(out), &full); err != nil {
+				t.Errorf("lint -json: %v\n%s", err, out)
+			}
+			for _, n := range full.Notes {
+				if strings.Contains(n, "forget fails") {
+					t.Errorf("lint of the shop's mapping says a forget fails, but it runs: %s", n)
+				}
 			}
 			for _, c := range []struct {
 				drop string // a path into the mapping, dot-separated
