@@ -446,26 +446,6 @@ func (s *Store) repeat(id string, c *Customer, p forget.Plan, res forget.Result)
 	return s.forgottenSince(id, time.Time{})
 }
 
-// AuditTrail returns the records written at or after since, oldest first:
-// the receipt of every forget the store has applied (and of every refusal
-// by a hold), each recorded in the same step as the erasure. It is empty
-// unless the store was made WithAudit; like sqlstore's, it fails when the
-// store keeps no trail.
-func (s *Store) AuditTrail(_ context.Context, since time.Time) ([]forget.Receipt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.auditing {
-		return nil, errors.New("memstore: the store keeps no audit trail (see WithAudit)")
-	}
-	var out []forget.Receipt
-	for _, rc := range s.audit {
-		if !rc.At.Before(since) {
-			out = append(out, rc)
-		}
-	}
-	return out, nil
-}
-
 // resolve finds the one customer every given key names.
 func (s *Store) resolve(l forget.Lookup) (string, error) {
 	var found string

@@ -353,11 +353,35 @@ func (c *coverer) cascades() {
 					c.assignEntry(t, col, ClassErased, "set to "+strings.TrimPrefix(strings.ToLower(fk.OnDelete), "set ")+" when "+ref.Name+"'s rows are deleted (ON DELETE "+fk.OnDelete+")", c.deletedBy[ref])
 				}
 			default: // RESTRICT, NO ACTION
+				if c.ownRow(t) && len(fk.Columns) == 1 {
+					if col := t.Column(fk.Columns[0]); col != nil && col.Nullable {
+						// The forget detaches it first (verify_restrict.go).
+						c.assignEntry(t, col.Name, ClassErased, "set to null before "+ref.Name+"'s rows are deleted (detached)", c.deletedBy[ref])
+						continue
+					}
+					c.notes = append(c.notes, fmt.Sprintf("a forget deletes the customer's rows of %s, but %s.%s, NOT NULL, refers to them (ON DELETE %s): the forget cannot detach it first and fails while such rows exist; scrub %s instead, or let the column be NULL",
+						ref.Name, t.Name, fk.Columns[0], fk.OnDelete, ref.Name))
+					continue
+				}
 				c.notes = append(c.notes, fmt.Sprintf("a forget deletes the customer's rows of %s, but %s.%s refers to them (ON DELETE %s): the forget fails while such rows exist; make it ON DELETE CASCADE, or purge %s too",
 					ref.Name, t.Name, strings.Join(fk.Columns, ", "), fk.OnDelete, t.Name))
 			}
 		}
 	}
+}
+
+// ownRow reports whether t holds the customer's own row, which a forget
+// keeps: the customers table or a joined table.
+func (c *coverer) ownRow(t *TableInfo) bool {
+	if c.table(c.s.Customers.Table) == t {
+		return true
+	}
+	for jt := range c.s.Joined {
+		if c.table(jt) == t {
+			return true
+		}
+	}
+	return false
 }
 
 // structure classifies primary-key and foreign-key columns as keys.

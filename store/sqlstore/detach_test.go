@@ -104,6 +104,24 @@ func TestDetachOwnPointer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			cov, err := st.Coverage(ctx, cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, tc := range cov.Tables {
+				for _, cc := range tc.Columns {
+					if tc.Table == "customers" && cc.Column == "home_address_id" {
+						found = true
+						if cc.Class != sqlstore.ClassErased || !strings.Contains(cc.By, "detached") {
+							t.Errorf("coverage of customers.home_address_id: %s, %q; want erased, detached", cc.Class, cc.By)
+						}
+					}
+				}
+			}
+			if !found {
+				t.Error("coverage does not list customers.home_address_id")
+			}
 			rc, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}})
 			if err != nil {
 				t.Fatalf("forget: %v", err)
