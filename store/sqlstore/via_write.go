@@ -164,6 +164,21 @@ func (r *viaRun) leaveShared(ctx context.Context, name forget.Table, rt RelatedT
 	q := s.dialect.quote
 	share := s.dialect.engine().shareLock
 	shared := map[string]bool{}
+	// Lock the rows the values reach before asking who else holds them:
+	// two customers who share one, forgotten at once, would each see the
+	// other still holding it and both keep it. The second now waits for
+	// the first to commit its detach, and then sees it (each statement of
+	// a READ COMMITTED transaction reads what is committed when it runs).
+	if suffix := s.dialect.lockSuffix(); suffix != "" {
+		target := normExpr(rt.Via.Normalize, q(rt.Via.Column))
+		err := chunks(vs.values, func(part []any) error {
+			query := fmt.Sprintf("SELECT 1 FROM %s WHERE %s IN (%s) %s", q(rt.Table), target, marks(len(part)), suffix)
+			return r.scan(ctx, query, part, func(any) {})
+		})
+		if err != nil {
+			return fmt.Errorf("sqlstore: lock the rows of table %s: %w", name, ctxCause(ctx, err))
+		}
+	}
 	err := chunks(vs.values, func(part []any) error {
 		args := append([]any(nil), part...)
 		var query string
