@@ -296,10 +296,16 @@ func (v *verifier) rule(what string, t *TableInfo, col *ColumnInfo, customerKey 
 	if col.MaxLen > 0 && n > col.MaxLen {
 		v.fail("%s: its rule writes %d characters, but %s holds %d", what, n, where, col.MaxLen)
 	}
-	if !out.Distinct && out.FromOld == "" && v.uniqueAlone(t, col.Name, customerKey) {
+	if !out.Distinct && v.uniqueAlone(t, col.Name, customerKey) {
 		hint := "Pseudonym()"
 		if col.Nullable {
 			hint = "Pseudonym() or Null()"
+		}
+		if out.FromOld != "" {
+			// Two customers' values redacted whole are one value:
+			// "[redacted]" twice breaks the index.
+			v.fail("%s: %s is unique, but a %s rule can leave two customers' values the same, so a later forget would fail; use keyed_hash or pseudonym", what, where, out.FromOld)
+			return
 		}
 		v.fail("%s: %s is unique, but its rule writes the same value for every customer, so the second forget would fail; use %s", what, where, hint)
 	}
