@@ -133,6 +133,10 @@ type engine struct {
 	// parameter) to col's type, true when the database accepts it; ""
 	// or nil leaves the literal to the Go-side checks (verify_rules.go).
 	literalCast func(col *ColumnInfo) string
+	// literalWarnings, where set, lists the warnings the cast left: an
+	// engine that clips an out-of-range literal with a warning (MySQL's
+	// CAST) instead of failing as the strict UPDATE later would.
+	literalWarnings string
 	// strictBools: a boolean column takes only a bool (elsewhere a
 	// boolean is an integer).
 	strictBools bool

@@ -128,9 +128,20 @@ func (v *verifier) checkLiterals(ctx context.Context) {
 		}
 		var ok sql.NullBool
 		err = tx.QueryRowContext(ctx, c.query, c.value).Scan(&ok)
+		clipped := false
+		if q := v.s.dialect.engine().literalWarnings; err == nil && q != "" {
+			rows, werr := tx.QueryContext(ctx, q)
+			if werr == nil {
+				clipped = rows.Next()
+				rows.Close()
+			}
+		}
 		tx.Rollback()
-		if err != nil || !ok.Valid || !ok.Bool {
+		switch {
+		case err != nil || !ok.Valid || !ok.Bool:
 			v.fail("%s: the database does not accept its fixed value as %s (the type of %s)", c.what, c.typ, c.where)
+		case clipped:
+			v.fail("%s: the database casts its fixed value to %s (the type of %s) only with a warning (out of range, truncated or changed), and a strict session's UPDATE refuses it", c.what, c.typ, c.where)
 		}
 	}
 }
