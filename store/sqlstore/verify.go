@@ -177,8 +177,13 @@ func (v *verifier) checkKeys() {
 	for _, table := range sortedKeys(sc.Joined) {
 		what := "joined table " + table
 		t := v.table(table, what)
-		if col := v.column(t, sc.Joined[table], what); col != nil && !t.Indexed(col.Name) {
+		col := v.column(t, sc.Joined[table], what)
+		switch {
+		case col == nil:
+		case !t.Indexed(col.Name):
 			v.warnings = append(v.warnings, fmt.Sprintf("%s: customer key %s has no index: every forget scans the table", what, col.Name))
+		case !t.Unique(col.Name):
+			v.warnings = append(v.warnings, fmt.Sprintf("%s: customer key %s is not unique: a forget writes its fields in every row of the customer's (rows_updated counts them); a table of many rows per customer reads better under tables, with scrub", what, col.Name))
 		}
 	}
 }
