@@ -75,6 +75,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	v.fields(cat)
 	v.tables(cat)
 	v.checkLiterals(ctx)
+	v.viaCollations(ctx) // via_collation.go
 	v.mentionsWarnings(cat)
 	v.restricts(cat)
 	v.auditTable()

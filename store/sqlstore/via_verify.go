@@ -78,6 +78,7 @@ func (v *verifier) viaTables(cat forget.Catalogue) *viaLearned {
 			visit(name)
 		}
 	}
+	v.viaForeignRefs(cat) // via_refs.go
 	return l
 }
 
