@@ -116,6 +116,12 @@ func (v *verifier) viaTable(name forget.Table, rt RelatedTable, scrubbed map[for
 		v.fail("%s: via column %s is %s but from column %s is %s; the two must hold the same kind of value (int with int, uuid with uuid, text with text)", what, where, col.Type, fwhere, fcol.Type)
 		return
 	}
+	if (fixedWidth(col.Type) || fixedWidth(fcol.Type)) && !strings.EqualFold(col.Type, fcol.Type) && via.Normalize != "trim" && via.Normalize != "lower_trim" {
+		// PostgreSQL reads a CHAR(n) value back blank-padded, and the
+		// padded value matches no VARCHAR row.
+		v.fail("%s: via column %s is %s and from column %s is %s: a fixed-width CHAR value is read back padded with blanks and would match no row; say \"normalize\": \"trim\" (or lower_trim), or give both columns one type", what, where, col.Type, fwhere, fcol.Type)
+		return
+	}
 	if via.Normalize != "" && (col.Kind != KindText || fcol.Kind != KindText) {
 		v.fail("%s: via normalize %q applies to text, but %s is %s and %s is %s", what, via.Normalize, where, col.Type, fwhere, fcol.Type)
 		return
@@ -190,4 +196,17 @@ func (v *verifier) fromRowsStay(f viaFrom, scrubbed map[forget.Table]bool) bool 
 		}
 	}
 	return true // joined or lookup
+}
+
+// fixedWidth reports whether a column type is a blank-padded CHAR(n)
+// (PostgreSQL's character(n) or bpchar, CHAR(n) and NCHAR(n) elsewhere).
+func fixedWidth(typ string) bool {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	switch {
+	case strings.HasPrefix(t, "character varying"), strings.HasPrefix(t, "char varying"):
+		return false
+	case strings.HasPrefix(t, "character"), strings.HasPrefix(t, "bpchar"), strings.HasPrefix(t, "nchar"):
+		return true
+	}
+	return t == "char" || strings.HasPrefix(t, "char(")
 }
