@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/forgetkit/forget"
@@ -42,7 +43,24 @@ func TestHostileGeneratedColumns(t *testing.T) {
 					if !mapGenerated {
 						t.Fatalf("Verify: %v", err)
 					}
-					continue // refused: what should happen
+					// refused: what should happen, naming the column and its source
+					if msg := err.Error(); !strings.Contains(msg, "customers.email_lower is a generated column") || !strings.Contains(msg, "(email)") {
+						t.Errorf("Verify refuses without naming the generated column and its source: %v", err)
+					}
+					continue
+				}
+				if !mapGenerated {
+					cov, err := s.Coverage(ctx, cat)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, tc := range cov.Tables {
+						for _, cc := range tc.Columns {
+							if cc.Column == "email_lower" && (cc.Class != sqlstore.ClassErased || !strings.Contains(cc.By, "derived from email")) {
+								t.Errorf("coverage of the generated email_lower, whose source is erased: %+v", cc)
+							}
+						}
+					}
 				}
 				if mapGenerated {
 					if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +54,26 @@ func TestHostileTriggerCopiesToHistory(t *testing.T) {
 			}
 			if verr != nil || cov.Summary.Unclassified > 0 {
 				t.Logf("flagged: verify %v, coverage %+v", verr, cov.Summary)
+				// The safe behaviour, exactly: a note naming the trigger
+				// and the table it writes, that table reached with its
+				// unclassified columns, and Verify (lint) failing on them.
+				if verr == nil || !strings.Contains(verr.Error(), "email_history.email") {
+					t.Errorf("Verify under EveryColumn does not name email_history.email: %v", verr)
+				}
+				if !slices.ContainsFunc(cov.Notes, func(n string) bool {
+					return strings.Contains(n, "trigger keep_history on customers writes email_history")
+				}) {
+					t.Errorf("no note names the trigger and the table it writes: %q", cov.Notes)
+				}
+				found := false
+				for _, tc := range cov.Tables {
+					if tc.Table == "email_history" && strings.Contains(tc.Reach, "trigger keep_history") {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("coverage does not reach email_history by the trigger: %+v", cov.Tables)
+				}
 				return
 			}
 			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
