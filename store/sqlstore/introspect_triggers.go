@@ -50,6 +50,10 @@ func (b *introBuilder) finishTriggers() {
 				if i+1 < len(chain) {
 					cands = append(cands, b.key(part, chain[i+1]))
 				}
+				if lower := strings.ToLower(part); lower != part {
+					// PostgreSQL folds an unquoted name to lower case.
+					cands = append(cands, b.key(p.schema, lower))
+				}
 				for _, c := range cands {
 					if t := b.tables[c]; t != nil && t != on {
 						tr.Writes = append(tr.Writes, t.Name)
