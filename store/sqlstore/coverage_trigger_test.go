@@ -81,6 +81,27 @@ func TestCoverageTriggerWrites(t *testing.T) {
 			if err, _ := verify(sqlstore.WithCoverage(sqlstore.EveryColumn)); err != nil {
 				t.Errorf("retained, Verify still fails: %v", err)
 			}
+
+			// Mapped as a catalogue table, its rows are deleted after the
+			// fields' UPDATE, so the trigger's fresh copy goes too.
+			mapping.Retain = nil
+			mapping.Tables = map[forget.Table]sqlstore.RelatedTable{"audit_copy": {Table: "audit_copy", CustomerKey: "who"}}
+			cat.Tables = []forget.TableSpec{{Name: "audit_copy"}}
+			execAll(t, db, "INSERT INTO customers VALUES (1, 'ann@example.com'), (2, 'bob@example.org')")
+			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(mapping), sqlstore.WithCoverage(sqlstore.EveryColumn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := quietForgetter(t, s, forget.WithCatalogue(cat))
+			if err := f.Verify(ctx); err != nil {
+				t.Fatalf("mapped, Verify fails: %v", err)
+			}
+			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
+				t.Fatal(err)
+			}
+			if rows := dumpRows(t, ctx, db, "SELECT old_value FROM audit_copy"); len(rows) != 0 {
+				t.Errorf("after the forget audit_copy holds %d rows", len(rows))
+			}
 		})
 	}
 }
