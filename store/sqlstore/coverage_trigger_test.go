@@ -55,19 +55,20 @@ func TestCoverageTriggerWrites(t *testing.T) {
 				Customers: sqlstore.CustomerTable{Table: "customers", Key: "id"},
 				Fields:    map[forget.Field]sqlstore.Column{"email": {Column: "email"}},
 			}
-			verify := func(opts ...sqlstore.Option) (error, string) {
+			verify := func(opts ...sqlstore.Option) (string, error) {
 				var logs bytes.Buffer
 				s, err := sqlstore.New(db, e.dialect, append([]sqlstore.Option{sqlstore.WithSchema(mapping), sqlstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, opts...)...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				return s.Verify(ctx, cat), logs.String()
+				err = s.Verify(ctx, cat)
+				return logs.String(), err
 			}
-			err, _ = verify(sqlstore.WithCoverage(sqlstore.PersonalColumns))
+			_, err = verify(sqlstore.WithCoverage(sqlstore.PersonalColumns))
 			if err == nil || !strings.Contains(err.Error(), "audit_copy.old_value") || !strings.Contains(err.Error(), "audit_copy.who") {
 				t.Errorf("PersonalColumns: Verify does not name audit_copy's columns: %v", err)
 			}
-			err, logs := verify()
+			logs, err := verify()
 			if err != nil {
 				t.Fatalf("Verify without a requirement: %v", err)
 			}
@@ -78,7 +79,7 @@ func TestCoverageTriggerWrites(t *testing.T) {
 				t.Errorf("a trigger on a table that reaches no customer is warned of: %s", logs)
 			}
 			mapping.Retain = map[string]string{"audit_copy.who": "customer id history", "audit_copy.old_value": "checked: emptied by a nightly job"}
-			if err, _ := verify(sqlstore.WithCoverage(sqlstore.EveryColumn)); err != nil {
+			if _, err := verify(sqlstore.WithCoverage(sqlstore.EveryColumn)); err != nil {
 				t.Errorf("retained, Verify still fails: %v", err)
 			}
 
