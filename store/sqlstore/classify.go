@@ -22,6 +22,7 @@ type coverer struct {
 	links     map[*TableInfo]link
 	vias      map[*TableInfo]*Via   // tables the mapping reaches by a value link
 	byName    map[string]*TableInfo // see table
+	triggered map[*TableInfo]bool   // tables reached because a trigger writes them
 	notes     []string
 }
 
@@ -48,7 +49,7 @@ func rank(c Class) int {
 func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string) *Coverage {
 	c := &coverer{in: in, s: s, tables: map[*TableInfo]*TableCoverage{}, deleted: map[*TableInfo]string{}, deletedBy: map[*TableInfo]string{},
 		mapped: map[*TableInfo]bool{}, cls: map[*TableInfo]map[string]assigned{}, links: map[*TableInfo]link{},
-		vias: map[*TableInfo]*Via{}}
+		vias: map[*TableInfo]*Via{}, triggered: map[*TableInfo]bool{}}
 	if in == nil {
 		return &Coverage{}
 	}
@@ -75,9 +76,11 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 	c.byColumnName()
 	c.byForeignKeys()
 	c.byReferences()
+	c.byTriggers()
 	c.chains()
 	c.cascades()
 	c.structure()
+	c.generated()
 	c.byViews()
 	c.retain()
 
@@ -94,6 +97,9 @@ func cover(in *Introspection, s Schema, cat forget.Catalogue, auditTable string)
 				hint := personalHint(col.Name, col.Type)
 				if hint == "" && t.View == MaterializedView {
 					hint = "a materialized view holds a copy that a forget cannot write: refresh it after a forget, and retain the column"
+				}
+				if hint == "" && c.triggered[t] {
+					hint = "a host trigger writes this table: it may copy what a forget erases"
 				}
 				if hint != "" {
 					cc.LikelyPersonal, cc.Hint = true, hint

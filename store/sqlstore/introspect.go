@@ -89,6 +89,9 @@ type Introspection struct {
 	// connection can see, that hold tables and that were not read, by
 	// name; nil on SQLite.
 	Skipped []SchemaTables
+	// Triggers are the triggers on the tables read, sorted by Table and
+	// Name (introspect_triggers.go).
+	Triggers []TriggerInfo
 
 	foldTables bool // table and schema names are case-insensitive
 }
@@ -271,6 +274,10 @@ type ColumnInfo struct {
 	// Generated columns are computed by the database and cannot be
 	// written.
 	Generated bool
+	// GeneratedFrom names, for a generated column, the other columns of
+	// its table that its expression names (read from its text: never
+	// fewer than it reads); nil when none is known.
+	GeneratedFrom []string
 }
 
 // IndexInfo describes one index.
@@ -323,6 +330,10 @@ type introBuilder struct {
 	// tables finishViews finds in their text (SQLite, MySQL).
 	views    map[tableKey]*TableInfo
 	viewText map[tableKey]string
+	// triggers and genExpr wait for every table's columns
+	// (introspect_triggers.go).
+	triggers []pendingTrigger
+	genExpr  map[tableKey]map[string]string
 }
 
 type pendingFK struct {
@@ -381,6 +392,7 @@ func foreignKey(t *TableInfo, name string) *ForeignKeyInfo {
 }
 
 func (b *introBuilder) finish() {
+	b.finishGenerated()
 	for k := range b.sqliteRowid {
 		t := b.tables[k]
 		if !slices.ContainsFunc(t.Indexes, func(ix IndexInfo) bool { return ix.Primary }) {
@@ -415,6 +427,7 @@ func (b *introBuilder) finish() {
 	}
 	slices.SortFunc(b.in.Tables, func(x, y TableInfo) int { return strings.Compare(x.Name, y.Name) })
 	b.finishViews()
+	b.finishTriggers()
 }
 
 // foreignKeyRow returns the scanRows callback of a foreign-key query whose

@@ -47,12 +47,19 @@ func (b *introBuilder) mysql(ctx context.Context, db *sql.DB, schemas []string) 
 	// MariaDB reports a NULL default as the text NULL (and a string
 	// default quoted); MySQL reports it as NULL.
 	// The views first, so that their columns go to them.
-	err = scanRows(ctx, conn, `SELECT TABLE_SCHEMA, TABLE_NAME, coalesce(VIEW_DEFINITION, '') FROM information_schema.VIEWS
-WHERE TABLE_SCHEMA IN (`+in+`)`, args,
+	// The triggers come with them: their text says what they write.
+	err = scanRows(ctx, conn, `SELECT '', TABLE_SCHEMA, TABLE_NAME, coalesce(VIEW_DEFINITION, '') FROM information_schema.VIEWS
+WHERE TABLE_SCHEMA IN (`+in+`)
+UNION ALL SELECT TRIGGER_NAME, EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, coalesce(ACTION_STATEMENT, '') FROM information_schema.TRIGGERS
+WHERE EVENT_OBJECT_SCHEMA IN (`+in+`)`, append(args, args...),
 		func(rows *sql.Rows) error {
-			var schema, view, def string
-			if err := rows.Scan(&schema, &view, &def); err != nil {
+			var trigger, schema, view, def string
+			if err := rows.Scan(&trigger, &schema, &view, &def); err != nil {
 				return err
+			}
+			if trigger != "" {
+				b.trigger(schema, view, trigger, def)
+				return nil
 			}
 			b.viewDefinition(schema, view, PlainView, def)
 			return nil
@@ -65,17 +72,18 @@ WHERE TABLE_SCHEMA IN (`+in+`)`, args,
 		hasDefault += ` AND c.COLUMN_DEFAULT <> 'NULL'`
 	}
 	err = scanRows(ctx, conn, `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.DATA_TYPE,
-  c.CHARACTER_MAXIMUM_LENGTH, c.CHARACTER_OCTET_LENGTH, c.IS_NULLABLE = 'YES', `+hasDefault+`, c.EXTRA
+  c.CHARACTER_MAXIMUM_LENGTH, c.CHARACTER_OCTET_LENGTH, c.IS_NULLABLE = 'YES', `+hasDefault+`, c.EXTRA,
+  coalesce(c.GENERATION_EXPRESSION, '')
 FROM information_schema.COLUMNS c
 WHERE c.TABLE_SCHEMA IN (`+in+`) AND (c.TABLE_SCHEMA, c.TABLE_NAME) IN (
   SELECT t.TABLE_SCHEMA, t.TABLE_NAME FROM information_schema.TABLES t
   WHERE t.TABLE_SCHEMA IN (`+in+`) AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW'))
 ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`, append(args, args...),
 		func(rows *sql.Rows) error {
-			var schema, table, col, typ, dataType, extra string
+			var schema, table, col, typ, dataType, extra, genExpr string
 			var maxChars, maxBytes sql.NullInt64
 			var nullable, hasDefault bool
-			if err := rows.Scan(&schema, &table, &col, &typ, &dataType, &maxChars, &maxBytes, &nullable, &hasDefault, &extra); err != nil {
+			if err := rows.Scan(&schema, &table, &col, &typ, &dataType, &maxChars, &maxBytes, &nullable, &hasDefault, &extra, &genExpr); err != nil {
 				return err
 			}
 			t := b.views[b.key(schema, table)]
@@ -111,6 +119,9 @@ ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`, append(args, args...
 				}
 			}
 			t.Columns = append(t.Columns, c)
+			if c.Generated {
+				b.generated(schema, table, col, genExpr)
+			}
 			return nil
 		})
 	if err != nil {

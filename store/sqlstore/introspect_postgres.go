@@ -38,10 +38,12 @@ func (b *introBuilder) postgres(ctx context.Context, db *sql.DB, schemas []strin
 )
 SELECT n.nspname::text, c.relname::text, c.relkind::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
   et.typname::text, CASE WHEN a.atttypmod >= 0 THEN a.atttypmod ELSE coalesce(base.typmod, -1) END,
-  a.attnotnull, (a.atthasdef AND a.attgenerated = '') OR a.attidentity <> '', a.attgenerated <> ''
+  a.attnotnull, (a.atthasdef AND a.attgenerated = '') OR a.attidentity <> '', a.attgenerated <> '',
+  CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN base ON base.oid = a.atttypid
 LEFT JOIN pg_type et ON et.oid = coalesce(base.base, a.atttypid)
 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname IN (`+in+`)
@@ -51,7 +53,8 @@ ORDER BY 1, 2, a.attnum`, args,
 			var col, typ, base sql.NullString
 			var typmod sql.NullInt64
 			var notNull, hasDefault, generated sql.NullBool
-			if err := rows.Scan(&schema, &table, &relkind, &col, &typ, &base, &typmod, &notNull, &hasDefault, &generated); err != nil {
+			var genExpr sql.NullString
+			if err := rows.Scan(&schema, &table, &relkind, &col, &typ, &base, &typmod, &notNull, &hasDefault, &generated, &genExpr); err != nil {
 				return err
 			}
 			var t *TableInfo
@@ -87,6 +90,9 @@ ORDER BY 1, 2, a.attnum`, args,
 				c.Kind, c.IntMin, c.IntMax = KindInt, math.MinInt64, math.MaxInt64
 			}
 			t.Columns = append(t.Columns, c)
+			if c.Generated {
+				b.generated(schema, table, c.Name, genExpr.String)
+			}
 			return nil
 		})
 	if err != nil {
@@ -150,8 +156,10 @@ ORDER BY 1, 2, 3, k.ord`, args,
 		return err
 	}
 
-	// What each view reads is what its rewrite rule depends on.
-	err = scanRows(ctx, tx, `SELECT DISTINCT vn.nspname::text, v.relname::text, rn.nspname::text, r.relname::text
+	// What each view reads is what its rewrite rule depends on; the
+	// triggers come with them (their function's body says what they
+	// write).
+	err = scanRows(ctx, tx, `SELECT DISTINCT vn.nspname::text, v.relname::text, rn.nspname::text, r.relname::text, false
 FROM pg_class v
 JOIN pg_namespace vn ON vn.oid = v.relnamespace
 JOIN pg_rewrite w ON w.ev_class = v.oid
@@ -159,11 +167,23 @@ JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d
 JOIN pg_class r ON r.oid = d.refobjid AND r.oid <> v.oid
 JOIN pg_namespace rn ON rn.oid = r.relnamespace
 WHERE v.relkind IN ('v', 'm') AND r.relkind IN ('r', 'p', 'v', 'm') AND vn.nspname IN (`+in+`)
+UNION ALL
+SELECT n.nspname::text, c.relname::text, g.tgname::text, coalesce(p.prosrc, ''), true
+FROM pg_trigger g
+JOIN pg_class c ON c.oid = g.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_proc p ON p.oid = g.tgfoid
+WHERE NOT g.tgisinternal AND c.relkind IN ('r', 'p') AND n.nspname IN (`+in+`)
 ORDER BY 1, 2, 3, 4`, args,
 		func(rows *sql.Rows) error {
 			var schema, view, refSchema, ref string
-			if err := rows.Scan(&schema, &view, &refSchema, &ref); err != nil {
+			var trigger bool
+			if err := rows.Scan(&schema, &view, &refSchema, &ref, &trigger); err != nil {
 				return err
+			}
+			if trigger { // its name, and its function's body
+				b.trigger(schema, view, refSchema, ref)
+				return nil
 			}
 			if v := b.views[b.key(schema, view)]; v != nil {
 				v.Reads = append(v.Reads, b.name(refSchema, ref))

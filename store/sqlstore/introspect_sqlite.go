@@ -34,13 +34,14 @@ func (b *introBuilder) sqlite(ctx context.Context, db *sql.DB) error {
 		typ  string
 	}
 	pks := make(map[tableKey][]pkCol)
-	err = scanRows(ctx, conn, `SELECT s.name, p.name, p.type, p."notnull", p.dflt_value IS NOT NULL AND upper(trim(p.dflt_value)) <> 'NULL', p.pk, p.hidden `+
+	err = scanRows(ctx, conn, `SELECT s.name, p.name, p.type, p."notnull", p.dflt_value IS NOT NULL AND upper(trim(p.dflt_value)) <> 'NULL', p.pk, p.hidden, CASE WHEN p.hidden IN (2, 3) THEN s.sql END `+
 		fmt.Sprintf(sqliteUserTables, `JOIN pragma_table_xinfo(s.name, 'main') AS p`)+` AND p.hidden <> 1 ORDER BY s.name, p.cid`, nil,
 		func(rows *sql.Rows) error {
 			var table, col, typ string
 			var notNull, hasDefault bool
 			var pk, hidden int64
-			if err := rows.Scan(&table, &col, &typ, &notNull, &hasDefault, &pk, &hidden); err != nil {
+			var create sql.NullString
+			if err := rows.Scan(&table, &col, &typ, &notNull, &hasDefault, &pk, &hidden, &create); err != nil {
 				return err
 			}
 			t := b.table("main", table)
@@ -53,6 +54,9 @@ func (b *introBuilder) sqlite(ctx context.Context, db *sql.DB) error {
 				c.DeclaredLen = declaredLen(c.Type)
 			}
 			t.Columns = append(t.Columns, c)
+			if c.Generated {
+				b.generated("main", table, col, sqliteColumnDef(create.String, col))
+			}
 			if pk > 0 {
 				pks[b.key("main", table)] = append(pks[b.key("main", table)], pkCol{pk, col, c.Type})
 			}
@@ -144,17 +148,23 @@ func (b *introBuilder) sqlite(ctx context.Context, db *sql.DB) error {
 	return b.sqliteViews(ctx, conn)
 }
 
-// sqliteViews reads the views of main, one statement for their
-// definitions and one for each view's columns: a view whose tables or
+// sqliteViews reads the views and triggers of main, one statement for
+// their definitions and one for each view's columns: a view whose tables or
 // columns are gone fails its own statement, and shows nothing.
 func (b *introBuilder) sqliteViews(ctx context.Context, conn *sql.Conn) error {
 	type def struct{ name, text string }
 	var defs []def
-	err := scanRows(ctx, conn, `SELECT s.name, coalesce(s.sql, '') FROM sqlite_master AS s WHERE s.type = 'view' ORDER BY s.name`, nil,
+	// The triggers come with the views: their text says what they write.
+	err := scanRows(ctx, conn, `SELECT s.type, s.name, s.tbl_name, coalesce(s.sql, '') FROM sqlite_master AS s WHERE s.type IN ('view', 'trigger') ORDER BY s.type, s.name`, nil,
 		func(rows *sql.Rows) error {
+			var typ, on string
 			var d def
-			if err := rows.Scan(&d.name, &d.text); err != nil {
+			if err := rows.Scan(&typ, &d.name, &on, &d.text); err != nil {
 				return err
+			}
+			if typ == "trigger" {
+				b.trigger("main", on, d.name, d.text)
+				return nil
 			}
 			defs = append(defs, d)
 			return nil

@@ -345,7 +345,7 @@ func TestIntrospect(t *testing.T) {
 					if i < len(w.Columns) {
 						wc = w.Columns[i]
 					}
-					if gc != wc {
+					if !reflect.DeepEqual(gc, wc) {
 						t.Errorf("%s column %d:\n got %+v\nwant %+v", w.Name, i, gc, wc)
 					}
 				}
@@ -728,7 +728,7 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 			check := func(table, name string, want sqlstore.ColumnInfo) {
 				t.Helper()
 				want.Name = name
-				if got := col(table, name); got != want {
+				if got := col(table, name); !reflect.DeepEqual(got, want) {
 					t.Errorf("%s.%s:\n got %+v\nwant %+v", table, name, got, want)
 				}
 			}
@@ -745,7 +745,7 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 				check("wr", "v", sqlstore.ColumnInfo{Type: "any", Kind: sqlstore.KindOther, Nullable: true})
 				check("wr", "n", sqlstore.ColumnInfo{Type: "numeric(10,2)", Kind: sqlstore.KindOther, Nullable: true})
 				check("wr", "c", sqlstore.ColumnInfo{Type: "varying character(255)", Kind: sqlstore.KindText, DeclaredLen: 255, Nullable: true})
-				check("wr", "g", sqlstore.ColumnInfo{Type: "text", Kind: sqlstore.KindText, Nullable: true, Generated: true})
+				check("wr", "g", sqlstore.ColumnInfo{Type: "text", Kind: sqlstore.KindText, Nullable: true, Generated: true, GeneratedFrom: []string{"k"}})
 				check("untyped", "a", sqlstore.ColumnInfo{Kind: sqlstore.KindOther, Nullable: true})
 				// A virtual table's hidden columns are the module's, not
 				// data; its shadow tables hold the data and are listed.
@@ -797,7 +797,7 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 				check("pgs", "c", sqlstore.ColumnInfo{Type: "character(1)", Kind: sqlstore.KindText, MaxLen: 1, DeclaredLen: 1, Nullable: true})
 				check("pgs", "cs", sqlstore.ColumnInfo{Type: "character(7)", Kind: sqlstore.KindText, MaxLen: 7, DeclaredLen: 7, Nullable: true})
 				check("pgs", "arr", sqlstore.ColumnInfo{Type: "character varying(5)[]", Kind: sqlstore.KindOther, Nullable: true})
-				check("pgs", "g", sqlstore.ColumnInfo{Type: "text", Kind: sqlstore.KindText, Nullable: true, Generated: true})
+				check("pgs", "g", sqlstore.ColumnInfo{Type: "text", Kind: sqlstore.KindText, Nullable: true, Generated: true, GeneratedFrom: []string{"v"}})
 				check("pgs", "n", sqlstore.ColumnInfo{Type: "text", Kind: sqlstore.KindText, Nullable: true})
 				check("pgs", "big", sqlstore.ColumnInfo{Type: "numeric(30,0)", Kind: sqlstore.KindOther, Nullable: true})
 				p := in.Table("pgs")
@@ -844,7 +844,7 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 				check("my", "e", sqlstore.ColumnInfo{Type: "enum('a','b')", Kind: sqlstore.KindOther, Nullable: true})
 				check("my", "s", sqlstore.ColumnInfo{Type: "varchar(10)", Kind: sqlstore.KindText, MaxLen: 10, MaxBytes: 40, DeclaredLen: 10, Nullable: true, HasDefault: true})
 				check("my", "n", sqlstore.ColumnInfo{Type: "varchar(10)", Kind: sqlstore.KindText, MaxLen: 10, MaxBytes: 40, DeclaredLen: 10, Nullable: true})
-				check("my", "g", sqlstore.ColumnInfo{Type: "varchar(20)", Kind: sqlstore.KindText, MaxLen: 20, MaxBytes: 80, DeclaredLen: 20, Nullable: true, Generated: true})
+				check("my", "g", sqlstore.ColumnInfo{Type: "varchar(20)", Kind: sqlstore.KindText, MaxLen: 20, MaxBytes: 80, DeclaredLen: 20, Nullable: true, Generated: true, GeneratedFrom: []string{"c"}})
 				m := in.Table("my")
 				if !m.Indexed("p") {
 					t.Error("a prefix index serves WHERE p = ?")

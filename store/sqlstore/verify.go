@@ -87,6 +87,7 @@ func (s *Store) Verify(ctx context.Context, cat forget.Catalogue) error {
 	g := v.cascades()
 	v.retained(g)
 	v.errs = append(v.errs, s.coverageProblems(in, cat)...)
+	v.triggerWarnings(cat)
 	if err := s.dialect.engine().verifyConn(v, ctx); err != nil {
 		return fmt.Errorf("sqlstore: verify: %w", err)
 	}
@@ -276,6 +277,9 @@ func (v *verifier) tables(cat forget.Catalogue) {
 
 // rule checks that col can hold what r writes, every time.
 func (v *verifier) rule(what string, t *TableInfo, col *ColumnInfo, customerKey string, r forget.Rule) {
+	if v.generatedColumn(what, t, col) {
+		return
+	}
 	out := r.Output()
 	where := t.Name + "." + col.Name
 	if out.Null {
