@@ -114,47 +114,16 @@ func normalisePreimages(in []string) []string {
 	seen := map[string]bool{}
 	for _, p := range in {
 		p = strings.TrimSpace(p)
-		if utf8.RuneCountInString(p) < MinPreimage || !searchable(p) {
+		k := foldText(p).s
+		if foldedLen(k) < MinPreimage || !searchable(p) {
 			continue
 		}
-		k := foldText(p).s
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, p)
 		}
 	}
 	return out
-}
-
-// folded is a text in lower case with, for each of its bytes, the span
-// of the original text it came from, so that a match in the folded text
-// maps back to the original bytes.
-type folded struct {
-	s          string
-	start, end []int
-	orig       string
-}
-
-// foldText lowers text rune by rune; an invalid byte stays itself.
-func foldText(text string) folded {
-	var b strings.Builder
-	f := folded{orig: text}
-	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		n0 := b.Len()
-		if r == utf8.RuneError && size == 1 {
-			b.WriteByte(text[i])
-		} else {
-			b.WriteRune(unicode.ToLower(r))
-		}
-		for k := n0; k < b.Len(); k++ {
-			f.start = append(f.start, i)
-			f.end = append(f.end, i+size)
-		}
-		i += size
-	}
-	f.s = b.String()
-	return f
 }
 
 // findWords returns the original spans where needle (folded) occurs as a
@@ -172,7 +141,8 @@ func (f folded) findWords(needle string) []span {
 		i += from
 		j := i + len(needle) - 1
 		sp := span{f.start[i], f.end[j]}
-		if wordEdge(f.orig, sp) {
+		next, _ := utf8.DecodeRuneInString(f.s[j+1:])
+		if wordEdge(f.orig, sp) && !unicode.Is(unicode.Mn, next) {
 			out = append(out, sp)
 		}
 		from = i + 1
