@@ -27,7 +27,11 @@ const MinPreimage = 4
 // least [MinPreimage] characters after trimming spaces and a letter or at
 // least 7 digits (not an amount or a zip code), and matches only as whole
 // words (the characters either side are no letter or digit),
-// case-insensitively. A preimage that looks like a phone number (at
+// case-insensitively and in a canonical form: either Unicode form of a
+// letter (NFC "ë" or NFD "e"+U+0308) matches the other, and invisible
+// format characters (Unicode Cf: bidi marks, zero-width spaces) are
+// ignored on both sides; accents are not stripped ("Chloe" is not
+// "Chloë"). A preimage that looks like a phone number (at
 // least 7 digits, and only digits and + - . ( ) / spaces) also matches
 // the same digits written with other separators, or without its
 // country code when at least 7 digits remain. Overlapping and adjacent
