@@ -13,7 +13,6 @@ import (
 type folded struct {
 	s          string
 	start, end []int
-	orig       string
 }
 
 // foldRune is one rune of a folded text and the original bytes it came
@@ -28,8 +27,7 @@ type foldRune struct {
 // "e"+U+0308 become the same), consecutive combining marks are put in
 // one order, letters are lowered, and invisible format characters
 // (Unicode Cf: bidi marks, zero-width spaces and joiners, soft hyphens)
-// are dropped, their bytes going with the character before them. An
-// invalid byte stays itself.
+// are dropped. An invalid byte stays itself.
 func foldText(text string) folded {
 	var rs []foldRune
 	for i := 0; i < len(text); {
@@ -38,11 +36,9 @@ func foldText(text string) folded {
 		case r == utf8.RuneError && size == 1:
 			rs = append(rs, foldRune{-1, i, i + 1})
 		case unicode.Is(unicode.Cf, r):
-			if len(rs) > 0 {
-				rs[len(rs)-1].end = i + size
-			}
+			// dropped: a match across it still spans its bytes
 		default:
-			for _, d := range decompose(r) {
+			for _, d := range decompose(unicode.ToLower(r)) { // İ lowers to i first
 				rs = append(rs, foldRune{unicode.ToLower(d), i, i + size})
 			}
 		}
@@ -50,7 +46,7 @@ func foldText(text string) folded {
 	}
 	orderMarks(rs)
 	var b strings.Builder
-	f := folded{orig: text}
+	var f folded
 	for k, fr := range rs {
 		n0 := b.Len()
 		if fr.r < 0 {
@@ -59,7 +55,7 @@ func foldText(text string) folded {
 			b.WriteRune(fr.r)
 		}
 		// A character that decomposed maps, every part of it, to all
-		// of its bytes, and the format characters after it.
+		// of its bytes (and marks put in order, to all of theirs).
 		end := fr.end
 		for m := k + 1; m < len(rs) && rs[m].start < end; m++ {
 			end = max(end, rs[m].end)
@@ -128,4 +124,19 @@ func foldedLen(s string) int {
 		}
 	}
 	return n
+}
+
+// wordAt reports whether the match [i, j] of f.s is a whole word there:
+// the folded characters either side (invisible ones dropped) are no
+// letter or digit, and neither is a combining mark (the match would cut
+// a letter from its accent).
+func (f folded) wordAt(i, j int) bool {
+	prev, _ := utf8.DecodeLastRuneInString(f.s[:i])
+	next, _ := utf8.DecodeRuneInString(f.s[j+1:])
+	for _, r := range []rune{prev, next} {
+		if isWordRune(r) || unicode.Is(unicode.Mn, r) {
+			return false
+		}
+	}
+	return true
 }

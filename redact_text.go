@@ -145,8 +145,7 @@ func (f folded) findWords(needle string) []span {
 		i += from
 		j := i + len(needle) - 1
 		sp := span{f.start[i], f.end[j]}
-		next, _ := utf8.DecodeRuneInString(f.s[j+1:])
-		if wordEdge(f.orig, sp) && !unicode.Is(unicode.Mn, next) {
+		if f.wordAt(i, j) {
 			out = append(out, sp)
 		}
 		from = i + 1
