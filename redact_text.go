@@ -27,7 +27,11 @@ const MinPreimage = 4
 // least [MinPreimage] characters after trimming spaces and a letter or at
 // least 7 digits (not an amount or a zip code), and matches only as whole
 // words (the characters either side are no letter or digit),
-// case-insensitively. A preimage that looks like a phone number (at
+// case-insensitively and in a canonical form: either Unicode form of a
+// letter (NFC "ë" or NFD "e"+U+0308) matches the other, and invisible
+// format characters (Unicode Cf: bidi marks, zero-width spaces) are
+// ignored on both sides; accents are not stripped ("Chloe" is not
+// "Chloë"). A preimage that looks like a phone number (at
 // least 7 digits, and only digits and + - . ( ) / spaces) also matches
 // the same digits written with other separators, or without its
 // country code when at least 7 digits remain. Overlapping and adjacent
@@ -114,47 +118,16 @@ func normalisePreimages(in []string) []string {
 	seen := map[string]bool{}
 	for _, p := range in {
 		p = strings.TrimSpace(p)
-		if utf8.RuneCountInString(p) < MinPreimage || !searchable(p) {
+		k := foldText(p).s
+		if foldedLen(k) < MinPreimage || !searchable(p) {
 			continue
 		}
-		k := foldText(p).s
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, p)
 		}
 	}
 	return out
-}
-
-// folded is a text in lower case with, for each of its bytes, the span
-// of the original text it came from, so that a match in the folded text
-// maps back to the original bytes.
-type folded struct {
-	s          string
-	start, end []int
-	orig       string
-}
-
-// foldText lowers text rune by rune; an invalid byte stays itself.
-func foldText(text string) folded {
-	var b strings.Builder
-	f := folded{orig: text}
-	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		n0 := b.Len()
-		if r == utf8.RuneError && size == 1 {
-			b.WriteByte(text[i])
-		} else {
-			b.WriteRune(unicode.ToLower(r))
-		}
-		for k := n0; k < b.Len(); k++ {
-			f.start = append(f.start, i)
-			f.end = append(f.end, i+size)
-		}
-		i += size
-	}
-	f.s = b.String()
-	return f
 }
 
 // findWords returns the original spans where needle (folded) occurs as a
@@ -172,7 +145,7 @@ func (f folded) findWords(needle string) []span {
 		i += from
 		j := i + len(needle) - 1
 		sp := span{f.start[i], f.end[j]}
-		if wordEdge(f.orig, sp) {
+		if f.wordAt(i, j) {
 			out = append(out, sp)
 		}
 		from = i + 1

@@ -1,0 +1,44 @@
+package sqlstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/forgetkit/forget"
+)
+
+// TestHostileMentionsNonASCIIName: a customer whose name is not ASCII
+// (Émilie Łukasiewicz) is named in another customer's ticket, once as
+// stored and once in capitals. The mentions table must lose both: the
+// store finds candidate rows with LOWER(body) LIKE on the Go-lowered
+// pre-image, and an engine whose LOWER or LIKE folds ASCII only (SQLite)
+// never selects the row, so the name survives the forget.
+func TestHostileMentionsNonASCIIName(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := e.open(t)
+			seedRules(t, ctx, db, e)
+			for _, q := range []string{
+				`UPDATE people SET firstname = 'Émilie', lastname = 'Łukasiewicz' WHERE id = 1`,
+				`INSERT INTO tickets VALUES (4, 'please ring Émilie Łukasiewicz back')`,
+				`INSERT INTO tickets VALUES (5, 'ÉMILIE ŁUKASIEWICZ wrote again')`,
+			} {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f := rulesForgetter(t, db, e)
+			if _, err := f.Forget(ctx, forget.Request{Lookup: forget.Lookup{CustomerID: "1"}}); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range dumpRows(t, ctx, db, `SELECT id, body FROM tickets WHERE id IN (4, 5) ORDER BY id`) {
+				body := strings.ToLower(r[1].String)
+				if strings.Contains(body, "émilie") || strings.Contains(body, "łukasiewicz") {
+					t.Errorf("ticket %s still names the forgotten customer: %q", r[0].String, r[1].String)
+				}
+			}
+		})
+	}
+}
