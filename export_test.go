@@ -31,3 +31,6 @@ func ApplyRule(r Rule) (Value, error) {
 	var entropy []byte
 	return r.apply("test", &entropy, nil, time.Time{})
 }
+
+// Decompositions is the fold's table of canonical decompositions.
+var Decompositions = decompositions
