@@ -17,7 +17,8 @@ import (
 // another Unicode form ("e"+U+0308 for "ë") that [forget.RedactString]
 // still finds; a run ends at a non-ASCII or invisible character and
 // leaves out a letter a combining mark follows. A phone number is also
-// looked for by its last four digits, since separators vary. A pre-image
+// looked for by its last four digits in order, anything between them,
+// since separators vary ("56 78", "5678", "56-78"). A pre-image
 // without 3 such characters in a row (a name in Cyrillic) selects every
 // row with a value: the rows are redacted in Go either way. ok is false
 // when no pre-image is long enough to search.
@@ -36,7 +37,7 @@ func (s *Store) mentionsWhere(cols []string, pre []string) (sq.Sqlizer, bool) {
 			continue
 		}
 		if run := asciiRun(p); len(run) >= 3 {
-			add(run)
+			add("%" + escapeLike(run) + "%")
 		} else {
 			all = true
 		}
@@ -47,7 +48,10 @@ func (s *Store) mentionsWhere(cols []string, pre []string) (sq.Sqlizer, bool) {
 			}
 		}
 		if len(digits) >= 7 {
-			add(string(digits[len(digits)-4:]))
+			// Its last four digits in order, whatever lies between:
+			// "06 12 34 56 78" names "+33612345678" too.
+			tail := digits[len(digits)-4:]
+			add("%" + strings.Join(strings.Split(string(tail), ""), "%") + "%")
 		}
 	}
 	if len(terms) == 0 && !all {
@@ -60,7 +64,7 @@ func (s *Store) mentionsWhere(cols []string, pre []string) (sq.Sqlizer, bool) {
 			continue
 		}
 		for _, t := range terms {
-			or = append(or, sq.Expr("LOWER("+s.dialect.quote(c)+") LIKE ? ESCAPE '!'", "%"+escapeLike(t)+"%"))
+			or = append(or, sq.Expr("LOWER("+s.dialect.quote(c)+") LIKE ? ESCAPE '!'", t))
 		}
 	}
 	return or, true
