@@ -15,23 +15,8 @@ import (
 // rulesForgetter is the rules test's Forgetter over db, verified.
 func rulesForgetter(t *testing.T, db *sql.DB, e engine) *forget.Forgetter {
 	t.Helper()
-	schema, err := sqlstore.LoadSchema(strings.NewReader(rulesMapping))
+	f, err := hostileForgetter(t, db, e, rulesMapping)
 	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(schema), sqlstore.WithHashKey([]byte("0123456789abcdef")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := schema.Catalogue(forget.DefaultCatalogue())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := forget.New(store, forget.WithCatalogue(cat))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Verify(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return f
