@@ -47,6 +47,7 @@ func newForgottenStore() (*memstore.Store, error) {
 }
 
 func TestGuard(t *testing.T) {
+	t.Parallel()
 	s := forgottenStore(t)
 	var seen []forget.GuardMatch
 	g, err := forget.NewGuard(s, map[string]string{"email": "email", "contact.phone": "phone", "phone": "phone"},
@@ -122,6 +123,7 @@ func TestGuard(t *testing.T) {
 }
 
 func TestGuardFlagAndFailures(t *testing.T) {
+	t.Parallel()
 	s := forgottenStore(t)
 	g, err := forget.NewGuard(s, map[string]string{"email": "email"}, forget.GuardFlagOnly())
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // (U+200F, common in names typed in right-to-left interfaces) must be
 // found where the text has none.
 func TestHostileRedactStringUnicodeForms(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, pre, text, gone string
 	}{

@@ -111,6 +111,7 @@ func defaultSchemaFile(t *testing.T, inserts ...string) string {
 // GET gets the handler's JSON 405, not ServeMux's plain-text one, and that
 // a PATCH forgets.
 func TestREADMEMount(t *testing.T) {
+	t.Parallel()
 	path := defaultSchemaFile(t, `INSERT INTO customers (customer_id, username, firstname) VALUES (191, 'jdoe', 'Jane')`)
 	srv := httptest.NewServer(mountREADME(path))
 	defer srv.Close()
@@ -156,6 +157,7 @@ func limitREADME(f *forget.Forgetter, keys *forget.APIKeys) (*forget.Handler, er
 // TestREADMELimit: the snippet's handler allows 20 failures per
 // X-Real-IP, whatever the connection's address.
 func TestREADMELimit(t *testing.T) {
+	t.Parallel()
 	keys, err := forget.NewAPIKeys(map[string]string{testUser: testKey})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // (combining marks and invisible characters inside it included), and only those:
 // a name with other or no accents is someone else's.
 func TestRedactStringCanonicalForms(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, pre, text, want string }{
 		{"NFDMarkGoesWithTheName", "Chloë", "by Chloe\u0308, today", "by [redacted], today"},
 		{"NFCText", "Chloe\u0308", "by CHLOË.", "by [redacted]."},

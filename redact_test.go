@@ -12,6 +12,7 @@ import (
 )
 
 func TestRedactString(t *testing.T) {
+	t.Parallel()
 	pre := []string{"Alice", "Liddell", "alice.liddell@example.com", "+1-555-0101", "12 Rabbit Hole", "Al", " NY ", "12.50", "90210"}
 	for _, tc := range []struct {
 		name, in, want string
@@ -45,6 +46,7 @@ func TestRedactString(t *testing.T) {
 }
 
 func TestRedactStringRegexLikePreimages(t *testing.T) {
+	t.Parallel()
 	pre := []string{"a.*b+(c)", "100%_off"}
 	got, n := forget.RedactString("x a.*b+(c) y aXXb 100%_off z", pre, nil)
 	if want := "x [redacted] y aXXb [redacted] z"; got != want || n != 2 {
@@ -53,6 +55,7 @@ func TestRedactStringRegexLikePreimages(t *testing.T) {
 }
 
 func TestRedactStringHuge(t *testing.T) {
+	t.Parallel()
 	text := strings.Repeat("lorem ipsum dolor ", 1<<16) + "Alice"
 	got, n := forget.RedactString(text, []string{"Alice", "Liddell"}, []string{"email", "phone", "ip"})
 	if n != 1 || !strings.HasSuffix(got, forget.Redacted) || len(got) != len(text)-5+len(forget.Redacted) {
@@ -61,6 +64,7 @@ func TestRedactStringHuge(t *testing.T) {
 }
 
 func TestRedactJSONDocument(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, in, want string
 		paths          []string
@@ -91,6 +95,7 @@ func TestRedactJSONDocument(t *testing.T) {
 }
 
 func TestRedactRulesRefuseBadArguments(t *testing.T) {
+	t.Parallel()
 	for name, r := range map[string]forget.Rule{
 		"UnknownPattern": forget.RedactText("email", "ssn"),
 		"NoPaths":        forget.RedactJSON(),
@@ -109,6 +114,7 @@ func TestRedactRulesRefuseBadArguments(t *testing.T) {
 }
 
 func TestKeyedHash(t *testing.T) {
+	t.Parallel()
 	d := planValue(t, forget.KeyedHash([]byte("k1"))).Derive
 	a, _, err := d.Derive("alice", forget.DeriveInput{})
 	b, _, _ := d.Derive("alice", forget.DeriveInput{Key: []byte("other")})

@@ -12,6 +12,7 @@ import (
 )
 
 func TestNormalize(t *testing.T) {
+	t.Parallel()
 	email := forget.Normalization{Kind: forget.NormalizeEmail}
 	plus := forget.Normalization{Kind: forget.NormalizeEmail, StripPlus: true}
 	phone := forget.Normalization{Kind: forget.NormalizeE164}
@@ -47,6 +48,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestTombstoneHash(t *testing.T) {
+	t.Parallel()
 	k := forget.TombstoneKey{ID: "a", Secret: []byte(strings.Repeat("s", 32))}
 	k2 := forget.TombstoneKey{ID: "b", Secret: []byte(strings.Repeat("t", 32))}
 	h := k.Hash("email", "jane@example.org")
@@ -69,6 +71,7 @@ func TestTombstoneHash(t *testing.T) {
 }
 
 func TestParseTombstoneKeys(t *testing.T) {
+	t.Parallel()
 	hex64 := strings.Repeat("ab", 32)
 	keys, err := forget.ParseTombstoneKeys(strings.NewReader("# keys\n\nk1:" + hex64 + "\n  k0:" + strings.Repeat("cd", 32) + ":retired  \n"))
 	if err != nil {
@@ -98,6 +101,7 @@ func TestParseTombstoneKeys(t *testing.T) {
 }
 
 func TestForgottenUnsupported(t *testing.T) {
+	t.Parallel()
 	// A store that is only a Store: no tombstones.
 	f, err := forget.New(struct{ forget.Store }{memstore.New()})
 	if err != nil {

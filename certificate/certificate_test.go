@@ -53,6 +53,7 @@ func sample(t *testing.T, priv ed25519.PrivateKey) *certificate.Certificate {
 }
 
 func TestSignVerify(t *testing.T) {
+	t.Parallel()
 	pub, priv := testKey(t, 1)
 	c := sample(t, priv)
 	if err := c.Verify(pub); err != nil {
@@ -88,6 +89,7 @@ func TestSignVerify(t *testing.T) {
 // TestEveryFieldIsSigned changes each field (and each field of each
 // nested struct and list entry) in turn: every change must fail Verify.
 func TestEveryFieldIsSigned(t *testing.T) {
+	t.Parallel()
 	pub, priv := testKey(t, 1)
 	base := sample(t, priv)
 	var paths []string
@@ -172,6 +174,7 @@ func deepCopy(t *testing.T, c *certificate.Certificate) *certificate.Certificate
 // TestEveryBitOfTheFile flips each bit of a certificate's file, compact
 // and indented, and inside an event: none may parse and verify.
 func TestEveryBitOfTheFile(t *testing.T) {
+	t.Parallel()
 	pub, priv := testKey(t, 1)
 	c := sample(t, priv)
 	compact, err := json.Marshal(c)
@@ -232,6 +235,7 @@ func TestEveryBitOfTheFile(t *testing.T) {
 }
 
 func TestParseRefuses(t *testing.T) {
+	t.Parallel()
 	_, priv := testKey(t, 1)
 	c := sample(t, priv)
 	good, _ := json.Marshal(c)
@@ -257,6 +261,7 @@ func TestParseRefuses(t *testing.T) {
 }
 
 func TestKeyFiles(t *testing.T) {
+	t.Parallel()
 	pub, priv, err := certificate.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // TestStoreSideRules: the memory store applies keyed hashes and
 // redactions as the SQL store does, counting redactions.
 func TestStoreSideRules(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := memstore.New(memstore.WithHashKey([]byte("0123456789abcdef")))
 	fields := map[forget.Field]string{}

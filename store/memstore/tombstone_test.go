@@ -10,6 +10,7 @@ import (
 )
 
 func TestTombstones(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	key := forget.TombstoneKey{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}
 	const email forget.Field = "email"

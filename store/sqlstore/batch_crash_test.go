@@ -249,6 +249,7 @@ func TestBatchTriggerRefusesOneCustomer(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			hold := sqlstore.WithHold("test_hold", func(_ context.Context, _ sqlstore.Querier, key any) (bool, error) {
 				return key == int64(104), nil
@@ -311,6 +312,7 @@ func TestBatchCommitFailureFindsCulprit(t *testing.T) {
 			}
 		}
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			b := newDefaultBackend(t, e, sqlstore.WithBatchSize(4), sqlstore.WithAudit(sqlstore.DefaultAuditTable))
 			seedIDs(t, b, 101, 102, 103)

@@ -39,6 +39,7 @@ func TestCertificates(t *testing.T) {
 	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := forget.WithPrincipal(context.Background(), "ops")
 			vip := sqlstore.WithHold("vip", func(_ context.Context, _ sqlstore.Querier, key any) (bool, error) {
 				return fmt.Sprint(key) == "105", nil

@@ -230,6 +230,7 @@ func TestCoverReachesShop(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, archive := createShop(t, e)
 			in, err := sqlstore.Introspect(ctx, db, e.dialect)
@@ -320,6 +321,7 @@ func TestCoverageSamplesShop(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := createShop(t, e)
 			s, cat := shopMapping(e.dialect, false)

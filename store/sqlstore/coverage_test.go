@@ -197,6 +197,7 @@ func TestCoverageClassifiesHostSchema(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			s, f := coverHostForgetter(t, e)
 			if err := f.Verify(ctx); err != nil {
@@ -301,6 +302,7 @@ func TestCoverageRequired(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db := createCoverHost(t, e)
 			audit := sqlstore.WithAudit(sqlstore.DefaultAuditTable)
 			err := verify(t, db, e.dialect, coverSchema(), forget.DefaultCatalogue(), audit, sqlstore.WithCoverage(sqlstore.EveryColumn))
@@ -346,6 +348,7 @@ func TestCoverageInventory(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			s, f := coverHostForgetter(t, e)
 			for _, verified := range []bool{false, true} {
@@ -526,6 +529,7 @@ func TestSampleOddNames(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db, _ := e.open(t)
 			q := func(s string) string {
 				if e.dialect == sqlstore.MySQL {
@@ -628,6 +632,7 @@ func TestDryRunInventory(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db := createCoverHost(t, e)
 			s, err := sqlstore.New(db, e.dialect, sqlstore.WithSchema(coverSchema()))
@@ -682,6 +687,7 @@ func TestInventoryCompositeChain(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db := createCoverHost(t, e)
 			tail := ""

@@ -19,8 +19,10 @@ import (
 // trigger and the table; retaining the columns with a reason silences the
 // requirement.
 func TestCoverageTriggerWrites(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			stmts := []string{

@@ -12,8 +12,10 @@ import (
 // share address 103 (shared keep). As a dry run it changes nothing; for
 // real it leaves the address to nobody (deleted), both detached.
 func TestHostileBatchSharedAddress(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			shop := newViaShop(t, e, viaShopOpts{})
 			f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
@@ -57,8 +59,10 @@ func TestHostileBatchSharedAddress(t *testing.T) {
 // cancelled before it starts, and one cancelled while it runs, changes
 // nothing for the items that report an error, and every item reports.
 func TestHostileBatchCancelled(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			shop := newViaShop(t, e, viaShopOpts{})
 			f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
 			if err != nil {

@@ -18,8 +18,10 @@ import (
 // table's rows are referenced by rows of other customers), or the forget
 // must leave customer 2's delivery.
 func TestHostileCascadeFromViaTableIntoOtherCustomer(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			shop := newViaShop(t, e, viaShopOpts{})
 			k := map[sqlstore.Dialect]string{sqlstore.SQLite: "INTEGER", sqlstore.Postgres: "uuid", sqlstore.MySQL: "UUID"}[e.dialect]

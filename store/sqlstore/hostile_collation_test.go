@@ -20,8 +20,10 @@ import (
 // should see the column's collation (not exclusive: ask for shared), or
 // the forget must leave customer 2's row.
 func TestHostileCaseInsensitiveViaColumn(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			shop := newViaShop(t, e, viaShopOpts{})
 			stmts := []string{"UPDATE customers SET email = 'Ann@example.com' WHERE id = " + shop.lit(1)}

@@ -15,12 +15,14 @@ import (
 // KEY). Redacted rows are written back by primary key: every other row,
 // of the same thread too, must stay byte for byte.
 func TestHostileMentionsCompositeKey(t *testing.T) {
+	t.Parallel()
 	mapping := strings.Replace(rulesMapping, `"tickets":     {"table": "tickets", "via": {"mentions": true}, "scrub": {"body": "redact_text"}}`,
 		`"tickets":     {"table": "tickets", "via": {"mentions": true}, "scrub": {"body": "redact_text"}},
     "posts":       {"table": "posts", "via": {"mentions": true}, "scrub": {"body": "redact_text"}},
     "codes":       {"table": "codes", "via": {"mentions": true}, "scrub": {"body": "redact_text"}}`, 1)
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)

@@ -17,8 +17,10 @@ import (
 // nobody: personal data of two forgotten customers left behind. Run one
 // after the other, the second forget deletes it.
 func TestConcurrentForgetsDeleteSharedAddress(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			for round := 0; round < 20; round++ {
 				shop := newViaShop(t, e, viaShopOpts{})
 				f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))
@@ -64,8 +66,10 @@ func TestConcurrentForgetsDeleteSharedAddress(t *testing.T) {
 // newsletter row 701 under lower_trim (shared keep). Forgotten at once,
 // each may keep the row for the other, and it outlives both.
 func TestConcurrentForgetsDeleteSharedNewsletter(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			for round := 0; round < 20; round++ {
 				shop := newViaShop(t, e, viaShopOpts{})
 				f, err := shop.forgetter(t, viaShopSchema(map[forget.Table]string{"addresses": sqlstore.SharedKeep}))

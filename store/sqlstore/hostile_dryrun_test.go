@@ -13,8 +13,10 @@ import (
 // cancelled context, of the rules mapping (keyed hashes, JSON and text
 // redaction, mentions) change no row of any table.
 func TestHostileRulesDryRunAndCancel(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)
@@ -49,8 +51,10 @@ func TestHostileRulesDryRunAndCancel(t *testing.T) {
 // default LIKE escape) and LIKE's '!' escape itself is still found in a
 // mentions table.
 func TestHostileMentionsBackslash(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)

@@ -16,8 +16,10 @@ import (
 // while it holds her e-mail... it is recomputed by the engine from the
 // erased e-mail, so after the forget it must no longer hold it.
 func TestHostileGeneratedColumns(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			gen := "VARCHAR(100) GENERATED ALWAYS AS (lower(email)) STORED"

@@ -16,8 +16,10 @@ import (
 // and writes the body back by primary key; unless the rows are locked
 // when read, the second write puts back the name the first removed.
 func TestHostileMentionsConcurrentLostUpdate(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			for round := 0; round < 10; round++ {
 				db, _ := e.open(t)

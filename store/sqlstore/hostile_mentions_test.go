@@ -15,8 +15,10 @@ import (
 // pre-image, and an engine whose LOWER or LIKE folds ASCII only (SQLite)
 // never selects the row, so the name survives the forget.
 func TestHostileMentionsNonASCIIName(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)
@@ -50,11 +52,13 @@ func TestHostileMentionsNonASCIIName(t *testing.T) {
 // together ("5678"), which the ticket splits ("56 78"): the row is never
 // read and the number survives.
 func TestHostileMentionsPhoneInPairs(t *testing.T) {
+	t.Parallel()
 	if got, _ := forget.RedactString("ring 06 12 34 56 78 now", []string{"+33 6 12 34 56 78"}, nil); strings.Contains(got, "56 78") {
 		t.Skipf("RedactString itself keeps it: %q", got)
 	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)

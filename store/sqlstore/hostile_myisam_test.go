@@ -16,11 +16,13 @@ import (
 // refuse (or the dry run must not write): either way the row must still
 // be there after a dry run.
 func TestHostileMyISAMViaTableDryRun(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		if e.dialect != sqlstore.MySQL {
 			continue
 		}
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			for _, alter := range []string{"ENGINE=MyISAM", "ADD SYSTEM VERSIONING"} {
 				shop := newViaShop(t, e, viaShopOpts{})

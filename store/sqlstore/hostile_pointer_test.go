@@ -19,8 +19,10 @@ import (
 // with NO ACTION the forget fails after Verify passed. Either Verify
 // refuses, or address 101 stays and customer 2's row is unchanged.
 func TestHostileSecondPointerIntoViaTable(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			for _, action := range []string{"SET NULL", "NO ACTION"} {
 				t.Run(action, func(t *testing.T) {
 					ctx := context.Background()

@@ -20,8 +20,10 @@ import (
 // a proposal never touches another customer's row. Propose should leave
 // such a table for review (or propose shared), not guess a purge.
 func TestHostileProposeTwoForeignKeysToCustomers(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			execAll(t, db,
@@ -86,8 +88,10 @@ func TestHostileProposeTwoForeignKeysToCustomers(t *testing.T) {
 // values (1, 2) are also users' ids. A proposal that purges audit_log by
 // user_id would erase the admins' log when a user is forgotten.
 func TestHostileProposeUserIDReferencesAnotherTable(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			execAll(t, db,

@@ -40,6 +40,7 @@ func hostileForgetter(t *testing.T, db *sql.DB, e engine, mapping string) (*forg
 // unique index: green Verify/lint, a forget that cannot run. Verify
 // refuses it now.
 func TestHostileRedactTextOnUniqueColumn(t *testing.T) {
+	t.Parallel()
 	mapping := strings.Replace(rulesMapping, `"username":  {"column": "username", "rule": "pseudonym"}`,
 		`"username":  {"column": "username", "rule": "redact_text"}`, 1)
 	if mapping == rulesMapping {
@@ -47,6 +48,7 @@ func TestHostileRedactTextOnUniqueColumn(t *testing.T) {
 	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)

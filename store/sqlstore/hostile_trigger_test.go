@@ -18,8 +18,10 @@ import (
 // fact coverage is green (email_history has no foreign key) and her
 // e-mail is in email_history after the forget.
 func TestHostileTriggerCopiesToHistory(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			stmts := []string{

@@ -14,6 +14,7 @@ import (
 // forget of customer 1 succeeds and leaves customer 2's rows as they
 // were. "Verify passed and the forget failed" is the bug.
 func TestHostileVerifyThenForget(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		setup []string // statements after seedRules
@@ -71,6 +72,7 @@ func TestHostileVerifyThenForget(t *testing.T) {
 	}
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					ctx := context.Background()

@@ -14,8 +14,10 @@ import (
 // of 602, which customer 2 still reaches; without "shared" Verify must
 // refuse the mapping.
 func TestHostileViaChainThroughSharedRow(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			for _, shared := range []string{"", sqlstore.SharedKeep} {
 				shop := newViaShop(t, e, viaShopOpts{})

@@ -305,6 +305,7 @@ func TestIntrospect(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db, ns, crm := createHost(t, e)
 			var schemas []string
 			if crm != "" {
@@ -492,6 +493,7 @@ func TestIntrospectReadsCatalogueOnly(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db, ns, crm := createHost(t, e)
 			ldb, log := loggingDB(t, e, db, ns)
 			if err := ldb.Ping(); err != nil {
@@ -532,6 +534,7 @@ func TestIntrospectWithoutSelectPrivilege(t *testing.T) {
 			continue
 		}
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, ns := e.open(t)
 			role := randomName("forget_r_")
@@ -592,6 +595,7 @@ func TestIntrospectCancelled(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db, _, crm := createHost(t, e)
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
@@ -660,6 +664,7 @@ func TestIntrospectEngineSpecific(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db, _ := e.open(t)
 			var ddl []string
 			switch e.dialect {
@@ -866,6 +871,7 @@ func TestIntrospectConcurrent(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db, _, crm := createHost(t, e)
 			ctx := context.Background()
 			var wg sync.WaitGroup

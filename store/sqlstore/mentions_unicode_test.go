@@ -14,8 +14,10 @@ import (
 // run to look for (Cyrillic), which reads every row; a ticket naming
 // someone else keeps every byte.
 func TestMentionsUnicodeForms(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)

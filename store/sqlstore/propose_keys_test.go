@@ -148,6 +148,7 @@ func TestProposeChildrenFirst(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			execAll(t, db,

@@ -23,6 +23,7 @@ func TestProposeCoversAndForgets(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db := createCoverHost(t, e)
 			audit := sqlstore.WithAudit(sqlstore.DefaultAuditTable)

@@ -137,9 +137,11 @@ func dumpRows(t *testing.T, ctx context.Context, db *sql.DB, query string) [][]s
 // literals, keyed hashes, JSON and text redactions and mentions in other
 // customers' rows; customer 2 and every byte outside the redactions stay.
 func TestMappingRulesOnEveryEngine(t *testing.T) {
+	t.Parallel()
 	key := []byte("the host's hash key, 32 bytes ok")
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)

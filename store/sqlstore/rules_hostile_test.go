@@ -33,8 +33,10 @@ func bind(e engine, q string) string {
 }
 
 func TestRedactionHostile(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			exec := func(t *testing.T, db *sql.DB, q string, args ...any) {
 				t.Helper()
@@ -195,8 +197,10 @@ func TestRedactionHostile(t *testing.T) {
 // have typed fixed literals (and no store-side rule) runs set-based, and
 // every engine takes the literals there too.
 func TestTypedLiteralsInSetBasedBatch(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)
@@ -251,8 +255,10 @@ func TestTypedLiteralsInSetBasedBatch(t *testing.T) {
 // table redacts the customer's row there; a customer without a row has
 // the field in the receipt's absent, not erased.
 func TestDerivedFieldInJoinedTable(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)
@@ -310,8 +316,10 @@ func TestDerivedFieldInJoinedTable(t *testing.T) {
 // keyed hash rewrites (newsletter by e-mail) finds the customer's rows by
 // the e-mail as it was: the via's values are read before the hash.
 func TestKeyedHashOfAViaFrom(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)
@@ -362,8 +370,10 @@ func TestKeyedHashOfAViaFrom(t *testing.T) {
 // TestRedactionOfATableReachedByVia: gift messages under the customer's
 // orders (reached by foreign key) are redacted, others' left as they are.
 func TestRedactionOfATableReachedByVia(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			seedRules(t, ctx, db, e)

@@ -40,8 +40,10 @@ func verifyWithRule(t *testing.T, e engine, field, rule string, opts ...sqlstore
 }
 
 func TestVerifyTypedRules(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			for _, tc := range []struct {
 				name, field, rule, want string
 				engines                 string // "" every engine, else the ones it applies to
@@ -79,6 +81,7 @@ func TestVerifyTypedRules(t *testing.T) {
 }
 
 func TestKeyedHashNeedsAKey(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	ctx := context.Background()
 	db, _ := e.open(t)
@@ -101,6 +104,7 @@ func TestKeyedHashNeedsAKey(t *testing.T) {
 }
 
 func TestLoadSchemaRefuses(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct{ edit, want string }{
 		"UnknownRule":         {`"rule": "empty"`, `"rule": "shred"`},
 		"UnknownKey":          {`"rule": "empty"`, `"rule": "empty", "colour": 1`},
@@ -131,6 +135,7 @@ func TestLoadSchemaRefuses(t *testing.T) {
 // the mapping's, adds extensions and the absent names base lacks, and
 // Store.ExtendCatalogue (the command's path) gives the same catalogue.
 func TestCatalogueFromMapping(t *testing.T) {
+	t.Parallel()
 	e := engines(t)[0]
 	ctx := context.Background()
 	db, _ := e.open(t)

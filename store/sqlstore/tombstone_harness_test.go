@@ -22,6 +22,7 @@ import (
 // plus tags, phone punctuation): every one caught; and m identities
 // never forgotten: none caught.
 func TestTombstoneHarness(t *testing.T) {
+	t.Parallel()
 	n, m := long.Count(t, 2000, 100000), long.Count(t, 20000, 1000000)
 	ctx := context.Background()
 	db, _ := openSQLite(t)

@@ -125,6 +125,7 @@ func (fx tombFixture) forgotten(t testing.TB, name, value string) bool {
 }
 
 func TestTombstones(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
@@ -329,6 +330,7 @@ func unkeyed(v string) []string {
 }
 
 func TestTombstoneMapping(t *testing.T) {
+	t.Parallel()
 	db, _ := openSQLite(t)
 	for _, c := range []struct {
 		name string
@@ -372,6 +374,7 @@ func TestTombstoneMapping(t *testing.T) {
 }
 
 func TestTombstoneVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, c := range []struct {
 		name, stmt, want string
@@ -415,6 +418,7 @@ func TestTombstoneVerify(t *testing.T) {
 }
 
 func TestMatchHashed(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
@@ -446,6 +450,7 @@ func TestMatchHashed(t *testing.T) {
 // are forgotten (run under -race): every answer is an answer, and the
 // one prepared statement is shared.
 func TestForgottenConcurrent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	fx := newTombFixture(t, engines(t)[0], []forget.TombstoneKey{tombKeyA})
 	var wg sync.WaitGroup

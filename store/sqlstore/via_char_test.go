@@ -15,8 +15,10 @@ import (
 // the customer's e-mail and binds it; read back padded, it may no longer
 // equal the newsletter's unpadded value, and her row would survive.
 func TestViaFromCharColumn(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db, _ := e.open(t)
 			execAll(t, db,

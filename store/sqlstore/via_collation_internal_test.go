@@ -3,6 +3,7 @@ package sqlstore
 import "testing"
 
 func TestSQLiteCollation(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ def, col, want string }{
 		{"CREATE TABLE n (id INTEGER PRIMARY KEY, email TEXT NOT NULL)", "email", "BINARY"},
 		{"CREATE TABLE n (id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE NOT NULL)", "email", "NOCASE"},
